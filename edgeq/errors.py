@@ -1,0 +1,26 @@
+"""Errors that the CLI turns into one clear message and an exit code scripts can rely on."""
+
+EXIT_OK = 0
+EXIT_GATE = 1  # a gate failed: accuracy drop, budget, mismatch
+EXIT_USAGE = 2  # bad input or usage
+
+
+class EdgeqError(Exception):
+    """A user-facing error: printed without a traceback, exits with `exit_code`."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InputError(EdgeqError):
+    """Bad input from the user: missing file, wrong shape, unsupported op... (exit 2)."""
+
+
+class GateFailed(EdgeqError):
+    """A measured gate failed (exit 1). The result was still computed and reported."""
+
+    exit_code = EXIT_GATE
