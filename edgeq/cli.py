@@ -1,0 +1,174 @@
+"""The `edgeq` command line: parse options, call one stage, render, exit with a reliable code.
+
+Exit codes: 0 success, 1 a gate failed (accuracy drop, budget, mismatch), 2 bad input or usage.
+Heavy imports (TensorFlow, the TFLM interpreter) happen inside commands, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import EXIT_GATE, EXIT_USAGE, EdgeqError
+
+app = typer.Typer(
+    name="edgeq",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+_state = {"debug": False}
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False):
+    """edgeq: Keras → int8 TFLite → C (CMSIS-NN API) → a board, with measurements at every step.
+
+    Typical flow:
+
+        edgeq convert model.keras --calib calib.npz -o model.tflite
+
+        edgeq evaluate model.keras model.tflite --data test.npz --max-drop 1
+    """
+    _state["debug"] = debug
+
+
+def run(fn, *args, **kwargs):
+    """Call a stage; turn edgeq's errors into a message + exit code, anything else into exit 2/3."""
+    from . import ui
+
+    try:
+        return fn(*args, **kwargs)
+    except EdgeqError as e:
+        if _state["debug"]:
+            traceback.print_exc()
+        ui.error(e.message, e.hint)
+        raise typer.Exit(e.exit_code)
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        raise typer.Exit(130)
+
+
+# ---------------------------------------------------------------------------------------- convert
+
+@app.command()
+def convert(
+    model: Annotated[Path, typer.Argument(help="Keras model: .keras, .h5 or a SavedModel directory.")],
+    calib: Annotated[str, typer.Option("--calib", "-c", help="Calibration data: .npz (x[, y]), .npy, .csv, "
+                                       "an image folder, or module:function.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output .tflite "
+                                                   "(default: MODEL with .tflite).")] = None,
+    samples: Annotated[int, typer.Option(help="Calibration samples, drawn reproducibly with --seed.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed for the calibration sample draw.")] = 0,
+    granularity: Annotated[str, typer.Option(help="Weight quantization: per-channel | per-tensor.")] = "per-channel",
+    io: Annotated[str, typer.Option("--io", help="Input/output type: int8 | uint8 | float32.")] = "int8",
+    precision: Annotated[str, typer.Option(help="int8 | int16x8 (int16 activations, int8 weights).")] = "int8",
+    json_out: JsonOpt = False,
+):
+    """Quantize a Keras model to a full-integer TFLite model, calibrated on representative data.
+
+    Writes OUT.tflite and OUT.manifest.json (hashes of the inputs, options, tool versions,
+    quantization parameters). Same inputs and options give byte-identical files.
+
+    Example:
+
+        edgeq convert models/digits/digits.keras --calib models/digits/train.npz -o out/digits.tflite
+    """
+    from . import ui
+    from .quantize.convert import ConvertOptions, convert_model
+
+    opts = ConvertOptions(samples=samples, seed=seed, granularity=granularity, io=io, precision=precision)
+    out_path = output or model.with_suffix(".tflite")
+    with ui.progress("calibrating", enabled=not json_out) as bar:
+        res = run(convert_model, model, calib, out_path, opts, bar)
+    if json_out:
+        ui.print_json({"output": str(res.out_path), "manifest": str(res.manifest_path), **res.manifest})
+        return
+    m = res.manifest
+    io_in, io_out = m["io"]["inputs"][0], m["io"]["outputs"][0]
+    rows = [["output", str(res.out_path)], ["size", f"{m['tflite']['bytes']:,} B"],
+            ["calibration", f"{res.calib_samples} samples of {m['calibration']['source']}"],
+            ["granularity / precision", f"{granularity} / {precision}"],
+            ["input", f"{io_in['dtype']} {tuple(io_in['shape'])} scale {ui.num(io_in['scale'])} zp {io_in['zero_point']}"],
+            ["output", f"{io_out['dtype']} {tuple(io_out['shape'])} scale {ui.num(io_out['scale'])} zp {io_out['zero_point']}"],
+            ["tensors", f"{m['tensors']['quantized']} quantized, {m['tensors']['per_channel']} per-channel"],
+            ["manifest", str(res.manifest_path)]]
+    ui.out.print(ui.table("edgeq convert", ["", ""], rows, justify_right_from=2))
+
+
+# --------------------------------------------------------------------------------------- evaluate
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="The float Keras model.")],
+    tflite: Annotated[Path, typer.Argument(help="Its quantized .tflite.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Labelled held-out data (same formats as --calib).")],
+    max_drop: Annotated[Optional[float], typer.Option(help="Gate: fail (exit 1) if int8 accuracy is more than "
+                                                      "this many percentage points below float.")] = None,
+    task: Annotated[str, typer.Option(help="auto | classification | binary | regression.")] = "auto",
+    limit: Annotated[Optional[int], typer.Option(help="Use only N samples (drawn reproducibly).")] = None,
+    json_out: JsonOpt = False,
+):
+    """Compare the float model with the int8 model (run by the TFLM interpreter) on labelled data.
+
+    Reports top-1 accuracy (MSE/MAE for regression), float↔int8 agreement, per-class accuracy
+    and the output error in float units.
+
+    Example:
+
+        edgeq evaluate models/digits/digits.keras out/digits.tflite --data models/digits/test.npz --max-drop 1
+    """
+    from . import ui
+    from .evaluate import apply_gate, evaluate as evaluate_fn
+
+    with ui.progress("int8 reference", enabled=not json_out) as bar:
+        ev = run(evaluate_fn, model, tflite, data, task, limit, bar)
+    ok = run(apply_gate, ev, max_drop)
+    if json_out:
+        ui.print_json(ev.to_dict())
+    else:
+        _render_evaluation(ev)
+    if not ok:
+        ui.error(f"accuracy drop {ev.drop_pp:.2f} pp exceeds --max-drop {max_drop} pp")
+        raise typer.Exit(EXIT_GATE)
+
+
+def _render_evaluation(ev) -> None:
+    from . import ui
+
+    m = ev.metrics
+    rows = []
+    if ev.task in ("classification", "binary"):
+        rows += [["top-1 accuracy", ui.pct(m["float_accuracy"]), ui.pct(m["int8_accuracy"])],
+                 ["drop", "", f"{ev.drop_pp:.2f} pp"],
+                 ["float↔int8 agreement", "", ui.pct(m["agreement"])]]
+    else:
+        rows += [["MSE", ui.num(m["float_mse"]), ui.num(m["int8_mse"])],
+                 ["MAE", ui.num(m["float_mae"]), ui.num(m["int8_mae"])]]
+    rows += [["output RMSE vs float", "", ui.num(m["output_rmse"])],
+             ["output max |error|", "", ui.num(m["output_max_abs_error"])],
+             ["output SQNR", "", "∞" if m["output_sqnr_db"] is None else f"{m['output_sqnr_db']:.1f} dB"]]
+    ui.out.print(ui.table(f"edgeq evaluate — {ev.task}, {ev.samples} samples", ["metric", "float", "int8"], rows))
+    if ev.per_class:
+        pc = [[c["class"], c["count"], ui.pct(c["float_accuracy"]), ui.pct(c["int8_accuracy"])] for c in ev.per_class]
+        ui.out.print(ui.table("per class", ["class", "n", "float", "int8"], pc))
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

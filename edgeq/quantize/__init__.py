@@ -1,0 +1,1 @@
+"""Keras → full-integer TFLite: loading, calibration, conversion, checks."""

@@ -1,0 +1,208 @@
+"""`edgeq convert`: a Keras model + calibration data → a full-integer TFLite model + manifest."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import data as data_mod
+from ..artifacts import sha256_bytes, sha256_path, tool_versions, write_bytes_atomic, write_json_atomic
+from ..errors import InputError
+from . import keras_io
+from .tfenv import captured_output, import_tf
+
+GRANULARITIES = ("per-channel", "per-tensor")
+IO_TYPES = ("int8", "uint8", "float32")
+PRECISIONS = ("int8", "int16x8")
+EDGE_OPS = {"QUANTIZE", "DEQUANTIZE"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    samples: int | None = 300  # calibration samples, drawn reproducibly (None = all)
+    seed: int = 0
+    granularity: str = "per-channel"
+    io: str = "int8"
+    precision: str = "int8"
+
+    def validate(self) -> None:
+        for name, value, allowed in (("granularity", self.granularity, GRANULARITIES),
+                                     ("io", self.io, IO_TYPES), ("precision", self.precision, PRECISIONS)):
+            if value not in allowed:
+                raise InputError(f"--{name} must be one of {', '.join(allowed)}, not {value!r}")
+        if self.samples is not None and self.samples <= 0:
+            raise InputError(f"--samples must be positive, got {self.samples}")
+        if self.precision == "int16x8" and self.io == "uint8":
+            raise InputError("--precision int16x8 takes --io int8 (meaning int16 here) or float32, not uint8")
+
+
+@dataclass
+class ConvertResult:
+    tflite: bytes
+    manifest: dict
+    calib_samples: int
+    out_path: Path | None = None
+    manifest_path: Path | None = None
+    tensors: list = field(default_factory=list)
+
+
+def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
+                  options: ConvertOptions = ConvertOptions(), progress: Progress | None = None
+                  ) -> ConvertResult:
+    """Convert, check that every op is integer, write OUT.tflite + OUT.manifest.json atomically."""
+    options.validate()
+    model_path = keras_io.check_model_path(Path(model_path))
+    model = keras_io.load_float_model(model_path)
+    shape = keras_io.input_shape(model)
+    ds = data_mod.load(calib, shape, role="calibration data").subset(options.samples, options.seed)
+    tflite = quantize_keras(model, ds.x, options, progress)
+    tensors = _tensor_table(tflite)
+    _check_fully_integer(tflite, model, options)
+    manifest = _manifest(model_path, ds, options, tflite, tensors)
+    result = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(ds), tensors=tensors)
+    if out_path is not None:
+        out_path = Path(out_path)
+        result.out_path = out_path
+        result.manifest_path = manifest_path_for(out_path)
+        write_bytes_atomic(out_path, tflite)
+        write_json_atomic(result.manifest_path, manifest)
+    return result
+
+
+def manifest_path_for(tflite_path: Path) -> Path:
+    return Path(tflite_path).with_suffix(".manifest.json")
+
+
+def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Progress | None = None) -> bytes:
+    """Post-training full-integer quantization of a Keras model, calibrated on x (N, ...)."""
+    tf, _ = import_tf()
+    wrapped = keras_io.batch_one(model)
+
+    def representative():
+        for i in range(len(x)):
+            yield [x[i:i + 1]]
+            if progress:
+                progress(i + 1, len(x))
+
+    with captured_output() as log:
+        try:
+            conv = tf.lite.TFLiteConverter.from_keras_model(wrapped)
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = representative
+            if options.precision == "int16x8":
+                conv.target_spec.supported_ops = [
+                    tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+                io_type = {"int8": tf.int16, "float32": tf.float32}[options.io]
+            else:
+                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[options.io]
+            conv.inference_input_type = io_type
+            conv.inference_output_type = io_type
+            conv._experimental_disable_per_channel = options.granularity == "per-tensor"
+            return conv.convert()
+        except Exception as e:
+            raise InputError(_converter_message(e, log())) from e
+
+
+def _converter_message(e: Exception, log: str) -> str:
+    text = f"{e}\n{log}"
+    ops = sorted(set(re.findall(r"'(tf\.[A-Za-z0-9_]+)'", text)))
+    where = sorted(set(re.findall(r'loc\(.*?"([^"]+)"', text)))[:3]
+    if ops:
+        msg = f"TFLite cannot convert op(s) {', '.join(ops)}"
+        if where:
+            msg += f" (at {', '.join(where)})"
+        return msg + ": edgeq needs models built from TFLite builtin ops"
+    first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+    return f"TFLite conversion failed: {first}"
+
+
+def _interpreter(tflite: bytes):
+    tf, _ = import_tf()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tf.lite.Interpreter(model_content=tflite)
+
+
+def _tensor_table(tflite: bytes) -> list[dict]:
+    it = _interpreter(tflite)
+    rows = []
+    for t in it.get_tensor_details():
+        q = t["quantization_parameters"]
+        scales = np.asarray(q["scales"], dtype=np.float64)
+        rows.append({
+            "index": int(t["index"]),
+            "name": t["name"],
+            "dtype": np.dtype(t["dtype"]).name,
+            "shape": [int(d) for d in t["shape"]],
+            "channels": int(scales.size),
+            "scale": float(scales[0]) if scales.size == 1 else None,
+            "scale_range": [float(scales.min()), float(scales.max())] if scales.size > 1 else None,
+            "zero_point": int(q["zero_points"][0]) if len(q["zero_points"]) else None,
+            "axis": int(q["quantized_dimension"]) if scales.size > 1 else None,
+        })
+    return rows
+
+
+def _check_fully_integer(tflite: bytes, model, options: ConvertOptions) -> None:
+    """Every op must compute in integers; name the first op/layer that does not."""
+    it = _interpreter(tflite)
+    details = it.get_tensor_details()
+    graph_in = {d["index"] for d in it.get_input_details()}
+    graph_out = {d["index"] for d in it.get_output_details()}
+    names = keras_io.layer_names(model)
+    for pos, op in enumerate(it._get_ops_details()):
+        types = [np.dtype(t) for t in list(op["operand_types"]) + list(op["result_types"])]
+        if not any(t.kind == "f" for t in types):
+            continue
+        ins, outs = set(int(i) for i in op["inputs"]), set(int(i) for i in op["outputs"])
+        if options.io == "float32" and op["op_name"] == "QUANTIZE" and ins <= graph_in:
+            continue
+        if options.io == "float32" and op["op_name"] == "DEQUANTIZE" and outs <= graph_out:
+            continue
+        if op["op_name"] in EDGE_OPS:
+            continue  # the float op they feed is what gets reported
+        tensor = details[int(op["outputs"][0])]["name"]
+        layer = keras_io.layer_of_tensor(tensor, names)
+        where = f"layer {layer!r}" if layer else f"tensor {tensor!r}"
+        raise InputError(
+            f"{where} cannot be fully quantized: its op {op['op_name']} (operator #{pos}) has no "
+            f"integer kernel in TFLite, so it would stay float32",
+            hint="replace that layer with a quantizable one (e.g. ReLU/ReLU6 for activations)")
+
+
+def io_params(tflite: bytes) -> dict:
+    it = _interpreter(tflite)
+
+    def one(d):
+        q = d["quantization_parameters"]
+        return {"name": d["name"], "dtype": np.dtype(d["dtype"]).name, "shape": [int(s) for s in d["shape"]],
+                "scale": float(q["scales"][0]) if len(q["scales"]) else None,
+                "zero_point": int(q["zero_points"][0]) if len(q["zero_points"]) else None}
+
+    return {"inputs": [one(d) for d in it.get_input_details()],
+            "outputs": [one(d) for d in it.get_output_details()]}
+
+
+def _manifest(model_path: Path, ds, options: ConvertOptions, tflite: bytes, tensors: list) -> dict:
+    quantized = [t for t in tensors if t["dtype"] in ("int8", "uint8", "int16")]
+    return {
+        "kind": "edgeq.convert",
+        "model": {"path": model_path.name, "sha256": sha256_path(model_path)},
+        "calibration": {"source": Path(ds.source).name if ":" not in ds.source else ds.source,
+                        "sha256": ds.sha256, "samples_used": len(ds), "sha256_samples": sha256_bytes(ds.x.tobytes())},
+        "options": asdict(options),
+        "tflite": {"sha256": sha256_bytes(tflite), "bytes": len(tflite)},
+        "io": io_params(tflite),
+        "tensors": {"count": len(tensors), "quantized": len(quantized),
+                    "per_channel": sum(1 for t in tensors if t["channels"] > 1),
+                    "table": tensors},
+        "tools": tool_versions("tensorflow", "keras", "tflite-micro", "numpy"),
+    }

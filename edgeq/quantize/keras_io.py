@@ -1,0 +1,114 @@
+"""Loading the user's float model (.keras, .h5, SavedModel) as a batch-1 Keras model."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import InputError
+from .tfenv import captured_output, import_tf
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def check_model_path(path: Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"model not found: {path}")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise InputError(f"{path} is a directory but not a SavedModel (no saved_model.pb)")
+    elif path.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputError(f"unsupported model format: {path.name}",
+                         hint="give a Keras 3 .keras file, a Keras 2 .h5 file or a SavedModel directory")
+    return path
+
+
+def load_float_model(path: Path):
+    """The user's model as a Keras 3 model (a SavedModel is wrapped in a TFSMLayer)."""
+    path = check_model_path(path)
+    _, keras = import_tf()
+    try:
+        with captured_output():
+            if path.is_dir():
+                layer = keras.layers.TFSMLayer(str(path), call_endpoint="serving_default")
+                return _wrap_saved_model(layer, path, keras)
+            return keras.models.load_model(str(path), compile=False)
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"cannot load Keras model {path}: {type(e).__name__}: {_first_line(e)}") from e
+
+
+def _wrap_saved_model(layer, path: Path, keras):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    fn = loaded.signatures.get("serving_default")
+    if fn is None:
+        raise InputError(f"SavedModel {path} has no 'serving_default' signature")
+    (spec,) = fn.structured_input_signature[1].values() if len(fn.structured_input_signature[1]) == 1 \
+        else _multi_input(path)
+    shape = tuple(spec.shape[1:])
+    if any(d is None for d in shape):
+        raise InputError(f"SavedModel {path} has an input of unknown shape {tuple(spec.shape)}; "
+                         "edgeq needs a fixed sample shape")
+    inp = keras.Input(shape=shape, name=spec.name or "input")
+    out = layer(inp)
+    if isinstance(out, dict):
+        if len(out) != 1:
+            raise InputError(f"SavedModel {path} has {len(out)} outputs; edgeq supports one")
+        out = next(iter(out.values()))
+    return keras.Model(inp, out, name=path.name)
+
+
+def _multi_input(path: Path):
+    raise InputError(f"SavedModel {path} has several inputs; edgeq supports models with one input")
+
+
+def input_shape(model) -> tuple[int, ...]:
+    """The sample shape (no batch axis) of a single-input model."""
+    if len(model.inputs) != 1:
+        raise InputError(f"model {model.name!r} has {len(model.inputs)} inputs; edgeq supports one")
+    shape = tuple(model.inputs[0].shape[1:])
+    if any(d is None for d in shape):
+        raise InputError(f"model input shape {tuple(model.inputs[0].shape)} is not fixed; "
+                         "edgeq needs a fixed sample shape")
+    return tuple(int(d) for d in shape)
+
+
+def batch_one(model):
+    """Re-wrap with a fixed batch of 1: with a dynamic batch, Flatten lowers to SHAPE/STRIDED_SLICE
+    /PACK ops that microcontroller runtimes don't run."""
+    _, keras = import_tf()
+    if len(model.outputs) != 1:
+        raise InputError(f"model {model.name!r} has {len(model.outputs)} outputs; edgeq supports one")
+    inp = keras.Input(shape=input_shape(model), batch_size=1, name="input")
+    return keras.Model(inp, model(inp), name=model.name)
+
+
+def layer_names(model) -> list[str]:
+    """All layer names, nested models included (to map TFLite tensor names back to layers)."""
+    names = []
+    for layer in model.layers:
+        names.append(layer.name)
+        if hasattr(layer, "layers"):
+            names.extend(layer_names(layer))
+    return names
+
+
+def layer_of_tensor(tensor_name: str, names: list[str]) -> str | None:
+    """Best guess of the Keras layer a TFLite tensor came from ('model/sine_1/Sin' → 'sine')."""
+    known = set(names)
+    for part in reversed(tensor_name.split(";")[0].split("/")):
+        if part in known:
+            return part
+        base = re.sub(r"_\d+$", "", part)
+        if base in known:
+            return base
+    return None
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
