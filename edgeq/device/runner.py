@@ -1,0 +1,157 @@
+"""Stream a dataset through a device and record every result as it arrives.
+
+Each result is one JSON line in the results file, flushed (and fsync'ed) before the next
+inference starts, so an interrupted run loses nothing; ``resume=True`` skips the indices that
+are already in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from edgeq.device import protocol as P
+from edgeq.device.client import DeviceClient, DeviceLost, DeviceProtocolError
+
+
+@dataclass(frozen=True)
+class InferRecord:
+    """One on-device inference."""
+
+    index: int
+    outputs: tuple[bytes, ...]     # raw output tensors, as the device sent them
+    ticks: int                     # timer ticks around invoke()
+    timer: str                     # "systick" | "dwt" | "none"
+    status: int = 0
+    instructions: int | None = None  # under QEMU -icount (ticks converted)
+    cycles: int | None = None        # on a real board
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "status": self.status,
+                "outputs": [o.hex() for o in self.outputs], "ticks": self.ticks,
+                "timer": self.timer, "instructions": self.instructions, "cycles": self.cycles}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "InferRecord":
+        return cls(int(d["index"]), tuple(bytes.fromhex(h) for h in d["outputs"]), int(d["ticks"]),
+                   d.get("timer", "none"), int(d.get("status", 0)), d.get("instructions"),
+                   d.get("cycles"))
+
+    def output_arrays(self, info: P.DeviceInfo) -> list[np.ndarray]:
+        """The outputs as numpy arrays of the model's dtypes and shapes."""
+        return [np.frombuffer(b, dtype=t.numpy_dtype).reshape(t.shape)
+                for b, t in zip(self.outputs, info.outputs)]
+
+
+def load_results(path: str | Path) -> dict[int, InferRecord]:
+    """Records already in a results file (a torn last line from a crash is ignored)."""
+    path = Path(path)
+    out: dict[int, InferRecord] = {}
+    if not path.exists():
+        return out
+    with path.open("r", encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = InferRecord.from_json(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                continue  # a half-written line from a kill: that index is simply redone
+            out[rec.index] = rec
+    return out
+
+
+def sample_bytes(sample: Any, info: P.DeviceInfo) -> bytes:
+    """One sample → the INFER payload. ``sample``: bytes, one array (single-input model) or a
+    sequence of arrays (one per input); arrays are cast to the device's input dtypes (values
+    must already be quantized on the host)."""
+    if isinstance(sample, (bytes, bytearray)):
+        return bytes(sample)
+    parts = [sample] if len(info.inputs) == 1 or isinstance(sample, np.ndarray) else list(sample)
+    if len(parts) != len(info.inputs):
+        raise DeviceProtocolError(f"sample has {len(parts)} inputs, the model {len(info.inputs)}")
+    out = b""
+    for arr, t in zip(parts, info.inputs):
+        a = np.asarray(arr)
+        if a.size * P.DTYPE_SIZES[t.dtype] != t.bytes:
+            raise DeviceProtocolError(f"input of {a.size} values does not match the model's "
+                                      f"{t.dtype_name}{list(t.shape)} input")
+        out += np.ascontiguousarray(a.reshape(-1), dtype=t.numpy_dtype).tobytes()
+    return out
+
+
+def _record(index: int, res: P.InferResult, info: P.DeviceInfo, icount_shift: int | None) -> InferRecord:
+    instructions = cycles = None
+    if res.timer_kind != P.TIMER_NONE and info.timer_hz:
+        if icount_shift is not None:
+            instructions = P.ticks_to_instructions(res.ticks, info.timer_hz, icount_shift)
+        else:
+            cycles = P.ticks_to_cycles(res.ticks, info.timer_hz, info.cpu_hz)
+    return InferRecord(index, res.outputs, res.ticks, P.TIMER_NAMES.get(res.timer_kind, "none"),
+                       res.status, instructions, cycles)
+
+
+def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, results_path: str | Path,
+                *, resume: bool = False, icount_shift: int | None = None,
+                indices: Iterable[int] | None = None,
+                progress: Callable[[int, int, InferRecord], None] | None = None) -> list[InferRecord]:
+    """Run every sample through INFER and append one JSON line per result to ``results_path``.
+
+    samples:      indexable (``samples[i]``): int8/uint8/int16 arrays already quantized with the
+                  model's input scale/zero point (see ``sample_bytes``)
+    resume:       keep the records already in the file and skip their indices; without it the
+                  file is started afresh
+    icount_shift: the QEMU ``-icount`` shift if the device is emulated (ticks → instructions);
+                  None for a real board (ticks → cycles)
+    indices:      a subset of sample indices to run (default: all)
+    progress:     called as ``progress(done, total, record)`` after each new record
+
+    Returns all records (old and new) sorted by index. If the device is lost, raises
+    ``DeviceLost`` whose ``records`` are the ones completed so far (already in the file).
+    """
+    results_path = Path(results_path)
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    done = load_results(results_path) if resume else {}
+    if not resume:
+        results_path.write_text("")
+    elif done:
+        _rewrite_clean(results_path, done)  # drop a torn last line before appending
+    info = client.info()
+    todo = [i for i in (range(len(samples)) if indices is None else indices) if i not in done]
+    total = len(done) + len(todo)
+    with results_path.open("a", encoding="utf-8") as f:
+        for i in todo:
+            payload = sample_bytes(samples[i], info)
+            try:
+                res = client.infer(payload)
+            except DeviceLost as e:
+                e.records = sorted(done.values(), key=lambda r: r.index)
+                e.results_path = results_path
+                e.message = (f"{e.message} after {len(done)} of {total} results "
+                             f"(saved in {results_path})")
+                e.args = (e.message,)
+                raise
+            rec = _record(i, res, info, icount_shift)
+            f.write(json.dumps(rec.to_json(), sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+            done[i] = rec
+            if progress is not None:
+                progress(len(done), total, rec)
+    return sorted(done.values(), key=lambda r: r.index)
+
+
+def _rewrite_clean(path: Path, records: dict[int, InferRecord]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{int(time.time() * 1e6)}")
+    with tmp.open("w", encoding="utf-8") as f:
+        for r in sorted(records.values(), key=lambda r: r.index):
+            f.write(json.dumps(r.to_json(), sort_keys=True) + "\n")
+    os.replace(tmp, path)

@@ -1,0 +1,196 @@
+/*
+ * edgeq -- integer fixed-point arithmetic shared by the kernels (header only).
+ *
+ * Implements, from their arithmetic definition, the rounding primitives of the TensorFlow
+ * Lite int8 quantization spec: saturating rounding doubling high multiply, rounding divide by
+ * a power of two ("double rounding" requantization), and the Q-format exp / reciprocal /
+ * logistic approximations that int8 SOFTMAX and LOGISTIC are specified with.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EDGEQ_FIXEDPOINT_H
+#define EDGEQ_FIXEDPOINT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EDGEQ_INLINE static inline
+
+EDGEQ_INLINE int32_t edgeq_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+EDGEQ_INLINE int32_t edgeq_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+EDGEQ_INLINE int32_t edgeq_clamp_i32(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* Shift left with two's-complement wrap-around (no undefined behaviour). */
+EDGEQ_INLINE int32_t edgeq_shl(int32_t x, int32_t n) { return (int32_t)((uint32_t)x << n); }
+
+/* round(a * b / 2^31), ties away from zero in the 64-bit product; saturates the one overflow. */
+EDGEQ_INLINE int32_t edgeq_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+    {
+        return INT32_MAX;
+    }
+    {
+        const int64_t ab = (int64_t)a * (int64_t)b;
+        const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+        return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    }
+}
+
+/* x / 2^e rounded to nearest, ties away from zero (0 <= e <= 31). */
+EDGEQ_INLINE int32_t edgeq_rdbpot(int32_t x, int32_t e)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+    const int32_t rem = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (rem > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^(shift - 31) with the reference two-step rounding. */
+EDGEQ_INLINE int32_t edgeq_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return edgeq_rdbpot(edgeq_srdhm(edgeq_shl(x, left), multiplier), right);
+}
+
+/* x * 2^e with saturation (e > 0). */
+EDGEQ_INLINE int32_t edgeq_sat_shl(int32_t x, int32_t e)
+{
+    const int32_t threshold = (int32_t)(((int64_t)1 << (31 - e)) - 1);
+    if (x > threshold)
+    {
+        return INT32_MAX;
+    }
+    if (x < -threshold)
+    {
+        return INT32_MIN;
+    }
+    return edgeq_shl(x, e);
+}
+
+/* Multiply by 2^e with rounding (e < 0) or saturation (e > 0). */
+EDGEQ_INLINE int32_t edgeq_mul_pot(int32_t x, int32_t e)
+{
+    if (e > 0)
+    {
+        return edgeq_sat_shl(x, e);
+    }
+    if (e < 0)
+    {
+        return edgeq_rdbpot(x, -e);
+    }
+    return x;
+}
+
+EDGEQ_INLINE int32_t edgeq_clz_u32(uint32_t x)
+{
+    int32_t n = 0;
+    if (x == 0)
+    {
+        return 32;
+    }
+    while ((x & 0x80000000u) == 0)
+    {
+        x <<= 1;
+        n++;
+    }
+    return n;
+}
+
+/* (a + b) / 2 rounded away from zero, in 64 bits. */
+EDGEQ_INLINE int32_t edgeq_rounding_half_sum(int32_t a, int32_t b)
+{
+    const int64_t sum = (int64_t)a + (int64_t)b;
+    const int64_t sign = sum >= 0 ? 1 : -1;
+    return (int32_t)((sum + sign) / 2);
+}
+
+/* exp(x) for x in [-1/4, 0), x and result in Q0.31. Taylor series around -1/8. */
+EDGEQ_INLINE int32_t edgeq_exp_quarter_q0(int32_t a)
+{
+    const int32_t exp_minus_one_eighth = 1895147668; /* exp(-1/8) * 2^31 */
+    const int32_t one_third = 715827883;             /* 1/3 * 2^31 */
+    const int32_t x = a + (1 << 28);                 /* a + 1/8 */
+    const int32_t x2 = edgeq_srdhm(x, x);
+    const int32_t x3 = edgeq_srdhm(x2, x);
+    const int32_t x4 = edgeq_srdhm(x2, x2);
+    const int32_t x4_over_4 = edgeq_rdbpot(x4, 2);
+    const int32_t poly = edgeq_rdbpot(edgeq_srdhm(x4_over_4 + x3, one_third) + x2, 1);
+    return exp_minus_one_eighth + edgeq_srdhm(exp_minus_one_eighth, x + poly);
+}
+
+/* exp(a) for a <= 0 given in Q(int_bits).(31-int_bits); result in Q0.31. int_bits in 1..5. */
+EDGEQ_INLINE int32_t edgeq_exp_on_negative_values(int32_t a, int32_t int_bits)
+{
+    /* exp(-2^k) in Q0.31 for k = -2 .. 4 */
+    static const int32_t exp_neg_pot[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                           39332535,   720401,     242};
+    const int32_t frac_bits = 31 - int_bits;
+    const int32_t one_quarter = (int32_t)1 << (frac_bits - 2);
+    const int32_t mask = one_quarter - 1;
+    const int32_t a_mod_quarter_minus_quarter = (a & mask) - one_quarter;
+    int32_t result = edgeq_exp_quarter_q0(edgeq_mul_pot(a_mod_quarter_minus_quarter, int_bits));
+    const int32_t remainder = a_mod_quarter_minus_quarter - a;
+    int32_t k;
+    for (k = -2; k <= 4; k++)
+    {
+        if (int_bits > k)
+        {
+            const int32_t bit = (int32_t)1 << (frac_bits + k);
+            if (remainder & bit)
+            {
+                result = edgeq_srdhm(result, exp_neg_pot[k + 2]);
+            }
+        }
+    }
+    if (a == 0)
+    {
+        result = INT32_MAX;
+    }
+    return result;
+}
+
+/* 1 / (1 + a) for a in [0, 1) in Q0.31; result in Q0.31 (Newton-Raphson, 3 steps). */
+EDGEQ_INLINE int32_t edgeq_one_over_one_plus_x(int32_t a)
+{
+    const int32_t half_denominator = edgeq_rounding_half_sum(a, INT32_MAX); /* Q0.31 */
+    const int32_t c48_17 = 1515870810;                                       /* 48/17 in Q2.29 */
+    const int32_t cm32_17 = -1010580540;                                     /* -32/17 in Q2.29 */
+    const int32_t one_q2 = (int32_t)1 << 29;
+    int32_t x = c48_17 + edgeq_srdhm(half_denominator, cm32_17);
+    int i;
+    for (i = 0; i < 3; i++)
+    {
+        const int32_t hd_x = edgeq_srdhm(half_denominator, x);    /* Q2.29 */
+        const int32_t one_minus = one_q2 - hd_x;                  /* Q2.29 */
+        x = x + edgeq_sat_shl(edgeq_srdhm(x, one_minus), 2);      /* Q4.27 -> Q2.29 */
+    }
+    /* x / 2 as Q1.30 reinterpreted, then rescaled to Q0.31 */
+    return edgeq_sat_shl(x, 1);
+}
+
+/* 1 / (1 + exp(-a)) with a in Q4.27; result in Q0.31. */
+EDGEQ_INLINE int32_t edgeq_logistic_q4(int32_t a)
+{
+    if (a == 0)
+    {
+        return (int32_t)1 << 30;
+    }
+    {
+        const int32_t abs_a = a > 0 ? a : -a;
+        const int32_t pos = edgeq_one_over_one_plus_x(edgeq_exp_on_negative_values(-abs_a, 4));
+        return a > 0 ? pos : (INT32_MAX - pos);
+    }
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDGEQ_FIXEDPOINT_H */

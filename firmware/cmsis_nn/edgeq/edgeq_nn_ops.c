@@ -1,0 +1,267 @@
+/*
+ * edgeq -- int8 operators outside the CMSIS-NN API (see edgeq_nn_ops.h).
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <string.h>
+
+#include "edgeq_fixedpoint.h"
+#include "edgeq_nn_ops.h"
+
+void edgeq_pad_s8(const int8_t *input, const int32_t in_shape[4], const int32_t before[4],
+                  const int32_t out_shape[4], int8_t pad_value, int8_t *output)
+{
+    int32_t a, b, c;
+    for (a = 0; a < out_shape[0]; a++)
+    {
+        const int32_t ia = a - before[0];
+        for (b = 0; b < out_shape[1]; b++)
+        {
+            const int32_t ib = b - before[1];
+            for (c = 0; c < out_shape[2]; c++)
+            {
+                const int32_t ic = c - before[2];
+                int8_t *out = output + ((a * out_shape[1] + b) * out_shape[2] + c) * out_shape[3];
+                if (ia < 0 || ia >= in_shape[0] || ib < 0 || ib >= in_shape[1] || ic < 0 || ic >= in_shape[2])
+                {
+                    memset(out, (unsigned char)pad_value, (size_t)out_shape[3]);
+                }
+                else
+                {
+                    const int8_t *in = input + ((ia * in_shape[1] + ib) * in_shape[2] + ic) * in_shape[3];
+                    const int32_t lead = before[3];
+                    const int32_t tail = out_shape[3] - lead - in_shape[3];
+                    memset(out, (unsigned char)pad_value, (size_t)lead);
+                    memmove(out + lead, in, (size_t)in_shape[3]);
+                    memset(out + lead + in_shape[3], (unsigned char)pad_value, (size_t)tail);
+                }
+            }
+        }
+    }
+}
+
+void edgeq_concat_s8(const int8_t *const *inputs, const int32_t *axis_sizes, int32_t num_inputs,
+                     int32_t outer, int32_t inner, int8_t *output)
+{
+    int32_t o, i;
+    for (o = 0; o < outer; o++)
+    {
+        for (i = 0; i < num_inputs; i++)
+        {
+            const int32_t chunk = axis_sizes[i] * inner;
+            memcpy(output, inputs[i] + o * chunk, (size_t)chunk);
+            output += chunk;
+        }
+    }
+}
+
+void edgeq_mean_hw_s8(const int8_t *input, const int32_t shape[4], int32_t input_zp, int32_t multiplier,
+                      int32_t shift, int32_t output_zp, int8_t *output)
+{
+    const int32_t n = shape[0], h = shape[1], w = shape[2], ch = shape[3];
+    const int32_t count = h * w;
+    int32_t b, c, i;
+    for (b = 0; b < n; b++)
+    {
+        const int8_t *in = input + b * count * ch;
+        for (c = 0; c < ch; c++)
+        {
+            int32_t acc = 0;
+            for (i = 0; i < count; i++)
+            {
+                acc += (int32_t)in[i * ch + c] - input_zp;
+            }
+            acc = edgeq_requantize(acc, multiplier, shift);
+            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+            acc += output_zp;
+            *output++ = (int8_t)edgeq_clamp_i32(acc, -128, 127);
+        }
+    }
+}
+
+void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_mask, int32_t mode,
+                   float scale, float bias, int32_t output_zp, int8_t *output)
+{
+    int32_t ext[4], count = 1, o[4], r[4], k;
+    for (k = 0; k < 4; k++)
+    {
+        const int reduced = (reduce_mask >> k) & 1;
+        ext[k] = reduced ? 1 : shape[k];
+        if (reduced)
+        {
+            count *= shape[k];
+        }
+    }
+    for (o[0] = 0; o[0] < ext[0]; o[0]++)
+        for (o[1] = 0; o[1] < ext[1]; o[1]++)
+            for (o[2] = 0; o[2] < ext[2]; o[2]++)
+                for (o[3] = 0; o[3] < ext[3]; o[3]++)
+                {
+                    int32_t lim[4], sum = 0;
+                    for (k = 0; k < 4; k++)
+                    {
+                        lim[k] = ((reduce_mask >> k) & 1) ? shape[k] : 1;
+                    }
+                    for (r[0] = 0; r[0] < lim[0]; r[0]++)
+                        for (r[1] = 0; r[1] < lim[1]; r[1]++)
+                            for (r[2] = 0; r[2] < lim[2]; r[2]++)
+                                for (r[3] = 0; r[3] < lim[3]; r[3]++)
+                                {
+                                    const int32_t i0 = o[0] + r[0], i1 = o[1] + r[1];
+                                    const int32_t i2 = o[2] + r[2], i3 = o[3] + r[3];
+                                    sum += input[((i0 * shape[1] + i1) * shape[2] + i2) * shape[3] + i3];
+                                }
+                    if (mode == 0)
+                    {
+                        *output++ = (int8_t)(sum / count);
+                    }
+                    else
+                    {
+                        const float mean = (float)sum / (float)count;
+                        const float scaled = mean * scale;
+                        float v = roundf(scaled + bias) + (float)output_zp;
+                        v = v < 127.0f ? v : 127.0f;
+                        v = v > -128.0f ? v : -128.0f;
+                        *output++ = (int8_t)v;
+                    }
+                }
+}
+
+void edgeq_logistic_s8(const int8_t *input, int32_t size, int32_t input_zp, int32_t input_range_radius,
+                       int32_t input_multiplier, int32_t input_left_shift, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        const int32_t x = (int32_t)input[i] - input_zp;
+        if (x <= -input_range_radius)
+        {
+            output[i] = -128;
+        }
+        else if (x >= input_range_radius)
+        {
+            output[i] = 127;
+        }
+        else
+        {
+            const int32_t x_q4 = edgeq_requantize(x, input_multiplier, input_left_shift);
+            const int32_t y_q0 = edgeq_logistic_q4(x_q4);
+            const int32_t y = edgeq_rdbpot(y_q0, 31 - 8) - 128;
+            output[i] = (int8_t)edgeq_clamp_i32(y, -128, 127);
+        }
+    }
+}
+
+void edgeq_requantize_s8_s8(const int8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                            int32_t shift, int32_t output_zp, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        const int32_t v = edgeq_requantize((int32_t)input[i] - input_zp, multiplier, shift) + output_zp;
+        output[i] = (int8_t)edgeq_clamp_i32(v, -128, 127);
+    }
+}
+
+void edgeq_requantize_u8_s8(const uint8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                            int32_t shift, int32_t output_zp, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        const int32_t v = edgeq_requantize((int32_t)input[i] - input_zp, multiplier, shift) + output_zp;
+        output[i] = (int8_t)edgeq_clamp_i32(v, -128, 127);
+    }
+}
+
+void edgeq_requantize_s8_u8(const int8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                            int32_t shift, int32_t output_zp, uint8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        const int32_t v = edgeq_requantize((int32_t)input[i] - input_zp, multiplier, shift) + output_zp;
+        output[i] = (uint8_t)edgeq_clamp_i32(v, 0, 255);
+    }
+}
+
+void edgeq_quantize_f32_s8(const float *input, int32_t size, float scale, int32_t zero_point, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        float r = roundf(input[i] / scale);
+        int32_t v;
+        /* saturate in float first: beyond int32 the conversion would be undefined */
+        r = r < 1.0e9f ? r : 1.0e9f;
+        r = r > -1.0e9f ? r : -1.0e9f;
+        v = (int32_t)r + zero_point;
+        output[i] = (int8_t)edgeq_clamp_i32(v, -128, 127);
+    }
+}
+
+void edgeq_dequantize_s8_f32(const int8_t *input, int32_t size, float scale, int32_t zero_point, float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        output[i] = scale * (float)((int32_t)input[i] - zero_point);
+    }
+}
+
+static int32_t edgeq_bcast_index(const int32_t shape[4], const int32_t idx[4])
+{
+    int32_t k, off = 0;
+    for (k = 0; k < 4; k++)
+    {
+        off = off * shape[k] + (shape[k] == 1 ? 0 : idx[k]);
+    }
+    return off;
+}
+
+void edgeq_broadcast_add_s8(const int8_t *in1, const int32_t shape1[4], const int8_t *in2, const int32_t shape2[4],
+                            const int32_t out_shape[4], int32_t in1_offset, int32_t in1_mult, int32_t in1_shift,
+                            int32_t in2_offset, int32_t in2_mult, int32_t in2_shift, int32_t left_shift,
+                            int32_t out_offset, int32_t out_mult, int32_t out_shift, int32_t act_min,
+                            int32_t act_max, int8_t *output)
+{
+    int32_t idx[4];
+    for (idx[0] = 0; idx[0] < out_shape[0]; idx[0]++)
+        for (idx[1] = 0; idx[1] < out_shape[1]; idx[1]++)
+            for (idx[2] = 0; idx[2] < out_shape[2]; idx[2]++)
+                for (idx[3] = 0; idx[3] < out_shape[3]; idx[3]++)
+                {
+                    const int32_t x1 = in1[edgeq_bcast_index(shape1, idx)];
+                    const int32_t x2 = in2[edgeq_bcast_index(shape2, idx)];
+                    const int32_t a = edgeq_requantize(edgeq_shl(x1 + in1_offset, left_shift), in1_mult, in1_shift);
+                    const int32_t b = edgeq_requantize(edgeq_shl(x2 + in2_offset, left_shift), in2_mult, in2_shift);
+                    const int32_t v = edgeq_requantize(a + b, out_mult, out_shift) + out_offset;
+                    *output++ = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
+                }
+}
+
+void edgeq_broadcast_mul_s8(const int8_t *in1, const int32_t shape1[4], const int8_t *in2, const int32_t shape2[4],
+                            const int32_t out_shape[4], int32_t in1_offset, int32_t in2_offset, int32_t out_offset,
+                            int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max, int8_t *output)
+{
+    int32_t idx[4];
+    for (idx[0] = 0; idx[0] < out_shape[0]; idx[0]++)
+        for (idx[1] = 0; idx[1] < out_shape[1]; idx[1]++)
+            for (idx[2] = 0; idx[2] < out_shape[2]; idx[2]++)
+                for (idx[3] = 0; idx[3] < out_shape[3]; idx[3]++)
+                {
+                    const int32_t x1 = in1[edgeq_bcast_index(shape1, idx)];
+                    const int32_t x2 = in2[edgeq_bcast_index(shape2, idx)];
+                    const int32_t v = edgeq_requantize((x1 + in1_offset) * (x2 + in2_offset), out_mult, out_shift) +
+                                      out_offset;
+                    *output++ = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
+                }
+}
+
+void edgeq_copy(const void *input, int32_t bytes, void *output)
+{
+    if (input != output)
+    {
+        memmove(output, input, (size_t)bytes);
+    }
+}

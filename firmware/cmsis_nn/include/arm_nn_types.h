@@ -1,0 +1,115 @@
+/*
+ * edgeq portable kernels -- argument types of the CMSIS-NN API subset used by edgeq.
+ *
+ * Written for edgeq from the public description of the CMSIS-NN interface (v7 series):
+ * same type names, field names and field order, so that generated glue code compiles
+ * unchanged against this implementation or against an upstream CMSIS-NN checkout.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef ARM_NN_TYPES_H
+#define ARM_NN_TYPES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Status returned by the kernels. */
+typedef enum
+{
+    ARM_CMSIS_NN_SUCCESS = 0,
+    ARM_CMSIS_NN_ARG_ERROR = -1,
+    ARM_CMSIS_NN_NO_IMPL_ERROR = -2,
+    ARM_CMSIS_NN_FAILURE = -3
+} arm_cmsis_nn_status;
+
+/** Scratch memory handed to a kernel. */
+typedef struct
+{
+    void *buf;
+    int32_t size;
+} cmsis_nn_context;
+
+/** Tensor dimensions, NHWC. */
+typedef struct
+{
+    int32_t n;
+    int32_t h;
+    int32_t w;
+    int32_t c;
+} cmsis_nn_dims;
+
+/** A 2-D extent (stride, padding, dilation). */
+typedef struct
+{
+    int32_t w;
+    int32_t h;
+} cmsis_nn_tile;
+
+/** Clamp range of the output (fused activation). */
+typedef struct
+{
+    int32_t min;
+    int32_t max;
+} cmsis_nn_activation;
+
+/** Per-output-channel requantization: multiplier[c], shift[c]. */
+typedef struct
+{
+    int32_t *multiplier;
+    int32_t *shift;
+} cmsis_nn_per_channel_quant_params;
+
+/** Per-tensor requantization. */
+typedef struct
+{
+    int32_t multiplier;
+    int32_t shift;
+} cmsis_nn_per_tensor_quant_params;
+
+/** Convolution parameters. input_offset = -input zero point, output_offset = +output zero point. */
+typedef struct
+{
+    int32_t input_offset;
+    int32_t output_offset;
+    cmsis_nn_tile stride;
+    cmsis_nn_tile padding;
+    cmsis_nn_tile dilation;
+    cmsis_nn_activation activation;
+} cmsis_nn_conv_params;
+
+/** Depthwise convolution parameters; ch_mult = output channels per input channel. */
+typedef struct
+{
+    int32_t input_offset;
+    int32_t output_offset;
+    int32_t ch_mult;
+    cmsis_nn_tile stride;
+    cmsis_nn_tile padding;
+    cmsis_nn_tile dilation;
+    cmsis_nn_activation activation;
+} cmsis_nn_dw_conv_params;
+
+/** Pooling parameters. */
+typedef struct
+{
+    cmsis_nn_tile stride;
+    cmsis_nn_tile padding;
+    cmsis_nn_activation activation;
+} cmsis_nn_pool_params;
+
+/** Fully connected parameters. */
+typedef struct
+{
+    int32_t input_offset;
+    int32_t filter_offset;
+    int32_t output_offset;
+    cmsis_nn_activation activation;
+} cmsis_nn_fc_params;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ARM_NN_TYPES_H */

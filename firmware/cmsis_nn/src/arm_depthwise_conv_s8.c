@@ -1,0 +1,86 @@
+/*
+ * edgeq portable kernels -- int8 depthwise convolution with depth multiplier and dilation.
+ * Filter layout [1, H, W, C_in * ch_mult]; output channel c = c_in * ch_mult + m.
+ * SPDX-License-Identifier: MIT
+ */
+#include "arm_nnfunctions.h"
+#include "arm_nnsupportfunctions.h"
+
+arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
+                                          const cmsis_nn_dw_conv_params *dw_conv_params,
+                                          const cmsis_nn_per_channel_quant_params *quant_params,
+                                          const cmsis_nn_dims *input_dims,
+                                          const int8_t *input_data,
+                                          const cmsis_nn_dims *filter_dims,
+                                          const int8_t *filter_data,
+                                          const cmsis_nn_dims *bias_dims,
+                                          const int32_t *bias_data,
+                                          const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data)
+{
+    const int32_t batches = input_dims->n;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t mult = dw_conv_params->ch_mult;
+    const int32_t stride_h = dw_conv_params->stride.h, stride_w = dw_conv_params->stride.w;
+    const int32_t pad_h = dw_conv_params->padding.h, pad_w = dw_conv_params->padding.w;
+    const int32_t dil_h = dw_conv_params->dilation.h, dil_w = dw_conv_params->dilation.w;
+    const int32_t in_off = dw_conv_params->input_offset, out_off = dw_conv_params->output_offset;
+    const int32_t act_min = dw_conv_params->activation.min, act_max = dw_conv_params->activation.max;
+    int32_t b, oy, ox, ic, m, ky, kx;
+    (void)ctx;
+    (void)bias_dims;
+
+    if (out_c != in_c * mult || filter_dims->c != out_c)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (b = 0; b < batches; b++)
+    {
+        const int8_t *in_b = input_data + (int32_t)b * in_h * in_w * in_c;
+        for (oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * stride_h - pad_h;
+            for (ox = 0; ox < out_w; ox++)
+            {
+                const int32_t x0 = ox * stride_w - pad_w;
+                for (ic = 0; ic < in_c; ic++)
+                {
+                    for (m = 0; m < mult; m++)
+                    {
+                        const int32_t oc = ic * mult + m;
+                        int32_t acc = 0;
+                        for (ky = 0; ky < k_h; ky++)
+                        {
+                            const int32_t y = y0 + ky * dil_h;
+                            if (y < 0 || y >= in_h)
+                            {
+                                continue;
+                            }
+                            for (kx = 0; kx < k_w; kx++)
+                            {
+                                const int32_t x = x0 + kx * dil_w;
+                                if (x < 0 || x >= in_w)
+                                {
+                                    continue;
+                                }
+                                acc += ((int32_t)in_b[(y * in_w + x) * in_c + ic] + in_off) *
+                                       (int32_t)filter_data[(ky * k_w + kx) * out_c + oc];
+                            }
+                        }
+                        if (bias_data != 0)
+                        {
+                            acc += bias_data[oc];
+                        }
+                        acc = arm_nn_requantize(acc, quant_params->multiplier[oc], quant_params->shift[oc]);
+                        acc += out_off;
+                        output_data[(oy * out_w + ox) * out_c + oc] = (int8_t)edgeq_clamp_i32(acc, act_min, act_max);
+                    }
+                }
+            }
+        }
+        output_data += out_h * out_w * out_c;
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}

@@ -1,0 +1,78 @@
+# The on-device test firmware (serial test harness + board platform + one model).
+# Included by the top-level CMakeLists.txt when EDGEQ_BOARD is set (a cross build).
+# `edgeq build` (edgeq/build.py) passes every value below from the board's TOML definition;
+# CPU/FPU flags arrive in CMAKE_C_FLAGS so that kernels and model share one ABI.
+#
+#   EDGEQ_BOARD            board name (reported in READY/INFO)
+#   EDGEQ_FLASH_ORIGIN/LENGTH, EDGEQ_RAM_ORIGIN/LENGTH   linker regions
+#   EDGEQ_STACK_SIZE       bytes reserved for the stack at the top of RAM
+#   EDGEQ_CPU_HZ           core clock
+#   EDGEQ_UART_FAMILY      cmsdk | stm32 | stm32v2 | nrf | pl011 | sercom | lpuart
+#   EDGEQ_UART_BASE, EDGEQ_UART_BAUD, EDGEQ_UART_CLOCK_HZ
+#   EDGEQ_HAS_DWT, EDGEQ_HAS_VTOR, EDGEQ_EMULATED   0/1
+#   EDGEQ_BOARD_EXTRA_DEFINES   C text appended to edgeq_board.h (pins, clock enables)
+#   EDGEQ_BOARD_SOURCES    extra board bring-up sources (absolute paths)
+#   (model)                the top-level's `edgeq_model` target if EDGEQ_MODEL_DIR was given,
+#                          else the fake model in firmware/test_model/
+#   EDGEQ_MODEL_SYMBOL     the model's `NAME_model` symbol
+#   EDGEQ_FIRMWARE_LINK_LIBS    extra libraries (e.g. the kernel library target)
+
+set(EDGEQ_FW_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+set(EDGEQ_STACK_SIZE "8192" CACHE STRING "firmware stack bytes")
+set(EDGEQ_UART_BAUD "115200" CACHE STRING "UART baud rate")
+set(EDGEQ_HAS_DWT "0" CACHE STRING "core has DWT CYCCNT")
+set(EDGEQ_HAS_VTOR "1" CACHE STRING "core has SCB->VTOR")
+set(EDGEQ_EMULATED "0" CACHE STRING "board is a QEMU machine (semihosting exit)")
+# A generated model directory brings its own CMake target (edgeq_model, added by the top-level
+# CMakeLists.txt); without one, the hand-written fake model in test_model/ is compiled in.
+if(TARGET edgeq_model)
+  set(EDGEQ_FW_MODEL_SOURCES "")
+  set(EDGEQ_FW_MODEL_INCLUDE "")
+else()
+  set(EDGEQ_FW_MODEL_INCLUDE ${EDGEQ_FW_DIR}/test_model)
+  file(GLOB EDGEQ_FW_MODEL_SOURCES CONFIGURE_DEPENDS ${EDGEQ_FW_MODEL_INCLUDE}/*.c)
+  if(NOT EDGEQ_MODEL_SYMBOL)
+    set(EDGEQ_MODEL_SYMBOL fake_model)
+  endif()
+endif()
+if(NOT EDGEQ_MODEL_SYMBOL)
+  message(FATAL_ERROR "edgeq firmware: EDGEQ_MODEL_SYMBOL (the model's `NAME_model`) is not set")
+endif()
+if(NOT DEFINED EDGEQ_UART_CLOCK_HZ OR EDGEQ_UART_CLOCK_HZ STREQUAL "")
+  set(EDGEQ_UART_CLOCK_HZ ${EDGEQ_CPU_HZ})
+endif()
+
+foreach(var EDGEQ_BOARD EDGEQ_FLASH_ORIGIN EDGEQ_FLASH_LENGTH EDGEQ_RAM_ORIGIN EDGEQ_RAM_LENGTH
+            EDGEQ_CPU_HZ EDGEQ_UART_FAMILY EDGEQ_UART_BASE)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "edgeq firmware: ${var} is not set (use `edgeq build --board ...`)")
+  endif()
+endforeach()
+
+set(EDGEQ_FW_GEN ${CMAKE_CURRENT_BINARY_DIR}/edgeq_board)
+configure_file(${EDGEQ_FW_DIR}/platform/edgeq_board.h.in ${EDGEQ_FW_GEN}/edgeq_board.h @ONLY)
+configure_file(${EDGEQ_FW_DIR}/platform/linker.ld.in ${EDGEQ_FW_GEN}/linker.ld @ONLY)
+
+add_executable(edgeq_firmware
+  ${EDGEQ_FW_DIR}/runtime/harness.c
+  ${EDGEQ_FW_DIR}/runtime/edgeq_crc.c
+  ${EDGEQ_FW_DIR}/platform/startup_cortexm.c
+  ${EDGEQ_FW_DIR}/platform/timer.c
+  ${EDGEQ_FW_DIR}/platform/exit.c
+  ${EDGEQ_FW_DIR}/platform/uart_${EDGEQ_UART_FAMILY}.c
+  ${EDGEQ_BOARD_SOURCES}
+  ${EDGEQ_FW_MODEL_SOURCES})
+set_target_properties(edgeq_firmware PROPERTIES OUTPUT_NAME firmware SUFFIX .elf
+  LINK_DEPENDS ${EDGEQ_FW_GEN}/linker.ld)
+target_include_directories(edgeq_firmware PRIVATE
+  ${EDGEQ_FW_GEN} ${EDGEQ_FW_DIR}/runtime ${EDGEQ_FW_DIR}/platform ${EDGEQ_FW_MODEL_INCLUDE})
+target_compile_definitions(edgeq_firmware PRIVATE EDGEQ_MODEL_SYMBOL=${EDGEQ_MODEL_SYMBOL})
+target_compile_options(edgeq_firmware PRIVATE -Wall -Wextra -ffunction-sections -fdata-sections)
+target_link_options(edgeq_firmware PRIVATE
+  -nostartfiles -T${EDGEQ_FW_GEN}/linker.ld -Wl,--gc-sections
+  -Wl,-Map=${CMAKE_CURRENT_BINARY_DIR}/firmware.map --specs=nano.specs --specs=nosys.specs)
+if(TARGET edgeq_model)
+  target_link_libraries(edgeq_firmware PRIVATE edgeq_model)
+endif()
+target_link_libraries(edgeq_firmware PRIVATE ${EDGEQ_FIRMWARE_LINK_LIBS} m)

@@ -1,0 +1,70 @@
+"""Shared fixtures: repository paths, converted example models (cached per session), tool checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DIGITS = REPO / "models" / "digits"
+sys.path.insert(0, str(REPO))  # so tests can `import models.mlperf_tiny`
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str) -> str:
+    """The tool's path; a skip on a developer machine without it, a failure in CI."""
+    path = shutil.which(name)
+    if path is None:
+        msg = f"{name} is not installed (run `make setup`)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def digits_data():
+    with np.load(DIGITS / "train.npz") as tr, np.load(DIGITS / "test.npz") as te:
+        return {"x_train": tr["x"], "y_train": tr["y"], "x_test": te["x"], "y_test": te["y"]}
+
+
+@pytest.fixture(scope="session")
+def digits_tflite(tmp_path_factory) -> Path:
+    """The example model converted with convert's defaults (shared by many tests)."""
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+
+    out = tmp_path_factory.mktemp("digits") / "digits.tflite"
+    convert_model(DIGITS / "digits.keras", str(DIGITS / "train.npz"), out, ConvertOptions())
+    return out
+
+
+_MLPERF_CACHE: dict = {}
+
+
+@pytest.fixture(scope="session")
+def mlperf_tflite(tmp_path_factory):
+    """A function name → path of the int8 .tflite of that MLPerf Tiny architecture (cached)."""
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+    from models import mlperf_tiny
+
+    root = tmp_path_factory.mktemp("mlperf")
+
+    def get(name: str) -> Path:
+        if name not in _MLPERF_CACHE:
+            model = mlperf_tiny.build(name)
+            keras_path = root / f"{name}.keras"
+            model.save(keras_path)
+            calib = root / f"{name}_calib.npz"
+            np.savez(calib, x=mlperf_tiny.sample_data(name, 64, seed=1))
+            out = root / f"{name}.tflite"
+            convert_model(keras_path, str(calib), out, ConvertOptions(samples=64))
+            _MLPERF_CACHE[name] = out
+        return _MLPERF_CACHE[name]
+
+    return get
