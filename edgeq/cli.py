@@ -71,6 +71,8 @@ def convert(
     granularity: Annotated[str, typer.Option(help="Weight quantization: per-channel | per-tensor.")] = "per-channel",
     io: Annotated[str, typer.Option("--io", help="Input/output type: int8 | uint8 | float32.")] = "int8",
     precision: Annotated[str, typer.Option(help="int8 | int16x8 (int16 activations, int8 weights).")] = "int8",
+    method: Annotated[str, typer.Option(help="Activation ranges: minmax | percentile | mse | entropy.")] = "minmax",
+    percentile: Annotated[float, typer.Option(help="Percentile kept by --method percentile.")] = 99.99,
     json_out: JsonOpt = False,
 ):
     """Quantize a Keras model to a full-integer TFLite model, calibrated on representative data.
@@ -85,7 +87,8 @@ def convert(
     from . import ui
     from .quantize.convert import ConvertOptions, convert_model
 
-    opts = ConvertOptions(samples=samples, seed=seed, granularity=granularity, io=io, precision=precision)
+    opts = ConvertOptions(samples=samples, seed=seed, granularity=granularity, io=io, precision=precision,
+                          method=method, percentile=percentile)
     out_path = output or model.with_suffix(".tflite")
     with ui.progress("calibrating", enabled=not json_out) as bar:
         res = run(convert_model, model, calib, out_path, opts, bar)
@@ -97,6 +100,7 @@ def convert(
     rows = [["output", str(res.out_path)], ["size", f"{m['tflite']['bytes']:,} B"],
             ["calibration", f"{res.calib_samples} samples of {m['calibration']['source']}"],
             ["granularity / precision", f"{granularity} / {precision}"],
+            ["activation ranges", method + (f" ({percentile})" if method == "percentile" else "")],
             ["input", f"{io_in['dtype']} {tuple(io_in['shape'])} scale {ui.num(io_in['scale'])} zp {io_in['zero_point']}"],
             ["output", f"{io_out['dtype']} {tuple(io_out['shape'])} scale {ui.num(io_out['scale'])} zp {io_out['zero_point']}"],
             ["tensors", f"{m['tensors']['quantized']} quantized, {m['tensors']['per_channel']} per-channel"],
@@ -160,6 +164,83 @@ def _render_evaluation(ev) -> None:
     if ev.per_class:
         pc = [[c["class"], c["count"], ui.pct(c["float_accuracy"]), ui.pct(c["int8_accuracy"])] for c in ev.per_class]
         ui.out.print(ui.table("per class", ["class", "n", "float", "int8"], pc))
+
+
+# ------------------------------------------------------------------------------- boards, size-check
+
+@app.command()
+def boards(json_out: JsonOpt = False):
+    """List the boards edgeq knows (edgeq/boards/*.toml): virtual QEMU boards first.
+
+    Example:
+
+        edgeq boards --json
+    """
+    from . import ui
+    from .boards import list_boards
+
+    items = run(list_boards)
+    if json_out:
+        ui.print_json({"boards": [b.to_dict() for b in items]})
+        return
+    from .sizecheck import fmt_bytes
+
+    rows = [[b.name, b.core.removeprefix("cortex-") + ("+mve" if b.mve else "") + ("" if b.fpu == "none" else
+             f" {b.fpu}fpu"), f"{b.clock_hz / 1e6:g} MHz", fmt_bytes(b.flash_bytes), fmt_bytes(b.sram_bytes),
+             "qemu" if b.emulated else b.flasher["tool"]] for b in items]
+    ui.out.print(ui.table(f"edgeq boards ({len(items)})", ["board", "core", "clock", "flash", "sram", "flasher"],
+                          rows, justify_right_from=2))
+
+
+@app.command("size-check")
+def size_check_cmd(
+    model: Annotated[Path, typer.Argument(help="An int8 .tflite, or a Keras model (.keras/.h5/SavedModel dir) "
+                                          "converted first with convert's defaults.")],
+    board: Annotated[Optional[str], typer.Option("--board", "-b", help="Board name (see `edgeq boards`).")] = None,
+    flash: Annotated[Optional[str], typer.Option("--flash", help="Flash budget instead of a board's: "
+                                                 "512K, 1M, 0x80000 or bytes.")] = None,
+    sram: Annotated[Optional[str], typer.Option("--sram", help="SRAM budget instead of a board's.")] = None,
+    reserve_sram: Annotated[str, typer.Option("--reserve-sram", help="SRAM kept for the application "
+                                              "(runtime .data/.bss).")] = "1K",
+    stack: Annotated[str, typer.Option("--stack", help="Stack reserve.")] = "8K",
+    reserve_flash: Annotated[str, typer.Option("--reserve-flash", help="Flash kept for startup, UART and "
+                                               "protocol code.")] = "8K",
+    calib: Annotated[Optional[str], typer.Option("--calib", "-c", help="Calibration data when MODEL is Keras "
+                                                 "(optional: sizes do not depend on it).")] = None,
+    layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer breakdown.")] = False,
+    json_out: JsonOpt = False,
+):
+    """Will the model fit? Itemized flash and SRAM (planned arena, stack, reserves) vs a board.
+
+    Exits 1 when over budget, stating by how many bytes and what dominates. Checking a .tflite
+    does not load TensorFlow.
+
+    Examples:
+
+        edgeq size-check out/digits.tflite --board qemu-mps2-an386
+
+        edgeq size-check model.tflite --flash 256K --sram 64K --layers --json
+    """
+    from . import ui
+    from .sizecheck import load_model_graph, size_check
+
+    if board is None and (flash is None or sram is None):
+        ui.error("give --board NAME, or both --flash SIZE and --sram SIZE", "`edgeq boards` lists the boards")
+        raise typer.Exit(EXIT_USAGE)
+    graph, note = run(load_model_graph, model, calib)
+    res = run(size_check, graph, board, flash_budget=flash, sram_budget=sram, reserve_sram=reserve_sram,
+              stack_reserve=stack, reserve_flash=reserve_flash)
+    if note:
+        res.notes.insert(0, note)
+    if json_out:
+        ui.print_json(res.to_dict())
+    else:
+        from .sizecheck import render
+
+        render(res, ui.out, layers=layers)
+    if not res.fits:
+        ui.error(f"does not fit: {res.failure_message()}")
+        raise typer.Exit(EXIT_GATE)
 
 
 def main() -> None:

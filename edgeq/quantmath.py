@@ -235,12 +235,14 @@ def requantize_params(in_scale: float, out_scale: float) -> tuple[int, int]:
     return quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
 
 
-def mean_multiplier(in_scale: float, out_scale: float) -> tuple[int, int]:
-    return quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
+def mean_params(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
+    """int8 MEAN (QuantizedMeanOrSum): in/out multiplier with the 1/count factor folded in.
 
-
-def mean_float_params(in_scale: float, in_zp: int, out_scale: float) -> tuple[np.float32, np.float32]:
-    """QuantizedMeanOrSum: float scale = in_scale / out_scale, bias = -in_zp * scale (float32)."""
-    scale = np.float32(np.float32(in_scale) / np.float32(out_scale))
-    bias = np.float32(np.float32(-int(in_zp)) * scale)
-    return scale, bias
+    shift_n = floor(log2(count)) clamped to <= 32 and <= 31 + shift;
+    multiplier' = (multiplier << shift_n) // count, shift' = shift - shift_n.
+    """
+    m, s = quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
+    shift_n = min(int(count).bit_length() - 1, 32, 31 + s)
+    shift_n = max(shift_n, 0)
+    m2 = (m << shift_n) // int(count)
+    return int(m2), int(s - shift_n)

@@ -39,10 +39,11 @@ INSTALL_HINTS = {
     "picotool": "install picotool: `apt-get install picotool` or build it from raspberrypi/picotool",
     "nrfjprog": "install nRF Command Line Tools from Nordic Semiconductor (nrfjprog)",
     "teensy_loader_cli": "install teensy_loader_cli: `apt-get install teensy-loader-cli`",
+    "bossac": "install BOSSA: `apt-get install bossa-cli` (or the Arduino core's bossac)",
     "arm-none-eabi-objcopy": "install the Arm GNU toolchain: `apt-get install gcc-arm-none-eabi`",
 }
 
-FLASHER_TOOLS = ("qemu", "openocd", "pyocd", "st-flash", "picotool", "nrfjprog", "uf2", "teensy")
+FLASHER_TOOLS = ("qemu", "openocd", "pyocd", "st-flash", "picotool", "nrfjprog", "uf2", "teensy", "bossac")
 
 
 class FlashError(EdgeqError):
@@ -279,6 +280,14 @@ def teensy_command(image_hex: str | Path, mcu: str) -> list[str]:
     return ["teensy_loader_cli", f"--mcu={mcu}", "-w", "-v", str(Path(image_hex))]
 
 
+def bossac_command(image_bin: str | Path, *, offset: int, port: str | None = None) -> list[str]:
+    """``bossac [--port=<p>] --offset=<o> -e -w -v -R <bin>``: erase, write, verify, reset."""
+    cmd = ["bossac"]
+    if port:
+        cmd.append(f"--port={port}")
+    return cmd + [f"--offset=0x{offset:x}", "-e", "-w", "-v", "-R", str(Path(image_bin))]
+
+
 # ---- UF2 (USB drag-and-drop bootloaders: RP2040, SAMD51, nRF52840 Adafruit, ...)
 UF2_MAGIC_START0 = 0x0A324655
 UF2_MAGIC_START1 = 0x9E5D5157
@@ -327,6 +336,14 @@ def objcopy(elf: str | Path, fmt: str, out: str | Path | None = None) -> Path:
     return out
 
 
+def _flash_origin(board: Any) -> int:
+    region = _get(board, "default_flash", default=None)
+    if region is None:
+        fl = _get(board, "flash", default=None)
+        region = fl[0] if isinstance(fl, (list, tuple)) and fl else fl
+    return int(_get(region, "origin", default=0) or 0) if region is not None else 0
+
+
 @dataclass(frozen=True)
 class FlashPlan:
     """What `flash()` will do for a board: the tool, the image it needs, the commands."""
@@ -344,8 +361,8 @@ def plan_flash(board: Any, elf: str | Path, *, tool: str | None = None) -> Flash
     The board's ``flasher`` table gives the tool and its settings, e.g.
     ``{tool="openocd", configs=["interface/stlink.cfg", "target/stm32f4x.cfg"]}``,
     ``{tool="pyocd", target="nrf52840"}``, ``{tool="st-flash"}``, ``{tool="picotool"}``,
-    ``{tool="nrfjprog", family="NRF52"}``, ``{tool="uf2", family="rp2040", mount="/media/RPI-RP2"}``,
-    ``{tool="teensy", mcu="TEENSY40"}``.
+    ``{tool="nrfjprog", family="NRF52"}``, ``{tool="uf2", family_id=0x55114460, mount="/media/..."}``,
+    ``{tool="teensy", mcu="TEENSY41"}``, ``{tool="bossac", offset=0x10000}`` (see edgeq/boards/).
     """
     elf = Path(elf)
     settings = _get(board, "flasher", default={}) or {}
@@ -354,12 +371,12 @@ def plan_flash(board: Any, elf: str | Path, *, tool: str | None = None) -> Flash
     tool = tool or _get(settings, "tool", "name", default=None)
     if tool is None:
         raise InputError("the board definition names no flasher tool")
-    flash_origin = int(_get(board, "flash.origin", "flash_origin", default=0) or 0)
+    flash_origin = _flash_origin(board)
     if tool == "qemu":
         machine = _get(board, "qemu_machine", "qemu.machine", "machine", default=None)
         return FlashPlan(tool, elf, [qemu_command(str(machine), elf, tcp_port=0)])
     if tool == "openocd":
-        configs = _get(settings, "configs", "config", default=[]) or []
+        configs = _get(settings, "config", "configs", default=[]) or []
         if isinstance(configs, str):
             configs = [configs]
         cmd = openocd_command(elf, configs, commands=_get(settings, "commands", default=()) or (),
@@ -383,6 +400,10 @@ def plan_flash(board: Any, elf: str | Path, *, tool: str | None = None) -> Flash
     if tool in ("teensy", "teensy_loader_cli"):
         image = elf.with_suffix(".hex")
         return FlashPlan("teensy", image, [teensy_command(image, str(_get(settings, "mcu", default="TEENSY40")))])
+    if tool == "bossac":
+        image = elf.with_suffix(".bin")
+        offset = int(_get(settings, "offset", default=0) or 0)
+        return FlashPlan(tool, image, [bossac_command(image, offset=offset, port=_get(settings, "port"))])
     if tool == "uf2":
         mount = _get(settings, "mount", "mount_point", default=None)
         return FlashPlan(tool, elf.with_suffix(".uf2"), [], Path(mount) if mount else None)
@@ -406,11 +427,11 @@ def flash(board: Any, elf: str | Path, *, tool: str | None = None, uf2_mount: st
     elif plan.tool == "uf2":
         binary = objcopy(elf, "binary", Path(elf).with_suffix(".bin"))
         settings = _get(board, "flasher", default={}) or {}
-        fam = _get(settings, "family", default=None)
+        fam = _get(settings, "family_id", "family", default=None)
         fam_id = UF2_FAMILIES.get(str(fam).lower()) if fam is not None else None
         if fam is not None and fam_id is None:
-            fam_id = int(str(fam), 0)
-        origin = int(_get(board, "flash.origin", "flash_origin", default=0) or 0)
+            fam_id = fam if isinstance(fam, int) else int(str(fam), 0)
+        origin = _flash_origin(board)
         plan.image.write_bytes(bin_to_uf2(binary.read_bytes(), origin, fam_id))
         mount = uf2_mount or plan.uf2_mount
         if mount is None:
@@ -425,3 +446,12 @@ def flash(board: Any, elf: str | Path, *, tool: str | None = None, uf2_mount: st
                              f"{(proc.stderr or proc.stdout).strip()[-2000:]}",
                              f"command: {' '.join(cmd)}")
     return plan
+
+
+def start_board(board: Any, elf: str | Path, **kwargs) -> QemuSession:
+    """``start_qemu`` for an emulated board definition (uses its ``[qemu] machine``)."""
+    machine = _get(board, "qemu_machine", "qemu.machine", default=None)
+    if not machine or not _get(board, "emulated", default=True):
+        raise InputError(f"board {_get(board, 'name', default='?')} is not emulated by QEMU",
+                         "flash it with flash() and open its serial port")
+    return start_qemu(str(machine), elf, **kwargs)

@@ -13,7 +13,7 @@ import numpy as np
 from .. import data as data_mod
 from ..artifacts import sha256_bytes, sha256_path, tool_versions, write_bytes_atomic, write_json_atomic
 from ..errors import InputError
-from . import keras_io
+from . import keras_io, ranges
 from .tfenv import captured_output, import_tf
 
 GRANULARITIES = ("per-channel", "per-tensor")
@@ -31,6 +31,8 @@ class ConvertOptions:
     granularity: str = "per-channel"
     io: str = "int8"
     precision: str = "int8"
+    method: str = "minmax"  # activation range estimator, see ranges.py
+    percentile: float = 99.99
 
     def validate(self) -> None:
         for name, value, allowed in (("granularity", self.granularity, GRANULARITIES),
@@ -39,6 +41,12 @@ class ConvertOptions:
                 raise InputError(f"--{name} must be one of {', '.join(allowed)}, not {value!r}")
         if self.samples is not None and self.samples <= 0:
             raise InputError(f"--samples must be positive, got {self.samples}")
+        if self.method not in ranges.METHODS:
+            raise InputError(f"--method must be one of {', '.join(ranges.METHODS)}, not {self.method!r}")
+        if not 50.0 < self.percentile <= 100.0:
+            raise InputError(f"--percentile must be in (50, 100], got {self.percentile}")
+        if self.method != "minmax" and self.precision != "int8":
+            raise InputError(f"--method {self.method} is available with --precision int8 only")
         if self.precision == "int16x8" and self.io == "uint8":
             raise InputError("--precision int16x8 takes --io int8 (meaning int16 here) or float32, not uint8")
 
@@ -51,6 +59,7 @@ class ConvertResult:
     out_path: Path | None = None
     manifest_path: Path | None = None
     tensors: list = field(default_factory=list)
+    ranges: dict = field(default_factory=dict)  # per activation: observed, chosen, clipped (non-minmax)
 
 
 def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
@@ -62,11 +71,14 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
     model = keras_io.load_float_model(model_path)
     shape = keras_io.input_shape(model)
     ds = data_mod.load(calib, shape, role="calibration data").subset(options.samples, options.seed)
-    tflite = quantize_keras(model, ds.x, options, progress)
+    tflite, chosen = quantize_keras(model, ds.x, options, progress)
     tensors = _tensor_table(tflite)
     _check_fully_integer(tflite, model, options)
     manifest = _manifest(model_path, ds, options, tflite, tensors)
-    result = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(ds), tensors=tensors)
+    if chosen:
+        manifest["calibration"]["ranges"] = chosen
+    result = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(ds), tensors=tensors,
+                           ranges=chosen)
     if out_path is not None:
         out_path = Path(out_path)
         result.out_path = out_path
@@ -80,10 +92,24 @@ def manifest_path_for(tflite_path: Path) -> Path:
     return Path(tflite_path).with_suffix(".manifest.json")
 
 
-def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Progress | None = None) -> bytes:
-    """Post-training full-integer quantization of a Keras model, calibrated on x (N, ...)."""
+def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Progress | None = None
+                   ) -> tuple[bytes, dict]:
+    """Post-training full-integer quantization of a Keras model, calibrated on x (N, ...).
+
+    Returns the .tflite bytes and, for range methods other than minmax, the ranges chosen."""
     tf, _ = import_tf()
     wrapped = keras_io.batch_one(model)
+    if options.method != "minmax":
+        from .calibrate import calibrated_float_model, requantize_with_method
+
+        io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[options.io]
+        with captured_output() as log:
+            try:
+                calibrated = calibrated_float_model(wrapped, x, progress)
+            except Exception as e:
+                raise InputError(_converter_message(e, log())) from e
+        return requantize_with_method(calibrated, x, options.method, options.percentile,
+                                      options.granularity == "per-tensor", io_type)
 
     def representative():
         for i in range(len(x)):
@@ -106,7 +132,7 @@ def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Prog
             conv.inference_input_type = io_type
             conv.inference_output_type = io_type
             conv._experimental_disable_per_channel = options.granularity == "per-tensor"
-            return conv.convert()
+            return conv.convert(), {}
         except Exception as e:
             raise InputError(_converter_message(e, log())) from e
 

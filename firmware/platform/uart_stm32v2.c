@@ -1,6 +1,7 @@
 /* STM32 USART, "v2" register layout (F0/F3/F7/L0/L4/G0/G4/H7/WB/U5): CR1 +0x0, BRR +0xC,
  * ISR +0x1C (bit7 TXE, bit5 RXNE, bit3 ORE), ICR +0x20, RDR +0x24, TDR +0x28.
- * CR1 bit0 UE, bit3 TE, bit2 RE. Clock/pins as in uart_stm32.c. */
+ * CR1 bit0 UE, bit3 TE, bit2 RE. STM32 LPUARTs (EDGEQ_STM32_LPUART) use BRR = 256 f / baud.
+ * Peripheral clock enable from EDGEQ_UART_CLKEN_REG/BIT when the board defines them. */
 #include "cortexm.h"
 #include "edgeq_port.h"
 
@@ -17,7 +18,12 @@ void edgeq_uart_init(void)
     REG32(EDGEQ_UART_CLKEN_REG) |= (1u << EDGEQ_UART_CLKEN_BIT);
 #endif
     USART_CR1 = 0;
+#ifdef EDGEQ_STM32_LPUART
+    /* LPUART: BRR = 256 * f / baud */
+    USART_BRR = (uint32_t)(((uint64_t)EDGEQ_UART_CLOCK_HZ * 256u + EDGEQ_UART_BAUD / 2u) / EDGEQ_UART_BAUD);
+#else
     USART_BRR = (EDGEQ_UART_CLOCK_HZ + EDGEQ_UART_BAUD / 2u) / EDGEQ_UART_BAUD;
+#endif
     USART_CR1 = (1u << 3) | (1u << 2) | 1u;
 }
 

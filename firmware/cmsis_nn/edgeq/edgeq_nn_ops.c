@@ -55,38 +55,15 @@ void edgeq_concat_s8(const int8_t *const *inputs, const int32_t *axis_sizes, int
     }
 }
 
-void edgeq_mean_hw_s8(const int8_t *input, const int32_t shape[4], int32_t input_zp, int32_t multiplier,
-                      int32_t shift, int32_t output_zp, int8_t *output)
-{
-    const int32_t n = shape[0], h = shape[1], w = shape[2], ch = shape[3];
-    const int32_t count = h * w;
-    int32_t b, c, i;
-    for (b = 0; b < n; b++)
-    {
-        const int8_t *in = input + b * count * ch;
-        for (c = 0; c < ch; c++)
-        {
-            int32_t acc = 0;
-            for (i = 0; i < count; i++)
-            {
-                acc += (int32_t)in[i * ch + c] - input_zp;
-            }
-            acc = edgeq_requantize(acc, multiplier, shift);
-            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-            acc += output_zp;
-            *output++ = (int8_t)edgeq_clamp_i32(acc, -128, 127);
-        }
-    }
-}
-
 void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_mask, int32_t mode,
-                   float scale, float bias, int32_t output_zp, int8_t *output)
+                   int32_t input_zp, int32_t multiplier, int32_t shift, int32_t output_zp, int8_t *output)
 {
-    int32_t ext[4], count = 1, o[4], r[4], k;
+    int32_t ext[4], lim[4], count = 1, o[4], r[4], k;
     for (k = 0; k < 4; k++)
     {
         const int reduced = (reduce_mask >> k) & 1;
         ext[k] = reduced ? 1 : shape[k];
+        lim[k] = reduced ? shape[k] : 1;
         if (reduced)
         {
             count *= shape[k];
@@ -97,11 +74,7 @@ void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_m
             for (o[2] = 0; o[2] < ext[2]; o[2]++)
                 for (o[3] = 0; o[3] < ext[3]; o[3]++)
                 {
-                    int32_t lim[4], sum = 0;
-                    for (k = 0; k < 4; k++)
-                    {
-                        lim[k] = ((reduce_mask >> k) & 1) ? shape[k] : 1;
-                    }
+                    int32_t sum = 0, v;
                     for (r[0] = 0; r[0] < lim[0]; r[0]++)
                         for (r[1] = 0; r[1] < lim[1]; r[1]++)
                             for (r[2] = 0; r[2] < lim[2]; r[2]++)
@@ -113,17 +86,13 @@ void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_m
                                 }
                     if (mode == 0)
                     {
-                        *output++ = (int8_t)(sum / count);
+                        v = sum / count;
                     }
                     else
                     {
-                        const float mean = (float)sum / (float)count;
-                        const float scaled = mean * scale;
-                        float v = roundf(scaled + bias) + (float)output_zp;
-                        v = v < 127.0f ? v : 127.0f;
-                        v = v > -128.0f ? v : -128.0f;
-                        *output++ = (int8_t)v;
+                        v = edgeq_requantize(sum - input_zp * count, multiplier, shift) + output_zp;
                     }
+                    *output++ = (int8_t)edgeq_clamp_i32(v, -128, 127);
                 }
 }
 

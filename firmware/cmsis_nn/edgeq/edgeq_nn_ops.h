@@ -21,15 +21,12 @@ void edgeq_pad_s8(const int8_t *input, const int32_t in_shape[4], const int32_t 
 void edgeq_concat_s8(const int8_t *const *inputs, const int32_t *axis_sizes, int32_t num_inputs,
                      int32_t outer, int32_t inner, int8_t *output);
 
-/* MEAN over H and W of a 4-D tensor (keep_dims): integer requantization + rounded division. */
-void edgeq_mean_hw_s8(const int8_t *input, const int32_t shape[4], int32_t input_zp, int32_t multiplier,
-                      int32_t shift, int32_t output_zp, int8_t *output);
-
-/* MEAN over the axes set in reduce_mask (bit i = axis i of the 4-D shape).
- * mode 0: same quantization in and out: raw sum / count truncated toward zero.
- * mode 1: float rescale: round(float(sum) / count * scale + bias) + output_zp, saturated. */
+/* MEAN over the axes set in reduce_mask (bit i = axis i of the 4-D shape), int8 in and out.
+ * mode 0 (input and output quantization identical): raw sum / count, truncated toward zero.
+ * mode 1: requant(sum - input_zp * count, multiplier, shift) + output_zp, saturated; the
+ *         multiplier/shift already include the 1/count factor (computed offline). */
 void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_mask, int32_t mode,
-                   float scale, float bias, int32_t output_zp, int8_t *output);
+                   int32_t input_zp, int32_t multiplier, int32_t shift, int32_t output_zp, int8_t *output);
 
 /* LOGISTIC (output scale 1/256, zero point -128); input rescaled to Q4.27. */
 void edgeq_logistic_s8(const int8_t *input, int32_t size, int32_t input_zp, int32_t input_range_radius,

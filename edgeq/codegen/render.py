@@ -1,0 +1,75 @@
+"""Rendering: lowered calls → C sources, through the Jinja2 templates in ``templates/``.
+
+Python prepares values only; every line of C lives in a template. Output is deterministic
+(same model + name → same bytes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from .. import __version__
+from ..resources import templates_dir
+from .lower import Lowered
+
+TEMPLATES = {  # output file (with {name}) → template
+    "{name}.h": "model.h.j2",
+    "{name}.c": "model.c.j2",
+    "{name}_data.h": "model_data.h.j2",
+    "{name}_data.c": "model_data.c.j2",
+    "CMakeLists.txt": "CMakeLists.txt.j2",
+}
+
+
+def _c_rows(values, per_row: int):
+    """Comma-joined rows of array values (the initializer body of a C array)."""
+    vals = [str(v) for v in values]
+    return [", ".join(vals[i:i + per_row]) for i in range(0, len(vals), per_row)]
+
+
+def _c_comment(text) -> str:
+    """Text safe inside a C block comment (no comment terminator, one line)."""
+    return " ".join(str(text).replace("*/", "* /").replace("/*", "/ *").split())
+
+
+def _raise(msg: str):
+    raise jinja2.TemplateError(msg)
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, autoescape=False)
+    env.filters["c_rows"] = _c_rows
+    env.filters["c_comment"] = _c_comment
+    env.globals["raise"] = _raise
+    return env
+
+
+def render(lowered: Lowered, name: str, source_label: str) -> dict[str, str]:
+    """File name → text for every generated file."""
+    g = lowered.graph
+    ctx = dict(
+        name=name, guard=name.upper(), version=__version__, source=source_label, model_bytes=g.nbytes,
+        sha256=g.sha256, sha256_bytes=[f"0x{g.sha256[i:i + 2]}" for i in range(0, 64, 2)],
+        arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes, strategy=lowered.plan.strategy,
+        calls=lowered.calls, data=lowered.data, inputs=lowered.inputs, outputs=lowered.outputs,
+    )
+    env = environment()
+    out = {}
+    for fname, tpl in TEMPLATES.items():
+        text = env.get_template(tpl).render(**ctx)
+        out[fname.format(name=name)] = text
+    return out
+
+
+def write_files(files: dict[str, str], directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fname in sorted(files):
+        p = directory / fname
+        p.write_text(files[fname], encoding="utf-8")
+        paths.append(p)
+    return paths

@@ -1,0 +1,325 @@
+"""`edgeq size-check`: will the model fit the board? Itemized flash and SRAM against budgets.
+
+Pure Python over the IR (``edgeq.graph``), the planner (``edgeq.memory``) and the board
+database (``edgeq.boards``): checking a ``.tflite`` never imports TensorFlow.
+
+SRAM = the planned arena (activations, graph I/O and kernel scratch, as the generated code
+declares it) + the serial test harness' I/O buffers (it receives the input and stages the output
+outside the arena) + the stack reserve + an application reserve (the runtime's .data/.bss).
+Flash = weights + biases + per-channel requantization arrays + other constants + an estimate of
+the kernel/glue code (``memory.CODE_BYTES_PER_OP_TYPE``) + a runtime reserve (startup, UART,
+protocol). The budget is the board's default flash / SRAM region, or explicit sizes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .graph import Graph
+from .memory import FlashUsage, MemoryPlan, flash_usage, plan_memory
+
+DEFAULT_STACK_RESERVE = 8192  # the firmware build's default stack (edgeq.build stack_size)
+DEFAULT_RESERVE_SRAM = 1024  # runtime .data/.bss (protocol state, UART driver, timer)
+DEFAULT_RESERVE_FLASH = 8192  # startup + vector table + UART driver + serial protocol + libc bits
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)(i?[bB])?\s*$")
+
+
+def parse_size(text: str | int, what: str = "size") -> int:
+    """'512K' / '512KiB' / '1M' / '1.5M' / '0x20000' / '65536' → bytes (K = 1024)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise InputError(f"{what} must not be negative, got {text}")
+        return text
+    s = str(text).strip().replace("_", "")
+    try:
+        if s.lower().startswith("0x"):
+            return int(s, 16)
+    except ValueError:
+        raise InputError(f"{what}: cannot read {text!r} as a size",
+                         hint="use bytes (65536), hex (0x10000) or K/M suffixes (64K, 1M)") from None
+    m = _SIZE_RE.match(s)
+    if not m:
+        raise InputError(f"{what}: cannot read {text!r} as a size",
+                         hint="use bytes (65536), hex (0x10000) or K/M suffixes (64K, 1M)")
+    value = float(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2).lower()]
+    if value != int(value):
+        raise InputError(f"{what}: {text!r} is not a whole number of bytes")
+    return int(value)
+
+
+def fmt_bytes(n: int) -> str:
+    for unit, div in (("MiB", 1048576), ("KiB", 1024)):
+        if abs(n) >= div:
+            v = n / div
+            return f"{v:.0f} {unit}" if v == int(v) else f"{v:.{2 if unit == 'MiB' else 1}f} {unit}"
+    return f"{n} B"
+
+
+# -------------------------------------------------------------------------------------- results
+
+@dataclass
+class Item:
+    name: str
+    bytes: int
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "bytes": self.bytes, "detail": self.detail}
+
+
+@dataclass
+class Budget:
+    kind: str  # "flash" | "sram"
+    items: list[Item]
+    available: int
+    region: str | None = None  # the board region the budget is
+
+    @property
+    def used(self) -> int:
+        return sum(i.bytes for i in self.items)
+
+    @property
+    def free(self) -> int:
+        return self.available - self.used
+
+    @property
+    def fits(self) -> bool:
+        return self.used <= self.available
+
+    @property
+    def overflow(self) -> int:
+        return max(0, self.used - self.available)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.used / self.available if self.available else float("inf")
+
+    def dominant(self, n: int = 2) -> list[Item]:
+        return sorted((i for i in self.items if i.bytes > 0), key=lambda i: -i.bytes)[:n]
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "region": self.region, "available": self.available, "used": self.used,
+                "free": self.free, "percent": round(self.percent, 2) if self.available else None,
+                "fits": self.fits, "overflow": self.overflow, "items": [i.to_dict() for i in self.items],
+                "dominant": [i.name for i in self.dominant()]}
+
+
+@dataclass
+class SizeCheckResult:
+    model: dict
+    board: dict | None
+    flash: Budget
+    sram: Budget
+    plan: MemoryPlan
+    flash_usage: FlashUsage
+    layers: list[dict]
+    peak: dict
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fits(self) -> bool:
+        return self.flash.fits and self.sram.fits
+
+    def failure_message(self) -> str | None:
+        """One sentence per overflowing budget, naming the bytes over and the biggest items."""
+        parts = []
+        for b in (self.flash, self.sram):
+            if not b.fits:
+                dom = ", ".join(f"{i.name} {fmt_bytes(i.bytes)}" for i in b.dominant())
+                where = f" ({b.region})" if b.region else ""
+                parts.append(f"{b.kind}{where} over budget by {b.overflow:,} B ({fmt_bytes(b.used)} needed, "
+                             f"{fmt_bytes(b.available)} available; largest: {dom})")
+        return "; ".join(parts) if parts else None
+
+    def to_dict(self) -> dict:
+        return {"kind": "edgeq.size-check", "model": self.model, "board": self.board, "fits": self.fits,
+                "flash": self.flash.to_dict(), "sram": self.sram.to_dict(),
+                "arena": {"bytes": self.plan.arena_bytes, "lower_bound": self.plan.lower_bound,
+                          "greedy_bytes": self.plan.greedy_bytes, "strategy": self.plan.strategy,
+                          "attempts": dict(self.plan.attempts), "scratch_bytes": self.plan.scratch_bytes,
+                          "alignment": self.plan.alignment, "optimal": self.plan.optimal},
+                "peak": self.peak, "layers": self.layers, "macs": self.flash_usage.macs,
+                "buffers": [b.to_dict() for b in self.plan.buffers], "notes": list(self.notes),
+                "failure": self.failure_message()}
+
+
+# -------------------------------------------------------------------------------------- checking
+
+def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = None,
+               sram_budget: int | str | None = None, reserve_sram: int | str = DEFAULT_RESERVE_SRAM,
+               stack_reserve: int | str = DEFAULT_STACK_RESERVE,
+               reserve_flash: int | str = DEFAULT_RESERVE_FLASH, io_buffers: bool = True,
+               scratch_variant: str = "portable") -> SizeCheckResult:
+    """Check `graph` against a board (a ``Board`` or a board name) or explicit budgets.
+
+    Explicit ``flash_budget`` / ``sram_budget`` override the board's default regions. Returns
+    the result whether it fits or not (``result.fits``); raises InputError for bad arguments.
+    """
+    from . import boards as boards_mod
+
+    if isinstance(board, str):
+        board = boards_mod.get_board(board)
+    if board is None and (flash_budget is None or sram_budget is None):
+        raise InputError("size-check needs a board (--board NAME) or both budgets (--flash SIZE --sram SIZE)",
+                         hint="`edgeq boards` lists the known boards")
+    flash_avail = parse_size(flash_budget, "--flash") if flash_budget is not None else board.flash_bytes
+    sram_avail = parse_size(sram_budget, "--sram") if sram_budget is not None else board.sram_bytes
+    reserve_sram = parse_size(reserve_sram, "--reserve-sram")
+    stack_reserve = parse_size(stack_reserve, "--stack")
+    reserve_flash = parse_size(reserve_flash, "--reserve-flash")
+
+    plan = plan_memory(graph, scratch=True, variant=scratch_variant)
+    fu = flash_usage(graph)
+    io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
+
+    n_kernels = len([k for k, v in fu.kernel_code.items() if v])
+    flash_items = [
+        Item("weights", fu.weights, "int8 filters of conv / depthwise / fully connected"),
+        Item("biases", fu.biases, "int32 biases"),
+        Item("requant params", fu.quant_params, "int32 multiplier + shift per output channel"),
+        Item("other constants", fu.constants, "constant operands emitted as arrays"),
+        Item("kernel code (est.)", fu.code, f"{n_kernels} kernel types + glue for {len(graph.operators)} ops"),
+        Item("runtime reserve", reserve_flash, "startup, UART driver, serial protocol (estimate)"),
+    ]
+    tensor_arena = plan.arena_bytes
+    sram_items = [
+        Item("arena", tensor_arena, f"activations + I/O + scratch, {len(plan.buffers)} buffers, "
+                                    f"lower bound {plan.lower_bound:,} B"),
+        Item("harness I/O buffers", io_bytes if io_buffers else 0, "serial test harness: input + output staging"),
+        Item("stack reserve", stack_reserve, ""),
+        Item("application reserve", reserve_sram, "runtime .data/.bss"),
+    ]
+    flash_region = None if flash_budget is not None or board is None else board.default_flash.name
+    sram_region = None if sram_budget is not None or board is None else board.default_sram.name
+    flash = Budget("flash", flash_items, flash_avail, flash_region)
+    sram = Budget("sram", sram_items, sram_avail, sram_region)
+
+    layers = []
+    fu_by_op = {o.index: o for o in fu.ops}
+    for op in graph.operators:
+        out = graph.tensors[op.outputs[0]] if op.outputs else None
+        sc = plan.scratch_for(op.index)
+        f = fu_by_op[op.index]
+        layers.append({"index": op.index, "opcode": op.label, "output": out.name if out else None,
+                       "shape": list(out.shape) if out else None, "weights": f.weights, "biases": f.biases,
+                       "quant_params": f.quant_params, "constants": f.constants,
+                       "flash": f.weights + f.biases + f.quant_params + f.constants,
+                       "scratch": sc.size if sc else 0, "live_bytes": plan.live_bytes[op.index], "macs": f.macs})
+    peak_op = graph.operators[plan.peak_step] if graph.operators else None
+    peak = {"step": plan.peak_step, "bytes": plan.lower_bound,
+            "opcode": peak_op.label if peak_op else None,
+            "output": graph.tensors[peak_op.outputs[0]].name if peak_op and peak_op.outputs else None,
+            "live": [{"name": b.name, "kind": b.kind, "bytes": b.aligned_size, "offset": b.offset}
+                     for b in plan.live_at(plan.peak_step)]}
+    notes = []
+    if board is not None:
+        others = [r for r in board.sram if not r.default]
+        if others:
+            notes.append("other SRAM banks not used by this plan: "
+                         + ", ".join(f"{r.name} {fmt_bytes(r.size)}" for r in others))
+    if plan.arena_bytes > plan.lower_bound:
+        notes.append(f"arena {plan.arena_bytes:,} B is above the liveness lower bound {plan.lower_bound:,} B")
+    model = {"name": graph.name, "sha256": graph.sha256, "bytes": graph.nbytes, "ops": len(graph.operators),
+             "tensors": len(graph.tensors), "opcodes": graph.opcodes()}
+    return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, plan=plan,
+                           flash_usage=fu, layers=layers, peak=peak, notes=notes)
+
+
+def _board_summary(board) -> dict | None:
+    if board is None:
+        return None
+    return {"name": board.name, "core": board.core, "clock_hz": board.clock_hz, "emulated": board.emulated,
+            "flash_region": board.default_flash.to_dict(), "sram_region": board.default_sram.to_dict()}
+
+
+# -------------------------------------------------------------------------------- model loading
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def load_model_graph(path: Path | str, calib: str | None = None, progress=None) -> tuple[Graph, str | None]:
+    """A ``.tflite`` → its graph (no TensorFlow). A Keras model (.keras/.h5/SavedModel dir) is
+    converted first with convert's default options; without calibration data it is calibrated
+    on seeded uniform random inputs — sizes do not depend on the calibration. Returns
+    (graph, note or None)."""
+    from .graph import load_graph
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"model not found: {path}")
+    if path.is_file() and path.suffix.lower() not in KERAS_SUFFIXES:
+        return load_graph(path), None
+    from .quantize.convert import ConvertOptions, convert_model, quantize_keras
+
+    if calib is not None:
+        res = convert_model(path, calib, None, ConvertOptions(), progress)
+        return load_graph(res.tflite, name=path.name), f"converted {path.name} with convert's defaults"
+    import numpy as np
+
+    from .quantize import keras_io
+
+    model = keras_io.load_float_model(path)
+    shape = keras_io.input_shape(model)
+    x = np.random.default_rng(0).random((32,) + shape, dtype=np.float32)
+    tfl = quantize_keras(model, x, ConvertOptions(), progress)
+    if isinstance(tfl, tuple):  # (bytes, chosen ranges) in newer versions of convert
+        tfl = tfl[0]
+    return load_graph(tfl, name=path.name), (f"converted {path.name} with convert's defaults, calibrated on random "
+                                             "data (sizes do not depend on calibration; pass --calib for real ranges)")
+
+
+# ------------------------------------------------------------------------------------ rendering
+
+def _bar(pct: float, width: int = 20) -> str:
+    filled = min(width, int(round(width * min(pct, 100.0) / 100.0)))
+    color = "green" if pct <= 80 else "yellow" if pct <= 100 else "red"
+    return f"[{color}]{'█' * filled}{'░' * (width - filled)}[/]"
+
+
+def _short(name: str, n: int = 32) -> str:
+    """A readable tail of a TFLite tensor name ('a/b/conv1/Relu;a/b/...' → 'conv1/Relu')."""
+    first = name.split(";")[0]
+    parts = [p for p in first.split("/") if p]
+    tail = "/".join(parts[-2:]) if len(parts) > 1 else first
+    return tail if len(tail) <= n else "…" + tail[-(n - 1):]
+
+
+def render(result: SizeCheckResult, console, layers: bool = False) -> None:
+    """Print the result as rich tables (budgets with percent bars, items, optional layers)."""
+    from rich.table import Table
+
+    title = f"edgeq size-check — {result.model['name']}"
+    if result.board:
+        title += f" on {result.board['name']} ({result.board['core']})"
+    wide = (console.width or 80) >= 130
+    t = Table(title=title, title_justify="left")
+    for c, j in (("memory", "left"), ("item", "left"), ("bytes", "right"), ("", "left")):
+        t.add_column(c, justify=j, no_wrap=c != "")
+    for b in (result.flash, result.sram):
+        label = b.kind + (f" ({b.region})" if b.region else "")
+        for k, it in enumerate(b.items):
+            t.add_row(label if k == 0 else "", it.name, f"{it.bytes:,}", f"[dim]{it.detail}[/]" if wide else "")
+        status = "[green]fits[/]" if b.fits else f"[bold red]OVER by {b.overflow:,} B[/]"
+        t.add_row("", "[bold]used / available[/]", f"[bold]{b.used:,} / {b.available:,}[/]",
+                  f"{_bar(b.percent, 20 if wide else 10)} {b.percent:5.1f}%  {status}")
+        t.add_section()
+    console.print(t)
+    p = result.plan
+    console.print(f"arena {p.arena_bytes:,} B (liveness lower bound {p.lower_bound:,} B"
+                  f"{', optimal' if p.optimal else ''}; TFLM-style greedy {p.greedy_bytes:,} B; "
+                  f"strategy {p.strategy}); peak at op #{result.peak['step']} {result.peak['opcode']}: "
+                  + ", ".join(f"{_short(x['name'])} {x['bytes']:,} B" for x in result.peak["live"]))
+    for n in result.notes:
+        console.print(f"[dim]note: {n}[/]")
+    if layers:
+        lt = Table(title="per layer", title_justify="left")
+        for c in ("#", "op", "output shape", "flash", "scratch", "live SRAM", "MACs"):
+            lt.add_column(c, justify="left" if c in ("op", "output shape") else "right")
+        for r in result.layers:
+            lt.add_row(str(r["index"]), r["opcode"], "×".join(map(str, r["shape"] or [])), f"{r['flash']:,}",
+                       f"{r['scratch']:,}", f"{r['live_bytes']:,}", f"{r['macs']:,}")
+        console.print(lt)

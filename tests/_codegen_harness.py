@@ -1,0 +1,187 @@
+"""Test helpers for `edgeq generate`: convert small Keras models, build the generated C for the
+host, run it on many inputs in one process, and run the same inputs through TFLM (the golden
+reference) in a child process. Shared by the codegen test modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+NN = REPO / "firmware" / "cmsis_nn"
+RUNTIME = REPO / "firmware" / "runtime"
+RUNNER_C = REPO / "firmware" / "host" / "host_runner.c"
+WORKER = Path(__file__).resolve().parent / "_tflm_worker.py"
+CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-ffp-contract=off"]
+NP_TYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "float32": np.float32}
+
+
+# ----------------------------------------------------------------------------- Keras → int8
+
+def convert_keras(model, data_fn, io: str = "int8", samples: int = 32) -> bytes:
+    """Full-integer conversion of a batch-1 Keras model; data_fn(rng) → one float sample list."""
+    import tensorflow as tf
+
+    def rep():
+        rng = np.random.default_rng(123)
+        for _ in range(samples):
+            yield [np.asarray(a, np.float32) for a in data_fn(rng)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io]
+    conv.inference_input_type = io_type
+    conv.inference_output_type = io_type
+    return conv.convert()
+
+
+# ----------------------------------------------------------------------------- host build
+
+class HostBuilder:
+    """Builds generated models for the host: the kernels once (a static library), then one small
+    link per model. Builds are cached by model hash."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lib: Path | None = None
+
+    def kernel_lib(self) -> Path:
+        if self._lib is None:
+            obj_dir = self.root / "kernels"
+            obj_dir.mkdir(exist_ok=True)
+            srcs = sorted((NN / "src").glob("*.c")) + sorted((NN / "edgeq").glob("*.c"))
+
+            def cc(src: Path) -> Path:
+                obj = obj_dir / (src.stem + ".o")
+                subprocess.run(["gcc", *CFLAGS, "-O2", f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", "-c", str(src),
+                                "-o", str(obj)], check=True, capture_output=True, text=True)
+                return obj
+
+            with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+                objs = list(ex.map(cc, srcs))
+            lib = self.root / "libedgeq_nn.a"
+            subprocess.run(["ar", "rcs", str(lib), *map(str, objs)], check=True)
+            self._lib = lib
+        return self._lib
+
+    def build(self, tflite: bytes, name: str = "model") -> "HostModel":
+        from edgeq.codegen import generate
+        from edgeq.graph import load_graph
+
+        key = hashlib.sha256(tflite).hexdigest()[:16] + "_" + name
+        work = self.root / key
+        exe = work / "runner"
+        gen = work / "gen"
+        if not exe.exists():
+            res = generate(tflite, gen, name=name)
+            cmd = ["gcc", *CFLAGS, f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", f"-I{RUNTIME}", f"-I{gen}",
+                   f"-DEDGEQ_MODEL_SYMBOL={name}_model", str(gen / f"{name}.c"), str(gen / f"{name}_data.c"),
+                   str(RUNNER_C), str(self.kernel_lib()), "-lm", "-o", str(exe)]
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                raise AssertionError(f"host build of generated C failed:\n{p.stderr}")
+            arena = res.arena_bytes
+        else:
+            arena = None
+        g = load_graph(tflite)
+        return HostModel(exe=exe, gen_dir=gen, graph=g, arena_bytes=arena)
+
+
+@dataclass
+class HostModel:
+    exe: Path
+    gen_dir: Path
+    graph: object
+    arena_bytes: int | None
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """inputs[i]: (N, ...) samples of model input i → outputs[o]: (N, ...)."""
+        g = self.graph
+        n = len(inputs[0])
+        ins = [np.ascontiguousarray(np.asarray(x, NP_TYPES[g.tensors[t].dtype]).reshape(
+            (n,) + tuple(g.tensors[t].shape[1:]))) for x, t in zip(inputs, g.inputs)]
+        stream = b"".join(b"".join(x[s].tobytes() for x in ins) for s in range(n))
+        p = subprocess.run([str(self.exe)], input=stream, capture_output=True)
+        if p.returncode != 0:
+            raise AssertionError(f"generated model failed (exit {p.returncode}): {p.stderr.decode()}")
+        outs_t = [g.tensors[t] for t in g.outputs]
+        per = [t.nbytes for t in outs_t]
+        raw = np.frombuffer(p.stdout, np.uint8).reshape(n, sum(per))
+        res, pos = [], 0
+        for t, nb in zip(outs_t, per):
+            res.append(raw[:, pos:pos + nb].copy().view(NP_TYPES[t.dtype]).reshape((n,) + tuple(t.shape[1:])))
+            pos += nb
+        return res
+
+
+# ----------------------------------------------------------------------------- TFLM reference
+
+def tflm_run_many(cases: list[tuple[bytes, list[np.ndarray], int]]) -> list[list[np.ndarray]]:
+    """Run (model, inputs, n_outputs) cases through TFLM in one child process."""
+    with tempfile.TemporaryDirectory(prefix="edgeq-tflm-") as tmp:
+        req, resp = Path(tmp) / "req.npz", Path(tmp) / "resp.npz"
+        arrays = {}
+        for m, (buf, ins, nout) in enumerate(cases):
+            arrays[f"model_{m}"] = np.frombuffer(buf, np.uint8)
+            arrays[f"nout_{m}"] = np.array(nout)
+            for i, x in enumerate(ins):
+                arrays[f"in_{m}_{i}"] = np.asarray(x)
+        np.savez(req, **arrays)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        p = subprocess.run([sys.executable, str(WORKER), str(req), str(resp)], capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            last = [ln for ln in p.stdout.splitlines() if ln.startswith("model ")]
+            raise AssertionError(f"TFLM worker failed (exit {p.returncode}) at {last[-1] if last else '?'}: "
+                                 f"{p.stderr[-2000:]}")
+        with np.load(resp) as z:
+            return [[z[f"out_{m}_{o}"] for o in range(nout)] for m, (_, _, nout) in enumerate(cases)]
+
+
+def random_inputs(graph, n: int, seed: int = 0) -> list[np.ndarray]:
+    """n random samples for every graph input: full int8/uint8 range, or floats in [-2, 2]."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in graph.inputs:
+        tt = graph.tensors[t]
+        shape = (n,) + tuple(tt.shape[1:])
+        if tt.dtype == "float32":
+            out.append(rng.uniform(-2, 2, shape).astype(np.float32))
+        else:
+            info = np.iinfo(NP_TYPES[tt.dtype])
+            out.append(rng.integers(info.min, info.max + 1, shape).astype(NP_TYPES[tt.dtype]))
+    return out
+
+
+def assert_bit_exact(name: str, got: list[np.ndarray], want: list[np.ndarray]) -> int:
+    """Every output byte equal; returns the number of bytes compared."""
+    assert len(got) == len(want), f"{name}: {len(got)} outputs vs {len(want)}"
+    total = 0
+    for o, (g, w) in enumerate(zip(got, want)):
+        w = np.asarray(w).reshape(g.shape)
+        gb, wb = g.view(np.uint8), np.ascontiguousarray(w.astype(g.dtype)).view(np.uint8)
+        bad = int((gb != wb).sum())
+        if bad:
+            idx = np.argwhere(g.reshape(len(g), -1) != w.reshape(len(w), -1))[:5]
+            raise AssertionError(f"{name} output {o}: {bad} of {gb.size} bytes differ from TFLM; first at "
+                                 f"(sample, element) {idx.tolist()}: got "
+                                 f"{[g.reshape(len(g), -1)[i, j] for i, j in idx]} want "
+                                 f"{[w.reshape(len(w), -1)[i, j] for i, j in idx]}")
+        total += gb.size
+    return total
+
+
+def have(tool: str) -> bool:
+    return shutil.which(tool) is not None

@@ -1,0 +1,112 @@
+"""Calibration methods and granularity: the range estimators, and that the better choice really
+recovers accuracy on models made hostile to the worse one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import DIGITS
+from edgeq.quantize import ranges
+from edgeq.quantize.convert import ConvertOptions, convert_model
+from edgeq.reference import run_tflm
+
+
+def _heavy_tailed(seed=0):
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal(50_000)
+    v[:20] = 400.0  # a handful of extreme outliers
+    return v
+
+
+def _mse(v, lo, hi):
+    return float(np.mean((ranges.fake_quant(v, lo, hi) - v) ** 2))
+
+
+@pytest.mark.unit
+def test_minmax_is_the_observed_range():
+    v = np.array([-1.0, 0.5, 3.0])
+    assert ranges.choose_range(v, "minmax") == (-1.0, 3.0)
+    assert ranges.choose_range(np.array([1.0, 2.0]), "minmax") == (0.0, 2.0)  # zero always inside
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("method", ["percentile", "entropy"])
+def test_outliers_are_clipped_and_the_bulk_is_finer(method):
+    v = _heavy_tailed()
+    lo, hi = ranges.choose_range(v, method, percentile=99.9)
+    assert hi < 100.0, (lo, hi)  # the outliers no longer set the range
+    assert lo <= 0.0 <= hi and hi > 2.0  # but the bulk of the distribution is covered
+    bulk = v[20:]
+    assert _mse(bulk, lo, hi) < _mse(bulk, *ranges.choose_range(v, "minmax")) / 10
+
+
+@pytest.mark.unit
+def test_mse_clips_long_tails():
+    v = np.random.default_rng(2).laplace(size=50_000)  # long tails, no single outlier
+    lo, hi = ranges.choose_range(v, "mse")
+    mn, mx = ranges.choose_range(v, "minmax")
+    assert mn < lo < 0 < hi < mx
+    assert _mse(v, lo, hi) < _mse(v, mn, mx)
+
+
+@pytest.mark.unit
+def test_mse_range_minimises_error_over_the_alpha_grid():
+    v = _heavy_tailed(1)
+    lo, hi = ranges.choose_range(v, "mse")
+    best = _mse(v, lo, hi)
+    mn, mx = v.min(), v.max()
+    for alpha in (0.02, 0.1, 0.5, 1.0):  # an independent spot check of other clippings
+        assert best <= _mse(v, mn * alpha, mx * alpha) + 1e-12
+
+
+@pytest.mark.unit
+def test_clipped_fraction():
+    v = np.arange(100.0)
+    assert ranges.clipped_fraction(v, 0.0, 89.5) == pytest.approx(0.10)
+
+
+@pytest.mark.slow
+def test_percentile_and_mse_beat_minmax_on_outlier_calibration(tmp_path, digits_data):
+    """A calibration set with a few corrupted samples (×60): minmax stretches every range."""
+    x = digits_data["x_train"][:300].copy()
+    x[np.random.default_rng(0).choice(300, 3, replace=False)] *= 60.0
+    np.savez(tmp_path / "outliers.npz", x=x)
+    acc = {}
+    for method in ("minmax", "percentile", "mse"):
+        r = convert_model(DIGITS / "digits.keras", str(tmp_path / "outliers.npz"), None,
+                          ConvertOptions(method=method, percentile=99.9))
+        pred = run_tflm(r.tflite, digits_data["x_test"]).outputs.argmax(1)
+        acc[method] = float(np.mean(pred == digits_data["y_test"]))
+        if method != "minmax":
+            assert r.ranges and all(v["clipped_fraction"] >= 0 for v in r.ranges.values())
+    assert acc["percentile"] > acc["minmax"] + 0.03, acc
+    assert acc["mse"] > acc["minmax"] + 0.03, acc
+
+
+@pytest.mark.slow
+def test_per_channel_beats_per_tensor_on_channel_range_model(tmp_path, digits_data):
+    """One hidden unit with a huge weight on an input pixel that is always 0 in the data: the
+    float function is unchanged, but per-tensor weight quantization loses every other unit."""
+    import keras
+    from keras import layers
+
+    flat = digits_data["x_train"].reshape(len(digits_data["x_train"]), -1)
+    dead = int(np.where(flat.max(0) == 0)[0][0])
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 8, 1)), layers.Flatten(),
+                          layers.Dense(32, activation="relu", name="hidden"),
+                          layers.Dense(10, activation="softmax")])
+    m.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    m.fit(digits_data["x_train"], digits_data["y_train"], epochs=30, verbose=0)
+    w, b = m.get_layer("hidden").get_weights()
+    w[dead, 0] = 100.0
+    m.get_layer("hidden").set_weights([w, b])
+    m.save(tmp_path / "chan.keras")
+    float_acc = float(np.mean(m.predict(digits_data["x_test"], verbose=0).argmax(1) == digits_data["y_test"]))
+    acc = {}
+    for g in ("per-channel", "per-tensor"):
+        r = convert_model(tmp_path / "chan.keras", str(DIGITS / "train.npz"), None, ConvertOptions(granularity=g))
+        acc[g] = float(np.mean(run_tflm(r.tflite, digits_data["x_test"]).outputs.argmax(1) == digits_data["y_test"]))
+    assert acc["per-channel"] >= float_acc - 0.01, (float_acc, acc)
+    assert acc["per-channel"] > acc["per-tensor"] + 0.03, acc

@@ -1,0 +1,323 @@
+"""`edgeq generate`, op by op: small int8 Keras models over a grid of shapes, strides, paddings,
+dilations, activations, depth multipliers and zero points, compiled for the host and compared
+byte for byte with the TFLM interpreter (the golden reference) on random inputs.
+
+Each "family" is one Keras model with one input and many outputs (one branch per grid point),
+so the suite converts only a dozen models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+
+import numpy as np
+import pytest
+
+from _codegen_harness import HostBuilder, assert_bit_exact, convert_keras, random_inputs, tflm_run_many
+
+pytestmark = pytest.mark.toolchain
+
+SAMPLES = 64
+
+
+def _u(lo, hi, *shapes):
+    return lambda rng: [rng.uniform(lo, hi, (1,) + s).astype(np.float32) for s in shapes]
+
+
+# ------------------------------------------------------------------------------------ families
+# Each returns (keras.Model, representative data function, io type).
+
+def fam_conv_a():
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 9, 4), batch_size=1)
+    outs = [
+        L.Conv2D(5, 1)(x),  # 1x1 fast path
+        L.Conv2D(6, 3, padding="same", activation="relu")(x),
+        L.Conv2D(4, 3, strides=2, padding="same")(x),
+        L.Conv2D(3, 3, strides=2, padding="valid", activation="relu6")(x),
+        L.Conv2D(4, 5, padding="valid")(x),
+        L.Conv2D(4, 3, dilation_rate=2, padding="same")(x),
+        L.Conv2D(3, 3, dilation_rate=(2, 3), padding="valid")(x),
+        L.Conv2D(4, 2, padding="same")(x),  # even kernel: asymmetric SAME padding
+        L.Conv2D(5, (3, 1), strides=(2, 1), padding="same", use_bias=False)(x),
+        L.Conv2D(4, 1, strides=2)(x),  # strided 1x1
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (9, 9, 4)), "int8"
+
+
+def fam_conv_b():
+    import keras
+    from keras import layers as L
+    x = keras.Input((10, 7, 3), batch_size=1)
+    outs = [
+        L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x),
+        L.Conv2D(4, 4, strides=3, padding="same")(x),
+        L.Conv2D(2, 1, activation="relu6")(x),
+        L.Conv2D(3, (2, 5), padding="same")(x),
+        L.Conv2D(16, 3, padding="valid", activation="relu")(L.Conv2D(8, 1)(x)),
+    ]
+    return keras.Model(x, outs), _u(0, 2, (10, 7, 3)), "int8"
+
+
+def fam_dw_a():
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 9, 4), batch_size=1)
+    outs = [
+        L.DepthwiseConv2D(3, padding="same")(x),
+        L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, activation="relu")(x),
+        L.DepthwiseConv2D(3, padding="valid", depth_multiplier=3, activation="relu6")(x),
+        L.DepthwiseConv2D(5, padding="same", dilation_rate=2)(x),
+        L.DepthwiseConv2D(2, strides=2, padding="same")(x),
+        L.DepthwiseConv2D((1, 3), padding="valid", use_bias=False)(x),
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (9, 9, 4)), "int8"
+
+
+def fam_dw_b():
+    import keras
+    from keras import layers as L
+    x = keras.Input((8, 6, 3), batch_size=1)
+    outs = [
+        L.DepthwiseConv2D(3, strides=(2, 1), padding="same", depth_multiplier=2)(x),
+        L.DepthwiseConv2D(3, dilation_rate=(1, 2), padding="same", activation="relu")(x),
+        L.DepthwiseConv2D(4, strides=3, padding="same", depth_multiplier=4)(x),
+    ]
+    return keras.Model(x, outs), _u(-0.5, 3, (8, 6, 3)), "int8"
+
+
+def fam_pool():
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 9, 4), batch_size=1)
+    outs = [
+        L.AveragePooling2D(2)(x),
+        L.AveragePooling2D(3, strides=2, padding="same")(x),
+        L.AveragePooling2D(3, strides=1, padding="same")(x),
+        L.AveragePooling2D((2, 3), strides=(1, 2), padding="same")(x),
+        L.MaxPooling2D(2)(x),
+        L.MaxPooling2D(3, strides=2, padding="same")(x),
+        L.MaxPooling2D(3, strides=1, padding="same")(x),
+        L.MaxPooling2D((3, 2), strides=(2, 3), padding="valid")(x),
+    ]
+    return keras.Model(x, outs), _u(-1, 1.5, (9, 9, 4)), "int8"
+
+
+def fam_fc():
+    import keras
+    from keras import layers as L
+    x = keras.Input((20,), batch_size=1)
+    outs = [
+        L.Dense(7)(x),
+        L.Dense(5, activation="relu")(x),
+        L.Dense(3, activation="relu6")(x),
+        L.Dense(4, use_bias=False)(x),
+        L.Dense(33, activation="relu")(L.Dense(40)(x)),
+    ]
+    return keras.Model(x, outs), _u(-2, 1, (20,)), "int8"
+
+
+def fam_fc_nd():
+    import keras
+    from keras import layers as L
+    x = keras.Input((3, 4, 2), batch_size=1)
+    outs = [
+        L.Dense(6)(L.Flatten()(x)),
+        L.Dense(5)(x),  # applied to the last axis: 12 rows
+        L.Softmax()(L.Reshape((3, 8))(x)),  # RESHAPE + row-wise softmax
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (3, 4, 2)), "int8"
+
+
+def fam_softmax():
+    import keras
+    from keras import layers as L
+    x = keras.Input((3, 10), batch_size=1)
+    outs = [
+        L.Softmax()(x),
+        L.Softmax()(L.Dense(6)(x)),
+        L.Softmax()(L.Dense(12)(L.Flatten()(x))),
+    ]
+    return keras.Model(x, outs), _u(-6, 6, (3, 10)), "int8"
+
+
+def fam_softmax_wide():
+    import keras
+    from keras import layers as L
+    x = keras.Input((16,), batch_size=1)
+    return keras.Model(x, [L.Softmax()(x)]), _u(-40, 25, (16,)), "int8"
+
+
+def fam_add_mul():
+    import keras
+    from keras import layers as L
+    x = keras.Input((6, 6, 4), batch_size=1)
+    c1 = L.Conv2D(4, 3, padding="same")(x)
+    c2 = L.Conv2D(4, 1)(x)
+    g = L.GlobalAveragePooling2D(keepdims=True)(x)
+    outs = [
+        L.Add()([x, c1]),  # residual
+        L.ReLU()(L.Add()([c1, c2])),  # ADD with fused RELU
+        L.Multiply()([x, c1]),
+        L.Add()([x, g]),  # broadcast (1,6,6,4) + (1,1,1,4)
+        L.Multiply()([x, g]),
+        x * np.array([0.5, -1.0, 2.0, 0.25], np.float32),  # MUL by a constant vector
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (6, 6, 4)), "int8"
+
+
+def fam_pad_mean():
+    import keras
+    from keras import layers as L
+    x = keras.Input((5, 7, 6), batch_size=1)
+    outs = [
+        L.ZeroPadding2D(((1, 2), (0, 3)))(x),
+        L.Conv2D(3, 3)(L.ZeroPadding2D(1)(x)),
+        L.GlobalAveragePooling2D()(x),  # MEAN, keep_dims false
+        L.GlobalAveragePooling2D(keepdims=True)(x),  # MEAN, keep_dims true over H, W
+        keras.ops.mean(x, axis=-1),
+        keras.ops.mean(x, axis=1, keepdims=True),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (5, 7, 6)), "int8"
+
+
+def fam_concat():
+    import keras
+    from keras import layers as L
+    x = keras.Input((6, 6, 3), batch_size=1)
+    a = L.Conv2D(4, 1)(x)
+    b = L.Conv2D(2, 3, padding="same")(x)
+    outs = [
+        L.Concatenate()([a, b]),
+        L.Concatenate(axis=1)([a, L.Conv2D(4, 3, padding="same")(x)]),
+        L.Concatenate()([x, L.Conv2D(5, 1, activation="relu")(x)]),  # may need a requantize
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (6, 6, 3)), "int8"
+
+
+def fam_logistic():
+    import keras
+    from keras import layers as L
+    x = keras.Input((24,), batch_size=1)
+    outs = [
+        L.Activation("sigmoid")(x),
+        L.Dense(5, activation="sigmoid")(x),
+        L.Activation("sigmoid")(L.Dense(16)(x)),
+    ]
+    return keras.Model(x, outs), _u(-7, 7, (24,)), "int8"
+
+
+def _small_cnn(shape):
+    import keras
+    from keras import layers as L
+    x = keras.Input(shape, batch_size=1)
+    y = L.Conv2D(4, 3, padding="same", activation="relu")(x)
+    y = L.MaxPooling2D(2)(y)
+    y = L.Flatten()(y)
+    y = L.Dense(5, activation="softmax")(y)
+    return keras.Model(x, y)
+
+
+def fam_float_io():
+    return _small_cnn((6, 6, 2)), _u(-1, 1, (6, 6, 2)), "float32"
+
+
+def fam_uint8_io():
+    return _small_cnn((6, 6, 2)), _u(0, 1, (6, 6, 2)), "uint8"
+
+
+FAMILIES = {name[4:]: fn for name, fn in sorted(globals().items()) if name.startswith("fam_")}
+
+# ops each family is expected to contain (guards against the converter folding a case away)
+EXPECTED_OPS = {
+    "conv_a": {"CONV_2D"}, "conv_b": {"CONV_2D"}, "dw_a": {"DEPTHWISE_CONV_2D"}, "dw_b": {"DEPTHWISE_CONV_2D"},
+    "pool": {"AVERAGE_POOL_2D", "MAX_POOL_2D"}, "fc": {"FULLY_CONNECTED"},
+    "fc_nd": {"FULLY_CONNECTED", "RESHAPE", "SOFTMAX"}, "softmax": {"SOFTMAX", "FULLY_CONNECTED"},
+    "softmax_wide": {"SOFTMAX"}, "add_mul": {"ADD", "MUL"}, "pad_mean": {"PAD", "MEAN"},
+    "concat": {"CONCATENATION"}, "logistic": {"LOGISTIC"}, "float_io": {"QUANTIZE", "DEQUANTIZE"},
+    "uint8_io": {"QUANTIZE"},
+}
+
+
+# ------------------------------------------------------------------------------------ fixtures
+
+def _family_key(name: str) -> str:
+    import tensorflow as tf
+    src = inspect.getsource(FAMILIES[name]) + inspect.getsource(_small_cnn) + inspect.getsource(_u)
+    return hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def family_models(request) -> dict[str, bytes]:
+    """name → int8 .tflite bytes of every family (cached on disk across runs by source hash)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    cache = request.config.cache.mkdir("edgeq_codegen_models")
+    out = {}
+    for name, fn in FAMILIES.items():
+        path = cache / f"{name}-{_family_key(name)}.tflite"
+        if not path.exists():
+            keras.utils.set_random_seed(7)
+            model, data_fn, io = fn()
+            path.write_bytes(convert_keras(model, data_fn, io))
+        out[name] = path.read_bytes()
+    return out
+
+
+@pytest.fixture(scope="session")
+def host_builder(tmp_path_factory) -> HostBuilder:
+    return HostBuilder(tmp_path_factory.mktemp("codegen_host"))
+
+
+@pytest.fixture(scope="session")
+def family_results(family_models, host_builder):
+    """name → (graph, inputs, host outputs, TFLM outputs); TFLM runs all families in one child."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = sorted(family_models)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+        built = dict(zip(names, ex.map(lambda n: host_builder.build(family_models[n], name=f"m_{n}"), names)))
+    cases, inputs = [], {}
+    for n in names:
+        g = built[n].graph
+        inputs[n] = random_inputs(g, SAMPLES, seed=len(n))
+        cases.append((family_models[n], inputs[n], len(g.outputs)))
+    try:
+        ref = dict(zip(names, tflm_run_many(cases)))
+    except AssertionError:
+        ref = {}
+        for n, case in zip(names, cases):  # isolate a crashing model
+            try:
+                ref[n] = tflm_run_many([case])[0]
+            except AssertionError as e:
+                ref[n] = e
+    return {n: (built[n].graph, inputs[n], built[n], ref[n]) for n in names}
+
+
+# ------------------------------------------------------------------------------------ tests
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_bit_exact(family, family_results):
+    graph, inputs, host, ref = family_results[family]
+    ops = {op.opcode for op in graph.operators}
+    assert EXPECTED_OPS[family] <= ops, f"{family}: converter produced {sorted(ops)}"
+    if isinstance(ref, Exception):
+        pytest.fail(f"TFLM could not run {family}: {ref}")
+    got = host.run(inputs)
+    n = assert_bit_exact(family, got, ref)
+    assert n >= SAMPLES
+
+
+def test_grid_covers_every_supported_op(family_models):
+    """The families together exercise every op edgeq generate supports."""
+    from edgeq.graph import SUPPORTED_OPS, load_graph
+
+    seen = set()
+    for buf in family_models.values():
+        seen |= {op.opcode for op in load_graph(buf).operators}
+    missing = SUPPORTED_OPS - seen - {"SQUEEZE"}  # the converter emits RESHAPE for squeezes
+    assert not missing, f"ops without a bit-exactness test: {sorted(missing)}"

@@ -1,0 +1,112 @@
+"""Unit tests: the exact command lines each flasher runs, UF2 encoding, missing-tool errors."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from edgeq.device import flashers as F
+from edgeq.errors import InputError
+
+pytestmark = pytest.mark.unit
+
+ELF = Path("/tmp/build/firmware.elf")
+
+
+def test_qemu_command():
+    assert F.qemu_command("mps2-an386", ELF, tcp_port=4321) == [
+        "qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-semihosting",
+        "-icount", "shift=0", "-serial", "tcp:127.0.0.1:4321,server=on,wait=on,nodelay=on",
+        "-kernel", "/tmp/build/firmware.elf"]
+    cmd = F.qemu_command("mps3-an547", ELF, tcp_port=1, icount_shift=None, semihosting=False)
+    assert "-icount" not in cmd and "-semihosting" not in cmd
+
+
+def test_real_board_commands():
+    assert F.openocd_command(ELF, ["interface/stlink.cfg", "target/stm32f4x.cfg"]) == [
+        "openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg",
+        "-c", "program /tmp/build/firmware.elf verify reset exit"]
+    assert F.openocd_command(ELF, ["board/x.cfg"], adapter_speed_khz=4000)[3:5] == ["-c", "adapter speed 4000"]
+    assert F.pyocd_command(ELF, "mimxrt1060") == ["pyocd", "flash", "--target", "mimxrt1060",
+                                                  "/tmp/build/firmware.elf"]
+    assert F.pyocd_command(ELF, "nrf52840", probe_uid="0240")[4:6] == ["--uid", "0240"]
+    assert F.st_flash_command("/tmp/fw.bin", 0x08000000) == ["st-flash", "--reset", "write", "/tmp/fw.bin",
+                                                            "0x08000000"]
+    assert F.picotool_command(ELF) == ["picotool", "load", "-v", "-x", "/tmp/build/firmware.elf"]
+    assert F.nrfjprog_commands("/tmp/fw.hex", "nrf52") == [
+        ["nrfjprog", "-f", "NRF52", "--program", "/tmp/fw.hex", "--sectorerase", "--verify"],
+        ["nrfjprog", "-f", "NRF52", "--reset"]]
+    assert F.teensy_command("/tmp/fw.hex", "TEENSY41") == ["teensy_loader_cli", "--mcu=TEENSY41", "-w", "-v",
+                                                          "/tmp/fw.hex"]
+    assert F.bossac_command("/tmp/fw.bin", offset=0x10000, port="ttyACM0") == [
+        "bossac", "--port=ttyACM0", "--offset=0x10000", "-e", "-w", "-v", "-R", "/tmp/fw.bin"]
+
+
+def test_plan_flash_from_board_database():
+    from edgeq.boards import get_board
+
+    p = F.plan_flash(get_board("nucleo-f446re"), ELF)
+    assert p.tool == "openocd" and p.commands == [F.openocd_command(ELF, ["interface/stlink.cfg",
+                                                                         "target/stm32f4x.cfg"])]
+    p = F.plan_flash(get_board("nrf52840-dk"), ELF)
+    assert p.image == ELF.with_suffix(".hex") and p.commands[0][:3] == ["nrfjprog", "-f", "NRF52"]
+    p = F.plan_flash(get_board("mimxrt1060-evk"), ELF)
+    assert p.commands == [["pyocd", "flash", "--target", "mimxrt1060", str(ELF)]]
+    p = F.plan_flash(get_board("teensy41"), ELF)
+    assert p.commands[0][0] == "teensy_loader_cli" and p.image.suffix == ".hex"
+    p = F.plan_flash(get_board("arduino-nano-33-ble-sense"), ELF)
+    assert p.commands == [["bossac", "--offset=0x10000", "-e", "-w", "-v", "-R", str(ELF.with_suffix(".bin"))]]
+    p = F.plan_flash(get_board("rpi-pico"), ELF)
+    assert p.commands == [["picotool", "load", "-v", "-x", str(ELF)]]
+    p = F.plan_flash(get_board("adafruit-feather-m4"), ELF)
+    assert p.tool == "uf2" and p.image.suffix == ".uf2"
+    p = F.plan_flash(get_board("nucleo-f446re"), ELF, tool="st-flash")
+    assert p.commands == [["st-flash", "--reset", "write", str(ELF.with_suffix(".bin")), "0x08000000"]]
+    p = F.plan_flash(get_board("qemu-mps2-an386"), ELF)
+    assert p.tool == "qemu" and p.commands[0][:3] == ["qemu-system-arm", "-M", "mps2-an386"]
+
+
+def test_missing_tool_gives_install_hint(monkeypatch, tmp_path):
+    from edgeq.boards import get_board
+
+    monkeypatch.setattr(F.shutil, "which", lambda name: None)
+    with pytest.raises(InputError) as ei:
+        F.flash(get_board("nucleo-f446re"), tmp_path / "fw.elf")
+    assert "openocd" in ei.value.message and "apt-get install openocd" in ei.value.hint
+    with pytest.raises(InputError, match="qemu-system-arm"):
+        F.start_qemu("mps2-an386", tmp_path / "fw.elf")
+    with pytest.raises(InputError, match="not installed"):
+        F.require_tool("picotool")
+
+
+def test_unknown_tool_and_virtual_board_flash():
+    with pytest.raises(InputError, match="unknown flasher"):
+        F.plan_flash({"flasher": {"tool": "jtagwhisperer"}}, ELF)
+    with pytest.raises(InputError, match="start_qemu"):
+        F.flash({"flasher": {"tool": "qemu"}, "qemu": {"machine": "mps2-an386"}}, ELF)
+
+
+def test_uf2_blocks():
+    data = bytes(range(256)) * 3 + b"tail"
+    uf2 = F.bin_to_uf2(data, 0x4000, 0x55114460)
+    assert len(uf2) == 4 * 512
+    for n in range(4):
+        blk = uf2[n * 512:(n + 1) * 512]
+        m0, m1, flags, addr, size, no, total, fam = struct.unpack("<8I", blk[:32])
+        assert (m0, m1, flags, fam) == (0x0A324655, 0x9E5D5157, 0x2000, 0x55114460)
+        assert (addr, no, total) == (0x4000 + 256 * n, n, 4)
+        assert size == (256 if n < 3 else 4)
+        assert struct.unpack("<I", blk[508:])[0] == 0x0AB16F30
+        assert blk[32:32 + size] == data[256 * n:256 * n + size]
+
+
+def test_uf2_copy_needs_mount(tmp_path):
+    img = tmp_path / "fw.uf2"
+    img.write_bytes(b"x" * 512)
+    with pytest.raises(InputError, match="UF2 drive"):
+        F.uf2_copy(img, tmp_path / "nope")
+    mount = tmp_path / "RPI-RP2"
+    mount.mkdir()
+    assert F.uf2_copy(img, mount).read_bytes() == b"x" * 512

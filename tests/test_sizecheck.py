@@ -1,0 +1,170 @@
+"""edgeq.sizecheck and the `edgeq boards` / `edgeq size-check` commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edgeq.cli import app
+from edgeq.errors import InputError
+from edgeq.graph import load_graph
+from edgeq.sizecheck import DEFAULT_RESERVE_FLASH, DEFAULT_RESERVE_SRAM, DEFAULT_STACK_RESERVE, parse_size, size_check
+from tflite_builder import act, build_tflite, const, fc_model
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("text, value", [("512K", 524288), ("1M", 1048576), ("0x20000", 131072), ("65536", 65536),
+                                         ("64KiB", 65536), ("1.5M", 1572864), (" 2k ", 2048), (4096, 4096)])
+def test_parse_size(text, value):
+    assert parse_size(text) == value
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("text", ["", "big", "12Q", "-5", "0xZZ", "1.3K"])
+def test_parse_size_rejects(text):
+    with pytest.raises(InputError):
+        parse_size(text, "--flash")
+
+
+def _big_activation_model(tmp_path) -> Path:
+    """[1,64,64,8] int8 (32 KiB) → softmax → softmax: 64 KiB of live activations at each step."""
+    tensors = [act("x", [1, 64, 64, 8]), act("a", [1, 64, 64, 8]), act("y", [1, 64, 64, 8])]
+    ops = [{"op": "SOFTMAX", "inputs": [0], "outputs": [1]}, {"op": "SOFTMAX", "inputs": [1], "outputs": [2]}]
+    p = tmp_path / "big_act.tflite"
+    p.write_bytes(build_tflite(tensors, ops, [0], [2]))
+    return p
+
+
+@pytest.mark.unit
+def test_size_check_items_add_up(tmp_path):
+    g = load_graph(fc_model(n_in=100, n_out=30))
+    r = size_check(g, flash_budget="64K", sram_budget="32K", reserve_sram=512, stack_reserve="2K")
+    flash = {i.name: i.bytes for i in r.flash.items}
+    assert flash["weights"] == 100 * 30
+    assert flash["biases"] == 30 * 4
+    assert flash["requant params"] == 30 * 8  # per-channel FC: multiplier + shift per channel
+    assert flash["runtime reserve"] == DEFAULT_RESERVE_FLASH
+    assert r.flash.used == sum(flash.values()) and r.flash.available == 65536
+    sram = {i.name: i.bytes for i in r.sram.items}
+    # in 100 B → 112 aligned, live with its 30 B output (32): 144; then 32 + 32 = 64
+    assert sram["arena"] == 144
+    assert sram["harness I/O buffers"] == 100 + 30
+    assert (sram["stack reserve"], sram["application reserve"]) == (2048, 512)
+    assert r.sram.used == 144 + 130 + 2048 + 512
+    assert r.fits and r.failure_message() is None
+    assert r.sram.percent == pytest.approx(100 * r.sram.used / 32768)
+
+
+@pytest.mark.unit
+def test_size_check_overflow_names_bytes_and_dominant_item(tmp_path):
+    g = load_graph(_big_activation_model(tmp_path))
+    r = size_check(g, "qemu-microbit")
+    assert not r.fits and r.flash.fits and not r.sram.fits
+    expected = 2 * 32768 + 2 * 32768 + DEFAULT_STACK_RESERVE + DEFAULT_RESERVE_SRAM  # arena + harness I/O + reserves
+    assert r.sram.used == expected
+    assert r.sram.overflow == expected - 16 * 1024
+    msg = r.failure_message()
+    assert f"over budget by {expected - 16384:,} B" in msg and "arena" in msg
+    assert r.peak["bytes"] == 65536 and len(r.peak["live"]) == 2
+
+
+@pytest.mark.unit
+def test_size_check_needs_board_or_budgets():
+    g = load_graph(fc_model())
+    with pytest.raises(InputError, match="needs a board"):
+        size_check(g, flash_budget="1M")
+
+
+@pytest.mark.unit
+def test_cli_exit_codes_and_json(tmp_path):
+    model = str(_big_activation_model(tmp_path))
+    r = runner.invoke(app, ["size-check", model, "--board", "qemu-microbit"])
+    assert r.exit_code == 1
+    assert "over budget by" in r.output
+    r = runner.invoke(app, ["size-check", model, "--board", "qemu-mps2-an386"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["size-check", model, "--flash", "1M", "--sram", "0x10000", "--json"])
+    assert r.exit_code == 1
+    d = json.loads(r.stdout)
+    assert d["fits"] is False and d["sram"]["available"] == 65536 and d["arena"]["bytes"] == 65536
+    assert d["arena"]["lower_bound"] == 65536 and len(d["layers"]) == 2
+    r = runner.invoke(app, ["size-check", model, "--board", "qemu-mps2-an386", "--json", "--layers"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["board"]["name"] == "qemu-mps2-an386"
+
+
+@pytest.mark.unit
+def test_cli_usage_errors(tmp_path):
+    model = str(_big_activation_model(tmp_path))
+    r = runner.invoke(app, ["size-check", model, "--board", "qemu-microbt"])
+    assert r.exit_code == 2 and "qemu-microbit" in r.output
+    assert runner.invoke(app, ["size-check", model, "--flash", "1M"]).exit_code == 2
+    assert runner.invoke(app, ["size-check", model, "--flash", "lots", "--sram", "1M"]).exit_code == 2
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\0" * 100)
+    r = runner.invoke(app, ["size-check", str(bad), "--board", "qemu-mps2-an386"])
+    assert r.exit_code == 2 and "not a TFLite model" in r.output
+    tanh = tmp_path / "tanh.tflite"
+    tanh.write_bytes(fc_model(op2="TANH"))
+    r = runner.invoke(app, ["size-check", str(tanh), "--board", "qemu-mps2-an386"])
+    assert r.exit_code == 2 and "TANH" in r.output
+
+
+@pytest.mark.unit
+def test_boards_command():
+    r = runner.invoke(app, ["boards", "--json"])
+    assert r.exit_code == 0
+    boards = json.loads(r.stdout)["boards"]
+    assert len(boards) >= 19 and boards[0]["emulated"]
+    an386 = next(b for b in boards if b["name"] == "qemu-mps2-an386")
+    assert an386["uart"]["base"] == 0x40004000 and an386["sram"][0]["origin"] == 0x20000000
+    r = runner.invoke(app, ["boards"])
+    assert r.exit_code == 0 and "nucleo-l4r5zi" in r.output
+
+
+@pytest.mark.unit
+def test_size_check_on_tflite_does_not_import_tensorflow(tmp_path):
+    model = _big_activation_model(tmp_path)
+    code = textwrap.dedent(f"""
+        import sys
+        from typer.testing import CliRunner
+        from edgeq.cli import app
+        r = CliRunner().invoke(app, ["size-check", {str(model)!r}, "--board", "qemu-mps2-an386", "--layers"])
+        assert r.exit_code == 0, r.output
+        r = CliRunner().invoke(app, ["boards"])
+        assert r.exit_code == 0, r.output
+        print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tflite_micro')))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_size_check_real_models(digits_tflite, mlperf_tflite):
+    r = runner.invoke(app, ["size-check", str(digits_tflite), "--board", "qemu-microbit", "--json"])
+    assert r.exit_code == 0, r.output  # ~2 KiB arena: fits the micro:bit's 16 KiB
+    assert json.loads(r.stdout)["fits"] is True
+    kws = str(mlperf_tflite("kws"))
+    r = runner.invoke(app, ["size-check", kws, "--board", "qemu-microbit", "--json"])
+    assert r.exit_code == 1  # 16,000 B arena + 8 KiB stack > 16 KiB
+    d = json.loads(r.stdout)
+    assert d["arena"]["bytes"] == 16000 and not d["sram"]["fits"]
+    assert runner.invoke(app, ["size-check", kws, "--board", "nucleo-l4r5zi"]).exit_code == 0
+
+
+def test_size_check_converts_a_keras_model():
+    # a real process: TensorFlow's converter writes to the process' stdout, which must stay clean
+    r = subprocess.run([sys.executable, "-m", "edgeq.cli", "size-check", str(REPO / "models" / "digits" / "digits.keras"),
+                        "--board", "qemu-mps2-an386", "--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = json.loads(r.stdout)
+    assert d["fits"] and d["model"]["ops"] == 7 and any("converted" in n for n in d["notes"])
