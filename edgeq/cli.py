@@ -243,6 +243,51 @@ def size_check_cmd(
         raise typer.Exit(EXIT_GATE)
 
 
+# ------------------------------------------------------------------------------ calibrate-compare
+
+@app.command("calibrate-compare")
+def calibrate_compare(
+    model: Annotated[Path, typer.Argument(help="The float Keras model.")],
+    calib: Annotated[str, typer.Option("--calib", "-c", help="Calibration data.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Labelled held-out data.")],
+    samples: Annotated[int, typer.Option(help="Calibration samples.")] = 300,
+    percentile: Annotated[float, typer.Option(help="Percentile for --method percentile.")] = 99.99,
+    json_out: JsonOpt = False,
+):
+    """Try every calibration method × weight granularity and say which wins.
+
+    Methods: minmax, percentile, mse, entropy; granularity: per-channel, per-tensor. Reports
+    int8 accuracy, agreement with float, output SQNR and model size for each.
+
+    Example:
+
+        edgeq calibrate-compare models/digits/digits.keras --calib models/digits/train.npz --data models/digits/test.npz
+    """
+    from . import ui
+    from .quantize.compare import calibrate_compare as compare_fn
+    from .quantize.convert import ConvertOptions
+
+    with ui.progress("calibrations", enabled=not json_out) as bar:
+        res = run(compare_fn, model, calib, data, ConvertOptions(samples=samples, percentile=percentile),
+                  progress=bar)
+    if json_out:
+        ui.print_json(res)
+        return
+    rows = []
+    for c in res["candidates"]:
+        m = c["metrics"]
+        mark = "★" if (c["method"], c["granularity"]) == (res["best"]["method"], res["best"]["granularity"]) else ""
+        primary = ui.pct(m.get("int8_accuracy")) if "int8_accuracy" in m else ui.num(m.get("int8_mse"))
+        sq = "∞" if m["output_sqnr_db"] is None else f"{m['output_sqnr_db']:.1f} dB"
+        rows.append([f"{mark}{c['method']}", c["granularity"], primary, ui.pct(m.get("agreement")), sq,
+                     f"{c['tflite_bytes']:,}"])
+    metric = "int8 acc" if res["task"] != "regression" else "int8 MSE"
+    ui.out.print(ui.table(f"calibration comparison — {res['samples']} samples",
+                          ["method", "granularity", metric, "agreement", "SQNR", "bytes"], rows,
+                          justify_right_from=2))
+    ui.out.print(f"best: [bold]{res['best']['method']}[/] with [bold]{res['best']['granularity']}[/] weights")
+
+
 def main() -> None:
     try:
         app()

@@ -110,3 +110,21 @@ def test_per_channel_beats_per_tensor_on_channel_range_model(tmp_path, digits_da
         acc[g] = float(np.mean(run_tflm(r.tflite, digits_data["x_test"]).outputs.argmax(1) == digits_data["y_test"]))
     assert acc["per-channel"] >= float_acc - 0.01, (float_acc, acc)
     assert acc["per-channel"] > acc["per-tensor"] + 0.03, acc
+
+
+@pytest.mark.slow
+def test_calibrate_compare_cli_names_a_winner(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "edgeq", "calibrate-compare", str(DIGITS / "digits.keras"),
+                        "--calib", str(DIGITS / "train.npz"), "--data", str(DIGITS / "test.npz"),
+                        "--samples", "100", "--json"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert len(res["candidates"]) == 8
+    best = max(res["candidates"], key=lambda c: c["metrics"]["int8_accuracy"])
+    winner = next(c for c in res["candidates"]
+                  if (c["method"], c["granularity"]) == (res["best"]["method"], res["best"]["granularity"]))
+    assert winner["metrics"]["int8_accuracy"] == best["metrics"]["int8_accuracy"]
