@@ -208,6 +208,8 @@ def size_check_cmd(
     calib: Annotated[Optional[str], typer.Option("--calib", "-c", help="Calibration data when MODEL is Keras "
                                                  "(optional: sizes do not depend on it).")] = None,
     layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer breakdown.")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", "-o", help="Also write the JSON result "
+                                                   "to this file.")] = None,
     json_out: JsonOpt = False,
 ):
     """Will the model fit? Itemized flash and SRAM (planned arena, stack, reserves) vs a board.
@@ -232,6 +234,10 @@ def size_check_cmd(
               stack_reserve=stack, reserve_flash=reserve_flash)
     if note:
         res.notes.insert(0, note)
+    if report is not None:
+        from .artifacts import write_json_atomic
+
+        write_json_atomic(report, res.to_dict())
     if json_out:
         ui.print_json(res.to_dict())
     else:
@@ -286,6 +292,43 @@ def calibrate_compare(
                           ["method", "granularity", metric, "agreement", "SQNR", "bytes"], rows,
                           justify_right_from=2))
     ui.out.print(f"best: [bold]{res['best']['method']}[/] with [bold]{res['best']['granularity']}[/] weights")
+
+
+# ------------------------------------------------------------------------------------ layer-error
+
+@app.command("layer-error")
+def layer_error(
+    model: Annotated[Path, typer.Argument(help="The float Keras model.")],
+    tflite: Annotated[Path, typer.Argument(help="Its quantized .tflite.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Samples to measure on (labels not needed).")],
+    limit: Annotated[int, typer.Option(help="Samples used (drawn reproducibly).")] = 64,
+    json_out: JsonOpt = False,
+):
+    """Quantization error layer by layer: int8 (TFLM) vs float, every activation tensor.
+
+    For each tensor: scale, zero point, the rounding-error bound (step/2), the fraction of float
+    values outside the int8 range (clipped), and the measured RMSE and SQNR.
+
+    Example:
+
+        edgeq layer-error models/digits/digits.keras out/digits.tflite --data models/digits/test.npz
+    """
+    from . import ui
+    from .quantize.layer_error import layer_errors
+
+    rows = run(layer_errors, model, tflite, data, limit)
+    if json_out:
+        ui.print_json({"layers": rows})
+        return
+    body = []
+    for r in rows:
+        sq = "∞" if r["sqnr_db"] is None else f"{r['sqnr_db']:.1f}"
+        bar = "█" * max(0, min(20, int((r["sqnr_db"] or 60) / 3)))
+        body.append([r["op"], r["tensor"][-40:], ui.num(r["scale"]), r["zero_point"], ui.num(r["rounding_bound"]),
+                     ui.pct(r["clipped_fraction"]), ui.num(r["rmse"]), sq, bar])
+    ui.out.print(ui.table(f"per-layer quantization error ({limit} samples)",
+                          ["op", "tensor", "scale", "zp", "step/2", "clipped", "RMSE", "SQNR dB", ""], body,
+                          justify_right_from=2))
 
 
 def main() -> None:

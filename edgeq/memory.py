@@ -176,6 +176,8 @@ def tensor_lifetimes(graph: Graph) -> dict[int, tuple[int, int]]:
     for i in acts:  # a tensor nobody touches (never happens in converter output)
         first.setdefault(i, 0)
         last.setdefault(i, first[i])
+        if graph.tensors[i].is_variable:  # state kept across invocations: live throughout
+            first[i], last[i] = 0, last_step
     return {i: (first[i], last[i]) for i in sorted(first)}
 
 
@@ -339,13 +341,13 @@ class MemoryPlan:
 
 
 def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
-                search_iterations: int = 300) -> MemoryPlan:
+                search_iterations: int = 2000) -> MemoryPlan:
     """Place every activation buffer (and, with ``scratch``, each op's scratch) in one arena.
 
     Tries the TFLM-style greedy (largest first, lowest fitting offset) and a few other orderings;
-    if none reaches the liveness lower bound, a seeded random search over orderings (at most
-    ``search_iterations``) runs. The smallest arena wins; ties go to the earlier strategy, so
-    the result is deterministic.
+    if none reaches the liveness lower bound, a seeded random search over orderings runs (at
+    most ``search_iterations``, fewer for large graphs). The smallest arena wins; ties go to the
+    earlier strategy, so the result is deterministic.
     """
     buffers = build_buffers(graph, scratch=scratch, variant=variant)
     n_steps = max(len(graph.operators), 1)
@@ -360,21 +362,25 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
         if best is None or arena < best[0]:
             best = (arena, name, offsets)
     if best is not None and best[0] > bound and search_iterations > 0 and len(buffers) > 1:
+        # Seeded random search: alternately a fresh shuffle and a perturbation of the best order
+        # so far. Work is capped by a count (not by time) so that the plan stays deterministic.
         rng = random.Random(0)
-        base = _orders(buffers, peak)["greedy-by-size"]
-        found = None
-        for _ in range(search_iterations):
-            order = base[:]
-            # perturb: swap a few neighbours, then place
-            for _ in range(max(1, len(order) // 4)):
-                j = rng.randrange(len(order) - 1)
-                order[j], order[j + 1] = order[j + 1], order[j]
+        iterations = max(1, min(search_iterations, 4_000_000 // (len(buffers) ** 2)))
+        best_order = _orders(buffers, peak)["greedy-by-size"]
+        found = (best[0], best[2])
+        for it in range(iterations):
+            order = best_order[:]
+            if it % 2 == 0:
+                rng.shuffle(order)
+            else:
+                for _ in range(max(1, len(order) // 8)):
+                    j, k = rng.randrange(len(order)), rng.randrange(len(order))
+                    order[j], order[k] = order[k], order[j]
             offsets, arena = _place(buffers, order)
-            if found is None or arena < found[0]:
-                found = (arena, offsets)
-                base = order
-            if arena <= bound:
-                break
+            if arena < found[0]:
+                found, best_order = (arena, offsets), order
+                if arena <= bound:
+                    break
         attempts["random-search"] = found[0]
         if found[0] < best[0]:
             best = (found[0], "random-search", found[1])

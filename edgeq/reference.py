@@ -50,6 +50,7 @@ class ReferenceRun:
     output: TensorIO
     inputs_q: np.ndarray  # (N, ...) what was fed, in the model's input type
     outputs_q: np.ndarray  # (N, ...) raw outputs, in the model's output type
+    tensors: dict | None = None  # tensor index → (N, ...) raw values, when asked for
 
     @property
     def outputs(self) -> np.ndarray:
@@ -63,17 +64,20 @@ def io_of(tflite: bytes) -> tuple[TensorIO, TensorIO]:
 
 
 def run_tflm(tflite: bytes, x: np.ndarray | None, progress: Callable[[int, int], None] | None = None,
-             quantized: bool = False) -> ReferenceRun:
-    """Run every sample of x (float, or already quantized when `quantized`) through TFLM."""
-    return _run_worker(tflite, x, progress, quantized)
+             quantized: bool = False, tensors: list[int] | None = None) -> ReferenceRun:
+    """Run every sample of x (float, or already quantized when `quantized`) through TFLM;
+    `tensors` also returns those intermediate tensors' values for every sample."""
+    return _run_worker(tflite, x, progress, quantized, tensors)
 
 
-def _run_worker(tflite: bytes, x, progress=None, quantized=False) -> ReferenceRun:
+def _run_worker(tflite: bytes, x, progress=None, quantized=False, tensors=None) -> ReferenceRun:
     with tempfile.TemporaryDirectory(prefix="edgeq-ref-") as tmp:
         req, resp = Path(tmp) / "req.npz", Path(tmp) / "resp.npz"
         arrays = {"model": np.frombuffer(tflite, dtype=np.uint8), "quantized": np.array(quantized)}
         if x is not None:
             arrays["x"] = np.asarray(x)
+        if tensors:
+            arrays["dump"] = np.asarray(tensors, dtype=np.int64)
         np.savez(req, **arrays)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         proc = subprocess.Popen([sys.executable, "-m", "edgeq.reference", str(req), str(resp)],
@@ -94,9 +98,11 @@ def _run_worker(tflite: bytes, x, progress=None, quantized=False) -> ReferenceRu
             def tio(prefix):
                 return TensorIO(str(z[f"{prefix}_dtype"]), tuple(int(d) for d in z[f"{prefix}_shape"]),
                                 float(z[f"{prefix}_scale"]), int(z[f"{prefix}_zp"]))
+            dumped = {int(k[2:]): z[k] for k in z.files if k.startswith("t_")}
             return ReferenceRun(tio("in"), tio("out"),
                                 z["inputs_q"] if "inputs_q" in z.files else None,
-                                z["outputs_q"] if "outputs_q" in z.files else None)
+                                z["outputs_q"] if "outputs_q" in z.files else None,
+                                dumped or None)
 
 
 def _details_io(d) -> TensorIO:
@@ -113,7 +119,9 @@ def _worker(req: str, resp: str) -> None:
         model = z["model"].tobytes()
         x = z["x"] if "x" in z.files else None
         quantized = bool(z["quantized"])
-    interp = runtime.Interpreter.from_bytes(model, arena_size=_arena_guess(len(model)))
+        dump = [int(i) for i in z["dump"]] if "dump" in z.files else []
+    config = runtime.InterpreterConfig.kPreserveAllTensors if dump else runtime.InterpreterConfig.kAllocationRecording
+    interp = runtime.Interpreter.from_bytes(model, arena_size=_arena_guess(len(model)), intrepreter_config=config)
     tin, tout = _details_io(interp.get_input_details(0)), _details_io(interp.get_output_details(0))
     out = {}
     for prefix, t in (("in", tin), ("out", tout)):
@@ -122,15 +130,20 @@ def _worker(req: str, resp: str) -> None:
     if x is not None:
         xq = x.reshape((-1,) + tin.shape[1:]).astype(DTYPES[tin.dtype]) if quantized else tin.quantize(x)
         ys = []
+        seen = {i: [] for i in dump}
         step = max(1, len(xq) // 100)
         for i in range(len(xq)):
             interp.set_input(xq[i:i + 1], 0)
             interp.invoke()
             ys.append(np.array(interp.get_output(0))[0])
+            for t in dump:
+                d = interp.GetTensor(t, 0)
+                seen[t].append(np.array(d["tensor_data"]).reshape(d["shape"]))
             if (i + 1) % step == 0 or i + 1 == len(xq):
                 print(f"progress {i + 1} {len(xq)}", flush=True)
         out["inputs_q"] = xq
         out["outputs_q"] = np.stack(ys)
+        out.update({f"t_{t}": np.stack(v) for t, v in seen.items()})
     np.savez(resp, **out)
 
 

@@ -183,5 +183,31 @@ def assert_bit_exact(name: str, got: list[np.ndarray], want: list[np.ndarray]) -
     return total
 
 
+M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-std=c99", "-Wall", "-Wextra",
+            "-Werror", "-O2", "-ffp-contract=off"]
+
+
+def cross_compile(cc: str, gen_dirs: list[Path], obj_dir: Path, kernels: bool = True) -> None:
+    """Compile (no link) the kernels and each generated directory for Cortex-M4F, warnings as errors."""
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    inc = [f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", f"-I{RUNTIME}"]
+    jobs = []
+    if kernels:
+        jobs += [(src, []) for src in sorted((NN / "src").glob("*.c")) + sorted((NN / "edgeq").glob("*.c"))]
+    for d in gen_dirs:
+        jobs += [(src, [f"-I{d}"]) for src in sorted(Path(d).glob("*.c"))]
+
+    def one(job):
+        src, extra = job
+        obj = obj_dir / f"{src.parent.name}_{src.stem}.o"
+        return src, subprocess.run([cc, *M4_FLAGS, *inc, *extra, "-c", str(src), "-o", str(obj)],
+                                   capture_output=True, text=True)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+        for src, p in ex.map(one, jobs):
+            if p.returncode != 0:
+                raise AssertionError(f"arm-none-eabi-gcc failed on {src}:\n{p.stderr}")
+
+
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None

@@ -76,44 +76,16 @@ def test_cmake_host_runner_matches(digits_tflite, tmp_path, builder):
     assert out == quick.tobytes()
 
 
-def _family_c_dirs(tmp_path, bufs: dict[str, bytes]) -> list:
+@pytest.mark.toolchain
+def test_cortex_m4_compile_warning_free(digits_tflite, tmp_path):
+    """Kernels and generated code compile with -Wall -Wextra -Werror for Cortex-M4F
+    (test_codegen_ops does the same for every op-grid model)."""
+    from _codegen_harness import cross_compile
     from edgeq.codegen import generate
 
-    return [generate(buf, tmp_path / name, name=name).out_dir for name, buf in bufs.items()]
-
-
-@pytest.mark.toolchain
-def test_cortex_m4_compile_warning_free(digits_tflite, family_models_for_cross, tmp_path):
-    """Kernels and generated code compile with -Wall -Wextra -Werror for Cortex-M4F."""
     cc = require_tool("arm-none-eabi-gcc")
-    flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-std=c99", "-Wall", "-Wextra",
-             "-Werror", "-O2", "-ffp-contract=off", f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", f"-I{RUNTIME}"]
-    srcs = sorted((NN / "src").glob("*.c")) + sorted((NN / "edgeq").glob("*.c"))
-    dirs = _family_c_dirs(tmp_path, {"digits": digits_tflite.read_bytes(), **family_models_for_cross})
-    jobs = [(src, []) for src in srcs]
-    for d in dirs:
-        jobs += [(src, [f"-I{d}"]) for src in sorted(d.glob("*.c"))]
-    from concurrent.futures import ThreadPoolExecutor
-
-    def compile_one(job):
-        src, extra = job
-        obj = tmp_path / f"{src.parent.name}_{src.stem}.o"
-        return src, subprocess.run([cc, *flags, *extra, "-c", str(src), "-o", str(obj)], capture_output=True,
-                                   text=True)
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
-        for src, p in ex.map(compile_one, jobs):
-            assert p.returncode == 0, f"{src}: {p.stderr}"
-
-
-@pytest.fixture(scope="module")
-def family_models_for_cross(request):
-    """A few op-grid models (all ops between them) if the op-grid fixture is available."""
-    try:
-        models = request.getfixturevalue("family_models")
-    except pytest.FixtureLookupError:
-        return {}
-    return {f"m_{k}": v for k, v in models.items()}
+    gen = generate(digits_tflite, tmp_path / "digits", name="digits").out_dir
+    cross_compile(cc, [gen], tmp_path / "obj", kernels=True)
 
 
 # ------------------------------------------------------------------------------ generator contract

@@ -321,3 +321,14 @@ def test_grid_covers_every_supported_op(family_models):
         seen |= {op.opcode for op in load_graph(buf).operators}
     missing = SUPPORTED_OPS - seen - {"SQUEEZE"}  # the converter emits RESHAPE for squeezes
     assert not missing, f"ops without a bit-exactness test: {sorted(missing)}"
+
+
+def test_cortex_m4_compile_every_family(family_models, tmp_path):
+    """Every op-grid model's generated C compiles warning-free for Cortex-M4F."""
+    from _codegen_harness import cross_compile
+    from conftest import require_tool
+    from edgeq.codegen import generate
+
+    cc = require_tool("arm-none-eabi-gcc")
+    dirs = [generate(buf, tmp_path / f"m_{n}", name=f"m_{n}").out_dir for n, buf in sorted(family_models.items())]
+    cross_compile(cc, dirs, tmp_path / "obj", kernels=False)

@@ -218,3 +218,19 @@ def test_real_board_firmware_links(firmware, name):
     sp, reset = (int(v) for v in np.frombuffer(binary.read_bytes()[:8], "<u4"))
     assert sp == t.ram.origin + t.ram.length
     assert t.flash.origin <= (reset & ~1) < t.flash.origin + t.flash.length and reset & 1  # Thumb
+
+
+def test_device_session_runs_dataset(firmware, tmp_path):
+    """The flash-and-test path: device_session + run_dataset on a virtual board."""
+    require_tool("qemu-system-arm")
+    from edgeq.device.session import device_session
+
+    board = get_board("qemu-mps2-an386")
+    x = _samples(6, seed=9)
+    with device_session(board, firmware("qemu-mps2-an386").elf) as dev:
+        assert dev.emulated and dev.icount_shift == 0 and dev.client.info().board == board.name
+        recs = run_dataset(dev.client, x, tmp_path / "r.jsonl", icount_shift=dev.icount_shift)
+        q = dev.qemu
+    assert not q.alive() and q.proc.returncode == 0  # BYE → semihosting exit 0
+    assert [r.outputs for r in recs] == [fake_model(s.tobytes()) for s in x]
+    assert {r.instructions for r in recs} == {recs[0].instructions}

@@ -108,11 +108,12 @@ def test_plan_is_deterministic():
 
 
 @pytest.mark.unit
-def test_random_chains_reach_the_bound_or_report_it():
-    """Random graphs with skip connections: plans are always valid, never below the bound,
-    never worse than the greedy baseline."""
+def test_random_graphs_reach_the_bound():
+    """Random graphs with skip connections: plans are valid, never worse than the greedy
+    baseline, and reach the liveness bound even where the greedy baseline does not."""
     rng = np.random.default_rng(0)
-    for trial in range(25):
+    greedy_missed = 0
+    for trial in range(40):
         n_ops = int(rng.integers(3, 12))
         tensors = [act("t0", [1, int(rng.integers(1, 300))])]
         ops = []
@@ -132,7 +133,9 @@ def test_random_chains_reach_the_bound_or_report_it():
         plan = plan_memory(g)
         assert_valid_plan(g, plan)
         assert plan.lower_bound == independent_bound(g)
-        assert plan.lower_bound <= plan.arena_bytes <= plan.greedy_bytes
+        assert plan.arena_bytes == plan.lower_bound <= plan.greedy_bytes
+        greedy_missed += plan.greedy_bytes > plan.lower_bound
+    assert greedy_missed > 0  # the cases where trying other orderings matters
 
 
 @pytest.mark.unit

@@ -98,8 +98,10 @@ def test_cli_exit_codes_and_json(tmp_path):
     d = json.loads(r.stdout)
     assert d["fits"] is False and d["sram"]["available"] == 65536 and d["arena"]["bytes"] == 65536
     assert d["arena"]["lower_bound"] == 65536 and len(d["layers"]) == 2
-    r = runner.invoke(app, ["size-check", model, "--board", "qemu-mps2-an386", "--json", "--layers"])
+    r = runner.invoke(app, ["size-check", model, "--board", "qemu-mps2-an386", "--json", "--layers",
+                            "--report", str(tmp_path / "r" / "size.json")])
     assert r.exit_code == 0 and json.loads(r.stdout)["board"]["name"] == "qemu-mps2-an386"
+    assert json.loads((tmp_path / "r" / "size.json").read_text()) == json.loads(r.stdout)
 
 
 @pytest.mark.unit

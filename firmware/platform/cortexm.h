@@ -16,6 +16,10 @@
 #define DWT_CYCCNT REG32(0xE0001004u)
 #define DWT_LAR REG32(0xE0001FB0u)
 
+/* Hint inside polling loops. YIELD is a NOP on real cores; QEMU ends the translation block on
+ * it, letting its main loop deliver the next UART byte sooner. */
+#define EDGEQ_IDLE_HINT() __asm volatile("yield" ::: "memory")
+
 static inline void edgeq_dsb_isb(void) { __asm volatile("dsb 0xF\n isb 0xF" ::: "memory"); }
 
 #endif

@@ -26,6 +26,7 @@ void edgeq_uart_putc(uint8_t c)
 uint8_t edgeq_uart_getc(void)
 {
     while (!(UART_STATE & 0x2u)) {
+        EDGEQ_IDLE_HINT();
     }
     return (uint8_t)UART_DATA;
 }
