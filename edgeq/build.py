@@ -46,6 +46,53 @@ _BOARD_SOURCES = {"rp2040": ["board_rp2040.c"], "apollo3": [], "samd": ["board_s
                   "imxrt": ["board_imxrt.c"]}
 
 
+# STM32 families: RCC base, GPIO-clock enable register offset, GPIO port A base (ports 0x400
+# apart), the clock the core and UART run at out of reset (the firmware does not touch the
+# clock tree), and per UART instance: (enable register offset, bit, alternate function).
+_STM32 = {
+    "F4": {"rcc": 0x40023800, "gpioen": 0x30, "gpio": 0x40020000, "reset_hz": 16_000_000,
+           "uarts": {"USART1": (0x44, 4, 7), "USART2": (0x40, 17, 7), "USART3": (0x40, 18, 7),
+                     "UART4": (0x40, 19, 8), "UART5": (0x40, 20, 8), "USART6": (0x44, 5, 8)}},
+    "L4": {"rcc": 0x40021000, "gpioen": 0x4C, "gpio": 0x48000000, "reset_hz": 4_000_000,
+           "uarts": {"USART1": (0x60, 14, 7), "USART2": (0x58, 17, 7), "USART3": (0x58, 18, 7),
+                     "UART4": (0x58, 19, 8), "UART5": (0x58, 20, 8), "LPUART1": (0x5C, 0, 8)}},
+    "H7": {"rcc": 0x58024400, "gpioen": 0xE0, "gpio": 0x58020000, "reset_hz": 64_000_000,
+           "uarts": {"USART1": (0xF0, 4, 7), "USART2": (0xE8, 17, 7), "USART3": (0xE8, 18, 7),
+                     "UART4": (0xE8, 19, 8), "UART5": (0xE8, 20, 8), "USART6": (0xF0, 5, 7)}},
+}
+_STM32["F2"] = _STM32["F7"] = _STM32["F4"]
+
+
+def _stm32_bringup(mcu: str, instance: str, pins: str) -> tuple[dict[str, Any], int | None]:
+    """edgeq_board.h defines that clock and pin-mux a real STM32's UART (see
+    firmware/platform/stm32_bringup.h), and the clock it runs at out of reset.
+    Unknown family/instance/pins → no defines (the firmware then assumes a configured UART)."""
+    m = re.match(r"STM32([A-Z]\d)", mcu.upper())
+    fam = _STM32.get(m.group(1)) if m else None
+    if fam is None:
+        return {}, None
+    out: dict[str, Any] = {}
+    inst = instance.upper()
+    if inst in fam["uarts"]:
+        off, bit, af = fam["uarts"][inst]
+        out.update({"EDGEQ_UART_CLKEN_REG": f"0x{fam['rcc'] + off:08X}u", "EDGEQ_UART_CLKEN_BIT": bit,
+                    "EDGEQ_UART_AF": af})
+    found = {role: (ord(port) - ord("A"), int(pin)) for port, pin, role in re.findall(r"P([A-K])(\d+)\s+(TX|RX)", pins.upper())}
+    if inst in fam["uarts"] and set(found) == {"TX", "RX"}:
+        mask = 0
+        for role, (port, pin) in found.items():
+            out[f"EDGEQ_{role}_GPIO_BASE"] = f"0x{fam['gpio'] + 0x400 * port:08X}u"
+            out[f"EDGEQ_{role}_GPIO_PIN"] = pin
+            mask |= 1 << port
+        out["EDGEQ_GPIO_CLKEN_REG"] = f"0x{fam['rcc'] + fam['gpioen']:08X}u"
+        out["EDGEQ_GPIO_CLKEN_MASK"] = f"0x{mask:X}u"
+        if fam is _STM32["L4"] and any(port == 6 for port, _ in found.values()):
+            # port G on the STM32L4+ is powered by VDDIO2: PWREN (APB1ENR1 bit 28), PWR_CR2.IOSV
+            out.update({"EDGEQ_STM32_PWR_CLKEN_REG": f"0x{fam['rcc'] + 0x58:08X}u", "EDGEQ_STM32_PWR_CLKEN_BIT": 28,
+                        "EDGEQ_STM32_VDDIO2_REG": "0x40007004u", "EDGEQ_STM32_VDDIO2_BIT": 9})
+    return out, fam["reset_hz"]
+
+
 def _nrf_pins(pins: str) -> dict[str, int]:
     """"P0.06 TX, P0.08 RX" → {"EDGEQ_UART_TX_PIN": 6, "EDGEQ_UART_RX_PIN": 8} (port 1 adds 32)."""
     out = {}
@@ -85,6 +132,12 @@ class FirmwareTarget:
     qemu_machine: str | None = None
     extra_defines: Mapping[str, Any] = field(default_factory=dict)
     board_sources: tuple[str, ...] = ()   # files in firmware/platform/ with edgeq_board_init()
+    run_hz: int | None = None  # the clock the firmware actually runs at (None: cpu_hz); STM32
+                               # boards run on their reset clock since the clock tree is untouched
+
+    @property
+    def firmware_hz(self) -> int:
+        return self.run_hz or self.cpu_hz
 
     @property
     def mcpu(self) -> str:
@@ -190,6 +243,10 @@ def target_from_board(board: Any) -> FirmwareTarget:
     fpu = {"false": "none", "fpv4-sp-d16": "sp", "fpv5-sp-d16": "sp", "fpv5-d16": "dp", "single": "sp",
            "double": "dp", "sp-dp": "dp"}.get(fpu, fpu)
     cpu_hz = _int(_get(board, "clock_hz", "cpu_hz", "clock", "core_clock_hz", "cpu.clock_hz"))
+    machine = _get(board, "qemu_machine", "qemu.machine", "machine")
+    emulated = bool(_get(board, "emulated", default=machine is not None))
+    run_hz = _get(board, "run_hz", default=None)
+    run_hz = _int(run_hz) if run_hz is not None else None
     board_family = str(_get(board, "uart.family", "uart.driver", "uart_family")).lower()
     family = _UART_ALIASES.get(board_family, board_family)
     extra: dict[str, Any] = {}
@@ -198,6 +255,12 @@ def target_from_board(board: Any) -> FirmwareTarget:
             family = "stm32v2"
         if str(_get(board, "uart.instance", default="")).upper().startswith("LPUART"):
             extra["EDGEQ_STM32_LPUART"] = 1  # BRR = 256 * f / baud
+        if not emulated:
+            defs, reset_hz = _stm32_bringup(str(_get(board, "mcu", default="")),
+                                            str(_get(board, "uart.instance", default="")),
+                                            str(_get(board, "uart.pins", default="") or ""))
+            extra.update(defs)
+            run_hz = reset_hz or run_hz
     if board_family in ("nrf51", "nrf52"):
         extra.update(_nrf_pins(str(_get(board, "uart.pins", default="") or "")))
         if board_family == "nrf51" and "EDGEQ_UART_TX_PIN" not in extra:
@@ -210,8 +273,6 @@ def target_from_board(board: Any) -> FirmwareTarget:
         v = _get(board, key)
         if v is not None:
             extra.setdefault(macro, v)
-    machine = _get(board, "qemu_machine", "qemu.machine", "machine")
-    emulated = bool(_get(board, "emulated", default=machine is not None))
     return FirmwareTarget(
         name=name, core=core, fpu=fpu, cpu_hz=cpu_hz,
         flash=_pick_region(board, "flash"), ram=_pick_region(board, "ram"),
@@ -219,7 +280,7 @@ def target_from_board(board: Any) -> FirmwareTarget:
         uart_baud=_int(_get(board, "uart.baud", "uart_baud", default=115200)),
         uart_clock_hz=_int(uart_clock) if uart_clock is not None else None,
         emulated=emulated, qemu_machine=str(machine) if machine else None, extra_defines=extra,
-        board_sources=tuple(_BOARD_SOURCES.get(board_family, ())))
+        board_sources=tuple(_BOARD_SOURCES.get(board_family, ())), run_hz=run_hz)
 
 
 def load_board(name: str) -> Any:
@@ -250,7 +311,7 @@ def cmake_args(target: FirmwareTarget, *, model_dir: str | Path | None = None, m
                build_type: str = "Release", stack_size: int = 8192, extra: Mapping[str, Any] | None = None) -> list[str]:
     """The ``-D`` arguments that configure the firmware build for ``target`` (no side effects)."""
     root = repo_root()
-    defines = "\n".join(f"#define {k} {v}" for k, v in sorted(target.extra_defines.items()))
+    defines = ";".join(f"{k}={v}" for k, v in sorted(target.extra_defines.items()))
     d: dict[str, Any] = {
         "CMAKE_TOOLCHAIN_FILE": root / "firmware" / "toolchain" / "arm-none-eabi.cmake",
         "CMAKE_BUILD_TYPE": build_type,
@@ -258,7 +319,7 @@ def cmake_args(target: FirmwareTarget, *, model_dir: str | Path | None = None, m
         "EDGEQ_MFPU": target.mfpu if target.mfpu else "",
         "EDGEQ_MFLOAT_ABI": target.float_abi,
         "EDGEQ_BOARD": target.name,
-        "EDGEQ_CPU_HZ": target.cpu_hz,
+        "EDGEQ_CPU_HZ": target.firmware_hz,
         "EDGEQ_FLASH_ORIGIN": f"0x{target.flash.origin:08x}",
         "EDGEQ_FLASH_LENGTH": f"0x{target.flash.length:x}",
         "EDGEQ_RAM_ORIGIN": f"0x{target.ram.origin:08x}",
@@ -267,11 +328,11 @@ def cmake_args(target: FirmwareTarget, *, model_dir: str | Path | None = None, m
         "EDGEQ_UART_FAMILY": target.uart_family,
         "EDGEQ_UART_BASE": f"0x{target.uart_base:08x}",
         "EDGEQ_UART_BAUD": target.uart_baud,
-        "EDGEQ_UART_CLOCK_HZ": target.uart_clock_hz or target.cpu_hz,
+        "EDGEQ_UART_CLOCK_HZ": target.uart_clock_hz or target.firmware_hz,
         "EDGEQ_HAS_DWT": int(target.has_dwt),
         "EDGEQ_HAS_VTOR": int(target.has_vtor),
         "EDGEQ_EMULATED": int(target.emulated),
-        "EDGEQ_BOARD_EXTRA_DEFINES": defines,
+        "EDGEQ_BOARD_DEFINES": defines,
         "EDGEQ_BOARD_SOURCES": ";".join(str(root / "firmware" / "platform" / f) for f in target.board_sources),
         "EDGEQ_HOST_RUNNER": "OFF",
         "EDGEQ_MODEL_DIR": Path(model_dir).resolve() if model_dir else "",

@@ -166,6 +166,43 @@ def _render_evaluation(ev) -> None:
         ui.out.print(ui.table("per class", ["class", "n", "float", "int8"], pc))
 
 
+# --------------------------------------------------------------------------------------- generate
+
+@app.command()
+def generate(
+    model: Annotated[Path, typer.Argument(help="An int8 .tflite (from `edgeq convert`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the C sources "
+                                         "(replaced atomically).")],
+    name: Annotated[str, typer.Option("--name", "-n", help="C identifier prefix: NAME.c, NAME_model, "
+                                      "NAME_invoke().")] = "model",
+    scratch: Annotated[str, typer.Option("--scratch", help="Kernel scratch to plan for: portable | dsp "
+                                         "(upstream CMSIS-NN built for a DSP core).")] = "portable",
+    json_out: JsonOpt = False,
+):
+    """Generate ahead-of-time C for an int8 model: CMSIS-NN-API kernel calls, one static arena.
+
+    Writes NAME.c/.h (arena, NAME_invoke, the edgeq_model_t), NAME_data.c/.h (weights, biases,
+    requantization arrays) and a CMakeLists.txt for add_subdirectory(). The arena is the one
+    `edgeq size-check` reports. Unsupported ops are reported before anything is written.
+
+    Example:
+
+        edgeq generate out/digits.tflite -o out/digits_c --name digits
+    """
+    from . import ui
+    from .codegen import generate as generate_fn
+
+    res = run(generate_fn, model, output, name=name, scratch_variant=scratch)
+    if json_out:
+        ui.print_json(res.to_dict())
+        return
+    rows = [["output", str(res.out_dir)], ["files", ", ".join(p.name for p in res.files)],
+            ["ops", f"{len(res.ops)} ({', '.join(f'{k} ×{v}' for k, v in sorted(res.kernels.items()))})"],
+            ["arena (SRAM)", f"{res.arena_bytes:,} B"], ["constant data", f"{res.data_bytes:,} B"],
+            ["flash (data + est. code)", f"{res.flash_bytes:,} B"], ["model sha256", res.sha256[:16] + "…"]]
+    ui.out.print(ui.table(f"edgeq generate — {res.name}", ["", ""], rows, justify_right_from=2))
+
+
 # ------------------------------------------------------------------------------- boards, size-check
 
 @app.command()
@@ -329,6 +366,43 @@ def layer_error(
     ui.out.print(ui.table(f"per-layer quantization error ({limit} samples)",
                           ["op", "tensor", "scale", "zp", "step/2", "clipped", "RMSE", "SQNR dB", ""], body,
                           justify_right_from=2))
+
+
+# ------------------------------------------------------------------------------------ sensitivity
+
+@app.command()
+def sensitivity(
+    model: Annotated[Path, typer.Argument(help="The float Keras model.")],
+    calib: Annotated[str, typer.Option("--calib", "-c", help="Calibration data.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Labelled held-out data.")],
+    samples: Annotated[int, typer.Option(help="Calibration samples.")] = 300,
+    json_out: JsonOpt = False,
+):
+    """Rank layers by what quantizing them costs.
+
+    Each layer is quantized alone (the rest float) and the model is quantized with only that
+    layer left float; both run through the TFLM reference on the held-out data.
+
+    Example:
+
+        edgeq sensitivity models/digits/digits.keras --calib models/digits/train.npz --data models/digits/test.npz
+    """
+    from . import ui
+    from .quantize.sensitivity import sensitivity as sensitivity_fn
+
+    with ui.progress("layers", enabled=not json_out) as bar:
+        res = run(sensitivity_fn, model, calib, data, samples, bar)
+    if json_out:
+        ui.print_json(res)
+        return
+    fmt = ui.pct if res["task"] != "regression" else ui.num
+    rows = [[r["layer"] or r["tensor"][-40:], r["op"], fmt(r["only_this_quantized"]["metric"]),
+             f"{100 * r['cost']:+.2f}", fmt(r["all_but_this_quantized"]["metric"]), f"{100 * r['recovery']:+.2f}"]
+            for r in res["layers"]]
+    ui.out.print(ui.table(f"layer sensitivity — float {fmt(res['float_metric'])}, all int8 {fmt(res['int8_metric'])}",
+                          ["layer", "op", "only it int8", "cost pp", "all but it int8", "recovery pp"], rows,
+                          justify_right_from=2))
+    ui.out.print(f"most sensitive: [bold]{res['most_sensitive']}[/]")
 
 
 def main() -> None:

@@ -266,6 +266,48 @@ def check_graph(graph: Graph, label: str = "model") -> None:
             raise InputError(
                 f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) is not supported by edgeq",
                 hint=f"supported ops: {', '.join(sorted(SUPPORTED_OPS))}")
+        problem = _structure_problem(graph, op)
+        if problem:
+            raise InputError(f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}): {problem}")
+
+
+# op → (minimum inputs, {input position: required rank}, required output rank, constant input positions)
+_STRUCTURE = {
+    "CONV_2D": (2, {0: 4, 1: 4}, 4, (1,)),
+    "DEPTHWISE_CONV_2D": (2, {0: 4, 1: 4}, 4, (1,)),
+    "FULLY_CONNECTED": (2, {1: 2}, None, (1,)),
+    "AVERAGE_POOL_2D": (1, {0: 4}, 4, ()),
+    "MAX_POOL_2D": (1, {0: 4}, 4, ()),
+    "ADD": (2, {}, None, ()),
+    "MUL": (2, {}, None, ()),
+    "PAD": (2, {}, None, (1,)),
+    "MEAN": (2, {}, None, (1,)),
+}
+
+
+def _structure_problem(graph: Graph, op: Operator) -> str | None:
+    """What is wrong with a supported op's operands (None if nothing): counts, ranks, constants."""
+    if not op.outputs:
+        return "has no output"
+    if op.opcode not in ("QUANTIZE", "DEQUANTIZE") and (not op.inputs or op.inputs[0] < 0):
+        return "has no data input"
+    n_min, ranks, out_rank, consts = _STRUCTURE.get(op.opcode, (1, {}, None, ()))
+    if len(op.inputs) < n_min or any(i < 0 for i in op.inputs[:n_min]):
+        return f"expects at least {n_min} inputs, has {len([i for i in op.inputs if i >= 0])}"
+    for pos, rank in ranks.items():
+        t = graph.tensors[op.inputs[pos]]
+        if len(t.shape) != rank:
+            return f"input {pos} ({t.name!r}) has shape {list(t.shape)}, expected rank {rank}"
+    if out_rank is not None and len(graph.tensors[op.outputs[0]].shape) != out_rank:
+        return f"output has shape {list(graph.tensors[op.outputs[0]].shape)}, expected rank {out_rank}"
+    for pos in consts:
+        t = graph.tensors[op.inputs[pos]]
+        if not t.is_constant:
+            return f"input {pos} ({t.name!r}) must be a constant (weights/shape given at conversion time)"
+    if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 2 \
+            and op.inputs[2] >= 0 and not graph.tensors[op.inputs[2]].is_constant:
+        return f"bias input ({graph.tensors[op.inputs[2]].name!r}) must be a constant"
+    return None
 
 
 def _out_desc(graph: Graph, op: Operator) -> str:

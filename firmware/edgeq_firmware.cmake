@@ -10,7 +10,7 @@
 #   EDGEQ_UART_FAMILY      cmsdk | stm32 | stm32v2 | nrf | pl011 | sercom | lpuart
 #   EDGEQ_UART_BASE, EDGEQ_UART_BAUD, EDGEQ_UART_CLOCK_HZ
 #   EDGEQ_HAS_DWT, EDGEQ_HAS_VTOR, EDGEQ_EMULATED   0/1
-#   EDGEQ_BOARD_EXTRA_DEFINES   C text appended to edgeq_board.h (pins, clock enables)
+#   EDGEQ_BOARD_DEFINES    NAME=VALUE list appended to edgeq_board.h as #defines (pins, clocks)
 #   EDGEQ_BOARD_SOURCES    extra board bring-up sources (absolute paths)
 #   (model)                the top-level's `edgeq_model` target if EDGEQ_MODEL_DIR was given,
 #                          else the fake model in firmware/test_model/
@@ -50,6 +50,11 @@ foreach(var EDGEQ_BOARD EDGEQ_FLASH_ORIGIN EDGEQ_FLASH_LENGTH EDGEQ_RAM_ORIGIN E
   endif()
 endforeach()
 
+set(EDGEQ_BOARD_EXTRA_DEFINES "")
+foreach(def IN LISTS EDGEQ_BOARD_DEFINES)
+  string(REGEX REPLACE "^([A-Za-z_][A-Za-z0-9_]*)=(.*)$" "#define \\1 \\2" line "${def}")
+  string(APPEND EDGEQ_BOARD_EXTRA_DEFINES "${line}\n")
+endforeach()
 set(EDGEQ_FW_GEN ${CMAKE_CURRENT_BINARY_DIR}/edgeq_board)
 configure_file(${EDGEQ_FW_DIR}/platform/edgeq_board.h.in ${EDGEQ_FW_GEN}/edgeq_board.h @ONLY)
 configure_file(${EDGEQ_FW_DIR}/platform/linker.ld.in ${EDGEQ_FW_GEN}/linker.ld @ONLY)

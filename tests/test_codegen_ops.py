@@ -229,6 +229,57 @@ def fam_uint8_io():
     return _small_cnn((6, 6, 2)), _u(0, 1, (6, 6, 2)), "uint8"
 
 
+def fam_misc():
+    import keras
+    from keras import layers as L
+    x = keras.Input((6, 6, 4), batch_size=1)
+    g = L.GlobalAveragePooling2D(keepdims=True)(x)
+    c = L.Conv2D(4, 1)(x)
+    outs = [
+        L.Add()([x, x]),  # both operands the same tensor
+        L.ReLU()(L.Multiply()([x, c])),  # MUL (+ RELU)
+        L.Add()([g, x]),  # broadcast on the first operand
+        L.Concatenate(axis=2)([x, c, L.Conv2D(4, 3, padding="same")(x)]),  # three inputs, axis 2
+        keras.ops.pad(x, [[0, 0], [0, 0], [1, 0], [2, 3]]),  # PAD incl. channels
+        keras.ops.mean(x, axis=(1, 2, 3)),  # MEAN over three axes
+        keras.ops.mean(x, axis=2),
+        L.Dense(3)(L.Reshape((9, 16))(x)),  # FC over 9 rows
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (6, 6, 4)), "int8"
+
+
+def fam_single_channel():
+    import keras
+    from keras import layers as L
+    x = keras.Input((7, 7, 1), batch_size=1)
+    outs = [
+        L.Conv2D(6, 3, padding="same", activation="relu")(x),  # in_c = 1
+        L.DepthwiseConv2D(3, depth_multiplier=8, padding="same")(x),  # may become CONV_2D
+        L.DepthwiseConv2D(2, strides=2, depth_multiplier=3, padding="valid", activation="relu6")(x),
+        L.AveragePooling2D(7)(x),  # window = whole input
+        L.MaxPooling2D(4, strides=3, padding="same")(x),
+    ]
+    return keras.Model(x, outs), _u(0, 1, (7, 7, 1)), "int8"
+
+
+def _rerange(fn, lo, hi):
+    """The family with representative data in [lo, hi]: other scales and zero points."""
+    def variant():
+        model, _, io = fn()
+        shapes = [tuple(int(d) for d in t.shape[1:]) for t in model.inputs]
+        return model, _u(lo, hi, *shapes), io
+    return variant
+
+
+fam_conv_a_pos = _rerange(fam_conv_a, 0.0, 6.0)
+fam_dw_a_neg = _rerange(fam_dw_a, -3.0, 0.5)
+fam_pool_neg = _rerange(fam_pool, -2.0, -0.5)
+fam_fc_pos = _rerange(fam_fc, 0.0, 1.0)
+fam_add_mul_wide = _rerange(fam_add_mul, -0.5, 8.0)
+fam_logistic_narrow = _rerange(fam_logistic, -0.3, 0.2)
+fam_softmax_narrow = _rerange(fam_softmax, -0.5, 0.5)
+
+
 FAMILIES = {name[4:]: fn for name, fn in sorted(globals().items()) if name.startswith("fam_")}
 
 # ops each family is expected to contain (guards against the converter folding a case away)
@@ -238,16 +289,22 @@ EXPECTED_OPS = {
     "fc_nd": {"FULLY_CONNECTED", "RESHAPE", "SOFTMAX"}, "softmax": {"SOFTMAX", "FULLY_CONNECTED"},
     "softmax_wide": {"SOFTMAX"}, "add_mul": {"ADD", "MUL"}, "pad_mean": {"PAD", "MEAN"},
     "concat": {"CONCATENATION"}, "logistic": {"LOGISTIC"}, "float_io": {"QUANTIZE", "DEQUANTIZE"},
-    "uint8_io": {"QUANTIZE"},
+    "uint8_io": {"QUANTIZE"}, "misc": {"ADD", "MUL", "CONCATENATION", "PAD", "MEAN", "FULLY_CONNECTED"},
+    "single_channel": {"CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"},
 }
+for _variant, _base in (("conv_a_pos", "conv_a"), ("dw_a_neg", "dw_a"), ("pool_neg", "pool"), ("fc_pos", "fc"),
+                        ("add_mul_wide", "add_mul"), ("logistic_narrow", "logistic"),
+                        ("softmax_narrow", "softmax")):
+    EXPECTED_OPS[_variant] = EXPECTED_OPS[_base]
 
 
 # ------------------------------------------------------------------------------------ fixtures
 
 def _family_key(name: str) -> str:
+    """Changes when this module (the family definitions) or TensorFlow changes."""
     import tensorflow as tf
-    src = inspect.getsource(FAMILIES[name]) + inspect.getsource(_small_cnn) + inspect.getsource(_u)
-    return hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    src = inspect.getsource(inspect.getmodule(_family_key))
+    return hashlib.sha256(f"{tf.__version__}\n{name}\n{src}".encode()).hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")
@@ -332,3 +389,27 @@ def test_cortex_m4_compile_every_family(family_models, tmp_path):
     cc = require_tool("arm-none-eabi-gcc")
     dirs = [generate(buf, tmp_path / f"m_{n}", name=f"m_{n}").out_dir for n, buf in sorted(family_models.items())]
     cross_compile(cc, dirs, tmp_path / "obj", kernels=False)
+
+
+def test_mean_with_identical_in_out_quantization(family_models, host_builder):
+    """MEAN whose output quantization equals its input's (patched into the converted model):
+    TFLM still requantizes; the generated code must agree."""
+    from edgeq.graph import load_graph
+
+    buf = bytearray(family_models["pad_mean"])
+    g = load_graph(bytes(buf))
+    mean = next(op for op in g.operators if op.opcode == "MEAN" and not op.options.get("keep_dims"))
+    x, y = g.tensors[mean.inputs[0]], g.tensors[mean.outputs[0]]
+    pairs = [(np.float32(y.quant.scale).tobytes(), np.float32(x.quant.scale).tobytes()),
+             (np.int64(y.quant.zero_point).tobytes(), np.int64(x.quant.zero_point).tobytes())]
+    if any(buf.count(old) != 1 for old, _ in pairs):
+        pytest.skip("cannot patch the quantization unambiguously")
+    patched = bytes(buf)
+    for old, new in pairs:
+        patched = patched.replace(old, new)
+    g2 = load_graph(patched)
+    assert g2.tensors[y.index].quant.zero_point == x.quant.zero_point
+    host = host_builder.build(patched, name="mean_same")
+    inputs = random_inputs(host.graph, SAMPLES, seed=11)
+    ref = tflm_run_many([(patched, inputs, len(g2.outputs))])[0]
+    assert_bit_exact("mean_same", host.run(inputs), ref)

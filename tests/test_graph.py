@@ -236,3 +236,16 @@ def test_digits_model_matches_the_tflite_interpreter(digits_tflite):
     assert (pool.options["filter_height"], pool.options["stride_w"], pool.options["padding"]) == (2, 2, "VALID")
     w = g.tensors[conv.inputs[1]]
     assert w.shape == (8, 3, 3, 1) and w.per_channel and w.quant.scales.size == 8
+
+
+@pytest.mark.unit
+def test_malformed_operands_of_a_supported_op():
+    """A CONV_2D whose filter is an activation, or whose input is not NHWC, is reported by op."""
+    w = const("w", np.ones((4, 3, 3, 2)), "int8", scale=[0.1] * 4, zp=0)
+    tensors = [act("x", [1, 8, 8, 2]), dict(w, data=None), act("y", [1, 6, 6, 4])]
+    conv = {"op": "CONV_2D", "inputs": [0, 1, -1], "outputs": [2]}
+    with pytest.raises(InputError, match=r"operator #0 \(CONV_2D.*input 1 \('w'\) must be a constant"):
+        load_graph(build_tflite(tensors, [conv], [0], [2]))
+    tensors = [act("x", [1, 128]), w, act("y", [1, 6, 6, 4])]
+    with pytest.raises(InputError, match=r"input 0 \('x'\) has shape \[1, 128\], expected rank 4"):
+        load_graph(build_tflite(tensors, [conv], [0], [2]))

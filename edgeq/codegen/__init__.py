@@ -64,6 +64,10 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     from .render import render, write_files
 
     check_name(name)
+    from ..memory import SCRATCH_VARIANTS
+
+    if scratch_variant not in SCRATCH_VARIANTS:
+        raise InputError(f"scratch variant {scratch_variant!r} is not one of {', '.join(SCRATCH_VARIANTS)}")
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
     lowered = lower(graph, name=name, variant=scratch_variant)

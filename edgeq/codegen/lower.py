@@ -342,10 +342,10 @@ class _Lowerer:
         for a in axes:
             mask |= 1 << (a + 4 - rank)
             count *= int(x.shape[a])
-        same = (x.quant.zero_point == y.quant.zero_point and np.float32(x.quant.scale) == np.float32(y.quant.scale))
+        # TFLM requantizes (sum - zp·count) even when input and output quantization are equal
         m, s = qm.mean_params(x.quant.scale, y.quant.scale, count)
         return self._call("mean", op, input=self.ref(x.index), output=self.ref(y.index), shape=shape, mask=mask,
-                          mode=0 if same else 1, input_zp=x.quant.zero_point, mult=m, shift=s,
+                          mode=1, input_zp=x.quant.zero_point, mult=m, shift=s,
                           output_zp=y.quant.zero_point, keep_dims=keep)
 
     def op_concatenation(self, op):

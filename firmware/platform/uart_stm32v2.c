@@ -1,9 +1,10 @@
 /* STM32 USART, "v2" register layout (F0/F3/F7/L0/L4/G0/G4/H7/WB/U5): CR1 +0x0, BRR +0xC,
  * ISR +0x1C (bit7 TXE, bit5 RXNE, bit3 ORE), ICR +0x20, RDR +0x24, TDR +0x28.
  * CR1 bit0 UE, bit3 TE, bit2 RE. STM32 LPUARTs (EDGEQ_STM32_LPUART) use BRR = 256 f / baud.
- * Peripheral clock enable from EDGEQ_UART_CLKEN_REG/BIT when the board defines them. */
+ * Peripheral clock enable and pin mux: stm32_bringup.h. */
 #include "cortexm.h"
 #include "edgeq_port.h"
+#include "stm32_bringup.h"
 
 #define USART_CR1 REG32(EDGEQ_UART_BASE + 0x00u)
 #define USART_BRR REG32(EDGEQ_UART_BASE + 0x0Cu)
@@ -14,9 +15,7 @@
 
 void edgeq_uart_init(void)
 {
-#if defined(EDGEQ_UART_CLKEN_REG) && defined(EDGEQ_UART_CLKEN_BIT)
-    REG32(EDGEQ_UART_CLKEN_REG) |= (1u << EDGEQ_UART_CLKEN_BIT);
-#endif
+    stm32_clock_and_pins();
     USART_CR1 = 0;
 #ifdef EDGEQ_STM32_LPUART
     /* LPUART: BRR = 256 * f / baud */

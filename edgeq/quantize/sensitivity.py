@@ -1,0 +1,80 @@
+"""Layer sensitivity: quantize one layer at a time (the rest float) and all layers but one, and
+rank layers by the accuracy / SQNR they cost. Both variants come from the same calibrated model
+(`denylisted_nodes` keeps layers float) and run through the TFLM reference."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import data as data_mod
+from ..errors import InputError
+from ..evaluate import _predict, compare
+from ..reference import run_tflm
+from . import keras_io
+from .calibrate import calibrated_float_model
+from .tfenv import captured_output, import_tf
+
+PASSIVE = {"RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE"}  # move or convert values, no own error
+
+
+def _ops(calibrated: bytes) -> list[tuple[str, str]]:
+    tf, _ = import_tf()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        it = tf.lite.Interpreter(model_content=calibrated)
+    det = it.get_tensor_details()
+    return [(op["op_name"], det[int(op["outputs"][0])]["name"]) for op in it._get_ops_details()
+            if op["op_name"] not in PASSIVE]
+
+
+def _quantize(calibrated: bytes, deny: list[str]) -> bytes:
+    tf, _ = import_tf()
+    from tensorflow.lite.python import convert as tfconvert
+
+    with captured_output():
+        return tfconvert.mlir_quantize(calibrated, fully_quantize=True, input_data_type=tf.float32,
+                                       output_data_type=tf.float32, denylisted_nodes=deny or None)
+
+
+def sensitivity(model_path: Path, calib: str, data: str, samples: int = 300,
+                progress: Callable[[int, int], None] | None = None) -> dict:
+    model = keras_io.load_float_model(Path(model_path))
+    shape = keras_io.input_shape(model)
+    cal_ds = data_mod.load(calib, shape, role="calibration data").subset(samples)
+    test = data_mod.load(data, shape, role="evaluation data")
+    if test.y is None:
+        raise InputError(f"evaluation data {test.source} has no labels")
+    with captured_output():
+        calibrated = calibrated_float_model(keras_io.batch_one(model), cal_ds.x)
+    y_float = _predict(model, test.x)
+    ops = _ops(calibrated)
+    names = [n for _, n in ops]
+
+    def measure(tflite: bytes) -> dict:
+        ev = compare(y_float, run_tflm(tflite, test.x).outputs.reshape(y_float.shape), test.y)
+        return {"metric": ev.metrics.get("int8_accuracy", -ev.metrics.get("int8_mse", 0.0)),
+                "sqnr_db": ev.metrics["output_sqnr_db"], "task": ev.task,
+                "float_metric": ev.metrics.get("float_accuracy", -ev.metrics.get("float_mse", 0.0))}
+
+    full = measure(_quantize(calibrated, []))
+    layers = []
+    for k, (op, name) in enumerate(ops):
+        only = measure(_quantize(calibrated, [n for n in names if n != name]))
+        all_but = measure(_quantize(calibrated, [name]))
+        layers.append({"op": f"#{k} {op}", "tensor": name.split(";")[0], "layer": keras_io.layer_of_tensor(
+            name, keras_io.layer_names(model)),
+            "only_this_quantized": only, "all_but_this_quantized": all_but,
+            "cost": only["float_metric"] - only["metric"],  # what quantizing this layer alone loses
+            "recovery": all_but["metric"] - full["metric"],  # what keeping it float wins back
+            "index": k})
+        if progress:
+            progress(k + 1, len(ops))
+    # Quantizing a layer also quantizes its input activation, so a consumer shares the cost of
+    # a bad activation with its producer; on a tie the producer (the earlier op) takes the blame.
+    ranked = sorted(layers, key=lambda r: (-round(r["cost"], 9), -round(r["recovery"], 9), r["index"]))
+    return {"task": full["task"], "float_metric": full["float_metric"], "int8_metric": full["metric"],
+            "layers": ranked, "most_sensitive": ranked[0]["layer"] or ranked[0]["tensor"] if ranked else None}
