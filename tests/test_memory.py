@@ -203,3 +203,46 @@ def test_mlperf_tiny_arena_equals_bound(mlperf_tflite, name):
     full = plan_memory(g)  # with kernel scratch: still at its own bound
     assert full.arena_bytes == full.lower_bound
     assert_valid_plan(g, full)
+
+
+@pytest.fixture(scope="module")
+def many_ops_tflite(tmp_path_factory):
+    """A small Keras model that lowers to PAD, CONCATENATION, LOGISTIC, MUL and MEAN as well."""
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+    from edgeq.quantize.tfenv import import_tf
+
+    _, keras = import_tf()
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.ZeroPadding2D(((1, 2), (1, 2)))(inp)  # not foldable into SAME
+    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    y = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    x = keras.layers.Concatenate()([x, y])
+    x = keras.layers.Multiply()([x, keras.layers.Activation("sigmoid")(x)])
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(3, activation="softmax")(x)
+    root = tmp_path_factory.mktemp("many_ops")
+    keras.Model(inp, out).save(root / "m.keras")
+    np.savez(root / "calib.npz", x=np.random.default_rng(0).random((32, 8, 8, 3), dtype=np.float32))
+    convert_model(root / "m.keras", str(root / "calib.npz"), root / "m.tflite", ConvertOptions(samples=32))
+    return root / "m.tflite"
+
+
+def test_more_ops_parse_plan_and_count(many_ops_tflite):
+    g = load_graph(many_ops_tflite)
+    codes = [op.opcode for op in g.operators]
+    assert {"PAD", "CONCATENATION", "LOGISTIC", "MUL", "MEAN", "DEPTHWISE_CONV_2D"} <= set(codes), codes
+    mean = next(op for op in g.operators if op.opcode == "MEAN")
+    assert mean.options["keep_dims"] in (False, True)
+    assert list(g.tensors[mean.inputs[1]].data.reshape(-1)) == [1, 2]  # averaged over H and W
+    concat = next(op for op in g.operators if op.opcode == "CONCATENATION")
+    assert concat.options["axis"] in (3, -1)
+    pad = next(op for op in g.operators if op.opcode == "PAD")
+    assert g.tensors[pad.inputs[1]].data.tolist() == [[0, 0], [1, 2], [1, 2], [0, 0]]
+    plan = plan_memory(g, scratch=False)
+    assert plan.arena_bytes == plan.lower_bound == independent_bound(g)
+    assert_valid_plan(g, plan)
+    fu = flash_usage(g)
+    assert fu.constants == 0  # paddings / axis are folded into the code, not emitted as arrays
+    ints8 = [t for t in g.tensors if t.is_constant and t.dtype == "int8"]
+    assert fu.weights == sum(t.nbytes for t in ints8)

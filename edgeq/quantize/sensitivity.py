@@ -75,6 +75,6 @@ def sensitivity(model_path: Path, calib: str, data: str, samples: int = 300,
             progress(k + 1, len(ops))
     # Quantizing a layer also quantizes its input activation, so a consumer shares the cost of
     # a bad activation with its producer; on a tie the producer (the earlier op) takes the blame.
-    ranked = sorted(layers, key=lambda r: (-round(r["cost"], 9), -round(r["recovery"], 9), r["index"]))
+    ranked = sorted(layers, key=lambda r: (-round(r["cost"], 9), r["index"]))
     return {"task": full["task"], "float_metric": full["float_metric"], "int8_metric": full["metric"],
             "layers": ranked, "most_sensitive": ranked[0]["layer"] or ranked[0]["tensor"] if ranked else None}
