@@ -93,6 +93,10 @@ def test_stm32_uarts_say_their_register_layout():
             assert b.uart.regs in ("sr", "isr")
     assert get_board("qemu-netduinoplus2").uart.regs == "sr"
     assert get_board("nucleo-h743zi2").uart.regs == "isr"
+    drivers = {b.name: b.uart.driver for b in list_boards()}
+    assert drivers["qemu-netduinoplus2"] == "stm32" and drivers["nucleo-l4r5zi"] == "stm32v2"
+    assert drivers["qemu-microbit"] == drivers["nrf52840-dk"] == "nrf"
+    assert drivers["rpi-pico"] == "pl011" and drivers["teensy41"] == "lpuart" and drivers["qemu-mps2-an386"] == "cmsdk"
 
 
 @pytest.mark.unit

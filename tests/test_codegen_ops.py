@@ -243,7 +243,7 @@ def fam_misc():
         keras.ops.pad(x, [[0, 0], [0, 0], [1, 0], [2, 3]]),  # PAD incl. channels
         keras.ops.mean(x, axis=(1, 2, 3)),  # MEAN over three axes
         keras.ops.mean(x, axis=2),
-        L.Dense(3)(L.Reshape((9, 16))(x)),  # FC over 9 rows
+        L.Softmax()(L.Reshape((9, 16))(x)),  # 9 softmax rows of 16
     ]
     return keras.Model(x, outs), _u(-1, 1, (6, 6, 4)), "int8"
 
@@ -289,7 +289,7 @@ EXPECTED_OPS = {
     "fc_nd": {"FULLY_CONNECTED", "RESHAPE", "SOFTMAX"}, "softmax": {"SOFTMAX", "FULLY_CONNECTED"},
     "softmax_wide": {"SOFTMAX"}, "add_mul": {"ADD", "MUL"}, "pad_mean": {"PAD", "MEAN"},
     "concat": {"CONCATENATION"}, "logistic": {"LOGISTIC"}, "float_io": {"QUANTIZE", "DEQUANTIZE"},
-    "uint8_io": {"QUANTIZE"}, "misc": {"ADD", "MUL", "CONCATENATION", "PAD", "MEAN", "FULLY_CONNECTED"},
+    "uint8_io": {"QUANTIZE"}, "misc": {"ADD", "MUL", "CONCATENATION", "PAD", "MEAN", "SOFTMAX"},
     "single_channel": {"CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"},
 }
 for _variant, _base in (("conv_a_pos", "conv_a"), ("dw_a_neg", "dw_a"), ("pool_neg", "pool"), ("fc_pos", "fc"),

@@ -43,6 +43,8 @@ CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "c
 FPUS = ("none", "sp", "dp")
 UART_FAMILIES = ("cmsdk", "stm32", "nrf51", "nrf52", "rp2040", "samd", "imxrt", "apollo3")
 STM32_REGS = ("sr", "isr")
+_UART_DRIVERS = {"cmsdk": "cmsdk", "nrf51": "nrf", "nrf52": "nrf", "rp2040": "pl011", "apollo3": "pl011",
+                 "samd": "sercom", "imxrt": "lpuart"}
 FLASHERS = ("qemu", "openocd", "pyocd", "st-flash", "picotool", "nrfjprog", "uf2", "teensy", "bossac")
 #: settings each flasher needs in [flasher]
 FLASHER_REQUIRED = {"openocd": ("config",), "pyocd": ("target",), "nrfjprog": ("family",),
@@ -79,8 +81,19 @@ class Uart:
     regs: str | None = None
     pins: str | None = None
 
+    @property
+    def driver(self) -> str:
+        """The firmware UART driver (firmware/platform/uart_*.c) this UART needs: cmsdk, stm32
+        (F1/F2/F4 SR/DR registers), stm32v2 (ISR/TDR registers, also LPUART), nrf, pl011,
+        sercom or lpuart."""
+        if self.family == "stm32":
+            return "stm32v2" if self.regs == "isr" else "stm32"
+        return _UART_DRIVERS[self.family]
+
     def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        d = {k: v for k, v in self.__dict__.items() if v is not None}
+        d["driver"] = self.driver
+        return d
 
 
 @dataclass(frozen=True)
