@@ -405,6 +405,43 @@ def sensitivity(
     ui.out.print(f"most sensitive: [bold]{res['most_sensitive']}[/]")
 
 
+# -------------------------------------------------------------------------------------------- qat
+
+@app.command()
+def qat(
+    model: Annotated[Path, typer.Argument(help="Keras model: .keras (Keras 3) or .h5.")],
+    train: Annotated[str, typer.Option("--train", "-t", help="Labelled training data.")],
+    calib: Annotated[str, typer.Option("--calib", "-c", help="Calibration data for the final conversion.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output .tflite.")] = None,
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs with fake quantization.")] = 5,
+    learning_rate: Annotated[float, typer.Option(help="Adam learning rate.")] = 5e-4,
+    io: Annotated[str, typer.Option("--io", help="Input/output type: int8 | uint8 | float32.")] = "int8",
+    json_out: JsonOpt = False,
+):
+    """Quantization-aware fine-tuning (TF-MOT), then full-integer conversion like `convert`.
+
+    Keras 3 models are bridged to tf_keras (TF-MOT's Keras) and trained in a child process.
+
+    Example:
+
+        edgeq qat models/digits/digits.keras --train models/digits/train.npz --calib models/digits/train.npz -o out/digits_qat.tflite
+    """
+    from . import ui
+    from .quantize.qat import QatOptions, qat_model
+
+    out_path = output or model.with_name(model.stem + "_qat.tflite")
+    with ui.progress("QAT epochs", enabled=not json_out) as bar:
+        res = run(qat_model, model, train, calib, out_path,
+                  QatOptions(epochs=epochs, learning_rate=learning_rate, io=io), bar)
+    if json_out:
+        ui.print_json({"output": str(res.out_path), "manifest": str(res.manifest_path), **res.manifest})
+        return
+    ui.out.print(ui.table("edgeq qat", ["", ""], [["output", str(res.out_path)],
+                                                  ["size", f"{res.manifest['tflite']['bytes']:,} B"],
+                                                  ["epochs", epochs], ["manifest", str(res.manifest_path)]],
+                          justify_right_from=2))
+
+
 def main() -> None:
     try:
         app()

@@ -204,8 +204,16 @@ class Graph:
         return [t for t in self.tensors if not t.is_constant and t.index in used]
 
     def producer(self, tensor_index: int) -> Operator | None:
-        """The op that writes the tensor (None for graph inputs and constants)."""
+        """The op that writes the tensor (None for graph inputs and constants).
+
+        producer()/consumers() cache an index of the operators: call ``invalidate()`` after
+        editing ``operators`` in place."""
         return self._producers().get(tensor_index)
+
+    def invalidate(self) -> None:
+        """Drop the cached producer/consumer index (after editing the graph)."""
+        self.__dict__.pop("_prod", None)
+        self.__dict__.pop("_cons", None)
 
     def consumers(self, tensor_index: int) -> list[Operator]:
         return self._consumers().get(tensor_index, [])

@@ -73,7 +73,10 @@ set_target_properties(edgeq_firmware PROPERTIES OUTPUT_NAME firmware SUFFIX .elf
 target_include_directories(edgeq_firmware PRIVATE
   ${EDGEQ_FW_GEN} ${EDGEQ_FW_DIR}/runtime ${EDGEQ_FW_DIR}/platform ${EDGEQ_FW_MODEL_INCLUDE})
 target_compile_definitions(edgeq_firmware PRIVATE EDGEQ_MODEL_SYMBOL=${EDGEQ_MODEL_SYMBOL})
-target_compile_options(edgeq_firmware PRIVATE -Wall -Wextra -ffunction-sections -fdata-sections)
+if(NOT DEFINED EDGEQ_WARN)
+  set(EDGEQ_WARN -Wall -Wextra)
+endif()
+target_compile_options(edgeq_firmware PRIVATE ${EDGEQ_WARN} -ffunction-sections -fdata-sections)
 target_link_options(edgeq_firmware PRIVATE
   -nostartfiles -T${EDGEQ_FW_GEN}/linker.ld -Wl,--gc-sections
   -Wl,-Map=${CMAKE_CURRENT_BINARY_DIR}/firmware.map --specs=nano.specs --specs=nosys.specs)

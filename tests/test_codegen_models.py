@@ -160,3 +160,30 @@ def test_unsupported_op_is_an_input_error_before_writing(tanh_tflite, tmp_path):
         generate(tanh_tflite, out)
     assert "TANH" in e.value.message and "#1" in e.value.message
     assert not out.exists()
+
+
+@pytest.mark.emulator
+def test_generated_digits_on_qemu_cortex_m4_bit_exact(digits_tflite, digits_data, tmp_path):
+    """The generated C, cross-built into the test firmware, on the emulated Cortex-M4 (mps2-an386)."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    require_tool("cmake")
+    from edgeq.build import build_firmware, load_board
+    from edgeq.codegen import generate
+    from edgeq.device.client import DeviceClient
+    from edgeq.device.flashers import start_qemu
+    from edgeq.reference import run_tflm
+
+    gen = generate(digits_tflite, tmp_path / "gen", name="digits")
+    fw = build_firmware(load_board("qemu-mps2-an386"), tmp_path / "fw", model_dir=gen.out_dir)
+    x = digits_data["x_test"][:40]
+    ref = run_tflm(digits_tflite.read_bytes(), x)
+    with start_qemu("mps2-an386", fw.elf) as q:
+        c = DeviceClient(q.port)
+        c.wait_ready()
+        info = c.info()
+        assert info.arena_bytes == gen.arena_bytes and info.model_sha256 == gen.sha256
+        got = np.stack([np.frombuffer(c.infer(ref.inputs_q[i].tobytes()).outputs[0], np.int8)
+                        for i in range(len(x))])
+        c.bye()
+    assert_bit_exact("digits@qemu-m4", [got], [ref.outputs_q])

@@ -243,7 +243,6 @@ def fam_misc():
         keras.ops.pad(x, [[0, 0], [0, 0], [1, 0], [2, 3]]),  # PAD incl. channels
         keras.ops.mean(x, axis=(1, 2, 3)),  # MEAN over three axes
         keras.ops.mean(x, axis=2),
-        L.Softmax()(L.Reshape((9, 16))(x)),  # 9 softmax rows of 16
     ]
     return keras.Model(x, outs), _u(-1, 1, (6, 6, 4)), "int8"
 
@@ -260,6 +259,15 @@ def fam_single_channel():
         L.MaxPooling2D(4, strides=3, padding="same")(x),
     ]
     return keras.Model(x, outs), _u(0, 1, (7, 7, 1)), "int8"
+
+
+def fam_two_inputs():
+    import keras
+    from keras import layers as L
+    a = keras.Input((4, 4, 3), batch_size=1)
+    b = keras.Input((4, 4, 3), batch_size=1)
+    outs = [L.Add()([a, b]), L.Concatenate()([L.Conv2D(2, 1)(a), L.Conv2D(3, 1)(b)]), L.Multiply()([a, b])]
+    return keras.Model([a, b], outs), _u(-1, 1, (4, 4, 3), (4, 4, 3)), "int8"
 
 
 def _rerange(fn, lo, hi):
@@ -289,8 +297,9 @@ EXPECTED_OPS = {
     "fc_nd": {"FULLY_CONNECTED", "RESHAPE", "SOFTMAX"}, "softmax": {"SOFTMAX", "FULLY_CONNECTED"},
     "softmax_wide": {"SOFTMAX"}, "add_mul": {"ADD", "MUL"}, "pad_mean": {"PAD", "MEAN"},
     "concat": {"CONCATENATION"}, "logistic": {"LOGISTIC"}, "float_io": {"QUANTIZE", "DEQUANTIZE"},
-    "uint8_io": {"QUANTIZE"}, "misc": {"ADD", "MUL", "CONCATENATION", "PAD", "MEAN", "SOFTMAX"},
+    "uint8_io": {"QUANTIZE"}, "misc": {"ADD", "MUL", "CONCATENATION", "PAD", "MEAN"},
     "single_channel": {"CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"},
+    "two_inputs": {"ADD", "CONCATENATION", "MUL"},
 }
 for _variant, _base in (("conv_a_pos", "conv_a"), ("dw_a_neg", "dw_a"), ("pool_neg", "pool"), ("fc_pos", "fc"),
                         ("add_mul_wide", "add_mul"), ("logistic_narrow", "logistic"),
@@ -413,3 +422,34 @@ def test_mean_with_identical_in_out_quantization(family_models, host_builder):
     inputs = random_inputs(host.graph, SAMPLES, seed=11)
     ref = tflm_run_many([(patched, inputs, len(g2.outputs))])[0]
     assert_bit_exact("mean_same", host.run(inputs), ref)
+
+
+def test_dsp_scratch_plan_still_bit_exact(family_models, host_builder, tmp_path):
+    """Planning DSP-sized scratch (upstream CMSIS-NN on a DSP core) only grows the arena."""
+    from edgeq.codegen import generate
+    from edgeq.graph import load_graph
+    from edgeq.memory import plan_memory
+
+    buf = family_models["dw_a"]
+    g = load_graph(buf)
+    res = generate(buf, tmp_path / "dsp", name="dsp", scratch_variant="dsp")
+    assert res.arena_bytes == plan_memory(g, variant="dsp").arena_bytes >= plan_memory(g).arena_bytes
+
+
+@pytest.mark.parametrize("beta", [0.37, 2.5])
+def test_softmax_beta(beta, family_models, host_builder):
+    """SOFTMAX with beta != 1 (patched into the converted model's options)."""
+    from edgeq.graph import load_graph
+
+    buf = family_models["softmax_wide"]
+    one = np.float32(1.0).tobytes()
+    if buf.count(one) != 1:
+        pytest.skip("cannot patch beta unambiguously")
+    patched = buf.replace(one, np.float32(beta).tobytes())
+    g = load_graph(patched)
+    (sm,) = [op for op in g.operators if op.opcode == "SOFTMAX"]
+    assert sm.options["beta"] == pytest.approx(beta)
+    host = host_builder.build(patched, name="softmax_beta")
+    inputs = random_inputs(g, SAMPLES, seed=5)
+    ref = tflm_run_many([(patched, inputs, len(g.outputs))])[0]
+    assert_bit_exact(f"softmax beta={beta}", host.run(inputs), ref)

@@ -8,7 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -16,7 +15,7 @@ from edgeq.cli import app
 from edgeq.errors import InputError
 from edgeq.graph import load_graph
 from edgeq.sizecheck import DEFAULT_RESERVE_FLASH, DEFAULT_RESERVE_SRAM, DEFAULT_STACK_RESERVE, parse_size, size_check
-from tflite_builder import act, build_tflite, const, fc_model
+from tflite_builder import act, build_tflite, fc_model
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -165,8 +164,9 @@ def test_size_check_real_models(digits_tflite, mlperf_tflite):
 
 def test_size_check_converts_a_keras_model():
     # a real process: TensorFlow's converter writes to the process' stdout, which must stay clean
-    r = subprocess.run([sys.executable, "-m", "edgeq.cli", "size-check", str(REPO / "models" / "digits" / "digits.keras"),
-                        "--board", "qemu-mps2-an386", "--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    keras_model = str(REPO / "models" / "digits" / "digits.keras")
+    r = subprocess.run([sys.executable, "-m", "edgeq.cli", "size-check", keras_model, "--board", "qemu-mps2-an386",
+                        "--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     d = json.loads(r.stdout)
     assert d["fits"] and d["model"]["ops"] == 7 and any("converted" in n for n in d["notes"])

@@ -75,6 +75,8 @@ class DeviceClient:
                ``baudrate`` for large frames, when baudrate is given)
     retries:   retransmissions per request before giving up with ``DeviceLost``
     baudrate:  the line rate, if a real UART (used only to stretch timeouts for big frames)
+    byte_time: seconds per byte on the link for that stretch when there is no baud rate (QEMU's
+               emulated UARTs take one byte per main-loop turn: ~4-10 kB/s; 5e-4 leaves margin)
     log:       optional callable receiving one-line diagnostic strings
     """
 
@@ -82,6 +84,7 @@ class DeviceClient:
     timeout: float = 2.0
     retries: int = 5
     baudrate: int | None = None
+    byte_time: float = 5e-4
     log: Callable[[str], None] | None = None
     stats: ClientStats = field(default_factory=ClientStats)
     ready: P.ReadyInfo | None = None
@@ -160,7 +163,7 @@ class DeviceClient:
         return self._seq
 
     def _wire_time(self, nbytes: int) -> float:
-        return nbytes * 10.0 / self.baudrate if self.baudrate else 0.0
+        return nbytes * (10.0 / self.baudrate if self.baudrate else self.byte_time)
 
     # ------------------------------------------------------------ requests
     def wait_ready(self, timeout: float = 10.0) -> P.ReadyInfo:

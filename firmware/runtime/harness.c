@@ -29,12 +29,15 @@
 
 #define ERR_UNKNOWN_CMD (-1)
 #define ERR_BAD_LENGTH (-2)
+#define ERR_TOO_MANY_IO (-3)
 
 #define SYNC0 0xA5u
 #define SYNC1 0x5Au
 #define HEADER_BYTES 8u /* cmd, seq, len[4], hcrc[2] */
 
+#ifndef EDGEQ_MAX_IO
 #define EDGEQ_MAX_IO 16
+#endif
 
 extern const edgeq_model_t EDGEQ_MODEL_SYMBOL;
 #define MODEL (&EDGEQ_MODEL_SYMBOL)
@@ -264,15 +267,19 @@ static void do_infer(const frame_t *f)
         send_error(f->seq, ERR_BAD_LENGTH, "INFER payload is not the model's input size");
         return;
     }
+    if (m->num_inputs > EDGEQ_MAX_IO || m->num_outputs > EDGEQ_MAX_IO) {
+        send_error(f->seq, ERR_TOO_MANY_IO, "model has more tensors than EDGEQ_MAX_IO");
+        return;
+    }
     const void *ins[EDGEQ_MAX_IO];
     void *outs[EDGEQ_MAX_IO];
     uint32_t off = 0;
-    for (uint32_t i = 0; i < m->num_inputs && i < EDGEQ_MAX_IO; i++) {
+    for (uint32_t i = 0; i < m->num_inputs; i++) {
         ins[i] = rx_buf + off;
         off += m->inputs[i].bytes;
     }
     off = 0;
-    for (uint32_t i = 0; i < m->num_outputs && i < EDGEQ_MAX_IO; i++) {
+    for (uint32_t i = 0; i < m->num_outputs; i++) {
         outs[i] = out_buf + off;
         off += (m->outputs[i].bytes + 15u) & ~15u;
     }
@@ -285,7 +292,7 @@ static void do_infer(const frame_t *f)
     tx_u32(&t, (uint32_t)(int32_t)status);
     tx_u8(&t, edgeq_timer_kind());
     tx_u64(&t, t1 - t0);
-    for (uint32_t i = 0; i < m->num_outputs && i < EDGEQ_MAX_IO; i++)
+    for (uint32_t i = 0; i < m->num_outputs; i++)
         tx_bytes(&t, outs[i], m->outputs[i].bytes);
     tx_end(&t);
 }
