@@ -15,9 +15,9 @@ setup: .setup-stamp
 	bash scripts/setup.sh
 	@touch $@
 
-## demo: the whole chain on the example digits model (virtual board)
+## demo: the whole chain on the example digits model, on a virtual Cortex-M4 (QEMU)
 demo: setup
-	$(MAKE) --no-print-directory convert evaluate
+	$(MAKE) --no-print-directory convert evaluate size-check generate flash-and-test
 
 test: setup
 	$(PYTHON) -m pytest -m "not hardware" -q
@@ -30,6 +30,19 @@ convert: setup
 
 evaluate: setup
 	$(EDGEQ) evaluate $(MODEL) $(TFLITE) --data $(DATA) --max-drop 1
+
+size-check: setup
+	$(EDGEQ) size-check $(TFLITE) --board $(BOARD)
+
+generate: setup
+	$(EDGEQ) generate $(TFLITE) -o $(OUT)/model_c --name model
+
+flash-and-test: setup
+	$(EDGEQ) flash-and-test $(MODEL) --board $(BOARD) --data $(DATA) --calib $(CALIB) \
+		--workdir $(OUT)/flash-and-test --max-drop 1
+
+bench: setup
+	$(PYTHON) bench/run.py
 
 clean:
 	rm -rf $(OUT) build .pytest_cache

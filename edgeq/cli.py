@@ -442,6 +442,84 @@ def qat(
                           justify_right_from=2))
 
 
+# --------------------------------------------------------------------------------- flash-and-test
+
+@app.command("flash-and-test")
+def flash_and_test(
+    model: Annotated[Path, typer.Argument(help="An int8 .tflite, or a Keras model (converted first).")],
+    board: Annotated[str, typer.Option("--board", "-b", help="Board name (see `edgeq boards`).")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Test data (labelled for accuracy).")],
+    calib: Annotated[Optional[str], typer.Option("--calib", "-c", help="Calibration data for a Keras "
+                                                 "model (default: the test data).")] = None,
+    port: Annotated[Optional[str], typer.Option(help="Serial port of a real board, e.g. /dev/ttyACM0.")] = None,
+    baud: Annotated[Optional[int], typer.Option(help="Baud rate (default: the board's).")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Test only N samples (drawn reproducibly).")] = None,
+    max_drop: Annotated[Optional[float], typer.Option(help="Gate: fail if device accuracy is more than this "
+                                                      "many points below float (or host).")] = None,
+    allow_mismatch: Annotated[bool, typer.Option(help="Do not fail on outputs that differ from the host "
+                                                 "reference.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its results file.")] = False,
+    workdir: Annotated[Path, typer.Option(help="Where generated code, build and results go.")] = Path("out/flash-and-test"),
+    json_out: JsonOpt = False,
+):
+    """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
+    over serial and compare every output byte with the host TFLM reference.
+
+    Reports device accuracy, bit-exact rate vs the host, float-vs-device drop, latency
+    (instructions under QEMU, cycles on real boards) and flash/RAM from the ELF. Results are
+    written as they arrive (`WORKDIR/results.jsonl`); `--resume` continues an interrupted run.
+
+    Example:
+
+        edgeq flash-and-test models/digits/digits.keras --board qemu-mps2-an386 --data models/digits/test.npz --calib models/digits/train.npz
+    """
+    from . import ui
+    from .flash_and_test import FlashTestOptions, flash_and_test as run_fn
+
+    opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
+                            max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir)
+    log = (lambda s: None) if json_out else (lambda s: ui.err.print(f"[dim]· {s}[/]"))
+    with ui.progress("on device", enabled=not json_out) as bar:
+        rep = run(run_fn, model, opts, log, bar)
+    if json_out:
+        ui.print_json(rep)
+    else:
+        _render_flash_test(rep)
+    if not rep["gate"]["passed"]:
+        for f in rep["gate"]["failures"]:
+            ui.error(f)
+        raise typer.Exit(EXIT_GATE)
+
+
+def _render_flash_test(rep: dict) -> None:
+    from . import ui
+
+    rows = [["samples", rep["samples"]],
+            ["bit-exact vs host TFLM", ui.pct(rep["bit_exact_rate"]) + f" ({rep['mismatch_count']} mismatches)"]]
+    if "top1_agreement" in rep:
+        rows.append(["top-1 agreement vs host", ui.pct(rep["top1_agreement"])])
+    if "device_accuracy" in rep:
+        rows.append(["device accuracy", ui.pct(rep["device_accuracy"])])
+    if "float_accuracy" in rep:
+        rows.append(["float accuracy", ui.pct(rep["float_accuracy"]) + f"  (drop {rep['float_vs_device_drop_pp']:.2f} pp)"])
+    lat = rep["latency"]
+    unit = "instructions" if rep["emulated"] else "cycles"
+    if lat.get(unit):
+        s = lat[unit]
+        rows.append([f"{unit} / inference", f"min {s['min']:,}  median {s['median']:,.0f}  p99 {s['p99']:,.0f}"])
+        ms = lat["ms_at_clock"]
+        rows.append([f"ms at {rep['clock_hz'] / 1e6:g} MHz", f"median {ms['median']:.3f}"
+                     + ("  (1 instruction/cycle)" if rep["emulated"] else "")])
+    m = rep["memory"]
+    rows += [["flash (ELF)", f"{m['flash_bytes']:,} / {m['flash_capacity']:,} B"],
+             ["RAM (ELF + stack)", f"{m['ram_bytes'] + m['stack_bytes']:,} / {m['ram_capacity']:,} B"],
+             ["arena", f"{m['arena_bytes']:,} B"], ["results", rep["results_file"]]]
+    ui.out.print(ui.table(f"edgeq flash-and-test — {rep['board']} ({rep['core']})", ["", ""], rows,
+                          justify_right_from=2))
+    for mm in rep["mismatches"][:10]:
+        ui.err.print(f"mismatch: sample {mm['index']} (max |diff| {mm['max_abs_diff']})")
+
+
 def main() -> None:
     try:
         app()

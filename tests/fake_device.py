@@ -36,18 +36,20 @@ class FakeDevicePort:
       corrupt_writes: {k: byte_offset} flip a bit of host write k at that offset
       drop_writes:    {k: byte_offset} drop that byte of host write k
       corrupt_replies: {k: byte_offset} flip a bit of device reply k
+      drop_replies:   {k: byte_offset} drop that byte of device reply k
       silent_after:   the device stops answering after this many replies
       vanish_after:   reads/writes raise OSError once this many replies were read (unplugged)
     """
 
     def __init__(self, *, corrupt_writes=None, drop_writes=None, corrupt_replies=None,
-                 silent_after=None, vanish_after=None, send_ready=True, garbage_first=b""):
+                 silent_after=None, vanish_after=None, send_ready=True, garbage_first=b"", drop_replies=None):
         self.timeout = 0.02
         self._rx = P.FrameDecoder(max_payload=FAKE_INFO.max_payload)
         self._out = bytearray(garbage_first)
         self.corrupt_writes = dict(corrupt_writes or {})
         self.drop_writes = dict(drop_writes or {})
         self.corrupt_replies = dict(corrupt_replies or {})
+        self.drop_replies = dict(drop_replies or {})
         self.silent_after = silent_after
         self.vanish_after = vanish_after
         self.writes = 0
@@ -100,6 +102,8 @@ class FakeDevicePort:
         self.replies += 1
         if k in self.corrupt_replies:
             frame[self.corrupt_replies[k]] ^= 0x01
+        if k in self.drop_replies:
+            del frame[self.drop_replies[k]]
         self._out += frame
 
     def _handle(self, fr) -> None:

@@ -234,7 +234,8 @@ def test_device_session_runs_dataset(firmware, tmp_path):
         q = dev.qemu
     assert not q.alive() and q.proc.returncode == 0  # BYE → semihosting exit 0
     assert [r.outputs for r in recs] == [fake_model(s.tobytes()) for s in x]
-    assert {r.instructions for r in recs} == {recs[0].instructions}
+    instr = [r.instructions for r in recs]  # deterministic up to one SysTick tick (40 instructions)
+    assert max(instr) - min(instr) <= 40
 
 
 def test_generated_model_on_virtual_board_is_bit_exact(firmware, digits_tflite, digits_data, tmp_path):
@@ -267,3 +268,29 @@ def test_generated_model_on_virtual_board_is_bit_exact(firmware, digits_tflite, 
     np.testing.assert_array_equal(device_out, np.stack(ref))
     instr = [r.instructions for r in recs]  # data-dependent branches move it a little
     assert 0 < min(instr) and max(instr) < 1.01 * min(instr)
+
+
+def test_forgotten_session_is_stopped_at_exit(firmware, tmp_path):
+    """A program that starts QEMU and exits (or crashes) without stop() leaves no QEMU behind."""
+    import os
+    import sys
+    import time
+
+    require_tool("qemu-system-arm")
+    elf = firmware("qemu-mps2-an386").elf
+    code = ("import sys; from edgeq.device.flashers import start_qemu\n"
+            f"q = start_qemu('mps2-an386', {str(elf)!r}); print(q.pid, flush=True)\n"
+            "raise RuntimeError('crash without cleanup')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 1 and "crash without cleanup" in proc.stderr
+    pid = int(proc.stdout.split()[0])
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        pytest.fail("QEMU outlived the program that started it")

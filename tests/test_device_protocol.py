@@ -11,7 +11,7 @@ import pytest
 
 from edgeq.device import protocol as P
 from edgeq.device.client import DeviceClient, DeviceLost, DeviceProtocolError
-from edgeq.device.runner import load_results, run_dataset
+from edgeq.device.runner import dequantize_output, load_results, quantize_input, run_dataset
 from fake_device import FAKE_INFO, FakeDevicePort, fake_model
 
 pytestmark = pytest.mark.unit
@@ -147,6 +147,15 @@ def test_client_recovers_from_dropped_byte():
     assert port.naks_sent == 1    # ... and the padded frame failed its CRC
 
 
+def test_client_recovers_from_byte_lost_in_reply():
+    port = FakeDevicePort(drop_replies={1: 30})  # reply 1 = the first INFER's, one byte short
+    c = _client(port)
+    c.info()
+    x = bytes(range(16))
+    assert c.infer(x).outputs == fake_model(x)
+    assert c.stats.timeouts == 1 and c.stats.retransmits == 1 and port.infers == 2
+
+
 def test_client_ignores_stale_replies():
     port = FakeDevicePort()
     c = _client(port)
@@ -231,3 +240,12 @@ def test_runner_rejects_wrong_input_size(tmp_path):
     c = _client(FakeDevicePort())
     with pytest.raises(DeviceProtocolError):
         run_dataset(c, np.zeros((2, 15), np.int8), tmp_path / "r.jsonl")
+
+
+def test_quantize_and_dequantize():
+    t = P.TensorInfo(P.DTYPE_INT8, (1, 4), 4, 0.5, -3)
+    q = quantize_input(np.array([0.0, 1.0, 100.0, -100.0]), t)
+    assert q.dtype == np.int8 and q.tolist() == [-3, -1, 127, -128]
+    np.testing.assert_allclose(dequantize_output(q, t), [0.0, 1.0, 65.0, -62.5])
+    t16 = P.TensorInfo(P.DTYPE_INT16, (1,), 2, 0.001, 0)
+    assert quantize_input(np.array([40.0]), t16).tolist() == [32767]

@@ -110,3 +110,55 @@ def test_uf2_copy_needs_mount(tmp_path):
     mount = tmp_path / "RPI-RP2"
     mount.mkdir()
     assert F.uf2_copy(img, mount).read_bytes() == b"x" * 512
+
+
+def _fake_tool(bindir: Path, name: str, rc: int = 0) -> Path:
+    log = bindir / f"{name}.args"
+    tool = bindir / name
+    tool.write_text(f"#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done > {log}\necho flashing >&2\nexit {rc}\n")
+    tool.chmod(0o755)
+    return log
+
+
+def test_flash_runs_the_tool(monkeypatch, tmp_path):
+    """flash() runs exactly the planned command (a stand-in openocd records its argv)."""
+    from edgeq.boards import get_board
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = _fake_tool(bindir, "openocd")
+    monkeypatch.setenv("PATH", f"{bindir}:{F.os.environ['PATH']}")
+    elf = tmp_path / "fw.elf"
+    elf.write_bytes(b"\x7fELF")
+    plan = F.flash(get_board("nucleo-f446re"), elf)
+    assert log.read_text().splitlines() == plan.commands[0][1:]
+    _fake_tool(bindir, "openocd", rc=1)
+    with pytest.raises(F.FlashError, match="openocd failed"):
+        F.flash(get_board("nucleo-f446re"), elf)
+
+
+def test_flash_converts_the_image(monkeypatch, tmp_path):
+    """Tools that want a binary/hex get one made from the ELF (objcopy) before they run."""
+    import shutil
+    import subprocess
+
+    from edgeq.boards import get_board
+
+    if not shutil.which("arm-none-eabi-gcc"):
+        pytest.skip("no arm-none-eabi-gcc")
+    src = tmp_path / "a.c"
+    src.write_text("const unsigned char blob[64] = {1, 2, 3};\nvoid _start(void) { for (;;) { } }\n")
+    elf = tmp_path / "fw.elf"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-Wl,-Ttext=0x08000000",
+                    "-o", str(elf), str(src)], check=True)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = _fake_tool(bindir, "st-flash")
+    nlog = _fake_tool(bindir, "nrfjprog")
+    monkeypatch.setenv("PATH", f"{bindir}:{F.os.environ['PATH']}")
+    plan = F.flash(get_board("nucleo-f446re"), elf, tool="st-flash")
+    assert plan.image.suffix == ".bin" and plan.image.stat().st_size >= 64
+    assert log.read_text().splitlines() == ["--reset", "write", str(plan.image), "0x08000000"]
+    plan = F.flash(get_board("nrf52840-dk"), elf)
+    assert plan.image.read_text().startswith(":")  # Intel hex
+    assert nlog.read_text().splitlines() == ["-f", "NRF52", "--reset"]  # the last of the two calls

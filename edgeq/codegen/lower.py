@@ -196,6 +196,9 @@ class _Lowerer:
             self.require(op, b, "int32")
         if len(x.shape) != 4 or len(y.shape) != 4:
             raise self.fail(op, "needs 4-D input and output")
+        if not depthwise and int(w.shape[3]) != int(x.shape[3]):
+            raise self.fail(op, f"grouped convolution ({x.shape[3]} input channels, filter depth {w.shape[3]}) "
+                                "is not supported")
         g = conv_geometry(self.g, op)
         out_c = g["out_c"]
         mults, shifts = qm.conv_multipliers(x.quant.scale, w.quant.scales, y.quant.scale, out_c)

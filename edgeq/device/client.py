@@ -211,6 +211,9 @@ class DeviceClient:
                 if fr is None:
                     self.stats.timeouts += 1
                     last_problem = f"no reply within {wait:.2f} s"
+                    # a reply that lost bytes on the way leaves the decoder waiting mid-frame:
+                    # drop it, or it would swallow the start of the next reply
+                    self._decoder.reset()
                     self._log(f"seq {seq}: timeout, padding + retransmit")
                     # complete any frame the device is still assembling (a dropped byte) so
                     # that it fails its CRC; zeros never form a sync

@@ -22,7 +22,6 @@ import struct
 import subprocess
 import tempfile
 import time
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -98,7 +97,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-_LIVE: "weakref.WeakSet[QemuSession]" = weakref.WeakSet()
+_LIVE: "set[QemuSession]" = set()  # strong refs: a session dropped without stop() is still killed at exit
 
 
 @atexit.register

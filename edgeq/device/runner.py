@@ -69,6 +69,25 @@ def load_results(path: str | Path) -> dict[int, InferRecord]:
     return out
 
 
+def quantize_input(x: np.ndarray, tensor: P.TensorInfo) -> np.ndarray:
+    """Float values → the device input's integer type: round(x / scale) + zero_point, saturated
+    (float32 inputs pass through). Works on one sample or a batch."""
+    x = np.asarray(x)
+    if tensor.dtype == P.DTYPE_FLOAT32:
+        return x.astype(np.float32)
+    info = np.iinfo(np.dtype(tensor.numpy_dtype))
+    q = np.round(x.astype(np.float64) / tensor.scale) + tensor.zero_point
+    return np.clip(q, info.min, info.max).astype(tensor.numpy_dtype)
+
+
+def dequantize_output(q: np.ndarray, tensor: P.TensorInfo) -> np.ndarray:
+    """Integer outputs → real values: (q − zero_point) × scale."""
+    q = np.asarray(q)
+    if tensor.dtype == P.DTYPE_FLOAT32:
+        return q.astype(np.float32)
+    return (q.astype(np.float64) - tensor.zero_point) * tensor.scale
+
+
 def sample_bytes(sample: Any, info: P.DeviceInfo) -> bytes:
     """One sample → the INFER payload. ``sample``: bytes, one array (single-input model) or a
     sequence of arrays (one per input); arrays are cast to the device's input dtypes (values

@@ -189,6 +189,64 @@ EDGEQ_INLINE int32_t edgeq_logistic_q4(int32_t a)
     }
 }
 
+/* sum(a[i] * b[i]) over n int8 pairs (the portable inner product; a DSP/MVE variant goes here). */
+EDGEQ_INLINE int32_t edgeq_dot_s8(const int8_t *a, const int8_t *b, int32_t n)
+{
+    int32_t acc0 = 0, acc1 = 0, i = 0;
+    for (; i + 4 <= n; i += 4)
+    {
+        acc0 += (int32_t)a[i] * b[i] + (int32_t)a[i + 1] * b[i + 1];
+        acc1 += (int32_t)a[i + 2] * b[i + 2] + (int32_t)a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+    {
+        acc0 += (int32_t)a[i] * b[i];
+    }
+    return acc0 + acc1;
+}
+
+/* sum((a[i] + a_offset) * b[i]) over n int8 pairs. */
+EDGEQ_INLINE int32_t edgeq_dot_off_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t a_offset)
+{
+    int32_t acc = 0, bsum = 0, i = 0;
+    for (; i + 2 <= n; i += 2)
+    {
+        acc += (int32_t)a[i] * b[i] + (int32_t)a[i + 1] * b[i + 1];
+        bsum += (int32_t)b[i] + b[i + 1];
+    }
+    for (; i < n; i++)
+    {
+        acc += (int32_t)a[i] * b[i];
+        bsum += b[i];
+    }
+    return acc + a_offset * bsum;
+}
+
+/* The taps k in [0, k_size) with 0 <= start + k * dilation < in_size: [*lo, *hi). */
+EDGEQ_INLINE void edgeq_tap_range(int32_t start, int32_t dilation, int32_t k_size, int32_t in_size, int32_t *lo,
+                                  int32_t *hi)
+{
+    int32_t l = 0, h;
+    if (start < 0)
+    {
+        l = (-start + dilation - 1) / dilation;
+    }
+    if (in_size - start <= 0)
+    {
+        h = 0;
+    }
+    else
+    {
+        h = (in_size - start + dilation - 1) / dilation;
+    }
+    if (h > k_size)
+    {
+        h = k_size;
+    }
+    *lo = l;
+    *hi = h > l ? h : l;
+}
+
 #ifdef __cplusplus
 }
 #endif

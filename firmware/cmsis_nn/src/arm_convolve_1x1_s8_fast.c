@@ -37,24 +37,25 @@ arm_cmsis_nn_status arm_convolve_1x1_s8_fast(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
-    for (p = 0; p < pixels; p++)
+    /* Output-channel outer loop: sum((x + in_off) * w) = sum(x * w) + in_off * sum(w), with
+     * sum(w) computed once per channel; no scratch needed. */
+    for (oc = 0; oc < out_c; oc++)
     {
-        const int8_t *px = input_data + p * in_c;
-        for (oc = 0; oc < out_c; oc++)
+        const int8_t *pw = filter_data + oc * in_c;
+        const int32_t mult = quant_params->multiplier[oc];
+        const int32_t shift = quant_params->shift[oc];
+        int32_t base = bias_data != 0 ? bias_data[oc] : 0;
+        int32_t wsum = 0;
+        for (ic = 0; ic < in_c; ic++)
         {
-            const int8_t *pw = filter_data + oc * in_c;
-            int32_t acc = 0;
-            for (ic = 0; ic < in_c; ic++)
-            {
-                acc += ((int32_t)px[ic] + in_off) * (int32_t)pw[ic];
-            }
-            if (bias_data != 0)
-            {
-                acc += bias_data[oc];
-            }
-            acc = arm_nn_requantize(acc, quant_params->multiplier[oc], quant_params->shift[oc]);
-            acc += out_off;
-            *output_data++ = (int8_t)edgeq_clamp_i32(acc, act_min, act_max);
+            wsum += pw[ic];
+        }
+        base += in_off * wsum;
+        for (p = 0; p < pixels; p++)
+        {
+            const int32_t acc = base + edgeq_dot_s8(input_data + p * in_c, pw, in_c);
+            const int32_t v = arm_nn_requantize(acc, mult, shift) + out_off;
+            output_data[p * out_c + oc] = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
         }
     }
     return ARM_CMSIS_NN_SUCCESS;

@@ -38,7 +38,7 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
     const int32_t dil_h = conv_params->dilation.h, dil_w = conv_params->dilation.w;
     const int32_t in_off = conv_params->input_offset, out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int32_t b, oy, ox, oc, ky, kx, ic;
+    int32_t b, oy, ox, oc, ky, kx;
     (void)ctx;
     (void)bias_dims;
 
@@ -52,40 +52,35 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
         for (oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * stride_h - pad_h;
+            int32_t ky_lo, ky_hi;
+            edgeq_tap_range(y0, dil_h, k_h, in_h, &ky_lo, &ky_hi);
             for (ox = 0; ox < out_w; ox++)
             {
                 const int32_t x0 = ox * stride_w - pad_w;
+                int32_t kx_lo, kx_hi;
+                edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
                 for (oc = 0; oc < out_c; oc++)
                 {
                     const int8_t *w_oc = filter_data + oc * k_h * k_w * in_c;
-                    int32_t acc = 0;
-                    for (ky = 0; ky < k_h; ky++)
+                    int32_t acc = bias_data != 0 ? bias_data[oc] : 0;
+                    for (ky = ky_lo; ky < ky_hi; ky++)
                     {
                         const int32_t y = y0 + ky * dil_h;
-                        if (y < 0 || y >= in_h)
+                        const int8_t *in_row = in_b + (y * in_w + x0) * in_c;
+                        const int8_t *w_row = w_oc + ky * k_w * in_c;
+                        if (dil_w == 1)
                         {
-                            continue;
+                            /* the in-bounds taps of this row are contiguous in input and filter */
+                            acc += edgeq_dot_off_s8(in_row + kx_lo * in_c, w_row + kx_lo * in_c,
+                                                    (kx_hi - kx_lo) * in_c, in_off);
                         }
-                        for (kx = 0; kx < k_w; kx++)
+                        else
                         {
-                            const int32_t x = x0 + kx * dil_w;
-                            const int8_t *px;
-                            const int8_t *pw;
-                            if (x < 0 || x >= in_w)
+                            for (kx = kx_lo; kx < kx_hi; kx++)
                             {
-                                continue;
-                            }
-                            px = in_b + (y * in_w + x) * in_c;
-                            pw = w_oc + (ky * k_w + kx) * in_c;
-                            for (ic = 0; ic < in_c; ic++)
-                            {
-                                acc += ((int32_t)px[ic] + in_off) * (int32_t)pw[ic];
+                                acc += edgeq_dot_off_s8(in_row + kx * dil_w * in_c, w_row + kx * in_c, in_c, in_off);
                             }
                         }
-                    }
-                    if (bias_data != 0)
-                    {
-                        acc += bias_data[oc];
                     }
                     acc = arm_nn_requantize(acc, quant_params->multiplier[oc], quant_params->shift[oc]);
                     acc += out_off;

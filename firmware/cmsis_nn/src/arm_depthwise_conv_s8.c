@@ -42,40 +42,32 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
         for (oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * stride_h - pad_h;
+            int32_t ky_lo, ky_hi;
+            edgeq_tap_range(y0, dil_h, k_h, in_h, &ky_lo, &ky_hi);
             for (ox = 0; ox < out_w; ox++)
             {
                 const int32_t x0 = ox * stride_w - pad_w;
+                int32_t kx_lo, kx_hi;
+                int8_t *out_px = output_data + (oy * out_w + ox) * out_c;
+                edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
                 for (ic = 0; ic < in_c; ic++)
                 {
                     for (m = 0; m < mult; m++)
                     {
                         const int32_t oc = ic * mult + m;
-                        int32_t acc = 0;
-                        for (ky = 0; ky < k_h; ky++)
+                        int32_t acc = bias_data != 0 ? bias_data[oc] : 0;
+                        for (ky = ky_lo; ky < ky_hi; ky++)
                         {
-                            const int32_t y = y0 + ky * dil_h;
-                            if (y < 0 || y >= in_h)
+                            const int8_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * in_c + ic;
+                            const int8_t *w_row = filter_data + ky * k_w * out_c + oc;
+                            for (kx = kx_lo; kx < kx_hi; kx++)
                             {
-                                continue;
+                                acc += ((int32_t)in_row[kx * dil_w * in_c] + in_off) * (int32_t)w_row[kx * out_c];
                             }
-                            for (kx = 0; kx < k_w; kx++)
-                            {
-                                const int32_t x = x0 + kx * dil_w;
-                                if (x < 0 || x >= in_w)
-                                {
-                                    continue;
-                                }
-                                acc += ((int32_t)in_b[(y * in_w + x) * in_c + ic] + in_off) *
-                                       (int32_t)filter_data[(ky * k_w + kx) * out_c + oc];
-                            }
-                        }
-                        if (bias_data != 0)
-                        {
-                            acc += bias_data[oc];
                         }
                         acc = arm_nn_requantize(acc, quant_params->multiplier[oc], quant_params->shift[oc]);
                         acc += out_off;
-                        output_data[(oy * out_w + ox) * out_c + oc] = (int8_t)edgeq_clamp_i32(acc, act_min, act_max);
+                        out_px[oc] = (int8_t)edgeq_clamp_i32(acc, act_min, act_max);
                     }
                 }
             }

@@ -18,25 +18,38 @@ static void edgeq_fc_core(const cmsis_nn_fc_params *p, const int32_t *mult, cons
                           const int32_t *bias, int32_t units, int8_t *output)
 {
     int32_t b, u, i;
-    for (b = 0; b < batches; b++)
+    for (u = 0; u < units; u++)
     {
-        const int8_t *in = input + b * depth;
-        for (u = 0; u < units; u++)
+        const int8_t *w = filter + u * depth;
+        const int32_t q = per_channel ? u : 0;
+        int32_t base = bias != 0 ? bias[u] : 0;
+        int32_t wsum = 0;
+        if (p->filter_offset == 0)
         {
-            const int8_t *w = filter + u * depth;
-            const int32_t q = per_channel ? u : 0;
-            int32_t acc = 0;
             for (i = 0; i < depth; i++)
             {
-                acc += ((int32_t)in[i] + p->input_offset) * ((int32_t)w[i] + p->filter_offset);
+                wsum += w[i];
             }
-            if (bias != 0)
+            base += p->input_offset * wsum;
+        }
+        for (b = 0; b < batches; b++)
+        {
+            const int8_t *in = input + b * depth;
+            int32_t acc = base;
+            if (p->filter_offset == 0)
             {
-                acc += bias[u];
+                acc += edgeq_dot_s8(in, w, depth);
+            }
+            else
+            {
+                for (i = 0; i < depth; i++)
+                {
+                    acc += ((int32_t)in[i] + p->input_offset) * ((int32_t)w[i] + p->filter_offset);
+                }
             }
             acc = arm_nn_requantize(acc, mult[q], shift[q]);
             acc += p->output_offset;
-            *output++ = (int8_t)edgeq_clamp_i32(acc, p->activation.min, p->activation.max);
+            output[b * units + u] = (int8_t)edgeq_clamp_i32(acc, p->activation.min, p->activation.max);
         }
     }
 }
