@@ -6,6 +6,7 @@
 
 #define REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
+#define SCB_ICSR REG32(0xE000ED04u)
 #define SCB_VTOR REG32(0xE000ED08u)
 #define SCB_CPACR REG32(0xE000ED88u)
 #define SYST_CSR REG32(0xE000E010u)

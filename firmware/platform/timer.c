@@ -54,12 +54,15 @@ uint64_t edgeq_timer_now(void)
         return ((uint64_t)dwt_high << 32) | c;
     }
 #endif
-    uint32_t hi, val;
+    uint32_t hi, val, pending;
     do {
         hi = systick_wraps;
-        val = SYST_CVR;
+        val = SYST_CVR & 0x00FFFFFFu;
+        pending = SCB_ICSR & (1u << 26); /* PENDSTSET: wrapped, handler not run yet */
     } while (hi != systick_wraps);
-    return ((uint64_t)hi << 24) + (0x00FFFFFFu - (val & 0x00FFFFFFu));
+    if (pending && val > 0x00800000u)
+        hi++; /* val was read after a wrap whose interrupt is still pending */
+    return ((uint64_t)hi << 24) + (0x00FFFFFFu - val);
 }
 
 uint8_t edgeq_timer_kind(void) { return kind; }

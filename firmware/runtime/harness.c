@@ -52,7 +52,7 @@ static uint32_t rx_max;
 static uint8_t *out_buf;
 
 /* ---- byte input with push-back (for rescanning a rejected header) ---- */
-static uint8_t pushback[HEADER_BYTES];
+static uint8_t pushback[2 * HEADER_BYTES]; /* never more than 8 are pending; room to spare */
 static uint32_t pb_len, pb_pos;
 
 static uint8_t get_byte(void)
@@ -65,7 +65,7 @@ static uint8_t get_byte(void)
 static void push_back(const uint8_t *p, uint32_t n)
 {
     /* unread bytes still in the push-back buffer come after the ones pushed now */
-    uint8_t rest[HEADER_BYTES];
+    uint8_t rest[2 * HEADER_BYTES];
     uint32_t nrest = pb_len - pb_pos;
     memcpy(rest, pushback + pb_pos, nrest);
     memcpy(pushback, p, n);
