@@ -53,9 +53,12 @@ class HostBuilder:
     """Builds generated models for the host: the kernels once (a static library), then one small
     link per model. Builds are cached by model hash."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, defines: tuple[str, ...] = ()):
+        """defines: extra -D flags for kernels and model, e.g. ("EDGEQ_EMULATE_DSP",) to run the
+        Cortex-M DSP code path (SMLAD dot products) on the host."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.defines = tuple(f"-D{d}" for d in defines)
         self._lib: Path | None = None
 
     def kernel_lib(self) -> Path:
@@ -66,7 +69,7 @@ class HostBuilder:
 
             def cc(src: Path) -> Path:
                 obj = obj_dir / (src.stem + ".o")
-                subprocess.run(["gcc", *CFLAGS, "-O2", f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", "-c", str(src),
+                subprocess.run(["gcc", *CFLAGS, *self.defines, "-O2", f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", "-c", str(src),
                                 "-o", str(obj)], check=True, capture_output=True, text=True)
                 return obj
 
@@ -87,7 +90,7 @@ class HostBuilder:
         gen = work / "gen"
         if not exe.exists():
             res = generate(tflite, gen, name=name)
-            cmd = ["gcc", *CFLAGS, f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", f"-I{RUNTIME}", f"-I{gen}",
+            cmd = ["gcc", *CFLAGS, *self.defines, f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}", f"-I{RUNTIME}", f"-I{gen}",
                    f"-DEDGEQ_MODEL_SYMBOL={name}_model", str(gen / f"{name}.c"), str(gen / f"{name}_data.c"),
                    str(RUNNER_C), str(self.kernel_lib()), "-lm", "-o", str(exe)]
             p = subprocess.run(cmd, capture_output=True, text=True)

@@ -453,3 +453,23 @@ def test_softmax_beta(beta, family_models, host_builder):
     inputs = random_inputs(g, SAMPLES, seed=5)
     ref = tflm_run_many([(patched, inputs, len(g.outputs))])[0]
     assert_bit_exact(f"softmax beta={beta}", host.run(inputs), ref)
+
+
+@pytest.fixture(scope="session")
+def host_builder_dsp(tmp_path_factory) -> HostBuilder:
+    return HostBuilder(tmp_path_factory.mktemp("codegen_host_dsp"), defines=("EDGEQ_EMULATE_DSP",))
+
+
+def test_dsp_code_path_bit_exact_on_host(family_results, family_models, host_builder_dsp):
+    """The kernels' Cortex-M DSP code path (SMLAD/SXTB16 dot products), emulated in C on the
+    host, gives the same bytes as TFLM on every family."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = sorted(family_models)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+        built = dict(zip(names, ex.map(lambda n: host_builder_dsp.build(family_models[n], name=f"d_{n}"), names)))
+    for n in names:
+        _, inputs, _, ref = family_results[n]
+        if isinstance(ref, Exception):
+            continue
+        assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs), ref)

@@ -17,7 +17,7 @@ from conftest import require_tool
 from edgeq.boards import get_board, list_boards
 from edgeq.build import build_firmware, target_from_board
 from edgeq.device import protocol as P
-from edgeq.device.client import DeviceClient, DeviceLost
+from edgeq.device.client import DeviceClient, DeviceLost, DeviceProtocolError
 from edgeq.device.flashers import start_board
 from edgeq.device.runner import load_results, run_dataset
 from fake_device import fake_model
@@ -294,3 +294,41 @@ def test_forgotten_session_is_stopped_at_exit(firmware, tmp_path):
     else:
         os.kill(pid, 9)
         pytest.fail("QEMU outlived the program that started it")
+
+
+def test_long_inference_timing_survives_systick_wraps(tmp_path):
+    """An inference longer than SysTick's 24-bit range (2^24 ticks = 0.1 s at 168 MHz) is still
+    timed right: the wrap interrupt extends the count to 64 bits."""
+    import dataclasses
+
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    board = get_board("qemu-netduinoplus2")
+    work = 20_000_000
+    target = dataclasses.replace(target_from_board(board), extra_defines={"EDGEQ_FAKE_WORK": work})
+    fw = build_firmware(target, tmp_path / "build")
+    with start_board(board, fw.elf) as q:
+        c = DeviceClient(q.port, timeout=30)
+        c.wait_ready(10)
+        info = c.info()
+        r = c.infer(bytes(16))
+    assert r.ticks > (1 << 24)  # 120 M instructions = 20 M ticks: at least one wrap
+    per_iteration = P.ticks_to_instructions(r.ticks, info.timer_hz) / work
+    assert 5.0 < per_iteration < 7.0, per_iteration  # the same loop costs 6.16 per iteration at 1000
+
+
+@pytest.mark.parametrize("name", ["qemu-mps2-an386", "qemu-netduinoplus2"])
+def test_file_upload_matches_serial_upload(device, tmp_path, name):
+    """INFER_FILE (inputs read by the emulated board through semihosting) gives the same
+    results and timing as streaming the inputs over the UART."""
+    q, c = device(name)
+    x = _samples(10, seed=11)
+    serial_recs = run_dataset(c, x, tmp_path / "serial.jsonl", icount_shift=0, upload="serial")
+    sent = c.stats.sent
+    file_recs = run_dataset(c, x, tmp_path / "file.jsonl", icount_shift=0, upload="file")
+    assert c.stats.sent == sent + 10 and c.stats.retransmits == 0
+    assert [r.outputs for r in file_recs] == [r.outputs for r in serial_recs] == [fake_model(s.tobytes()) for s in x]
+    assert all(abs(a.ticks - b.ticks) <= 1 for a, b in zip(file_recs, serial_recs))
+    assert not list(tmp_path.glob(".*.inputs"))  # the temporary inputs file is gone
+    with pytest.raises(DeviceProtocolError, match="host file"):
+        c.infer_file(str(tmp_path / "missing.bin"))

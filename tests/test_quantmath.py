@@ -133,3 +133,38 @@ def test_mean_params_fold_the_count():
     m, s = qm.mean_params(0.02, 0.01, 35)
     base_m, base_s = qm.quantize_multiplier(float(np.float32(0.02)) / float(np.float32(0.01)))
     assert s == base_s - 5 and m == (base_m << 5) // 35
+
+
+@pytest.mark.toolchain
+def test_c_fixed_point_primitives_match_python(tmp_path):
+    """firmware/cmsis_nn/edgeq/edgeq_fixedpoint.h == edgeq.quantmath on random and edge operands."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not installed")
+    repo = Path(__file__).resolve().parents[1]
+    exe = tmp_path / "probe"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2",
+                    f"-I{repo / 'firmware' / 'cmsis_nn' / 'edgeq'}", str(Path(__file__).parent / "c" / "fixedpoint_probe.c"),
+                    "-o", str(exe)], check=True)
+    rng = np.random.default_rng(9)
+    edges = [-(1 << 31), (1 << 31) - 1, 0, 1, -1, 1 << 30, -(1 << 30), 3, -3]
+    lines, want = [], []
+    for _ in range(4000):
+        a = int(rng.choice(edges)) if rng.random() < 0.1 else int(rng.integers(-(1 << 31), 1 << 31))
+        b = int(rng.choice(edges)) if rng.random() < 0.1 else int(rng.integers(-(1 << 31), 1 << 31))
+        lines.append(f"srdhm {a} {b} 0")
+        want.append(qm.srdhm(a, b))
+        e = int(rng.integers(0, 32))
+        lines.append(f"rdbpot {a} {e} 0")
+        want.append(qm.rdbpot(a, e))
+        m, s = qm.quantize_multiplier(float(np.exp(rng.uniform(-25, 4))))
+        x = int(rng.integers(-(1 << 24), 1 << 24)) if s > 0 else a
+        lines.append(f"mbqm {x} {m} {s}")
+        want.append(qm.multiply_by_quantized_multiplier(x, m, s))
+    out = subprocess.run([str(exe)], input="\n".join(lines), capture_output=True, text=True, check=True).stdout
+    got = [int(v) for v in out.split()]
+    bad = [(ln, g, w) for ln, g, w in zip(lines, got, want) if g != w]
+    assert not bad, bad[:5]

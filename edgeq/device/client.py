@@ -277,6 +277,18 @@ class DeviceClient:
         except P.ProtocolError as e:
             raise DeviceProtocolError(str(e)) from e
 
+    def infer_file(self, path: str, offset: int = 0) -> P.InferResult:
+        """Run one inference on inputs the device reads itself from ``path`` at ``offset`` (the
+        model's total input bytes) through semihosting: emulated boards only, and much faster
+        than the emulated UART for big inputs. ``path`` must be absolute (QEMU's cwd differs)."""
+        info = self.info()
+        fr = self.request(P.INFER_FILE, P.encode_infer_file(str(path), offset),
+                          reply_bytes=info.output_bytes + 13)
+        try:
+            return P.decode_infer_reply(fr.payload, [t.bytes for t in info.outputs])
+        except P.ProtocolError as e:
+            raise DeviceProtocolError(str(e)) from e
+
     def bye(self) -> None:
         """Tell the device the session is over (an emulated board then exits QEMU)."""
         try:

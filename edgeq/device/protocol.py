@@ -24,6 +24,7 @@ PING = 0x01
 INFO = 0x02
 INFER = 0x03
 BYE = 0x04
+INFER_FILE = 0x05  # emulated boards only: inputs read from a host file via semihosting
 REPLY_BIT = 0x80
 # device -> host
 READY = 0xA0
@@ -37,6 +38,7 @@ NAK_REASONS = {NAK_CRC: "CRC error", NAK_TOO_LARGE: "frame too large"}
 ERR_UNKNOWN_CMD = -1
 ERR_BAD_LENGTH = -2
 ERR_TOO_MANY_IO = -3
+ERR_FILE = -4
 
 TIMER_NONE = 0
 TIMER_SYSTICK = 1
@@ -316,6 +318,11 @@ def decode_infer_reply(payload: bytes, output_sizes: list[int] | tuple[int, ...]
 
 def encode_infer_reply(result: InferResult) -> bytes:
     return struct.pack("<iBQ", result.status, result.timer_kind, result.ticks) + b"".join(result.outputs)
+
+
+def encode_infer_file(path: str, offset: int) -> bytes:
+    """INFER_FILE payload: u32 offset + the host path (the device reads its inputs there)."""
+    return struct.pack("<I", offset) + path.encode("utf-8")
 
 
 def decode_nak(payload: bytes) -> int:

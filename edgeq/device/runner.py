@@ -121,7 +121,8 @@ def _record(index: int, res: P.InferResult, info: P.DeviceInfo, icount_shift: in
 def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, results_path: str | Path,
                 *, resume: bool = False, icount_shift: int | None = None,
                 indices: Iterable[int] | None = None,
-                progress: Callable[[int, int, InferRecord], None] | None = None) -> list[InferRecord]:
+                progress: Callable[[int, int, InferRecord], None] | None = None,
+                upload: str = "auto") -> list[InferRecord]:
     """Run every sample through INFER and append one JSON line per result to ``results_path``.
 
     samples:      indexable (``samples[i]``): int8/uint8/int16 arrays already quantized with the
@@ -132,6 +133,10 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
                   None for a real board (ticks → cycles)
     indices:      a subset of sample indices to run (default: all)
     progress:     called as ``progress(done, total, record)`` after each new record
+    upload:       how inputs reach the device: "serial" (INFER frames), "file" (INFER_FILE: an
+                  emulated board reads them from a host file via semihosting — no slow emulated
+                  UART), or "auto" = "file" under QEMU (icount_shift given), falling back to
+                  "serial" if the firmware does not know INFER_FILE
 
     Returns all records (old and new) sorted by index. If the device is lost, raises
     ``DeviceLost`` whose ``records`` are the ones completed so far (already in the file).
@@ -146,25 +151,48 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
     info = client.info()
     todo = [i for i in (range(len(samples)) if indices is None else indices) if i not in done]
     total = len(done) + len(todo)
-    with results_path.open("a", encoding="utf-8") as f:
-        for i in todo:
-            payload = sample_bytes(samples[i], info)
-            try:
-                res = client.infer(payload)
-            except DeviceLost as e:
-                e.records = sorted(done.values(), key=lambda r: r.index)
-                e.results_path = results_path
-                e.message = (f"{e.message} after {len(done)} of {total} results "
-                             f"(saved in {results_path})")
-                e.args = (e.message,)
-                raise
-            rec = _record(i, res, info, icount_shift)
-            f.write(json.dumps(rec.to_json(), sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-            done[i] = rec
-            if progress is not None:
-                progress(len(done), total, rec)
+    use_file = upload == "file" or (upload == "auto" and icount_shift is not None)
+    if upload not in ("auto", "serial", "file"):
+        raise ValueError(f"upload must be auto, serial or file, not {upload!r}")
+    payloads = {i: sample_bytes(samples[i], info) for i in todo} if use_file else None
+    inputs_file: Path | None = None
+    if payloads:
+        inputs_file = results_path.with_name(f".{results_path.name}.{os.getpid()}.inputs")
+        with inputs_file.open("wb") as fi:
+            for i in todo:
+                fi.write(payloads[i])
+    try:
+        with results_path.open("a", encoding="utf-8") as f:
+            for k, i in enumerate(todo):
+                try:
+                    if inputs_file is not None:
+                        try:
+                            res = client.infer_file(str(inputs_file.resolve()), k * info.input_bytes)
+                        except DeviceProtocolError:
+                            if upload == "file" or k:
+                                raise
+                            inputs_file.unlink(missing_ok=True)  # firmware without INFER_FILE
+                            inputs_file = None
+                            res = client.infer(sample_bytes(samples[i], info))
+                    else:
+                        res = client.infer(sample_bytes(samples[i], info))
+                except DeviceLost as e:
+                    e.records = sorted(done.values(), key=lambda r: r.index)
+                    e.results_path = results_path
+                    e.message = (f"{e.message} after {len(done)} of {total} results "
+                                 f"(saved in {results_path})")
+                    e.args = (e.message,)
+                    raise
+                rec = _record(i, res, info, icount_shift)
+                f.write(json.dumps(rec.to_json(), sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+                done[i] = rec
+                if progress is not None:
+                    progress(len(done), total, rec)
+    finally:
+        if inputs_file is not None:
+            inputs_file.unlink(missing_ok=True)
     return sorted(done.values(), key=lambda r: r.index)
 
 

@@ -19,6 +19,7 @@
 #define CMD_INFO 0x02u
 #define CMD_INFER 0x03u
 #define CMD_BYE 0x04u
+#define CMD_INFER_FILE 0x05u /* emulated boards: inputs read from a host file (semihosting) */
 #define REPLY_BIT 0x80u
 #define CMD_READY 0xA0u
 #define CMD_NAK 0xF0u
@@ -30,6 +31,7 @@
 #define ERR_UNKNOWN_CMD (-1)
 #define ERR_BAD_LENGTH (-2)
 #define ERR_TOO_MANY_IO (-3)
+#define ERR_FILE (-4)
 
 #define SYNC0 0xA5u
 #define SYNC1 0x5Au
@@ -258,17 +260,13 @@ static void do_info(uint8_t seq)
     tx_end(&t);
 }
 
-static void do_infer(const frame_t *f)
+/* Runs the model on the inputs in rx_buf and sends the reply (INFER's layout) as `cmd` | 0x80. */
+static void run_and_reply(uint8_t cmd, uint8_t seq)
 {
     const edgeq_model_t *m = MODEL;
-    uint32_t in_bytes = total_bytes(m->inputs, m->num_inputs);
     uint32_t out_bytes = total_bytes(m->outputs, m->num_outputs);
-    if (f->len != in_bytes) {
-        send_error(f->seq, ERR_BAD_LENGTH, "INFER payload is not the model's input size");
-        return;
-    }
     if (m->num_inputs > EDGEQ_MAX_IO || m->num_outputs > EDGEQ_MAX_IO) {
-        send_error(f->seq, ERR_TOO_MANY_IO, "model has more tensors than EDGEQ_MAX_IO");
+        send_error(seq, ERR_TOO_MANY_IO, "model has more tensors than EDGEQ_MAX_IO");
         return;
     }
     const void *ins[EDGEQ_MAX_IO];
@@ -288,7 +286,7 @@ static void do_infer(const frame_t *f)
     uint64_t t1 = edgeq_timer_now();
 
     tx_t t;
-    tx_begin(&t, CMD_INFER | REPLY_BIT, f->seq, 4 + 1 + 8 + out_bytes);
+    tx_begin(&t, cmd | REPLY_BIT, seq, 4 + 1 + 8 + out_bytes);
     tx_u32(&t, (uint32_t)(int32_t)status);
     tx_u8(&t, edgeq_timer_kind());
     tx_u64(&t, t1 - t0);
@@ -296,6 +294,66 @@ static void do_infer(const frame_t *f)
         tx_bytes(&t, outs[i], m->outputs[i].bytes);
     tx_end(&t);
 }
+
+static void do_infer(const frame_t *f)
+{
+    const edgeq_model_t *m = MODEL;
+    if (f->len != total_bytes(m->inputs, m->num_inputs)) {
+        send_error(f->seq, ERR_BAD_LENGTH, "INFER payload is not the model's input size");
+        return;
+    }
+    run_and_reply(CMD_INFER, f->seq);
+}
+
+#if defined(EDGEQ_EMULATED) && EDGEQ_EMULATED
+/* Arm semihosting (QEMU -semihosting): BKPT 0xAB with r0 = operation, r1 = argument block. */
+static int32_t semihost(uint32_t op, const void *arg)
+{
+    register uint32_t r0 __asm("r0") = op;
+    register const void *r1 __asm("r1") = arg;
+    __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return (int32_t)r0;
+}
+
+/* INFER_FILE payload: u32 byte offset, then the host file's path. The inputs (the model's total
+ * input bytes) are read from the file at that offset: no UART transfer for large inputs. */
+static void do_infer_file(const frame_t *f)
+{
+    const edgeq_model_t *m = MODEL;
+    uint32_t in_bytes = total_bytes(m->inputs, m->num_inputs);
+    char path[256];
+    if (f->len < 5 || f->len - 4 >= sizeof path) {
+        send_error(f->seq, ERR_BAD_LENGTH, "INFER_FILE payload: u32 offset + path (< 256 bytes)");
+        return;
+    }
+    uint32_t offset = (uint32_t)rx_buf[0] | ((uint32_t)rx_buf[1] << 8) | ((uint32_t)rx_buf[2] << 16) |
+                      ((uint32_t)rx_buf[3] << 24);
+    uint32_t n = f->len - 4;
+    memcpy(path, rx_buf + 4, n);
+    path[n] = 0;
+    if (in_bytes > rx_max) {
+        send_error(f->seq, ERR_FILE, "inputs larger than the receive buffer");
+        return;
+    }
+    const uint32_t open_args[3] = {(uint32_t)(uintptr_t)path, 1u /* "rb" */, n};
+    int32_t h = semihost(0x01u /* SYS_OPEN */, open_args);
+    if (h < 0) {
+        send_error(f->seq, ERR_FILE, "cannot open the host file");
+        return;
+    }
+    const uint32_t seek_args[2] = {(uint32_t)h, offset};
+    const uint32_t read_args[3] = {(uint32_t)h, (uint32_t)(uintptr_t)rx_buf, in_bytes};
+    const uint32_t close_args[1] = {(uint32_t)h};
+    int32_t sought = semihost(0x0Au /* SYS_SEEK */, seek_args);
+    int32_t unread = sought == 0 ? semihost(0x06u /* SYS_READ */, read_args) : -1;
+    (void)semihost(0x02u /* SYS_CLOSE */, close_args);
+    if (unread != 0) {
+        send_error(f->seq, ERR_FILE, "short read from the host file");
+        return;
+    }
+    run_and_reply(CMD_INFER_FILE, f->seq);
+}
+#endif
 
 static void do_ready(void)
 {
@@ -340,6 +398,11 @@ int main(void)
         case CMD_INFER:
             do_infer(&f);
             break;
+#if defined(EDGEQ_EMULATED) && EDGEQ_EMULATED
+        case CMD_INFER_FILE:
+            do_infer_file(&f);
+            break;
+#endif
         case CMD_BYE:
             send_frame(CMD_BYE | REPLY_BIT, f.seq, 0, 0);
 #if defined(EDGEQ_EMULATED) && EDGEQ_EMULATED

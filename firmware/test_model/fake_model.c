@@ -7,6 +7,11 @@
 #include <stdint.h>
 
 #include "edgeq_model.h"
+#if defined(__has_include)
+#if __has_include("edgeq_board.h")
+#include "edgeq_board.h" /* a board build may set EDGEQ_FAKE_WORK there (tests of long runs) */
+#endif
+#endif
 
 #ifndef EDGEQ_FAKE_WORK
 #define EDGEQ_FAKE_WORK 1000

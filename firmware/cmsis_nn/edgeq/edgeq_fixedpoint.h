@@ -189,15 +189,73 @@ EDGEQ_INLINE int32_t edgeq_logistic_q4(int32_t a)
     }
 }
 
-/* sum(a[i] * b[i]) over n int8 pairs (the portable inner product; a DSP/MVE variant goes here). */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY)
+/* Cortex-M with the DSP extension: ACLE intrinsics. */
+#define EDGEQ_DOT_DSP 1
+#include <arm_acle.h>
+#define edgeq_sxtb16(x) __sxtb16(x)
+#define edgeq_smlad(a, b, acc) __smlad((a), (b), (acc))
+#define edgeq_sadd16(a, b) __sadd16((a), (b))
+#elif defined(EDGEQ_EMULATE_DSP)
+/* Host testing of the DSP code path: the same instructions in portable C. */
+#define EDGEQ_DOT_DSP 1
+EDGEQ_INLINE int32_t edgeq_lo16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v & 0xFFFFu); }
+EDGEQ_INLINE int32_t edgeq_hi16(int32_t v) { return (int16_t)(uint16_t)((uint32_t)v >> 16); }
+EDGEQ_INLINE int32_t edgeq_pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)hi << 16) | ((uint32_t)lo & 0xFFFFu));
+}
+EDGEQ_INLINE int32_t edgeq_sxtb16(int32_t v)
+{
+    return edgeq_pack16((int8_t)(uint8_t)((uint32_t)v & 0xFFu), (int8_t)(uint8_t)(((uint32_t)v >> 16) & 0xFFu));
+}
+EDGEQ_INLINE int32_t edgeq_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    return acc + edgeq_lo16(a) * edgeq_lo16(b) + edgeq_hi16(a) * edgeq_hi16(b);
+}
+EDGEQ_INLINE int32_t edgeq_sadd16(int32_t a, int32_t b)
+{
+    return edgeq_pack16(edgeq_lo16(a) + edgeq_lo16(b), edgeq_hi16(a) + edgeq_hi16(b));
+}
+#endif
+
+#if defined(EDGEQ_DOT_DSP)
+#include <string.h>
+
+/* Four int8 from memory (any alignment) as one word. */
+EDGEQ_INLINE int32_t edgeq_read_s8x4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Rotate right by 8 (bytes 1 and 3 into the SXTB16 lanes). */
+EDGEQ_INLINE int32_t edgeq_ror8(int32_t v)
+{
+    return (int32_t)(((uint32_t)v >> 8) | ((uint32_t)v << 24));
+}
+#endif
+
+/* sum(a[i] * b[i]) over n int8 pairs. Cortex-M cores with the DSP extension use dual 16-bit
+ * multiply-accumulates (SMLAD) on sign-extended byte pairs; the sum is the same integer. */
 EDGEQ_INLINE int32_t edgeq_dot_s8(const int8_t *a, const int8_t *b, int32_t n)
 {
     int32_t acc0 = 0, acc1 = 0, i = 0;
+#if defined(EDGEQ_DOT_DSP)
+    for (; i + 4 <= n; i += 4)
+    {
+        const int32_t va = edgeq_read_s8x4(a + i), vb = edgeq_read_s8x4(b + i);
+        acc0 = edgeq_smlad(edgeq_sxtb16(va), edgeq_sxtb16(vb), acc0);                       /* bytes 0, 2 */
+        acc1 = edgeq_smlad(edgeq_sxtb16(edgeq_ror8(va)), edgeq_sxtb16(edgeq_ror8(vb)), acc1);   /* bytes 1, 3 */
+    }
+#else
     for (; i + 4 <= n; i += 4)
     {
         acc0 += (int32_t)a[i] * b[i] + (int32_t)a[i + 1] * b[i + 1];
         acc1 += (int32_t)a[i + 2] * b[i + 2] + (int32_t)a[i + 3] * b[i + 3];
     }
+#endif
     for (; i < n; i++)
     {
         acc0 += (int32_t)a[i] * b[i];
@@ -205,21 +263,43 @@ EDGEQ_INLINE int32_t edgeq_dot_s8(const int8_t *a, const int8_t *b, int32_t n)
     return acc0 + acc1;
 }
 
-/* sum((a[i] + a_offset) * b[i]) over n int8 pairs. */
+/* sum((a[i] + a_offset) * b[i]) over n int8 pairs (-255 <= a_offset <= 255). */
 EDGEQ_INLINE int32_t edgeq_dot_off_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t a_offset)
 {
-    int32_t acc = 0, bsum = 0, i = 0;
-    for (; i + 2 <= n; i += 2)
+    int32_t acc = 0, i = 0;
+#if defined(EDGEQ_DOT_DSP)
     {
-        acc += (int32_t)a[i] * b[i] + (int32_t)a[i + 1] * b[i + 1];
-        bsum += (int32_t)b[i] + b[i + 1];
+        const int32_t off2 = (int32_t)(((uint32_t)(a_offset & 0xFFFF) << 16) | (uint32_t)(a_offset & 0xFFFF));
+        int32_t acc1 = 0;
+        for (; i + 4 <= n; i += 4)
+        {
+            const int32_t va = edgeq_read_s8x4(a + i), vb = edgeq_read_s8x4(b + i);
+            acc = edgeq_smlad(edgeq_sadd16(edgeq_sxtb16(va), off2), edgeq_sxtb16(vb), acc);
+            acc1 = edgeq_smlad(edgeq_sadd16(edgeq_sxtb16(edgeq_ror8(va)), off2), edgeq_sxtb16(edgeq_ror8(vb)), acc1);
+        }
+        acc += acc1;
     }
     for (; i < n; i++)
     {
-        acc += (int32_t)a[i] * b[i];
-        bsum += b[i];
+        acc += ((int32_t)a[i] + a_offset) * b[i];
     }
-    return acc + a_offset * bsum;
+    return acc;
+#else
+    {
+        int32_t bsum = 0;
+        for (; i + 2 <= n; i += 2)
+        {
+            acc += (int32_t)a[i] * b[i] + (int32_t)a[i + 1] * b[i + 1];
+            bsum += (int32_t)b[i] + b[i + 1];
+        }
+        for (; i < n; i++)
+        {
+            acc += (int32_t)a[i] * b[i];
+            bsum += b[i];
+        }
+        return acc + a_offset * bsum;
+    }
+#endif
 }
 
 /* The taps k in [0, k_size) with 0 <= start + k * dilation < in_size: [*lo, *hi). */

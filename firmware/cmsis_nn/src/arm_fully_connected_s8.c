@@ -24,8 +24,9 @@ static void edgeq_fc_core(const cmsis_nn_fc_params *p, const int32_t *mult, cons
         const int32_t q = per_channel ? u : 0;
         int32_t base = bias != 0 ? bias[u] : 0;
         int32_t wsum = 0;
-        if (p->filter_offset == 0)
+        if (p->filter_offset == 0 && batches > 1)
         {
+            /* amortized over the batches: sum(w) once per unit */
             for (i = 0; i < depth; i++)
             {
                 wsum += w[i];
@@ -36,9 +37,13 @@ static void edgeq_fc_core(const cmsis_nn_fc_params *p, const int32_t *mult, cons
         {
             const int8_t *in = input + b * depth;
             int32_t acc = base;
-            if (p->filter_offset == 0)
+            if (p->filter_offset == 0 && batches > 1)
             {
                 acc += edgeq_dot_s8(in, w, depth);
+            }
+            else if (p->filter_offset == 0)
+            {
+                acc += edgeq_dot_off_s8(in, w, depth, p->input_offset);
             }
             else
             {

@@ -1,0 +1,115 @@
+"""edgeq benchmark: the example models on virtual Cortex-M boards, reported as ratios.
+
+    python bench/run.py [--boards qemu-mps2-an386,qemu-mps2-an500,qemu-mps3-an547]
+                        [--models digits,kws,vww,resnet8,autoencoder] [--runs 3] [--json out/bench.json]
+
+For each model × board: instructions per inference (QEMU -icount: deterministic, whatever the host
+load), MACs per instruction, the ratio to TFLM + CMSIS-NN on the same virtual M4 (measured
+figures from shared/FACTS.md), the planned arena vs the liveness lower bound and vs the smallest
+arena TFLM ran in, and flash bytes from the ELF. Seconds are never reported: machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# TFLM + CMSIS-NN (Cortex-M4F, -O2) on qemu mps2-an386 -icount shift=0, and the smallest arena
+# TFLM ran each model in (shared/FACTS.md, "Measured here").
+TFLM_CMSIS_M4_INSTRUCTIONS = {"kws": 7.70e6, "vww": 24.1e6, "resnet8": 29.9e6, "autoencoder": 0.60e6}
+TFLM_MIN_ARENA = {"kws": 22_816, "vww": 100_640, "resnet8": 54_992, "autoencoder": 17_888}
+
+
+def model_tflite(name: str, work: Path) -> tuple[Path, np.ndarray]:
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+
+    out = work / f"{name}.tflite"
+    if name == "digits":
+        with np.load(REPO / "models/digits/test.npz") as z:
+            x = z["x"][:8]
+        convert_model(REPO / "models/digits/digits.keras", str(REPO / "models/digits/train.npz"), out)
+        return out, x
+    from models import mlperf_tiny
+
+    model = mlperf_tiny.build(name)
+    model.save(work / f"{name}.keras")
+    np.savez(work / f"{name}_calib.npz", x=mlperf_tiny.sample_data(name, 64, seed=1))
+    convert_model(work / f"{name}.keras", str(work / f"{name}_calib.npz"), out, ConvertOptions(samples=64))
+    return out, mlperf_tiny.sample_data(name, 8, seed=2)
+
+
+def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, work: Path) -> dict:
+    from edgeq.boards import get_board
+    from edgeq.build import build_firmware
+    from edgeq.codegen import generate
+    from edgeq.device.runner import run_dataset
+    from edgeq.device.session import device_session
+    from edgeq.graph import load_graph
+    from edgeq.memory import op_macs, plan_memory
+    from edgeq.reference import run_tflm
+
+    board = get_board(board_name)
+    graph = load_graph(tflite)
+    plan = plan_memory(graph)
+    macs = sum(op_macs(graph, op) for op in graph.operators)
+    gen = generate(tflite, work / f"gen_{name}", name=name)
+    fw = build_firmware(board, work / f"build_{board_name}", model_dir=gen.out_dir)
+    ref = run_tflm(tflite.read_bytes(), x[:runs])
+    with device_session(board, fw.elf) as dev:
+        recs = run_dataset(dev.client, ref.inputs_q, work / f"{name}_{board_name}.jsonl", icount_shift=0)
+        info = dev.client.info()
+    dev_out = np.stack([r.output_arrays(info)[0] for r in recs]).reshape(ref.outputs_q.shape)
+    instr = float(np.median([r.instructions for r in recs]))
+    row = {"model": name, "board": board_name, "core": board.core, "instructions": instr, "macs": macs,
+           "macs_per_instruction": macs / instr, "arena_bytes": gen.arena_bytes,
+           "liveness_bound": plan.lower_bound, "arena_vs_bound": gen.arena_bytes / plan.lower_bound,
+           "flash_bytes": fw.flash_bytes, "bit_exact": bool(np.array_equal(dev_out, ref.outputs_q))}
+    if name in TFLM_CMSIS_M4_INSTRUCTIONS:
+        row["vs_tflm_cmsis_m4"] = instr / TFLM_CMSIS_M4_INSTRUCTIONS[name]
+        row["arena_vs_tflm_min"] = gen.arena_bytes / TFLM_MIN_ARENA[name]
+    return row
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--boards", default="qemu-mps2-an386,qemu-mps2-an500,qemu-mps3-an547")
+    ap.add_argument("--models", default="digits,kws,vww,resnet8,autoencoder")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=REPO / "out" / "bench.json")
+    args = ap.parse_args()
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="edgeq-bench-") as tmp:
+        work = Path(tmp)
+        for name in args.models.split(","):
+            tflite, x = model_tflite(name, work)
+            for board in args.boards.split(","):
+                rows.append(measure(name, tflite, x, board, args.runs, work))
+                print(f"{name} on {board}: {rows[-1]['instructions']:,.0f} instructions", file=sys.stderr)
+    t = Table(title="edgeq benchmark (instructions under QEMU -icount; ratios, not seconds)")
+    for c in ("model", "board", "instr/inference", "MAC/instr", "vs TFLM+CMSIS-NN (M4)", "arena/bound",
+              "arena/TFLM min", "flash B", "bit-exact"):
+        t.add_column(c, justify="left" if c in ("model", "board") else "right")
+    for r in rows:
+        t.add_row(r["model"], r["board"], f"{r['instructions'] / 1e6:.2f} M", f"{r['macs_per_instruction']:.3f}",
+                  f"{r['vs_tflm_cmsis_m4']:.2f}×" if "vs_tflm_cmsis_m4" in r else "-",
+                  f"{r['arena_vs_bound']:.3f}", f"{r['arena_vs_tflm_min']:.3f}" if "arena_vs_tflm_min" in r else "-",
+                  f"{r['flash_bytes']:,}", "yes" if r["bit_exact"] else "NO")
+    Console(width=170).print(t)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+    return 0 if all(r["bit_exact"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
