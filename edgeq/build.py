@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from edgeq.device.fields import field_of as _get
 from edgeq.errors import EdgeqError, InputError
 from edgeq.resources import firmware_dir
 
@@ -169,18 +170,6 @@ class FirmwareTarget:
     @property
     def has_vtor(self) -> bool:
         return bool(_CORES.get(self.core, {}).get("vtor", True))
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        cur = obj
-        for part in name.split("."):
-            if cur is None:
-                break
-            cur = cur.get(part) if isinstance(cur, Mapping) else getattr(cur, part, None)
-        if cur is not None:
-            return cur
-    return default
 
 
 def _int(v: Any) -> int:

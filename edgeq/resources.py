@@ -6,7 +6,7 @@ _PKG = Path(__file__).resolve().parent
 
 
 def _find(name: str) -> Path:
-    packaged = _PKG / f"_{name}"  # a wheel install carries it inside the package
+    packaged = _PKG / ("_tree/firmware" if name == "firmware" else f"_{name}")  # inside a wheel
     if packaged.is_dir():
         return packaged
     source = _PKG.parent / name  # an editable install / source checkout

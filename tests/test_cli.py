@@ -93,14 +93,15 @@ def test_wheel_carries_templates_and_firmware(tmp_path):
     assert r.returncode == 0, r.stderr
     (wheel,) = tmp_path.glob("edgeq-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "edgeq/_firmware/runtime/edgeq_model.h" in names
+    assert "edgeq/_tree/firmware/runtime/edgeq_model.h" in names
+    assert "edgeq/_tree/CMakeLists.txt" in names  # firmware builds work from an installed wheel
     assert any(n.startswith("edgeq/_templates/") for n in names)
     target = tmp_path / "site"
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     code = ("import edgeq.resources as r; t, f = r.templates_dir(), r.firmware_dir(); "
-            "assert '_templates' in str(t) and '_firmware' in str(f), (t, f); "
+            "assert '_templates' in str(t) and '_tree' in str(f), (t, f); "
             "assert (f / 'runtime' / 'edgeq_model.h').is_file(); print(t)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, timeout=60)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from edgeq.device.fields import field_of as _get
 from edgeq.errors import EdgeqError, InputError
 
 QEMU = "qemu-system-arm"
@@ -56,19 +57,6 @@ def require_tool(name: str) -> str:
         raise InputError(f"`{name}` is not installed (needed to flash this board)",
                          INSTALL_HINTS.get(name, f"install {name} and put it on PATH"))
     return path
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    """Field lookup that works on dicts, dataclasses and plain objects; dotted names nest."""
-    for name in names:
-        cur = obj
-        for part in name.split("."):
-            if cur is None:
-                break
-            cur = cur.get(part) if isinstance(cur, Mapping) else getattr(cur, part, None)
-        if cur is not None:
-            return cur
-    return default
 
 
 # ===================================================================== QEMU

@@ -7,14 +7,10 @@
 
 int32_t arm_convolve_s8_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
 {
-#if defined(ARM_MATH_DSP) && defined(EDGEQ_OPTIMIZED_KERNELS)
-    /* reserved for an im2col variant: two int16 columns */
-    return 2 * input_dims->c * filter_dims->w * filter_dims->h * (int32_t)sizeof(int16_t);
-#else
+    /* edgeq's kernel reads the input in place (no im2col copy): no scratch, with or without DSP */
     (void)input_dims;
     (void)filter_dims;
-    return 0; /* the portable kernel works in place, no scratch */
-#endif
+    return 0;
 }
 
 arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
