@@ -105,8 +105,10 @@ class _Lowerer:
     # -------------------------------------------------------------------- helpers
     def fail(self, op: Operator, why: str) -> InputError:
         out = self.g.tensors[op.outputs[0]].name if op.outputs else ""
+        from ..graph import SUPPORTED_OPS
+
         return InputError(f"operator #{op.index} ({op.opcode}, output {out!r}): {why}",
-                          hint="edgeq generate supports int8 models with the ops listed by `edgeq generate --help`")
+                          hint="edgeq generate supports int8 models built from: " + ", ".join(sorted(SUPPORTED_OPS)))
 
     def t(self, i: int) -> Tensor:
         return self.g.tensors[i]
