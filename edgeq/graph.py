@@ -50,6 +50,14 @@ SUPPORTED_OPS: frozenset[str] = frozenset({
     "QUANTIZE", "DEQUANTIZE",
 })
 
+#: Ops edgeq generate lowers with int16 activations (TFLite's "16x8" mode: int16 activations with
+#: zero point 0, int8 symmetric weights, int64/int32 bias). QUANTIZE requantizes int8 <-> int16.
+#: Any other op with an int16 activation is refused by ``check_graph``.
+INT16_OPS: frozenset[str] = frozenset({
+    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D",
+    "RESHAPE", "SQUEEZE", "QUANTIZE",
+})
+
 #: Ops that only reinterpret their first input's memory (same bytes, new shape).
 ALIAS_OPS: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 
@@ -277,6 +285,12 @@ def check_graph(graph: Graph, label: str = "model") -> None:
         problem = _structure_problem(graph, op)
         if problem:
             raise InputError(f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}): {problem}")
+        wide = _int16_activation(graph, op)
+        if wide is not None and op.opcode not in INT16_OPS:
+            raise InputError(
+                f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) has int16 activation "
+                f"{wide.name!r}; edgeq supports int16 activations only on {', '.join(sorted(INT16_OPS))}",
+                hint="keep this layer in int8 (or requantize around it with QUANTIZE ops)")
 
 
 # op → (minimum inputs, {input position: required rank}, required output rank, constant input positions)
@@ -315,6 +329,14 @@ def _structure_problem(graph: Graph, op: Operator) -> str | None:
     if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 2 \
             and op.inputs[2] >= 0 and not graph.tensors[op.inputs[2]].is_constant:
         return f"bias input ({graph.tensors[op.inputs[2]].name!r}) must be a constant"
+    return None
+
+
+def _int16_activation(graph: Graph, op: Operator) -> Tensor | None:
+    """The op's first non-constant int16 input or output (None if it has none)."""
+    for i in (*op.inputs, *op.outputs):
+        if i >= 0 and graph.tensors[i].dtype == "int16" and not graph.tensors[i].is_constant:
+            return graph.tensors[i]
     return None
 
 
