@@ -50,6 +50,23 @@ def evaluate(model_path: Path, tflite_path: Path, data_spec: str, task: str = "a
     return compare(y_float, y_int, ds.y, task, sha256_bytes(tflite))
 
 
+def predictions(model_path: Path, tflite_path: Path, data_spec: str, limit: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(float outputs, int8 outputs in float units, labels) on labelled data, as `evaluate` computes
+    them; `compare(*predictions(...))` gives the same Evaluation (report.py uses both)."""
+    from .quantize import keras_io
+
+    tflite_path = Path(tflite_path)
+    if not tflite_path.is_file():
+        raise InputError(f"TFLite model not found: {tflite_path}")
+    model = keras_io.load_float_model(Path(model_path))
+    ds = data_mod.load(data_spec, keras_io.input_shape(model), role="evaluation data").subset(limit)
+    if ds.y is None:
+        raise InputError(f"evaluation data {ds.source} has no labels (an npz needs an array 'y')")
+    y_float = _predict(model, ds.x)
+    return y_float, run_tflm(tflite_path.read_bytes(), ds.x, progress).outputs.reshape(y_float.shape), ds.y
+
+
 def _predict(model, x: np.ndarray) -> np.ndarray:
     from .quantize.tfenv import captured_output
 

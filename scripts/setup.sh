@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="cmake make gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+APT_PACKAGES="cmake make gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm chromium"
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 

@@ -62,8 +62,11 @@ def _int8_activations(tflite: bytes):
     return rows
 
 
-def layer_errors(model_path: Path, tflite_path: Path, data_spec: str, limit: int = 64) -> list[dict]:
-    """One row per int8 activation tensor: quantization parameters and measured error vs float."""
+def layer_errors(model_path: Path, tflite_path: Path, data_spec: str, limit: int = 64,
+                 keep_floats: bool = False) -> list[dict]:
+    """One row per int8 activation tensor: quantization parameters and measured error vs float.
+    With ``keep_floats`` each row also has ``float_values``: the float model's values of that
+    tensor (an ndarray shaped like the int8 tensor's run, not JSON) for histograms."""
     tflite_path = Path(tflite_path)
     if not tflite_path.is_file():
         raise InputError(f"TFLite model not found: {tflite_path}")
@@ -92,4 +95,6 @@ def layer_errors(model_path: Path, tflite_path: Path, data_spec: str, limit: int
             "rmse": float(np.sqrt(p_err)), "max_abs_error": float(np.max(np.abs(err))),
             "sqnr_db": None if p_err == 0 else (10 * np.log10(p_sig / p_err) if p_sig > 0 else float("-inf")),
         })
+        if keep_floats:
+            rows[-1]["float_values"] = f.astype(np.float32)
     return rows
