@@ -37,6 +37,14 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks f
         edgeq convert model.keras --calib calib.npz -o model.tflite
 
         edgeq evaluate model.keras model.tflite --data test.npz --max-drop 1
+
+        edgeq size-check model.tflite --board nucleo-l4r5zi
+
+        edgeq generate model.tflite -o model_c
+
+        edgeq flash-and-test model.tflite --board qemu-mps2-an386 --data test.npz
+
+    Exit codes: 0 ok, 1 a gate failed (accuracy, budget, mismatch), 2 bad input.
     """
     _state["debug"] = debug
 
@@ -73,28 +81,60 @@ def convert(
     precision: Annotated[str, typer.Option(help="int8 | int16x8 (int16 activations, int8 weights).")] = "int8",
     method: Annotated[str, typer.Option(help="Activation ranges: minmax | percentile | mse | entropy.")] = "minmax",
     percentile: Annotated[float, typer.Option(help="Percentile kept by --method percentile.")] = 99.99,
+    keep: Annotated[Optional[list[str]], typer.Option(
+        "--keep", help="Mixed precision: keep this layer's activation at int16 (it and the ops reading it run "
+        "16x8). Repeatable.")] = None,
+    auto: Annotated[bool, typer.Option("--auto", help="Mixed precision: find the fewest int16 layers that bring "
+                                       "the accuracy drop on --data within --max-drop.")] = False,
+    max_drop: Annotated[Optional[float], typer.Option(help="With --auto: the accuracy drop target, in "
+                                                      "percentage points.")] = None,
+    data: Annotated[Optional[str], typer.Option("--data", "-d", help="With --auto: labelled held-out data "
+                                                "to measure the drop on.")] = None,
+    board: Annotated[Optional[str], typer.Option("--board", "-b", help="With --auto: only choices that fit "
+                                                 "this board's memory.")] = None,
+    allow_host_only: Annotated[bool, typer.Option(help="Write the model even if it has ops edgeq generate "
+                                                  "cannot run (it still runs in TFLM).")] = False,
     json_out: JsonOpt = False,
 ):
     """Quantize a Keras model to a full-integer TFLite model, calibrated on representative data.
 
     Writes OUT.tflite and OUT.manifest.json (hashes of the inputs, options, tool versions,
-    quantization parameters). Same inputs and options give byte-identical files.
+    quantization parameters). Same inputs and options give byte-identical files. A model that
+    `edgeq generate` could not run on a device is refused here, naming the op and layer.
 
-    Example:
+    Examples:
 
         edgeq convert models/digits/digits.keras --calib models/digits/train.npz -o out/digits.tflite
+
+        edgeq convert model.keras --calib train.npz --keep dense_2            # one layer at int16
+
+        edgeq convert model.keras --calib train.npz --auto --max-drop 1 --data test.npz --board nucleo-l4r5zi
     """
     from . import ui
     from .quantize.convert import ConvertOptions, convert_model
 
     opts = ConvertOptions(samples=samples, seed=seed, granularity=granularity, io=io, precision=precision,
-                          method=method, percentile=percentile)
+                          method=method, percentile=percentile, keep=tuple(keep or ()), auto=auto,
+                          max_drop=max_drop, eval_data=data, board=board, allow_host_only=allow_host_only)
     out_path = output or model.with_suffix(".tflite")
     with ui.progress("calibrating", enabled=not json_out) as bar:
         res = run(convert_model, model, calib, out_path, opts, bar)
+    mix = res.manifest.get("mixed_precision")
+    auto_res = (mix or {}).get("auto")
     if json_out:
         ui.print_json({"output": str(res.out_path), "manifest": str(res.manifest_path), **res.manifest})
-        return
+    else:
+        _render_convert(res, opts)
+    if auto_res and not auto_res["met"]:
+        ui.error(f"--auto could not bring the drop within {max_drop} pp: best {auto_res['drop_pp']:.2f} pp with "
+                 f"{len(mix['int16_layers'])} int16 layer(s); the best model found was written")
+        raise typer.Exit(EXIT_GATE)
+
+
+def _render_convert(res, opts) -> None:
+    from . import ui
+
+    granularity, precision, method, percentile = opts.granularity, opts.precision, opts.method, opts.percentile
     m = res.manifest
     io_in, io_out = m["io"]["inputs"][0], m["io"]["outputs"][0]
     rows = [["output", str(res.out_path)], ["size", f"{m['tflite']['bytes']:,} B"],
@@ -103,8 +143,18 @@ def convert(
             ["activation ranges", method + (f" ({percentile})" if method == "percentile" else "")],
             ["input", f"{io_in['dtype']} {tuple(io_in['shape'])} scale {ui.num(io_in['scale'])} zp {io_in['zero_point']}"],
             ["output", f"{io_out['dtype']} {tuple(io_out['shape'])} scale {ui.num(io_out['scale'])} zp {io_out['zero_point']}"],
-            ["tensors", f"{m['tensors']['quantized']} quantized, {m['tensors']['per_channel']} per-channel"],
-            ["manifest", str(res.manifest_path)]]
+            ["tensors", f"{m['tensors']['quantized']} quantized, {m['tensors']['per_channel']} per-channel"]]
+    mix = m.get("mixed_precision")
+    if mix is not None:
+        rows.append(["int16 layers", ", ".join(mix["int16_layers"]) or "none needed"])
+        rows.append(["int16 activations", f"{len(mix['int16_tensors'])} tensors, {mix['requantize_ops']} "
+                                          "requantize ops at the int8/int16 edges"])
+        a = mix.get("auto")
+        if a:
+            rows.append(["accuracy float / int8 / mixed", f"{ui.pct(a['float_accuracy'])} / "
+                         f"{ui.pct(a['all_int8_accuracy'])} / {ui.pct(a['accuracy'])}  (drop {a['drop_pp']:.2f} pp, "
+                         f"target {a['max_drop_pp']} pp)"])
+    rows.append(["manifest", str(res.manifest_path)])
     ui.out.print(ui.table("edgeq convert", ["", ""], rows, justify_right_from=2))
 
 
@@ -366,6 +416,59 @@ def layer_error(
     ui.out.print(ui.table(f"per-layer quantization error ({limit} samples)",
                           ["op", "tensor", "scale", "zp", "step/2", "clipped", "RMSE", "SQNR dB", ""], body,
                           justify_right_from=2))
+
+
+# ----------------------------------------------------------------------------------------- report
+
+@app.command()
+def report(
+    model: Annotated[Path, typer.Argument(help="The float Keras model.")],
+    tflite: Annotated[Path, typer.Argument(help="Its quantized .tflite (OUT.manifest.json next to it is used "
+                                           "for provenance).")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Labelled held-out data.")],
+    calib: Annotated[Optional[str], typer.Option("--calib", "-c", help="Calibration data: its activations are "
+                                                 "overlaid on the histograms.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output HTML "
+                                                   "(default: TFLITE with .report.html).")] = None,
+    limit: Annotated[int, typer.Option(help="Samples for the per-layer error and histograms.")] = 64,
+    eval_limit: Annotated[Optional[int], typer.Option(help="Samples for accuracy (default: all).")] = None,
+    task: Annotated[str, typer.Option(help="auto | classification | binary | regression.")] = "auto",
+    json_out: JsonOpt = False,
+):
+    """Write one self-contained HTML report of what quantization did (plots embedded, no external links).
+
+    Provenance, float vs int8 accuracy with both confusion matrices, the per-layer error table and
+    SQNR chart, activation histograms against the int8 range, and the arena memory map. Same
+    inputs give a byte-identical file.
+
+    Example:
+
+        edgeq report models/digits/digits.keras out/digits.tflite --data models/digits/test.npz -o out/report.html
+    """
+    from . import ui
+    from .report import build_report
+
+    out_path = output or tflite.with_suffix(".report.html")
+    with ui.progress("int8 reference", enabled=not json_out) as bar:
+        res = run(build_report, model, tflite, data, calib, out_path, limit=limit, eval_limit=eval_limit,
+                  task=task, progress=bar)
+    if json_out:
+        ui.print_json(res.to_dict())
+        return
+    m = res.metrics
+    rows = [["report", str(res.path)], ["task / samples", f"{res.task} / {res.samples}"]]
+    if "float_accuracy" in m:
+        rows.append(["accuracy float → int8", f"{ui.pct(m['float_accuracy'])} → {ui.pct(m['int8_accuracy'])}"
+                     f"  (drop {res.drop_pp:.2f} pp)"])
+    rows.append(["output SQNR", "∞" if m["output_sqnr_db"] is None else f"{m['output_sqnr_db']:.1f} dB"])
+    w = res.worst_layer
+    if w is not None:
+        rows.append(["lowest layer SQNR", f"{w['sqnr_db']:.1f} dB at {w['op']}"])
+    rows += [["arena / lower bound", f"{res.arena_bytes:,} / {res.lower_bound:,} B"],
+             ["plots", res.images], ["html sha256", res.html_sha256[:16] + "…"]]
+    ui.out.print(ui.table(f"edgeq report — {res.model}", ["", ""], rows, justify_right_from=2))
+    for n in res.notes:
+        ui.err.print(f"[dim]note: {n}[/]")
 
 
 # ------------------------------------------------------------------------------------ sensitivity

@@ -33,6 +33,12 @@ class ConvertOptions:
     precision: str = "int8"
     method: str = "minmax"  # activation range estimator, see ranges.py
     percentile: float = 99.99
+    keep: tuple[str, ...] = ()  # layers whose activations stay int16 (mixed precision, see keep.py)
+    auto: bool = False  # search the fewest int16 layers meeting max_drop on eval_data
+    max_drop: float | None = None
+    eval_data: str | None = None
+    board: str | None = None  # with auto: only choices that fit this board
+    allow_host_only: bool = False  # accept ops edgeq generate cannot run (the .tflite still runs in TFLM)
 
     def validate(self) -> None:
         for name, value, allowed in (("granularity", self.granularity, GRANULARITIES),
@@ -49,6 +55,12 @@ class ConvertOptions:
             raise InputError(f"--method {self.method} is available with --precision int8 only")
         if self.precision == "int16x8" and self.io == "uint8":
             raise InputError("--precision int16x8 takes --io int8 (meaning int16 here) or float32, not uint8")
+        if (self.keep or self.auto) and self.precision != "int8":
+            raise InputError("--keep / --auto mix int16 layers into an int8 model: use them with --precision int8")
+        if self.auto and (self.max_drop is None or self.eval_data is None):
+            raise InputError("--auto needs --max-drop PP and labelled held-out --data to measure the drop")
+        if self.keep and self.auto:
+            raise InputError("give either --keep LAYER (by hand) or --auto, not both")
 
 
 @dataclass
@@ -72,11 +84,18 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
     shape = keras_io.input_shape(model)
     ds = data_mod.load(calib, shape, role="calibration data").subset(options.samples, options.seed)
     tflite, chosen = quantize_keras(model, ds.x, options, progress)
+    mix = None
+    if options.keep or options.auto:
+        tflite, mix = _mixed_precision(model, shape, ds.x, tflite, options)
     tensors = _tensor_table(tflite)
     _check_fully_integer(tflite, model, options)
+    if not options.allow_host_only:
+        _check_device_ops(tflite, model)
     manifest = _manifest(model_path, ds, options, tflite, tensors)
     if chosen:
         manifest["calibration"]["ranges"] = chosen
+    if mix is not None:
+        manifest["mixed_precision"] = mix
     result = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(ds), tensors=tensors,
                            ranges=chosen)
     if out_path is not None:
@@ -86,6 +105,64 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
         write_bytes_atomic(out_path, tflite)
         write_json_atomic(result.manifest_path, manifest)
     return result
+
+
+def _mixed_precision(model, shape, x: np.ndarray, int8: bytes, options: ConvertOptions) -> tuple[bytes, dict]:
+    """Splice int16 layers into the int8 model: the named ones, or those the --auto search picks."""
+    from dataclasses import replace
+
+    from . import keep
+
+    # the int16 side always uses the converter's min/max: 65,536 levels make room for the outliers
+    # that a clipping method would trade resolution against
+    int16, _ = quantize_keras(model, x, replace(options, precision="int16x8", method="minmax",
+                                                io="float32" if options.io == "float32" else "int8"))
+    plan = keep.build_plan(model, int8, int16)
+    if options.keep:
+        res = plan.splice(plan.resolve(options.keep))
+        return res.tflite, _mix_summary(res)
+    from ..evaluate import _predict
+
+    test = data_mod.load(options.eval_data, shape, role="evaluation data")
+    if test.y is None:
+        raise InputError(f"--auto: evaluation data {test.source} has no labels")
+    fits = None
+    if options.board:
+        fits = _fits_board(options.board)
+    auto = keep.auto_select(plan, _predict(model, test.x), test.x, test.y, options.max_drop, fits)
+    summary = _mix_summary(auto.splice) if auto.splice else {"int16_layers": [], "int16_tensors": [],
+                                                               "requantize_ops": 0}
+    summary["auto"] = {"max_drop_pp": options.max_drop, "met": auto.met, "float_accuracy": auto.float_accuracy,
+                       "all_int8_accuracy": auto.int8_accuracy, "accuracy": auto.accuracy,
+                       "drop_pp": auto.drop_pp, "eval_samples": len(test), "steps": auto.steps,
+                       "board": options.board}
+    return (auto.splice.tflite if auto.splice else int8), summary
+
+
+def _mix_summary(res) -> dict:
+    return {"int16_layers": list(res.layers), "int16_tensors": res.int16_tensors,
+            "int16_ops": res.int16_ops, "requantize_ops": res.requantize_ops}
+
+
+def _fits_board(board_name: str):
+    from ..boards import get_board
+    from ..graph import load_graph
+    from ..sizecheck import size_check
+
+    board = get_board(board_name)
+    return lambda tflite: size_check(load_graph(tflite, check_supported=False), board).fits
+
+
+def _check_device_ops(tflite: bytes, model) -> None:
+    """Refuse now what `edgeq generate` would refuse later (an op or an int16 op it has no kernel for)."""
+    from ..graph import check_graph, load_graph
+
+    try:
+        check_graph(load_graph(tflite, check_supported=False), "converted model")
+    except InputError as e:
+        raise InputError(f"{e.message}: edgeq generate and the device kernels could not run it, so nothing "
+                         "was written", hint="for an int16 model, keep only chosen layers at int16 (--keep or "
+                         "--auto); --allow-host-only writes the model anyway (it runs in TFLM)") from e
 
 
 def manifest_path_for(tflite_path: Path) -> Path:

@@ -1,0 +1,166 @@
+"""Mixed precision: int16 activations for chosen layers of an int8 model (`convert --keep/--auto`).
+
+The subject is a digits MLP made quantization-hostile on purpose: one unit of `fragile` is
+scaled ×300 (and `head` reads it ÷300), so the float function is unchanged but that unit sets
+the int8 range of the whole activation and the other 31 units lose their resolution.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import DIGITS
+from edgeq.errors import InputError
+from edgeq.quantize.convert import ConvertOptions, convert_model
+
+pytestmark = pytest.mark.slow
+
+CALIB = str(DIGITS / "train.npz")
+TEST = str(DIGITS / "test.npz")
+
+
+@pytest.fixture(scope="module")
+def fragile(tmp_path_factory, digits_data):
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 8, 1)), layers.Flatten(name="flatten"),
+                          layers.Dense(32, activation="relu", name="hidden"),
+                          layers.Dense(32, activation="relu", name="fragile"),
+                          layers.Dense(10, activation="softmax", name="head")])
+    m.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    m.fit(digits_data["x_train"], digits_data["y_train"], epochs=30, verbose=0)
+    w, b = m.get_layer("fragile").get_weights()
+    w[:, 0] *= 300.0
+    b[0] *= 300.0
+    m.get_layer("fragile").set_weights([w, b])
+    hw, hb = m.get_layer("head").get_weights()
+    hw[0, :] /= 300.0
+    m.get_layer("head").set_weights([hw, hb])
+    path = tmp_path_factory.mktemp("mixed") / "fragile.keras"
+    m.save(path)
+    return path
+
+
+def _accuracy(tflite: bytes, digits_data) -> float:
+    from edgeq.reference import run_tflm
+
+    out = run_tflm(tflite, digits_data["x_test"]).outputs.reshape(len(digits_data["y_test"]), -1)
+    return float(np.mean(out.argmax(1) == digits_data["y_test"]))
+
+
+def _float_accuracy(path, digits_data) -> float:
+    import keras
+
+    m = keras.models.load_model(path)
+    return float(np.mean(m.predict(digits_data["x_test"], verbose=0).argmax(1) == digits_data["y_test"]))
+
+
+def test_keep_recovers_the_fragile_layer_and_is_deterministic(tmp_path, fragile, digits_data):
+    from edgeq.graph import load_graph
+
+    f_acc = _float_accuracy(fragile, digits_data)
+    int8 = convert_model(fragile, CALIB, None, ConvertOptions())
+    assert _accuracy(int8.tflite, digits_data) < f_acc - 0.05  # the hostile layer really costs
+
+    opts = ConvertOptions(keep=("fragile",))
+    a = convert_model(fragile, CALIB, tmp_path / "a.tflite", opts)
+    b = convert_model(fragile, CALIB, tmp_path / "b.tflite", opts)
+    assert (tmp_path / "a.tflite").read_bytes() == (tmp_path / "b.tflite").read_bytes()
+    assert _accuracy(a.tflite, digits_data) >= f_acc - 0.01
+
+    mix = json.loads((tmp_path / "a.manifest.json").read_text())["mixed_precision"]
+    assert mix["int16_layers"] == ["fragile"] and mix["requantize_ops"] == 2
+    assert a.manifest["options"]["keep"] == ["fragile"] or a.manifest["options"]["keep"] == ("fragile",)
+
+    # structure: fragile and head (which reads fragile's output) run 16x8; int8 at both ends
+    g = load_graph(a.tflite)
+    ops = [(op.opcode, g.tensors[op.inputs[0]].dtype, g.tensors[op.outputs[0]].dtype) for op in g.operators]
+    assert ops == [("RESHAPE", "int8", "int8"), ("FULLY_CONNECTED", "int8", "int8"),
+                   ("QUANTIZE", "int8", "int16"), ("FULLY_CONNECTED", "int16", "int16"),
+                   ("FULLY_CONNECTED", "int16", "int16"), ("QUANTIZE", "int16", "int8"),
+                   ("SOFTMAX", "int8", "int8")]
+    for op in g.operators:
+        if op.opcode == "FULLY_CONNECTED" and g.tensors[op.inputs[0]].dtype == "int16":
+            assert g.tensors[op.inputs[1]].dtype == "int8" and g.tensors[op.inputs[2]].dtype == "int64"
+            assert g.tensors[op.outputs[0]].quant.zero_point == 0
+    assert [g.tensors[i].dtype for i in g.inputs + g.outputs] == ["int8", "int8"]
+
+
+def test_auto_names_the_fragile_layer_and_meets_the_target(tmp_path, fragile, digits_data):
+    out = tmp_path / "auto.tflite"
+    res = convert_model(fragile, CALIB, out, ConvertOptions(auto=True, max_drop=1.0, eval_data=TEST,
+                                                            board="qemu-mps2-an386"))
+    auto = res.manifest["mixed_precision"]["auto"]
+    assert auto["met"] and auto["drop_pp"] <= 1.0
+    assert res.manifest["mixed_precision"]["int16_layers"] == ["fragile"]  # the fewest: one layer
+    assert auto["all_int8_accuracy"] < auto["float_accuracy"] - 0.05
+    assert abs(_accuracy(out.read_bytes(), digits_data) - auto["accuracy"]) < 1e-9  # what it wrote is what it measured
+
+
+def test_auto_respects_the_memory_budget(monkeypatch):
+    """The search layer above splice, with a fake splice/reference and a budget nothing fits."""
+    import edgeq.reference
+    from edgeq.quantize import keep
+
+    class Plan:
+        int8 = b""
+        layer_tensor = {"a": "ta", "b": "tb"}
+
+        def splice(self, layers):
+            return type("R", (), {"tflite": b"x" * len(layers), "layers": layers})()
+
+    rejected = []
+
+    def fits(tflite):
+        rejected.append(tflite)
+        return False
+
+    # all-int8 gets every sample wrong, so the search has a drop to fix
+    monkeypatch.setattr(edgeq.reference, "run_tflm",
+                        lambda tflite, x, progress=None: type("O", (), {"outputs": np.eye(2)[::-1]})())
+    res = keep.auto_select(Plan(), np.eye(2), np.zeros((2, 1)), np.array([0, 1]), 1.0, fits)
+    assert not res.met and res.layers == [] and res.splice is None
+    assert len(rejected) == 2  # every candidate was checked against the budget and refused
+
+
+def test_keep_refuses_a_layer_read_by_an_op_without_int16_kernel(fragile):
+    with pytest.raises(InputError, match=r"keeping 'head' at int16: operator #\d+ \(SOFTMAX"):
+        convert_model(fragile, CALIB, None, ConvertOptions(keep=("head",)))
+
+
+def test_keep_unknown_layer_suggests_close_names(fragile):
+    with pytest.raises(InputError, match="fragil") as e:
+        convert_model(fragile, CALIB, None, ConvertOptions(keep=("fragil",)))
+    assert "fragile" in (e.value.hint or "")
+
+
+def test_whole_model_int16_with_softmax_is_refused_at_convert_time(tmp_path):
+    out = tmp_path / "d16.tflite"
+    with pytest.raises(InputError, match="SOFTMAX") as e:
+        convert_model(DIGITS / "digits.keras", CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
+    assert "--keep" in e.value.hint and not out.exists()
+    r = convert_model(DIGITS / "digits.keras", CALIB, out,
+                      ConvertOptions(samples=50, precision="int16x8", allow_host_only=True))
+    assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
+
+
+def test_cli_keep_auto_exit_codes(tmp_path, fragile):
+    def edgeq(*args):
+        return subprocess.run([sys.executable, "-m", "edgeq", *args], capture_output=True, text=True)
+
+    r = edgeq("convert", str(fragile), "--calib", CALIB, "-o", str(tmp_path / "k.tflite"), "--keep", "head")
+    assert r.returncode == 2 and "SOFTMAX" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "k.tflite").exists()
+    r = edgeq("convert", str(fragile), "--calib", CALIB, "--auto", "--max-drop", "1")
+    assert r.returncode == 2 and "--data" in r.stderr
+    r = edgeq("convert", str(fragile), "--calib", CALIB, "-o", str(tmp_path / "a.tflite"), "--auto",
+              "--max-drop", "1", "--data", TEST, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["mixed_precision"]["int16_layers"] == ["fragile"]
