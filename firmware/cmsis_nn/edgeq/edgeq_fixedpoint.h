@@ -59,6 +59,18 @@ EDGEQ_INLINE int32_t edgeq_requantize(int32_t x, int32_t multiplier, int32_t shi
     return edgeq_rdbpot(edgeq_srdhm(edgeq_shl(x, left), multiplier), right);
 }
 
+/* x * multiplier * 2^(shift - 31) for a 64-bit x, as TFLite's int64 MultiplyByQuantizedMultiplier
+ * (the int16-activation kernels): the Q31 multiplier is first rounded to Q15 (saturating at
+ * 0x7FFF), then one rounding right shift by 15 - shift (ties toward +infinity). Needs
+ * |x| < 2^47 and -31 <= shift < 8, as the reference does; the narrowing to int32 wraps like it. */
+EDGEQ_INLINE int32_t edgeq_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (int64_t)((multiplier + (1 << 15)) >> 16) : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t r = x * reduced + ((int64_t)1 << (total_shift - 1));
+    return (int32_t)(r >> total_shift);
+}
+
 /* x * 2^e with saturation (e > 0). */
 EDGEQ_INLINE int32_t edgeq_sat_shl(int32_t x, int32_t e)
 {
@@ -300,6 +312,26 @@ EDGEQ_INLINE int32_t edgeq_dot_off_s8(const int8_t *a, const int8_t *b, int32_t 
         return acc + a_offset * bsum;
     }
 #endif
+}
+
+/* sum(a[i] * b[i]) over n (int16, int8) pairs, exact in 64 bits. Blocks of 256 products are
+ * summed in 32 bits first (|a*b| <= 2^22, so a block stays below 2^30): cheap on 32-bit cores,
+ * and the per-core variants (SMLAD on 16-bit pairs) can replace the block loop alone. */
+EDGEQ_INLINE int64_t edgeq_dot_s16_s8(const int16_t *a, const int8_t *b, int32_t n)
+{
+    int64_t acc = 0;
+    int32_t i = 0;
+    while (i < n)
+    {
+        const int32_t end = n - i > 256 ? i + 256 : n;
+        int32_t block = 0;
+        for (; i < end; i++)
+        {
+            block += (int32_t)a[i] * b[i];
+        }
+        acc += block;
+    }
+    return acc;
 }
 
 /* The taps k in [0, k_size) with 0 <= start + k * dilation < in_size: [*lo, *hi). */

@@ -9,6 +9,7 @@
 #ifndef ARM_NN_TYPES_H
 #define ARM_NN_TYPES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -107,6 +108,13 @@ typedef struct
     int32_t output_offset;
     cmsis_nn_activation activation;
 } cmsis_nn_fc_params;
+
+/** Bias of the int16 convolution: int64 values, or int32 when is_int32_bias (data may be NULL). */
+typedef struct
+{
+    const void *data;
+    const bool is_int32_bias;
+} cmsis_nn_bias_data;
 
 #ifdef __cplusplus
 }

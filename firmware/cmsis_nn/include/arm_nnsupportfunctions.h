@@ -24,6 +24,8 @@ extern "C" {
 
 #define NN_Q31_MAX ((int32_t)(0x7FFFFFFFL))
 #define NN_Q31_MIN ((int32_t)(0x80000000L))
+#define NN_Q15_MAX ((int16_t)(0x7FFF))
+#define NN_Q15_MIN ((int16_t)(0x8000))
 #define NN_Q7_MAX ((int8_t)(0x7F))
 #define NN_Q7_MIN ((int8_t)(0x80))
 
@@ -43,6 +45,12 @@ static inline int32_t arm_nn_divide_by_power_of_two(const int32_t dividend, cons
 static inline int32_t arm_nn_requantize(const int32_t val, const int32_t multiplier, const int32_t shift)
 {
     return edgeq_requantize(val, multiplier, shift);
+}
+
+/* 64-bit accumulator * multiplier * 2^(shift - 31), single rounding (int16 activations). */
+static inline int32_t arm_nn_requantize_s64(const int64_t val, const int32_t multiplier, const int32_t shift)
+{
+    return edgeq_requantize_s64(val, multiplier, shift);
 }
 
 #ifdef __cplusplus
