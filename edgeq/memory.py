@@ -84,6 +84,10 @@ def scratch_bytes(graph: Graph, op: Operator, variant: str = "portable") -> int:
     * AVERAGE_POOL_2D: portable none; ``dsp``: ``in_c * sizeof(int32)``.
     * FULLY_CONNECTED, MAX_POOL_2D, SOFTMAX, ADD, MUL, PAD, MEAN, CONCATENATION, LOGISTIC,
       QUANTIZE, DEQUANTIZE, RESHAPE, SQUEEZE: none.
+    * int16 activations (16x8: CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D with an int16 input):
+      none in every variant — edgeq's ``*_s16`` kernels read their input in place. (An upstream
+      CMSIS-NN linked instead may want scratch there; the generated code checks its
+      ``*_get_buffer_size`` and returns ``ARM_CMSIS_NN_ARG_ERROR`` rather than overrun.)
 
     The kernel owner (firmware/cmsis_nn) may change these to match edgeq's kernels; keep
     the planner and the generated code in agreement by editing only this function.
@@ -91,6 +95,8 @@ def scratch_bytes(graph: Graph, op: Operator, variant: str = "portable") -> int:
     if variant not in SCRATCH_VARIANTS:
         raise ValueError(f"scratch variant must be one of {SCRATCH_VARIANTS}, not {variant!r}")
     code = op.opcode
+    if op.inputs and op.inputs[0] >= 0 and graph.tensors[op.inputs[0]].dtype == "int16":
+        return 0
     if code == "CONV_2D":
         g = conv_geometry(graph, op)
         if g["k_h"] == 1 and g["k_w"] == 1 and g["pad_h"] == 0 and g["pad_w"] == 0 \

@@ -28,8 +28,13 @@ NP_TYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "float32": np
 
 # ----------------------------------------------------------------------------- Keras → int8
 
-def convert_keras(model, data_fn, io: str = "int8", samples: int = 32) -> bytes:
-    """Full-integer conversion of a batch-1 Keras model; data_fn(rng) → one float sample list."""
+def convert_keras(model, data_fn, io: str = "int8", samples: int = 32, precision: str = "int8",
+                  bias_type: str | None = None) -> bytes:
+    """Full-integer conversion of a batch-1 Keras model; data_fn(rng) → one float sample list.
+
+    precision "int16x8": TFLite's 16x8 mode (int16 activations, int8 weights, int64 bias; io
+    "int16" for int16 model inputs/outputs). bias_type "int32" asks the converter for int32
+    biases in that mode instead (its experimental option)."""
     import tensorflow as tf
 
     def rep():
@@ -40,8 +45,15 @@ def convert_keras(model, data_fn, io: str = "int8", samples: int = 32) -> bytes:
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[io]
+    if precision == "int16x8":
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+        if bias_type == "int32":
+            conv._experimental_full_integer_quantization_bias_type = tf.int32
+    elif precision == "int8":
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    else:
+        raise ValueError(f"precision must be int8 or int16x8, not {precision!r}")
+    io_type = {"int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16, "float32": tf.float32}[io]
     conv.inference_input_type = io_type
     conv.inference_output_type = io_type
     return conv.convert()

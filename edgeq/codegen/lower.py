@@ -100,7 +100,7 @@ class _Lowerer:
         self.plan = plan
         self.variant = variant
         self.data: list[DataArray] = []
-        self._const_syms: dict[int, str] = {}
+        self._const_syms: dict[int | tuple[int, str], str] = {}
 
     # -------------------------------------------------------------------- helpers
     def fail(self, op: Operator, why: str) -> InputError:
@@ -114,9 +114,13 @@ class _Lowerer:
         return self.g.tensors[i]
 
     def const_symbol(self, t: Tensor, ctype: str | None = None) -> str:
-        if t.index not in self._const_syms:
-            sym = f"{self.name}_t{t.index}"
-            ct = ctype or CTYPES.get(t.dtype)
+        native = CTYPES.get(t.dtype)
+        ct = ctype or native
+        # a constant shared by ops that want it in different C types (an int32 bias one int16
+        # kernel takes as is and another widened to int64) gets one array per type
+        key = t.index if ct == native else (t.index, ct)
+        if key not in self._const_syms:
+            sym = f"{self.name}_t{t.index}" + ("" if ct == native else f"_{ct[:-2]}")
             if ct is None:
                 raise InputError(f"constant tensor {t.name!r} has unsupported type {t.dtype}")
             vals = np.asarray(t.data).reshape(-1)
@@ -125,8 +129,8 @@ class _Lowerer:
             else:
                 values = [int(v) for v in vals]
             self.data.append(DataArray(sym, ct, values, f"{t.name} {t.dtype}{list(t.shape)}"))
-            self._const_syms[t.index] = sym
-        return self._const_syms[t.index]
+            self._const_syms[key] = sym
+        return self._const_syms[key]
 
     def int_array(self, symbol: str, values, comment: str = "") -> str:
         self.data.append(DataArray(symbol, "int32_t", [int(v) for v in values], comment))
@@ -155,10 +159,36 @@ class _Lowerer:
 
     def act(self, op: Operator, out: Tensor) -> tuple[int, int]:
         a = op.options.get("fused_activation_function", "NONE")
+        lo, hi = (qm.INT16_MIN, qm.INT16_MAX) if out.dtype == "int16" else (qm.INT8_MIN, qm.INT8_MAX)
         try:
-            return qm.activation_range(a, out.quant.scale, out.quant.zero_point)
+            return qm.activation_range(a, out.quant.scale, out.quant.zero_point, lo, hi)
         except ValueError as e:
             raise self.fail(op, str(e)) from e
+
+    def activations_16x8(self, op: Operator, *ts: Tensor) -> bool:
+        """True if the op runs with int16 activations (16x8 mode); checks they are int16 throughout
+        with zero point 0, which the s16 kernels assume (TFLite's 16x8 spec; upstream CMSIS-NN
+        ignores the offsets)."""
+        if ts[0].dtype != "int16":
+            return False
+        for t in ts:
+            self.require(op, t, "int16")
+            if t.quant.is_quantized and (t.quant.zero_points != 0).any():
+                raise self.fail(op, f"int16 tensor {t.name!r} has zero point {t.quant.zero_point}; "
+                                    "int16 activations need zero point 0")
+        return True
+
+    def bias_16x8(self, op: Operator, b: Tensor | None, allow_int32: bool) -> tuple[str | None, bool]:
+        """(symbol, is_int32) of a 16x8 bias. Kernels whose API takes only int64 get an int32 bias
+        widened to int64 here: the values are equal and TFLM accumulates in 64 bits either way."""
+        if b is None:
+            # checked against TFLM: without a bias the op's quantized_bias_type option still picks
+            # the accumulator (int32 → 32-bit arithmetic); unset means int64
+            return None, allow_int32 and op.options.get("quantized_bias_type", "int64") == "int32"
+        self.require(op, b, "int64", "int32")
+        if b.dtype == "int32" and allow_int32:
+            return self.const_symbol(b), True
+        return self.const_symbol(b, "int64_t"), False
 
     @staticmethod
     def shape4(shape) -> list[int]:
@@ -191,10 +221,21 @@ class _Lowerer:
     def _conv_common(self, op: Operator, depthwise: bool) -> dict:
         x, w, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
         b = self.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-        for t in (x, y):
-            self.require(op, t, "int8")
+        s16 = self.activations_16x8(op, x, y)
+        if not s16:
+            for t in (x, y):
+                self.require(op, t, "int8")
         self.require(op, w, "int8")
-        if b is not None:
+        if s16:
+            if depthwise and b is not None and b.dtype == "int32":
+                # checked against TFLM: its int16 depthwise kernel reads the bias as int64 whatever
+                # its type, so an int32 bias gives garbage there (saturated outputs): no reference
+                raise self.fail(op, f"int16 DEPTHWISE_CONV_2D with an int32 bias ({b.name!r}) is not "
+                                    "supported (TFLM reads it as int64); convert with int64 biases, "
+                                    "the 16x8 default")
+            # conv's API takes int64 or int32 (cmsis_nn_bias_data)
+            bias, bias_int32 = self.bias_16x8(op, b, allow_int32=True)
+        elif b is not None:
             self.require(op, b, "int32")
         if len(x.shape) != 4 or len(y.shape) != 4:
             raise self.fail(op, "needs 4-D input and output")
@@ -208,7 +249,8 @@ class _Lowerer:
         lo, hi = self.act(op, y)
         return dict(
             input=self.ref(x.index), output=self.ref(y.index), weights=self.const_symbol(w),
-            bias=self.const_symbol(b) if b is not None else None,
+            bias=bias if s16 else (self.const_symbol(b) if b is not None else None),
+            s16=s16, bias_int32=s16 and bias_int32,
             mult=self.int_array(f"{pre}_mult", mults, "per-channel multipliers"),
             shift=self.int_array(f"{pre}_shift", shifts, "per-channel shifts"),
             n=int(x.shape[0]), in_h=g["in_h"], in_w=g["in_w"], in_c=g["in_c"],
@@ -230,10 +272,18 @@ class _Lowerer:
     def op_fully_connected(self, op):
         x, w, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
         b = self.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-        for t in (x, y, w):
+        s16 = self.activations_16x8(op, x, y)
+        for t in (w,) if s16 else (x, y, w):
             self.require(op, t, "int8")
-        if b is not None:
+        bias_int32 = False
+        if s16:
+            # an int32 bias needs TFLite's 32-bit accumulation: edgeq_fully_connected_s16_b32
+            bias, bias_int32 = self.bias_16x8(op, b, allow_int32=True)
+        elif b is not None:
             self.require(op, b, "int32")
+            bias = self.const_symbol(b)
+        else:
+            bias = None
         if op.options.get("weights_format", "DEFAULT") not in ("DEFAULT", 0):
             raise self.fail(op, "shuffled weights format is not supported")
         if w.is_constant is False:
@@ -244,7 +294,7 @@ class _Lowerer:
                                             units if w.per_channel else 1)
         lo, hi = self.act(op, y)
         a = dict(input=self.ref(x.index), output=self.ref(y.index), weights=self.const_symbol(w),
-                 bias=self.const_symbol(b) if b is not None else None, batches=batches, depth=depth,
+                 bias=bias, s16=s16, bias_int32=bias_int32, batches=batches, depth=depth,
                  units=units, input_offset=-x.quant.zero_point, filter_offset=-w.quant.zero_point,
                  output_offset=y.quant.zero_point, act_min=lo, act_max=hi, per_channel=w.per_channel,
                  scratch=self.scratch(op))
@@ -258,8 +308,9 @@ class _Lowerer:
 
     def _pool(self, op, kind):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        self.require(op, x, "int8")
-        self.require(op, y, "int8")
+        s16 = x.dtype == "int16"  # pools don't rescale: any zero point works, as in TFLM
+        self.require(op, x, "int16" if s16 else "int8")
+        self.require(op, y, x.dtype)
         if len(x.shape) != 4:
             raise self.fail(op, "needs a 4-D input")
         if x.quant.zero_point != y.quant.zero_point or not np.isclose(x.quant.scale, y.quant.scale, rtol=0, atol=0):
@@ -270,7 +321,7 @@ class _Lowerer:
                           in_h=g["in_h"], in_w=g["in_w"], in_c=g["in_c"], out_h=g["out_h"], out_w=g["out_w"],
                           out_c=g["out_c"], k_h=g["k_h"], k_w=g["k_w"], stride_h=g["stride_h"],
                           stride_w=g["stride_w"], pad_h=g["pad_h"], pad_w=g["pad_w"], act_min=lo, act_max=hi,
-                          scratch=self.scratch(op))
+                          scratch=self.scratch(op), s16=s16)
 
     def op_average_pool_2d(self, op):
         return self._pool(op, "avgpool")
@@ -391,6 +442,14 @@ class _Lowerer:
             return self._call("requantize", op, fn=fn, input=self.ref(x.index), output=self.ref(y.index),
                               size=x.size, input_zp=x.quant.zero_point, mult=m, shift=s,
                               output_zp=y.quant.zero_point)
+        wide = {("int8", "int16"): "edgeq_requantize_s8_s16", ("int16", "int8"): "edgeq_requantize_s16_s8",
+                ("int16", "int16"): "edgeq_requantize_s16_s16"}
+        if (x.dtype, y.dtype) in wide:
+            # mixed-precision boundaries: TFLM requantizes with the same 32-bit arithmetic
+            m, s = qm.requantize_params(x.quant.scale, y.quant.scale)
+            return self._call("requantize", op, fn=wide[(x.dtype, y.dtype)], input=self.ref(x.index),
+                              output=self.ref(y.index), size=x.size, input_zp=x.quant.zero_point, mult=m,
+                              shift=s, output_zp=y.quant.zero_point)
         raise self.fail(op, f"QUANTIZE from {x.dtype} to {y.dtype} is not supported")
 
     def op_dequantize(self, op):

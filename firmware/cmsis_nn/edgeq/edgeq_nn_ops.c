@@ -132,6 +132,55 @@ void edgeq_requantize_s8_s8(const int8_t *input, int32_t size, int32_t input_zp,
     }
 }
 
+/* The int8 <-> int16 pairs: the same requantization, only the value ranges differ. */
+#define EDGEQ_REQUANTIZE_LOOP(lo, hi, out_t)                                                            \
+    do                                                                                              \
+    {                                                                                               \
+        int32_t i;                                                                                  \
+        for (i = 0; i < size; i++)                                                                  \
+        {                                                                                           \
+            const int32_t v = edgeq_requantize((int32_t)input[i] - input_zp, multiplier, shift) + output_zp; \
+            output[i] = (out_t)edgeq_clamp_i32(v, (lo), (hi));                                      \
+        }                                                                                           \
+    } while (0)
+
+void edgeq_requantize_s8_s16(const int8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                             int32_t shift, int32_t output_zp, int16_t *output)
+{
+    EDGEQ_REQUANTIZE_LOOP(-32768, 32767, int16_t);
+}
+
+void edgeq_requantize_s16_s8(const int16_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                             int32_t shift, int32_t output_zp, int8_t *output)
+{
+    EDGEQ_REQUANTIZE_LOOP(-128, 127, int8_t);
+}
+
+void edgeq_requantize_s16_s16(const int16_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                              int32_t shift, int32_t output_zp, int16_t *output)
+{
+    EDGEQ_REQUANTIZE_LOOP(-32768, 32767, int16_t);
+}
+
+void edgeq_fully_connected_s16_b32(const int16_t *input, const int8_t *filter, const int32_t *bias,
+                                   int32_t batches, int32_t depth, int32_t units, const int32_t *mult,
+                                   const int32_t *shift, int32_t per_channel, int32_t act_min, int32_t act_max,
+                                   int16_t *output)
+{
+    int32_t b, u;
+    for (b = 0; b < batches; b++)
+    {
+        for (u = 0; u < units; u++)
+        {
+            const int32_t q = per_channel ? u : 0;
+            const int64_t sum = edgeq_dot_s16_s8(input + b * depth, filter + u * depth, depth) + (bias ? bias[u] : 0);
+            /* the 32-bit accumulator wraps: the exact sum modulo 2^32 is the same value */
+            const int32_t acc = (int32_t)(uint32_t)(uint64_t)sum;
+            output[b * units + u] = (int16_t)edgeq_clamp_i32(edgeq_requantize(acc, mult[q], shift[q]), act_min, act_max);
+        }
+    }
+}
+
 void edgeq_requantize_u8_s8(const uint8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
                             int32_t shift, int32_t output_zp, int8_t *output)
 {

@@ -40,6 +40,24 @@ void edgeq_requantize_u8_s8(const uint8_t *input, int32_t size, int32_t input_zp
 void edgeq_requantize_s8_u8(const int8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
                             int32_t shift, int32_t output_zp, uint8_t *output);
 
+/* QUANTIZE between int8 and int16 activations (mixed precision boundaries), same arithmetic:
+ * TFLM's QUANTIZE requantizes with the 32-bit MultiplyByQuantizedMultiplier for these pairs. */
+void edgeq_requantize_s8_s16(const int8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                             int32_t shift, int32_t output_zp, int16_t *output);
+void edgeq_requantize_s16_s8(const int16_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                             int32_t shift, int32_t output_zp, int8_t *output);
+void edgeq_requantize_s16_s16(const int16_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
+                              int32_t shift, int32_t output_zp, int16_t *output);
+
+/* FULLY_CONNECTED with int16 activations and an int32 bias (TFLM runs it with its reference
+ * kernel, not CMSIS-NN, whose arm_fully_connected_s16 takes int64): 32-bit accumulation
+ * (wrapping) and the 32-bit double-rounding requantization, as TFLite's int32-bias variant.
+ * mult/shift have one entry, or one per unit when per_channel; bias may be NULL. */
+void edgeq_fully_connected_s16_b32(const int16_t *input, const int8_t *filter, const int32_t *bias,
+                                   int32_t batches, int32_t depth, int32_t units, const int32_t *mult,
+                                   const int32_t *shift, int32_t per_channel, int32_t act_min, int32_t act_max,
+                                   int16_t *output);
+
 /* QUANTIZE float -> int8: clamp(round_half_away(x / scale) + zp). */
 void edgeq_quantize_f32_s8(const float *input, int32_t size, float scale, int32_t zero_point, int8_t *output);
 
