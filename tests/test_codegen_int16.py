@@ -288,3 +288,174 @@ def test_int16_cortex_m4_compile(models16, tmp_path):
     cc = require_tool("arm-none-eabi-gcc")
     dirs = [generate(buf, tmp_path / f"m_{n}", name=f"m_{n}").out_dir for n, buf in sorted(models16.items())]
     cross_compile(cc, dirs, tmp_path / "obj", kernels=True)
+
+
+# ------------------------------------------------------------------------------------ QUANTIZE
+
+# (input dtype, scale, zp) -> (output dtype, scale, zp): both directions, scale ratios above and
+# below one, several zero points; int16 -> int16 rescaling too
+QUANTIZE_CASES = [
+    (("int8", 0.05, -3), ("int16", 0.05 / 256, 0)),
+    (("int8", 0.0123, 17), ("int16", 0.0004, 0)),
+    (("int8", 0.2, -128), ("int16", 3.1e-5, 0)),
+    (("int8", 0.01, 5), ("int16", 0.02, 0)),  # coarser int16: multiplier < 1
+    (("int16", 0.05 / 256, 0), ("int8", 0.05, -3)),
+    (("int16", 0.0004, 0), ("int8", 0.0123, 17)),
+    (("int16", 3.1e-5, 0), ("int8", 0.0031, 100)),
+    (("int16", 0.001, 0), ("int8", 0.0007, -90)),  # multiplier > 1: saturates
+    (("int16", 0.001, 0), ("int16", 0.0003, 0)),
+    (("int16", 0.0003, 0), ("int16", 0.001, 0)),
+]
+
+
+def _quantize_model(src, dst) -> bytes:
+    (dt_in, s_in, z_in), (dt_out, s_out, z_out) = src, dst
+    tensors = [act("in", [1, 6, 7], dt_in, s_in, z_in), act("out", [1, 6, 7], dt_out, s_out, z_out)]
+    return build_tflite(tensors, [{"op": "QUANTIZE", "inputs": [0], "outputs": [1]}], [0], [1])
+
+
+@pytest.mark.toolchain
+def test_quantize_int8_int16_bit_exact(host16):
+    """QUANTIZE requantizing int8 <-> int16 (and int16 -> int16): every value of the input range."""
+    from edgeq.graph import load_graph
+
+    bufs = [_quantize_model(a, b) for a, b in QUANTIZE_CASES]
+    cases, hosts = [], []
+    for k, buf in enumerate(bufs):
+        g = load_graph(buf)
+        hosts.append(host16.build(buf, name=f"q{k}"))
+        x = random_inputs(g, SAMPLES, seed=k)
+        if g.tensors[g.inputs[0]].dtype == "int8":  # every int8 value at least once
+            x[0].reshape(-1)[:256] = np.arange(-128, 128)
+        cases.append((buf, x, 1))
+    refs = tflm_run_many(cases)
+    for k, ((buf, x, _), host, ref) in enumerate(zip(cases, hosts, refs)):
+        assert_bit_exact(f"QUANTIZE {QUANTIZE_CASES[k]}", host.run(x), ref)
+
+
+def _splice_int8_boundaries(buf16: bytes, in_q: tuple[float, int], out_q: tuple[float, int]) -> bytes:
+    """A 16x8 model made mixed precision: int8 graph input -> QUANTIZE -> (the int16 ops) ->
+    QUANTIZE -> int8 graph output, with TF's flatbuffer object API."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as S
+
+    m = S.ModelT.InitFromObj(S.Model.GetRootAsModel(buf16, 0))
+    sg = m.subgraphs[0]
+    code = len(m.operatorCodes)
+    oc = S.OperatorCodeT()
+    oc.builtinCode = oc.deprecatedBuiltinCode = S.BuiltinOperator.QUANTIZE
+    oc.version = 1
+    m.operatorCodes.append(oc)
+
+    def tensor(name, like, scale, zp):
+        t = S.TensorT()
+        t.name, t.shape, t.type, t.buffer = name.encode(), list(like.shape), S.TensorType.INT8, 0
+        t.quantization = S.QuantizationParametersT()
+        t.quantization.scale, t.quantization.zeroPoint = [scale], [zp]
+        sg.tensors.append(t)
+        return len(sg.tensors) - 1
+
+    def quantize(i, o):
+        op = S.OperatorT()
+        op.opcodeIndex, op.inputs, op.outputs = code, [i], [o]
+        return op
+
+    (gin,), (gout,) = sg.inputs, sg.outputs
+    new_in = tensor("input_int8", sg.tensors[gin], *in_q)
+    new_out = tensor("output_int8", sg.tensors[gout], *out_q)
+    sg.operators = [quantize(new_in, gin)] + list(sg.operators) + [quantize(gout, new_out)]
+    sg.inputs, sg.outputs = [new_in], [new_out]
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@pytest.mark.toolchain
+def test_mixed_precision_cnn_bit_exact(models16, host16):
+    """int8 in -> QUANTIZE -> the 16x8 CNN -> QUANTIZE -> int8 out: the boundaries of a mixed model."""
+    from edgeq.graph import load_graph
+
+    g16 = load_graph(models16["cnn"])
+    s_in = float(g16.tensors[g16.inputs[0]].quant.scale)
+    s_out = float(g16.tensors[g16.outputs[0]].quant.scale)
+    buf = _splice_int8_boundaries(models16["cnn"], (s_in * 300.0, -20), (s_out * 250.0, 7))
+    g = load_graph(buf)
+    assert [op.opcode for op in g.operators][::len(g.operators) - 1] == ["QUANTIZE", "QUANTIZE"]
+    assert g.tensors[g.inputs[0]].dtype == g.tensors[g.outputs[0]].dtype == "int8"
+    host = host16.build(buf, name="mixed_cnn")
+    x = random_inputs(g, SAMPLES, seed=9)
+    ref = tflm_run_many([(buf, x, 1)])[0]
+    assert_bit_exact("mixed cnn", host.run(x), ref)
+
+
+# ------------------------------------------------------------------------------------ refusals
+
+def _single_op(opcode: str, n_in: int) -> bytes:
+    tensors = [act(f"in{i}", [1, 8], "int16", 0.001 * (i + 1), 0) for i in range(n_in)]
+    tensors.append(act("out", [1, 8], "int16", 1 / 32768, 0))
+    return build_tflite(tensors, [{"op": opcode, "inputs": list(range(n_in)), "outputs": [n_in]}],
+                        list(range(n_in)), [n_in])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("opcode,n_in", [("SOFTMAX", 1), ("ADD", 2), ("LOGISTIC", 1)])
+def test_int16_on_other_ops_is_refused(opcode, n_in):
+    from edgeq.errors import InputError
+    from edgeq.graph import INT16_OPS, load_graph
+
+    assert opcode not in INT16_OPS
+    with pytest.raises(InputError) as e:
+        load_graph(_single_op(opcode, n_in))
+    assert f"operator #0 ({opcode}, output tensor 'out') has int16 activation" in e.value.message
+
+
+@pytest.mark.unit
+def test_int16_ops_constant():
+    from edgeq.graph import INT16_OPS, SUPPORTED_OPS
+
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE",
+            "SQUEEZE", "QUANTIZE"} <= INT16_OPS
+    assert INT16_OPS - {"SQUEEZE"} <= SUPPORTED_OPS | {"SQUEEZE"}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("opcode,n_in", [("SOFTMAX", 1), ("ADD", 2)])
+def test_generate_cli_int16_softmax_add_exit_2(opcode, n_in, tmp_path):
+    """An int16 SOFTMAX / ADD (e.g. a whole-model 16x8 conversion): generate exits 2 naming the op."""
+    from typer.testing import CliRunner
+
+    from edgeq.cli import app
+
+    model = tmp_path / f"{opcode.lower()}16.tflite"
+    # the op second, after an int16 max pool that is supported: the position must be #1
+    buf = build_tflite(
+        [act("x", [1, 4, 4, 2], "int16", 0.001, 0), act("p", [1, 4, 4, 2], "int16", 0.001, 0)]
+        + [act("y", [1, 4, 4, 2], "int16", 0.002, 0), act("out", [1, 4, 4, 2], "int16", 1 / 32768, 0)],
+        [{"op": "MAX_POOL_2D", "inputs": [0], "outputs": [1]},
+         {"op": opcode, "inputs": [1, 2][:n_in], "outputs": [3]}],
+        [0, 2] if n_in == 2 else [0], [3])
+    model.write_bytes(buf)
+    r = CliRunner().invoke(app, ["generate", str(model), "-o", str(tmp_path / "c")])
+    assert r.exit_code == 2, r.output
+    text = " ".join(r.output.split())
+    assert f"operator #1 ({opcode}" in text and "int16" in text
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.toolchain
+def test_int16_depthwise_with_int32_bias_is_refused(models16, tmp_path):
+    """TFLM's int16 depthwise reads its bias as int64: with an int32 bias there is no reference to
+    match (its outputs saturate), so generate refuses such a model instead of guessing."""
+    import keras
+
+    from edgeq.codegen import generate
+    from edgeq.errors import InputError
+
+    keras.utils.set_random_seed(7)
+    x = keras.Input((5, 5, 3), batch_size=1)
+    model = keras.Model(x, keras.layers.DepthwiseConv2D(3)(x))
+    _random_biases(model)
+    buf = convert_keras(model, _u(-1, 1, (5, 5, 3)), "int16", precision="int16x8", bias_type="int32")
+    with pytest.raises(InputError) as e:
+        generate(buf, tmp_path / "dw32", name="dw32")
+    assert "operator #0 (DEPTHWISE_CONV_2D" in e.value.message and "int32 bias" in e.value.message
