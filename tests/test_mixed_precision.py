@@ -164,3 +164,22 @@ def test_cli_keep_auto_exit_codes(tmp_path, fragile):
               "--max-drop", "1", "--data", TEST, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["mixed_precision"]["int16_layers"] == ["fragile"]
+
+
+@pytest.mark.emulator
+def test_mixed_model_runs_bit_exact_on_a_virtual_board(tmp_path, fragile, digits_data):
+    """The spliced model through generate → firmware → QEMU (Cortex-M4): int16 FC kernels and the
+    int8↔int16 requantizations give TFLM's bytes, and the recovered accuracy is on the device."""
+    from conftest import require_tool
+
+    for t in ("qemu-system-arm", "arm-none-eabi-gcc", "cmake"):
+        require_tool(t)
+    tfl = tmp_path / "keep.tflite"
+    convert_model(fragile, CALIB, tfl, ConvertOptions(keep=("fragile",)))
+    r = subprocess.run([sys.executable, "-m", "edgeq", "flash-and-test", str(tfl), "--board", "qemu-mps2-an386",
+                        "--data", TEST, "--limit", "150", "--workdir", str(tmp_path / "fat"), "--json"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["samples"] == 150 and rep["bit_exact_rate"] == 1.0 and rep["mismatch_count"] == 0
+    assert rep["device_accuracy"] >= _float_accuracy(fragile, digits_data) - 0.03
