@@ -51,11 +51,12 @@ SUPPORTED_OPS: frozenset[str] = frozenset({
 })
 
 #: Ops edgeq generate lowers with int16 activations (TFLite's "16x8" mode: int16 activations with
-#: zero point 0, int8 symmetric weights, int64/int32 bias). QUANTIZE requantizes int8 <-> int16.
+#: zero point 0, int8 symmetric weights, int64/int32 bias). QUANTIZE requantizes int8 <-> int16
+#: (and float -> int16 at a float graph input); DEQUANTIZE int16 -> float at a float output.
 #: Any other op with an int16 activation is refused by ``check_graph``.
 INT16_OPS: frozenset[str] = frozenset({
     "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D",
-    "RESHAPE", "SQUEEZE", "QUANTIZE",
+    "RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE",
 })
 
 #: Ops that only reinterpret their first input's memory (same bytes, new shape).

@@ -371,6 +371,23 @@ def _splice_int8_boundaries(buf16: bytes, in_q: tuple[float, int], out_q: tuple[
 
 
 @pytest.mark.toolchain
+def test_float_io_16x8_cnn_bit_exact(host16, request):
+    """A 16x8 CNN with float graph I/O: QUANTIZE float -> int16 and DEQUANTIZE int16 -> float."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    model, data_fn = fam_cnn()
+    _random_biases(model)
+    buf = convert_keras(model, data_fn, "float32", precision="int16x8")
+    host = host16.build(buf, name="float_io16")
+    g = host.graph
+    assert {op.opcode for op in g.operators} >= {"QUANTIZE", "DEQUANTIZE", "CONV_2D"}
+    x = random_inputs(g, SAMPLES, seed=4)
+    ref = tflm_run_many([(buf, x, 1)])[0]
+    assert_bit_exact("float io 16x8", host.run(x), ref)
+
+
+@pytest.mark.toolchain
 def test_mixed_precision_cnn_bit_exact(models16, host16):
     """int8 in -> QUANTIZE -> the 16x8 CNN -> QUANTIZE -> int8 out: the boundaries of a mixed model."""
     from edgeq.graph import load_graph

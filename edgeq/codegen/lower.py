@@ -100,7 +100,7 @@ class _Lowerer:
         self.plan = plan
         self.variant = variant
         self.data: list[DataArray] = []
-        self._const_syms: dict[int | tuple[int, str], str] = {}
+        self._const_syms: dict[int, str] = {}
 
     # -------------------------------------------------------------------- helpers
     def fail(self, op: Operator, why: str) -> InputError:
@@ -114,13 +114,9 @@ class _Lowerer:
         return self.g.tensors[i]
 
     def const_symbol(self, t: Tensor, ctype: str | None = None) -> str:
-        native = CTYPES.get(t.dtype)
-        ct = ctype or native
-        # a constant shared by ops that want it in different C types (an int32 bias one int16
-        # kernel takes as is and another widened to int64) gets one array per type
-        key = t.index if ct == native else (t.index, ct)
-        if key not in self._const_syms:
-            sym = f"{self.name}_t{t.index}" + ("" if ct == native else f"_{ct[:-2]}")
+        if t.index not in self._const_syms:
+            sym = f"{self.name}_t{t.index}"
+            ct = ctype or CTYPES.get(t.dtype)
             if ct is None:
                 raise InputError(f"constant tensor {t.name!r} has unsupported type {t.dtype}")
             vals = np.asarray(t.data).reshape(-1)
@@ -129,8 +125,8 @@ class _Lowerer:
             else:
                 values = [int(v) for v in vals]
             self.data.append(DataArray(sym, ct, values, f"{t.name} {t.dtype}{list(t.shape)}"))
-            self._const_syms[key] = sym
-        return self._const_syms[key]
+            self._const_syms[t.index] = sym
+        return self._const_syms[t.index]
 
     def int_array(self, symbol: str, values, comment: str = "") -> str:
         self.data.append(DataArray(symbol, "int32_t", [int(v) for v in values], comment))
@@ -178,17 +174,14 @@ class _Lowerer:
                                     "int16 activations need zero point 0")
         return True
 
-    def bias_16x8(self, op: Operator, b: Tensor | None, allow_int32: bool) -> tuple[str | None, bool]:
-        """(symbol, is_int32) of a 16x8 bias. Kernels whose API takes only int64 get an int32 bias
-        widened to int64 here: the values are equal and TFLM accumulates in 64 bits either way."""
+    def bias_16x8(self, op: Operator, b: Tensor | None) -> tuple[str | None, bool]:
+        """(symbol, is_int32) of a 16x8 bias. int32 means TFLite's 32-bit accumulation variant;
+        checked against TFLM: without a bias the op's quantized_bias_type option still picks the
+        accumulator (int32 → 32 bits); unset means int64."""
         if b is None:
-            # checked against TFLM: without a bias the op's quantized_bias_type option still picks
-            # the accumulator (int32 → 32-bit arithmetic); unset means int64
-            return None, allow_int32 and op.options.get("quantized_bias_type", "int64") == "int32"
+            return None, op.options.get("quantized_bias_type", "int64") == "int32"
         self.require(op, b, "int64", "int32")
-        if b.dtype == "int32" and allow_int32:
-            return self.const_symbol(b), True
-        return self.const_symbol(b, "int64_t"), False
+        return self.const_symbol(b), b.dtype == "int32"
 
     @staticmethod
     def shape4(shape) -> list[int]:
@@ -228,13 +221,13 @@ class _Lowerer:
         self.require(op, w, "int8")
         if s16:
             if depthwise and b is not None and b.dtype == "int32":
-                # checked against TFLM: its int16 depthwise kernel reads the bias as int64 whatever
-                # its type, so an int32 bias gives garbage there (saturated outputs): no reference
+                # checked against TFLM: with an int32 bias its int16 depthwise outputs saturate,
+                # as if it read the bias as int64 (past the buffer): there is no sane reference
                 raise self.fail(op, f"int16 DEPTHWISE_CONV_2D with an int32 bias ({b.name!r}) is not "
                                     "supported (TFLM reads it as int64); convert with int64 biases, "
                                     "the 16x8 default")
-            # conv's API takes int64 or int32 (cmsis_nn_bias_data)
-            bias, bias_int32 = self.bias_16x8(op, b, allow_int32=True)
+            # conv's API takes int64 or int32 (cmsis_nn_bias_data); depthwise int64 only
+            bias, bias_int32 = self.bias_16x8(op, b)
         elif b is not None:
             self.require(op, b, "int32")
         if len(x.shape) != 4 or len(y.shape) != 4:
@@ -278,7 +271,7 @@ class _Lowerer:
         bias_int32 = False
         if s16:
             # an int32 bias needs TFLite's 32-bit accumulation: edgeq_fully_connected_s16_b32
-            bias, bias_int32 = self.bias_16x8(op, b, allow_int32=True)
+            bias, bias_int32 = self.bias_16x8(op, b)
         elif b is not None:
             self.require(op, b, "int32")
             bias = self.const_symbol(b)
@@ -432,9 +425,10 @@ class _Lowerer:
 
     def op_quantize(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        if x.dtype == "float32" and y.dtype == "int8":
+        if x.dtype == "float32" and y.dtype in ("int8", "int16"):
             return self._call("quantize_f32", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
-                              scale=c_float(y.quant.scale), zp=y.quant.zero_point)
+                              scale=c_float(y.quant.scale), zp=y.quant.zero_point,
+                              fn="edgeq_quantize_f32_s16" if y.dtype == "int16" else "edgeq_quantize_f32_s8")
         if x.dtype in ("int8", "uint8") and y.dtype in ("int8", "uint8") and not (x.dtype == y.dtype == "uint8"):
             m, s = qm.requantize_params(x.quant.scale, y.quant.scale)
             fn = {("int8", "int8"): "edgeq_requantize_s8_s8", ("uint8", "int8"): "edgeq_requantize_u8_s8",
@@ -454,9 +448,10 @@ class _Lowerer:
 
     def op_dequantize(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        if x.dtype == "int8" and y.dtype == "float32":
+        if x.dtype in ("int8", "int16") and y.dtype == "float32":
             return self._call("dequantize", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
-                              scale=c_float(x.quant.scale), zp=x.quant.zero_point)
+                              scale=c_float(x.quant.scale), zp=x.quant.zero_point,
+                              fn="edgeq_dequantize_s16_f32" if x.dtype == "int16" else "edgeq_dequantize_s8_f32")
         raise self.fail(op, f"DEQUANTIZE from {x.dtype} to {y.dtype} is not supported")
 
     # -------------------------------------------------------------------- I/O

@@ -227,6 +227,27 @@ void edgeq_dequantize_s8_f32(const int8_t *input, int32_t size, float scale, int
     }
 }
 
+void edgeq_quantize_f32_s16(const float *input, int32_t size, float scale, int32_t zero_point, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        float r = roundf(input[i] / scale);
+        r = r < 1.0e9f ? r : 1.0e9f; /* as the int8 version: keep the conversion defined */
+        r = r > -1.0e9f ? r : -1.0e9f;
+        output[i] = (int16_t)edgeq_clamp_i32((int32_t)r + zero_point, -32768, 32767);
+    }
+}
+
+void edgeq_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, int32_t zero_point, float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        output[i] = scale * (float)((int32_t)input[i] - zero_point);
+    }
+}
+
 static int32_t edgeq_bcast_index(const int32_t shape[4], const int32_t idx[4])
 {
     int32_t k, off = 0;

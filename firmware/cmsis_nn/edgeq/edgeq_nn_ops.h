@@ -64,6 +64,10 @@ void edgeq_quantize_f32_s8(const float *input, int32_t size, float scale, int32_
 /* DEQUANTIZE int8 -> float: scale * (q - zp). */
 void edgeq_dequantize_s8_f32(const int8_t *input, int32_t size, float scale, int32_t zero_point, float *output);
 
+/* The same for int16 activations (float graph I/O of a 16x8 model). */
+void edgeq_quantize_f32_s16(const float *input, int32_t size, float scale, int32_t zero_point, int16_t *output);
+void edgeq_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, int32_t zero_point, float *output);
+
 /* ADD / MUL with numpy-style broadcasting over 4-D shapes (dims of 1 broadcast). Same
  * arithmetic as arm_elementwise_add_s8 / arm_elementwise_mul_s8. */
 void edgeq_broadcast_add_s8(const int8_t *in1, const int32_t shape1[4], const int8_t *in2, const int32_t shape2[4],
