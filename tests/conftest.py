@@ -68,3 +68,28 @@ def mlperf_tflite(tmp_path_factory):
         return _MLPERF_CACHE[name]
 
     return get
+
+
+def build_fragile_mlp(path: Path, digits_data) -> Path:
+    """A digits MLP made quantization-hostile on purpose: one unit of layer `fragile` is scaled
+    ×300 (and `head` reads it ÷300), so the float function is unchanged but that unit sets the
+    int8 range of the whole activation and the other units lose their resolution."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 8, 1)), layers.Flatten(name="flatten"),
+                          layers.Dense(32, activation="relu", name="hidden"),
+                          layers.Dense(32, activation="relu", name="fragile"),
+                          layers.Dense(10, activation="softmax", name="head")])
+    m.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    m.fit(digits_data["x_train"], digits_data["y_train"], epochs=30, verbose=0)
+    w, b = m.get_layer("fragile").get_weights()
+    w[:, 0] *= 300.0
+    b[0] *= 300.0
+    m.get_layer("fragile").set_weights([w, b])
+    hw, hb = m.get_layer("head").get_weights()
+    hw[0, :] /= 300.0
+    m.get_layer("head").set_weights([hw, hb])
+    m.save(path)
+    return path

@@ -1,8 +1,7 @@
 """Mixed precision: int16 activations for chosen layers of an int8 model (`convert --keep/--auto`).
 
-The subject is a digits MLP made quantization-hostile on purpose: one unit of `fragile` is
-scaled ×300 (and `head` reads it ÷300), so the float function is unchanged but that unit sets
-the int8 range of the whole activation and the other 31 units lose their resolution.
+The subject is conftest's `build_fragile_mlp`: one unit of layer `fragile` ×300, so the int8
+range of that activation is set by one unit and the other 31 lose their resolution.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DIGITS
+from conftest import DIGITS, build_fragile_mlp
 from edgeq.errors import InputError
 from edgeq.quantize.convert import ConvertOptions, convert_model
 
@@ -26,26 +25,7 @@ TEST = str(DIGITS / "test.npz")
 
 @pytest.fixture(scope="module")
 def fragile(tmp_path_factory, digits_data):
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(0)
-    m = keras.Sequential([keras.Input((8, 8, 1)), layers.Flatten(name="flatten"),
-                          layers.Dense(32, activation="relu", name="hidden"),
-                          layers.Dense(32, activation="relu", name="fragile"),
-                          layers.Dense(10, activation="softmax", name="head")])
-    m.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
-    m.fit(digits_data["x_train"], digits_data["y_train"], epochs=30, verbose=0)
-    w, b = m.get_layer("fragile").get_weights()
-    w[:, 0] *= 300.0
-    b[0] *= 300.0
-    m.get_layer("fragile").set_weights([w, b])
-    hw, hb = m.get_layer("head").get_weights()
-    hw[0, :] /= 300.0
-    m.get_layer("head").set_weights([hw, hb])
-    path = tmp_path_factory.mktemp("mixed") / "fragile.keras"
-    m.save(path)
-    return path
+    return build_fragile_mlp(tmp_path_factory.mktemp("mixed") / "fragile.keras", digits_data)
 
 
 def _accuracy(tflite: bytes, digits_data) -> float:
@@ -71,7 +51,7 @@ def test_keep_recovers_the_fragile_layer_and_is_deterministic(tmp_path, fragile,
 
     opts = ConvertOptions(keep=("fragile",))
     a = convert_model(fragile, CALIB, tmp_path / "a.tflite", opts)
-    b = convert_model(fragile, CALIB, tmp_path / "b.tflite", opts)
+    convert_model(fragile, CALIB, tmp_path / "b.tflite", opts)
     assert (tmp_path / "a.tflite").read_bytes() == (tmp_path / "b.tflite").read_bytes()
     assert _accuracy(a.tflite, digits_data) >= f_acc - 0.01
 

@@ -33,3 +33,42 @@ def test_qat_needs_labels(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((10, 8, 8, 1), np.float32))
     with pytest.raises(InputError, match="no labels"):
         qat_model(DIGITS / "digits.keras", str(tmp_path / "x.npy"), str(DIGITS / "train.npz"))
+
+
+def test_qat_recovers_what_ptq_loses_on_a_hostile_conv_model(tmp_path, digits_data):
+    """One output channel of a conv ×300 (the dense head reads it ÷300): the float function is
+    unchanged, but that channel sets the int8 range of the activation and PTQ loses the others.
+    Fine-tuning with fake quantization lets the weights adapt to the grid they will run on."""
+    import keras
+    from keras import layers
+
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(8, 3, activation="relu", name="c1"),
+                          layers.Conv2D(16, 3, activation="relu", name="fragile"), layers.Flatten(),
+                          layers.Dense(10, activation="softmax", name="head")])
+    m.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy")
+    m.fit(digits_data["x_train"], digits_data["y_train"], epochs=20, verbose=0)
+    w, b = m.get_layer("fragile").get_weights()
+    w[..., 0] *= 300.0
+    b[0] *= 300.0
+    m.get_layer("fragile").set_weights([w, b])
+    hw, hb = m.get_layer("head").get_weights()
+    hw[0::16, :] /= 300.0  # Flatten is (h, w, c): every 16th row reads channel 0
+    m.get_layer("head").set_weights([hw, hb])
+    path = tmp_path / "hostile.keras"
+    m.save(path)
+    x, y = digits_data["x_test"], digits_data["y_test"]
+    float_acc = float(np.mean(m.predict(x, verbose=0).argmax(1) == y))
+
+    def acc(tflite: bytes) -> float:
+        return float(np.mean(run_tflm(tflite, x).outputs.argmax(1) == y))
+
+    ptq = acc(convert_model(path, str(DIGITS / "train.npz"), None, ConvertOptions()).tflite)
+    assert ptq < float_acc - 0.10  # PTQ really loses (> 1 point, by far)
+    out = tmp_path / "hostile_qat.tflite"
+    qat_model(path, str(DIGITS / "train.npz"), str(DIGITS / "train.npz"), out,
+              QatOptions(epochs=5, learning_rate=1e-3))
+    qat = acc(out.read_bytes())
+    assert qat > ptq + 0.15, (float_acc, ptq, qat)

@@ -22,7 +22,8 @@ from .. import data as data_mod
 from ..artifacts import write_bytes_atomic, write_json_atomic
 from ..errors import InputError
 from . import keras_io, qat_bridge
-from .convert import ConvertOptions, ConvertResult, _check_fully_integer, _manifest, _tensor_table, manifest_path_for
+from .convert import (ConvertOptions, ConvertResult, _check_device_ops, _check_fully_integer, _manifest,
+                      _tensor_table, manifest_path_for)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def qat_model(model_path: Path, train: str, calib: str, out_path: Path | None = 
         tflite = (tmp / "out.tflite").read_bytes()
     conv_opts = ConvertOptions(samples=options.samples, seed=options.seed, io=options.io)
     _check_fully_integer(tflite, model, conv_opts)
+    _check_device_ops(tflite, model)
     tensors = _tensor_table(tflite)
     manifest = _manifest(model_path, cal, conv_opts, tflite, tensors)
     manifest["kind"] = "edgeq.qat"
