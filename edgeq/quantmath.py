@@ -84,16 +84,6 @@ def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int
     return rdbpot(srdhm(_wrap32(x << left), multiplier), right)
 
 
-def multiply_by_quantized_multiplier_64(x: int, multiplier: int, shift: int) -> int:
-    """TFLite's int64 MultiplyByQuantizedMultiplier, the requantization of the int16-activation
-    (16x8) CONV/DEPTHWISE/FC kernels: the Q31 multiplier is rounded to Q15 (saturating at
-    0x7FFF), then x · reduced is shifted right by 15 − shift with one rounding (ties up).
-    The multipliers themselves are the int8 ones (``conv_multipliers``); only this step differs."""
-    reduced = (multiplier + (1 << 15)) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
-    total_shift = 15 - shift
-    return _wrap32((x * reduced + (1 << (total_shift - 1))) >> total_shift)
-
-
 # ------------------------------------------------------------------------------ shapes
 
 def out_size(padding: str, in_size: int, k: int, stride: int, dilation: int = 1) -> int:

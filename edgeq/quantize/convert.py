@@ -301,7 +301,7 @@ def _manifest(model_path: Path, ds, options: ConvertOptions, tflite: bytes, tens
         "model": {"path": model_path.name, "sha256": sha256_path(model_path)},
         "calibration": {"source": Path(ds.source).name if ":" not in ds.source else ds.source,
                         "sha256": ds.sha256, "samples_used": len(ds), "sha256_samples": sha256_bytes(ds.x.tobytes())},
-        "options": asdict(options),
+        "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()},  # as JSON reads back
         "tflite": {"sha256": sha256_bytes(tflite), "bytes": len(tflite)},
         "io": io_params(tflite),
         "tensors": {"count": len(tensors), "quantized": len(quantized),
