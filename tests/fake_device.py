@@ -39,10 +39,15 @@ class FakeDevicePort:
       drop_replies:   {k: byte_offset} drop that byte of device reply k
       silent_after:   the device stops answering after this many replies
       vanish_after:   reads/writes raise OSError once this many replies were read (unplugged)
+      reset_after:    the device reboots when INFER requests arrive after this many answered
+                      INFERs: the request is dropped unanswered and a fresh READY is sent (as
+                      firmware does at boot), ``resets`` times in a row (one per INFER
+                      received), then it answers again
     """
 
     def __init__(self, *, corrupt_writes=None, drop_writes=None, corrupt_replies=None,
-                 silent_after=None, vanish_after=None, send_ready=True, garbage_first=b"", drop_replies=None):
+                 silent_after=None, vanish_after=None, send_ready=True, garbage_first=b"", drop_replies=None,
+                 reset_after=None, resets=1):
         self.timeout = 0.02
         self._rx = P.FrameDecoder(max_payload=FAKE_INFO.max_payload)
         self._out = bytearray(garbage_first)
@@ -56,9 +61,15 @@ class FakeDevicePort:
         self.replies = 0
         self.naks_sent = 0
         self.infers = 0
+        self.reset_after = reset_after
+        self.resets_left = resets
+        self.reboots = 0
         self.closed = False
         if send_ready:
-            self._out += P.encode_frame(P.READY, 0, P.encode_ready(P.ReadyInfo(1, FAKE_INFO.max_payload, "fake-board")))
+            self._send_ready()
+
+    def _send_ready(self) -> None:
+        self._out += P.encode_frame(P.READY, 0, P.encode_ready(P.ReadyInfo(1, FAKE_INFO.max_payload, "fake-board")))
 
     # ---- pyserial surface
     @property
@@ -117,6 +128,12 @@ class FakeDevicePort:
         elif fr.cmd == P.INFER:
             if len(fr.payload) != FAKE_INFO.input_bytes:
                 self._reply(P.ERROR, fr.seq, P.encode_error(P.ERR_BAD_LENGTH, "bad length"))
+                return
+            if self.reset_after is not None and self.infers >= self.reset_after and self.resets_left > 0:
+                self.resets_left -= 1
+                self.reboots += 1
+                self._rx = P.FrameDecoder(max_payload=FAKE_INFO.max_payload)  # RAM state is gone
+                self._send_ready()
                 return
             self.infers += 1
             res = P.InferResult(0, P.TIMER_SYSTICK, 154, fake_model(fr.payload))

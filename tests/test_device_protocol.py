@@ -249,3 +249,40 @@ def test_quantize_and_dequantize():
     np.testing.assert_allclose(dequantize_output(q, t), [0.0, 1.0, 65.0, -62.5])
     t16 = P.TensorInfo(P.DTYPE_INT16, (1,), 2, 0.001, 0)
     assert quantize_input(np.array([40.0]), t16).tolist() == [32767]
+
+
+def test_device_reset_mid_run_is_retried_and_counted(tmp_path):
+    """A device that reboots during an INFER (READY arrives instead of the reply): the request
+    is resent at once (no timeout wait), the run completes, and the reset is counted."""
+    x = _samples(8, seed=2)
+    port = FakeDevicePort(reset_after=3)
+    c = _client(port, timeout=5.0)  # a long timeout: the retry must not wait for it
+    recs = run_dataset(c, x, tmp_path / "r.jsonl")
+    assert port.reboots == 1
+    assert [r.index for r in recs] == list(range(8))
+    assert all(r.outputs == fake_model(x[r.index].tobytes()) for r in recs)
+    assert c.stats.resets == 1 and c.stats.retransmits == 1 and c.stats.timeouts == 0
+
+
+def test_device_resetting_on_every_attempt_is_a_clear_error(tmp_path):
+    """A device that reboots on the same input on every attempt: DeviceLost says so, and the
+    results before it are kept in the file for --resume."""
+    x = _samples(8, seed=2)
+    path = tmp_path / "r.jsonl"
+    port = FakeDevicePort(reset_after=5, resets=100)
+    with pytest.raises(DeviceLost, match=r"rebooted 4 times during one request") as ei:
+        run_dataset(_client(port, retries=3, timeout=5.0), x, path)
+    assert "5 of 8" in ei.value.message
+    assert [r.index for r in ei.value.records] == list(range(5))
+    assert sorted(load_results(path)) == list(range(5))
+
+
+def test_runner_resume_uses_only_the_requested_indices(tmp_path):
+    """Resuming with fewer samples than the file holds returns only the current indices."""
+    x = _samples(10, seed=4)
+    path = tmp_path / "r.jsonl"
+    run_dataset(_client(FakeDevicePort()), x, path)
+    port = FakeDevicePort()
+    recs = run_dataset(_client(port), x[:4], path, resume=True)
+    assert [r.index for r in recs] == list(range(4)) and port.infers == 0
+    assert sorted(load_results(path)) == list(range(10))  # nothing recorded is thrown away

@@ -52,6 +52,7 @@ class ClientStats:
     bad_replies: int = 0
     stale_replies: int = 0
     readys: int = 0
+    resets: int = 0   # READY frames received while a request was outstanding (device rebooted)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -197,6 +198,7 @@ class DeviceClient:
         want = cmd | P.REPLY_BIT
         attempts = self.retries + 1
         last_problem = "no reply"
+        resets_before = self.stats.resets
         for attempt in range(attempts):
             seq = self._next_seq()
             frame = P.encode_frame(cmd, seq, payload)
@@ -220,8 +222,15 @@ class DeviceClient:
                     self._write(bytes(len(frame)))
                     break
                 if isinstance(fr, P.Frame) and fr.cmd == P.READY:
-                    self._on_ready(fr)  # the device rebooted: our request was lost
-                    continue
+                    # the device rebooted (watchdog, brown-out, a fault on this input): the
+                    # request died with it, so resend now instead of waiting out the timeout.
+                    # Counted, so a board that resets during a run is visible in the report;
+                    # one that resets on every attempt ends in DeviceLost naming the resets.
+                    self._on_ready(fr)
+                    self.stats.resets += 1
+                    last_problem = "the device rebooted (sent READY)"
+                    self._log(f"seq {seq}: device rebooted, retransmit")
+                    break
                 if fr.seq != seq:
                     self.stats.stale_replies += 1
                     continue
@@ -246,6 +255,11 @@ class DeviceClient:
                 if fr.cmd == want:
                     return fr
                 self.stats.stale_replies += 1  # unexpected reply type: ignore
+        if self.stats.resets > resets_before:
+            raise DeviceLost(f"the device rebooted {self.stats.resets - resets_before} times during one "
+                             f"request ({attempts} attempts; last: {last_problem})",
+                             "a reset on the same input again and again points at a crash in the model "
+                             "code or a watchdog (see the board's console); re-run with --resume to continue")
         raise DeviceLost(f"device stopped answering ({last_problem}; {attempts} attempts)",
                          "check the connection; re-run with --resume to continue")
 

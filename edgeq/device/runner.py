@@ -149,7 +149,12 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
     elif done:
         _rewrite_clean(results_path, done)  # drop a torn last line before appending
     info = client.info()
-    todo = [i for i in (range(len(samples)) if indices is None else indices) if i not in done]
+    wanted = list(range(len(samples)) if indices is None else indices)
+    # only records of the indices asked for count: a results file from a longer run must not leak
+    # extra (or foreign) records into this run's comparison. They stay in the file, untouched.
+    wanted_set = set(wanted)
+    done = {i: r for i, r in done.items() if i in wanted_set}
+    todo = [i for i in wanted if i not in done]
     total = len(done) + len(todo)
     use_file = upload == "file" or (upload == "auto" and icount_shift is not None)
     if upload not in ("auto", "serial", "file"):
