@@ -74,15 +74,25 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def replace_dir_atomic(staging: Path, target: Path) -> None:
-    """Move a fully written staging directory into place; the old target goes only after."""
+    """Move a fully written staging directory into place; the old target goes only after.
+
+    The old directory is parked under a fresh unique name (never a fixed ``.NAME.old`` that
+    could be somebody's directory) and removed once the new one is in place. ``target`` must
+    not be an existing non-directory: callers check that first and refuse.
+    """
     target = Path(target)
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
+    if target.is_dir() and not target.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.rmdir(old)  # only the unique name was wanted: rename needs the destination absent
         os.replace(target, old)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.replace(old, target)  # put the user's directory back
+            raise
         shutil.rmtree(old)
+    elif target.exists() or target.is_symlink():
+        raise FileExistsError(f"{target} exists and is not a directory")
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, target)

@@ -222,18 +222,23 @@ def _render_evaluation(ev) -> None:
 def generate(
     model: Annotated[Path, typer.Argument(help="An int8 .tflite (from `edgeq convert`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the C sources "
-                                         "(replaced atomically).")],
-    name: Annotated[str, typer.Option("--name", "-n", help="C identifier prefix: NAME.c, NAME_model, "
-                                      "NAME_invoke().")] = "model",
+                                         "(replaced atomically; new, or one edgeq wrote).")],
+    name: Annotated[str, typer.Option("--name", "-n", "--prefix", help="C symbol and file prefix: NAME.c, "
+                                      "NAME_model, NAME_invoke(), NAME_ARENA_SIZE (--prefix is the same "
+                                      "option).")] = "model",
     scratch: Annotated[str, typer.Option("--scratch", help="Kernel scratch to plan for: portable | dsp "
                                          "(upstream CMSIS-NN built for a DSP core).")] = "portable",
+    force: Annotated[bool, typer.Option("--force", help="Write into a directory that holds other files "
+                                        "(they are kept; same-named files are overwritten).")] = False,
     json_out: JsonOpt = False,
 ):
     """Generate ahead-of-time C for an int8 model: CMSIS-NN-API kernel calls, one static arena.
 
     Writes NAME.c/.h (arena, NAME_invoke, the edgeq_model_t), NAME_data.c/.h (weights, biases,
-    requantization arrays) and a CMakeLists.txt for add_subdirectory(). The arena is the one
-    `edgeq size-check` reports. Unsupported ops are reported before anything is written.
+    requantization arrays), a CMakeLists.txt for add_subdirectory() and edgeq_kernels/ (the
+    kernel sources, so the directory builds on its own). The arena is the one `edgeq size-check`
+    reports. Unsupported ops are reported before anything is written; an existing file, or a
+    directory holding files edgeq did not write (unless --force), is refused.
 
     Example:
 
@@ -242,7 +247,7 @@ def generate(
     from . import ui
     from .codegen import generate as generate_fn
 
-    res = run(generate_fn, model, output, name=name, scratch_variant=scratch)
+    res = run(generate_fn, model, output, name=name, scratch_variant=scratch, force=force)
     if json_out:
         ui.print_json(res.to_dict())
         return

@@ -113,19 +113,26 @@ def test_generate_is_deterministic_and_arena_matches_planner(digits_tflite, tmp_
     assert load_graph(digits_tflite).sha256 in (tmp_path / "a" / "digits.c").read_text()
     assert "const edgeq_model_t digits_model" in (tmp_path / "a" / "digits.c").read_text()
     assert {p.name for p in a.files} == {"digits.c", "digits.h", "digits_data.c", "digits_data.h", "CMakeLists.txt"}
+    assert a.kernel_files and all(p.is_file() for p in a.kernel_files)
+    for fa, fb in zip(a.kernel_files, b.kernel_files):
+        assert fa.read_bytes() == fb.read_bytes()
     assert a.flash_bytes > a.data_bytes > 0
 
 
 @pytest.mark.unit
 def test_generate_replaces_output_dir_atomically(digits_tflite, tmp_path):
     from edgeq.codegen import generate
+    from edgeq.errors import InputError
 
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.c").write_text("old")
-    generate(digits_tflite, out, name="m1")
-    assert not (out / "stale.c").exists() and (out / "m1.c").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging left behind
+    generate(digits_tflite, out, name="m0")
+    generate(digits_tflite, out, name="m1")  # edgeq's own directory: replaced, old files gone
+    assert not (out / "m0.c").exists() and (out / "m1.c").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging / old copy left behind
+    (out / "stale.c").write_text("old")  # not edgeq's: refused, nothing touched
+    with pytest.raises(InputError):
+        generate(digits_tflite, out, name="m2")
+    assert (out / "stale.c").read_text() == "old" and (out / "m1.c").exists()
 
 
 @pytest.mark.unit

@@ -56,6 +56,7 @@ def render(lowered: Lowered, name: str, source_label: str) -> dict[str, str]:
         sha256=g.sha256, sha256_bytes=[f"0x{g.sha256[i:i + 2]}" for i in range(0, 64, 2)],
         arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes, strategy=lowered.plan.strategy,
         calls=lowered.calls, data=lowered.data, inputs=lowered.inputs, outputs=lowered.outputs,
+        kernels_dir="edgeq_kernels",
     )
     env = environment()
     out = {}
