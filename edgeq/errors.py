@@ -20,6 +20,15 @@ class InputError(EdgeqError):
     """Bad input from the user: missing file, wrong shape, unsupported op... (exit 2)."""
 
 
+class OpError(InputError):
+    """An operator of a model that edgeq cannot run (exit 2); ``op_index`` says which, so a caller
+    that knows the Keras model can name the layer too."""
+
+    def __init__(self, message: str, op_index: int, hint: str | None = None):
+        super().__init__(message, hint)
+        self.op_index = op_index
+
+
 class GateFailed(EdgeqError):
     """A measured gate failed (exit 1). The result was still computed and reported."""
 

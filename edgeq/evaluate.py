@@ -34,10 +34,7 @@ def evaluate(model_path: Path, tflite_path: Path, data_spec: str, task: str = "a
              limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> Evaluation:
     from .quantize import keras_io
 
-    tflite_path = Path(tflite_path)
-    if not tflite_path.is_file():
-        raise InputError(f"TFLite model not found: {tflite_path}")
-    tflite = tflite_path.read_bytes()
+    tflite = _read_tflite(tflite_path)
     model = keras_io.load_float_model(Path(model_path))
     ds = data_mod.load(data_spec, keras_io.input_shape(model), role="evaluation data")
     if limit is not None:
@@ -56,15 +53,25 @@ def predictions(model_path: Path, tflite_path: Path, data_spec: str, limit: int 
     them; `compare(*predictions(...))` gives the same Evaluation (report.py uses both)."""
     from .quantize import keras_io
 
-    tflite_path = Path(tflite_path)
-    if not tflite_path.is_file():
-        raise InputError(f"TFLite model not found: {tflite_path}")
+    tflite = _read_tflite(tflite_path)
     model = keras_io.load_float_model(Path(model_path))
     ds = data_mod.load(data_spec, keras_io.input_shape(model), role="evaluation data").subset(limit)
     if ds.y is None:
         raise InputError(f"evaluation data {ds.source} has no labels (an npz needs an array 'y')")
     y_float = _predict(model, ds.x)
-    return y_float, run_tflm(tflite_path.read_bytes(), ds.x, progress).outputs.reshape(y_float.shape), ds.y
+    return y_float, run_tflm(tflite, ds.x, progress).outputs.reshape(y_float.shape), ds.y
+
+
+def _read_tflite(path: Path) -> bytes:
+    """The file's bytes once edgeq's own parser has seen a TFLite model in them: a wrong file gets
+    a clear message here instead of whatever the interpreter makes of it."""
+    from .graph import load_graph
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"TFLite model not found: {path}")
+    load_graph(path, check_supported=False)
+    return path.read_bytes()
 
 
 def _predict(model, x: np.ndarray) -> np.ndarray:

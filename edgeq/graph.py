@@ -41,7 +41,7 @@ from typing import Iterable, Union
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, OpError
 
 #: Ops the edgeq code generator lowers to CMSIS-NN-API kernels (or to a memory alias/copy).
 SUPPORTED_OPS: frozenset[str] = frozenset({
@@ -280,18 +280,18 @@ def check_graph(graph: Graph, label: str = "model") -> None:
     _check_integer(graph, label)
     for op in graph.operators:
         if op.opcode not in SUPPORTED_OPS:
-            raise InputError(
+            raise OpError(
                 f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) is not supported by edgeq",
-                hint=f"supported ops: {', '.join(sorted(SUPPORTED_OPS))}")
+                op.index, hint=f"supported ops: {', '.join(sorted(SUPPORTED_OPS))}")
         problem = _structure_problem(graph, op)
         if problem:
-            raise InputError(f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}): {problem}")
+            raise OpError(f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}): {problem}", op.index)
         wide = _int16_activation(graph, op)
         if wide is not None and op.opcode not in INT16_OPS:
-            raise InputError(
+            raise OpError(
                 f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) has int16 activation "
                 f"{wide.name!r}; edgeq supports int16 activations only on {', '.join(sorted(INT16_OPS))}",
-                hint="keep this layer in int8 (or requantize around it with QUANTIZE ops)")
+                op.index, hint="keep this layer in int8 (or requantize around it with QUANTIZE ops)")
 
 
 # op → (minimum inputs, {input position: required rank}, required output rank, constant input positions)

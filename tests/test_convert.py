@@ -143,8 +143,14 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(InputError, match="unsupported model format"):
         convert_model(tmp_path / "m.onnx", CALIB, None)
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
-    with pytest.raises(InputError, match="cannot load Keras model"):
+    with pytest.raises(InputError, match="not a Keras 3 .keras file"):
         convert_model(tmp_path / "broken.keras", CALIB, None)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "empty.keras", "w") as z:  # a zip, but not a Keras model
+        z.writestr("readme.txt", "hello")
+    with pytest.raises(InputError, match="cannot load Keras model"):
+        convert_model(tmp_path / "empty.keras", CALIB, None)
     np.savez(tmp_path / "wrong.npz", x=np.zeros((10, 28, 28, 1), np.float32))
     with pytest.raises(InputError, match=r"\(28, 28, 1\).*expects \(8, 8, 1\)"):
         convert_model(DIGITS / "digits.keras", str(tmp_path / "wrong.npz"), None)

@@ -155,14 +155,21 @@ def _fits_board(board_name: str):
 
 def _check_device_ops(tflite: bytes, model) -> None:
     """Refuse now what `edgeq generate` would refuse later (an op or an int16 op it has no kernel for)."""
+    from ..errors import OpError
     from ..graph import check_graph, load_graph
 
+    graph = load_graph(tflite, check_supported=False)
     try:
-        check_graph(load_graph(tflite, check_supported=False), "converted model")
-    except InputError as e:
-        raise InputError(f"{e.message}: edgeq generate and the device kernels could not run it, so nothing "
-                         "was written", hint="for an int16 model, keep only chosen layers at int16 (--keep or "
-                         "--auto); --allow-host-only writes the model anyway (it runs in TFLM)") from e
+        check_graph(graph, "converted model")
+    except OpError as e:
+        op = graph.operators[e.op_index]
+        layer = keras_io.layer_of_tensor(graph.tensors[op.outputs[0]].name, keras_io.layer_names(model)) \
+            if op.outputs else None
+        where = f"layer {layer!r}: " if layer else ""
+        hint = "keep only chosen layers at int16 (--keep or --auto)" if "int16" in e.message else e.hint
+        raise InputError(f"{where}{e.message}: edgeq generate and the device kernels could not run it, so "
+                         "nothing was written", hint=(hint + "; " if hint else "") + "--allow-host-only "
+                         "writes the model anyway (it runs in TFLM)") from e
 
 
 def manifest_path_for(tflite_path: Path) -> Path:

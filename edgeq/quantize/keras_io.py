@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 from ..errors import InputError
 from .tfenv import captured_output, import_tf
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def check_model_path(path: Path) -> Path:
@@ -21,7 +23,25 @@ def check_model_path(path: Path) -> Path:
     elif path.suffix.lower() not in MODEL_SUFFIXES:
         raise InputError(f"unsupported model format: {path.name}",
                          hint="give a Keras 3 .keras file, a Keras 2 .h5 file or a SavedModel directory")
+    elif path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        # Keras' own message for this case is "File not found", which sends the user the wrong way
+        raise InputError(f"{path} is not a Keras 3 .keras file (a .keras file is a zip archive)")
+    elif path.suffix.lower() in (".h5", ".hdf5") and not _is_hdf5(path):
+        raise InputError(f"{path} is not an HDF5 (Keras 2 .h5) file")
     return path
+
+
+def _is_hdf5(path: Path) -> bool:
+    """HDF5's signature sits at offset 0, or after a user block of 512·2^k bytes."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        offset = 0
+        while offset + 8 <= size:
+            f.seek(offset)
+            if f.read(8) == HDF5_SIGNATURE:
+                return True
+            offset = 512 if offset == 0 else offset * 2
+    return False
 
 
 def load_float_model(path: Path):
