@@ -76,6 +76,117 @@ def test_cmake_host_runner_matches(digits_tflite, tmp_path, builder):
     assert out == quick.tobytes()
 
 
+_CMSIS_NN_LAYOUT = {  # upstream CMSIS-NN's Source/ folders, by kernel file prefix
+    "arm_convolve": "ConvolutionFunctions", "arm_depthwise_conv": "ConvolutionFunctions",
+    "arm_fully_connected": "FullyConnectedFunctions", "arm_pool": "PoolingFunctions",
+    "arm_softmax": "SoftmaxFunctions", "arm_elementwise": "BasicMathFunctions"}
+
+
+def _fake_cmsis_nn_checkout(root):
+    """edgeq's kernels laid out like a CMSIS-NN checkout: Include/*.h, Source/<Group>/*.c."""
+    import shutil
+
+    (root / "Include").mkdir(parents=True)
+    for h in sorted((NN / "include").glob("*.h")):
+        shutil.copy(h, root / "Include" / h.name)
+    for c in sorted((NN / "src").glob("*.c")):
+        group = next(g for pre, g in _CMSIS_NN_LAYOUT.items() if c.name.startswith(pre))
+        (root / "Source" / group).mkdir(parents=True, exist_ok=True)
+        shutil.copy(c, root / "Source" / group / c.name)
+    return root
+
+
+_USER_MAIN_C = r"""
+#include <stdio.h>
+#include "digits.h"
+
+/* A user's application: samples on stdin, outputs on stdout, through the generated API only. */
+int main(void) {
+    static unsigned char in[DIGITS_INPUT_BYTES], out[DIGITS_OUTPUT_BYTES];
+    const void *ins[1] = {in};
+    void *outs[1] = {out};
+    while (fread(in, 1, sizeof in, stdin) == sizeof in) {
+        if (digits_invoke(ins, outs) != 0) return 3;
+        fwrite(out, 1, sizeof out, stdout);
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("kernels", ["bundled", "cmsis_nn_dir"])
+def test_user_cmake_project_add_subdirectory(digits_tflite, tmp_path, kernels):
+    """A user's own 5-line CMake project adds the generated directory with add_subdirectory()
+    and links edgeq_model_digits; no edgeq tree, no EDGEQ_* variables. The directory is copied
+    away from where it was generated and checked for paths of this machine, so it builds the
+    same where edgeq is not installed. Outputs equal TFLM's, byte for byte — with the bundled
+    kernels, and with -DEDGEQ_CMSIS_NN_DIR pointing the fragment at a CMSIS-NN-layout checkout."""
+    require_tool("cmake")
+    import shutil
+
+    from edgeq.codegen import generate
+    from edgeq.reference import run_tflm
+
+    generate(digits_tflite, tmp_path / "elsewhere", name="digits")
+    proj = tmp_path / "app"
+    proj.mkdir()
+    shutil.copytree(tmp_path / "elsewhere", proj / "gen")
+    shutil.rmtree(tmp_path / "elsewhere")
+    for f in (proj / "gen").rglob("*"):
+        if f.is_file():
+            assert str(REPO) not in f.read_text(errors="replace"), f
+    (proj / "main.c").write_text(_USER_MAIN_C)
+    (proj / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.16)\n"
+        "project(app C)\n"
+        "add_subdirectory(gen)\n"
+        "add_executable(app main.c)\n"
+        "target_link_libraries(app PRIVATE edgeq_model_digits)\n")
+    build = tmp_path / "build"
+    extra = [f"-DEDGEQ_CMSIS_NN_DIR={_fake_cmsis_nn_checkout(tmp_path / 'CMSIS-NN')}"] if kernels != "bundled" else []
+    for cmd in (["cmake", "-S", str(proj), "-B", str(build), *extra], ["cmake", "--build", str(build), "-j4"]):
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    x = np.random.default_rng(5).uniform(0, 1, (16, 8, 8, 1)).astype(np.float32)
+    ref = run_tflm(digits_tflite.read_bytes(), x)
+    out = subprocess.run([str(build / "app")], input=ref.inputs_q.tobytes(), capture_output=True, check=True).stdout
+    got = np.frombuffer(out, np.int8).reshape(ref.outputs_q.shape)
+    assert_bit_exact("digits via a user CMake project", [got], [ref.outputs_q])
+
+
+@pytest.mark.toolchain
+def test_cmake_with_cmsis_nn_dir_is_bit_exact(digits_tflite, digits_data, tmp_path):
+    """-DEDGEQ_CMSIS_NN_DIR: the top-level build compiles the kernels from that checkout (and
+    none of firmware/cmsis_nn/src) and the digits host runner still matches TFLM bit for bit."""
+    require_tool("cmake")
+    import json
+
+    from edgeq.codegen import generate
+    from edgeq.reference import run_tflm
+
+    checkout = _fake_cmsis_nn_checkout(tmp_path / "CMSIS-NN")
+    gen = tmp_path / "gen"
+    generate(digits_tflite, gen, name="digits")
+    build = tmp_path / "build"
+    p = subprocess.run(["cmake", "-S", str(REPO), "-B", str(build), f"-DEDGEQ_MODEL_DIR={gen}",
+                        f"-DEDGEQ_CMSIS_NN_DIR={checkout}", "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert f"kernels from upstream CMSIS-NN at {checkout}" in p.stdout
+    p = subprocess.run(["cmake", "--build", str(build), "-j4"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    compiled = [e["file"] for e in json.loads((build / "compile_commands.json").read_text())]
+    assert sum(str(checkout / "Source") in f for f in compiled) == len(list((NN / "src").glob("*.c")))
+    assert not [f for f in compiled if str(NN / "src") in f or "edgeq_kernels/src" in f]
+    x = digits_data["x_test"][:200]
+    ref = run_tflm(digits_tflite.read_bytes(), x)
+    out = subprocess.run([str(build / "edgeq_host_runner")], input=ref.inputs_q.tobytes(), capture_output=True,
+                         check=True).stdout
+    got = np.frombuffer(out, np.int8).reshape(ref.outputs_q.shape)
+    assert_bit_exact("digits against a CMSIS-NN-layout checkout", [got], [ref.outputs_q])
+
+
 @pytest.mark.toolchain
 def test_cortex_m4_compile_warning_free(digits_tflite, tmp_path):
     """Kernels and generated code compile with -Wall -Wextra -Werror for Cortex-M4F
