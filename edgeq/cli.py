@@ -489,7 +489,8 @@ def sensitivity(
     """Rank layers by what quantizing them costs.
 
     Each layer is quantized alone (the rest float) and the model is quantized with only that
-    layer left float; both run through the TFLM reference on the held-out data.
+    layer left float; both run through the TFLM reference on the held-out data. The last column
+    is what `convert --keep LAYER` (that layer's activation at int16, the rest int8) wins back.
 
     Example:
 
@@ -504,13 +505,23 @@ def sensitivity(
         ui.print_json(res)
         return
     fmt = ui.pct if res["task"] != "regression" else ui.num
+
+    def keep16(r):
+        k = r.get("int16_keep")
+        return "-" if not k or not k["possible"] else f"{100 * k['recovery']:+.2f}"
+
     rows = [[r["layer"] or r["tensor"][-40:], r["op"], fmt(r["only_this_quantized"]["metric"]),
-             f"{100 * r['cost']:+.2f}", fmt(r["all_but_this_quantized"]["metric"]), f"{100 * r['recovery']:+.2f}"]
-            for r in res["layers"]]
+             f"{100 * r['cost']:+.2f}", fmt(r["all_but_this_quantized"]["metric"]), f"{100 * r['recovery']:+.2f}",
+             keep16(r)] for r in res["layers"]]
     ui.out.print(ui.table(f"layer sensitivity — float {fmt(res['float_metric'])}, all int8 {fmt(res['int8_metric'])}",
-                          ["layer", "op", "only it int8", "cost pp", "all but it int8", "recovery pp"], rows,
-                          justify_right_from=2))
+                          ["layer", "op", "only it int8", "cost pp", "all but it int8", "float recovery pp",
+                           "--keep (int16) pp"], rows, justify_right_from=2))
     ui.out.print(f"most sensitive: [bold]{res['most_sensitive']}[/]")
+    best = max((r for r in res["layers"] if (r.get("int16_keep") or {}).get("possible")),
+               key=lambda r: r["int16_keep"]["recovery"], default=None)
+    if best is not None and best["int16_keep"]["recovery"] > 0:
+        ui.out.print(f"best single int16 layer: [bold]--keep {best['layer']}[/] "
+                     f"({100 * best['int16_keep']['recovery']:+.2f} pp)")
 
 
 # -------------------------------------------------------------------------------------------- qat
@@ -568,6 +579,9 @@ def flash_and_test(
                                                  "reference.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run from its results file.")] = False,
     workdir: Annotated[Path, typer.Option(help="Where generated code, build and results go.")] = Path("out/flash-and-test"),
+    upload: Annotated[str, typer.Option(help="How inputs reach the device: serial (INFER frames over the "
+                                        "UART, as on a real board) or file (emulated boards only: read "
+                                        "from a host file through semihosting, faster).")] = "serial",
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -585,7 +599,8 @@ def flash_and_test(
     from .flash_and_test import FlashTestOptions, flash_and_test as run_fn
 
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
-                            max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir)
+                            max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
+                            upload=upload)
     log = (lambda s: None) if json_out else (lambda s: ui.err.print(f"[dim]· {s}[/]"))
     with ui.progress("on device", enabled=not json_out) as bar:
         rep = run(run_fn, model, opts, log, bar)
@@ -602,7 +617,8 @@ def flash_and_test(
 def _render_flash_test(rep: dict) -> None:
     from . import ui
 
-    rows = [["samples", rep["samples"]],
+    rows = [["samples", f"{rep['samples']}  (inputs "
+             + ("over the UART" if rep.get("upload", "serial") == "serial" else "from a host file, semihosting") + ")"],
             ["bit-exact vs host TFLM", ui.pct(rep["bit_exact_rate"]) + f" ({rep['mismatch_count']} mismatches)"]]
     if "top1_agreement" in rep:
         rows.append(["top-1 agreement vs host", ui.pct(rep["top1_agreement"])])
@@ -624,8 +640,15 @@ def _render_flash_test(rep: dict) -> None:
              ["arena", f"{m['arena_bytes']:,} B"], ["results", rep["results_file"]]]
     ui.out.print(ui.table(f"edgeq flash-and-test — {rep['board']} ({rep['core']})", ["", ""], rows,
                           justify_right_from=2))
-    for mm in rep["mismatches"][:10]:
-        ui.err.print(f"mismatch: sample {mm['index']} (max |diff| {mm['max_abs_diff']})")
+    link = rep.get("link") or {}
+    if link.get("retransmits") or link.get("resets"):
+        ui.err.print(f"link: {link['retransmits']} retransmits ({link['naks']} NAKs, {link['timeouts']} timeouts, "
+                     f"{link['resets']} device resets) — all recovered")
+    shown = 10
+    for mm in rep["mismatches"][:shown]:
+        ui.err.print(f"mismatch: sample {mm.get('data_index', mm['index'])} (max |diff| {mm['max_abs_diff']})")
+    if len(rep["mismatches"]) > shown:
+        ui.err.print(f"mismatch: … and {len(rep['mismatches']) - shown} more (all in report.json)")
 
 
 def main() -> None:
