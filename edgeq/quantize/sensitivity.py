@@ -73,8 +73,32 @@ def sensitivity(model_path: Path, calib: str, data: str, samples: int = 300,
             "index": k})
         if progress:
             progress(k + 1, len(ops))
+    _int16_column(model, cal_ds.x, layers, full["metric"], measure)
     # Quantizing a layer also quantizes its input activation, so a consumer shares the cost of
     # a bad activation with its producer; on a tie the producer (the earlier op) takes the blame.
     ranked = sorted(layers, key=lambda r: (-round(r["cost"], 9), r["index"]))
     return {"task": full["task"], "float_metric": full["float_metric"], "int8_metric": full["metric"],
             "layers": ranked, "most_sensitive": ranked[0]["layer"] or ranked[0]["tensor"] if ranked else None}
+
+
+def _int16_column(model, x: np.ndarray, layers: list[dict], int8_metric: float, measure) -> None:
+    """What `convert --keep LAYER` would win back: each layer's activation at int16 in the int8
+    model (None where an op reading it has no int16 kernel, with the reason)."""
+    from .convert import ConvertOptions, quantize_keras
+    from .keep import build_plan
+
+    int8, _ = quantize_keras(model, x, ConvertOptions())
+    int16, _ = quantize_keras(model, x, ConvertOptions(precision="int16x8"))
+    plan = build_plan(model, int8, int16)
+    for row in layers:
+        row["int16_keep"] = None
+        if row["layer"] not in plan.layer_tensor:
+            continue
+        try:
+            res = plan.splice([row["layer"]])
+        except InputError as e:
+            row["int16_keep"] = {"possible": False, "why": e.message}
+            continue
+        m = measure(res.tflite)
+        row["int16_keep"] = {"possible": True, "metric": m["metric"], "sqnr_db": m["sqnr_db"],
+                             "recovery": m["metric"] - int8_metric}
