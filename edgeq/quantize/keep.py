@@ -59,7 +59,7 @@ def build_plan(model, int8: bytes, int16: bytes) -> KeepPlan:
     names = keras_io.layer_names(model)
     layer_of = lambda t: keras_io.layer_of_tensor(t, names)  # noqa: E731
     mixed.check_same_structure(int8, int16)
-    view = mixed._View(mixed.read(int8))
+    view = mixed.FlatGraph(mixed.read(int8))
     ops = mixed.layer_ops(int8, layer_of)
     # a layer's activation is the output of its last op (a fused conv+relu is one op)
     layer_tensor = {layer: view.out_name(ks[-1]) for layer, ks in ops.items()}

@@ -43,7 +43,7 @@ def _name(t) -> str:
     return n.decode() if isinstance(n, bytes) else n
 
 
-class _View:
+class FlatGraph:
     """A read-only look at one subgraph: opcode names, producers, consumers, constants."""
 
     def __init__(self, model):
@@ -52,7 +52,7 @@ class _View:
         self.model = model
         self.sg = model.subgraphs[0]
         self.ops = list(self.sg.operators)
-        self.opcode = [names.get(self._code(op), str(self._code(op))) for op in self.ops]
+        self.opcode = [names.get(self.code(op), str(self.code(op))) for op in self.ops]
         self.producer: dict[int, int] = {}
         self.consumers: dict[int, list[int]] = {}
         for k, op in enumerate(self.ops):
@@ -62,7 +62,7 @@ class _View:
                 if i >= 0 and not self.is_constant(int(i)):
                     self.consumers.setdefault(int(i), []).append(k)
 
-    def _code(self, op) -> int:
+    def code(self, op) -> int:
         c = self.model.operatorCodes[op.opcodeIndex]
         return max(int(c.builtinCode), int(c.deprecatedBuiltinCode))
 
@@ -85,7 +85,7 @@ def read(tflite: bytes):
 def layer_ops(tflite: bytes, layer_of) -> dict[str, list[int]]:
     """Keras layer name → indices of the (non-passive) ops computing it. ``layer_of(tensor name)``
     maps a TFLite tensor name back to its layer (see keras_io.layer_of_tensor)."""
-    v = _View(read(tflite))
+    v = FlatGraph(read(tflite))
     out: dict[str, list[int]] = {}
     for k in range(len(v.ops)):
         if v.opcode[k] in PASSIVE or v.opcode[k] in ("QUANTIZE", "DEQUANTIZE"):
@@ -96,7 +96,7 @@ def layer_ops(tflite: bytes, layer_of) -> dict[str, list[int]]:
     return out
 
 
-def kept_closure(v: _View, tensors: set[int]) -> set[int]:
+def kept_closure(v: FlatGraph, tensors: set[int]) -> set[int]:
     """The kept tensors plus everything a passive op makes of them."""
     todo, seen = list(tensors), set(tensors)
     while todo:
@@ -110,7 +110,7 @@ def kept_closure(v: _View, tensors: set[int]) -> set[int]:
     return seen
 
 
-def int16_ops_for(v: _View, kept: set[int], describe, int16_capable: frozenset[str]) -> set[int]:
+def int16_ops_for(v: FlatGraph, kept: set[int], describe, int16_capable: frozenset[str]) -> set[int]:
     """The ops that must run 16x8 to keep ``kept`` at int16; refuse an op without an int16 kernel."""
     ops: set[int] = set()
     for t in sorted(kept):
@@ -135,7 +135,7 @@ def splice(int8: bytes, int16: bytes, keep_tensors: set[str], int16_capable: fro
     and tensors are matched by name, and a mismatch is an error rather than a guess."""
     schema, fb = _schema()
     m8, m16 = read(int8), read(int16)
-    v8, v16 = _View(m8), _View(m16)
+    v8, v16 = FlatGraph(m8), FlatGraph(m16)
     describe = describe or (lambda k: f"operator #{k} ({v8.opcode[k]})")
     by_name8 = {v8.tensor_name(i): i for i in range(len(v8.sg.tensors))}
     op16_by_out = {v16.out_name(k): k for k in range(len(v16.ops))}
@@ -177,7 +177,7 @@ def splice(int8: bytes, int16: bytes, keep_tensors: set[str], int16_capable: fro
             raise InputError(f"{describe(k)}: the int8 and 16x8 conversions differ here, cannot mix them")
         op16 = v16.ops[k16]
         code16 = m16.operatorCodes[op16.opcodeIndex]
-        op.opcodeIndex = opcode_index(v16._code(op16), int(code16.version))
+        op.opcodeIndex = opcode_index(v16.code(op16), int(code16.version))
         op.builtinOptionsType, op.builtinOptions = op16.builtinOptionsType, copy.deepcopy(op16.builtinOptions)
         inputs = list(op.inputs)
         for j, (t8, t16) in enumerate(zip(op.inputs, op16.inputs)):
@@ -246,7 +246,7 @@ def splice(int8: bytes, int16: bytes, keep_tensors: set[str], int16_capable: fro
 
 def check_same_structure(int8: bytes, int16: bytes) -> None:
     """Both conversions must have the same ops in the same order (names matched later)."""
-    a, b = _View(read(int8)), _View(read(int16))
+    a, b = FlatGraph(read(int8)), FlatGraph(read(int16))
     if [x for x in a.opcode if x != "QUANTIZE"] != [x for x in b.opcode if x != "QUANTIZE"]:
         raise InputError("the int8 and 16x8 conversions of this model have different ops; "
                          "mixed precision needs both to have the same structure")
