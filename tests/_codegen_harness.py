@@ -61,6 +61,19 @@ def convert_keras(model, data_fn, io: str = "int8", samples: int = 32, precision
 
 # ----------------------------------------------------------------------------- host build
 
+def arena_define(gen_dir: Path, name: str) -> int:
+    """The ``#define NAME_ARENA_SIZE`` value in a generated ``NAME.h`` (and the array uses it)."""
+    import re
+
+    header = (Path(gen_dir) / f"{name}.h").read_text()
+    m = re.findall(rf"^#define {name.upper()}_ARENA_SIZE (\d+)\s*$", header, re.M)
+    assert len(m) == 1, f"{name}.h: {len(m)} ARENA_SIZE defines"
+    source = (Path(gen_dir) / f"{name}.c").read_text()
+    assert re.search(rf"_arena\[{name.upper()}_ARENA_SIZE > 0 \? {name.upper()}_ARENA_SIZE : 16\]", source), \
+        "the arena array is not sized by the define"
+    return int(m[0])
+
+
 class HostBuilder:
     """Builds generated models for the host: the kernels once (a static library), then one small
     link per model. Builds are cached by model hash."""
@@ -108,11 +121,10 @@ class HostBuilder:
             p = subprocess.run(cmd, capture_output=True, text=True)
             if p.returncode != 0:
                 raise AssertionError(f"host build of generated C failed:\n{p.stderr}")
-            arena = res.arena_bytes
-        else:
-            arena = None
+            assert res.arena_bytes == arena_define(gen, name)
         g = load_graph(tflite)
-        return HostModel(exe=exe, gen_dir=gen, graph=g, arena_bytes=arena)
+        # read from the header on every call (cached builds too): the arena the C declares
+        return HostModel(exe=exe, gen_dir=gen, graph=g, arena_bytes=arena_define(gen, name))
 
 
 @dataclass
@@ -120,7 +132,7 @@ class HostModel:
     exe: Path
     gen_dir: Path
     graph: object
-    arena_bytes: int | None
+    arena_bytes: int  # NAME_ARENA_SIZE as the generated header defines it
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """inputs[i]: (N, ...) samples of model input i → outputs[o]: (N, ...)."""

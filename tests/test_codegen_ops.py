@@ -473,3 +473,25 @@ def test_dsp_code_path_bit_exact_on_host(family_results, family_models, host_bui
         if isinstance(ref, Exception):
             continue
         assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs), ref)
+
+
+def test_squeeze_alias_bit_exact(host_builder):
+    """SQUEEZE (hand-made: the converter never emits it) is an alias in the generated C — no
+    copy — and the model's bytes equal TFLM's."""
+    import subprocess
+
+    from test_memory import squeeze_graph
+
+    from edgeq.codegen import generate
+
+    buf = squeeze_graph()
+    host = host_builder.build(buf, name="sq")
+    assert generate(buf, host.gen_dir.parent / "check", name="sq").kernels.get("alias") == 2
+    c = (host.gen_dir / "sq.c").read_text()
+    assert "same arena buffer: nothing to do" in c and "edgeq_copy(" not in c
+    x = np.random.default_rng(4).integers(-128, 128, (16, 4, 1, 6)).astype(np.int8)
+    ref = tflm_run_many([(buf, [x], 1)])[0][0]
+    out = subprocess.run([str(host.exe)], input=x.tobytes(), capture_output=True, check=True).stdout
+    assert np.asarray(ref).shape == (16, 4, 6)
+    got = np.frombuffer(out, np.int8).reshape(16, 4, 6)
+    assert_bit_exact("squeeze", [got], [ref])

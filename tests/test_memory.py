@@ -18,8 +18,11 @@ from tflite_builder import act, build_tflite, const
 PUBLISHED_BOUND = {"kws": 16_000, "vww": 55_296, "resnet8": 49_152, "autoencoder": 768}
 
 
-def independent_bound(g) -> int:
-    """max over op steps of the 16-byte-rounded bytes of activation tensors alive at that step.
+def independent_bound(g, scratch: bool = False, variant: str = "portable") -> int:
+    """max over op steps of the 16-byte-rounded bytes of activation tensors alive at that step
+    (plus, with ``scratch``, the 16-byte-rounded scratch of the op running at that step: a
+    kernel's scratch lives during its own call only; sizes from ``scratch_bytes``, whose
+    formulas test_scratch_formulas_by_hand checks by hand).
 
     A tensor is alive from the op that writes it (graph inputs: op 0) to the last op that reads
     it (graph outputs: the last op). RESHAPE/SQUEEZE outputs are the same memory as their input,
@@ -48,7 +51,8 @@ def independent_bound(g) -> int:
             if is_act(i):
                 touch(i, s)
     size = {i: -(-g.tensors[i].nbytes // 16) * 16 for i in span}
-    return max(sum(size[i] for i, (lo, hi) in span.items() if lo <= s <= hi) for s in range(n))
+    extra = [-(-scratch_bytes(g, op, variant) // 16) * 16 if scratch else 0 for op in g.operators]
+    return max(sum(size[i] for i, (lo, hi) in span.items() if lo <= s <= hi) + extra[s] for s in range(n))
 
 
 def assert_valid_plan(g, plan):
@@ -162,7 +166,7 @@ def test_digits_plan(digits_tflite):
     assert tensors_only.arena_bytes == tensors_only.lower_bound == independent_bound(g)
     full = plan_memory(g)
     assert_valid_plan(g, full)
-    assert full.arena_bytes == full.lower_bound >= independent_bound(g)
+    assert full.arena_bytes == full.lower_bound == independent_bound(g, scratch=True) >= independent_bound(g)
     # conv1: 3x3x1 → 2*12*2 = 48 B scratch, conv2: 3x3x8 → 2*72*2 = 288 B
     assert sorted(b.size for b in full.buffers if b.kind == "scratch") == [48, 288]
 
@@ -200,9 +204,11 @@ def test_mlperf_tiny_arena_equals_bound(mlperf_tflite, name):
     plan = plan_memory(g, scratch=False)
     assert plan.arena_bytes == plan.lower_bound == bound
     assert_valid_plan(g, plan)
-    full = plan_memory(g)  # with kernel scratch: still at its own bound
-    assert full.arena_bytes == full.lower_bound
+    full = plan_memory(g)  # with kernel scratch: at the independent bound that includes scratch
+    assert full.arena_bytes == full.lower_bound == independent_bound(g, scratch=True)
     assert_valid_plan(g, full)
+    dsp = plan_memory(g, variant="dsp")  # the scratch sizes upstream CMSIS-NN wants on a DSP core
+    assert dsp.arena_bytes == dsp.lower_bound == independent_bound(g, scratch=True, variant="dsp")
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +252,29 @@ def test_more_ops_parse_plan_and_count(many_ops_tflite):
     assert fu.constants == 0  # paddings / axis are folded into the code, not emitted as arrays
     ints8 = [t for t in g.tensors if t.is_constant and t.dtype == "int8"]
     assert fu.weights == sum(t.nbytes for t in ints8)
+
+
+def squeeze_graph():
+    """x[1,4,1,6] → ADD(x,x) → a → SQUEEZE (no options: every size-1 dim) → s[4,6] → RESHAPE →
+    r[1,4,6]; ADD(r,r) → y. The RESHAPE gives the output its batch dimension back.
+
+    Built by hand because the converter writes RESHAPE where Keras squeezes."""
+    tensors = [act("x", [1, 4, 1, 6], scale=0.05, zp=-3), act("a", [1, 4, 1, 6], scale=0.1, zp=2),
+               act("s", [4, 6], scale=0.1, zp=2), act("r", [1, 4, 6], scale=0.1, zp=2),
+               act("y", [1, 4, 6], scale=0.2, zp=-1), const("shape", np.array([1, 4, 6]), "int32")]
+    ops = [{"op": "ADD", "inputs": [0, 0], "outputs": [1]}, {"op": "SQUEEZE", "inputs": [1], "outputs": [2]},
+           {"op": "RESHAPE", "inputs": [2, 5], "outputs": [3]}, {"op": "ADD", "inputs": [3, 3], "outputs": [4]}]
+    return build_tflite(tensors, ops, [0], [4])
+
+
+@pytest.mark.unit
+def test_squeeze_aliases_its_input():
+    g = load_graph(squeeze_graph())
+    assert [op.opcode for op in g.operators] == ["ADD", "SQUEEZE", "RESHAPE", "ADD"]
+    plan = plan_memory(g)
+    assert plan.offset(1) == plan.offset(2) == plan.offset(3)  # no copy: a, s and r are one buffer
+    assert plan.buffer_of(1) is plan.buffer_of(2) is plan.buffer_of(3)
+    assert len([b for b in plan.buffers if b.kind == "tensor"]) == 3  # x, a(=s=r), y
+    # 24 B → 32 each; live: {x,a}, {a}, {a}, {a,y}; x is not needed after step 0
+    assert plan.lower_bound == independent_bound(g) == 64 == plan.arena_bytes
+    assert_valid_plan(g, plan)
