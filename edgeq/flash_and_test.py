@@ -184,6 +184,10 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
     tflite = tflite_path.read_bytes()
     graph = load_graph(tflite, name=tflite_path.name)
     _check_single_io(graph)
+    # needs only the model and the board: the most basic answer comes first
+    fit = size_check(graph, board)
+    if not fit.fits:
+        raise GateFailed(f"the model does not fit {board.name}: {fit.failure_message()}")
 
     # the test data (shape, labels for --max-drop) and a resume's identity are checked as soon
     # as the model's input and output are known: before minutes of code generation and building
@@ -197,10 +201,6 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
     identity = _run_identity(board, graph, full_ds, ds, indices, opts)
     if opts.resume:
         _check_resume(meta_path, results_path, identity)
-
-    fit = size_check(graph, board)
-    if not fit.fits:
-        raise GateFailed(f"the model does not fit {board.name}: {fit.failure_message()}")
 
     log(f"generate C for {tflite_path.name}")
     gen = generate(tflite, work / "gen", name=opts.name)
