@@ -295,8 +295,9 @@ def size_check_cmd(
     reserve_sram: Annotated[str, typer.Option("--reserve-sram", help="SRAM kept for the application "
                                               "(runtime .data/.bss).")] = "1K",
     stack: Annotated[str, typer.Option("--stack", help="Stack reserve.")] = "8K",
-    reserve_flash: Annotated[str, typer.Option("--reserve-flash", help="Flash kept for startup, UART and "
-                                               "protocol code.")] = "8K",
+    reserve_flash: Annotated[Optional[str], typer.Option("--reserve-flash", help="Flash kept for startup, "
+                                                         "UART and protocol code (default: edgeq's test "
+                                                         "firmware runtime as measured for the board's core).")] = None,
     calib: Annotated[Optional[str], typer.Option("--calib", "-c", help="Calibration data when MODEL is Keras "
                                                  "(optional: sizes do not depend on it).")] = None,
     layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer breakdown.")] = False,

@@ -403,9 +403,9 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
 
 # ------------------------------------------------------------------------------ flash accounting
 
-#: Estimated Thumb-2 code bytes (portable C kernels, -O2) that the FIRST op of each type pulls
-#: into the image: the kernel(s) its wrapper can dispatch to plus shared helpers. Rough figures
-#: for budgeting only (± 50%); `edgeq build` reports the real ELF sizes.
+#: Fallback Thumb-2 code bytes for op types the measurement (``code_sizes.json``) has not seen
+#: in a firmware build: rough hand estimates of the kernel(s) the FIRST op of each type pulls in
+#: (± 50%). Measured numbers replace these wherever they exist.
 CODE_BYTES_PER_OP_TYPE: dict[str, int] = {
     "CONV_2D": 2600,  # wrapper + 1x1 kernel + im2col kernel + int8 mat-mult core
     "DEPTHWISE_CONV_2D": 2200,  # wrapper + 3x3 kernel + generic kernel
@@ -426,10 +426,33 @@ CODE_BYTES_PER_OP_TYPE: dict[str, int] = {
 }
 #: Kernel bytes assumed for an op type missing from the table.
 CODE_BYTES_UNKNOWN_OP = 1000
-#: Generated glue per op instance: setting up the argument structs and the call.
+#: Fallback glue per op instance (setting up the argument structs and the call) and shared helpers.
 CODE_BYTES_PER_CALL = 80
-#: Shared requantization helpers (multiply-by-quantized-multiplier, saturation, memcpy...).
 CODE_BYTES_SHARED = 600
+
+#: Which measured core family stands for a core (``code_sizes.json`` has M3, M4 and M55 builds):
+#: no-DSP cores build the portable kernels like the M3; DSP cores the SMLAD paths like the M4.
+_CODE_FAMILY = {"cortex-m0": "cortex-m3", "cortex-m0plus": "cortex-m3", "cortex-m0+": "cortex-m3",
+                "cortex-m1": "cortex-m3", "cortex-m3": "cortex-m3", "cortex-m23": "cortex-m3",
+                "cortex-m4": "cortex-m4", "cortex-m7": "cortex-m4", "cortex-m33": "cortex-m4",
+                "cortex-m35p": "cortex-m4", "cortex-m55": "cortex-m55", "cortex-m85": "cortex-m55"}
+DEFAULT_CODE_FAMILY = "cortex-m4"
+_MEASURED: dict | None = None
+
+
+def measured_code_sizes(core: str | None = None) -> dict | None:
+    """The measured code sizes for a core's family (``edgeq/code_sizes.json``, written by
+    ``scripts/measure_code_sizes.py`` from the linker maps of real firmware builds), or None."""
+    global _MEASURED
+    if _MEASURED is None:
+        import json
+        from pathlib import Path
+
+        f = Path(__file__).with_name("code_sizes.json")
+        _MEASURED = json.loads(f.read_text()) if f.is_file() else {"families": {}}
+    fam = _CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(), DEFAULT_CODE_FAMILY)
+    return _MEASURED["families"].get(fam)
+
 
 #: Inputs at these positions are consumed by the code generator (folded into the C code as
 #: literals), never emitted as arrays: shape/paddings/axis operands.
@@ -463,8 +486,10 @@ class OpFlash:
 @dataclass
 class FlashUsage:
     ops: list[OpFlash]
-    kernel_code: dict[str, int]  # op type → estimated kernel bytes (counted once per type)
-    shared_code: int = CODE_BYTES_SHARED
+    kernel_code: dict[str, int]  # op type → kernel bytes (counted once per type)
+    shared_code: int = CODE_BYTES_SHARED  # kernel helpers every model links + the glue's fixed part
+    measured: bool = False  # code figures from measured firmware builds (else hand estimates)
+    family: str | None = None  # the measured core family used
 
     @property
     def weights(self) -> int:
@@ -507,6 +532,7 @@ class FlashUsage:
         return {"weights": self.weights, "biases": self.biases, "quant_params": self.quant_params,
                 "constants": self.constants, "code_estimate": self.code, "kernel_code": dict(self.kernel_code),
                 "glue": self.glue, "shared_code": self.shared_code, "total": self.total, "macs": self.macs,
+                "code_measured": self.measured, "code_family": self.family,
                 "ops": [o.to_dict() for o in self.ops]}
 
 
@@ -529,8 +555,12 @@ def op_macs(graph: Graph, op: Operator) -> int:
     return 0
 
 
-def flash_usage(graph: Graph) -> FlashUsage:
+def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
     """Itemized flash of the model: weights, biases, requant arrays, constants, code estimate.
+
+    The code estimate uses the kernel, glue and shared-helper sizes measured from firmware
+    builds for ``core``'s family (``measured_code_sizes``); op types never measured fall back
+    to ``CODE_BYTES_PER_OP_TYPE``.
 
     Each constant tensor is counted once (at the first op that uses it). CONV_2D and
     DEPTHWISE_CONV_2D always get per-channel multiplier + shift arrays (int32 each per output
@@ -540,10 +570,13 @@ def flash_usage(graph: Graph) -> FlashUsage:
     seen: set[int] = set()
     rows: list[OpFlash] = []
     kernel_code: dict[str, int] = {}
+    m = measured_code_sizes(core)
+    per_call = m["glue_per_call_bytes"] if m else CODE_BYTES_PER_CALL
+    measured_kernels = m["kernel_bytes"] if m else {}
     for op in graph.operators:
         out_name = graph.tensors[op.outputs[0]].name if op.outputs else ""
         row = OpFlash(index=op.index, opcode=op.label, output=out_name,
-                      glue=0 if op.opcode in ("RESHAPE", "SQUEEZE") else CODE_BYTES_PER_CALL)
+                      glue=0 if op.opcode in ("RESHAPE", "SQUEEZE") else per_call)
         folded = _FOLDED_INPUTS.get(op.opcode, set())
         for pos, ti in enumerate(op.inputs):
             if ti < 0:
@@ -562,9 +595,16 @@ def flash_usage(graph: Graph) -> FlashUsage:
                 op.opcode == "FULLY_CONNECTED" and graph.tensors[op.inputs[1]].per_channel):
             row.quant_params = _out_channels(graph, op) * 8
         row.macs = op_macs(graph, op)
-        kernel_code.setdefault(op.label, CODE_BYTES_PER_OP_TYPE.get(op.opcode, CODE_BYTES_UNKNOWN_OP))
+        if op.opcode in measured_kernels:
+            kernel_code.setdefault(op.label, measured_kernels[op.opcode])
+        else:
+            kernel_code.setdefault(op.label, CODE_BYTES_PER_OP_TYPE.get(op.opcode, CODE_BYTES_UNKNOWN_OP))
         rows.append(row)
-    return FlashUsage(ops=rows, kernel_code=kernel_code)
+    if not m:
+        return FlashUsage(ops=rows, kernel_code=kernel_code)
+    return FlashUsage(ops=rows, kernel_code=kernel_code, shared_code=m["shared_bytes"] + m["glue_base_bytes"],
+                      measured=True, family=_CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(),
+                                                             DEFAULT_CODE_FAMILY))
 
 
 def io_tensors(graph: Graph) -> list[Tensor]:

@@ -6,9 +6,11 @@ database (``edgeq.boards``): checking a ``.tflite`` never imports TensorFlow.
 SRAM = the planned arena (activations, graph I/O and kernel scratch, as the generated code
 declares it) + the serial test harness' I/O buffers (it receives the input and stages the output
 outside the arena) + the stack reserve + an application reserve (the runtime's .data/.bss).
-Flash = weights + biases + per-channel requantization arrays + other constants + an estimate of
-the kernel/glue code (``memory.CODE_BYTES_PER_OP_TYPE``) + a runtime reserve (startup, UART,
-protocol). The budget is the board's default flash / SRAM region, or explicit sizes.
+Flash = weights + biases + per-channel requantization arrays + other constants + the kernel/glue
+code (sizes measured from firmware builds per core family, ``edgeq/code_sizes.json``; hand
+estimates for op types never measured) + a runtime reserve (startup, UART, protocol: by default
+the measured runtime of edgeq's test firmware). The budget is the board's default flash / SRAM
+region, or explicit sizes. The SRAM table shows the arena as tensors + the scratch it adds.
 """
 
 from __future__ import annotations
@@ -23,7 +25,19 @@ from .memory import FlashUsage, MemoryPlan, flash_usage, plan_memory
 
 DEFAULT_STACK_RESERVE = 8192  # the firmware build's default stack (edgeq.build stack_size)
 DEFAULT_RESERVE_SRAM = 1024  # runtime .data/.bss (protocol state, UART driver, timer)
-DEFAULT_RESERVE_FLASH = 8192  # startup + vector table + UART driver + serial protocol + libc bits
+_FALLBACK_RESERVE_FLASH = 8192  # startup + vector table + UART driver + serial protocol + libc bits
+
+
+def default_reserve_flash(core: str | None = None) -> int:
+    """The runtime's flash (vector table, startup, UART, harness, libc/libgcc pieces) as measured
+    in edgeq's test firmware for the core's family, rounded up to 256 B; 8 KiB if unmeasured."""
+    from .memory import measured_code_sizes
+
+    m = measured_code_sizes(core)
+    return -(-m["runtime_bytes"] // 256) * 256 if m else _FALLBACK_RESERVE_FLASH
+
+
+DEFAULT_RESERVE_FLASH = default_reserve_flash()  # without a board: the default family (Cortex-M4)
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)(i?[bB])?\s*$")
 
@@ -152,12 +166,13 @@ class SizeCheckResult:
 def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = None,
                sram_budget: int | str | None = None, reserve_sram: int | str = DEFAULT_RESERVE_SRAM,
                stack_reserve: int | str = DEFAULT_STACK_RESERVE,
-               reserve_flash: int | str = DEFAULT_RESERVE_FLASH, io_buffers: bool = True,
+               reserve_flash: int | str | None = None, io_buffers: bool = True,
                scratch_variant: str = "portable") -> SizeCheckResult:
     """Check `graph` against a board (a ``Board`` or a board name) or explicit budgets.
 
     Explicit ``flash_budget`` / ``sram_budget`` override the board's default regions. Returns
     the result whether it fits or not (``result.fits``); raises InputError for bad arguments.
+    ``reserve_flash`` None: the measured runtime for the board's core (``default_reserve_flash``).
     """
     from . import boards as boards_mod
 
@@ -170,10 +185,12 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     sram_avail = parse_size(sram_budget, "--sram") if sram_budget is not None else board.sram_bytes
     reserve_sram = parse_size(reserve_sram, "--reserve-sram")
     stack_reserve = parse_size(stack_reserve, "--stack")
-    reserve_flash = parse_size(reserve_flash, "--reserve-flash")
+    core = board.core if board is not None else None
+    reserve_measured = reserve_flash is None
+    reserve_flash = default_reserve_flash(core) if reserve_measured else parse_size(reserve_flash, "--reserve-flash")
 
     plan = plan_memory(graph, scratch=True, variant=scratch_variant)
-    fu = flash_usage(graph)
+    fu = flash_usage(graph, core)
     io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
 
     n_kernels = len([k for k, v in fu.kernel_code.items() if v])
@@ -182,13 +199,22 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
         Item("biases", fu.biases, "int32 biases"),
         Item("requant params", fu.quant_params, "int32 multiplier + shift per output channel"),
         Item("other constants", fu.constants, "constant operands emitted as arrays"),
-        Item("kernel code (est.)", fu.code, f"{n_kernels} kernel types + glue for {len(graph.operators)} ops"),
-        Item("runtime reserve", reserve_flash, "startup, UART driver, serial protocol (estimate)"),
+        Item("kernel code (est.)", fu.code, f"{n_kernels} kernel types + glue for {len(graph.operators)} ops"
+             + (f", sizes measured on {fu.family}" if fu.measured else ", hand estimates")),
+        Item("runtime reserve", reserve_flash, "startup, UART driver, serial protocol"
+             + (" (measured)" if reserve_measured and fu.measured else "")),
     ]
-    tensor_arena = plan.arena_bytes
+    # The arena as the code declares it, shown as tensors + what kernel scratch adds on top
+    # (the arena without scratch buffers vs with them): the two rows sum to the arena exactly.
+    has_scratch = any(b.kind == "scratch" for b in plan.buffers)
+    tensor_arena = plan_memory(graph, scratch=False).arena_bytes if has_scratch else plan.arena_bytes
+    tensor_arena = min(tensor_arena, plan.arena_bytes)
+    n_scratch = len([b for b in plan.buffers if b.kind == "scratch"])
     sram_items = [
-        Item("arena", tensor_arena, f"activations + I/O + scratch, {len(plan.buffers)} buffers, "
-                                    f"lower bound {plan.lower_bound:,} B"),
+        Item("arena", tensor_arena, f"activations + I/O, {len(plan.buffers) - n_scratch} buffers "
+                                    f"(arena with scratch {plan.arena_bytes:,} B, lower bound {plan.lower_bound:,} B)"),
+        Item("scratch", plan.arena_bytes - tensor_arena, f"kernel scratch in the arena: {n_scratch} buffers, "
+                                                         f"largest {plan.scratch_bytes:,} B"),
         Item("harness I/O buffers", io_bytes if io_buffers else 0, "serial test harness: input + output staging"),
         Item("stack reserve", stack_reserve, ""),
         Item("application reserve", reserve_sram, "runtime .data/.bss"),

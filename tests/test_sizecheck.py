@@ -170,3 +170,44 @@ def test_size_check_converts_a_keras_model():
     assert r.returncode == 0, r.stderr[-2000:]
     d = json.loads(r.stdout)
     assert d["fits"] and d["model"]["ops"] == 7 and any("converted" in n for n in d["notes"])
+
+
+@pytest.mark.toolchain
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["digits", "kws", "resnet8"])
+def test_flash_total_within_15_percent_of_the_elf(model, digits_tflite, mlperf_tflite, tmp_path):
+    """size-check's flash total (constants counted exactly + measured per-op-type code + the
+    measured runtime) against the flash of the real firmware ELF for qemu-mps2-an386.
+
+    The code sizes came from builds of these architectures (scripts/measure_code_sizes.py), so
+    this mainly checks that the table, the accounting and the build still agree — a kernel that
+    grows, or a model whose data is miscounted, moves the total out of the band."""
+    from conftest import require_tool
+    from edgeq.build import build_firmware, load_board
+    from edgeq.codegen import generate
+
+    require_tool("arm-none-eabi-gcc")
+    require_tool("cmake")
+    path = digits_tflite if model == "digits" else mlperf_tflite(model)
+    gen = generate(path, tmp_path / "gen", name=model)
+    fw = build_firmware(load_board("qemu-mps2-an386"), tmp_path / "fw", model_dir=gen.out_dir)
+    r = size_check(load_graph(path), "qemu-mps2-an386")
+    assert r.flash_usage.measured and r.flash_usage.family == "cortex-m4"
+    est = r.flash.used
+    assert abs(est - fw.flash_bytes) <= 0.15 * fw.flash_bytes, (est, fw.flash_bytes)
+
+
+@pytest.mark.unit
+def test_scratch_row_keeps_the_sram_total(digits_tflite):
+    from edgeq.memory import plan_memory
+
+    g = load_graph(digits_tflite)
+    r = size_check(g, "qemu-mps2-an386")
+    sram = {i.name: i.bytes for i in r.sram.items}
+    full, tensors = plan_memory(g), plan_memory(g, scratch=False)
+    assert sram["arena"] == tensors.arena_bytes and sram["scratch"] == full.arena_bytes - tensors.arena_bytes > 0
+    assert sram["arena"] + sram["scratch"] == r.to_dict()["arena"]["bytes"] == full.arena_bytes
+    assert r.sram.used == full.arena_bytes + sram["harness I/O buffers"] + sram["stack reserve"] \
+        + sram["application reserve"]
+    out = runner.invoke(app, ["size-check", str(digits_tflite), "--board", "qemu-mps2-an386"]).output
+    assert "scratch" in out

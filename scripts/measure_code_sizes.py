@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Measure the flash code that each op type pulls into real firmware; write edgeq/code_sizes.json.
+
+    python scripts/measure_code_sizes.py            # ~3 minutes: 5 models x 3 virtual boards
+
+For each model (digits and the four MLPerf Tiny architectures) and each core family (Cortex-M3
+without DSP: qemu-mps2-an385; Cortex-M4 with DSP: qemu-mps2-an386; Cortex-M55: qemu-mps3-an547)
+it runs `edgeq generate` and `edgeq.build.build_firmware`, then reads the linker map
+(firmware.map; every function is its own input section thanks to -ffunction-sections and
+--gc-sections keeps only what is referenced) and sorts each kept section by its object file:
+
+* kernel libraries (libedgeq_nn.a, libedgeq_ops.a): attributed to an op type by function name
+  (KERNEL_OWNERS below); a helper no rule claims is "shared";
+* the generated model's NAME.c: the glue (straight-line calls, parameter structs), fitted by least
+  squares as glue = base + per_call * calls over all builds;
+* the generated NAME_data.c: weights etc. (size-check counts those exactly, so not measured here);
+* everything else — the ELF's flash bytes minus all of the above — is the runtime (vector
+  table, startup, UART, harness, libc/libgcc pieces).
+
+An op type's number is the union of the kernel sections it was seen to pull in across models:
+the wrappers reference every variant they can dispatch to, so the linker keeps them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+OUT = REPO / "edgeq" / "code_sizes.json"
+
+BOARDS = {"cortex-m3": "qemu-mps2-an385", "cortex-m4": "qemu-mps2-an386", "cortex-m55": "qemu-mps3-an547"}
+MLPERF = ("kws", "vww", "resnet8", "autoencoder")
+
+#: function-name pattern → op type (first match wins); anything else in a kernel library is "shared"
+KERNEL_OWNERS = [
+    (r"^arm_convolve.*_s8", "CONV_2D"), (r"^arm_depthwise_conv.*_s8", "DEPTHWISE_CONV_2D"),
+    (r"^arm_fully_connected_s8|^arm_fully_connected_per_channel_s8", "FULLY_CONNECTED"),
+    (r"^arm_avgpool_s8", "AVERAGE_POOL_2D"), (r"^arm_max_pool_s8", "MAX_POOL_2D"),
+    (r"^arm_softmax_s8", "SOFTMAX"), (r"^arm_elementwise_add_s8|^edgeq_broadcast_add_s8", "ADD"),
+    (r"^arm_elementwise_mul_s8|^edgeq_broadcast_mul_s8", "MUL"), (r"^edgeq_pad", "PAD"),
+    (r"^edgeq_concat", "CONCATENATION"), (r"^edgeq_mean", "MEAN"), (r"^edgeq_logistic", "LOGISTIC"),
+    (r"^edgeq_quantize|^edgeq_requantize", "QUANTIZE"), (r"^edgeq_dequantize", "DEQUANTIZE"),
+]
+
+_SECTION = re.compile(r"^ (\.(?:text|rodata)[.\w$]*)\s*(?:\n\s+)?\s*0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", re.M)
+
+
+def map_sections(map_file: Path) -> list[tuple[str, int, str]]:
+    """(section, size, object) for every .text/.rodata input section kept in the image."""
+    text = map_file.read_text()
+    text = text[text.index("Linker script and memory map"):]
+    return [(m.group(1), int(m.group(3), 16), m.group(4)) for m in _SECTION.finditer(text) if int(m.group(3), 16)]
+
+
+def classify(sections, name: str) -> dict:
+    kernels: dict[str, dict[str, int]] = {}
+    glue = data = runtime = 0
+    for sec, size, obj in sections:
+        func = sec.split(".", 2)[-1] if sec.count(".") >= 2 else sec
+        if f"({name}_data.c.obj)" in obj:
+            data += size
+        elif f"({name}.c.obj)" in obj:
+            glue += size
+        elif "libedgeq_nn.a" in obj or "libedgeq_ops.a" in obj:
+            owner = next((op for pat, op in KERNEL_OWNERS if re.search(pat, func)), "shared")
+            kernels.setdefault(owner, {})[func] = size
+        else:
+            runtime += size
+    return {"kernels": kernels, "glue": glue, "data": data, "runtime": runtime}
+
+
+def models(work: Path) -> dict[str, Path]:
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+    from models import mlperf_tiny
+    import numpy as np
+
+    out = {"digits": work / "digits.tflite"}
+    convert_model(REPO / "models/digits/digits.keras", str(REPO / "models/digits/train.npz"), out["digits"],
+                  ConvertOptions())
+    for arch in MLPERF:
+        mlperf_tiny.build(arch).save(work / f"{arch}.keras")
+        np.savez(work / f"{arch}_calib.npz", x=mlperf_tiny.sample_data(arch, 64, seed=1))
+        out[arch] = work / f"{arch}.tflite"
+        convert_model(work / f"{arch}.keras", str(work / f"{arch}_calib.npz"), out[arch], ConvertOptions(samples=64))
+    return out
+
+
+def main() -> None:
+    import numpy as np
+
+    from edgeq.build import build_firmware, load_board
+    from edgeq.codegen import generate
+    from edgeq.graph import load_graph
+
+    result = {"_how": __doc__.split("\n\n")[1].strip().replace("\n", " ") + " See scripts/measure_code_sizes.py.",
+              "families": {}}
+    with tempfile.TemporaryDirectory(prefix="edgeq-codesize-") as tmp:
+        work = Path(tmp)
+        tfl = models(work)
+        for family, board in BOARDS.items():
+            union: dict[str, dict[str, int]] = {}
+            rows, runtimes, per_model = [], [], {}
+            for mname, path in tfl.items():
+                gen = generate(path, work / f"gen_{mname}", name=mname)
+                fw = build_firmware(load_board(board), work / f"fw_{family}_{mname}", model_dir=gen.out_dir)
+                c = classify(map_sections(fw.build_dir / "firmware.map"), mname)
+                for op, funcs in c["kernels"].items():
+                    union.setdefault(op, {}).update(funcs)
+                calls = sum(1 for op in load_graph(path).operators if op.opcode not in ("RESHAPE", "SQUEEZE"))
+                rows.append((calls, c["glue"]))
+                # the runtime as the rest of the image: also catches the vector table and fill bytes
+                runtime = fw.flash_bytes - c["data"] - c["glue"] - sum(sum(f.values()) for f in c["kernels"].values())
+                c["runtime"] = runtime
+                runtimes.append(runtime)
+                per_model[mname] = {"elf_flash": fw.flash_bytes, "glue": c["glue"], "runtime": c["runtime"],
+                                    "data": c["data"], "calls": calls}
+                print(family, mname, per_model[mname], flush=True)
+            a = np.array([[1.0, n] for n, _ in rows])
+            base, per_call = np.linalg.lstsq(a, np.array([g for _, g in rows], float), rcond=None)[0]
+            result["families"][family] = {
+                "board": board,
+                "kernel_bytes": {op: sum(f.values()) for op, f in sorted(union.items()) if op != "shared"},
+                "shared_bytes": sum(union.get("shared", {}).values()),
+                "glue_base_bytes": int(round(base)), "glue_per_call_bytes": int(round(per_call)),
+                "runtime_bytes": max(runtimes), "measured": per_model}
+    OUT.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
