@@ -116,7 +116,9 @@ def _run_identity(board, graph, full_ds, ds, indices, opts: FlashTestOptions) ->
     only informative: the same file may be named by another path)."""
     return {"version": META_VERSION, "board": board.name, "model_sha256": graph.sha256,
             "data": str(opts.data), "data_sha256": full_ds.sha256,
-            "limit": opts.limit, "seed": SUBSET_SEED, "samples": len(ds),
+            # a --limit at or above the data size selects everything, like no --limit
+            "limit": opts.limit if opts.limit is not None and opts.limit < len(full_ds) else None,
+            "seed": SUBSET_SEED, "samples": len(ds),
             "indices_sha256": _sha256_arrays(np.asarray(indices, dtype=np.int64)),
             "samples_sha256": _sha256_arrays(ds.x, ds.y)}
 
