@@ -251,7 +251,10 @@ def generate(
     if json_out:
         ui.print_json(res.to_dict())
         return
-    rows = [["output", str(res.out_dir)], ["files", ", ".join(p.name for p in res.files)],
+    files = ", ".join(p.name for p in res.files)
+    if res.kernel_files:
+        files += f" + {res.kernel_files[0].relative_to(res.out_dir).parts[0]}/ ({len(res.kernel_files)} kernel files)"
+    rows = [["output", str(res.out_dir)], ["files", files],
             ["ops", f"{len(res.ops)} ({', '.join(f'{k} ×{v}' for k, v in sorted(res.kernels.items()))})"],
             ["arena (SRAM)", f"{res.arena_bytes:,} B"], ["constant data", f"{res.data_bytes:,} B"],
             ["flash (data + est. code)", f"{res.flash_bytes:,} B"], ["model sha256", res.sha256[:16] + "…"]]
