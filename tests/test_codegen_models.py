@@ -54,6 +54,35 @@ def test_mlperf_tiny_bit_exact(arch, mlperf_tflite, builder):
     assert host.arena_bytes == size_check(host.graph, "qemu-mps2-an386").to_dict()["arena"]["bytes"]
 
 
+@pytest.fixture(scope="module")
+def builder_dsp(tmp_path_factory) -> HostBuilder:
+    """The kernels' Cortex-M DSP code path (im2col + SMLAD conv, 1x1, FC), emulated on the host."""
+    return HostBuilder(tmp_path_factory.mktemp("codegen_models_dsp"), defines=("EDGEQ_EMULATE_DSP",))
+
+
+@pytest.mark.toolchain
+def test_digits_dsp_path_bit_exact(digits_tflite, digits_data, builder_dsp):
+    from edgeq.reference import run_tflm
+
+    require_tool("gcc")
+    buf = digits_tflite.read_bytes()
+    ref = run_tflm(buf, digits_data["x_test"])
+    got = builder_dsp.build(buf, name="digits").run([ref.inputs_q])
+    assert assert_bit_exact("digits (DSP path)", got, [ref.outputs_q]) == len(digits_data["x_test"]) * 10
+
+
+@pytest.mark.toolchain
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["kws", "vww", "resnet8", "autoencoder"])
+def test_mlperf_tiny_dsp_path_bit_exact(arch, mlperf_tflite, builder_dsp):
+    require_tool("gcc")
+    buf = mlperf_tflite(arch).read_bytes()
+    host = builder_dsp.build(buf, name=arch)
+    inputs = random_inputs(host.graph, 12, seed=4)
+    ref = tflm_run_many([(buf, inputs, len(host.graph.outputs))])[0]
+    assert_bit_exact(f"{arch} (DSP path)", host.run(inputs), ref)
+
+
 # ------------------------------------------------------------------------------ builds
 
 @pytest.mark.toolchain

@@ -89,6 +89,25 @@ def fam_dw_b():
     return keras.Model(x, outs), _u(-0.5, 3, (8, 6, 3)), "int8"
 
 
+def fam_dsp_blocks():
+    """Shapes that exercise the DSP kernels' blocking edges: 6 channels (one 4-channel depthwise
+    group + a 2-channel tail; a receptive field not a multiple of 4), 5 output channels (odd),
+    odd pixel counts, and an FC depth and unit count not multiples of 4."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((7, 5, 6), batch_size=1)
+    outs = [
+        L.DepthwiseConv2D(3, padding="same", activation="relu")(x),
+        L.DepthwiseConv2D(3, strides=2, padding="valid")(x),
+        L.DepthwiseConv2D(3, dilation_rate=2, padding="same")(x),
+        L.Conv2D(5, 3, padding="same", activation="relu")(x),
+        L.Conv2D(7, 1, strides=2)(x),
+        L.Conv2D(5, 1)(x),
+        L.Dense(9)(L.Flatten()(L.Conv2D(3, 2, strides=2)(x))),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (7, 5, 6)), "int8"
+
+
 def fam_pool():
     import keras
     from keras import layers as L
@@ -293,6 +312,7 @@ FAMILIES = {name[4:]: fn for name, fn in sorted(globals().items()) if name.start
 # ops each family is expected to contain (guards against the converter folding a case away)
 EXPECTED_OPS = {
     "conv_a": {"CONV_2D"}, "conv_b": {"CONV_2D"}, "dw_a": {"DEPTHWISE_CONV_2D"}, "dw_b": {"DEPTHWISE_CONV_2D"},
+    "dsp_blocks": {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"},
     "pool": {"AVERAGE_POOL_2D", "MAX_POOL_2D"}, "fc": {"FULLY_CONNECTED"},
     "fc_nd": {"FULLY_CONNECTED", "RESHAPE", "SOFTMAX"}, "softmax": {"SOFTMAX", "FULLY_CONNECTED"},
     "softmax_wide": {"SOFTMAX"}, "add_mul": {"ADD", "MUL"}, "pad_mean": {"PAD", "MEAN"},

@@ -208,6 +208,8 @@ EDGEQ_INLINE int32_t edgeq_logistic_q4(int32_t a)
 #define edgeq_sxtb16(x) __sxtb16(x)
 #define edgeq_smlad(a, b, acc) __smlad((a), (b), (acc))
 #define edgeq_sadd16(a, b) __sadd16((a), (b))
+#define edgeq_smlabb(a, b, acc) __smlabb((a), (b), (acc))
+#define edgeq_smlatt(a, b, acc) __smlatt((a), (b), (acc))
 #elif defined(EDGEQ_EMULATE_DSP)
 /* Host testing of the DSP code path: the same instructions in portable C. */
 #define EDGEQ_DOT_DSP 1
@@ -221,9 +223,20 @@ EDGEQ_INLINE int32_t edgeq_sxtb16(int32_t v)
 {
     return edgeq_pack16((int8_t)(uint8_t)((uint32_t)v & 0xFFu), (int8_t)(uint8_t)(((uint32_t)v >> 16) & 0xFFu));
 }
+/* SMLAD adds modulo 2^32 (it only sets the Q flag on overflow): emulated in uint32, no UB. */
 EDGEQ_INLINE int32_t edgeq_smlad(int32_t a, int32_t b, int32_t acc)
 {
-    return acc + edgeq_lo16(a) * edgeq_lo16(b) + edgeq_hi16(a) * edgeq_hi16(b);
+    return (int32_t)((uint32_t)acc + (uint32_t)(edgeq_lo16(a) * edgeq_lo16(b)) +
+                     (uint32_t)(edgeq_hi16(a) * edgeq_hi16(b)));
+}
+/* SMLABB / SMLATT: acc + bottom * bottom, acc + top * top (modulo 2^32, like SMLAD). */
+EDGEQ_INLINE int32_t edgeq_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(edgeq_lo16(a) * edgeq_lo16(b)));
+}
+EDGEQ_INLINE int32_t edgeq_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(edgeq_hi16(a) * edgeq_hi16(b)));
 }
 EDGEQ_INLINE int32_t edgeq_sadd16(int32_t a, int32_t b)
 {
@@ -241,6 +254,16 @@ EDGEQ_INLINE int32_t edgeq_read_s8x4(const int8_t *p)
     memcpy(&v, p, 4);
     return v;
 }
+
+/* Two int16 from memory (any alignment) as one word: element 0 in the low half. */
+EDGEQ_INLINE int32_t edgeq_read_s16x2(const int16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+EDGEQ_INLINE void edgeq_write_s16x2(int16_t *p, int32_t v) { memcpy(p, &v, 4); }
 
 /* Rotate right by 8 (bytes 1 and 3 into the SXTB16 lanes). */
 EDGEQ_INLINE int32_t edgeq_ror8(int32_t v)

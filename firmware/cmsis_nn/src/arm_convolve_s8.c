@@ -1,17 +1,223 @@
 /*
- * edgeq portable kernels -- int8 convolution (NHWC input, OHWI filter, per-channel requant).
+ * edgeq kernels -- int8 convolution (NHWC input, OHWI filter, per-channel requant).
+ *
+ * Two implementations, chosen at compile time:
+ *  - portable C (no scratch): reads the input in place, one output value at a time;
+ *  - DSP extension (EDGEQ_DOT_DSP: Cortex-M4/M7/M33/M55, or emulated on the host with
+ *    -DEDGEQ_EMULATE_DSP): im2col of two output pixels into int16 columns, then a 2 x 2
+ *    (pixels x output channels) block of SMLAD dual multiply-accumulates.
  * SPDX-License-Identifier: MIT
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
 
+#include <string.h>
+
+#if defined(EDGEQ_DOT_DSP)
+/* int16 elements of one im2col column: the receptive field rounded up to a multiple of four. */
+static int32_t edgeq_im2col_len(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    return (k + 3) & ~3;
+}
+#endif
+
 int32_t arm_convolve_s8_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
 {
-    /* edgeq's kernel reads the input in place (no im2col copy): no scratch, with or without DSP */
+#if defined(EDGEQ_DOT_DSP)
+    /* two int16 columns; edgeq.memory.scratch_bytes reserves exactly 2 * align4(k) * 2 bytes */
+    return 2 * edgeq_im2col_len(input_dims, filter_dims) * (int32_t)sizeof(int16_t);
+#else
+    /* the portable kernel reads the input in place (no im2col copy): no scratch */
     (void)input_dims;
     (void)filter_dims;
     return 0;
+#endif
 }
+
+#if defined(EDGEQ_DOT_DSP)
+/* ------------------------------------------------------------------ DSP (SMLAD) im2col path */
+
+/*
+ * Column layout. Element j of the receptive field (ky, kx, c in filter order) holds
+ * x + input_offset (in [-255, 255], fits int16), or 0 where the tap lies in the padding: TFLM
+ * skips padded taps, so they must contribute nothing, and a 0 column entry does exactly that.
+ * Within each whole group of four elements the order is [e0 e2 e1 e3]: SXTB16 of a weight word
+ * yields the pairs (w0, w2) and (w1, w3), so the column words (e0, e2) and (e1, e3) line up with
+ * them without repacking the weights. The last k % 4 elements stay in natural order (scalar tail).
+ */
+
+/* Natural-order groups of four -> [e0 e2 e1 e3], for receptive fields not filled word-wise. */
+static void edgeq_col_interleave(int16_t *col, int32_t k)
+{
+    int32_t j;
+    for (j = 0; j + 4 <= k; j += 4)
+    {
+        const int16_t e1 = col[j + 1];
+        col[j + 1] = col[j + 2];
+        col[j + 2] = e1;
+    }
+}
+
+/* One output pixel's receptive field into col (k = k_h * k_w * in_c elements). */
+static void edgeq_im2col(int16_t *col, const int8_t *in_b, int32_t in_h, int32_t in_w, int32_t in_c, int32_t k_h,
+                         int32_t k_w, int32_t y0, int32_t x0, int32_t dil_h, int32_t dil_w, int32_t in_off)
+{
+    const int32_t k = k_h * k_w * in_c;
+    const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
+    int32_t ky, kx, c;
+    int16_t *dst = col;
+    for (ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky * dil_h;
+        for (kx = 0; kx < k_w; kx++, dst += in_c)
+        {
+            const int32_t x = x0 + kx * dil_w;
+            const int8_t *src = in_b + (y * in_w + x) * in_c;
+            if (y < 0 || y >= in_h || x < 0 || x >= in_w)
+            {
+                memset(dst, 0, (size_t)in_c * sizeof(int16_t));
+            }
+            else if ((in_c & 3) == 0)
+            {
+                /* every tap starts a group: SXTB16 gives (e0, e2) and (e1, e3) directly */
+                for (c = 0; c < in_c; c += 4)
+                {
+                    const int32_t v = edgeq_read_s8x4(src + c);
+                    edgeq_write_s16x2(dst + c, edgeq_sadd16(edgeq_sxtb16(v), off2));
+                    edgeq_write_s16x2(dst + c + 2, edgeq_sadd16(edgeq_sxtb16(edgeq_ror8(v)), off2));
+                }
+            }
+            else
+            {
+                for (c = 0; c < in_c; c++)
+                {
+                    dst[c] = (int16_t)(src[c] + in_off);
+                }
+            }
+        }
+    }
+    if ((in_c & 3) != 0)
+    {
+        edgeq_col_interleave(col, k);
+    }
+}
+
+/*
+ * out[p][oc] for two columns (pixels) and two filters (output channels) at once: each weight
+ * word is loaded and sign-extended once for both pixels, each column word once for both
+ * channels. col1 / w1 may equal col0 / w0 (odd pixel or channel count; the duplicate sums are
+ * simply not stored).
+ *
+ * Overflow: every SMLAD adds two products of an int16 in [-255, 255] and an int8, |.| <= 65280.
+ * The accumulators add modulo 2^32 (SMLAD only sets the Q flag), exactly like TFLM's int32
+ * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
+ * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
+ */
+static void edgeq_dot_2x2(const int16_t *col0, const int16_t *col1, const int8_t *w0, const int8_t *w1, int32_t k,
+                          int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3]; /* a<pixel><channel> */
+    int32_t j;
+    for (j = 0; j + 4 <= k; j += 4)
+    {
+        const int32_t wa = edgeq_read_s8x4(w0 + j), wb = edgeq_read_s8x4(w1 + j);
+        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16(edgeq_ror8(wa));
+        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16(edgeq_ror8(wb));
+        const int32_t c02 = edgeq_read_s16x2(col0 + j), c13 = edgeq_read_s16x2(col0 + j + 2);
+        const int32_t d02 = edgeq_read_s16x2(col1 + j), d13 = edgeq_read_s16x2(col1 + j + 2);
+        a00 = edgeq_smlad(c02, wa02, a00);
+        a00 = edgeq_smlad(c13, wa13, a00);
+        a01 = edgeq_smlad(c02, wb02, a01);
+        a01 = edgeq_smlad(c13, wb13, a01);
+        a10 = edgeq_smlad(d02, wa02, a10);
+        a10 = edgeq_smlad(d13, wa13, a10);
+        a11 = edgeq_smlad(d02, wb02, a11);
+        a11 = edgeq_smlad(d13, wb13, a11);
+    }
+    for (; j < k; j++)
+    {
+        a00 += col0[j] * w0[j];
+        a01 += col0[j] * w1[j];
+        a10 += col1[j] * w0[j];
+        a11 += col1[j] * w1[j];
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+static int8_t edgeq_conv_out(int32_t acc, const cmsis_nn_per_channel_quant_params *q, int32_t oc, int32_t out_off,
+                             int32_t act_min, int32_t act_max)
+{
+    const int32_t v = arm_nn_requantize(acc, q->multiplier[oc], q->shift[oc]) + out_off;
+    return (int8_t)edgeq_clamp_i32(v, act_min, act_max);
+}
+
+static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
+                                  const cmsis_nn_per_channel_quant_params *quant_params,
+                                  const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                  const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                  const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t pixels = output_dims->h * out_w;
+    const int32_t k = k_h * k_w * in_c;
+    const int32_t col_len = edgeq_im2col_len(input_dims, filter_dims);
+    const int32_t out_off = conv_params->output_offset;
+    const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
+    int16_t *col0 = cols, *col1 = cols + col_len;
+    int32_t b, p, oc, i;
+
+    for (b = 0; b < input_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_h * in_w * in_c;
+        for (p = 0; p < pixels; p += 2)
+        {
+            const int32_t n_px = pixels - p >= 2 ? 2 : 1;
+            int8_t *out0 = output_data + p * out_c;
+            int8_t *out1 = out0 + out_c;
+            for (i = 0; i < n_px; i++)
+            {
+                const int32_t oy = (p + i) / out_w, ox = (p + i) % out_w;
+                edgeq_im2col(i == 0 ? col0 : col1, in_b, in_h, in_w, in_c, k_h, k_w,
+                             oy * conv_params->stride.h - conv_params->padding.h,
+                             ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
+                             conv_params->dilation.w, conv_params->input_offset);
+            }
+            for (oc = 0; oc < out_c; oc += 2)
+            {
+                const int32_t n_oc = out_c - oc >= 2 ? 2 : 1;
+                const int8_t *w0 = filter_data + oc * k;
+                const int8_t *w1 = n_oc == 2 ? w0 + k : w0;
+                int32_t acc[4];
+                acc[0] = acc[2] = bias_data != 0 ? bias_data[oc] : 0;
+                acc[1] = acc[3] = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
+                edgeq_dot_2x2(col0, n_px == 2 ? col1 : col0, w0, w1, k, acc);
+                out0[oc] = edgeq_conv_out(acc[0], quant_params, oc, out_off, act_min, act_max);
+                if (n_oc == 2)
+                {
+                    out0[oc + 1] = edgeq_conv_out(acc[1], quant_params, oc + 1, out_off, act_min, act_max);
+                }
+                if (n_px == 2)
+                {
+                    out1[oc] = edgeq_conv_out(acc[2], quant_params, oc, out_off, act_min, act_max);
+                    if (n_oc == 2)
+                    {
+                        out1[oc + 1] = edgeq_conv_out(acc[3], quant_params, oc + 1, out_off, act_min, act_max);
+                    }
+                }
+            }
+        }
+        output_data += pixels * out_c;
+    }
+}
+#endif /* EDGEQ_DOT_DSP */
+
+/* ------------------------------------------------------------------ portable path */
 
 arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
                                     const cmsis_nn_conv_params *conv_params,
@@ -42,6 +248,15 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if defined(EDGEQ_DOT_DSP)
+    /* without the planned scratch (a caller that passes none) the portable loop below runs */
+    if (ctx != 0 && ctx->buf != 0 && ctx->size >= arm_convolve_s8_get_buffer_size(input_dims, filter_dims))
+    {
+        edgeq_convolve_s8_dsp((int16_t *)ctx->buf, conv_params, quant_params, input_dims, input_data, filter_dims,
+                              filter_data, bias_data, output_dims, output_data);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     for (b = 0; b < batches; b++)
     {
         const int8_t *in_b = input_data + (int32_t)b * in_h * in_w * in_c;

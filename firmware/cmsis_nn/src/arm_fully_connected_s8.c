@@ -1,5 +1,7 @@
 /*
- * edgeq portable kernels -- int8 fully connected, per-tensor and per-channel requantization.
+ * edgeq kernels -- int8 fully connected, per-tensor and per-channel requantization. With the
+ * DSP extension (EDGEQ_DOT_DSP) and a symmetric filter (filter_offset 0, what the converter
+ * emits), four units at a time share the sign-extended, offset input words (SMLAD).
  * filter_dims->n = accumulation depth, output_dims->c = output units, input_dims->n = batches.
  * Filter layout [units, depth].
  * SPDX-License-Identifier: MIT
@@ -13,11 +15,109 @@ int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims)
     return 0;
 }
 
+#if defined(EDGEQ_DOT_DSP)
+/* ------------------------------------------------------------------ DSP (SMLAD) path */
+
+/*
+ * acc[u] += sum((x[i] + in_off) * w_u[i]) for four filter rows w_u = w + u * depth. The input
+ * word is extended once into (x0 + off, x2 + off), (x1 + off, x3 + off) — in [-255, 255], so
+ * the non-saturating SADD16 is exact — and used by all four rows.
+ *
+ * Overflow: each SMLAD adds two products |(x + off) * w| <= 255 * 128; the accumulators add
+ * modulo 2^32 like TFLM's int32 accumulator, so the bits agree for all int8 inputs.
+ */
+static void edgeq_fc_dot_1x4(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off, int32_t acc[4])
+{
+    const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
+    const int8_t *w0 = w, *w1 = w + depth, *w2 = w + 2 * depth, *w3 = w + 3 * depth;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i;
+    for (i = 0; i + 4 <= depth; i += 4)
+    {
+        const int32_t xv = edgeq_read_s8x4(x + i);
+        const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2);
+        const int32_t x13 = edgeq_sadd16(edgeq_sxtb16(edgeq_ror8(xv)), off2);
+        int32_t wv = edgeq_read_s8x4(w0 + i);
+        a0 = edgeq_smlad(x02, edgeq_sxtb16(wv), a0);
+        a0 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a0);
+        wv = edgeq_read_s8x4(w1 + i);
+        a1 = edgeq_smlad(x02, edgeq_sxtb16(wv), a1);
+        a1 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a1);
+        wv = edgeq_read_s8x4(w2 + i);
+        a2 = edgeq_smlad(x02, edgeq_sxtb16(wv), a2);
+        a2 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a2);
+        wv = edgeq_read_s8x4(w3 + i);
+        a3 = edgeq_smlad(x02, edgeq_sxtb16(wv), a3);
+        a3 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a3);
+    }
+    for (; i < depth; i++)
+    {
+        const int32_t xo = (int32_t)x[i] + in_off;
+        a0 += xo * w0[i];
+        a1 += xo * w1[i];
+        a2 += xo * w2[i];
+        a3 += xo * w3[i];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* filter_offset == 0: units in blocks of four, the remainder one at a time. */
+static void edgeq_fc_core_dsp(const cmsis_nn_fc_params *p, const int32_t *mult, const int32_t *shift,
+                              int32_t per_channel, int32_t batches, const int8_t *input, const int8_t *filter,
+                              int32_t depth, const int32_t *bias, int32_t units, int8_t *output)
+{
+    int32_t b, u, j;
+    for (b = 0; b < batches; b++)
+    {
+        const int8_t *in = input + b * depth;
+        int8_t *out = output + b * units;
+        for (u = 0; u < units; u += 4)
+        {
+            const int32_t n = units - u >= 4 ? 4 : units - u;
+            int32_t acc[4];
+            for (j = 0; j < n; j++)
+            {
+                acc[j] = bias != 0 ? bias[u + j] : 0;
+            }
+            if (n == 4)
+            {
+                edgeq_fc_dot_1x4(in, filter + u * depth, depth, p->input_offset, acc);
+            }
+            else
+            {
+                for (j = 0; j < n; j++)
+                {
+                    acc[j] += edgeq_dot_off_s8(in, filter + (u + j) * depth, depth, p->input_offset);
+                }
+            }
+            for (j = 0; j < n; j++)
+            {
+                const int32_t q = per_channel ? u + j : 0;
+                const int32_t v = arm_nn_requantize(acc[j], mult[q], shift[q]) + p->output_offset;
+                out[u + j] = (int8_t)edgeq_clamp_i32(v, p->activation.min, p->activation.max);
+            }
+        }
+    }
+}
+#endif /* EDGEQ_DOT_DSP */
+
+/* ------------------------------------------------------------------ portable path */
+
 static void edgeq_fc_core(const cmsis_nn_fc_params *p, const int32_t *mult, const int32_t *shift, int32_t per_channel,
                           int32_t batches, const int8_t *input, const int8_t *filter, int32_t depth,
                           const int32_t *bias, int32_t units, int8_t *output)
 {
     int32_t b, u, i;
+#if defined(EDGEQ_DOT_DSP)
+    if (p->filter_offset == 0)
+    {
+        edgeq_fc_core_dsp(p, mult, shift, per_channel, batches, input, filter, depth, bias, units, output);
+        return;
+    }
+#endif
     for (u = 0; u < units; u++)
     {
         const int8_t *w = filter + u * depth;
