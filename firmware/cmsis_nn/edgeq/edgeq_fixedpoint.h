@@ -35,11 +35,12 @@ EDGEQ_INLINE int32_t edgeq_srdhm(int32_t a, int32_t b)
     {
         return INT32_MAX;
     }
-    {
-        const int64_t ab = (int64_t)a * (int64_t)b;
-        const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-        return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-    }
+    /* The reference form is trunc((ab + nudge) / 2^31), nudge = 2^30 for ab >= 0, 1 - 2^30 for
+     * ab < 0. For ab >= 0 that is floor((ab + 2^30) / 2^31). For ab < 0 the numerator is negative,
+     * so truncation is a ceiling: floor((ab + 1 - 2^30 + 2^31 - 1) / 2^31) = floor((ab + 2^30) / 2^31)
+     * again. One 64-bit add and arithmetic shift for both signs (~5 instructions on Cortex-M
+     * instead of a sign-dependent nudge and a rounding-toward-zero division). */
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^e rounded to nearest, ties away from zero (0 <= e <= 31). */
@@ -270,6 +271,20 @@ EDGEQ_INLINE int32_t edgeq_ror8(int32_t v)
 {
     return (int32_t)(((uint32_t)v >> 8) | ((uint32_t)v << 24));
 }
+
+/* SXTB16 of bytes 1 and 3: (int16)b1 low, (int16)b3 high. The instruction has the rotation
+ * built in (SXTB16 Rd, Rm, ROR #8), which GCC does not fuse from __sxtb16(__ror(x, 8)) on its
+ * own; one instruction instead of two in every inner loop. */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY)
+EDGEQ_INLINE int32_t edgeq_sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+#else
+EDGEQ_INLINE int32_t edgeq_sxtb16_ror8(int32_t v) { return edgeq_sxtb16(edgeq_ror8(v)); }
+#endif
 #endif
 
 /* sum(a[i] * b[i]) over n int8 pairs. Cortex-M cores with the DSP extension use dual 16-bit
@@ -282,7 +297,7 @@ EDGEQ_INLINE int32_t edgeq_dot_s8(const int8_t *a, const int8_t *b, int32_t n)
     {
         const int32_t va = edgeq_read_s8x4(a + i), vb = edgeq_read_s8x4(b + i);
         acc0 = edgeq_smlad(edgeq_sxtb16(va), edgeq_sxtb16(vb), acc0);                       /* bytes 0, 2 */
-        acc1 = edgeq_smlad(edgeq_sxtb16(edgeq_ror8(va)), edgeq_sxtb16(edgeq_ror8(vb)), acc1);   /* bytes 1, 3 */
+        acc1 = edgeq_smlad(edgeq_sxtb16_ror8(va), edgeq_sxtb16_ror8(vb), acc1);   /* bytes 1, 3 */
     }
 #else
     for (; i + 4 <= n; i += 4)
@@ -310,7 +325,7 @@ EDGEQ_INLINE int32_t edgeq_dot_off_s8(const int8_t *a, const int8_t *b, int32_t 
         {
             const int32_t va = edgeq_read_s8x4(a + i), vb = edgeq_read_s8x4(b + i);
             acc = edgeq_smlad(edgeq_sadd16(edgeq_sxtb16(va), off2), edgeq_sxtb16(vb), acc);
-            acc1 = edgeq_smlad(edgeq_sadd16(edgeq_sxtb16(edgeq_ror8(va)), off2), edgeq_sxtb16(edgeq_ror8(vb)), acc1);
+            acc1 = edgeq_smlad(edgeq_sadd16(edgeq_sxtb16_ror8(va), off2), edgeq_sxtb16_ror8(vb), acc1);
         }
         acc += acc1;
     }

@@ -34,10 +34,10 @@ static void edgeq_dot_s8_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w
     {
         const int32_t wa = edgeq_read_s8x4(w0 + j), wb = edgeq_read_s8x4(w1 + j);
         const int32_t xa = edgeq_read_s8x4(x0 + j), xb = edgeq_read_s8x4(x1 + j);
-        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16(edgeq_ror8(wa));
-        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16(edgeq_ror8(wb));
-        const int32_t xa02 = edgeq_sxtb16(xa), xa13 = edgeq_sxtb16(edgeq_ror8(xa));
-        const int32_t xb02 = edgeq_sxtb16(xb), xb13 = edgeq_sxtb16(edgeq_ror8(xb));
+        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
+        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
+        const int32_t xa02 = edgeq_sxtb16(xa), xa13 = edgeq_sxtb16_ror8(xa);
+        const int32_t xb02 = edgeq_sxtb16(xb), xb13 = edgeq_sxtb16_ror8(xb);
         a00 = edgeq_smlad(xa02, wa02, a00);
         a00 = edgeq_smlad(xa13, wa13, a00);
         a01 = edgeq_smlad(xa02, wb02, a01);

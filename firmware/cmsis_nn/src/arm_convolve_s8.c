@@ -85,7 +85,7 @@ static void edgeq_im2col(int16_t *col, const int8_t *in_b, int32_t in_h, int32_t
                 {
                     const int32_t v = edgeq_read_s8x4(src + c);
                     edgeq_write_s16x2(dst + c, edgeq_sadd16(edgeq_sxtb16(v), off2));
-                    edgeq_write_s16x2(dst + c + 2, edgeq_sadd16(edgeq_sxtb16(edgeq_ror8(v)), off2));
+                    edgeq_write_s16x2(dst + c + 2, edgeq_sadd16(edgeq_sxtb16_ror8(v), off2));
                 }
             }
             else
@@ -122,8 +122,8 @@ static void edgeq_dot_2x2(const int16_t *col0, const int16_t *col1, const int8_t
     for (j = 0; j + 4 <= k; j += 4)
     {
         const int32_t wa = edgeq_read_s8x4(w0 + j), wb = edgeq_read_s8x4(w1 + j);
-        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16(edgeq_ror8(wa));
-        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16(edgeq_ror8(wb));
+        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
+        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
         const int32_t c02 = edgeq_read_s16x2(col0 + j), c13 = edgeq_read_s16x2(col0 + j + 2);
         const int32_t d02 = edgeq_read_s16x2(col1 + j), d13 = edgeq_read_s16x2(col1 + j + 2);
         a00 = edgeq_smlad(c02, wa02, a00);

@@ -62,8 +62,8 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
                             const int32_t xv = edgeq_read_s8x4(in_row + kx * dil_w * ch);
                             const int32_t wv = edgeq_read_s8x4(w_row + kx * ch);
                             const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2);
-                            const int32_t x13 = edgeq_sadd16(edgeq_sxtb16(edgeq_ror8(xv)), off2);
-                            const int32_t w02 = edgeq_sxtb16(wv), w13 = edgeq_sxtb16(edgeq_ror8(wv));
+                            const int32_t x13 = edgeq_sadd16(edgeq_sxtb16_ror8(xv), off2);
+                            const int32_t w02 = edgeq_sxtb16(wv), w13 = edgeq_sxtb16_ror8(wv);
                             a0 = edgeq_smlabb(x02, w02, a0);
                             a2 = edgeq_smlatt(x02, w02, a2);
                             a1 = edgeq_smlabb(x13, w13, a1);

@@ -36,19 +36,19 @@ static void edgeq_fc_dot_1x4(const int8_t *x, const int8_t *w, int32_t depth, in
     {
         const int32_t xv = edgeq_read_s8x4(x + i);
         const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2);
-        const int32_t x13 = edgeq_sadd16(edgeq_sxtb16(edgeq_ror8(xv)), off2);
+        const int32_t x13 = edgeq_sadd16(edgeq_sxtb16_ror8(xv), off2);
         int32_t wv = edgeq_read_s8x4(w0 + i);
         a0 = edgeq_smlad(x02, edgeq_sxtb16(wv), a0);
-        a0 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a0);
+        a0 = edgeq_smlad(x13, edgeq_sxtb16_ror8(wv), a0);
         wv = edgeq_read_s8x4(w1 + i);
         a1 = edgeq_smlad(x02, edgeq_sxtb16(wv), a1);
-        a1 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a1);
+        a1 = edgeq_smlad(x13, edgeq_sxtb16_ror8(wv), a1);
         wv = edgeq_read_s8x4(w2 + i);
         a2 = edgeq_smlad(x02, edgeq_sxtb16(wv), a2);
-        a2 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a2);
+        a2 = edgeq_smlad(x13, edgeq_sxtb16_ror8(wv), a2);
         wv = edgeq_read_s8x4(w3 + i);
         a3 = edgeq_smlad(x02, edgeq_sxtb16(wv), a3);
-        a3 = edgeq_smlad(x13, edgeq_sxtb16(edgeq_ror8(wv)), a3);
+        a3 = edgeq_smlad(x13, edgeq_sxtb16_ror8(wv), a3);
     }
     for (; i < depth; i++)
     {
