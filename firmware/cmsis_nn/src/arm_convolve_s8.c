@@ -39,93 +39,118 @@ int32_t arm_convolve_s8_get_buffer_size(const cmsis_nn_dims *input_dims, const c
 /* ------------------------------------------------------------------ DSP (SMLAD) im2col path */
 
 /*
- * Column layout. Element j of the receptive field (ky, kx, c in filter order) holds
+ * Column layout. Element j of a receptive field (ky, kx, c in filter order) holds
  * x + input_offset (in [-255, 255], fits int16), or 0 where the tap lies in the padding: TFLM
  * skips padded taps, so they must contribute nothing, and a 0 column entry does exactly that.
- * Within each whole group of four elements the order is [e0 e2 e1 e3]: SXTB16 of a weight word
- * yields the pairs (w0, w2) and (w1, w3), so the column words (e0, e2) and (e1, e3) line up with
- * them without repacking the weights. The last k % 4 elements stay in natural order (scalar tail).
+ *
+ * The two pixels' columns are interleaved by groups of four elements: group g of pixel i sits
+ * at cols[8 * g + 4 * i ...], so one pointer walks both columns and each step reads 16
+ * consecutive bytes (two LDRD). Within a whole group the order is [e0 e2 e1 e3]: SXTB16 of a
+ * weight word yields the pairs (w0, w2) and (w1, w3), so the column words (e0, e2) and (e1, e3)
+ * line up with them without repacking the weights. A last partial group (k % 4 elements) stays
+ * in natural order for the scalar tail. Size: 8 * ceil(k / 4) = 2 * align4(k) int16.
  */
 
-/* Natural-order groups of four -> [e0 e2 e1 e3], for receptive fields not filled word-wise. */
-static void edgeq_col_interleave(int16_t *col, int32_t k)
+/* Pixel i's column filled in natural order (element j at 8 * (j / 4) + 4 * i + j % 4, i.e.
+ * j + (j & ~3) + 4 * i): swap e1 and e2 of every whole group. */
+static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
 {
+    int16_t *g = cols + 4 * i;
     int32_t j;
-    for (j = 0; j + 4 <= k; j += 4)
+    for (j = 0; j < k4; j += 4, g += 8)
     {
-        const int16_t e1 = col[j + 1];
-        col[j + 1] = col[j + 2];
-        col[j + 2] = e1;
+        const int16_t e1 = g[1];
+        g[1] = g[2];
+        g[2] = e1;
     }
 }
 
-/* One output pixel's receptive field into col (k = k_h * k_w * in_c elements). */
-static void edgeq_im2col(int16_t *col, const int8_t *in_b, int32_t in_h, int32_t in_w, int32_t in_c, int32_t k_h,
-                         int32_t k_w, int32_t y0, int32_t x0, int32_t dil_h, int32_t dil_w, int32_t in_off)
+/* Pixel i's receptive field into the interleaved columns (k = k_h * k_w * in_c elements). */
+static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w, int32_t in_c,
+                         int32_t k_h, int32_t k_w, int32_t y0, int32_t x0, int32_t dil_h, int32_t dil_w,
+                         int32_t in_off)
 {
-    const int32_t k = k_h * k_w * in_c;
+    const int32_t k4 = (k_h * k_w * in_c) & ~3;
     const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
-    int32_t ky, kx, c;
-    int16_t *dst = col;
+    int32_t ky, kx, c, j = 0;
     for (ky = 0; ky < k_h; ky++)
     {
         const int32_t y = y0 + ky * dil_h;
-        for (kx = 0; kx < k_w; kx++, dst += in_c)
+        for (kx = 0; kx < k_w; kx++, j += in_c)
         {
             const int32_t x = x0 + kx * dil_w;
+            const int32_t inside = y >= 0 && y < in_h && x >= 0 && x < in_w;
             const int8_t *src = in_b + (y * in_w + x) * in_c;
-            if (y < 0 || y >= in_h || x < 0 || x >= in_w)
+            if ((in_c & 3) == 0)
             {
-                memset(dst, 0, (size_t)in_c * sizeof(int16_t));
-            }
-            else if ((in_c & 3) == 0)
-            {
-                /* every tap starts a group: SXTB16 gives (e0, e2) and (e1, e3) directly */
-                for (c = 0; c < in_c; c += 4)
+                /* every tap starts a whole group: SXTB16 gives (e0, e2) and (e1, e3) directly */
+                int16_t *dst = cols + (j >> 2) * 8 + i * 4;
+                for (c = 0; c < in_c; c += 4, dst += 8)
                 {
-                    const int32_t v = edgeq_read_s8x4(src + c);
-                    edgeq_write_s16x2(dst + c, edgeq_sadd16(edgeq_sxtb16(v), off2));
-                    edgeq_write_s16x2(dst + c + 2, edgeq_sadd16(edgeq_sxtb16_ror8(v), off2));
+                    int32_t lo = 0, hi = 0;
+                    if (inside)
+                    {
+                        const int32_t v = edgeq_read_s8x4(src + c);
+                        lo = edgeq_sadd16(edgeq_sxtb16(v), off2);
+                        hi = edgeq_sadd16(edgeq_sxtb16_ror8(v), off2);
+                    }
+                    edgeq_write_s16x2(dst, lo);
+                    edgeq_write_s16x2(dst + 2, hi);
                 }
             }
             else
             {
-                for (c = 0; c < in_c; c++)
+                /* natural order within groups for now (interleaved below) */
+                int16_t *lane = cols + 4 * i;
+                int32_t e = j;
+                if (inside)
                 {
-                    dst[c] = (int16_t)(src[c] + in_off);
+                    for (c = 0; c < in_c; c++, e++)
+                    {
+                        lane[e + (e & ~3)] = (int16_t)(src[c] + in_off);
+                    }
+                }
+                else
+                {
+                    for (c = 0; c < in_c; c++, e++)
+                    {
+                        lane[e + (e & ~3)] = 0;
+                    }
                 }
             }
         }
     }
     if ((in_c & 3) != 0)
     {
-        edgeq_col_interleave(col, k);
+        edgeq_col_interleave(cols, i, k4);
     }
 }
 
 /*
- * out[p][oc] for two columns (pixels) and two filters (output channels) at once: each weight
- * word is loaded and sign-extended once for both pixels, each column word once for both
- * channels. col1 / w1 may equal col0 / w0 (odd pixel or channel count; the duplicate sums are
- * simply not stored).
+ * out[p][oc] for the two interleaved columns (pixels) and two filters (output channels) at
+ * once: each weight word is loaded and sign-extended once for both pixels, each column word
+ * once for both channels. w1 may equal w0 (odd channel count; the duplicate sums are not stored).
  *
  * Overflow: every SMLAD adds two products of an int16 in [-255, 255] and an int8, |.| <= 65280.
  * The accumulators add modulo 2^32 (SMLAD only sets the Q flag), exactly like TFLM's int32
  * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
  * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
  */
-static void edgeq_dot_2x2(const int16_t *col0, const int16_t *col1, const int8_t *w0, const int8_t *w1, int32_t k,
-                          int32_t acc[4])
+static void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const int8_t *w1, int32_t k, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3]; /* a<pixel><channel> */
-    int32_t j;
-    for (j = 0; j + 4 <= k; j += 4)
+    /* the planner's scratch is word aligned: lets the compiler pair the column loads (LDRD) */
+    const int16_t *col = (const int16_t *)__builtin_assume_aligned(cols, 4);
+    const int32_t w_step = (int32_t)(w1 - w0); /* w1 read at a register offset: one pointer less */
+    const int8_t *w = w0;
+    int32_t n, j = k & ~3;
+    for (n = k >> 2; n > 0; n--, w += 4, col += 8)
     {
-        const int32_t wa = edgeq_read_s8x4(w0 + j), wb = edgeq_read_s8x4(w1 + j);
+        const int32_t wa = edgeq_read_s8x4(w), wb = edgeq_read_s8x4(w + w_step);
         const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
         const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
-        const int32_t c02 = edgeq_read_s16x2(col0 + j), c13 = edgeq_read_s16x2(col0 + j + 2);
-        const int32_t d02 = edgeq_read_s16x2(col1 + j), d13 = edgeq_read_s16x2(col1 + j + 2);
+        const int32_t c02 = edgeq_read_s16x2(col), c13 = edgeq_read_s16x2(col + 2);
+        const int32_t d02 = edgeq_read_s16x2(col + 4), d13 = edgeq_read_s16x2(col + 6);
         a00 = edgeq_smlad(c02, wa02, a00);
         a00 = edgeq_smlad(c13, wa13, a00);
         a01 = edgeq_smlad(c02, wb02, a01);
@@ -135,12 +160,13 @@ static void edgeq_dot_2x2(const int16_t *col0, const int16_t *col1, const int8_t
         a11 = edgeq_smlad(d02, wb02, a11);
         a11 = edgeq_smlad(d13, wb13, a11);
     }
-    for (; j < k; j++)
+    for (; j < k; j++) /* natural order in the last, partial group */
     {
-        a00 += col0[j] * w0[j];
-        a01 += col0[j] * w1[j];
-        a10 += col1[j] * w0[j];
-        a11 += col1[j] * w1[j];
+        const int32_t r = j & 3;
+        a00 += col[r] * w0[j];
+        a01 += col[r] * w1[j];
+        a10 += col[4 + r] * w0[j];
+        a11 += col[4 + r] * w1[j];
     }
     acc[0] = a00;
     acc[1] = a01;
@@ -166,10 +192,8 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
     const int32_t out_w = output_dims->w, out_c = output_dims->c;
     const int32_t pixels = output_dims->h * out_w;
     const int32_t k = k_h * k_w * in_c;
-    const int32_t col_len = edgeq_im2col_len(input_dims, filter_dims);
     const int32_t out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int16_t *col0 = cols, *col1 = cols + col_len;
     int32_t b, p, oc, i;
 
     for (b = 0; b < input_dims->n; b++)
@@ -180,10 +204,12 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
             const int32_t n_px = pixels - p >= 2 ? 2 : 1;
             int8_t *out0 = output_data + p * out_c;
             int8_t *out1 = out0 + out_c;
-            for (i = 0; i < n_px; i++)
+            for (i = 0; i < 2; i++)
             {
-                const int32_t oy = (p + i) / out_w, ox = (p + i) % out_w;
-                edgeq_im2col(i == 0 ? col0 : col1, in_b, in_h, in_w, in_c, k_h, k_w,
+                /* an odd last pixel fills both columns (its duplicate results are not stored) */
+                const int32_t q = p + (i < n_px ? i : 0);
+                const int32_t oy = q / out_w, ox = q % out_w;
+                edgeq_im2col(cols, i, in_b, in_h, in_w, in_c, k_h, k_w,
                              oy * conv_params->stride.h - conv_params->padding.h,
                              ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
                              conv_params->dilation.w, conv_params->input_offset);
@@ -196,7 +222,7 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                 int32_t acc[4];
                 acc[0] = acc[2] = bias_data != 0 ? bias_data[oc] : 0;
                 acc[1] = acc[3] = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
-                edgeq_dot_2x2(col0, n_px == 2 ? col1 : col0, w0, w1, k, acc);
+                edgeq_dot_2x2(cols, w0, w1, k, acc);
                 out0[oc] = edgeq_conv_out(acc[0], quant_params, oc, out_off, act_min, act_max);
                 if (n_oc == 2)
                 {

@@ -20,6 +20,33 @@
  * per tap rather than hoisted into the bias. Products |.| <= 255 * 128; the accumulators add
  * modulo 2^32 like TFLM's int32 accumulator: the same bits for all int8 inputs.
  */
+/* One tap for four channels: a[i] += (x[i] + off) * w[i], lanes as described above. */
+static inline void edgeq_dw_tap4(const int8_t *x, const int8_t *w, int32_t off2, int32_t a[4])
+{
+    const int32_t xv = edgeq_read_s8x4(x), wv = edgeq_read_s8x4(w);
+    const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2), x13 = edgeq_sadd16(edgeq_sxtb16_ror8(xv), off2);
+    const int32_t w02 = edgeq_sxtb16(wv), w13 = edgeq_sxtb16_ror8(wv);
+    a[0] = edgeq_smlabb(x02, w02, a[0]);
+    a[2] = edgeq_smlatt(x02, w02, a[2]);
+    a[1] = edgeq_smlabb(x13, w13, a[1]);
+    a[3] = edgeq_smlatt(x13, w13, a[3]);
+}
+
+/* The whole 3x3 window in bounds (dilation 1), the common case away from the borders: constant
+ * trip counts, so the compiler unrolls the nine taps and drops the per-tap loop overhead. */
+static inline void edgeq_dw_3x3_full4(const int8_t *x, int32_t x_row, const int8_t *w, int32_t ch, int32_t off2,
+                                      int32_t a[4])
+{
+    int32_t ky, kx;
+    for (ky = 0; ky < 3; ky++)
+    {
+        for (kx = 0; kx < 3; kx++)
+        {
+            edgeq_dw_tap4(x + ky * x_row + kx * ch, w + (ky * 3 + kx) * ch, off2, a);
+        }
+    }
+}
+
 static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_per_channel_quant_params *q,
                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
                                    const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
@@ -48,32 +75,32 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
                 int8_t *out_px = output_data + (oy * out_w + ox) * ch;
                 int32_t kx_lo, kx_hi;
                 edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
+                const int32_t full3x3 = k_h == 3 && k_w == 3 && dil_h == 1 && dil_w == 1 && ky_lo == 0 &&
+                                        ky_hi == 3 && kx_lo == 0 && kx_hi == 3;
                 for (c = 0; c + 4 <= ch; c += 4)
                 {
                     int32_t acc[4];
-                    int32_t a0 = bias_data != 0 ? bias_data[c] : 0, a1 = bias_data != 0 ? bias_data[c + 1] : 0;
-                    int32_t a2 = bias_data != 0 ? bias_data[c + 2] : 0, a3 = bias_data != 0 ? bias_data[c + 3] : 0;
-                    for (ky = ky_lo; ky < ky_hi; ky++)
+                    for (j = 0; j < 4; j++)
                     {
-                        const int8_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * ch + c;
-                        const int8_t *w_row = filter_data + ky * k_w * ch + c;
-                        for (kx = kx_lo; kx < kx_hi; kx++)
+                        acc[j] = bias_data != 0 ? bias_data[c + j] : 0;
+                    }
+                    if (full3x3)
+                    {
+                        edgeq_dw_3x3_full4(in_b + (y0 * in_w + x0) * ch + c, in_w * ch, filter_data + c, ch, off2,
+                                           acc);
+                    }
+                    else
+                    {
+                        for (ky = ky_lo; ky < ky_hi; ky++)
                         {
-                            const int32_t xv = edgeq_read_s8x4(in_row + kx * dil_w * ch);
-                            const int32_t wv = edgeq_read_s8x4(w_row + kx * ch);
-                            const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2);
-                            const int32_t x13 = edgeq_sadd16(edgeq_sxtb16_ror8(xv), off2);
-                            const int32_t w02 = edgeq_sxtb16(wv), w13 = edgeq_sxtb16_ror8(wv);
-                            a0 = edgeq_smlabb(x02, w02, a0);
-                            a2 = edgeq_smlatt(x02, w02, a2);
-                            a1 = edgeq_smlabb(x13, w13, a1);
-                            a3 = edgeq_smlatt(x13, w13, a3);
+                            const int8_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * ch + c;
+                            const int8_t *w_row = filter_data + ky * k_w * ch + c;
+                            for (kx = kx_lo; kx < kx_hi; kx++)
+                            {
+                                edgeq_dw_tap4(in_row + kx * dil_w * ch, w_row + kx * ch, off2, acc);
+                            }
                         }
                     }
-                    acc[0] = a0;
-                    acc[1] = a1;
-                    acc[2] = a2;
-                    acc[3] = a3;
                     for (j = 0; j < 4; j++)
                     {
                         const int32_t v = arm_nn_requantize(acc[j], q->multiplier[c + j], q->shift[c + j]) + out_off;
