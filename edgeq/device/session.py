@@ -39,7 +39,7 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 @contextlib.contextmanager
 def device_session(board: Any, elf: str | Path, *, port: str | None = None, baudrate: int | None = None,
                    flash: bool = True, icount_shift: int = 0, timeout: float = 2.0, retries: int = 5,
-                   ready_timeout: float = 10.0, log: Callable[[str], None] | None = None) -> Iterator[DeviceSession]:
+                   ready_timeout: float = 30.0, log: Callable[[str], None] | None = None) -> Iterator[DeviceSession]:
     """Connect to ``board`` running ``elf``; always cleans up (QEMU stopped, port closed).
 
     Virtual board: QEMU is started with the ELF (``-icount shift=icount_shift``) and the client
