@@ -14,66 +14,10 @@ int32_t arm_avgpool_s16_get_buffer_size(const int dim_dst_width, const int ch_sr
     return 0;
 }
 
-static arm_cmsis_nn_status edgeq_pool_s16(int is_max,
-                                          const cmsis_nn_pool_params *p,
-                                          const cmsis_nn_dims *input_dims,
-                                          const int16_t *input_data,
-                                          const cmsis_nn_dims *filter_dims,
-                                          const cmsis_nn_dims *output_dims,
-                                          int16_t *output_data)
-{
-    const int32_t batches = input_dims->n;
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    int32_t b, oy, ox, c, y, x;
-
-    for (b = 0; b < batches; b++)
-    {
-        const int16_t *in_b = input_data + b * in_h * in_w * ch;
-        for (oy = 0; oy < out_h; oy++)
-        {
-            const int32_t y0 = oy * p->stride.h - p->padding.h;
-            const int32_t ys = edgeq_max_i32(0, y0), ye = edgeq_min_i32(in_h, y0 + k_h);
-            for (ox = 0; ox < out_w; ox++)
-            {
-                const int32_t x0 = ox * p->stride.w - p->padding.w;
-                const int32_t xs = edgeq_max_i32(0, x0), xe = edgeq_min_i32(in_w, x0 + k_w);
-                for (c = 0; c < ch; c++)
-                {
-                    int32_t acc = is_max ? NN_Q15_MIN : 0;
-                    int32_t count = 0;
-                    for (y = ys; y < ye; y++)
-                    {
-                        for (x = xs; x < xe; x++)
-                        {
-                            const int32_t v = in_b[(y * in_w + x) * ch + c];
-                            if (is_max)
-                            {
-                                acc = v > acc ? v : acc;
-                            }
-                            else
-                            {
-                                acc += v;
-                            }
-                            count++;
-                        }
-                    }
-                    if (!is_max)
-                    {
-                        if (count == 0)
-                        {
-                            return ARM_CMSIS_NN_ARG_ERROR;
-                        }
-                        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    }
-                    *output_data++ = (int16_t)edgeq_clamp_i32(acc, p->activation.min, p->activation.max);
-                }
-            }
-        }
-    }
-    return ARM_CMSIS_NN_SUCCESS;
-}
+#define EDGEQ_POOL_FN edgeq_pool_s16
+#define EDGEQ_POOL_T int16_t
+#define EDGEQ_POOL_MIN NN_Q15_MIN
+#include "edgeq_pool_impl.h"
 
 arm_cmsis_nn_status arm_avgpool_s16(const cmsis_nn_context *ctx,
                                     const cmsis_nn_pool_params *pool_params,
