@@ -134,13 +134,12 @@ def convert(
 def _render_convert(res, opts) -> None:
     from . import ui
 
-    granularity, precision, method, percentile = opts.granularity, opts.precision, opts.method, opts.percentile
     m = res.manifest
     io_in, io_out = m["io"]["inputs"][0], m["io"]["outputs"][0]
     rows = [["output", str(res.out_path)], ["size", f"{m['tflite']['bytes']:,} B"],
             ["calibration", f"{res.calib_samples} samples of {m['calibration']['source']}"],
-            ["granularity / precision", f"{granularity} / {precision}"],
-            ["activation ranges", method + (f" ({percentile})" if method == "percentile" else "")],
+            ["granularity / precision", f"{opts.granularity} / {opts.precision}"],
+            ["activation ranges", opts.method + (f" ({opts.percentile})" if opts.method == "percentile" else "")],
             ["input", f"{io_in['dtype']} {tuple(io_in['shape'])} scale {ui.num(io_in['scale'])} zp {io_in['zero_point']}"],
             ["output", f"{io_out['dtype']} {tuple(io_out['shape'])} scale {ui.num(io_out['scale'])} zp {io_out['zero_point']}"],
             ["tensors", f"{m['tensors']['quantized']} quantized, {m['tensors']['per_channel']} per-channel"]]

@@ -286,7 +286,7 @@ def check_graph(graph: Graph, label: str = "model") -> None:
         problem = _structure_problem(graph, op)
         if problem:
             raise OpError(f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}): {problem}", op.index)
-        wide = _int16_activation(graph, op)
+        wide = int16_activation(graph, op)
         if wide is not None and op.opcode not in INT16_OPS:
             raise OpError(
                 f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) has int16 activation "
@@ -333,7 +333,7 @@ def _structure_problem(graph: Graph, op: Operator) -> str | None:
     return None
 
 
-def _int16_activation(graph: Graph, op: Operator) -> Tensor | None:
+def int16_activation(graph: Graph, op: Operator) -> Tensor | None:
     """The op's first non-constant int16 input or output (None if it has none)."""
     for i in (*op.inputs, *op.outputs):
         if i >= 0 and graph.tensors[i].dtype == "int16" and not graph.tensors[i].is_constant:

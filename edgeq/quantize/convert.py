@@ -126,12 +126,9 @@ def _mixed_precision(model, shape, x: np.ndarray, int8: bytes, options: ConvertO
     test = data_mod.load(options.eval_data, shape, role="evaluation data")
     if test.y is None:
         raise InputError(f"--auto: evaluation data {test.source} has no labels")
-    fits = None
-    if options.board:
-        fits = _fits_board(options.board)
+    fits = _fits_board(options.board) if options.board else None
     auto = keep.auto_select(plan, _predict(model, test.x), test.x, test.y, options.max_drop, fits)
-    summary = _mix_summary(auto.splice) if auto.splice else {"int16_layers": [], "int16_tensors": [],
-                                                               "requantize_ops": 0}
+    summary = _mix_summary(auto.splice)
     summary["auto"] = {"max_drop_pp": options.max_drop, "met": auto.met, "float_accuracy": auto.float_accuracy,
                        "all_int8_accuracy": auto.int8_accuracy, "accuracy": auto.accuracy,
                        "drop_pp": auto.drop_pp, "eval_samples": len(test), "steps": auto.steps,
@@ -140,6 +137,9 @@ def _mixed_precision(model, shape, x: np.ndarray, int8: bytes, options: ConvertO
 
 
 def _mix_summary(res) -> dict:
+    """The manifest's record of a splice (None: nothing was kept, the model is all int8)."""
+    if res is None:
+        return {"int16_layers": [], "int16_tensors": [], "int16_ops": [], "requantize_ops": 0}
     return {"int16_layers": list(res.layers), "int16_tensors": res.int16_tensors,
             "int16_ops": res.int16_ops, "requantize_ops": res.requantize_ops}
 
@@ -156,7 +156,7 @@ def _fits_board(board_name: str):
 def _check_device_ops(tflite: bytes, model) -> None:
     """Refuse now what `edgeq generate` would refuse later (an op or an int16 op it has no kernel for)."""
     from ..errors import OpError
-    from ..graph import check_graph, load_graph
+    from ..graph import check_graph, int16_activation, load_graph
 
     graph = load_graph(tflite, check_supported=False)
     try:
@@ -166,7 +166,7 @@ def _check_device_ops(tflite: bytes, model) -> None:
         layer = keras_io.layer_of_tensor(graph.tensors[op.outputs[0]].name, keras_io.layer_names(model)) \
             if op.outputs else None
         where = f"layer {layer!r}: " if layer else ""
-        hint = "keep only chosen layers at int16 (--keep or --auto)" if "int16" in e.message else e.hint
+        hint = "keep only chosen layers at int16 (--keep or --auto)" if int16_activation(graph, op) else e.hint
         raise InputError(f"{where}{e.message}: edgeq generate and the device kernels could not run it, so "
                          "nothing was written", hint=(hint + "; " if hint else "") + "--allow-host-only "
                          "writes the model anyway (it runs in TFLM)") from e

@@ -58,9 +58,9 @@ def build_plan(model, int8: bytes, int16: bytes) -> KeepPlan:
 
     names = keras_io.layer_names(model)
     layer_of = lambda t: keras_io.layer_of_tensor(t, names)  # noqa: E731
-    mixed.check_same_structure(int8, int16)
     view = mixed.FlatGraph(mixed.read(int8))
-    ops = mixed.layer_ops(int8, layer_of)
+    mixed.check_same_structure(view, mixed.FlatGraph(mixed.read(int16)))
+    ops = mixed.layer_ops(view, layer_of)
     # a layer's activation is the output of its last op (a fused conv+relu is one op)
     layer_tensor = {layer: view.out_name(ks[-1]) for layer, ks in ops.items()}
 
@@ -92,46 +92,44 @@ def auto_select(plan: KeepPlan, y_float: np.ndarray, x: np.ndarray, y: np.ndarra
     from ..evaluate import compare
     from ..reference import run_tflm
 
-    def accuracy(tflite: bytes) -> float:
+    def metrics(tflite: bytes) -> dict:
         ev = compare(y_float, run_tflm(tflite, x).outputs.reshape(y_float.shape), y)
         if "int8_accuracy" not in ev.metrics:
             raise InputError("--auto needs a classifier and labelled --data (it gates on accuracy drop)")
-        return ev.metrics["int8_accuracy"]
+        return ev.metrics
 
-    ev0 = compare(y_float, run_tflm(plan.int8, x).outputs.reshape(y_float.shape), y)
-    if "float_accuracy" not in ev0.metrics:
-        raise InputError("--auto needs a classifier and labelled --data (it gates on accuracy drop)")
-    f_acc, base = ev0.metrics["float_accuracy"], ev0.metrics["int8_accuracy"]
+    m0 = metrics(plan.int8)
+    f_acc, base = m0["float_accuracy"], m0["int8_accuracy"]
     target = f_acc - max_drop / 100.0
-    candidates = []
-    for layer in plan.layer_tensor:
-        try:
-            plan.splice([layer])
-            candidates.append(layer)
-        except InputError:
-            continue  # its activation feeds an op without an int16 kernel
+    order = list(plan.layer_tensor)
+    candidates = list(order)  # the first round drops those that cannot be kept (an op without an
+    # int16 kernel reads their activation); a set is keepable when each of its layers is
     chosen: list[str] = []
     best, best_acc, steps = None, base, []
     total = max(1, len(candidates) * (len(candidates) + 1) // 2)
     done = 0
     while best_acc < target - 1e-12 and len(chosen) < len(candidates):
         trials = []
-        for layer in candidates:
+        for layer in list(candidates):
             if layer in chosen:
                 continue
-            res = plan.splice(chosen + [layer])
             done += 1
             if progress:
                 progress(min(done, total), total)
+            try:
+                res = plan.splice(chosen + [layer])
+            except InputError:
+                candidates.remove(layer)
+                continue
             if fits is not None and not fits(res.tflite):
                 trials.append({"layer": layer, "accuracy": None, "fits": False})
                 continue
-            trials.append({"layer": layer, "accuracy": accuracy(res.tflite), "fits": True, "_res": res})
+            trials.append({"layer": layer, "accuracy": metrics(res.tflite)["int8_accuracy"], "fits": True,
+                           "_res": res})
         ok = [t for t in trials if t["fits"]]
         if not ok:
             break
-        pick = max(ok, key=lambda t: (round(t["accuracy"], 9), -len(t["_res"].tflite),
-                                      -list(plan.layer_tensor).index(t["layer"])))
+        pick = max(ok, key=lambda t: (round(t["accuracy"], 9), -len(t["_res"].tflite), -order.index(t["layer"])))
         if pick["accuracy"] <= best_acc:
             steps.append({"tried": _public(trials), "chose": None})
             break  # nothing helps any more

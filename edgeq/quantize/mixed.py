@@ -82,10 +82,9 @@ def read(tflite: bytes):
     return fb.read_model_from_bytearray(bytearray(tflite))
 
 
-def layer_ops(tflite: bytes, layer_of) -> dict[str, list[int]]:
+def layer_ops(v: FlatGraph, layer_of) -> dict[str, list[int]]:
     """Keras layer name → indices of the (non-passive) ops computing it. ``layer_of(tensor name)``
     maps a TFLite tensor name back to its layer (see keras_io.layer_of_tensor)."""
-    v = FlatGraph(read(tflite))
     out: dict[str, list[int]] = {}
     for k in range(len(v.ops)):
         if v.opcode[k] in PASSIVE or v.opcode[k] in ("QUANTIZE", "DEQUANTIZE"):
@@ -244,9 +243,8 @@ def splice(int8: bytes, int16: bytes, keep_tensors: set[str], int16_capable: fro
                         int16_ops=sorted(wide_ops), requantize_ops=len(converted))
 
 
-def check_same_structure(int8: bytes, int16: bytes) -> None:
+def check_same_structure(a: FlatGraph, b: FlatGraph) -> None:
     """Both conversions must have the same ops in the same order (names matched later)."""
-    a, b = FlatGraph(read(int8)), FlatGraph(read(int16))
     if [x for x in a.opcode if x != "QUANTIZE"] != [x for x in b.opcode if x != "QUANTIZE"]:
         raise InputError("the int8 and 16x8 conversions of this model have different ops; "
                          "mixed precision needs both to have the same structure")
