@@ -73,7 +73,7 @@ def sensitivity(model_path: Path, calib: str, data: str, samples: int = 300,
             "index": k})
         if progress:
             progress(k + 1, len(ops))
-    _int16_column(model, cal_ds.x, layers, full["metric"], measure)
+    _int16_column(model, cal_ds.x, layers, measure)
     # Quantizing a layer also quantizes its input activation, so a consumer shares the cost of
     # a bad activation with its producer; on a tie the producer (the earlier op) takes the blame.
     ranked = sorted(layers, key=lambda r: (-round(r["cost"], 9), r["index"]))
@@ -81,15 +81,18 @@ def sensitivity(model_path: Path, calib: str, data: str, samples: int = 300,
             "layers": ranked, "most_sensitive": ranked[0]["layer"] or ranked[0]["tensor"] if ranked else None}
 
 
-def _int16_column(model, x: np.ndarray, layers: list[dict], int8_metric: float, measure) -> None:
+def _int16_column(model, x: np.ndarray, layers: list[dict], measure) -> None:
     """What `convert --keep LAYER` would win back: each layer's activation at int16 in the int8
-    model (None where an op reading it has no int16 kernel, with the reason)."""
+    model (None where an op reading it has no int16 kernel, with the reason). Measured against
+    the int8 model `convert` writes (int8 I/O), the one `--keep` splices into, not against the
+    float-I/O model of the other columns."""
     from .convert import ConvertOptions, quantize_keras
     from .keep import build_plan
 
     int8, _ = quantize_keras(model, x, ConvertOptions())
     int16, _ = quantize_keras(model, x, ConvertOptions(precision="int16x8"))
     plan = build_plan(model, int8, int16)
+    int8_metric = measure(int8)["metric"]
     for row in layers:
         row["int16_keep"] = None
         if row["layer"] not in plan.layer_tensor:
