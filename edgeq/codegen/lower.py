@@ -23,6 +23,15 @@ CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "in
           "int64": "int64_t"}
 
 
+# QUANTIZE between integer types → its kernel. TFLM requantizes every pair with the same 32-bit
+# arithmetic, the int8/int16 pairs included (the mixed-precision boundaries).
+_REQUANTIZE_KERNELS = {
+    ("int8", "int8"): "edgeq_requantize_s8_s8", ("uint8", "int8"): "edgeq_requantize_u8_s8",
+    ("int8", "uint8"): "edgeq_requantize_s8_u8", ("int8", "int16"): "edgeq_requantize_s8_s16",
+    ("int16", "int8"): "edgeq_requantize_s16_s8", ("int16", "int16"): "edgeq_requantize_s16_s16",
+}
+
+
 def c_float(x: float) -> str:
     """An exact C99 literal of a float32 value."""
     v = float(np.float32(x))
@@ -429,21 +438,12 @@ class _Lowerer:
             return self._call("quantize_f32", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
                               scale=c_float(y.quant.scale), zp=y.quant.zero_point,
                               fn="edgeq_quantize_f32_s16" if y.dtype == "int16" else "edgeq_quantize_f32_s8")
-        if x.dtype in ("int8", "uint8") and y.dtype in ("int8", "uint8") and not (x.dtype == y.dtype == "uint8"):
+        fn = _REQUANTIZE_KERNELS.get((x.dtype, y.dtype))
+        if fn is not None:
             m, s = qm.requantize_params(x.quant.scale, y.quant.scale)
-            fn = {("int8", "int8"): "edgeq_requantize_s8_s8", ("uint8", "int8"): "edgeq_requantize_u8_s8",
-                  ("int8", "uint8"): "edgeq_requantize_s8_u8"}[(x.dtype, y.dtype)]
             return self._call("requantize", op, fn=fn, input=self.ref(x.index), output=self.ref(y.index),
                               size=x.size, input_zp=x.quant.zero_point, mult=m, shift=s,
                               output_zp=y.quant.zero_point)
-        wide = {("int8", "int16"): "edgeq_requantize_s8_s16", ("int16", "int8"): "edgeq_requantize_s16_s8",
-                ("int16", "int16"): "edgeq_requantize_s16_s16"}
-        if (x.dtype, y.dtype) in wide:
-            # mixed-precision boundaries: TFLM requantizes with the same 32-bit arithmetic
-            m, s = qm.requantize_params(x.quant.scale, y.quant.scale)
-            return self._call("requantize", op, fn=wide[(x.dtype, y.dtype)], input=self.ref(x.index),
-                              output=self.ref(y.index), size=x.size, input_zp=x.quant.zero_point, mult=m,
-                              shift=s, output_zp=y.quant.zero_point)
         raise self.fail(op, f"QUANTIZE from {x.dtype} to {y.dtype} is not supported")
 
     def op_dequantize(self, op):
