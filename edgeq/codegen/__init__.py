@@ -154,6 +154,7 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
     marker = {"generator": "edgeq generate", "files": sorted(files)}
     files = dict(files)
     files[MARKER] = (json.dumps(marker, indent=2, sort_keys=True) + "\n").encode()
+    tops = {rel.split("/")[0] for rel in files}  # the top-level entries edgeq writes
     in_place = target.is_dir() and _contains_cwd(target)
     parent = target if in_place else target.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +166,7 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
             p.write_bytes(data)
         if not in_place:
             for name in keep:  # --force: the user's entries move over as copies; originals go only after
-                if name in files or name.split("/")[0] in {f.split("/")[0] for f in files}:
+                if name in tops:  # (keep holds top-level names) ours replaces the user's same-named one
                     continue
                 src, dst = target / name, staging / name
                 if src.is_dir() and not src.is_symlink():
@@ -175,7 +176,6 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
             replace_dir_atomic(staging, target)
             return
         old_owned = _owned_entries(target)
-        tops = {rel.split("/")[0] for rel in files}
         for top in sorted(tops):  # directories of ours (edgeq_kernels/) are swapped whole
             src, dst = staging / top, target / top
             if src.is_dir():
