@@ -44,8 +44,17 @@ class Dataset:
             return self
         if n <= 0:
             raise InputError(f"--samples must be positive, got {n}")
-        idx = np.sort(np.random.default_rng(seed).permutation(len(self))[:n])
+        return self.take(subset_indices(len(self), n, seed))
+
+    def take(self, idx: np.ndarray) -> "Dataset":
         return replace(self, x=self.x[idx], y=None if self.y is None else self.y[idx])
+
+
+def subset_indices(size: int, n: int | None, seed: int = 0) -> np.ndarray:
+    """The indices ``Dataset.subset(n, seed)`` keeps, in file order (all when n is None or ≥ size)."""
+    if n is None or n >= size:
+        return np.arange(size)
+    return np.sort(np.random.default_rng(seed).permutation(size)[:n])
 
 
 def load(spec: str | Path, input_shape: tuple[int, ...] | None = None, role: str = "data") -> Dataset:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -102,15 +102,6 @@ def _check_labels(ds, graph, opts: FlashTestOptions) -> None:
                          f"from {y.min()} to {y.max()}")
 
 
-def _sample_indices(n: int, limit: int | None) -> np.ndarray:
-    """Which samples of the test data run: all, or ``limit`` drawn with a fixed seed (the same
-    draw as Dataset.subset, so `evaluate --samples N` and `flash-and-test --limit N` agree), in
-    file order. Kept explicit because the report and the run identity name data-file indices."""
-    if limit is None or limit >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(SUBSET_SEED).permutation(n)[:limit])
-
-
 def _run_identity(board, graph, full_ds, ds, indices, opts: FlashTestOptions) -> dict:
     """What results.jsonl's records depend on: a resume must match every field (``data`` is
     only informative: the same file may be named by another path)."""
@@ -195,8 +186,10 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
     # as the model's input and output are known: before minutes of code generation and building
     shape = tuple(graph.tensor(graph.inputs[0]).shape[1:])
     full_ds = data_mod.load(opts.data, shape, role="test data")
-    indices = _sample_indices(len(full_ds), opts.limit)
-    ds = replace(full_ds, x=full_ds.x[indices], y=None if full_ds.y is None else full_ds.y[indices])
+    # the same draw as `evaluate --limit N`; kept as indices because the report and the run
+    # identity name data-file indices
+    indices = data_mod.subset_indices(len(full_ds), opts.limit, SUBSET_SEED)
+    ds = full_ds.take(indices)
     _check_labels(ds, graph, opts)
     results_path = work / "results.jsonl"
     meta_path = work / "results.meta.json"
