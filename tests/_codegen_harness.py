@@ -177,6 +177,11 @@ def tflm_run_many(cases: list[tuple[bytes, list[np.ndarray], int]]) -> list[list
             return [[z[f"out_{m}_{o}"] for o in range(nout)] for m, (_, _, nout) in enumerate(cases)]
 
 
+def uniform_data(lo: float, hi: float, *shapes):
+    """A representative-data function (see convert_keras): one uniform sample per input shape."""
+    return lambda rng: [rng.uniform(lo, hi, (1,) + s).astype(np.float32) for s in shapes]
+
+
 def random_inputs(graph, n: int, seed: int = 0) -> list[np.ndarray]:
     """n random samples for every graph input: full int8/uint8 range, or floats in [-2, 2]."""
     rng = np.random.default_rng(seed)

@@ -6,13 +6,12 @@ cross-compile, and the generator's contract (errors, determinism, atomic output,
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 
 import numpy as np
 import pytest
 
-from _codegen_harness import NN, REPO, RUNTIME, HostBuilder, assert_bit_exact, random_inputs, tflm_run_many
+from _codegen_harness import NN, REPO, HostBuilder, assert_bit_exact, random_inputs, tflm_run_many
 from conftest import require_tool
 
 
@@ -41,17 +40,20 @@ def test_digits_whole_test_set_bit_exact(digits_tflite, digits_data, builder):
 
 @pytest.mark.toolchain
 @pytest.mark.slow
+@pytest.mark.parametrize("path, seed", [("portable", 3), ("dsp", 4)])
 @pytest.mark.parametrize("arch", ["kws", "vww", "resnet8", "autoencoder"])
-def test_mlperf_tiny_bit_exact(arch, mlperf_tflite, builder):
+def test_mlperf_tiny_bit_exact(arch, path, seed, mlperf_tflite, request):
+    """The portable kernels and the Cortex-M DSP code path (emulated on the host)."""
     require_tool("gcc")
     buf = mlperf_tflite(arch).read_bytes()
-    host = builder.build(buf, name=arch)
-    inputs = random_inputs(host.graph, 12, seed=3)
+    host = request.getfixturevalue("builder" if path == "portable" else "builder_dsp").build(buf, name=arch)
+    inputs = random_inputs(host.graph, 12, seed=seed)
     ref = tflm_run_many([(buf, inputs, len(host.graph.outputs))])[0]
-    assert_bit_exact(arch, host.run(inputs), ref)
-    # the arena the generated header declares is the one size-check reports
-    from edgeq.sizecheck import size_check
-    assert host.arena_bytes == size_check(host.graph, "qemu-mps2-an386").to_dict()["arena"]["bytes"]
+    assert_bit_exact(f"{arch} ({path})", host.run(inputs), ref)
+    if path == "portable":
+        # the arena the generated header declares is the one size-check reports
+        from edgeq.sizecheck import size_check
+        assert host.arena_bytes == size_check(host.graph, "qemu-mps2-an386").to_dict()["arena"]["bytes"]
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +71,6 @@ def test_digits_dsp_path_bit_exact(digits_tflite, digits_data, builder_dsp):
     ref = run_tflm(buf, digits_data["x_test"])
     got = builder_dsp.build(buf, name="digits").run([ref.inputs_q])
     assert assert_bit_exact("digits (DSP path)", got, [ref.outputs_q]) == len(digits_data["x_test"]) * 10
-
-
-@pytest.mark.toolchain
-@pytest.mark.slow
-@pytest.mark.parametrize("arch", ["kws", "vww", "resnet8", "autoencoder"])
-def test_mlperf_tiny_dsp_path_bit_exact(arch, mlperf_tflite, builder_dsp):
-    require_tool("gcc")
-    buf = mlperf_tflite(arch).read_bytes()
-    host = builder_dsp.build(buf, name=arch)
-    inputs = random_inputs(host.graph, 12, seed=4)
-    ref = tflm_run_many([(buf, inputs, len(host.graph.outputs))])[0]
-    assert_bit_exact(f"{arch} (DSP path)", host.run(inputs), ref)
 
 
 # ------------------------------------------------------------------------------ builds

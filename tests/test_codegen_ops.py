@@ -15,15 +15,12 @@ import os
 import numpy as np
 import pytest
 
-from _codegen_harness import HostBuilder, assert_bit_exact, convert_keras, random_inputs, tflm_run_many
+from _codegen_harness import (HostBuilder, assert_bit_exact, convert_keras, random_inputs, tflm_run_many,
+                              uniform_data as _u)
 
 pytestmark = pytest.mark.toolchain
 
 SAMPLES = 64
-
-
-def _u(lo, hi, *shapes):
-    return lambda rng: [rng.uniform(lo, hi, (1,) + s).astype(np.float32) for s in shapes]
 
 
 # ------------------------------------------------------------------------------------ families
