@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,15 @@ class HostBuilder:
         self.root.mkdir(parents=True, exist_ok=True)
         self.defines = tuple(f"-D{d}" for d in defines)
         self._lib: Path | None = None
+        # build() runs in thread pools; without the lock two threads archive the same library
+        # at once and a third links a truncated file
+        self._lib_lock = threading.Lock()
 
     def kernel_lib(self) -> Path:
+        with self._lib_lock:
+            return self._kernel_lib_locked()
+
+    def _kernel_lib_locked(self) -> Path:
         if self._lib is None:
             obj_dir = self.root / "kernels"
             obj_dir.mkdir(exist_ok=True)
@@ -101,7 +109,10 @@ class HostBuilder:
             with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
                 objs = list(ex.map(cc, srcs))
             lib = self.root / "libedgeq_nn.a"
-            subprocess.run(["ar", "rcs", str(lib), *map(str, objs)], check=True)
+            tmp = lib.with_suffix(".a.tmp")
+            tmp.unlink(missing_ok=True)
+            subprocess.run(["ar", "rcs", str(tmp), *map(str, objs)], check=True)
+            os.replace(tmp, lib)
             self._lib = lib
         return self._lib
 
