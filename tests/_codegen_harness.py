@@ -240,14 +240,15 @@ def cross_compile(cc: str, gen_dirs: list[Path], obj_dir: Path, kernels: bool = 
     for d in gen_dirs:
         jobs += [(src, [f"-I{d}"]) for src in sorted(Path(d).glob("*.c"))]
 
-    def one(job):
-        src, extra = job
-        obj = obj_dir / f"{src.parent.name}_{src.stem}.o"
+    def one(numbered_job):
+        # numbered: generated dirs are all called gen/, so names alone could collide
+        i, (src, extra) = numbered_job
+        obj = obj_dir / f"{i:03d}_{src.stem}.o"
         return src, subprocess.run([cc, *M4_FLAGS, *inc, *extra, "-c", str(src), "-o", str(obj)],
                                    capture_output=True, text=True)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
-        for src, p in ex.map(one, jobs):
+        for src, p in ex.map(one, enumerate(jobs)):
             if p.returncode != 0:
                 raise AssertionError(f"arm-none-eabi-gcc failed on {src}:\n{p.stderr}")
 
