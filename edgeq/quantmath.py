@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -109,6 +110,10 @@ def _quantize_f(f: float, scale: float, zp: int) -> int:
     return int(zp) + round_half_away(float(q))
 
 
+def _int_range(dtype: str) -> tuple[int, int]:
+    return (INT16_MIN, INT16_MAX) if dtype == "int16" else (INT8_MIN, INT8_MAX)
+
+
 def activation_range(act: str, scale: float, zp: int, qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> tuple[int, int]:
     """CalculateActivationRangeQuantized for a fused activation on the output tensor."""
     act = act or "NONE"
@@ -157,8 +162,11 @@ class AddParams:
     act_max: int
 
 
-def add_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int, act: str = "NONE") -> AddParams:
-    left_shift = 20
+def add_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int, act: str = "NONE",
+               bits: str = "int8") -> AddParams:
+    """TFLM's general-scale ADD; int16 outputs shift the inputs left by 15 instead of 20 so that
+    the 16-bit values keep 32-bit headroom."""
+    left_shift = 15 if bits == "int16" else 20
     twice_max = 2 * float(max(np.float32(s1), np.float32(s2)))
     r1 = float(np.float32(s1)) / twice_max
     r2 = float(np.float32(s2)) / twice_max
@@ -166,7 +174,7 @@ def add_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: i
     m1, sh1 = quantize_multiplier(r1)
     m2, sh2 = quantize_multiplier(r2)
     mo, sho = quantize_multiplier(ro)
-    lo, hi = activation_range(act, s_out, zp_out)
+    lo, hi = activation_range(act, s_out, zp_out, *_int_range(bits))
     return AddParams(-int(zp1), -int(zp2), int(zp_out), left_shift, m1, sh1, m2, sh2, mo, sho, lo, hi)
 
 
@@ -181,10 +189,11 @@ class MulParams:
     act_max: int
 
 
-def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int, act: str = "NONE") -> MulParams:
+def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int, act: str = "NONE",
+               bits: str = "int8") -> MulParams:
     real = float(np.float32(s1)) * float(np.float32(s2)) / float(np.float32(s_out))
     m, s = quantize_multiplier(real)
-    lo, hi = activation_range(act, s_out, zp_out)
+    lo, hi = activation_range(act, s_out, zp_out, *_int_range(bits))
     return MulParams(-int(zp1), -int(zp2), int(zp_out), m, s, lo, hi)
 
 
@@ -209,6 +218,51 @@ def softmax_params(beta: float, in_scale: float) -> SoftmaxParams:
     m, s = quantize_multiplier_greater_than_one(real)
     diff_min = int(-1.0 * input_radius(integer_bits, s))
     return SoftmaxParams(m, s, diff_min)
+
+
+def softmax_s16_params(beta: float, in_scale: float) -> tuple[int, int]:
+    """int16 SOFTMAX: (multiplier, shift) scaling input differences so that [-65535, 0] spans
+    [-10, 0], the exp table's domain (TFLM's CalculateSoftmaxParams for int16)."""
+    return quantize_multiplier(float(np.float32(in_scale)) * float(np.float32(beta)) / (10.0 / 65535.0))
+
+
+def _lut_s16(func, input_min: float, input_max: float) -> list[int]:
+    """A 513-entry int16 interpolation table of func over [input_min, input_max], output range
+    [-1, 1] in Q0.15: 512 samples, each biased by half its midpoint interpolation error, plus
+    one end point for the last slope. Every step is float32 arithmetic, as TFLM builds its
+    tables at Prepare time (so the values match its interpreter bit for bit)."""
+    f = np.float32
+    lo, hi = f(input_min), f(input_max)
+    steps = 512
+    step = f((hi - lo) / f(steps))
+    half = f(step / f(2))
+    inv = f(f(65536) / f(2))  # 2^16 codes over the output range [-1, 1]
+
+    def q(v):  # round(v · inv), half away from zero, in float32
+        return f(round_half_away(float(f(v * inv))))
+
+    def clamp(v):
+        return int(min(max(float(v), -32768.0), 32767.0))
+
+    lut = []
+    for i in range(steps):
+        x = f(lo + f(f(i) * step))
+        val, mid, nxt = func(x), func(f(x + half)), func(f(lo + f(f(i + 1) * step)))
+        interp = f(round_half_away(float(f(f(f(nxt * inv) + q(val)) / f(2)))))
+        bias = f(round_half_away(float(f(f(interp - q(mid)) / f(2)))))
+        lut.append(clamp(f(q(val) - bias)))
+    lut.append(clamp(q(func(hi))))
+    return lut
+
+
+@lru_cache(maxsize=None)
+def softmax_s16_luts() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The int16 SOFTMAX tables: exp(x) on [-10, 0] and 1/(1+x) on [0, 1] (model independent).
+    exp is evaluated in float64 and rounded once to float32: a correctly rounded expf."""
+    f = np.float32
+    exp_lut = _lut_s16(lambda x: f(math.exp(float(x))), -10.0, 0.0)
+    recip_lut = _lut_s16(lambda x: f(f(1) / f(f(1) + x)), 0.0, 1.0)
+    return tuple(exp_lut), tuple(recip_lut)
 
 
 @dataclass(frozen=True)

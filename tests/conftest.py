@@ -49,23 +49,24 @@ _MLPERF_CACHE: dict = {}
 
 @pytest.fixture(scope="session")
 def mlperf_tflite(tmp_path_factory):
-    """A function name → path of the int8 .tflite of that MLPerf Tiny architecture (cached)."""
+    """A function (name, precision="int8") → path of the .tflite of that MLPerf Tiny architecture
+    converted with convert's defaults at that precision (int8 or int16x8), cached."""
     from edgeq.quantize.convert import ConvertOptions, convert_model
     from models import mlperf_tiny
 
     root = tmp_path_factory.mktemp("mlperf")
 
-    def get(name: str) -> Path:
-        if name not in _MLPERF_CACHE:
-            model = mlperf_tiny.build(name)
+    def get(name: str, precision: str = "int8") -> Path:
+        if (name, precision) not in _MLPERF_CACHE:
             keras_path = root / f"{name}.keras"
-            model.save(keras_path)
             calib = root / f"{name}_calib.npz"
-            np.savez(calib, x=mlperf_tiny.sample_data(name, 64, seed=1))
-            out = root / f"{name}.tflite"
-            convert_model(keras_path, str(calib), out, ConvertOptions(samples=64))
-            _MLPERF_CACHE[name] = out
-        return _MLPERF_CACHE[name]
+            if not keras_path.exists():
+                mlperf_tiny.build(name).save(keras_path)
+                np.savez(calib, x=mlperf_tiny.sample_data(name, 64, seed=1))
+            out = root / f"{name}-{precision}.tflite"
+            convert_model(keras_path, str(calib), out, ConvertOptions(samples=64, precision=precision))
+            _MLPERF_CACHE[name, precision] = out
+        return _MLPERF_CACHE[name, precision]
 
     return get
 

@@ -56,6 +56,37 @@ def test_mlperf_tiny_bit_exact(arch, path, seed, mlperf_tflite, request):
         assert host.arena_bytes == size_check(host.graph, "qemu-mps2-an386").to_dict()["arena"]["bytes"]
 
 
+@pytest.mark.toolchain
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["digits", "kws", "vww", "resnet8", "autoencoder"])
+def test_whole_models_16x8_bit_exact(arch, mlperf_tflite, digits_data, builder, tmp_path):
+    """Whole models converted in 16x8 mode (int16 activations everywhere: residual ADDs, MEAN,
+    SOFTMAX included) against TFLM: the digits CNN on its whole test set, MLPerf Tiny on random
+    inputs."""
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+    from edgeq.reference import run_tflm
+
+    require_tool("gcc")
+    if arch == "digits":
+        from conftest import DIGITS
+        path = tmp_path / "digits16.tflite"
+        convert_model(DIGITS / "digits.keras", str(DIGITS / "train.npz"), path,
+                      ConvertOptions(precision="int16x8"))
+    else:
+        path = mlperf_tflite(arch, "int16x8")
+    buf = path.read_bytes()
+    host = builder.build(buf, name=f"{arch}16")
+    assert all(t.dtype == "int16" for t in host.graph.activation_tensors())
+    if arch == "digits":
+        ref = run_tflm(buf, digits_data["x_test"])
+        inputs, expected = [ref.inputs_q], [ref.outputs_q]
+        assert float((ref.outputs_q.argmax(axis=1) == digits_data["y_test"]).mean()) > 0.9
+    else:
+        inputs = random_inputs(host.graph, 8, seed=5)
+        expected = tflm_run_many([(buf, inputs, len(host.graph.outputs))])[0]
+    assert_bit_exact(f"{arch} (16x8)", host.run(inputs), expected)
+
+
 @pytest.fixture(scope="module")
 def builder_dsp(tmp_path_factory) -> HostBuilder:
     """The kernels' Cortex-M DSP code path (im2col + SMLAD conv, 1x1, FC), emulated on the host."""

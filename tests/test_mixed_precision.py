@@ -110,9 +110,58 @@ def test_auto_respects_the_memory_budget(monkeypatch):
     assert len(rejected) == 2  # every candidate was checked against the budget and refused
 
 
-def test_keep_refuses_a_layer_read_by_an_op_without_int16_kernel(fragile):
-    with pytest.raises(InputError, match=r"keeping 'head' at int16: operator #\d+ \(SOFTMAX"):
-        convert_model(fragile, CALIB, None, ConvertOptions(keep=("head",)))
+@pytest.fixture(scope="module")
+def sigmoid_head(tmp_path_factory):
+    """An (untrained) digits-shaped MLP whose head is a sigmoid: LOGISTIC has no int16 kernel."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 8, 1)), layers.Flatten(), layers.Dense(16, activation="relu", name="hidden"),
+                          layers.Dense(10, activation="sigmoid", name="head")])
+    path = tmp_path_factory.mktemp("sigmoid") / "sigmoid.keras"
+    m.save(path)
+    return path
+
+
+def test_keep_refuses_a_layer_read_by_an_op_without_int16_kernel(sigmoid_head, tmp_path):
+    with pytest.raises(InputError, match=r"keeping 'head' at int16: operator #\d+ \(LOGISTIC"):
+        convert_model(sigmoid_head, CALIB, tmp_path / "s.tflite", ConvertOptions(keep=("head",)))
+    assert not (tmp_path / "s.tflite").exists()
+
+
+def test_keep_classifier_head_through_int16_softmax(fragile, digits_data):
+    """The head (FULLY_CONNECTED + SOFTMAX) kept at int16: both run the int16 kernels and the
+    model's int8 output is requantized from the int16 softmax."""
+    from edgeq.graph import load_graph
+
+    r = convert_model(fragile, CALIB, None, ConvertOptions(keep=("head",)))
+    g = load_graph(r.tflite)
+    softmax = [op for op in g.operators if op.opcode == "SOFTMAX"]
+    assert len(softmax) == 1 and g.tensors[softmax[0].inputs[0]].dtype == "int16"
+    assert g.tensors[g.outputs[0]].dtype == "int8"
+    assert _accuracy(r.tflite, digits_data) > 0.5
+
+
+@pytest.mark.toolchain
+def test_kept_head_generates_bit_exact(fragile, digits_data, tmp_path):
+    """generate on the spliced model: int8 -> int16 requantize, int16 FC + SOFTMAX, int16 -> int8,
+    byte for byte with TFLM on the digits test set; the softmax tables are counted in flash."""
+    from _codegen_harness import HostBuilder, assert_bit_exact
+    from conftest import require_tool
+    from edgeq.codegen import generate
+    from edgeq.memory import SOFTMAX_S16_TABLE_BYTES, flash_usage
+    from edgeq.reference import run_tflm
+
+    require_tool("gcc")
+    tfl = convert_model(fragile, CALIB, None, ConvertOptions(keep=("head",))).tflite
+    ref = run_tflm(tfl, digits_data["x_test"])
+    host = HostBuilder(tmp_path / "host").build(tfl, name="kept")
+    assert_bit_exact("kept head", host.run([ref.inputs_q]), [ref.outputs_q])
+    generate(tfl, tmp_path / "gen", name="kept")
+    data_c = (tmp_path / "gen" / "kept_data.c").read_text()
+    assert "kept_softmax_exp_lut" in data_c and "kept_softmax_recip_lut" in data_c
+    assert flash_usage(host.graph).constants >= SOFTMAX_S16_TABLE_BYTES
 
 
 def test_keep_unknown_layer_suggests_close_names(fragile):
@@ -121,22 +170,29 @@ def test_keep_unknown_layer_suggests_close_names(fragile):
     assert "fragile" in (e.value.hint or "")
 
 
-def test_whole_model_int16_with_softmax_is_refused_at_convert_time(tmp_path):
-    out = tmp_path / "d16.tflite"
-    with pytest.raises(InputError, match="SOFTMAX") as e:
-        convert_model(DIGITS / "digits.keras", CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
+def test_whole_model_int16_without_device_kernel_is_refused_at_convert_time(sigmoid_head, tmp_path):
+    out = tmp_path / "s16.tflite"
+    with pytest.raises(InputError, match="LOGISTIC") as e:
+        convert_model(sigmoid_head, CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
     assert "--keep" in e.value.hint and not out.exists()
-    r = convert_model(DIGITS / "digits.keras", CALIB, out,
-                      ConvertOptions(samples=50, precision="int16x8", allow_host_only=True))
+    r = convert_model(sigmoid_head, CALIB, out, ConvertOptions(samples=50, precision="int16x8", allow_host_only=True))
     assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
+
+
+def test_whole_model_int16_classifier_converts(tmp_path, digits_data):
+    """The digits CNN in 16x8 mode (softmax included) converts for the device and keeps its accuracy."""
+    out = tmp_path / "d16.tflite"
+    r = convert_model(DIGITS / "digits.keras", CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
+    assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
+    assert _accuracy(r.tflite, digits_data) >= _float_accuracy(DIGITS / "digits.keras", digits_data) - 0.01
 
 
 def test_cli_keep_auto_exit_codes(tmp_path, fragile):
     def edgeq(*args):
         return subprocess.run([sys.executable, "-m", "edgeq", *args], capture_output=True, text=True)
 
-    r = edgeq("convert", str(fragile), "--calib", CALIB, "-o", str(tmp_path / "k.tflite"), "--keep", "head")
-    assert r.returncode == 2 and "SOFTMAX" in r.stderr and "Traceback" not in r.stderr
+    r = edgeq("convert", str(fragile), "--calib", CALIB, "-o", str(tmp_path / "k.tflite"), "--keep", "nosuch")
+    assert r.returncode == 2 and "nosuch" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "k.tflite").exists()
     r = edgeq("convert", str(fragile), "--calib", CALIB, "--auto", "--max-drop", "1")
     assert r.returncode == 2 and "--data" in r.stderr

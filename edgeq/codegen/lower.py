@@ -333,35 +333,55 @@ class _Lowerer:
 
     def op_softmax(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        self.require(op, x, "int8")
-        self.require(op, y, "int8")
-        p = qm.softmax_params(op.options.get("beta", 1.0), x.quant.scale)
         row = int(x.shape[-1])
+        beta = op.options.get("beta", 1.0)
+        if self.kernel_type(op, x, y) == "s16":
+            if not np.isclose(np.float32(y.quant.scale), 1 / 32768, rtol=1e-3, atol=0):
+                raise self.fail(op, f"int16 SOFTMAX needs output scale 1/32768, not {y.quant.scale:g}")
+            mult, shift = qm.softmax_s16_params(beta, x.quant.scale)
+            return self._call("softmax_s16", op, input=self.ref(x.index), output=self.ref(y.index),
+                              rows=x.size // row, row_size=row, mult=mult, shift=shift, luts=self.softmax_luts())
+        p = qm.softmax_params(beta, x.quant.scale)
         return self._call("softmax", op, input=self.ref(x.index), output=self.ref(y.index),
                           rows=x.size // row, row_size=row, mult=p.multiplier, shift=p.shift, diff_min=p.diff_min)
 
-    def _binary_shapes(self, op):
-        a, b, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
-        for t in (a, b, y):
+    def softmax_luts(self) -> dict:
+        """The int16 SOFTMAX tables, emitted once per model whatever the number of softmax ops."""
+        exp_sym, recip_sym = f"{self.name}_softmax_exp_lut", f"{self.name}_softmax_recip_lut"
+        if not any(d.symbol == exp_sym for d in self.data):
+            exp_lut, recip_lut = qm.softmax_s16_luts()
+            self.data.append(DataArray(exp_sym, "int16_t", list(exp_lut), "int16 SOFTMAX: exp(x), x in [-10, 0], Q0.15"))
+            self.data.append(DataArray(recip_sym, "int16_t", list(recip_lut),
+                                       "int16 SOFTMAX: 1/(1+x), x in [0, 1], Q0.15"))
+        return {"exp": exp_sym, "recip": recip_sym}
+
+    def kernel_type(self, op, *tensors) -> str:
+        """"s8" or "s16": the element type of a kernel whose tensors all share it (int8 models, or
+        int16 activations of a 16x8 model, zero point 0 as TFLite's 16x8 spec has them)."""
+        if tensors[0].dtype == "int16":
+            return "s16" if self.activations_16x8(op, *tensors) else "s8"
+        for t in tensors:
             self.require(op, t, "int8")
+        return "s8"
+
+    def _binary(self, kind, op, params):
+        a, b, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
+        ty = self.kernel_type(op, a, b, y)
         same = tuple(a.shape) == tuple(b.shape) == tuple(y.shape) or (a.size == b.size == y.size)
-        return a, b, y, same
+        p = params(a.quant.scale, a.quant.zero_point, b.quant.scale, b.quant.zero_point, y.quant.scale,
+                   y.quant.zero_point, op.options.get("fused_activation_function", "NONE"), bits=y.dtype)
+        return self._call(kind, op, in1=self.ref(a.index), in2=self.ref(b.index), output=self.ref(y.index),
+                          p=p.__dict__, size=y.size, broadcast=not same, shape1=self.shape4(a.shape),
+                          shape2=self.shape4(b.shape), out_shape=self.shape4(y.shape), ty=ty)
 
     def op_add(self, op):
-        a, b, y, same = self._binary_shapes(op)
-        p = qm.add_params(a.quant.scale, a.quant.zero_point, b.quant.scale, b.quant.zero_point, y.quant.scale,
-                          y.quant.zero_point, op.options.get("fused_activation_function", "NONE"))
-        return self._call("add", op, in1=self.ref(a.index), in2=self.ref(b.index), output=self.ref(y.index),
-                          p=p.__dict__, size=y.size, broadcast=not same, shape1=self.shape4(a.shape),
-                          shape2=self.shape4(b.shape), out_shape=self.shape4(y.shape))
+        if op.options.get("pot_scale_int16", False) and self.t(op.outputs[0]).dtype == "int16":
+            raise self.fail(op, "int16 ADD with power-of-two scaling (pot_scale_int16) is not supported; "
+                                "the converter's 16x8 mode writes the general-scale form")
+        return self._binary("add", op, qm.add_params)
 
     def op_mul(self, op):
-        a, b, y, same = self._binary_shapes(op)
-        p = qm.mul_params(a.quant.scale, a.quant.zero_point, b.quant.scale, b.quant.zero_point, y.quant.scale,
-                          y.quant.zero_point, op.options.get("fused_activation_function", "NONE"))
-        return self._call("mul", op, in1=self.ref(a.index), in2=self.ref(b.index), output=self.ref(y.index),
-                          p=p.__dict__, size=y.size, broadcast=not same, shape1=self.shape4(a.shape),
-                          shape2=self.shape4(b.shape), out_shape=self.shape4(y.shape))
+        return self._binary("mul", op, qm.mul_params)
 
     def _alias(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
@@ -375,7 +395,7 @@ class _Lowerer:
 
     def op_pad(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        self.require(op, x, "int8")
+        ty = self.kernel_type(op, x, y)
         pads = np.asarray(self.t(op.inputs[1]).data).reshape(-1, 2)
         if (pads < 0).any():
             raise self.fail(op, "negative padding")
@@ -386,12 +406,11 @@ class _Lowerer:
             pad_value = int(np.asarray(self.t(op.inputs[2]).data).reshape(-1)[0])
         return self._call("pad", op, input=self.ref(x.index), output=self.ref(y.index),
                           in_shape=self.shape4(x.shape), out_shape=self.shape4(y.shape), before=before,
-                          pad_value=pad_value)
+                          pad_value=pad_value, ty=ty)
 
     def op_mean(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        self.require(op, x, "int8")
-        self.require(op, y, "int8")
+        ty = self.kernel_type(op, x, y)
         rank = len(x.shape)
         axes = sorted({int(a) % rank for a in np.asarray(self.t(op.inputs[1]).data).reshape(-1)})
         keep = bool(op.options.get("keep_dims", False))
@@ -404,16 +423,15 @@ class _Lowerer:
         m, s = qm.mean_params(x.quant.scale, y.quant.scale, count)
         return self._call("mean", op, input=self.ref(x.index), output=self.ref(y.index), shape=shape, mask=mask,
                           mode=1, input_zp=x.quant.zero_point, mult=m, shift=s,
-                          output_zp=y.quant.zero_point, keep_dims=keep)
+                          output_zp=y.quant.zero_point, keep_dims=keep, ty=ty)
 
     def op_concatenation(self, op):
         y = self.t(op.outputs[0])
-        self.require(op, y, "int8")
         rank = len(y.shape)
         axis = int(op.options.get("axis", 0)) % rank
         ins = [self.t(i) for i in op.inputs]
+        ty = self.kernel_type(op, y, *ins)
         for t in ins:
-            self.require(op, t, "int8")
             if t.quant.zero_point != y.quant.zero_point or np.float32(t.quant.scale) != np.float32(y.quant.scale):
                 raise self.fail(op, "inputs with a quantization different from the output's are not supported")
         if op.options.get("fused_activation_function", "NONE") != "NONE":
@@ -422,7 +440,7 @@ class _Lowerer:
         inner = int(np.prod(y.shape[axis + 1:], dtype=np.int64)) if axis + 1 < rank else 1
         return self._call("concat", op, inputs=[self.ref(t.index) for t in ins],
                           sizes=[int(t.shape[axis]) for t in ins], outer=outer, inner=inner,
-                          output=self.ref(y.index))
+                          output=self.ref(y.index), ty=ty)
 
     def op_logistic(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])

@@ -60,6 +60,24 @@ EDGEQ_INLINE int32_t edgeq_requantize(int32_t x, int32_t multiplier, int32_t shi
     return edgeq_rdbpot(edgeq_srdhm(edgeq_shl(x, left), multiplier), right);
 }
 
+/* One ADD element, unclamped: both offset inputs shifted left and requantized to a common scale,
+ * their sum requantized to the output (TFLite's general-scale quantized add). */
+EDGEQ_INLINE int32_t edgeq_add_one(int32_t x1, int32_t x2, int32_t in1_offset, int32_t in1_mult, int32_t in1_shift,
+                                   int32_t in2_offset, int32_t in2_mult, int32_t in2_shift, int32_t left_shift,
+                                   int32_t out_offset, int32_t out_mult, int32_t out_shift)
+{
+    const int32_t a = edgeq_requantize(edgeq_shl(x1 + in1_offset, left_shift), in1_mult, in1_shift);
+    const int32_t b = edgeq_requantize(edgeq_shl(x2 + in2_offset, left_shift), in2_mult, in2_shift);
+    return edgeq_requantize(a + b, out_mult, out_shift) + out_offset;
+}
+
+/* One MUL element, unclamped: the product of the offset inputs requantized to the output. */
+EDGEQ_INLINE int32_t edgeq_mul_one(int32_t x1, int32_t x2, int32_t in1_offset, int32_t in2_offset, int32_t out_offset,
+                                   int32_t out_mult, int32_t out_shift)
+{
+    return edgeq_requantize((x1 + in1_offset) * (x2 + in2_offset), out_mult, out_shift) + out_offset;
+}
+
 /* x * multiplier * 2^(shift - 31) for a 64-bit x, as TFLite's int64 MultiplyByQuantizedMultiplier
  * (the int16-activation kernels): the Q31 multiplier is first rounded to Q15 (saturating at
  * 0x7FFF), then one rounding right shift by 15 - shift (ties toward +infinity). Needs

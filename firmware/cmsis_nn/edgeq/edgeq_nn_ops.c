@@ -1,5 +1,5 @@
 /*
- * edgeq -- int8 operators outside the CMSIS-NN API (see edgeq_nn_ops.h).
+ * edgeq -- int8 and int16 operators outside the CMSIS-NN API (see edgeq_nn_ops.h).
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
@@ -8,9 +8,28 @@
 #include "edgeq_fixedpoint.h"
 #include "edgeq_nn_ops.h"
 
-void edgeq_pad_s8(const int8_t *input, const int32_t in_shape[4], const int32_t before[4],
-                  const int32_t out_shape[4], int8_t pad_value, int8_t *output)
+/* Fills count elements of elem_size bytes (1 or 2) with value. */
+static void edgeq_fill(void *dst, int32_t count, int32_t elem_size, int32_t value)
 {
+    int32_t i;
+    if (elem_size == 1)
+    {
+        memset(dst, (unsigned char)value, (size_t)count);
+        return;
+    }
+    for (i = 0; i < count; i++)
+    {
+        ((int16_t *)dst)[i] = (int16_t)value;
+    }
+}
+
+/* PAD on raw elements of elem_size bytes: shared by the int8 and int16 kernels. */
+static void edgeq_pad_elems(const void *input, const int32_t in_shape[4], const int32_t before[4],
+                            const int32_t out_shape[4], int32_t elem_size, int32_t pad_value, void *output)
+{
+    const int32_t lead = before[3];
+    const int32_t tail = out_shape[3] - lead - in_shape[3];
+    const size_t row_bytes = (size_t)(in_shape[3] * elem_size);
     int32_t a, b, c;
     for (a = 0; a < out_shape[0]; a++)
     {
@@ -21,21 +40,49 @@ void edgeq_pad_s8(const int8_t *input, const int32_t in_shape[4], const int32_t 
             for (c = 0; c < out_shape[2]; c++)
             {
                 const int32_t ic = c - before[2];
-                int8_t *out = output + ((a * out_shape[1] + b) * out_shape[2] + c) * out_shape[3];
+                uint8_t *out = (uint8_t *)output +
+                               (size_t)(((a * out_shape[1] + b) * out_shape[2] + c) * out_shape[3] * elem_size);
                 if (ia < 0 || ia >= in_shape[0] || ib < 0 || ib >= in_shape[1] || ic < 0 || ic >= in_shape[2])
                 {
-                    memset(out, (unsigned char)pad_value, (size_t)out_shape[3]);
+                    edgeq_fill(out, out_shape[3], elem_size, pad_value);
                 }
                 else
                 {
-                    const int8_t *in = input + ((ia * in_shape[1] + ib) * in_shape[2] + ic) * in_shape[3];
-                    const int32_t lead = before[3];
-                    const int32_t tail = out_shape[3] - lead - in_shape[3];
-                    memset(out, (unsigned char)pad_value, (size_t)lead);
-                    memmove(out + lead, in, (size_t)in_shape[3]);
-                    memset(out + lead + in_shape[3], (unsigned char)pad_value, (size_t)tail);
+                    const uint8_t *in = (const uint8_t *)input +
+                                        (size_t)(((ia * in_shape[1] + ib) * in_shape[2] + ic) * in_shape[3] * elem_size);
+                    edgeq_fill(out, lead, elem_size, pad_value);
+                    memmove(out + lead * elem_size, in, row_bytes);
+                    edgeq_fill(out + (size_t)lead * (size_t)elem_size + row_bytes, tail, elem_size, pad_value);
                 }
             }
+        }
+    }
+}
+
+void edgeq_pad_s8(const int8_t *input, const int32_t in_shape[4], const int32_t before[4],
+                  const int32_t out_shape[4], int8_t pad_value, int8_t *output)
+{
+    edgeq_pad_elems(input, in_shape, before, out_shape, 1, pad_value, output);
+}
+
+void edgeq_pad_s16(const int16_t *input, const int32_t in_shape[4], const int32_t before[4],
+                   const int32_t out_shape[4], int16_t pad_value, int16_t *output)
+{
+    edgeq_pad_elems(input, in_shape, before, out_shape, 2, pad_value, output);
+}
+
+static void edgeq_concat_elems(const void *const *inputs, const int32_t *axis_sizes, int32_t num_inputs,
+                               int32_t outer, int32_t inner, int32_t elem_size, void *output)
+{
+    uint8_t *out = (uint8_t *)output;
+    int32_t o, i;
+    for (o = 0; o < outer; o++)
+    {
+        for (i = 0; i < num_inputs; i++)
+        {
+            const size_t chunk = (size_t)(axis_sizes[i] * inner * elem_size);
+            memcpy(out, (const uint8_t *)inputs[i] + (size_t)o * chunk, chunk);
+            out += chunk;
         }
     }
 }
@@ -43,22 +90,23 @@ void edgeq_pad_s8(const int8_t *input, const int32_t in_shape[4], const int32_t 
 void edgeq_concat_s8(const int8_t *const *inputs, const int32_t *axis_sizes, int32_t num_inputs,
                      int32_t outer, int32_t inner, int8_t *output)
 {
-    int32_t o, i;
-    for (o = 0; o < outer; o++)
-    {
-        for (i = 0; i < num_inputs; i++)
-        {
-            const int32_t chunk = axis_sizes[i] * inner;
-            memcpy(output, inputs[i] + o * chunk, (size_t)chunk);
-            output += chunk;
-        }
-    }
+    edgeq_concat_elems((const void *const *)inputs, axis_sizes, num_inputs, outer, inner, 1, output);
 }
 
-void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_mask, int32_t mode,
-                   int32_t input_zp, int32_t multiplier, int32_t shift, int32_t output_zp, int8_t *output)
+void edgeq_concat_s16(const int16_t *const *inputs, const int32_t *axis_sizes, int32_t num_inputs,
+                      int32_t outer, int32_t inner, int16_t *output)
 {
-    int32_t ext[4], lim[4], count = 1, o[4], r[4], k;
+    edgeq_concat_elems((const void *const *)inputs, axis_sizes, num_inputs, outer, inner, 2, output);
+}
+
+/* MEAN on int8 (is_s16 = 0) or int16 elements: TFLM's QuantizedMeanOrSum is one template over
+ * the element type with an int32 sum, so the two kernels share this body. */
+static void edgeq_mean_elems(const void *input, int32_t is_s16, const int32_t shape[4], int32_t reduce_mask,
+                             int32_t mode, int32_t input_zp, int32_t multiplier, int32_t shift, int32_t output_zp,
+                             void *output)
+{
+    const int32_t lo = is_s16 ? -32768 : -128, hi = is_s16 ? 32767 : 127;
+    int32_t ext[4], lim[4], count = 1, o[4], r[4], k, n = 0;
     for (k = 0; k < 4; k++)
     {
         const int reduced = (reduce_mask >> k) & 1;
@@ -82,7 +130,8 @@ void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_m
                                 {
                                     const int32_t i0 = o[0] + r[0], i1 = o[1] + r[1];
                                     const int32_t i2 = o[2] + r[2], i3 = o[3] + r[3];
-                                    sum += input[((i0 * shape[1] + i1) * shape[2] + i2) * shape[3] + i3];
+                                    const int32_t at = ((i0 * shape[1] + i1) * shape[2] + i2) * shape[3] + i3;
+                                    sum += is_s16 ? ((const int16_t *)input)[at] : ((const int8_t *)input)[at];
                                 }
                     if (mode == 0)
                     {
@@ -92,8 +141,28 @@ void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_m
                     {
                         v = edgeq_requantize(sum - input_zp * count, multiplier, shift) + output_zp;
                     }
-                    *output++ = (int8_t)edgeq_clamp_i32(v, -128, 127);
+                    v = edgeq_clamp_i32(v, lo, hi);
+                    if (is_s16)
+                    {
+                        ((int16_t *)output)[n++] = (int16_t)v;
+                    }
+                    else
+                    {
+                        ((int8_t *)output)[n++] = (int8_t)v;
+                    }
                 }
+}
+
+void edgeq_mean_s8(const int8_t *input, const int32_t shape[4], int32_t reduce_mask, int32_t mode,
+                   int32_t input_zp, int32_t multiplier, int32_t shift, int32_t output_zp, int8_t *output)
+{
+    edgeq_mean_elems(input, 0, shape, reduce_mask, mode, input_zp, multiplier, shift, output_zp, output);
+}
+
+void edgeq_mean_s16(const int16_t *input, const int32_t shape[4], int32_t reduce_mask, int32_t mode,
+                    int32_t input_zp, int32_t multiplier, int32_t shift, int32_t output_zp, int16_t *output)
+{
+    edgeq_mean_elems(input, 1, shape, reduce_mask, mode, input_zp, multiplier, shift, output_zp, output);
 }
 
 void edgeq_logistic_s8(const int8_t *input, int32_t size, int32_t input_zp, int32_t input_range_radius,
@@ -258,44 +327,18 @@ static int32_t edgeq_bcast_index(const int32_t shape[4], const int32_t idx[4])
     return off;
 }
 
-void edgeq_broadcast_add_s8(const int8_t *in1, const int32_t shape1[4], const int8_t *in2, const int32_t shape2[4],
-                            const int32_t out_shape[4], int32_t in1_offset, int32_t in1_mult, int32_t in1_shift,
-                            int32_t in2_offset, int32_t in2_mult, int32_t in2_shift, int32_t left_shift,
-                            int32_t out_offset, int32_t out_mult, int32_t out_shift, int32_t act_min,
-                            int32_t act_max, int8_t *output)
-{
-    int32_t idx[4];
-    for (idx[0] = 0; idx[0] < out_shape[0]; idx[0]++)
-        for (idx[1] = 0; idx[1] < out_shape[1]; idx[1]++)
-            for (idx[2] = 0; idx[2] < out_shape[2]; idx[2]++)
-                for (idx[3] = 0; idx[3] < out_shape[3]; idx[3]++)
-                {
-                    const int32_t x1 = in1[edgeq_bcast_index(shape1, idx)];
-                    const int32_t x2 = in2[edgeq_bcast_index(shape2, idx)];
-                    const int32_t a = edgeq_requantize(edgeq_shl(x1 + in1_offset, left_shift), in1_mult, in1_shift);
-                    const int32_t b = edgeq_requantize(edgeq_shl(x2 + in2_offset, left_shift), in2_mult, in2_shift);
-                    const int32_t v = edgeq_requantize(a + b, out_mult, out_shift) + out_offset;
-                    *output++ = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
-                }
-}
+#define EDGEQ_BC_ADD edgeq_broadcast_add_s8
+#define EDGEQ_BC_MUL edgeq_broadcast_mul_s8
+#define EDGEQ_BC_T int8_t
+#include "edgeq_broadcast_impl.h"
+#undef EDGEQ_BC_ADD
+#undef EDGEQ_BC_MUL
+#undef EDGEQ_BC_T
 
-void edgeq_broadcast_mul_s8(const int8_t *in1, const int32_t shape1[4], const int8_t *in2, const int32_t shape2[4],
-                            const int32_t out_shape[4], int32_t in1_offset, int32_t in2_offset, int32_t out_offset,
-                            int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max, int8_t *output)
-{
-    int32_t idx[4];
-    for (idx[0] = 0; idx[0] < out_shape[0]; idx[0]++)
-        for (idx[1] = 0; idx[1] < out_shape[1]; idx[1]++)
-            for (idx[2] = 0; idx[2] < out_shape[2]; idx[2]++)
-                for (idx[3] = 0; idx[3] < out_shape[3]; idx[3]++)
-                {
-                    const int32_t x1 = in1[edgeq_bcast_index(shape1, idx)];
-                    const int32_t x2 = in2[edgeq_bcast_index(shape2, idx)];
-                    const int32_t v = edgeq_requantize((x1 + in1_offset) * (x2 + in2_offset), out_mult, out_shift) +
-                                      out_offset;
-                    *output++ = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
-                }
-}
+#define EDGEQ_BC_ADD edgeq_broadcast_add_s16
+#define EDGEQ_BC_MUL edgeq_broadcast_mul_s16
+#define EDGEQ_BC_T int16_t
+#include "edgeq_broadcast_impl.h"
 
 void edgeq_copy(const void *input, int32_t bytes, void *output)
 {

@@ -116,6 +116,14 @@ typedef struct
     const bool is_int32_bias;
 } cmsis_nn_bias_data;
 
+/* The two 513-entry Q0.15 interpolation tables arm_softmax_s16 uses: exp(x) on [-10, 0] and
+ * 1/(1+x) on [0, 1] (edgeq generate emits them as constants). */
+typedef struct
+{
+    const int16_t *exp_lut;
+    const int16_t *one_by_one_lut;
+} cmsis_nn_softmax_lut_s16;
+
 #ifdef __cplusplus
 }
 #endif

@@ -165,6 +165,16 @@ void arm_softmax_s8(const int8_t *input,
                     const int32_t diff_min,
                     int8_t *output);
 
+/* int16 in, int16 out (scale 1/32768, zero point 0): exp and reciprocal by table interpolation;
+ * mult/shift scale input differences so that [-65535, 0] spans the exp table's [-10, 0]. */
+arm_cmsis_nn_status arm_softmax_s16(const int16_t *input,
+                                    const int32_t num_rows,
+                                    const int32_t row_size,
+                                    const int32_t mult,
+                                    const int32_t shift,
+                                    const cmsis_nn_softmax_lut_s16 *softmax_params,
+                                    int16_t *output);
+
 /* ------------------------------------------------------------------ elementwise */
 
 arm_cmsis_nn_status arm_elementwise_add_s8(const int8_t *input_1_vect,
@@ -198,7 +208,37 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
 
 /* ------------------------------------------------------------------ int16 activations (16x8)
  * int16 input/output with zero point 0 (input_offset/output_offset are not used), int8
- * weights, 64-bit accumulation, requantized with arm_nn_requantize_s64. No scratch needed. */
+ * weights, 64-bit accumulation, requantized with arm_nn_requantize_s64. No scratch needed.
+ * The elementwise ones (ADD, MUL) use the int8 kernels' 32-bit arithmetic. */
+
+arm_cmsis_nn_status arm_elementwise_add_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_1_mult,
+                                            const int32_t input_1_shift,
+                                            const int32_t input_2_offset,
+                                            const int32_t input_2_mult,
+                                            const int32_t input_2_shift,
+                                            const int32_t left_shift,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size);
+
+arm_cmsis_nn_status arm_elementwise_mul_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_2_offset,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size);
 
 arm_cmsis_nn_status arm_convolve_wrapper_s16(const cmsis_nn_context *ctx,
                                              const cmsis_nn_conv_params *conv_params,
