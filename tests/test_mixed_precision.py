@@ -219,3 +219,22 @@ def test_mixed_model_runs_bit_exact_on_a_virtual_board(tmp_path, fragile, digits
     rep = json.loads(r.stdout)
     assert rep["samples"] == 150 and rep["bit_exact_rate"] == 1.0 and rep["mismatch_count"] == 0
     assert rep["device_accuracy"] >= _float_accuracy(fragile, digits_data) - 0.03
+
+
+@pytest.mark.emulator
+def test_whole_model_16x8_runs_bit_exact_on_a_virtual_board(tmp_path, digits_data):
+    """The digits CNN in 16x8 mode on QEMU (Cortex-M55): int16 inputs and outputs over the UART,
+    int16 conv / pool / FC / SOFTMAX kernels, every output byte equal to TFLM's."""
+    from conftest import require_tool
+
+    for t in ("qemu-system-arm", "arm-none-eabi-gcc", "cmake"):
+        require_tool(t)
+    tfl = tmp_path / "d16.tflite"
+    convert_model(DIGITS / "digits.keras", CALIB, tfl, ConvertOptions(precision="int16x8"))
+    r = subprocess.run([sys.executable, "-m", "edgeq", "flash-and-test", str(tfl), "--board", "qemu-mps3-an547",
+                        "--data", TEST, "--limit", "80", "--workdir", str(tmp_path / "fat"), "--json"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["samples"] == 80 and rep["bit_exact_rate"] == 1.0 and rep["mismatch_count"] == 0
+    assert rep["device_accuracy"] >= 0.9
