@@ -57,6 +57,7 @@ SUPPORTED_OPS: frozenset[str] = frozenset({
 INT16_OPS: frozenset[str] = frozenset({
     "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D",
     "RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE", "ADD", "MUL", "PAD", "MEAN", "CONCATENATION", "SOFTMAX",
+    "LOGISTIC",
 })
 
 #: Ops that only reinterpret their first input's memory (same bytes, new shape).

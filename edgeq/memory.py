@@ -424,8 +424,9 @@ CODE_BYTES_PER_OP_TYPE: dict[str, int] = {
     "QUANTIZE": 400,  # float→int needs the FPU or soft-float routines (+~1.5 KB without FPU)
     "DEQUANTIZE": 300,
 }
-#: The int16 SOFTMAX interpolation tables generate emits once per model (exp, 1/(1+x)).
-SOFTMAX_S16_TABLE_BYTES = 2 * 513 * 2
+#: The interpolation tables generate emits once per model for int16 ops: SOFTMAX's exp and
+#: 1/(1+x) (2 x 513 int16), LOGISTIC's sigmoid (256 uint16).
+S16_TABLE_BYTES = {"SOFTMAX": 2 * 513 * 2, "LOGISTIC": 256 * 2}
 #: Kernel bytes assumed for an op type missing from the table.
 CODE_BYTES_UNKNOWN_OP = 1000
 #: Fallback glue per op instance (setting up the argument structs and the call) and shared helpers.
@@ -570,7 +571,7 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
     per-channel quantized (per-tensor FC takes two scalars in the code).
     """
     seen: set[int] = set()
-    softmax_tables = False
+    tables: set[str] = set()
     rows: list[OpFlash] = []
     kernel_code: dict[str, int] = {}
     m = measured_code_sizes(core)
@@ -597,9 +598,10 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
         if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D") or (
                 op.opcode == "FULLY_CONNECTED" and graph.tensors[op.inputs[1]].per_channel):
             row.quant_params = _out_channels(graph, op) * 8
-        if op.opcode == "SOFTMAX" and graph.tensors[op.inputs[0]].dtype == "int16" and not softmax_tables:
-            softmax_tables = True  # the exp and 1/(1+x) tables: 2 x 513 int16, once per model
-            row.constants += SOFTMAX_S16_TABLE_BYTES
+        if (op.opcode in S16_TABLE_BYTES and graph.tensors[op.inputs[0]].dtype == "int16"
+                and op.opcode not in tables):
+            tables.add(op.opcode)  # emitted once per model, however many ops use it
+            row.constants += S16_TABLE_BYTES[op.opcode]
         row.macs = op_macs(graph, op)
         if op.opcode in measured_kernels:
             kernel_code.setdefault(op.label, measured_kernels[op.opcode])

@@ -265,6 +265,42 @@ def softmax_s16_luts() -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(exp_lut), tuple(recip_lut)
 
 
+def logistic_s16_params(in_scale: float) -> tuple[int, int]:
+    """int16 LOGISTIC: (multiplier, shift) with (x · multiplier + round) >> shift the input in
+    units of 1/(3 · 4096), so that ±2^17 spans ±10.7, the sigmoid table's range (TFLite's
+    LOGISTIC Prepare for int16: a power-of-two scale of 2^-12 multiplies by 3; any other scale
+    doubles the multiplier scale · 3 · 4096 until it exceeds 2^14 - 1/2, counting the shift)."""
+    f = np.float32
+    scale = f(in_scale)
+    log2 = f(f(math.log(float(scale))) * f(1.0 / math.log(2.0)))
+    rounded = round_half_away(float(log2))
+    if abs(float(f(log2 - f(rounded)))) < 1e-3 and 12 + rounded == 0:
+        return 3, 0
+    multiplier, shift = float(scale) * 4096.0 * 3.0, 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    return int(multiplier), shift
+
+
+@lru_cache(maxsize=None)
+def sigmoid_s16_table() -> tuple[int, ...]:
+    """The int16 LOGISTIC table: sigmoid(i/24), i = 0..255, in Q0.16 (saturated at 65535). Each
+    entry is raised by half the error linear interpolation makes at the middle of the interval
+    to its right, which halves the worst-case error of the interpolated curve (sigmoid is concave
+    there, so chords lie below it). Matches TFLM's table on every int16 input (tests)."""
+    def sig(x: float) -> float:
+        return 65536.0 / (1.0 + math.exp(-x))
+
+    h = 1.0 / 24.0
+    out = []
+    for i in range(256):
+        x = i * h
+        mid_error = sig(x + h / 2) - (sig(x) + sig(x + h)) / 2
+        out.append(min(round_half_away(sig(x) + mid_error / 2), 65535))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class LogisticParams:
     input_zp: int

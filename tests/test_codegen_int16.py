@@ -176,6 +176,22 @@ fam_pool_neg = _rerange(fam_pool, -2.0, -0.5)
 fam_fc_wide = _rerange(fam_fc, -40.0, 25.0)
 fam_softmax_wide = _rerange(fam_softmax, -60.0, 40.0)  # differences beyond the exp table's -10
 
+
+def fam_logistic():
+    """LOGISTIC on the input and after dense / conv layers (several input scales)."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((6, 6, 3), batch_size=1)
+    outs = [
+        L.Activation("sigmoid")(x),
+        L.Dense(5, activation="sigmoid")(L.Flatten()(x)),
+        L.Conv2D(4, 3, padding="same", activation="sigmoid")(x),
+    ]
+    return keras.Model(x, outs), _u(-2, 2, (6, 6, 3))
+
+
+fam_logistic_wide = _rerange(fam_logistic, -30.0, 30.0)  # beyond the table's ±10.7: saturation
+
 FAMILIES = {name[4:]: fn for name, fn in sorted(globals().items()) if name.startswith("fam_")}
 
 EXPECTED_OPS = {
@@ -186,6 +202,7 @@ EXPECTED_OPS = {
     "cnn": {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"},
     "softmax": {"SOFTMAX", "FULLY_CONNECTED"}, "softmax_wide": {"SOFTMAX", "FULLY_CONNECTED"},
     "ew": {"ADD", "MUL", "CONCATENATION", "MEAN", "PAD"},
+    "logistic": {"LOGISTIC"}, "logistic_wide": {"LOGISTIC"},
 }
 
 # the same families with the converter's int32 bias option: TFLite then accumulates in 32 bits
@@ -442,56 +459,35 @@ def test_mixed_precision_cnn_bit_exact(models16, host16):
 
 # ------------------------------------------------------------------------------------ refusals
 
-def _single_op(opcode: str, n_in: int) -> bytes:
-    tensors = [act(f"in{i}", [1, 8], "int16", 0.001 * (i + 1), 0) for i in range(n_in)]
-    tensors.append(act("out", [1, 8], "int16", 1 / 32768, 0))
-    return build_tflite(tensors, [{"op": opcode, "inputs": list(range(n_in)), "outputs": [n_in]}],
-                        list(range(n_in)), [n_in])
-
-
 @pytest.mark.unit
-@pytest.mark.parametrize("opcode,n_in", [("LOGISTIC", 1)])
-def test_int16_on_other_ops_is_refused(opcode, n_in):
-    from edgeq.errors import InputError
-    from edgeq.graph import INT16_OPS, load_graph
-
-    assert opcode not in INT16_OPS
-    with pytest.raises(InputError) as e:
-        load_graph(_single_op(opcode, n_in))
-    assert f"operator #0 ({opcode}, output tensor 'out') has int16 activation" in e.value.message
-
-
-@pytest.mark.unit
-def test_int16_ops_constant():
+def test_int16_ops_cover_every_supported_op():
+    """Every op edgeq generates has an int16 kernel, so any layer can be kept at int16."""
     from edgeq.graph import INT16_OPS, SUPPORTED_OPS
 
-    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE",
-            "SQUEEZE", "QUANTIZE"} <= INT16_OPS
-    assert INT16_OPS - {"SQUEEZE"} <= SUPPORTED_OPS | {"SQUEEZE"}
+    assert SUPPORTED_OPS <= INT16_OPS
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("opcode,n_in", [("LOGISTIC", 1)])
-def test_generate_cli_int16_without_kernel_exit_2(opcode, n_in, tmp_path):
-    """An int16 op edgeq has no int16 kernel for (e.g. LOGISTIC in a whole-model 16x8 conversion):
-    generate exits 2 naming the op and its position."""
+@pytest.mark.parametrize("opcode", ["SOFTMAX", "LOGISTIC"])
+def test_generate_cli_int16_q15_output_scale_exit_2(opcode, tmp_path):
+    """int16 SOFTMAX / LOGISTIC write Q0.15: any other output scale is refused (TFLM refuses it
+    too), exit 2, naming the op and its position, nothing written."""
     from typer.testing import CliRunner
 
     from edgeq.cli import app
 
     model = tmp_path / f"{opcode.lower()}16.tflite"
-    # the op second, after an int16 max pool that is supported: the position must be #1
+    # the op second, after an int16 max pool: the position must be #1
     buf = build_tflite(
-        [act("x", [1, 4, 4, 2], "int16", 0.001, 0), act("p", [1, 4, 4, 2], "int16", 0.001, 0)]
-        + [act("y", [1, 4, 4, 2], "int16", 0.002, 0), act("out", [1, 4, 4, 2], "int16", 1 / 32768, 0)],
-        [{"op": "MAX_POOL_2D", "inputs": [0], "outputs": [1]},
-         {"op": opcode, "inputs": [1, 2][:n_in], "outputs": [3]}],
-        [0, 2] if n_in == 2 else [0], [3])
+        [act("x", [1, 4, 4, 2], "int16", 0.001, 0), act("p", [1, 4, 4, 2], "int16", 0.001, 0),
+         act("out", [1, 4, 4, 2], "int16", 1 / 1000, 0)],
+        [{"op": "MAX_POOL_2D", "inputs": [0], "outputs": [1]}, {"op": opcode, "inputs": [1], "outputs": [2]}],
+        [0], [2])
     model.write_bytes(buf)
     r = CliRunner().invoke(app, ["generate", str(model), "-o", str(tmp_path / "c")])
     assert r.exit_code == 2, r.output
     text = " ".join(r.output.split())
-    assert f"operator #1 ({opcode}" in text and "int16" in text
+    assert f"operator #1 ({opcode}" in text and "1/32768" in text
     assert not (tmp_path / "c").exists()
 
 

@@ -112,7 +112,7 @@ def test_auto_respects_the_memory_budget(monkeypatch):
 
 @pytest.fixture(scope="module")
 def sigmoid_head(tmp_path_factory):
-    """An (untrained) digits-shaped MLP whose head is a sigmoid: LOGISTIC has no int16 kernel."""
+    """An (untrained) digits-shaped MLP whose head is a sigmoid (LOGISTIC)."""
     import keras
     from keras import layers
 
@@ -124,10 +124,45 @@ def sigmoid_head(tmp_path_factory):
     return path
 
 
-def test_keep_refuses_a_layer_read_by_an_op_without_int16_kernel(sigmoid_head, tmp_path):
+@pytest.fixture
+def no_int16_logistic(monkeypatch):
+    """Every op has an int16 kernel today; to test the refusals, pretend LOGISTIC had none."""
+    import edgeq.graph
+
+    monkeypatch.setattr(edgeq.graph, "INT16_OPS", edgeq.graph.INT16_OPS - {"LOGISTIC"})
+
+
+def test_keep_refuses_a_layer_read_by_an_op_without_int16_kernel(sigmoid_head, tmp_path, no_int16_logistic):
     with pytest.raises(InputError, match=r"keeping 'head' at int16: operator #\d+ \(LOGISTIC"):
         convert_model(sigmoid_head, CALIB, tmp_path / "s.tflite", ConvertOptions(keep=("head",)))
     assert not (tmp_path / "s.tflite").exists()
+
+
+def test_whole_model_int16_without_device_kernel_is_refused_at_convert_time(sigmoid_head, tmp_path,
+                                                                           no_int16_logistic):
+    out = tmp_path / "s16.tflite"
+    with pytest.raises(InputError, match="LOGISTIC") as e:
+        convert_model(sigmoid_head, CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
+    assert "--keep" in e.value.hint and not out.exists()
+    r = convert_model(sigmoid_head, CALIB, out, ConvertOptions(samples=50, precision="int16x8", allow_host_only=True))
+    assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
+
+
+@pytest.mark.toolchain
+def test_keep_sigmoid_head_generates_bit_exact(sigmoid_head, digits_data, tmp_path):
+    """A sigmoid head kept at int16: int16 FC + LOGISTIC (the sigmoid table), byte for byte with TFLM."""
+    from _codegen_harness import HostBuilder, assert_bit_exact
+    from conftest import require_tool
+    from edgeq.graph import load_graph
+    from edgeq.reference import run_tflm
+
+    require_tool("gcc")
+    tfl = convert_model(sigmoid_head, CALIB, None, ConvertOptions(keep=("head",))).tflite
+    g = load_graph(tfl)
+    assert [g.tensors[op.inputs[0]].dtype for op in g.operators if op.opcode == "LOGISTIC"] == ["int16"]
+    ref = run_tflm(tfl, digits_data["x_test"][:200])
+    host = HostBuilder(tmp_path / "host").build(tfl, name="sig")
+    assert_bit_exact("kept sigmoid head", host.run([ref.inputs_q]), [ref.outputs_q])
 
 
 def test_keep_classifier_head_through_int16_softmax(fragile, digits_data):
@@ -150,7 +185,7 @@ def test_kept_head_generates_bit_exact(fragile, digits_data, tmp_path):
     from _codegen_harness import HostBuilder, assert_bit_exact
     from conftest import require_tool
     from edgeq.codegen import generate
-    from edgeq.memory import SOFTMAX_S16_TABLE_BYTES, flash_usage
+    from edgeq.memory import S16_TABLE_BYTES, flash_usage
     from edgeq.reference import run_tflm
 
     require_tool("gcc")
@@ -161,22 +196,13 @@ def test_kept_head_generates_bit_exact(fragile, digits_data, tmp_path):
     generate(tfl, tmp_path / "gen", name="kept")
     data_c = (tmp_path / "gen" / "kept_data.c").read_text()
     assert "kept_softmax_exp_lut" in data_c and "kept_softmax_recip_lut" in data_c
-    assert flash_usage(host.graph).constants >= SOFTMAX_S16_TABLE_BYTES
+    assert flash_usage(host.graph).constants >= S16_TABLE_BYTES["SOFTMAX"]
 
 
 def test_keep_unknown_layer_suggests_close_names(fragile):
     with pytest.raises(InputError, match="fragil") as e:
         convert_model(fragile, CALIB, None, ConvertOptions(keep=("fragil",)))
     assert "fragile" in (e.value.hint or "")
-
-
-def test_whole_model_int16_without_device_kernel_is_refused_at_convert_time(sigmoid_head, tmp_path):
-    out = tmp_path / "s16.tflite"
-    with pytest.raises(InputError, match="LOGISTIC") as e:
-        convert_model(sigmoid_head, CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
-    assert "--keep" in e.value.hint and not out.exists()
-    r = convert_model(sigmoid_head, CALIB, out, ConvertOptions(samples=50, precision="int16x8", allow_host_only=True))
-    assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
 
 
 def test_whole_model_int16_classifier_converts(tmp_path, digits_data):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import quantmath as qm
-from ..errors import InputError
+from ..errors import InputError, OpError
 from ..graph import Graph, Operator, Tensor
 from ..memory import MemoryPlan, conv_geometry, plan_memory, scratch_bytes
 
@@ -56,7 +56,7 @@ class DataArray:
 
     @property
     def nbytes(self) -> int:
-        return len(self.values) * {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4,
+        return len(self.values) * {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "float": 4,
                                    "int64_t": 8}[self.ctype]
 
 
@@ -112,12 +112,12 @@ class _Lowerer:
         self._const_syms: dict[int, str] = {}
 
     # -------------------------------------------------------------------- helpers
-    def fail(self, op: Operator, why: str) -> InputError:
+    def fail(self, op: Operator, why: str) -> OpError:
         out = self.g.tensors[op.outputs[0]].name if op.outputs else ""
         from ..graph import SUPPORTED_OPS
 
-        return InputError(f"operator #{op.index} ({op.opcode}, output {out!r}): {why}",
-                          hint="edgeq generate supports int8 models built from: " + ", ".join(sorted(SUPPORTED_OPS)))
+        return OpError(f"operator #{op.index} ({op.opcode}, output {out!r}): {why}", op.index,
+                       hint="edgeq generate supports int8 models built from: " + ", ".join(sorted(SUPPORTED_OPS)))
 
     def t(self, i: int) -> Tensor:
         return self.g.tensors[i]
@@ -336,14 +336,18 @@ class _Lowerer:
         row = int(x.shape[-1])
         beta = op.options.get("beta", 1.0)
         if self.kernel_type(op, x, y) == "s16":
-            if not np.isclose(np.float32(y.quant.scale), 1 / 32768, rtol=1e-3, atol=0):
-                raise self.fail(op, f"int16 SOFTMAX needs output scale 1/32768, not {y.quant.scale:g}")
+            self.require_q15_output(op, y)
             mult, shift = qm.softmax_s16_params(beta, x.quant.scale)
             return self._call("softmax_s16", op, input=self.ref(x.index), output=self.ref(y.index),
                               rows=x.size // row, row_size=row, mult=mult, shift=shift, luts=self.softmax_luts())
         p = qm.softmax_params(beta, x.quant.scale)
         return self._call("softmax", op, input=self.ref(x.index), output=self.ref(y.index),
                           rows=x.size // row, row_size=row, mult=p.multiplier, shift=p.shift, diff_min=p.diff_min)
+
+    def require_q15_output(self, op, y: Tensor) -> None:
+        """The int16 SOFTMAX and LOGISTIC kernels write Q0.15: output scale 1/32768 (as TFLM checks)."""
+        if not np.isclose(np.float32(y.quant.scale), 1 / 32768, rtol=1e-3, atol=0):
+            raise self.fail(op, f"int16 {op.opcode} needs output scale 1/32768, not {y.quant.scale:g}")
 
     def softmax_luts(self) -> dict:
         """The int16 SOFTMAX tables, emitted once per model whatever the number of softmax ops."""
@@ -444,8 +448,15 @@ class _Lowerer:
 
     def op_logistic(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        self.require(op, x, "int8")
-        self.require(op, y, "int8")
+        if self.kernel_type(op, x, y) == "s16":
+            self.require_q15_output(op, y)
+            mult, shift = qm.logistic_s16_params(x.quant.scale)
+            table = f"{self.name}_sigmoid_table"
+            if not any(d.symbol == table for d in self.data):
+                self.data.append(DataArray(table, "uint16_t", list(qm.sigmoid_s16_table()),
+                                           "int16 LOGISTIC: sigmoid(i/24), Q0.16"))
+            return self._call("logistic_s16", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
+                              mult=mult, shift=shift, table=table)
         p = qm.logistic_params(x.quant.scale, x.quant.zero_point)
         return self._call("logistic", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
                           p=p.__dict__)

@@ -154,13 +154,16 @@ def _fits_board(board_name: str):
 
 
 def _check_device_ops(tflite: bytes, model) -> None:
-    """Refuse now what `edgeq generate` would refuse later (an op or an int16 op it has no kernel for)."""
+    """Refuse now what `edgeq generate` would refuse later: an op it has no kernel for, or a mode
+    of one it cannot lower (the lowering is run as a dry run: it is fast and TensorFlow-free)."""
+    from ..codegen.lower import lower
     from ..errors import OpError
     from ..graph import check_graph, int16_activation, load_graph
 
     graph = load_graph(tflite, check_supported=False)
     try:
         check_graph(graph, "converted model")
+        lower(graph)
     except OpError as e:
         op = graph.operators[e.op_index]
         layer = keras_io.layer_of_tensor(graph.tensors[op.outputs[0]].name, keras_io.layer_names(model)) \

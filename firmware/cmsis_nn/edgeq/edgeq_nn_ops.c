@@ -190,6 +190,29 @@ void edgeq_logistic_s8(const int8_t *input, int32_t size, int32_t input_zp, int3
     }
 }
 
+void edgeq_logistic_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift,
+                        const uint16_t *table, int16_t *output)
+{
+    const int32_t round = shift > 0 ? 1 << (shift - 1) : 0;
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        /* x in units of 1/(3 * 4096): |x| < 255 * 512 is the table's range, 10.6 */
+        const int32_t x = ((int32_t)input[i] * multiplier + round) >> shift;
+        const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
+        const uint32_t at = ax >> 9;
+        uint32_t r = 0x7FFFu << 10; /* saturated */
+        if (at < 255)
+        {
+            const uint32_t lo = table[at], hi = table[at + 1];
+            r = (lo << 9) + (ax & 0x1FFu) * (hi - lo); /* the table rises: hi >= lo */
+        }
+        /* sigmoid(-x) = 1 - sigmoid(x); both rounded from Q0.25 to Q0.15 */
+        r = x >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+        output[i] = (int16_t)(r >> 10);
+    }
+}
+
 void edgeq_requantize_s8_s8(const int8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
                             int32_t shift, int32_t output_zp, int8_t *output)
 {

@@ -38,6 +38,12 @@ void edgeq_mean_s16(const int16_t *input, const int32_t shape[4], int32_t reduce
 void edgeq_logistic_s8(const int8_t *input, int32_t size, int32_t input_zp, int32_t input_range_radius,
                        int32_t input_multiplier, int32_t input_left_shift, int8_t *output);
 
+/* LOGISTIC with int16 activations (output scale 1/32768, zero point 0): the input rescaled by
+ * (x * multiplier + round) >> shift, sigmoid interpolated in a 256-entry Q0.16 table of
+ * sigmoid(i/24) (edgeq generate emits it), by symmetry for negative inputs. */
+void edgeq_logistic_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift,
+                        const uint16_t *table, int16_t *output);
+
 /* QUANTIZE between integer types: out = clamp(requant(in - in_zp) + out_zp). */
 void edgeq_requantize_s8_s8(const int8_t *input, int32_t size, int32_t input_zp, int32_t multiplier,
                             int32_t shift, int32_t output_zp, int8_t *output);
