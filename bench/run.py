@@ -2,6 +2,7 @@
 
     python bench/run.py [--boards qemu-mps2-an386,qemu-mps2-an500,qemu-mps3-an547]
                         [--models digits,kws,vww,resnet8,autoencoder] [--runs 3] [--json out/bench.json]
+    python bench/run.py --models digits:16x8,kws:16x8 --boards qemu-mps2-an386   # 16x8 mode
 
 For each model × board: instructions per inference (QEMU -icount: deterministic, whatever the host
 load), MACs per instruction, the ratio to TFLM + CMSIS-NN on the same virtual M4 (measured
@@ -29,21 +30,26 @@ TFLM_MIN_ARENA = {"kws": 22_816, "vww": 100_640, "resnet8": 54_992, "autoencoder
 
 
 def model_tflite(name: str, work: Path) -> tuple[Path, np.ndarray]:
+    """NAME, or NAME:16x8 for the model converted in 16x8 mode (int16 activations)."""
     from edgeq.quantize.convert import ConvertOptions, convert_model
 
-    out = work / f"{name}.tflite"
-    if name == "digits":
+    base, _, mode = name.partition(":")
+    precision = {"": "int8", "16x8": "int16x8"}[mode]
+    out = work / f"{base}-{precision}.tflite"
+    if base == "digits":
         with np.load(REPO / "models/digits/test.npz") as z:
             x = z["x"][:8]
-        convert_model(REPO / "models/digits/digits.keras", str(REPO / "models/digits/train.npz"), out)
+        convert_model(REPO / "models/digits/digits.keras", str(REPO / "models/digits/train.npz"), out,
+                      ConvertOptions(precision=precision))
         return out, x
     from models import mlperf_tiny
 
-    model = mlperf_tiny.build(name)
-    model.save(work / f"{name}.keras")
-    np.savez(work / f"{name}_calib.npz", x=mlperf_tiny.sample_data(name, 64, seed=1))
-    convert_model(work / f"{name}.keras", str(work / f"{name}_calib.npz"), out, ConvertOptions(samples=64))
-    return out, mlperf_tiny.sample_data(name, 8, seed=2)
+    if not (work / f"{base}.keras").exists():
+        mlperf_tiny.build(base).save(work / f"{base}.keras")
+        np.savez(work / f"{base}_calib.npz", x=mlperf_tiny.sample_data(base, 64, seed=1))
+    convert_model(work / f"{base}.keras", str(work / f"{base}_calib.npz"), out,
+                  ConvertOptions(samples=64, precision=precision))
+    return out, mlperf_tiny.sample_data(base, 8, seed=2)
 
 
 def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, work: Path) -> dict:
@@ -60,11 +66,12 @@ def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, 
     graph = load_graph(tflite)
     plan = plan_memory(graph)
     macs = sum(op_macs(graph, op) for op in graph.operators)
-    gen = generate(tflite, work / f"gen_{name}", name=name)
+    symbol = name.replace(":", "_")
+    gen = generate(tflite, work / f"gen_{symbol}", name=symbol)
     fw = build_firmware(board, work / f"build_{board_name}", model_dir=gen.out_dir)
     ref = run_tflm(tflite.read_bytes(), x[:runs])
     with device_session(board, fw.elf) as dev:
-        recs = run_dataset(dev.client, ref.inputs_q, work / f"{name}_{board_name}.jsonl", icount_shift=0)
+        recs = run_dataset(dev.client, ref.inputs_q, work / f"{symbol}_{board_name}.jsonl", icount_shift=0)
         info = dev.client.info()
     dev_out = np.stack([r.output_arrays(info)[0] for r in recs]).reshape(ref.outputs_q.shape)
     instr = float(np.median([r.instructions for r in recs]))

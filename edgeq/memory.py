@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .graph import ALIAS_OPS, Graph, Operator, Tensor
+from .graph import ALIAS_OPS, Graph, Operator, Tensor, int16_activation
 
 ALIGN = 16
 
@@ -558,6 +558,14 @@ def op_macs(graph: Graph, op: Operator) -> int:
     return 0
 
 
+def kernel_key(graph: Graph, op) -> str:
+    """The kernel family an op pulls in: its type, with "/int16" for the int16-activation kernels
+    (a mixed-precision model links both). QUANTIZE's requantizers are one family whatever the types."""
+    if op.opcode not in ("QUANTIZE", "DEQUANTIZE", "RESHAPE", "SQUEEZE") and int16_activation(graph, op) is not None:
+        return f"{op.label}/int16"
+    return op.label
+
+
 def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
     """Itemized flash of the model: weights, biases, requant arrays, constants, code estimate.
 
@@ -603,10 +611,11 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
             tables.add(op.opcode)  # emitted once per model, however many ops use it
             row.constants += S16_TABLE_BYTES[op.opcode]
         row.macs = op_macs(graph, op)
-        if op.opcode in measured_kernels:
-            kernel_code.setdefault(op.label, measured_kernels[op.opcode])
+        key = kernel_key(graph, op)
+        if key in measured_kernels:
+            kernel_code.setdefault(key, measured_kernels[key])
         else:
-            kernel_code.setdefault(op.label, CODE_BYTES_PER_OP_TYPE.get(op.opcode, CODE_BYTES_UNKNOWN_OP))
+            kernel_code.setdefault(key, CODE_BYTES_PER_OP_TYPE.get(op.opcode, CODE_BYTES_UNKNOWN_OP))
         rows.append(row)
     if not m:
         return FlashUsage(ops=rows, kernel_code=kernel_code)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Measure the flash code that each op type pulls into real firmware; write edgeq/code_sizes.json.
 
-    python scripts/measure_code_sizes.py            # ~3 minutes: 5 models x 3 virtual boards
+    python scripts/measure_code_sizes.py            # ~5 minutes: 8 models x 3 virtual boards
 
-For each model (digits and the four MLPerf Tiny architectures) and each core family (Cortex-M3
+For each model (digits and the four MLPerf Tiny architectures in int8; digits, KWS and ResNet-8
+in 16x8 mode too) and each core family (Cortex-M3
 without DSP: qemu-mps2-an385; Cortex-M4 with DSP: qemu-mps2-an386; Cortex-M55: qemu-mps3-an547)
 it runs `edgeq generate` and `edgeq.build.build_firmware`, then reads the linker map
 (firmware.map; every function is its own input section thanks to -ffunction-sections and
@@ -35,9 +36,19 @@ OUT = REPO / "edgeq" / "code_sizes.json"
 
 BOARDS = {"cortex-m3": "qemu-mps2-an385", "cortex-m4": "qemu-mps2-an386", "cortex-m55": "qemu-mps3-an547"}
 MLPERF = ("kws", "vww", "resnet8", "autoencoder")
+#: also measured in 16x8 mode (int16 activations): between them every int16 kernel family the
+#: reference models use (conv, depthwise, FC, pools, softmax, add)
+MLPERF_16X8 = ("kws", "resnet8")
 
 #: function-name pattern → op type (first match wins); anything else in a kernel library is "shared"
 KERNEL_OWNERS = [
+    # the int16-activation kernels (16x8 models) first: their names also contain the int8 patterns' stems
+    (r"^arm_convolve.*_s16|^edgeq_conv.*s16", "CONV_2D/int16"),
+    (r"^arm_depthwise_conv.*_s16|^edgeq_dw.*s16", "DEPTHWISE_CONV_2D/int16"),
+    (r"^arm_fully_connected.*_s16|^edgeq_fully_connected_s16", "FULLY_CONNECTED/int16"),
+    (r"^arm_avgpool_s16", "AVERAGE_POOL_2D/int16"), (r"^arm_max_pool_s16|^edgeq_pool_s16", "MAX_POOL_2D/int16"),
+    (r"^arm_softmax_s16|^edgeq_lut_s16|^edgeq_softmax_exp_s16", "SOFTMAX/int16"),
+    (r"^arm_elementwise_add_s16|^edgeq_broadcast_add_s16", "ADD/int16"),
     (r"^arm_convolve.*_s8", "CONV_2D"), (r"^arm_depthwise_conv.*_s8", "DEPTHWISE_CONV_2D"),
     (r"^arm_fully_connected_s8|^arm_fully_connected_per_channel_s8", "FULLY_CONNECTED"),
     (r"^arm_avgpool_s8", "AVERAGE_POOL_2D"), (r"^arm_max_pool_s8", "MAX_POOL_2D"),
@@ -87,6 +98,13 @@ def models(work: Path) -> dict[str, Path]:
         np.savez(work / f"{arch}_calib.npz", x=mlperf_tiny.sample_data(arch, 64, seed=1))
         out[arch] = work / f"{arch}.tflite"
         convert_model(work / f"{arch}.keras", str(work / f"{arch}_calib.npz"), out[arch], ConvertOptions(samples=64))
+    out["digits16"] = work / "digits16.tflite"
+    convert_model(REPO / "models/digits/digits.keras", str(REPO / "models/digits/train.npz"), out["digits16"],
+                  ConvertOptions(precision="int16x8"))
+    for arch in MLPERF_16X8:
+        out[f"{arch}16"] = work / f"{arch}16.tflite"
+        convert_model(work / f"{arch}.keras", str(work / f"{arch}_calib.npz"), out[f"{arch}16"],
+                      ConvertOptions(samples=64, precision="int16x8"))
     return out
 
 

@@ -196,7 +196,13 @@ def test_kept_head_generates_bit_exact(fragile, digits_data, tmp_path):
     generate(tfl, tmp_path / "gen", name="kept")
     data_c = (tmp_path / "gen" / "kept_data.c").read_text()
     assert "kept_softmax_exp_lut" in data_c and "kept_softmax_recip_lut" in data_c
-    assert flash_usage(host.graph).constants >= S16_TABLE_BYTES["SOFTMAX"]
+    fu = flash_usage(host.graph)
+    assert fu.constants >= S16_TABLE_BYTES["SOFTMAX"]
+    # both FC kernel families are linked, and the int16 ones' sizes are measured, not guessed
+    assert {"FULLY_CONNECTED", "FULLY_CONNECTED/int16", "SOFTMAX/int16"} <= set(fu.kernel_code)
+    from edgeq.memory import measured_code_sizes
+    measured = measured_code_sizes("cortex-m4")["kernel_bytes"]
+    assert fu.kernel_code["SOFTMAX/int16"] == measured["SOFTMAX/int16"] > 0
 
 
 def test_keep_unknown_layer_suggests_close_names(fragile):
@@ -228,22 +234,29 @@ def test_cli_keep_auto_exit_codes(tmp_path, fragile):
     assert json.loads(r.stdout)["mixed_precision"]["int16_layers"] == ["fragile"]
 
 
-@pytest.mark.emulator
-def test_mixed_model_runs_bit_exact_on_a_virtual_board(tmp_path, fragile, digits_data):
-    """The spliced model through generate → firmware → QEMU (Cortex-M4): int16 FC kernels and the
-    int8↔int16 requantizations give TFLM's bytes, and the recovered accuracy is on the device."""
+def _flash_and_test_bit_exact(tfl, board: str, limit: int, tmp_path) -> dict:
+    """flash-and-test on a virtual board (the real CLI, the real firmware under QEMU): exit 0,
+    every sample answered and bit-exact with TFLM. Returns the JSON report."""
     from conftest import require_tool
 
     for t in ("qemu-system-arm", "arm-none-eabi-gcc", "cmake"):
         require_tool(t)
-    tfl = tmp_path / "keep.tflite"
-    convert_model(fragile, CALIB, tfl, ConvertOptions(keep=("fragile",)))
-    r = subprocess.run([sys.executable, "-m", "edgeq", "flash-and-test", str(tfl), "--board", "qemu-mps2-an386",
-                        "--data", TEST, "--limit", "150", "--workdir", str(tmp_path / "fat"), "--json"],
+    r = subprocess.run([sys.executable, "-m", "edgeq", "flash-and-test", str(tfl), "--board", board, "--data", TEST,
+                        "--limit", str(limit), "--workdir", str(tmp_path / "fat"), "--json"],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
-    assert rep["samples"] == 150 and rep["bit_exact_rate"] == 1.0 and rep["mismatch_count"] == 0
+    assert rep["samples"] == limit and rep["bit_exact_rate"] == 1.0 and rep["mismatch_count"] == 0
+    return rep
+
+
+@pytest.mark.emulator
+def test_mixed_model_runs_bit_exact_on_a_virtual_board(tmp_path, fragile, digits_data):
+    """The spliced model through generate → firmware → QEMU (Cortex-M4): int16 FC kernels and the
+    int8↔int16 requantizations give TFLM's bytes, and the recovered accuracy is on the device."""
+    tfl = tmp_path / "keep.tflite"
+    convert_model(fragile, CALIB, tfl, ConvertOptions(keep=("fragile",)))
+    rep = _flash_and_test_bit_exact(tfl, "qemu-mps2-an386", 150, tmp_path)
     assert rep["device_accuracy"] >= _float_accuracy(fragile, digits_data) - 0.03
 
 
@@ -251,16 +264,7 @@ def test_mixed_model_runs_bit_exact_on_a_virtual_board(tmp_path, fragile, digits
 def test_whole_model_16x8_runs_bit_exact_on_a_virtual_board(tmp_path, digits_data):
     """The digits CNN in 16x8 mode on QEMU (Cortex-M55): int16 inputs and outputs over the UART,
     int16 conv / pool / FC / SOFTMAX kernels, every output byte equal to TFLM's."""
-    from conftest import require_tool
-
-    for t in ("qemu-system-arm", "arm-none-eabi-gcc", "cmake"):
-        require_tool(t)
     tfl = tmp_path / "d16.tflite"
     convert_model(DIGITS / "digits.keras", CALIB, tfl, ConvertOptions(precision="int16x8"))
-    r = subprocess.run([sys.executable, "-m", "edgeq", "flash-and-test", str(tfl), "--board", "qemu-mps3-an547",
-                        "--data", TEST, "--limit", "80", "--workdir", str(tmp_path / "fat"), "--json"],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
-    rep = json.loads(r.stdout)
-    assert rep["samples"] == 80 and rep["bit_exact_rate"] == 1.0 and rep["mismatch_count"] == 0
+    rep = _flash_and_test_bit_exact(tfl, "qemu-mps3-an547", 80, tmp_path)
     assert rep["device_accuracy"] >= 0.9

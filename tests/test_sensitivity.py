@@ -19,4 +19,5 @@ def test_sensitivity_names_the_fragile_layer(tmp_path, digits_data):
     assert res["int8_metric"] < res["float_metric"] - 0.02  # the whole int8 model pays for it
     keep = {r["layer"]: r["int16_keep"] for r in res["layers"]}
     assert keep["fragile"]["possible"] and keep["fragile"]["recovery"] > 0.05  # --keep fragile wins it back
-    assert not keep["head"]["possible"] and "SOFTMAX" in keep["head"]["why"]
+    # the classifier head (FC + SOFTMAX) can be kept too, but it is not where the int8 loss is
+    assert keep["head"]["possible"] and keep["head"]["recovery"] < keep["fragile"]["recovery"]

@@ -11,33 +11,28 @@ void EDGEQ_BC_ADD(const EDGEQ_BC_T *in1, const int32_t shape1[4], const EDGEQ_BC
                   int32_t in2_offset, int32_t in2_mult, int32_t in2_shift, int32_t left_shift, int32_t out_offset,
                   int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max, EDGEQ_BC_T *output)
 {
-    int32_t idx[4];
-    for (idx[0] = 0; idx[0] < out_shape[0]; idx[0]++)
-        for (idx[1] = 0; idx[1] < out_shape[1]; idx[1]++)
-            for (idx[2] = 0; idx[2] < out_shape[2]; idx[2]++)
-                for (idx[3] = 0; idx[3] < out_shape[3]; idx[3]++)
-                {
-                    const int32_t v = edgeq_add_one(in1[edgeq_bcast_index(shape1, idx)],
-                                                    in2[edgeq_bcast_index(shape2, idx)], in1_offset, in1_mult,
-                                                    in1_shift, in2_offset, in2_mult, in2_shift, left_shift,
-                                                    out_offset, out_mult, out_shift);
-                    *output++ = (EDGEQ_BC_T)edgeq_clamp_i32(v, act_min, act_max);
-                }
+    const int32_t n = out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3];
+    int32_t k, i1, i2;
+    for (k = 0; k < n; k++)
+    {
+        edgeq_bcast_offsets(shape1, shape2, out_shape, k, &i1, &i2);
+        output[k] = (EDGEQ_BC_T)edgeq_clamp_i32(edgeq_add_one(in1[i1], in2[i2], in1_offset, in1_mult, in1_shift,
+                                                              in2_offset, in2_mult, in2_shift, left_shift,
+                                                              out_offset, out_mult, out_shift),
+                                                act_min, act_max);
+    }
 }
 
 void EDGEQ_BC_MUL(const EDGEQ_BC_T *in1, const int32_t shape1[4], const EDGEQ_BC_T *in2, const int32_t shape2[4],
                   const int32_t out_shape[4], int32_t in1_offset, int32_t in2_offset, int32_t out_offset,
                   int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max, EDGEQ_BC_T *output)
 {
-    int32_t idx[4];
-    for (idx[0] = 0; idx[0] < out_shape[0]; idx[0]++)
-        for (idx[1] = 0; idx[1] < out_shape[1]; idx[1]++)
-            for (idx[2] = 0; idx[2] < out_shape[2]; idx[2]++)
-                for (idx[3] = 0; idx[3] < out_shape[3]; idx[3]++)
-                {
-                    const int32_t v = edgeq_mul_one(in1[edgeq_bcast_index(shape1, idx)],
-                                                    in2[edgeq_bcast_index(shape2, idx)], in1_offset, in2_offset,
-                                                    out_offset, out_mult, out_shift);
-                    *output++ = (EDGEQ_BC_T)edgeq_clamp_i32(v, act_min, act_max);
-                }
+    const int32_t n = out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3];
+    int32_t k, i1, i2;
+    for (k = 0; k < n; k++)
+    {
+        edgeq_bcast_offsets(shape1, shape2, out_shape, k, &i1, &i2);
+        output[k] = (EDGEQ_BC_T)edgeq_clamp_i32(
+            edgeq_mul_one(in1[i1], in2[i2], in1_offset, in2_offset, out_offset, out_mult, out_shift), act_min, act_max);
+    }
 }

@@ -340,14 +340,23 @@ void edgeq_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, i
     }
 }
 
-static int32_t edgeq_bcast_index(const int32_t shape[4], const int32_t idx[4])
+/* The offsets in two broadcast operands (4-D shapes, dims of 1 broadcast) of flat output element k. */
+static void edgeq_bcast_offsets(const int32_t shape1[4], const int32_t shape2[4], const int32_t out_shape[4],
+                                int32_t k, int32_t *off1, int32_t *off2)
 {
-    int32_t k, off = 0;
-    for (k = 0; k < 4; k++)
+    int32_t idx[4], d, o1 = 0, o2 = 0;
+    for (d = 3; d >= 0; d--)
     {
-        off = off * shape[k] + (shape[k] == 1 ? 0 : idx[k]);
+        idx[d] = k % out_shape[d];
+        k /= out_shape[d];
     }
-    return off;
+    for (d = 0; d < 4; d++)
+    {
+        o1 = o1 * shape1[d] + (shape1[d] == 1 ? 0 : idx[d]);
+        o2 = o2 * shape2[d] + (shape2[d] == 1 ? 0 : idx[d]);
+    }
+    *off1 = o1;
+    *off2 = o2;
 }
 
 #define EDGEQ_BC_ADD edgeq_broadcast_add_s8
