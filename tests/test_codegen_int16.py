@@ -317,6 +317,22 @@ def test_int16_family_bit_exact(name, results16):
 
 
 @pytest.mark.toolchain
+def test_int16_families_dsp_path_bit_exact(models16, results16, tmp_path_factory):
+    """The Cortex-M DSP code path of the int16 kernels (SMLAD on int16 input pairs against
+    sign-extended weight pairs), emulated on the host: the same bytes as TFLM for every family."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    dsp = HostBuilder(tmp_path_factory.mktemp("codegen_int16_dsp"), defines=("EDGEQ_EMULATE_DSP",))
+    names = sorted(results16)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+        hosts = dict(zip(names, ex.map(lambda n: dsp.build(models16[n], name=f"d_{n}"), names)))
+    for n in names:
+        _, inputs, _, ref = results16[n]
+        assert not isinstance(ref, Exception), ref
+        assert_bit_exact(f"{n} (dsp)", hosts[n].run(inputs), ref)
+
+
+@pytest.mark.toolchain
 def test_int16_arena_is_what_size_check_plans(models16, tmp_path):
     """The generated arena is the planner's (size-check's) arena: s16 kernels need no scratch."""
     from edgeq.codegen import generate

@@ -284,6 +284,33 @@ EDGEQ_INLINE int32_t edgeq_read_s16x2(const int16_t *p)
 
 EDGEQ_INLINE void edgeq_write_s16x2(int16_t *p, int32_t v) { memcpy(p, &v, 4); }
 
+/* Halfword packing (PKHBT / PKHTB): the low half of lo with the low half of hi on top; the high
+ * half of hi with the high half of lo below. GCC builds these from masks and ORs (two
+ * instructions each) rather than the one packing instruction, hence the asm on Cortex-M. */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY)
+EDGEQ_INLINE int32_t edgeq_pkhbt(int32_t lo, int32_t hi)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+EDGEQ_INLINE int32_t edgeq_pkhtb(int32_t hi, int32_t lo)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+    return r;
+}
+#else
+EDGEQ_INLINE int32_t edgeq_pkhbt(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+EDGEQ_INLINE int32_t edgeq_pkhtb(int32_t hi, int32_t lo)
+{
+    return (int32_t)(((uint32_t)hi & 0xFFFF0000u) | (((uint32_t)lo >> 16) & 0xFFFFu));
+}
+#endif
+
 /* Rotate right by 8 (bytes 1 and 3 into the SXTB16 lanes). */
 EDGEQ_INLINE int32_t edgeq_ror8(int32_t v)
 {
@@ -381,6 +408,16 @@ EDGEQ_INLINE int64_t edgeq_dot_s16_s8(const int16_t *a, const int8_t *b, int32_t
     {
         const int32_t end = n - i > 256 ? i + 256 : n;
         int32_t block = 0;
+#if defined(EDGEQ_DOT_DSP)
+        for (; i + 4 <= end; i += 4)
+        {
+            /* SXTB16 splits four weights into (b0, b2) and (b1, b3): pair the inputs alike */
+            const int32_t w = edgeq_read_s8x4(b + i);
+            const int32_t a01 = edgeq_read_s16x2(a + i), a23 = edgeq_read_s16x2(a + i + 2);
+            block = edgeq_smlad(edgeq_pkhbt(a01, a23), edgeq_sxtb16(w), block);
+            block = edgeq_smlad(edgeq_pkhtb(a23, a01), edgeq_sxtb16_ror8(w), block);
+        }
+#endif
         for (; i < end; i++)
         {
             block += (int32_t)a[i] * b[i];
