@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Measure the flash code that each op type pulls into real firmware; write edgeq/code_sizes.json.
 
-    python scripts/measure_code_sizes.py            # ~5 minutes: 8 models x 3 virtual boards
+    python scripts/measure_code_sizes.py            # ~6 minutes: 10 models x 3 virtual boards
 
 For each model (digits and the four MLPerf Tiny architectures in int8; digits, KWS and ResNet-8
-in 16x8 mode too) and each core family (Cortex-M3
+in 16x8 mode too; a small model with the ops those lack, in both) and each core family (Cortex-M3
 without DSP: qemu-mps2-an385; Cortex-M4 with DSP: qemu-mps2-an386; Cortex-M55: qemu-mps3-an547)
 it runs `edgeq generate` and `edgeq.build.build_firmware`, then reads the linker map
 (firmware.map; every function is its own input section thanks to -ffunction-sections and
@@ -49,6 +49,9 @@ KERNEL_OWNERS = [
     (r"^arm_avgpool_s16", "AVERAGE_POOL_2D/int16"), (r"^arm_max_pool_s16|^edgeq_pool_s16", "MAX_POOL_2D/int16"),
     (r"^arm_softmax_s16|^edgeq_lut_s16|^edgeq_softmax_exp_s16", "SOFTMAX/int16"),
     (r"^arm_elementwise_add_s16|^edgeq_broadcast_add_s16", "ADD/int16"),
+    (r"^arm_elementwise_mul_s16|^edgeq_broadcast_mul_s16", "MUL/int16"), (r"^edgeq_pad_s16", "PAD/int16"),
+    (r"^edgeq_concat_s16", "CONCATENATION/int16"), (r"^edgeq_mean_s16", "MEAN/int16"),
+    (r"^edgeq_logistic_s16", "LOGISTIC/int16"),
     (r"^arm_convolve.*_s8", "CONV_2D"), (r"^arm_depthwise_conv.*_s8", "DEPTHWISE_CONV_2D"),
     (r"^arm_fully_connected_s8|^arm_fully_connected_per_channel_s8", "FULLY_CONNECTED"),
     (r"^arm_avgpool_s8", "AVERAGE_POOL_2D"), (r"^arm_max_pool_s8", "MAX_POOL_2D"),
@@ -85,6 +88,20 @@ def classify(sections, name: str) -> dict:
     return {"kernels": kernels, "glue": glue, "data": data, "runtime": runtime}
 
 
+def op_zoo():
+    """The ops no reference model has (PAD, MUL, MEAN, CONCATENATION, LOGISTIC, broadcast ADD) in
+    one small model, so that their kernels are measured too."""
+    import keras
+    from keras import layers as L
+
+    keras.utils.set_random_seed(3)
+    x = keras.Input((8, 8, 4), batch_size=1)
+    a = L.Conv2D(4, 3, padding="same")(x)
+    outs = [L.ZeroPadding2D(1)(a), L.Multiply()([x, a]), L.GlobalAveragePooling2D()(a), L.Concatenate()([x, a]),
+            L.Activation("sigmoid")(a), L.Add()([x, L.Conv2D(1, 1)(x)])]
+    return keras.Model(x, outs)
+
+
 def models(work: Path) -> dict[str, Path]:
     from edgeq.quantize.convert import ConvertOptions, convert_model
     from models import mlperf_tiny
@@ -98,6 +115,12 @@ def models(work: Path) -> dict[str, Path]:
         np.savez(work / f"{arch}_calib.npz", x=mlperf_tiny.sample_data(arch, 64, seed=1))
         out[arch] = work / f"{arch}.tflite"
         convert_model(work / f"{arch}.keras", str(work / f"{arch}_calib.npz"), out[arch], ConvertOptions(samples=64))
+    op_zoo().save(work / "zoo.keras")
+    np.savez(work / "zoo_calib.npz", x=np.random.default_rng(1).uniform(-1, 1, (64, 8, 8, 4)).astype(np.float32))
+    for mname, precision in (("zoo", "int8"), ("zoo16", "int16x8")):
+        out[mname] = work / f"{mname}.tflite"
+        convert_model(work / "zoo.keras", str(work / "zoo_calib.npz"), out[mname],
+                      ConvertOptions(samples=64, precision=precision))
     out["digits16"] = work / "digits16.tflite"
     convert_model(REPO / "models/digits/digits.keras", str(REPO / "models/digits/train.npz"), out["digits16"],
                   ConvertOptions(precision="int16x8"))
