@@ -97,9 +97,9 @@ def op_zoo():
     keras.utils.set_random_seed(3)
     x = keras.Input((8, 8, 4), batch_size=1)
     a = L.Conv2D(4, 3, padding="same")(x)
-    outs = [L.ZeroPadding2D(1)(a), L.Multiply()([x, a]), L.GlobalAveragePooling2D()(a), L.Concatenate()([x, a]),
-            L.Activation("sigmoid")(a), L.Add()([x, L.Conv2D(1, 1)(x)])]
-    return keras.Model(x, outs)
+    y = L.Add()([L.Multiply()([x, a]), L.Conv2D(1, 1)(x)])  # the add broadcasts over channels
+    y = L.Activation("sigmoid")(L.Concatenate()([y, x]))
+    return keras.Model(x, L.GlobalAveragePooling2D()(L.ZeroPadding2D(1)(y)))  # one output, as convert wants
 
 
 def models(work: Path) -> dict[str, Path]:
