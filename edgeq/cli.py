@@ -202,17 +202,18 @@ def _render_evaluation(ev) -> None:
     if ev.task in ("classification", "binary"):
         rows += [["top-1 accuracy", ui.pct(m["float_accuracy"]), ui.pct(m["int8_accuracy"])],
                  ["drop", "", f"{ev.drop_pp:.2f} pp"],
-                 ["float↔int8 agreement", "", ui.pct(m["agreement"])]]
+                 [f"float↔{ev.precision} agreement", "", ui.pct(m["agreement"])]]
     else:
         rows += [["MSE", ui.num(m["float_mse"]), ui.num(m["int8_mse"])],
                  ["MAE", ui.num(m["float_mae"]), ui.num(m["int8_mae"])]]
     rows += [["output RMSE vs float", "", ui.num(m["output_rmse"])],
              ["output max |error|", "", ui.num(m["output_max_abs_error"])],
              ["output SQNR", "", "∞" if m["output_sqnr_db"] is None else f"{m['output_sqnr_db']:.1f} dB"]]
-    ui.out.print(ui.table(f"edgeq evaluate — {ev.task}, {ev.samples} samples", ["metric", "float", "int8"], rows))
+    q = ev.precision
+    ui.out.print(ui.table(f"edgeq evaluate — {ev.task}, {ev.samples} samples", ["metric", "float", q], rows))
     if ev.per_class:
         pc = [[c["class"], c["count"], ui.pct(c["float_accuracy"]), ui.pct(c["int8_accuracy"])] for c in ev.per_class]
-        ui.out.print(ui.table("per class", ["class", "n", "float", "int8"], pc))
+        ui.out.print(ui.table("per class", ["class", "n", "float", q], pc))
 
 
 # --------------------------------------------------------------------------------------- generate

@@ -24,10 +24,24 @@ class Evaluation:
     per_class: list = field(default_factory=list)
     drop_pp: float | None = None  # accuracy drop in percentage points (classification)
     gate: dict | None = None
+    # the quantized model's activations: "int8", "int16x8" or "int8+int16" (mixed); the metric
+    # keys say int8_* whatever it is, so that scripts need one set of names
+    precision: str = "int8"
 
     def to_dict(self) -> dict:
         return {"task": self.task, "samples": self.samples, "metrics": self.metrics,
-                "per_class": self.per_class, "drop_pp": self.drop_pp, "gate": self.gate}
+                "per_class": self.per_class, "drop_pp": self.drop_pp, "gate": self.gate,
+                "precision": self.precision}
+
+
+def activation_precision(tflite: bytes) -> str:
+    """"int8", "int16x8" (every activation int16) or "int8+int16" (a mixed-precision model)."""
+    from .graph import load_graph
+
+    kinds = {t.dtype for t in load_graph(tflite, check_supported=False).activation_tensors()}
+    if "int16" in kinds:
+        return "int16x8" if kinds <= {"int16", "float32"} else "int8+int16"
+    return "int8"
 
 
 def evaluate(model_path: Path, tflite_path: Path, data_spec: str, task: str = "auto",
@@ -44,7 +58,9 @@ def evaluate(model_path: Path, tflite_path: Path, data_spec: str, task: str = "a
     y_float = _predict(model, ds.x)
     ref = run_tflm(tflite, ds.x, progress)
     y_int = ref.outputs.reshape(y_float.shape)
-    return compare(y_float, y_int, ds.y, task, sha256_bytes(tflite))
+    ev = compare(y_float, y_int, ds.y, task, sha256_bytes(tflite))
+    ev.precision = activation_precision(tflite)
+    return ev
 
 
 def predictions(model_path: Path, tflite_path: Path, data_spec: str, limit: int | None = None,

@@ -93,6 +93,7 @@ def test_regression_model_end_to_end(tmp_path):
     q = run_tflm(out.read_bytes(), x[300:]).outputs.reshape(f.shape)
     assert ev["metrics"]["float_mse"] == pytest.approx(np.mean((f - y[300:]) ** 2), rel=1e-5)
     assert ev["metrics"]["int8_mse"] == pytest.approx(np.mean((q - y[300:]) ** 2), rel=1e-5)
+    assert ev["precision"] == "int8"
     assert ev["metrics"]["int8_mse"] < 1.0  # it is a model, not noise: normalised targets have variance 1
     r = edgeq("evaluate", tmp_path / "reg.keras", out, "--data", tmp_path / "test.npz", "--max-drop", "1")
     assert r.returncode == 2 and "classifiers" in r.stderr and "Traceback" not in r.stderr

@@ -176,6 +176,8 @@ def test_keep_classifier_head_through_int16_softmax(fragile, digits_data):
     assert len(softmax) == 1 and g.tensors[softmax[0].inputs[0]].dtype == "int16"
     assert g.tensors[g.outputs[0]].dtype == "int8"
     assert _accuracy(r.tflite, digits_data) > 0.5
+    from edgeq.evaluate import activation_precision
+    assert activation_precision(r.tflite) == "int8+int16"
 
 
 @pytest.mark.toolchain
@@ -217,6 +219,8 @@ def test_whole_model_int16_classifier_converts(tmp_path, digits_data):
     r = convert_model(DIGITS / "digits.keras", CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
     assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
     assert _accuracy(r.tflite, digits_data) >= _float_accuracy(DIGITS / "digits.keras", digits_data) - 0.01
+    from edgeq.evaluate import activation_precision
+    assert activation_precision(r.tflite) == "int16x8"  # evaluate's column heading
 
 
 def test_cli_keep_auto_exit_codes(tmp_path, fragile):
