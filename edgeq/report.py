@@ -74,7 +74,7 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
     ``limit`` samples (drawn reproducibly) feed the per-layer error and the histograms;
     the accuracy and confusion matrices use ``eval_limit`` samples (default: all of the data).
     """
-    from .evaluate import compare, predictions
+    from .evaluate import activation_precision, compare, predictions
     from .graph import load_graph
     from .memory import plan_memory
     from .quantize.layer_error import layer_errors
@@ -112,9 +112,11 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
         floats = r.pop("float_values")
         layers.append({**r, "histogram": _png(_histogram_figure(r, floats, calib_floats.get(r["op"])))})
         images += 1
-    figures = {"sqnr": _png(_sqnr_figure(layers)), "memory": _png(_memory_figure(graph, plan))}
+    q = activation_precision(tflite)  # "int8", "int16x8" or "int8+int16": how the text names the model
+    figures = {"sqnr": _png(_sqnr_figure(layers, q)), "memory": _png(_memory_figure(graph, plan))}
     images += 2
     if confusion is not None:
+        confusion["label"] = q
         figures["confusion"] = _png(_confusion_figure(confusion))
         images += 1
 
@@ -126,7 +128,7 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
         "evaluation": ev.to_dict(), "confusion": confusion, "layers": layers,
         "ops": [{"index": op.index, "opcode": op.opcode} for op in graph.operators],
         "memory": _memory_context(graph, plan), "figures": figures, "notes": notes,
-        "colors": {"float": FLOAT_COLOR, "int8": INT8_COLOR, "calib": CALIB_COLOR},
+        "colors": {"float": FLOAT_COLOR, "int8": INT8_COLOR, "calib": CALIB_COLOR}, "q": q,
     }
     html = render_html(context)
     if out_path is not None:
@@ -257,8 +259,8 @@ def _confusion_figure(c: dict):
     diff = np.array(c["diff"])
     lim = max(1, int(np.abs(diff).max()))
     panels = [("float", np.array(c["float"]), "Blues", 0, c["max"]),
-              ("int8", np.array(c["int8"]), "Oranges", 0, c["max"]),
-              ("int8 − float", diff, "RdBu_r", -lim, lim)]
+              (c["label"], np.array(c["int8"]), "Oranges", 0, c["max"]),
+              (f"{c['label']} − float", diff, "RdBu_r", -lim, lim)]
     for ax, (title, m, cmap, lo, hi) in zip(axes, panels):
         ax.imshow(m, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_title(title)
@@ -282,7 +284,7 @@ def _sqnr_color(v: float | None) -> str:
     return "#c44e52" if v < SQNR_POOR_DB else "#e1a53a"
 
 
-def _sqnr_figure(layers: list[dict]):
+def _sqnr_figure(layers: list[dict], label: str = "int8"):
     plt = _pyplot()
     n = max(len(layers), 1)
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.32 * n))
@@ -301,7 +303,7 @@ def _sqnr_figure(layers: list[dict]):
     ax.set_xlim(0, top * 1.12)
     ax.axvline(SQNR_GOOD_DB, color="#999999", lw=0.8, ls="--")
     ax.axvline(SQNR_POOR_DB, color="#999999", lw=0.8, ls=":")
-    ax.set_xlabel("SQNR of the int8 activation vs float (dB, higher is better)")
+    ax.set_xlabel(f"SQNR of the {label} activation vs float (dB, higher is better)")
     ax.set_title("Per-layer SQNR")
     fig.tight_layout()
     return fig
