@@ -427,6 +427,38 @@ EDGEQ_INLINE int64_t edgeq_dot_s16_s8(const int16_t *a, const int8_t *b, int32_t
     return acc;
 }
 
+/* The dot products of one int16 vector with two int8 vectors at once (two output channels of a
+ * convolution share the input loads and the input regrouping), added to acc[0] and acc[1];
+ * exact like edgeq_dot_s16_s8. */
+EDGEQ_INLINE void edgeq_dot2_s16_s8(const int16_t *a, const int8_t *b0, const int8_t *b1, int32_t n, int64_t acc[2])
+{
+    int32_t i = 0;
+    while (i < n)
+    {
+        const int32_t end = n - i > 256 ? i + 256 : n;
+        int32_t s0 = 0, s1 = 0;
+#if defined(EDGEQ_DOT_DSP)
+        for (; i + 4 <= end; i += 4)
+        {
+            const int32_t a01 = edgeq_read_s16x2(a + i), a23 = edgeq_read_s16x2(a + i + 2);
+            const int32_t x02 = edgeq_pkhbt(a01, a23), x13 = edgeq_pkhtb(a23, a01);
+            const int32_t w0 = edgeq_read_s8x4(b0 + i), w1 = edgeq_read_s8x4(b1 + i);
+            s0 = edgeq_smlad(x02, edgeq_sxtb16(w0), s0);
+            s1 = edgeq_smlad(x02, edgeq_sxtb16(w1), s1);
+            s0 = edgeq_smlad(x13, edgeq_sxtb16_ror8(w0), s0);
+            s1 = edgeq_smlad(x13, edgeq_sxtb16_ror8(w1), s1);
+        }
+#endif
+        for (; i < end; i++)
+        {
+            s0 += (int32_t)a[i] * b0[i];
+            s1 += (int32_t)a[i] * b1[i];
+        }
+        acc[0] += s0;
+        acc[1] += s1;
+    }
+}
+
 /* The taps k in [0, k_size) with 0 <= start + k * dilation < in_size: [*lo, *hi). */
 EDGEQ_INLINE void edgeq_tap_range(int32_t start, int32_t dilation, int32_t k_size, int32_t in_size, int32_t *lo,
                                   int32_t *hi)

@@ -65,36 +65,43 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
                 const int32_t x0 = ox * stride_w - pad_w;
                 int32_t kx_lo, kx_hi;
                 edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
-                for (oc = 0; oc < out_c; oc++)
+                for (oc = 0; oc < out_c; oc += 2)
                 {
-                    const int8_t *w_oc = filter_data + oc * k_h * k_w * in_c;
-                    /* out-of-bounds taps see zeros (zero point 0): they are skipped */
-                    int64_t acc = edgeq_bias_s64(bias_data, oc);
+                    /* two output channels per pass when there are two left: they share the input */
+                    const int32_t n_oc = oc + 1 < out_c ? 2 : 1;
+                    int64_t acc[2] = {0, 0};
+                    int32_t j;
                     for (ky = ky_lo; ky < ky_hi; ky++)
                     {
                         const int16_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * in_c;
-                        const int8_t *w_row = w_oc + ky * k_w * in_c;
-                        if (dil_w == 1)
+                        const int8_t *w_row = filter_data + (oc * k_h + ky) * k_w * in_c;
+                        /* out-of-bounds taps see zeros (zero point 0): they are skipped; with
+                         * dil_w == 1 the in-bounds taps of a row are contiguous in input and filter */
+                        const int32_t step = dil_w == 1 ? kx_hi - kx_lo : 1;
+                        for (kx = kx_lo; kx < kx_hi; kx += step)
                         {
-                            /* the in-bounds taps of this row are contiguous in input and filter */
-                            acc += edgeq_dot_s16_s8(in_row + kx_lo * in_c, w_row + kx_lo * in_c, (kx_hi - kx_lo) * in_c);
-                        }
-                        else
-                        {
-                            for (kx = kx_lo; kx < kx_hi; kx++)
+                            const int16_t *x = in_row + kx * dil_w * in_c;
+                            const int8_t *w = w_row + kx * in_c;
+                            if (n_oc == 2)
                             {
-                                acc += edgeq_dot_s16_s8(in_row + kx * dil_w * in_c, w_row + kx * in_c, in_c);
+                                edgeq_dot2_s16_s8(x, w, w + k_h * k_w * in_c, step * in_c, acc);
+                            }
+                            else
+                            {
+                                acc[0] += edgeq_dot_s16_s8(x, w, step * in_c);
                             }
                         }
                     }
+                    for (j = 0; j < n_oc; j++)
                     {
-                        const int32_t m = quant_params->multiplier[oc], s = quant_params->shift[oc];
+                        const int32_t m = quant_params->multiplier[oc + j], s = quant_params->shift[oc + j];
+                        const int64_t sum = acc[j] + edgeq_bias_s64(bias_data, oc + j);
                         /* TFLite's int32-bias variant accumulates in 32 bits (wrapping, which the
                          * exact sum narrowed modulo 2^32 reproduces) and requantizes with the
                          * 32-bit double-rounding multiply; the int64-bias one keeps 64 bits. */
                         const int32_t v = bias_data != 0 && bias_data->is_int32_bias
-                                              ? arm_nn_requantize((int32_t)(uint32_t)(uint64_t)acc, m, s)
-                                              : arm_nn_requantize_s64(acc, m, s);
+                                              ? arm_nn_requantize((int32_t)(uint32_t)(uint64_t)sum, m, s)
+                                              : arm_nn_requantize_s64(sum, m, s);
                         *output_data++ = (int16_t)edgeq_clamp_i32(v, act_min, act_max);
                     }
                 }
