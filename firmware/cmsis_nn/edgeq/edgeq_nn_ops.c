@@ -340,16 +340,11 @@ void edgeq_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, i
     }
 }
 
-/* The offsets in two broadcast operands (4-D shapes, dims of 1 broadcast) of flat output element k. */
-static void edgeq_bcast_offsets(const int32_t shape1[4], const int32_t shape2[4], const int32_t out_shape[4],
-                                int32_t k, int32_t *off1, int32_t *off2)
+/* The offsets in two broadcast operands (4-D shapes, dims of 1 broadcast) of output index idx. */
+static void edgeq_bcast_offsets(const int32_t shape1[4], const int32_t shape2[4], const int32_t idx[4],
+                                int32_t *off1, int32_t *off2)
 {
-    int32_t idx[4], d, o1 = 0, o2 = 0;
-    for (d = 3; d >= 0; d--)
-    {
-        idx[d] = k % out_shape[d];
-        k /= out_shape[d];
-    }
+    int32_t d, o1 = 0, o2 = 0;
     for (d = 0; d < 4; d++)
     {
         o1 = o1 * shape1[d] + (shape1[d] == 1 ? 0 : idx[d]);
@@ -357,6 +352,20 @@ static void edgeq_bcast_offsets(const int32_t shape1[4], const int32_t shape2[4]
     }
     *off1 = o1;
     *off2 = o2;
+}
+
+/* The next row-major 4-D index of out_shape (an odometer: no division per element). */
+static void edgeq_bcast_step(const int32_t out_shape[4], int32_t idx[4])
+{
+    int32_t d;
+    for (d = 3; d >= 0; d--)
+    {
+        if (++idx[d] < out_shape[d])
+        {
+            return;
+        }
+        idx[d] = 0;
+    }
 }
 
 #define EDGEQ_BC_ADD edgeq_broadcast_add_s8
