@@ -349,15 +349,21 @@ class _Lowerer:
         if not np.isclose(np.float32(y.quant.scale), 1 / 32768, rtol=1e-3, atol=0):
             raise self.fail(op, f"int16 {op.opcode} needs output scale 1/32768, not {y.quant.scale:g}")
 
+    def model_table(self, what: str, ctype: str, values, comment: str) -> str:
+        """A constant table every op of a kind shares (the int16 SOFTMAX / LOGISTIC interpolation
+        tables): emitted once per model, however many ops use it. Returns its symbol."""
+        symbol = f"{self.name}_{what}"
+        if not any(d.symbol == symbol for d in self.data):
+            self.data.append(DataArray(symbol, ctype, list(values), comment))
+        return symbol
+
     def softmax_luts(self) -> dict:
-        """The int16 SOFTMAX tables, emitted once per model whatever the number of softmax ops."""
-        exp_sym, recip_sym = f"{self.name}_softmax_exp_lut", f"{self.name}_softmax_recip_lut"
-        if not any(d.symbol == exp_sym for d in self.data):
-            exp_lut, recip_lut = qm.softmax_s16_luts()
-            self.data.append(DataArray(exp_sym, "int16_t", list(exp_lut), "int16 SOFTMAX: exp(x), x in [-10, 0], Q0.15"))
-            self.data.append(DataArray(recip_sym, "int16_t", list(recip_lut),
-                                       "int16 SOFTMAX: 1/(1+x), x in [0, 1], Q0.15"))
-        return {"exp": exp_sym, "recip": recip_sym}
+        """The int16 SOFTMAX tables."""
+        exp_lut, recip_lut = qm.softmax_s16_luts()
+        return {"exp": self.model_table("softmax_exp_lut", "int16_t", exp_lut,
+                                        "int16 SOFTMAX: exp(x), x in [-10, 0], Q0.15"),
+                "recip": self.model_table("softmax_recip_lut", "int16_t", recip_lut,
+                                          "int16 SOFTMAX: 1/(1+x), x in [0, 1], Q0.15")}
 
     def kernel_type(self, op, *tensors) -> str:
         """"s8" or "s16": the element type of a kernel whose tensors all share it (int8 models, or
@@ -451,10 +457,8 @@ class _Lowerer:
         if self.kernel_type(op, x, y) == "s16":
             self.require_q15_output(op, y)
             mult, shift = qm.logistic_s16_params(x.quant.scale)
-            table = f"{self.name}_sigmoid_table"
-            if not any(d.symbol == table for d in self.data):
-                self.data.append(DataArray(table, "uint16_t", list(qm.sigmoid_s16_table()),
-                                           "int16 LOGISTIC: sigmoid(i/24), Q0.16"))
+            table = self.model_table("sigmoid_table", "uint16_t", qm.sigmoid_s16_table(),
+                                     "int16 LOGISTIC: sigmoid(i/24), Q0.16")
             return self._call("logistic_s16", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
                               mult=mult, shift=shift, table=table)
         p = qm.logistic_params(x.quant.scale, x.quant.zero_point)
