@@ -34,11 +34,9 @@ class Evaluation:
                 "precision": self.precision}
 
 
-def activation_precision(tflite: bytes) -> str:
+def activation_precision(graph) -> str:
     """"int8", "int16x8" (every activation int16) or "int8+int16" (a mixed-precision model)."""
-    from .graph import load_graph
-
-    kinds = {t.dtype for t in load_graph(tflite, check_supported=False).activation_tensors()}
+    kinds = {t.dtype for t in graph.activation_tensors()}
     if "int16" in kinds:
         return "int16x8" if kinds <= {"int16", "float32"} else "int8+int16"
     return "int8"
@@ -48,7 +46,7 @@ def evaluate(model_path: Path, tflite_path: Path, data_spec: str, task: str = "a
              limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> Evaluation:
     from .quantize import keras_io
 
-    tflite = _read_tflite(tflite_path)
+    tflite, graph = _read_tflite(tflite_path)
     model = keras_io.load_float_model(Path(model_path))
     ds = data_mod.load(data_spec, keras_io.input_shape(model), role="evaluation data")
     if limit is not None:
@@ -59,7 +57,7 @@ def evaluate(model_path: Path, tflite_path: Path, data_spec: str, task: str = "a
     ref = run_tflm(tflite, ds.x, progress)
     y_int = ref.outputs.reshape(y_float.shape)
     ev = compare(y_float, y_int, ds.y, task, sha256_bytes(tflite))
-    ev.precision = activation_precision(tflite)
+    ev.precision = activation_precision(graph)
     return ev
 
 
@@ -69,7 +67,7 @@ def predictions(model_path: Path, tflite_path: Path, data_spec: str, limit: int 
     them; `compare(*predictions(...))` gives the same Evaluation (report.py uses both)."""
     from .quantize import keras_io
 
-    tflite = _read_tflite(tflite_path)
+    tflite, _ = _read_tflite(tflite_path)
     model = keras_io.load_float_model(Path(model_path))
     ds = data_mod.load(data_spec, keras_io.input_shape(model), role="evaluation data").subset(limit)
     if ds.y is None:
@@ -78,16 +76,16 @@ def predictions(model_path: Path, tflite_path: Path, data_spec: str, limit: int 
     return y_float, run_tflm(tflite, ds.x, progress).outputs.reshape(y_float.shape), ds.y
 
 
-def _read_tflite(path: Path) -> bytes:
-    """The file's bytes once edgeq's own parser has seen a TFLite model in them: a wrong file gets
-    a clear message here instead of whatever the interpreter makes of it."""
+def _read_tflite(path: Path):
+    """(the file's bytes, its Graph) once edgeq's own parser has seen a TFLite model in them: a
+    wrong file gets a clear message here instead of whatever the interpreter makes of it."""
     from .graph import load_graph
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"TFLite model not found: {path}")
-    load_graph(path, check_supported=False)
-    return path.read_bytes()
+    graph = load_graph(path, check_supported=False)
+    return path.read_bytes(), graph
 
 
 def _predict(model, x: np.ndarray) -> np.ndarray:

@@ -112,7 +112,7 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
         floats = r.pop("float_values")
         layers.append({**r, "histogram": _png(_histogram_figure(r, floats, calib_floats.get(r["op"])))})
         images += 1
-    q = activation_precision(tflite)  # "int8", "int16x8" or "int8+int16": how the text names the model
+    q = activation_precision(graph)  # "int8", "int16x8" or "int8+int16": how the text names the model
     figures = {"sqnr": _png(_sqnr_figure(layers, q)), "memory": _png(_memory_figure(graph, plan))}
     images += 2
     if confusion is not None:

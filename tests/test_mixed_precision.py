@@ -177,7 +177,7 @@ def test_keep_classifier_head_through_int16_softmax(fragile, digits_data):
     assert g.tensors[g.outputs[0]].dtype == "int8"
     assert _accuracy(r.tflite, digits_data) > 0.5
     from edgeq.evaluate import activation_precision
-    assert activation_precision(r.tflite) == "int8+int16"
+    assert activation_precision(g) == "int8+int16"
 
 
 @pytest.mark.toolchain
@@ -220,7 +220,8 @@ def test_whole_model_int16_classifier_converts(tmp_path, digits_data):
     assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
     assert _accuracy(r.tflite, digits_data) >= _float_accuracy(DIGITS / "digits.keras", digits_data) - 0.01
     from edgeq.evaluate import activation_precision
-    assert activation_precision(r.tflite) == "int16x8"  # evaluate's column heading
+    from edgeq.graph import load_graph
+    assert activation_precision(load_graph(r.tflite)) == "int16x8"  # evaluate's column heading
 
 
 def test_cli_keep_auto_exit_codes(tmp_path, fragile):
