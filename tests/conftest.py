@@ -44,6 +44,16 @@ def digits_tflite(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def digits16_tflite(tmp_path_factory) -> Path:
+    """The example model converted in 16x8 mode (int16 activations), convert's other defaults."""
+    from edgeq.quantize.convert import ConvertOptions, convert_model
+
+    out = tmp_path_factory.mktemp("digits16") / "digits16.tflite"
+    convert_model(DIGITS / "digits.keras", str(DIGITS / "train.npz"), out, ConvertOptions(precision="int16x8"))
+    return out
+
+
 _MLPERF_CACHE: dict = {}
 
 

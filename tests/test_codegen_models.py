@@ -59,22 +59,14 @@ def test_mlperf_tiny_bit_exact(arch, path, seed, mlperf_tflite, request):
 @pytest.mark.toolchain
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["digits", "kws", "vww", "resnet8", "autoencoder"])
-def test_whole_models_16x8_bit_exact(arch, mlperf_tflite, digits_data, builder, tmp_path):
+def test_whole_models_16x8_bit_exact(arch, mlperf_tflite, digits16_tflite, digits_data, builder):
     """Whole models converted in 16x8 mode (int16 activations everywhere: residual ADDs, MEAN,
     SOFTMAX included) against TFLM: the digits CNN on its whole test set, MLPerf Tiny on random
     inputs."""
-    from edgeq.quantize.convert import ConvertOptions, convert_model
     from edgeq.reference import run_tflm
 
     require_tool("gcc")
-    if arch == "digits":
-        from conftest import DIGITS
-        path = tmp_path / "digits16.tflite"
-        convert_model(DIGITS / "digits.keras", str(DIGITS / "train.npz"), path,
-                      ConvertOptions(precision="int16x8"))
-    else:
-        path = mlperf_tflite(arch, "int16x8")
-    buf = path.read_bytes()
+    buf = (digits16_tflite if arch == "digits" else mlperf_tflite(arch, "int16x8")).read_bytes()
     host = builder.build(buf, name=f"{arch}16")
     assert all(t.dtype == "int16" for t in host.graph.activation_tensors())
     if arch == "digits":

@@ -213,15 +213,17 @@ def test_keep_unknown_layer_suggests_close_names(fragile):
     assert "fragile" in (e.value.hint or "")
 
 
-def test_whole_model_int16_classifier_converts(tmp_path, digits_data):
+def test_whole_model_int16_classifier_converts(digits16_tflite, digits_data):
     """The digits CNN in 16x8 mode (softmax included) converts for the device and keeps its accuracy."""
-    out = tmp_path / "d16.tflite"
-    r = convert_model(DIGITS / "digits.keras", CALIB, out, ConvertOptions(samples=50, precision="int16x8"))
-    assert out.exists() and r.manifest["io"]["inputs"][0]["dtype"] == "int16"
-    assert _accuracy(r.tflite, digits_data) >= _float_accuracy(DIGITS / "digits.keras", digits_data) - 0.01
     from edgeq.evaluate import activation_precision
     from edgeq.graph import load_graph
-    assert activation_precision(load_graph(r.tflite)) == "int16x8"  # evaluate's column heading
+    from edgeq.quantize.convert import manifest_path_for
+
+    manifest = json.loads(manifest_path_for(digits16_tflite).read_text())
+    assert manifest["io"]["inputs"][0]["dtype"] == "int16"
+    tflite = digits16_tflite.read_bytes()
+    assert _accuracy(tflite, digits_data) >= _float_accuracy(DIGITS / "digits.keras", digits_data) - 0.01
+    assert activation_precision(load_graph(tflite)) == "int16x8"  # evaluate's column heading
 
 
 def test_cli_keep_auto_exit_codes(tmp_path, fragile):
@@ -266,10 +268,8 @@ def test_mixed_model_runs_bit_exact_on_a_virtual_board(tmp_path, fragile, digits
 
 
 @pytest.mark.emulator
-def test_whole_model_16x8_runs_bit_exact_on_a_virtual_board(tmp_path, digits_data):
+def test_whole_model_16x8_runs_bit_exact_on_a_virtual_board(tmp_path, digits16_tflite):
     """The digits CNN in 16x8 mode on QEMU (Cortex-M55): int16 inputs and outputs over the UART,
     int16 conv / pool / FC / SOFTMAX kernels, every output byte equal to TFLM's."""
-    tfl = tmp_path / "d16.tflite"
-    convert_model(DIGITS / "digits.keras", CALIB, tfl, ConvertOptions(precision="int16x8"))
-    rep = _flash_and_test_bit_exact(tfl, "qemu-mps3-an547", 80, tmp_path)
+    rep = _flash_and_test_bit_exact(digits16_tflite, "qemu-mps3-an547", 80, tmp_path)
     assert rep["device_accuracy"] >= 0.9
