@@ -43,25 +43,17 @@ import numpy as np
 
 from .errors import InputError, OpError
 
-#: Ops the edgeq code generator lowers to CMSIS-NN-API kernels (or to a memory alias/copy).
-SUPPORTED_OPS: frozenset[str] = frozenset({
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-    "SOFTMAX", "ADD", "MUL", "RESHAPE", "SQUEEZE", "PAD", "MEAN", "CONCATENATION", "LOGISTIC",
-    "QUANTIZE", "DEQUANTIZE",
-})
+def __getattr__(name: str):
+    """``SUPPORTED_OPS``, ``INT16_OPS`` and ``ALIAS_OPS``, from the op registry (``edgeq.ops``):
+    ops edgeq generate lowers, those with an int16 (16x8) kernel, and those whose output only
+    reinterprets the input's memory. Computed on first use (the registry imports its modules)."""
+    from . import ops
 
-#: Ops edgeq generate lowers with int16 activations (TFLite's "16x8" mode: int16 activations with
-#: zero point 0, int8 symmetric weights, int64/int32 bias). QUANTIZE requantizes int8 <-> int16
-#: (and float -> int16 at a float graph input); DEQUANTIZE int16 -> float at a float output.
-#: Any other op with an int16 activation is refused by ``check_graph``.
-INT16_OPS: frozenset[str] = frozenset({
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D",
-    "RESHAPE", "SQUEEZE", "QUANTIZE", "DEQUANTIZE", "ADD", "MUL", "PAD", "MEAN", "CONCATENATION", "SOFTMAX",
-    "LOGISTIC",
-})
+    sets = {"SUPPORTED_OPS": ops.supported_ops, "INT16_OPS": ops.int16_ops, "ALIAS_OPS": ops.alias_ops}
+    if name in sets:
+        return sets[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-#: Ops that only reinterpret their first input's memory (same bytes, new shape).
-ALIAS_OPS: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 
 _FILE_ID = b"TFL3"
 
@@ -278,35 +270,24 @@ def load_graph(source: PathOrBytes, check_supported: bool = True, name: str | No
 
 def check_graph(graph: Graph, label: str = "model") -> None:
     """Raise InputError if the graph is float/hybrid or uses an op outside ``SUPPORTED_OPS``."""
+    from . import ops
+
     _check_integer(graph, label)
+    supported, int16 = ops.supported_ops(), ops.int16_ops()
     for op in graph.operators:
-        if op.opcode not in SUPPORTED_OPS:
+        if op.opcode not in supported:
             raise OpError(
                 f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) is not supported by edgeq",
-                op.index, hint=f"supported ops: {', '.join(sorted(SUPPORTED_OPS))}")
+                op.index, hint="`edgeq ops` lists the supported ops")
         problem = _structure_problem(graph, op)
         if problem:
             raise OpError(f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}): {problem}", op.index)
         wide = int16_activation(graph, op)
-        if wide is not None and op.opcode not in INT16_OPS:
+        if wide is not None and op.opcode not in int16:
             raise OpError(
                 f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) has int16 activation "
-                f"{wide.name!r}; edgeq supports int16 activations only on {', '.join(sorted(INT16_OPS))}",
+                f"{wide.name!r}; this op has no int16 kernel (`edgeq ops` lists those that have)",
                 op.index, hint="keep this layer in int8 (or requantize around it with QUANTIZE ops)")
-
-
-# op → (minimum inputs, {input position: required rank}, required output rank, constant input positions)
-_STRUCTURE = {
-    "CONV_2D": (2, {0: 4, 1: 4}, 4, (1,)),
-    "DEPTHWISE_CONV_2D": (2, {0: 4, 1: 4}, 4, (1,)),
-    "FULLY_CONNECTED": (2, {1: 2}, None, (1,)),
-    "AVERAGE_POOL_2D": (1, {0: 4}, 4, ()),
-    "MAX_POOL_2D": (1, {0: 4}, 4, ()),
-    "ADD": (2, {}, None, ()),
-    "MUL": (2, {}, None, ()),
-    "PAD": (2, {}, None, (1,)),
-    "MEAN": (2, {}, None, (1,)),
-}
 
 
 def _structure_problem(graph: Graph, op: Operator) -> str | None:
@@ -315,7 +296,10 @@ def _structure_problem(graph: Graph, op: Operator) -> str | None:
         return "has no output"
     if op.opcode not in ("QUANTIZE", "DEQUANTIZE") and (not op.inputs or op.inputs[0] < 0):
         return "has no data input"
-    n_min, ranks, out_rank, consts = _STRUCTURE.get(op.opcode, (1, {}, None, ()))
+    from . import ops
+
+    sp = ops.spec(op.opcode)
+    n_min, ranks, out_rank, consts = sp.min_inputs, sp.ranks, sp.out_rank, sp.const_inputs
     if len(op.inputs) < n_min or any(i < 0 for i in op.inputs[:n_min]):
         return f"expects at least {n_min} inputs, has {len([i for i in op.inputs if i >= 0])}"
     for pos, rank in ranks.items():
@@ -342,9 +326,19 @@ def int16_activation(graph: Graph, op: Operator) -> Tensor | None:
     return None
 
 
+def short_name(name: str, limit: int = 60) -> str:
+    """A tensor name fit for a one-line message: the converter joins the names of every fused
+    layer with ';' (1.5 KB for an UNPACK), so keep the first and cut it at ``limit``."""
+    first = name.split(";")[0]
+    more = first != name
+    if len(first) > limit:
+        first, more = first[:limit], True
+    return first + ("…" if more else "")
+
+
 def _out_desc(graph: Graph, op: Operator) -> str:
     if op.outputs and 0 <= op.outputs[0] < len(graph.tensors):
-        return f", output tensor {graph.tensors[op.outputs[0]].name!r}"
+        return f", output tensor {short_name(graph.tensors[op.outputs[0]].name)!r}"
     return ""
 
 

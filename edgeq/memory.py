@@ -8,7 +8,7 @@ Model of execution (one step per operator, in graph order):
 
 * an activation tensor is live from the step of the op that writes it (graph inputs: step 0)
   through the last step that reads it (graph outputs: the last step);
-* RESHAPE / SQUEEZE (``graph.ALIAS_OPS``) whose data input is not a constant only reinterpret
+* RESHAPE / SQUEEZE (alias ops of the registry, ``edgeq.ops``) whose data input is not a constant only reinterpret
   memory: input and output share one buffer, whose lifetime is the union of theirs (no copy);
 * an op's scratch buffer (``scratch_bytes``) is live during that op only;
 * constants live in flash and are not in the arena.
@@ -23,7 +23,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .graph import ALIAS_OPS, Graph, Operator, Tensor, int16_activation
+from . import ops as op_registry
+from .graph import Graph, Operator, Tensor, int16_activation
 
 ALIGN = 16
 
@@ -116,6 +117,9 @@ def scratch_bytes(graph: Graph, op: Operator, variant: str = "portable") -> int:
         return g["in_c"] * g["k_h"] * g["k_w"] * 2
     if code == "AVERAGE_POOL_2D":
         return 0 if variant == "portable" else graph.tensors[op.inputs[0]].shape[-1] * 4
+    sp = op_registry.spec(code)
+    if sp is not None and sp.scratch is not None:  # ops added through the registry say it themselves
+        return int(sp.scratch(graph, op, variant))
     return 0
 
 
@@ -197,8 +201,9 @@ def alias_groups(graph: Graph) -> dict[int, int]:
             i = parent[i]
         return i
 
+    aliases = op_registry.alias_ops()
     for op in graph.operators:
-        if op.opcode in ALIAS_OPS and op.inputs and op.outputs:
+        if op.opcode in aliases and op.inputs and op.outputs:
             src, dst = op.inputs[0], op.outputs[0]
             if src in parent and dst in parent:
                 a, b = find(src), find(dst)
@@ -403,27 +408,6 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
 
 # ------------------------------------------------------------------------------ flash accounting
 
-#: Fallback Thumb-2 code bytes for op types the measurement (``code_sizes.json``) has not seen
-#: in a firmware build: rough hand estimates of the kernel(s) the FIRST op of each type pulls in
-#: (± 50%). Measured numbers replace these wherever they exist.
-CODE_BYTES_PER_OP_TYPE: dict[str, int] = {
-    "CONV_2D": 2600,  # wrapper + 1x1 kernel + im2col kernel + int8 mat-mult core
-    "DEPTHWISE_CONV_2D": 2200,  # wrapper + 3x3 kernel + generic kernel
-    "FULLY_CONNECTED": 900,  # per-tensor + per-channel vec-mat-mult
-    "AVERAGE_POOL_2D": 600,
-    "MAX_POOL_2D": 450,
-    "SOFTMAX": 900,  # incl. fixed-point exp / reciprocal helpers
-    "ADD": 500,
-    "MUL": 400,
-    "RESHAPE": 0,  # an alias: no code (a memcpy when it cannot alias)
-    "SQUEEZE": 0,
-    "PAD": 350,
-    "MEAN": 500,
-    "CONCATENATION": 300,
-    "LOGISTIC": 700,  # fixed-point logistic (or a 256-entry table)
-    "QUANTIZE": 400,  # float→int needs the FPU or soft-float routines (+~1.5 KB without FPU)
-    "DEQUANTIZE": 300,
-}
 #: The interpolation tables generate emits once per model for int16 ops: SOFTMAX's exp and
 #: 1/(1+x) (2 x 513 int16), LOGISTIC's sigmoid (256 uint16).
 S16_TABLE_BYTES = {"SOFTMAX": 2 * 513 * 2, "LOGISTIC": 256 * 2}
@@ -457,9 +441,6 @@ def measured_code_sizes(core: str | None = None) -> dict | None:
     return _MEASURED["families"].get(fam)
 
 
-#: Inputs at these positions are consumed by the code generator (folded into the C code as
-#: literals), never emitted as arrays: shape/paddings/axis operands.
-_FOLDED_INPUTS = {"RESHAPE": {1}, "PAD": {1}, "MEAN": {1}, "SQUEEZE": set(), "PADV2": {1}}
 
 
 @dataclass
@@ -571,7 +552,7 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
 
     The code estimate uses the kernel, glue and shared-helper sizes measured from firmware
     builds for ``core``'s family (``measured_code_sizes``); op types never measured fall back
-    to ``CODE_BYTES_PER_OP_TYPE``.
+    to the op registry's ``code_bytes``.
 
     Each constant tensor is counted once (at the first op that uses it). CONV_2D and
     DEPTHWISE_CONV_2D always get per-channel multiplier + shift arrays (int32 each per output
@@ -589,7 +570,9 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
         out_name = graph.tensors[op.outputs[0]].name if op.outputs else ""
         row = OpFlash(index=op.index, opcode=op.label, output=out_name,
                       glue=0 if op.opcode in ("RESHAPE", "SQUEEZE") else per_call)
-        folded = _FOLDED_INPUTS.get(op.opcode, set())
+        sp = op_registry.spec(op.opcode)
+        # operands the code generator folds into the C code as literals are never emitted as arrays
+        folded = sp.folded_inputs if sp else frozenset()
         for pos, ti in enumerate(op.inputs):
             if ti < 0:
                 continue
@@ -615,7 +598,8 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
         if key in measured_kernels:
             kernel_code.setdefault(key, measured_kernels[key])
         else:
-            kernel_code.setdefault(key, CODE_BYTES_PER_OP_TYPE.get(op.opcode, CODE_BYTES_UNKNOWN_OP))
+            # op types code_sizes.json has not measured: the registry's hand estimate (± 50%)
+            kernel_code.setdefault(key, sp.code_bytes if sp else CODE_BYTES_UNKNOWN_OP)
         rows.append(row)
     if not m:
         return FlashUsage(ops=rows, kernel_code=kernel_code)

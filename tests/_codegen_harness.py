@@ -255,3 +255,37 @@ def cross_compile(cc: str, gen_dirs: list[Path], obj_dir: Path, kernels: bool = 
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+def qemu_run(tflite: bytes, inputs: list[np.ndarray], work: Path, board: str = "qemu-mps2-an386",
+             name: str = "m") -> list[np.ndarray]:
+    """Generate, cross-build and run a model on a virtual board (QEMU) over the serial protocol:
+    inputs[i] is (N, ...) samples of model input i → outputs[o] (N, ...), as HostModel.run."""
+    from conftest import require_tool
+
+    from edgeq.build import build_firmware, load_board
+    from edgeq.codegen import generate
+    from edgeq.device.client import DeviceClient
+    from edgeq.device.flashers import start_qemu
+    from edgeq.graph import load_graph
+
+    for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "cmake"):
+        require_tool(tool)
+    g = load_graph(tflite)
+    b = load_board(board)
+    gen = generate(tflite, Path(work) / "gen", name=name)
+    fw = build_firmware(b, Path(work) / "fw", model_dir=gen.out_dir)
+    n = len(inputs[0])
+    ins = [np.asarray(x, NP_TYPES[g.tensors[t].dtype]) for x, t in zip(inputs, g.inputs)]
+    outs_t = [g.tensors[t] for t in g.outputs]
+    res: list[list[np.ndarray]] = [[] for _ in outs_t]
+    with start_qemu(b.qemu_machine, fw.elf) as q:
+        c = DeviceClient(q.port)
+        c.wait_ready()
+        assert c.info().arena_bytes == gen.arena_bytes
+        for s in range(n):
+            r = c.infer([np.ascontiguousarray(x[s]).tobytes() for x in ins])
+            for o, (t, raw) in enumerate(zip(outs_t, r.outputs)):
+                res[o].append(np.frombuffer(raw, NP_TYPES[t.dtype]).reshape(tuple(t.shape[1:])))
+        c.bye()
+    return [np.stack(r) for r in res]

@@ -126,10 +126,13 @@ def sigmoid_head(tmp_path_factory):
 
 @pytest.fixture
 def no_int16_logistic(monkeypatch):
-    """Every op has an int16 kernel today; to test the refusals, pretend LOGISTIC had none."""
-    import edgeq.graph
+    """To test the refusals on a model the converter makes, pretend LOGISTIC had no int16 kernel."""
+    import dataclasses
 
-    monkeypatch.setattr(edgeq.graph, "INT16_OPS", edgeq.graph.INT16_OPS - {"LOGISTIC"})
+    from edgeq import ops
+
+    registry = ops.registry()
+    monkeypatch.setitem(registry, "LOGISTIC", dataclasses.replace(registry["LOGISTIC"], int16=False))
 
 
 def test_keep_refuses_a_layer_read_by_an_op_without_int16_kernel(sigmoid_head, tmp_path, no_int16_logistic):

@@ -114,10 +114,10 @@ def test_cli_usage_errors(tmp_path):
     bad.write_bytes(b"\0" * 100)
     r = runner.invoke(app, ["size-check", str(bad), "--board", "qemu-mps2-an386"])
     assert r.exit_code == 2 and "not a TFLite model" in r.output
-    tanh = tmp_path / "tanh.tflite"
-    tanh.write_bytes(fc_model(op2="TANH"))
-    r = runner.invoke(app, ["size-check", str(tanh), "--board", "qemu-mps2-an386"])
-    assert r.exit_code == 2 and "TANH" in r.output
+    unsupported = tmp_path / "cumsum.tflite"
+    unsupported.write_bytes(fc_model(op2="CUMSUM"))
+    r = runner.invoke(app, ["size-check", str(unsupported), "--board", "qemu-mps2-an386"])
+    assert r.exit_code == 2 and "CUMSUM" in r.output
 
 
 @pytest.mark.unit

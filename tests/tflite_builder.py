@@ -185,7 +185,7 @@ def fc_model(n_in=16, n_out=8, op2="SOFTMAX", seed=0, op2_custom=None) -> bytes:
                const("dense/weights", w, "int8", scale=np.linspace(0.01, 0.02, n_out), zp=0),
                const("dense/bias", bias, "int32", scale=np.linspace(0.0005, 0.001, n_out), zp=0),
                act("dense/out", [1, n_out]),
-               act("model/dense/Tanh" if op2 == "TANH" else "output", [1, n_out])]
+               act(f"model/dense/{op2.title()}" if op2 != "SOFTMAX" else "output", [1, n_out])]
     ops = [{"op": "FULLY_CONNECTED", "inputs": [0, 1, 2], "outputs": [3]},
            {"op": op2, "inputs": [3], "outputs": [4], "custom": op2_custom}]
     return build_tflite(tensors, ops, [0], [4])

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import ops
 from .. import quantmath as qm
 from ..errors import InputError, OpError
-from ..graph import Graph, Operator, Tensor
+from ..graph import Graph, Operator, Tensor, short_name
 from ..memory import MemoryPlan, conv_geometry, plan_memory, scratch_bytes
 
 # edgeq_model.h dtype codes
@@ -113,11 +114,9 @@ class _Lowerer:
 
     # -------------------------------------------------------------------- helpers
     def fail(self, op: Operator, why: str) -> OpError:
-        out = self.g.tensors[op.outputs[0]].name if op.outputs else ""
-        from ..graph import SUPPORTED_OPS
-
+        out = short_name(self.g.tensors[op.outputs[0]].name) if op.outputs else ""
         return OpError(f"operator #{op.index} ({op.opcode}, output {out!r}): {why}", op.index,
-                       hint="edgeq generate supports int8 models built from: " + ", ".join(sorted(SUPPORTED_OPS)))
+                       hint="`edgeq ops` lists the supported ops and their limits")
 
     def t(self, i: int) -> Tensor:
         return self.g.tensors[i]
@@ -203,11 +202,11 @@ class _Lowerer:
     def lower(self) -> list[Call]:
         calls = []
         for op in self.g.operators:
-            fn = getattr(self, f"op_{op.opcode.lower()}", None)
-            if fn is None:
+            sp = ops.spec(op.opcode)
+            if sp is None:
                 raise self.fail(op, "operator not supported by edgeq generate")
             try:
-                call = fn(op)
+                call = sp.lower(self, op)
             except InputError:
                 raise
             except (ValueError, KeyError, IndexError, TypeError) as e:

@@ -54,7 +54,7 @@ class KeepPlan:
 
 
 def build_plan(model, int8: bytes, int16: bytes) -> KeepPlan:
-    from ..graph import INT16_OPS
+    from ..ops import int16_ops
 
     names = keras_io.layer_names(model)
     layer_of = lambda t: keras_io.layer_of_tensor(t, names)  # noqa: E731
@@ -68,7 +68,7 @@ def build_plan(model, int8: bytes, int16: bytes) -> KeepPlan:
         layer = layer_of(view.out_name(k))
         return f"operator #{k} ({view.opcode[k]}" + (f", layer {layer!r})" if layer else ")")
 
-    return KeepPlan(int8, int16, layer_tensor, describe, INT16_OPS)
+    return KeepPlan(int8, int16, layer_tensor, describe, int16_ops())
 
 
 @dataclass
