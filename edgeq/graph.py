@@ -272,6 +272,7 @@ def check_graph(graph: Graph, label: str = "model") -> None:
     """Raise InputError if the graph is float/hybrid or uses an op outside ``SUPPORTED_OPS``."""
     from . import ops
 
+    validate(graph, label)
     _check_integer(graph, label)
     supported, int16 = ops.supported_ops(), ops.int16_ops()
     for op in graph.operators:
@@ -288,6 +289,57 @@ def check_graph(graph: Graph, label: str = "model") -> None:
                 f"{label}: operator #{op.index} ({op.label}{_out_desc(graph, op)}) has int16 activation "
                 f"{wide.name!r}; this op has no int16 kernel (`edgeq ops` lists those that have)",
                 op.index, hint="keep this layer in int8 (or requantize around it with QUANTIZE ops)")
+
+
+#: Activation bytes beyond which a tensor is taken for a corrupted file (no MCU has 256 MiB of SRAM).
+MAX_TENSOR_BYTES = 1 << 28
+_INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int32": (-(1 << 31), (1 << 31) - 1),
+               "int64": (-(1 << 63), (1 << 63) - 1)}
+
+
+def validate(graph: Graph, label: str = "model") -> None:
+    """Reject a model that is structurally invalid before anything plans or lowers it: an empty
+    graph, graph inputs/outputs that are constants, dimensions that are not positive (or absurdly
+    large), scales that are not positive finite numbers, zero points outside their type's range,
+    per-channel quantization that does not match its axis. size-check and generate share it."""
+    if not graph.inputs or not graph.outputs or not graph.operators:
+        raise InputError(f"{label} has an empty graph ({len(graph.inputs)} inputs, {len(graph.outputs)} outputs, "
+                         f"{len(graph.operators)} operators)", hint=_NOT_TFLITE_HINT)
+    for i in (*graph.inputs, *graph.outputs):
+        t = graph.tensors[i]
+        if t.is_constant:
+            raise InputError(f"{label}: graph input/output tensor {short_name(t.name)!r} is a constant")
+    used = {i for op in graph.operators for i in (*op.inputs, *op.outputs) if i >= 0}
+    used |= set(graph.inputs) | set(graph.outputs)
+    for i in sorted(used):
+        problem = _tensor_problem(graph.tensors[i])
+        if problem:
+            raise InputError(f"{label}: tensor {i} ({short_name(graph.tensors[i].name)!r}) {problem}",
+                             hint="the file is corrupted or was not written by the TFLite converter")
+
+
+def _tensor_problem(t: Tensor) -> str | None:
+    if any(d <= 0 for d in t.shape):
+        return f"has shape {list(t.shape)}: every dimension must be positive"
+    n = 1
+    for d in t.shape:
+        n *= d
+    if n * _ITEMSIZE.get(t.dtype, 1) > MAX_TENSOR_BYTES:
+        return f"has shape {list(t.shape)}: {n} elements is not a microcontroller tensor"
+    q = t.quant
+    if not q.is_quantized:
+        return None
+    if not np.all(np.isfinite(q.scales)) or np.any(q.scales <= 0):
+        bad = next(float(v) for v in q.scales if not (np.isfinite(v) and v > 0))
+        return f"has scale {bad!r}: scales must be positive finite numbers"
+    lo, hi = _INT_RANGES.get(t.dtype, (None, None))
+    if lo is not None and (np.any(q.zero_points < lo) or np.any(q.zero_points > hi)):
+        bad = next(int(v) for v in q.zero_points if not lo <= v <= hi)
+        return f"has zero point {bad}, outside the {t.dtype} range [{lo}, {hi}]"
+    if q.per_channel and (q.axis >= len(t.shape) or q.axis < 0 or t.shape[q.axis] != q.scales.size):
+        return (f"has {q.scales.size} per-channel scales on axis {q.axis}, which does not match its shape "
+                f"{list(t.shape)}")
+    return None
 
 
 def _structure_problem(graph: Graph, op: Operator) -> str | None:

@@ -209,7 +209,8 @@ class _Lowerer:
                 call = sp.lower(self, op)
             except InputError:
                 raise
-            except (ValueError, KeyError, IndexError, TypeError) as e:
+            except (ValueError, KeyError, IndexError, TypeError, ArithmeticError) as e:
+                # parameters the kernels cannot take (a scale ratio beyond int32 fixed point, ...)
                 raise self.fail(op, f"cannot lower ({type(e).__name__}: {e})") from e
             if call is not None:
                 calls.append(call)
@@ -240,9 +241,10 @@ class _Lowerer:
             self.require(op, b, "int32")
         if len(x.shape) != 4 or len(y.shape) != 4:
             raise self.fail(op, "needs 4-D input and output")
-        if not depthwise and int(w.shape[3]) != int(x.shape[3]):
-            raise self.fail(op, f"grouped convolution ({x.shape[3]} input channels, filter depth {w.shape[3]}) "
-                                "is not supported")
+        k_c = int(w.shape[3])
+        if not depthwise and (k_c <= 0 or int(x.shape[3]) % k_c or int(y.shape[3]) % (int(x.shape[3]) // k_c)):
+            raise self.fail(op, f"grouped convolution with {x.shape[3]} input channels, filter depth {k_c} and "
+                                f"{y.shape[3]} output channels (the groups must divide both channel counts)")
         g = conv_geometry(self.g, op)
         out_c = g["out_c"]
         mults, shifts = qm.conv_multipliers(x.quant.scale, w.quant.scales, y.quant.scale, out_c)
@@ -254,7 +256,7 @@ class _Lowerer:
             s16=s16, bias_int32=s16 and bias_int32,
             mult=self.int_array(f"{pre}_mult", mults, "per-channel multipliers"),
             shift=self.int_array(f"{pre}_shift", shifts, "per-channel shifts"),
-            n=int(x.shape[0]), in_h=g["in_h"], in_w=g["in_w"], in_c=g["in_c"],
+            n=int(x.shape[0]), in_h=g["in_h"], in_w=g["in_w"], in_c=g["in_c"], k_c=k_c,
             out_h=g["out_h"], out_w=g["out_w"], out_c=out_c, k_h=g["k_h"], k_w=g["k_w"],
             stride_h=g["stride_h"], stride_w=g["stride_w"], pad_h=g["pad_h"], pad_w=g["pad_w"],
             dil_h=g["dil_h"], dil_w=g["dil_w"], input_offset=-x.quant.zero_point,

@@ -6,6 +6,7 @@ Python prepares values only; every line of C lives in a template. Output is dete
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -38,7 +39,9 @@ def _raise(msg: str):
     raise jinja2.TemplateError(msg)
 
 
+@functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
+    """One environment per process: it caches the compiled templates."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True, autoescape=False)
