@@ -81,9 +81,18 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
     options.validate()
     model_path = keras_io.check_model_path(Path(model_path))
     model = keras_io.load_float_model(model_path)
-    shape = keras_io.input_shape(model)
-    ds = data_mod.load(calib, shape, role="calibration data").subset(options.samples, options.seed)
-    tflite, chosen = quantize_keras(model, ds.x, options, progress)
+    specs, outputs = keras_io.input_specs(model), keras_io.output_names(model)
+    several = len(specs) > 1 or len(outputs) > 1
+    if several:
+        _check_several_io_options(options, specs, outputs)
+    else:
+        shape = keras_io.input_shape(model)
+    # one array per input, each checked against its input's shape (errors name the input)
+    ds = data_mod.load(calib, role="calibration data", inputs=specs,
+                       outputs=outputs).subset(options.samples, options.seed)
+    tflite, chosen = quantize_keras(model, ds.model_input, options, progress)
+    if several:
+        tflite = _keras_io_order(tflite, model)
     mix = None
     if options.keep or options.auto:
         tflite, mix = _mixed_precision(model, shape, ds.x, tflite, options)
@@ -105,6 +114,57 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
         write_bytes_atomic(out_path, tflite)
         write_json_atomic(result.manifest_path, manifest)
     return result
+
+
+def _check_several_io_options(options: ConvertOptions, specs, outputs) -> None:
+    what = f"{len(specs)} input(s) and {len(outputs)} output(s)"
+    if options.method != "minmax":
+        raise InputError(f"--method {options.method} calibrates models with one input and one output; this "
+                         f"model has {what}", hint="use --method minmax (the default)")
+    if options.keep or options.auto:
+        raise InputError(f"--keep / --auto (mixed precision) handle models with one input and one output; "
+                         f"this model has {what}")
+
+
+def _keras_io_order(tflite: bytes, model) -> bytes:
+    """The converter orders a model's inputs and outputs its own way (by signature name, outputs
+    reversed, ...): put the .tflite's graph inputs and outputs back in the Keras model's order, so
+    that input k of the data, of the device protocol and of the generated code is the model's input
+    k. Only the subgraph's input/output index vectors change (same length, in place): tensors,
+    buffers and the signature (which maps names to tensor indices) are untouched."""
+    it = _interpreter(tflite)
+    sigs = it._get_full_signature_list()
+    sig = sigs.get("serving_default") or (next(iter(sigs.values())) if len(sigs) == 1 else None)
+    current_in = [int(d["index"]) for d in it.get_input_details()]
+    current_out = [int(d["index"]) for d in it.get_output_details()]
+    try:
+        want_in = [int(sig["inputs"][n]) for n in keras_io.signature_inputs(model)]
+        want_out = [int(sig["outputs"][f"output_{k}"]) for k in range(len(model.outputs))]
+    except (KeyError, TypeError) as e:
+        raise InputError(f"cannot match the converted model's inputs/outputs to the Keras model's ({e!s} "
+                         "missing from its signature)") from e
+    if sorted(want_in) != sorted(current_in) or sorted(want_out) != sorted(current_out):
+        raise InputError("the converted model's signature does not name its graph inputs/outputs")
+    if want_in == current_in and want_out == current_out:
+        return tflite
+    return _set_io_order(tflite, want_in, want_out)
+
+
+def _set_io_order(tflite: bytes, inputs: list[int], outputs: list[int]) -> bytes:
+    """Rewrite subgraph 0's input and output tensor-index vectors in place (a permutation)."""
+    import flatbuffers
+    import tflite as schema
+
+    buf = bytearray(tflite)
+    sg = schema.Model.GetRootAsModel(buf, 0).Subgraphs(0)
+    for field_offset, values in ((6, inputs), (8, outputs)):
+        o = sg._tab.Offset(field_offset)
+        start = sg._tab.Vector(o)
+        if sg._tab.VectorLen(o) != len(values):
+            raise InputError("internal: input/output count changed while reordering")
+        for j, v in enumerate(values):
+            flatbuffers.encode.Write(flatbuffers.packer.int32, buf, start + 4 * j, v)
+    return bytes(buf)
 
 
 def _mixed_precision(model, shape, x: np.ndarray, int8: bytes, options: ConvertOptions) -> tuple[bytes, dict]:
@@ -181,7 +241,8 @@ def manifest_path_for(tflite_path: Path) -> Path:
 
 def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Progress | None = None
                    ) -> tuple[bytes, dict]:
-    """Post-training full-integer quantization of a Keras model, calibrated on x (N, ...).
+    """Post-training full-integer quantization of a Keras model, calibrated on x (N, ...) — a list
+    with one (N, ...) array per input for a model with several inputs.
 
     Returns the .tflite bytes and, for range methods other than minmax, the ranges chosen."""
     tf, _ = import_tf()
@@ -198,11 +259,14 @@ def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Prog
         return requantize_with_method(calibrated, x, options.method, options.percentile,
                                       options.granularity == "per-tensor", io_type)
 
+    sample = keras_io.representative_inputs(model, x)  # one array per input, by signature name
+    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+
     def representative():
-        for i in range(len(x)):
-            yield [x[i:i + 1]]
+        for i in range(n):
+            yield sample(i)
             if progress:
-                progress(i + 1, len(x))
+                progress(i + 1, n)
 
     with captured_output() as log:
         try:
@@ -310,7 +374,7 @@ def _manifest(model_path: Path, ds, options: ConvertOptions, tflite: bytes, tens
         "kind": "edgeq.convert",
         "model": {"path": model_path.name, "sha256": sha256_path(model_path)},
         "calibration": {"source": Path(ds.source).name if ":" not in ds.source else ds.source,
-                        "sha256": ds.sha256, "samples_used": len(ds), "sha256_samples": sha256_bytes(ds.x.tobytes())},
+                        "sha256": ds.sha256, "samples_used": len(ds), "sha256_samples": sha256_bytes(b"".join(a.tobytes() for a in ds.inputs))},
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()},  # as JSON reads back
         "tflite": {"sha256": sha256_bytes(tflite), "bytes": len(tflite)},
         "io": io_params(tflite),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 from ..errors import InputError
 from .tfenv import captured_output, import_tf
@@ -97,14 +98,67 @@ def input_shape(model) -> tuple[int, ...]:
     return tuple(int(d) for d in shape)
 
 
+def input_specs(model) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, sample shape without the batch axis) of every model input, in the model's order."""
+    specs = []
+    for k, t in enumerate(model.inputs):
+        shape = tuple(t.shape[1:])
+        name = _input_name(t, k)
+        if any(d is None for d in shape):
+            raise InputError(f"model input {k} {name!r} has shape {tuple(t.shape)}, which is not fixed; "
+                             "edgeq needs a fixed sample shape")
+        specs.append((name, tuple(int(d) for d in shape)))
+    return specs
+
+
+def output_names(model) -> list[str]:
+    """The model's output names (its output layers' names), in the model's order."""
+    names = list(getattr(model, "output_names", None) or [])
+    if len(names) != len(model.outputs):
+        names = [f"output_{k}" for k in range(len(model.outputs))]
+    return [str(n) for n in names]
+
+
+def _input_name(t, k: int) -> str:
+    name = str(getattr(t, "name", "") or "").split(":")[0]
+    return name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) else f"input_{k}"
+
+
 def batch_one(model):
     """Re-wrap with a fixed batch of 1: with a dynamic batch, Flatten lowers to SHAPE/STRIDED_SLICE
-    /PACK ops that microcontroller runtimes don't run."""
+    /PACK ops that microcontroller runtimes don't run.
+
+    A model with several inputs keeps its input names (the converted model's signature names them:
+    ``signature_inputs`` below); several outputs stay a list (signature names output_0, output_1, ...)."""
     _, keras = import_tf()
-    if len(model.outputs) != 1:
-        raise InputError(f"model {model.name!r} has {len(model.outputs)} outputs; edgeq supports one")
-    inp = keras.Input(shape=input_shape(model), batch_size=1, name="input")
-    return keras.Model(inp, model(inp), name=model.name)
+    if len(model.inputs) == 1 and len(model.outputs) == 1:
+        inp = keras.Input(shape=input_shape(model), batch_size=1, name="input")
+        return keras.Model(inp, model(inp), name=model.name)
+    ins = [keras.Input(shape=shape, batch_size=1, name=name) for name, shape in input_specs(model)]
+    outs = model(ins if len(ins) > 1 else ins[0])
+    if isinstance(outs, dict):
+        outs = [outs[n] for n in output_names(model)]
+    return keras.Model(ins if len(ins) > 1 else ins[0], list(outs) if len(model.outputs) > 1 else outs,
+                       name=model.name)
+
+
+def signature_inputs(model) -> list[str]:
+    """The converted model's signature input names of ``batch_one(model)``, in the model's order."""
+    if len(model.inputs) == 1 and len(model.outputs) == 1:
+        return ["input"]
+    return [name for name, _ in input_specs(model)]
+
+
+def representative_inputs(model, xs) -> Callable:
+    """sample i → what the TFLite converter's representative dataset yields for it: one array for a
+    single-input model, else a dict by signature input name (the converted model's input order
+    is not the Keras order, so a list would be fed to the wrong inputs)."""
+    if not isinstance(xs, (list, tuple)):
+        return lambda i: [xs[i:i + 1]]
+    if len(xs) == 1:
+        return lambda i: [xs[0][i:i + 1]]
+    names = signature_inputs(model)
+    return lambda i: {n: a[i:i + 1] for n, a in zip(names, xs)}
 
 
 def layer_names(model) -> list[str]:
