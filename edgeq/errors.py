@@ -3,6 +3,7 @@
 EXIT_OK = 0
 EXIT_GATE = 1  # a gate failed: accuracy drop, budget, mismatch
 EXIT_USAGE = 2  # bad input or usage
+EXIT_DEVICE = 3  # the device (board, emulator, flashing tool) was lost or did not answer
 
 
 class EdgeqError(Exception):
@@ -33,3 +34,12 @@ class GateFailed(EdgeqError):
     """A measured gate failed (exit 1). The result was still computed and reported."""
 
     exit_code = EXIT_GATE
+
+
+class Terminated(BaseException):
+    """SIGTERM / SIGHUP arrived: unwind like Ctrl-C (emulators stopped, results kept), then exit
+    128 + the signal number. A BaseException so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum

@@ -246,7 +246,7 @@ def _children(pid: int) -> list[tuple[int, str]]:
 
 
 def test_cli_emulator_killed_mid_run_then_resume(digits_tflite, tmp_path):
-    """`edgeq flash-and-test` whose QEMU dies mid-run: a clear error (no traceback), exit 2, the
+    """`edgeq flash-and-test` whose QEMU dies mid-run: a clear error (no traceback), exit 3, the
     results so far kept; --resume then completes the set, re-running only what was missing."""
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc to find the QEMU child")
@@ -273,7 +273,7 @@ def test_cli_emulator_killed_mid_run_then_resume(digits_tflite, tmp_path):
     assert killed is not None, f"QEMU was never seen running while results came in: {err}"
     kept = results.read_text().splitlines()
     err1 = " ".join(err.split())
-    assert proc.returncode == 2, err
+    assert proc.returncode == 3, err  # a lost device, not bad input
     assert "Traceback" not in err and f"after {len(kept)} of 200 results" in err1 and "--resume" in err1
     assert 0 < len(kept) < 200
     with pytest.raises(ProcessLookupError):

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from edgeq.device import protocol as P
-from edgeq.errors import EdgeqError
+from edgeq.errors import EXIT_DEVICE, EdgeqError
 
 
 class DeviceError(EdgeqError):
-    """The device did something the host cannot work with."""
+    """The device did something the host cannot work with (exit 3)."""
+
+    exit_code = EXIT_DEVICE
 
 
 class DeviceProtocolError(DeviceError):

@@ -20,6 +20,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from edgeq.device.fields import field_of as _get
-from edgeq.errors import EdgeqError, InputError
+from edgeq.errors import EXIT_DEVICE, EdgeqError, InputError
 
 QEMU = "qemu-system-arm"
 
@@ -47,7 +48,9 @@ FLASHER_TOOLS = ("qemu", "openocd", "pyocd", "st-flash", "picotool", "nrfjprog",
 
 
 class FlashError(EdgeqError):
-    """The flashing tool ran and failed."""
+    """The flashing tool (or the emulator) ran and failed (exit 3, like a lost device)."""
+
+    exit_code = EXIT_DEVICE
 
 
 def require_tool(name: str) -> str:
@@ -83,6 +86,26 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _die_with_parent(parent: int):
+    """A preexec_fn that makes the child get SIGKILL when edgeq dies, however it dies (SIGKILL
+    included, where no cleanup of ours runs): Linux's PR_SET_PDEATHSIG. Elsewhere a no-op.
+    (It follows the thread that started the child: edgeq starts emulators from its main thread.)"""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def arm() -> None:
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # edgeq died before the prctl took effect
+            os._exit(1)
+
+    return arm
 
 
 _LIVE: "set[QemuSession]" = set()  # strong refs: a session dropped without stop() is still killed at exit
@@ -186,7 +209,8 @@ def start_qemu(machine: str, elf: str | Path, *, timeout: float = 10.0, icount_s
         log_path = Path(log_name)
         with os.fdopen(fd, "wb") as log_file:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_die_with_parent(os.getpid()))
         url = f"socket://127.0.0.1:{port_no}"
         deadline = time.monotonic() + timeout
         port = None
