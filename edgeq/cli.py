@@ -135,13 +135,19 @@ def _render_convert(res, opts) -> None:
     from . import ui
 
     m = res.manifest
-    io_in, io_out = m["io"]["inputs"][0], m["io"]["outputs"][0]
+
+    def io_rows(kind: str) -> list:
+        ts = m["io"][kind + "s"]
+        return [[kind if len(ts) == 1 else f"{kind} {k}" + (f" ({t['name'].split(':')[0].removeprefix('serving_default_')})"
+                                                            if kind == "input" else ""),
+                 f"{t['dtype']} {tuple(t['shape'])} scale {ui.num(t['scale'])} zp {t['zero_point']}"]
+                for k, t in enumerate(ts)]
+
     rows = [["output", str(res.out_path)], ["size", f"{m['tflite']['bytes']:,} B"],
             ["calibration", f"{res.calib_samples} samples of {m['calibration']['source']}"],
             ["granularity / precision", f"{opts.granularity} / {opts.precision}"],
             ["activation ranges", opts.method + (f" ({opts.percentile})" if opts.method == "percentile" else "")],
-            ["input", f"{io_in['dtype']} {tuple(io_in['shape'])} scale {ui.num(io_in['scale'])} zp {io_in['zero_point']}"],
-            ["output", f"{io_out['dtype']} {tuple(io_out['shape'])} scale {ui.num(io_out['scale'])} zp {io_out['zero_point']}"],
+            *io_rows("input"), *io_rows("output"),
             ["tensors", f"{m['tensors']['quantized']} quantized, {m['tensors']['per_channel']} per-channel"]]
     mix = m.get("mixed_precision")
     if mix is not None:
@@ -197,6 +203,8 @@ def evaluate(
 def _render_evaluation(ev) -> None:
     from . import ui
 
+    if len(ev.outputs) > 1:
+        return _render_evaluation_outputs(ev)
     m = ev.metrics
     rows = []
     if ev.task in ("classification", "binary"):
@@ -214,6 +222,42 @@ def _render_evaluation(ev) -> None:
     if ev.per_class:
         pc = [[c["class"], c["count"], ui.pct(c["float_accuracy"]), ui.pct(c["int8_accuracy"])] for c in ev.per_class]
         ui.out.print(ui.table("per class", ["class", "n", "float", q], pc))
+    if ev.reference != "TFLM":
+        ui.out.print(f"{q} model run by the {ev.reference} interpreter (an op has no TFLM kernel)")
+
+
+def _render_evaluation_outputs(ev) -> None:
+    """A model with several outputs: one row per output (its main metric float → quantized), then
+    the float↔quantized error of each, then per-class accuracy of each classifier output."""
+    from . import ui
+
+    q = ev.precision
+    rows = []
+    for o in ev.outputs:
+        m, label = o["metrics"], f"{o['index']} {o['name']}"
+        sq = "∞" if m["output_sqnr_db"] is None else f"{m['output_sqnr_db']:.1f} dB"
+        if o["task"] in ("classification", "binary"):
+            rows.append([label, "accuracy", ui.pct(m["float_accuracy"]), ui.pct(m["int8_accuracy"]),
+                         f"{-o['drop_pp']:+.2f} pp", sq])
+        elif o["task"] == "regression":
+            rows.append([label, "MSE", ui.num(m["float_mse"]), ui.num(m["int8_mse"]),
+                         f"{m['int8_mse'] - m['float_mse']:+.3g}", sq])
+            rows.append(["", "MAE", ui.num(m["float_mae"]), ui.num(m["int8_mae"]),
+                         f"{m['int8_mae'] - m['float_mae']:+.3g}", ""])
+        else:
+            rows.append([label + " (no labels)", "MSE vs float", "", ui.num(m["output_mse"]), "", sq])
+    ui.out.print(ui.table(f"edgeq evaluate — {len(ev.outputs)} outputs, {ev.samples} samples",
+                          ["output", "metric", "float", q, "change", "SQNR"], rows))
+    err = [[f"{o['index']} {o['name']}", ui.num(o["metrics"]["output_rmse"]), ui.num(o["metrics"]["output_max_abs_error"])]
+           for o in ev.outputs]
+    ui.out.print(ui.table(f"{q} vs float, per output", ["output", "RMSE", "max |error|"], err))
+    for o in ev.outputs:
+        if o["per_class"]:
+            pc = [[c["class"], c["count"], ui.pct(c["float_accuracy"]), ui.pct(c["int8_accuracy"])]
+                  for c in o["per_class"]]
+            ui.out.print(ui.table(f"per class — output {o['index']} {o['name']}", ["class", "n", "float", q], pc))
+    if ev.reference != "TFLM":
+        ui.out.print(f"{q} model run by the {ev.reference} interpreter (an op has no TFLM kernel)")
 
 
 # --------------------------------------------------------------------------------------- generate
