@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -31,19 +33,71 @@ def sha256_path(path: Path) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: Path, directory: bool = False) -> None:
+    """mkstemp/mkdtemp create 0600/0700 entries; an output should get what open()/mkdir would."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
+def _write_error(path: Path, e: OSError) -> InputError:
+    return InputError(f"cannot write {path}: {e.strerror or e}",
+                      hint="choose an output path in a writable directory")
+
+
+def write_files_atomic(items: list[tuple[Path, bytes]]) -> None:
+    """Write several files all or nothing: each to a temporary file beside it, then rename them
+    in turn; if a rename fails the ones already renamed are put back (or removed). Write errors
+    (a directory in the way, no permission, a full disk) are the user's: InputError, exit 2."""
+    items = [(Path(p), d) for p, d in items]
+    for path, _ in items:
+        if path.is_dir():
+            raise InputError(f"cannot write {path}: it is a directory", hint="give a file path")
+    temps: list[tuple[str, Path]] = []
+    done: list[tuple[Path, str | None]] = []  # (target, backup of the previous file or None)
+    current = items[0][0] if items else Path(".")
+    try:
+        for path, data in items:
+            current = path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            temps.append((tmp, path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            honour_umask(Path(tmp))
+        for tmp, path in temps:
+            current = path
+            backup = None
+            if path.exists() and len(temps) > 1:
+                fd, backup = tempfile.mkstemp(prefix=f".{path.name}.old.", dir=path.parent)
+                os.close(fd)
+                os.replace(path, backup)
+            os.replace(tmp, path)
+            done.append((path, backup))
+        for _, backup in done:
+            if backup:
+                os.unlink(backup)
+    except BaseException as e:
+        for path, backup in reversed(done):
+            if backup:
+                os.replace(backup, path)
+            else:
+                path.unlink(missing_ok=True)
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise _write_error(current, e) from None
+        raise
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory + rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_files_atomic([(path, data)])
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import EXIT_GATE, EXIT_USAGE, EdgeqError
+from .errors import EXIT_GATE, EXIT_USAGE, EdgeqError, Terminated
 
 app = typer.Typer(
     name="edgeq",
@@ -44,9 +44,24 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks f
 
         edgeq flash-and-test model.tflite --board qemu-mps2-an386 --data test.npz
 
-    Exit codes: 0 ok, 1 a gate failed (accuracy, budget, mismatch), 2 bad input.
+    Exit codes: 0 ok, 1 a gate failed (accuracy, budget, mismatch), 2 bad input, 3 the device or
+    emulator was lost or did not answer; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (what was
+    measured is kept).
     """
     _state["debug"] = debug
+    _handle_termination()
+
+
+def _handle_termination() -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C: emulators stopped, results kept, exit 128 + signal."""
+    import signal
+
+    def raise_terminated(signum, _frame):
+        raise Terminated(signum)
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, raise_terminated)
 
 
 def run(fn, *args, **kwargs):
@@ -63,6 +78,11 @@ def run(fn, *args, **kwargs):
     except KeyboardInterrupt:
         ui.error("interrupted")
         raise typer.Exit(130)
+    except Terminated as e:
+        import signal
+
+        ui.error(f"terminated by {signal.Signals(e.signum).name}")
+        raise typer.Exit(128 + e.signum)
 
 
 # ---------------------------------------------------------------------------------------- convert
@@ -400,7 +420,7 @@ def size_check_cmd(
     if report is not None:
         from .artifacts import write_json_atomic
 
-        write_json_atomic(report, res.to_dict())
+        run(write_json_atomic, report, res.to_dict())
     if json_out:
         ui.print_json(res.to_dict())
     else:

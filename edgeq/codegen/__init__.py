@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
-from ..artifacts import replace_dir_atomic
+from ..artifacts import honour_umask, replace_dir_atomic
 from ..errors import InputError
 
 PathOrBytes = Union[str, Path, bytes, bytearray, memoryview]
@@ -159,6 +159,7 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
     parent = target if in_place else target.parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".edgeq-staging.", dir=parent))
+    honour_umask(staging, directory=True)  # the swapped-in directory should get what mkdir would
     try:
         for rel, data in files.items():
             p = staging / rel

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .. import data as data_mod
-from ..artifacts import sha256_bytes, sha256_path, tool_versions, write_bytes_atomic, write_json_atomic
+from ..artifacts import sha256_bytes, sha256_path, to_json, tool_versions, write_files_atomic
 from ..errors import InputError
 from . import keras_io, ranges
 from .tfenv import captured_output, import_tf
@@ -111,8 +111,7 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
         out_path = Path(out_path)
         result.out_path = out_path
         result.manifest_path = manifest_path_for(out_path)
-        write_bytes_atomic(out_path, tflite)
-        write_json_atomic(result.manifest_path, manifest)
+        write_files_atomic([(out_path, tflite), (result.manifest_path, to_json(manifest).encode())])  # both or neither
     return result
 
 

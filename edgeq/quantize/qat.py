@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as data_mod
-from ..artifacts import write_bytes_atomic, write_json_atomic
+from ..artifacts import to_json, write_files_atomic
 from ..errors import InputError
 from . import keras_io, qat_bridge
 from .convert import (ConvertOptions, ConvertResult, _check_device_ops, _check_fully_integer, _manifest,
@@ -86,6 +86,5 @@ def qat_model(model_path: Path, train: str, calib: str, out_path: Path | None = 
     res = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(cal), tensors=tensors)
     if out_path is not None:
         res.out_path, res.manifest_path = Path(out_path), manifest_path_for(Path(out_path))
-        write_bytes_atomic(res.out_path, tflite)
-        write_json_atomic(res.manifest_path, manifest)
+        write_files_atomic([(res.out_path, tflite), (res.manifest_path, to_json(manifest).encode())])  # both or neither
     return res
