@@ -3,6 +3,7 @@
     python bench/run.py [--boards qemu-mps2-an386,qemu-mps2-an500,qemu-mps3-an547]
                         [--models digits,kws,vww,resnet8,autoencoder] [--runs 3] [--json out/bench.json]
     python bench/run.py --models digits:16x8,kws:16x8 --boards qemu-mps2-an386   # 16x8 mode
+    python bench/run.py --models mnv3,lstm_kws            # models/zoo.py: MobileNetV3-style, LSTM KWS
 
 For each model × board: instructions per inference (QEMU -icount: deterministic, whatever the host
 load), MACs per instruction, the ratio to TFLM + CMSIS-NN on the same virtual M4 (measured
@@ -42,14 +43,15 @@ def model_tflite(name: str, work: Path) -> tuple[Path, np.ndarray]:
         convert_model(REPO / "models/digits/digits.keras", str(REPO / "models/digits/train.npz"), out,
                       ConvertOptions(precision=precision))
         return out, x
-    from models import mlperf_tiny
+    from models import mlperf_tiny, zoo
 
+    family = zoo if base in zoo.NAMES else mlperf_tiny
     if not (work / f"{base}.keras").exists():
-        mlperf_tiny.build(base).save(work / f"{base}.keras")
-        np.savez(work / f"{base}_calib.npz", x=mlperf_tiny.sample_data(base, 64, seed=1))
+        family.build(base).save(work / f"{base}.keras")
+        np.savez(work / f"{base}_calib.npz", x=family.sample_data(base, 64, seed=1))
     convert_model(work / f"{base}.keras", str(work / f"{base}_calib.npz"), out,
                   ConvertOptions(samples=64, precision=precision))
-    return out, mlperf_tiny.sample_data(base, 8, seed=2)
+    return out, family.sample_data(base, 8, seed=2)
 
 
 def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, work: Path) -> dict:
@@ -88,7 +90,7 @@ def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--boards", default="qemu-mps2-an386,qemu-mps2-an500,qemu-mps3-an547")
-    ap.add_argument("--models", default="digits,kws,vww,resnet8,autoencoder")
+    ap.add_argument("--models", default="digits,kws,vww,resnet8,autoencoder,mnv3,lstm_kws")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, default=REPO / "out" / "bench.json")
     args = ap.parse_args()
