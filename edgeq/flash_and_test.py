@@ -76,19 +76,42 @@ def _check_options(opts: FlashTestOptions, board) -> None:
                          "a real board gets its inputs over serial: drop --upload (or pass --upload serial)")
 
 
-def _check_single_io(graph) -> None:
-    # the comparison, the input quantization and the report are written for one input and one
-    # output tensor; a model with more would be compared on tensor 0 only, i.e. half-tested
-    n_in, n_out = len(graph.inputs), len(graph.outputs)
-    if n_in != 1 or n_out != 1:
-        raise InputError(f"flash-and-test supports models with one input and one output; this model has "
-                         f"{n_in} input(s) and {n_out} output(s)",
-                         "the device protocol carries several tensors (edgeq.device.run_dataset), "
-                         "but this command does not compare them yet")
+def io_names(graph, keras_outputs: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Names of the model's inputs and outputs for data keys and messages: a converted model's
+    input tensors are 'serving_default_NAME:0' (NAME: the Keras input), its outputs are named by
+    the Keras model when it is at hand, else output_0, output_1, ..."""
+    import re
+
+    ins = []
+    for k, t in enumerate(graph.inputs):
+        name = graph.tensor(t).name.split(";")[0].split(":")[0].removeprefix("serving_default_")
+        ins.append(name if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) else f"input_{k}")
+    outs = list(keras_outputs) if keras_outputs and len(keras_outputs) == len(graph.outputs) else \
+        [f"output_{k}" for k in range(len(graph.outputs))]
+    return ins, outs
+
+
+def _classifier_outputs(ds, graph) -> list[int]:
+    """Outputs that have class labels (one integer per sample) and more than one value."""
+    found = []
+    for k, y in enumerate(ds.labels):
+        classes = int(np.prod(graph.tensor(graph.outputs[k]).shape[1:]))
+        if y is not None and np.asarray(y).ndim == 1 and classes >= 2:
+            found.append(k)
+    return found
 
 
 def _check_labels(ds, graph, opts: FlashTestOptions) -> None:
     if opts.max_drop is None:
+        return
+    if len(graph.outputs) > 1:
+        outs = _classifier_outputs(ds, graph)
+        if not outs:
+            raise InputError("--max-drop needs labelled classifier outputs (y0, y1, ... with one integer label "
+                             "per sample); the test data labels none of this model's outputs that way")
+        for k in outs:
+            _check_class_range(np.asarray(ds.labels[k]), int(np.prod(graph.tensor(graph.outputs[k]).shape[1:])),
+                               f" of output {k}")
         return
     classes = int(np.prod(graph.tensor(graph.outputs[0]).shape[1:]))
     if ds.y is None:
@@ -96,10 +119,27 @@ def _check_labels(ds, graph, opts: FlashTestOptions) -> None:
     if ds.y.ndim != 1 or classes < 2:
         raise InputError(f"--max-drop needs a classification model and one integer label per sample "
                          f"(labels have shape {list(ds.y.shape)}, the model {classes} output value(s))")
-    y = np.asarray(ds.y)
+    _check_class_range(np.asarray(ds.y), classes, "")
+
+
+def _check_class_range(y: np.ndarray, classes: int, what: str) -> None:
     if not np.all(np.mod(y, 1) == 0) or y.min() < 0 or y.max() >= classes:
-        raise InputError(f"--max-drop needs class labels 0..{classes - 1}; the test data has labels "
+        raise InputError(f"--max-drop needs class labels 0..{classes - 1}; the test data has labels{what} "
                          f"from {y.min()} to {y.max()}")
+
+
+class _Samples:
+    """Sample i of a model with several inputs: one quantized array per input (what
+    ``run_dataset`` sends as one INFER payload)."""
+
+    def __init__(self, arrays: list[np.ndarray]):
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, i: int) -> tuple:
+        return tuple(a[i] for a in self.arrays)
 
 
 def _run_identity(board, graph, full_ds, ds, indices, opts: FlashTestOptions) -> dict:
@@ -111,7 +151,9 @@ def _run_identity(board, graph, full_ds, ds, indices, opts: FlashTestOptions) ->
             "limit": opts.limit if opts.limit is not None and opts.limit < len(full_ds) else None,
             "seed": SUBSET_SEED, "samples": len(ds),
             "indices_sha256": _sha256_arrays(np.asarray(indices, dtype=np.int64)),
-            "samples_sha256": _sha256_arrays(ds.x, ds.y)}
+            # one input and output: the same hash as before several were supported (old runs resume)
+            "samples_sha256": _sha256_arrays(ds.x, ds.y) if len(ds.inputs) == 1 and len(ds.labels) == 1
+            else _sha256_arrays(*ds.inputs, *ds.labels)}
 
 
 _IDENTITY_NAMES = {"board": "board", "model_sha256": "model", "data_sha256": "test data",
@@ -155,7 +197,7 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
     from .device.runner import run_dataset
     from .device.session import device_session
     from .graph import load_graph
-    from .reference import run_tflm
+    from .reference import REFERENCE_NAMES, reference_for, run_tflm
     from .sizecheck import size_check
 
     board = get_board(opts.board)
@@ -176,7 +218,6 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
         convert_model(model, opts.calib or opts.data, tflite_path, ConvertOptions())
     tflite = tflite_path.read_bytes()
     graph = load_graph(tflite, name=tflite_path.name)
-    _check_single_io(graph)
     # needs only the model and the board: the most basic answer comes first
     fit = size_check(graph, board)
     if not fit.fits:
@@ -184,8 +225,14 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
 
     # the test data (shape, labels for --max-drop) and a resume's identity are checked as soon
     # as the model's input and output are known: before minutes of code generation and building
-    shape = tuple(graph.tensor(graph.inputs[0]).shape[1:])
-    full_ds = data_mod.load(opts.data, shape, role="test data")
+    keras_outputs = None
+    if keras_model is not None and len(graph.outputs) > 1:
+        from .quantize import keras_io
+
+        keras_outputs = keras_io.output_names(keras_io.load_float_model(keras_model))
+    in_names, out_names = io_names(graph, keras_outputs)
+    specs = [(name, tuple(graph.tensor(t).shape[1:])) for name, t in zip(in_names, graph.inputs)]
+    full_ds = data_mod.load(opts.data, role="test data", inputs=specs, outputs=out_names)
     # the same draw as `evaluate --limit N`; kept as indices because the report and the run
     # identity name data-file indices
     indices = data_mod.subset_indices(len(full_ds), opts.limit, SUBSET_SEED)
@@ -202,8 +249,9 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
     log(f"build firmware for {board.name}")
     fw = build_firmware(board, work / "build", model_dir=gen.out_dir)
 
-    log(f"host reference (TFLM) on {len(ds)} samples")
-    ref = run_tflm(tflite, ds.x)
+    reference = REFERENCE_NAMES[reference_for(tflite)]
+    log(f"host reference ({reference}) on {len(ds)} samples")
+    ref = run_tflm(tflite, ds.model_input)
 
     if not opts.resume:
         # the old results go before the new identity is written: at no moment does the identity
@@ -216,12 +264,15 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
         info = dev.client.info()
         if info.model_sha256 != gen.sha256:
             raise GateFailed(f"the device runs model {info.model_sha256[:12]}…, not {gen.sha256[:12]}…")
-        recs = run_dataset(dev.client, ref.inputs_q, results_path, resume=opts.resume,
+        samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
+        recs = run_dataset(dev.client, samples, results_path, resume=opts.resume,
                            icount_shift=dev.icount_shift, upload=opts.upload,
                            progress=(lambda done, total, rec: progress(done, total)) if progress else None)
         link = dev.client.stats.to_dict()
-    device_q = np.stack([r.output_arrays(info)[0] for r in recs]).reshape(ref.outputs_q.shape)
-    report = _compare(ref, device_q, ds, keras_model, recs, info)
+    device_qs = [np.stack([r.output_arrays(info)[k] for r in recs]).reshape(host.shape)
+                 for k, host in enumerate(ref.outputs_qs)]
+    report = _compare(ref, device_qs, ds, keras_model, recs, info, out_names)
+    report["reference"] = ref.reference_name
     for m in report["mismatches"]:
         m["data_index"] = int(indices[m["index"]])  # where the sample is in the test data file
     report.update({
@@ -242,8 +293,12 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
     failures = []
     if report["mismatch_count"] and not opts.allow_mismatch:
         where = " (indices in the test data)" if len(indices) < len(full_ds) else ""
-        failures.append(f"{report['mismatch_count']} of {report['samples']} outputs differ from the host "
-                        f"reference{where}: {_index_list([m['data_index'] for m in report['mismatches']])}")
+        several = len(report["outputs"]) > 1
+        bad_outputs = "" if not several else " (outputs " + ", ".join(
+            f"{o['index']} {o['name']}: {o['mismatch_count']}" for o in report["outputs"] if o["mismatch_count"]) + ")"
+        failures.append(f"{report['mismatch_count']} of {report['samples']} {'samples' if several else 'outputs'} "
+                        f"differ from the host reference{where}{bad_outputs}: "
+                        f"{_index_list([m['data_index'] for m in report['mismatches']])}")
     if opts.max_drop is not None:
         drop = report.get("float_vs_device_drop_pp", report.get("host_vs_device_drop_pp"))
         if drop > opts.max_drop:
@@ -262,34 +317,74 @@ def _index_list(indices: list[int], shown: int = 10) -> str:
     return f"sample{'s' if len(indices) > 1 else ''} {head}{more}"
 
 
-def _compare(ref, device_q: np.ndarray, ds, keras_model, recs, info) -> dict:
-    n = len(device_q)
-    host_q = ref.outputs_q
-    same = np.all(device_q.reshape(n, -1) == host_q.reshape(n, -1), axis=1)
+def _compare(ref, device_qs: list[np.ndarray], ds, keras_model, recs, info, names: list[str]) -> dict:
+    """Every output byte of the device against the host reference; metrics per output.
+
+    One output: the report's top-level keys are that output's (as before several were supported),
+    plus ``outputs`` with the one entry. Several: a sample matches when every output matches; the
+    top-level drops (what --max-drop gates) are the largest of the classifier outputs."""
+    n = len(device_qs[0])
+    floats = None
+    if keras_model is not None and any(y is not None for y in ds.labels):
+        from .evaluate import _predict_all
+        from .quantize import keras_io
+
+        floats = _predict_all(keras_io.load_float_model(keras_model), ds.model_input)
+    per_output = [_compare_output(k, names[k], tio, host_q, dev_q, ds.labels[k],
+                                  None if floats is None else floats[k])
+                  for k, (tio, host_q, dev_q) in enumerate(zip(ref.outputs_io, ref.outputs_qs, device_qs))]
+    diffs = [np.abs(d.reshape(n, -1).astype(np.int64) - h.reshape(n, -1).astype(np.int64))
+             for d, h in zip(device_qs, ref.outputs_qs)]
+    diff = np.concatenate(diffs, axis=1)
+    same = ~np.any(diff, axis=1)
     bad = np.flatnonzero(~same)
-    diff = np.abs(device_q.reshape(n, -1).astype(np.int64) - host_q.reshape(n, -1).astype(np.int64))
     out = {"samples": n, "bit_exact_rate": float(same.mean()), "mismatch_count": int(len(bad)),
            # every mismatch, not a sample of them: a list that is silently cut misleads
            "mismatches": [{"index": int(i), "max_abs_diff": int(diff[i].max()),
-                           "values_differing": int(np.count_nonzero(diff[i]))} for i in bad]}
-    dev_f = ref.output.dequantize(device_q).reshape(n, -1)
-    host_f = ref.output.dequantize(host_q).reshape(n, -1)
-    classify = dev_f.shape[1] > 1
-    if classify:
-        out["top1_agreement"] = float(np.mean(dev_f.argmax(1) == host_f.argmax(1)))
-    if ds.y is not None and classify and ds.y.ndim == 1:
-        y = ds.y.astype(np.int64)
-        out["device_accuracy"] = float(np.mean(dev_f.argmax(1) == y))
-        out["host_accuracy"] = float(np.mean(host_f.argmax(1) == y))
-        out["host_vs_device_drop_pp"] = round(100 * (out["host_accuracy"] - out["device_accuracy"]), 4)
-        if keras_model is not None:
-            from .evaluate import _predict
-            from .quantize import keras_io
-
-            fl = _predict(keras_io.load_float_model(keras_model), ds.x).reshape(n, -1)
-            out["float_accuracy"] = float(np.mean(fl.argmax(1) == y))
-            out["float_vs_device_drop_pp"] = round(100 * (out["float_accuracy"] - out["device_accuracy"]), 4)
+                           "values_differing": int(np.count_nonzero(diff[i]))}
+                          | ({"outputs": [k for k, d in enumerate(diffs) if d[i].any()]} if len(diffs) > 1 else {})
+                          for i in bad]}
+    if len(per_output) == 1:
+        out.update({k: v for k, v in per_output[0].items() if k not in ("index", "name", "bit_exact_rate",
+                                                                          "mismatch_count")})
+    else:
+        for key in ("host_vs_device_drop_pp", "float_vs_device_drop_pp"):
+            drops = [o[key] for o in per_output if key in o]
+            if drops:
+                out[key] = max(drops)
+    out["outputs"] = per_output
     out["latency"] = {"instructions": _stats([r.instructions for r in recs if r.instructions is not None]),
                       "cycles": _stats([r.cycles for r in recs if r.cycles is not None]),
                       "timer": recs[0].timer if recs else None}
+    return out
+
+
+def _compare_output(k: int, name: str, tio, host_q: np.ndarray, device_q: np.ndarray, labels, floats) -> dict:
+    n = len(device_q)
+    same = np.all(device_q.reshape(n, -1) == host_q.reshape(n, -1), axis=1)
+    out = {"index": k, "name": name, "bit_exact_rate": float(same.mean()), "mismatch_count": int((~same).sum())}
+    dev_f = tio.dequantize(device_q).reshape(n, -1).astype(np.float64)
+    host_f = tio.dequantize(host_q).reshape(n, -1).astype(np.float64)
+    fl = None if floats is None else floats.reshape(n, -1).astype(np.float64)
+    classify = dev_f.shape[1] > 1
+    if classify:
+        out["top1_agreement"] = float(np.mean(dev_f.argmax(1) == host_f.argmax(1)))
+    if labels is not None and classify and labels.ndim == 1:
+        y = labels.astype(np.int64)
+        out["device_accuracy"] = float(np.mean(dev_f.argmax(1) == y))
+        out["host_accuracy"] = float(np.mean(host_f.argmax(1) == y))
+        out["host_vs_device_drop_pp"] = round(100 * (out["host_accuracy"] - out["device_accuracy"]), 4)
+        if fl is not None:
+            out["float_accuracy"] = float(np.mean(fl.argmax(1) == y))
+            out["float_vs_device_drop_pp"] = round(100 * (out["float_accuracy"] - out["device_accuracy"]), 4)
+    elif labels is not None and labels.reshape(n, -1).shape[1] == dev_f.shape[1]:
+        t = labels.reshape(n, -1).astype(np.float64)
+        for who, v in (("device", dev_f), ("host", host_f), ("float", fl)):
+            if v is not None:
+                out[f"{who}_mse"] = float(np.mean((v - t) ** 2))
+                out[f"{who}_mae"] = float(np.mean(np.abs(v - t)))
+    if fl is not None and not classify:  # a regression output: how close the device is to float
+        err = dev_f - fl
+        p_err = float(np.mean(err ** 2))
+        out["device_vs_float_sqnr_db"] = None if p_err == 0 else float(10 * np.log10(np.mean(fl ** 2) / p_err))
     return out
