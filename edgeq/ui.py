@@ -46,8 +46,11 @@ def _force() -> bool:
 
 def table(title: str, columns: list[str], rows: list[list], justify_right_from: int = 1) -> Table:
     t = Table(title=title, title_justify="left", show_lines=False, show_header=any(columns))
+    # the first column names the row (a board, an op, a layer): never cut it; the others wrap
+    first = max([len(str(columns[0]))] + [len(str(r[0])) for r in rows]) if columns else 0
     for i, c in enumerate(columns):
-        t.add_column(c, justify="right" if i >= justify_right_from else "left")
+        t.add_column(c, justify="right" if i >= justify_right_from else "left",
+                     **({"min_width": min(first, 48), "no_wrap": True} if i == 0 else {"overflow": "fold"}))
     for r in rows:
         t.add_row(*[str(v) for v in r])
     return t

@@ -144,3 +144,19 @@ def test_broken_board_files_name_file_and_field(tmp_path, edit, field):
 def test_invalid_toml(tmp_path):
     with pytest.raises(InputError, match="not valid TOML"):
         load_board_file(_write(tmp_path, "name = \n"))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("columns", [60, 80])
+def test_boards_table_never_cuts_a_board_name(columns):
+    import os
+    import subprocess
+    import sys
+
+    from edgeq.boards import list_boards
+
+    r = subprocess.run([sys.executable, "-m", "edgeq", "boards"], capture_output=True, text=True,
+                       env=dict(os.environ, COLUMNS=str(columns)), timeout=60)
+    assert r.returncode == 0, r.stderr
+    for b in list_boards():
+        assert f"│ {b.name} " in r.stdout, f"{b.name} cut at {columns} columns"
