@@ -705,12 +705,39 @@ def flash_and_test(
         raise typer.Exit(EXIT_GATE)
 
 
+def _flash_test_outputs_table(outputs: list[dict]):
+    """One row per output of a model with several: bit-exact rate, then its accuracy (classifier
+    outputs with labels) or its MSE against the labels, on the device, the host reference and the
+    float model, and the device's SQNR against float (regression outputs)."""
+    from . import ui
+
+    rows = []
+    for o in outputs:
+        row = [f"{o['index']} {o['name']}", ui.pct(o["bit_exact_rate"])]
+        if "device_accuracy" in o:
+            row += ["accuracy", ui.pct(o["device_accuracy"]), ui.pct(o["host_accuracy"]),
+                    ui.pct(o["float_accuracy"]) if "float_accuracy" in o else "-"]
+        elif "device_mse" in o:
+            row += ["MSE", ui.num(o["device_mse"]), ui.num(o["host_mse"]),
+                    ui.num(o["float_mse"]) if "float_mse" in o else "-"]
+        elif "top1_agreement" in o:
+            row += ["top-1 = host", ui.pct(o["top1_agreement"]), "", ""]
+        else:
+            row += ["", "", "", ""]
+        sq = o.get("device_vs_float_sqnr_db")
+        row.append("-" if sq is None else f"{sq:.1f} dB")
+        rows.append(row)
+    return ui.table("per output", ["output", "bit-exact", "metric", "device", "host", "float", "SQNR vs float"],
+                    rows, justify_right_from=3)
+
+
 def _render_flash_test(rep: dict) -> None:
     from . import ui
 
     rows = [["samples", f"{rep['samples']}  (inputs "
              + ("over the UART" if rep.get("upload", "serial") == "serial" else "from a host file, semihosting") + ")"],
-            ["bit-exact vs host TFLM", ui.pct(rep["bit_exact_rate"]) + f" ({rep['mismatch_count']} mismatches)"]]
+            [f"bit-exact vs host {rep.get('reference', 'TFLM').split(' ')[0]}",
+             ui.pct(rep["bit_exact_rate"]) + f" ({rep['mismatch_count']} mismatches)"]]
     if "top1_agreement" in rep:
         rows.append(["top-1 agreement vs host", ui.pct(rep["top1_agreement"])])
     if "device_accuracy" in rep:
@@ -731,6 +758,10 @@ def _render_flash_test(rep: dict) -> None:
              ["arena", f"{m['arena_bytes']:,} B"], ["results", rep["results_file"]]]
     ui.out.print(ui.table(f"edgeq flash-and-test — {rep['board']} ({rep['core']})", ["", ""], rows,
                           justify_right_from=2))
+    if len(rep.get("outputs") or []) > 1:
+        ui.out.print(_flash_test_outputs_table(rep["outputs"]))
+    if rep.get("reference", "TFLM") != "TFLM":
+        ui.out.print(f"host reference: {rep['reference']} (the model has an op TFLM has no kernel for)")
     link = rep.get("link") or {}
     if link.get("retransmits") or link.get("resets"):
         ui.err.print(f"link: {link['retransmits']} retransmits ({link['naks']} NAKs, {link['timeouts']} timeouts, "
