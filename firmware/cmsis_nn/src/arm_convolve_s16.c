@@ -2,6 +2,7 @@
  * edgeq portable kernels -- int16-activation convolution (TFLite 16x8): NHWC int16 input with
  * zero point 0, OHWI int8 filter, int64 or int32 bias, per-channel requantization of the
  * accumulator (64-bit with int64 bias, 32-bit with int32 bias, as TFLite). conv_params->input_offset/output_offset are not used (both zero).
+ * Grouped convolution as arm_convolve_s8: filter_dims->c may divide the input channels.
  * SPDX-License-Identifier: MIT
  */
 #include "arm_nnfunctions.h"
@@ -38,20 +39,22 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
 {
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, k_c = filter_dims->c;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t stride_h = conv_params->stride.h, stride_w = conv_params->stride.w;
     const int32_t pad_h = conv_params->padding.h, pad_w = conv_params->padding.w;
     const int32_t dil_h = conv_params->dilation.h, dil_w = conv_params->dilation.w;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int32_t b, oy, ox, oc, ky, kx;
+    int32_t b, oy, ox, oc, ky, kx, g, groups, oc_per_group;
     (void)ctx;
     (void)bias_dims;
 
-    if (filter_dims->c != in_c || filter_dims->n != out_c)
+    if (k_c <= 0 || in_c % k_c != 0 || filter_dims->n != out_c || out_c % (in_c / k_c) != 0)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+    groups = in_c / k_c;
+    oc_per_group = out_c / groups;
     for (b = 0; b < batches; b++)
     {
         const int16_t *in_b = input_data + (int32_t)b * in_h * in_w * in_c;
@@ -65,30 +68,32 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
                 const int32_t x0 = ox * stride_w - pad_w;
                 int32_t kx_lo, kx_hi;
                 edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
-                for (oc = 0; oc < out_c; oc += 2)
+                for (g = 0, oc = 0; oc < out_c; oc += 2)
                 {
-                    /* two output channels per pass when there are two left: they share the input */
-                    const int32_t n_oc = oc + 1 < out_c ? 2 : 1;
+                    /* two output channels per pass when their group has two left: they share the input */
+                    const int32_t oc_end = (g + 1) * oc_per_group;
+                    const int32_t n_oc = oc + 1 < oc_end ? 2 : 1;
                     int64_t acc[2] = {0, 0};
                     int32_t j;
                     for (ky = ky_lo; ky < ky_hi; ky++)
                     {
-                        const int16_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * in_c;
-                        const int8_t *w_row = filter_data + (oc * k_h + ky) * k_w * in_c;
+                        const int16_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * in_c + g * k_c;
+                        const int8_t *w_row = filter_data + (oc * k_h + ky) * k_w * k_c;
                         /* out-of-bounds taps see zeros (zero point 0): they are skipped; with
-                         * dil_w == 1 the in-bounds taps of a row are contiguous in input and filter */
-                        const int32_t step = dil_w == 1 ? kx_hi - kx_lo : 1;
+                         * dil_w == 1 and one group the in-bounds taps of a row are contiguous in
+                         * input and filter */
+                        const int32_t step = dil_w == 1 && groups == 1 ? kx_hi - kx_lo : 1;
                         for (kx = kx_lo; kx < kx_hi; kx += step)
                         {
                             const int16_t *x = in_row + kx * dil_w * in_c;
-                            const int8_t *w = w_row + kx * in_c;
+                            const int8_t *w = w_row + kx * k_c;
                             if (n_oc == 2)
                             {
-                                edgeq_dot2_s16_s8(x, w, w + k_h * k_w * in_c, step * in_c, acc);
+                                edgeq_dot2_s16_s8(x, w, w + k_h * k_w * k_c, step * k_c, acc);
                             }
                             else
                             {
-                                acc[0] += edgeq_dot_s16_s8(x, w, step * in_c);
+                                acc[0] += edgeq_dot_s16_s8(x, w, step * k_c);
                             }
                         }
                     }
@@ -104,6 +109,11 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
                                               : arm_nn_requantize_s64(sum, m, s);
                         *output_data++ = (int16_t)edgeq_clamp_i32(v, act_min, act_max);
                     }
+                    if (oc + n_oc == oc_end)
+                    {
+                        g++;
+                    }
+                    oc -= 2 - n_oc; /* one channel done: the next pass starts right after it */
                 }
             }
         }

@@ -6,6 +6,9 @@
  *  - DSP extension (EDGEQ_DOT_DSP: Cortex-M4/M7/M33/M55, or emulated on the host with
  *    -DEDGEQ_EMULATE_DSP): im2col of two output pixels into int16 columns, then a 2 x 2
  *    (pixels x output channels) block of SMLAD dual multiply-accumulates.
+ * Grouped convolution (as CMSIS-NN's arm_convolve_s8): filter_dims->c may be a divisor of the
+ * input channels; groups = in_c / filter_dims->c, output channel oc reads the input channels
+ * [g * filter_dims->c, (g + 1) * filter_dims->c) of its group g = oc / (out_c / groups).
  * SPDX-License-Identifier: MIT
  */
 #include "arm_nnfunctions.h"
@@ -65,10 +68,11 @@ static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
     }
 }
 
-/* Pixel i's receptive field into the interleaved columns (k = k_h * k_w * in_c elements). */
+/* Pixel i's receptive field into the interleaved columns (k = k_h * k_w * in_c elements): in_c
+ * channels of each tap, pixels c_stride channels apart (c_stride > in_c for one group's slice). */
 static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w, int32_t in_c,
-                         int32_t k_h, int32_t k_w, int32_t y0, int32_t x0, int32_t dil_h, int32_t dil_w,
-                         int32_t in_off)
+                         int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0, int32_t dil_h,
+                         int32_t dil_w, int32_t in_off)
 {
     const int32_t k4 = (k_h * k_w * in_c) & ~3;
     const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
@@ -80,7 +84,7 @@ static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t i
         {
             const int32_t x = x0 + kx * dil_w;
             const int32_t inside = y >= 0 && y < in_h && x >= 0 && x < in_w;
-            const int8_t *src = in_b + (y * in_w + x) * in_c;
+            const int8_t *src = in_b + (y * in_w + x) * c_stride;
             if ((in_c & 3) == 0)
             {
                 /* every tap starts a whole group: SXTB16 gives (e0, e2) and (e1, e3) directly */
@@ -188,13 +192,14 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                                   const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, k_c = filter_dims->c;
     const int32_t out_w = output_dims->w, out_c = output_dims->c;
     const int32_t pixels = output_dims->h * out_w;
-    const int32_t k = k_h * k_w * in_c;
+    const int32_t k = k_h * k_w * k_c;
+    const int32_t groups = in_c / k_c, oc_per_group = out_c / groups;
     const int32_t out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int32_t b, p, oc, i;
+    int32_t b, p, oc, i, g;
 
     for (b = 0; b < input_dims->n; b++)
     {
@@ -204,36 +209,40 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
             const int32_t n_px = pixels - p >= 2 ? 2 : 1;
             int8_t *out0 = output_data + p * out_c;
             int8_t *out1 = out0 + out_c;
-            for (i = 0; i < 2; i++)
+            for (g = 0; g < groups; g++)
             {
-                /* an odd last pixel fills both columns (its duplicate results are not stored) */
-                const int32_t q = p + (i < n_px ? i : 0);
-                const int32_t oy = q / out_w, ox = q % out_w;
-                edgeq_im2col(cols, i, in_b, in_h, in_w, in_c, k_h, k_w,
-                             oy * conv_params->stride.h - conv_params->padding.h,
-                             ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
-                             conv_params->dilation.w, conv_params->input_offset);
-            }
-            for (oc = 0; oc < out_c; oc += 2)
-            {
-                const int32_t n_oc = out_c - oc >= 2 ? 2 : 1;
-                const int8_t *w0 = filter_data + oc * k;
-                const int8_t *w1 = n_oc == 2 ? w0 + k : w0;
-                int32_t acc[4];
-                acc[0] = acc[2] = bias_data != 0 ? bias_data[oc] : 0;
-                acc[1] = acc[3] = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
-                edgeq_dot_2x2(cols, w0, w1, k, acc);
-                out0[oc] = edgeq_conv_out(acc[0], quant_params, oc, out_off, act_min, act_max);
-                if (n_oc == 2)
+                const int32_t oc_end = (g + 1) * oc_per_group;
+                for (i = 0; i < 2; i++)
                 {
-                    out0[oc + 1] = edgeq_conv_out(acc[1], quant_params, oc + 1, out_off, act_min, act_max);
+                    /* an odd last pixel fills both columns (its duplicate results are not stored) */
+                    const int32_t q = p + (i < n_px ? i : 0);
+                    const int32_t oy = q / out_w, ox = q % out_w;
+                    edgeq_im2col(cols, i, in_b + g * k_c, in_h, in_w, k_c, in_c, k_h, k_w,
+                                 oy * conv_params->stride.h - conv_params->padding.h,
+                                 ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
+                                 conv_params->dilation.w, conv_params->input_offset);
                 }
-                if (n_px == 2)
+                for (oc = g * oc_per_group; oc < oc_end; oc += 2)
                 {
-                    out1[oc] = edgeq_conv_out(acc[2], quant_params, oc, out_off, act_min, act_max);
+                    const int32_t n_oc = oc_end - oc >= 2 ? 2 : 1;
+                    const int8_t *w0 = filter_data + oc * k;
+                    const int8_t *w1 = n_oc == 2 ? w0 + k : w0;
+                    int32_t acc[4];
+                    acc[0] = acc[2] = bias_data != 0 ? bias_data[oc] : 0;
+                    acc[1] = acc[3] = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
+                    edgeq_dot_2x2(cols, w0, w1, k, acc);
+                    out0[oc] = edgeq_conv_out(acc[0], quant_params, oc, out_off, act_min, act_max);
                     if (n_oc == 2)
                     {
-                        out1[oc + 1] = edgeq_conv_out(acc[3], quant_params, oc + 1, out_off, act_min, act_max);
+                        out0[oc + 1] = edgeq_conv_out(acc[1], quant_params, oc + 1, out_off, act_min, act_max);
+                    }
+                    if (n_px == 2)
+                    {
+                        out1[oc] = edgeq_conv_out(acc[2], quant_params, oc, out_off, act_min, act_max);
+                        if (n_oc == 2)
+                        {
+                            out1[oc + 1] = edgeq_conv_out(acc[3], quant_params, oc + 1, out_off, act_min, act_max);
+                        }
                     }
                 }
             }
@@ -259,21 +268,23 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
 {
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, k_c = filter_dims->c;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t stride_h = conv_params->stride.h, stride_w = conv_params->stride.w;
     const int32_t pad_h = conv_params->padding.h, pad_w = conv_params->padding.w;
     const int32_t dil_h = conv_params->dilation.h, dil_w = conv_params->dilation.w;
     const int32_t in_off = conv_params->input_offset, out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int32_t b, oy, ox, oc, ky, kx;
+    int32_t b, oy, ox, oc, ky, kx, groups, oc_per_group;
     (void)ctx;
     (void)bias_dims;
 
-    if (filter_dims->c != in_c || filter_dims->n != out_c)
+    if (k_c <= 0 || in_c % k_c != 0 || filter_dims->n != out_c || out_c % (in_c / k_c) != 0)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+    groups = in_c / k_c;
+    oc_per_group = out_c / groups;
 #if defined(EDGEQ_DOT_DSP)
     /* without the planned scratch (a caller that passes none) the portable loop below runs */
     if (ctx != 0 && ctx->buf != 0 && ctx->size >= arm_convolve_s8_get_buffer_size(input_dims, filter_dims))
@@ -296,16 +307,18 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
                 const int32_t x0 = ox * stride_w - pad_w;
                 int32_t kx_lo, kx_hi;
                 edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
+                /* g_off: the first input channel of oc's group; left: channels left in the group */
+                int32_t g_off = 0, left = oc_per_group;
                 for (oc = 0; oc < out_c; oc++)
                 {
-                    const int8_t *w_oc = filter_data + oc * k_h * k_w * in_c;
+                    const int8_t *w_oc = filter_data + oc * k_h * k_w * k_c;
                     int32_t acc = bias_data != 0 ? bias_data[oc] : 0;
                     for (ky = ky_lo; ky < ky_hi; ky++)
                     {
                         const int32_t y = y0 + ky * dil_h;
-                        const int8_t *in_row = in_b + (y * in_w + x0) * in_c;
-                        const int8_t *w_row = w_oc + ky * k_w * in_c;
-                        if (dil_w == 1)
+                        const int8_t *in_row = in_b + (y * in_w + x0) * in_c + g_off;
+                        const int8_t *w_row = w_oc + ky * k_w * k_c;
+                        if (dil_w == 1 && groups == 1)
                         {
                             /* the in-bounds taps of this row are contiguous in input and filter */
                             acc += edgeq_dot_off_s8(in_row + kx_lo * in_c, w_row + kx_lo * in_c,
@@ -315,9 +328,14 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
                         {
                             for (kx = kx_lo; kx < kx_hi; kx++)
                             {
-                                acc += edgeq_dot_off_s8(in_row + kx * dil_w * in_c, w_row + kx * in_c, in_c, in_off);
+                                acc += edgeq_dot_off_s8(in_row + kx * dil_w * in_c, w_row + kx * k_c, k_c, in_off);
                             }
                         }
+                    }
+                    if (--left == 0)
+                    {
+                        left = oc_per_group;
+                        g_off += k_c;
                     }
                     acc = arm_nn_requantize(acc, quant_params->multiplier[oc], quant_params->shift[oc]);
                     acc += out_off;

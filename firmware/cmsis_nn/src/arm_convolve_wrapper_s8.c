@@ -38,7 +38,9 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                                             const cmsis_nn_dims *output_dims,
                                             int8_t *output_data)
 {
-    if (edgeq_conv_is_1x1(conv_params, filter_dims))
+    /* grouped (filter depth < input channels): only arm_convolve_s8 handles groups; a grouped
+     * 1x1 gets no planned scratch (see get_buffer_size above) and runs its portable loop */
+    if (edgeq_conv_is_1x1(conv_params, filter_dims) && filter_dims->c == input_dims->c)
     {
         return arm_convolve_1x1_s8(ctx, conv_params, quant_params, input_dims, input_data, filter_dims,
                                    filter_data, bias_dims, bias_data, output_dims, output_data);
