@@ -104,6 +104,7 @@ void edgeq_copy(const void *input, int32_t bytes, void *output);
 
 #include "edgeq_activations.h"
 
+#include "edgeq_spatial.h"
 #ifdef __cplusplus
 }
 #endif

@@ -124,6 +124,21 @@ typedef struct
     const int16_t *one_by_one_lut;
 } cmsis_nn_softmax_lut_s16;
 
+/** Transpose convolution parameters (TRANSPOSE_CONV). input_offset = -input zero point,
+ * output_offset = +output zero point; padding = top/left padding of the equivalent forward
+ * convolution (TFLite's), padding_offsets = its extra bottom/right padding (unused by edgeq's
+ * kernel, which derives every tap from the output position). */
+typedef struct
+{
+    int32_t input_offset;
+    int32_t output_offset;
+    cmsis_nn_tile stride;
+    cmsis_nn_tile padding;
+    cmsis_nn_tile padding_offsets;
+    cmsis_nn_tile dilation;
+    cmsis_nn_activation activation;
+} cmsis_nn_transpose_conv_params;
+
 #ifdef __cplusplus
 }
 #endif

@@ -346,6 +346,39 @@ arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx,
                                      const cmsis_nn_dims *output_dims,
                                      int16_t *output_data);
 
+/**
+ * @brief int8 transpose convolution (TRANSPOSE_CONV; per-channel requantization), bit-exact with
+ *        TFLite's reference: out[oy][ox][oc] = requant(bias[oc] + sum over the input pixels and
+ *        filter taps with iy * stride.h - padding.h + ky == oy (same for x) of
+ *        (in + input_offset) * w[oc][ky][kx][ic]) + output_offset, clamped to the activation.
+ * @param[in]  ctx          scratch of arm_transpose_conv_s8_get_buffer_size() bytes (edgeq: 0, may be NULL)
+ * @param[in]  output_ctx   output scratch (upstream's int32 output buffer; edgeq: unused, may be NULL)
+ * @param[in]  filter_dims  [C_OUT, HK, WK, C_IN]; dilation must be 1
+ * @param[in]  bias_data    int32 [C_OUT] or NULL
+ * @return ARM_CMSIS_NN_SUCCESS, or ARM_CMSIS_NN_ARG_ERROR for inconsistent dims / dilation != 1
+ */
+arm_cmsis_nn_status arm_transpose_conv_s8(const cmsis_nn_context *ctx,
+                                          const cmsis_nn_context *output_ctx,
+                                          const cmsis_nn_transpose_conv_params *transpose_conv_params,
+                                          const cmsis_nn_per_channel_quant_params *quant_params,
+                                          const cmsis_nn_dims *input_dims,
+                                          const int8_t *input_data,
+                                          const cmsis_nn_dims *filter_dims,
+                                          const int8_t *filter_data,
+                                          const cmsis_nn_dims *bias_dims,
+                                          const int32_t *bias_data,
+                                          const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data);
+
+/**
+ * @brief Scratch bytes arm_transpose_conv_s8() needs in ctx. edgeq's kernel gathers every output
+ *        value from its contributing taps (no int32 accumulation buffer): 0.
+ */
+int32_t arm_transpose_conv_s8_get_buffer_size(const cmsis_nn_transpose_conv_params *transpose_conv_params,
+                                              const cmsis_nn_dims *input_dims,
+                                              const cmsis_nn_dims *filter_dims,
+                                              const cmsis_nn_dims *out_dims);
+
 #ifdef __cplusplus
 }
 #endif
