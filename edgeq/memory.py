@@ -96,6 +96,9 @@ def scratch_bytes(graph: Graph, op: Operator, variant: str = "portable") -> int:
     if variant not in SCRATCH_VARIANTS:
         raise ValueError(f"scratch variant must be one of {SCRATCH_VARIANTS}, not {variant!r}")
     code = op.opcode
+    sp = op_registry.spec(code)
+    if sp is not None and sp.scratch is not None:  # ops added through the registry say it themselves
+        return int(sp.scratch(graph, op, variant))  # (for int16 activations too)
     if op.inputs and op.inputs[0] >= 0 and graph.tensors[op.inputs[0]].dtype == "int16":
         return 0
     if code == "CONV_2D":
@@ -117,9 +120,6 @@ def scratch_bytes(graph: Graph, op: Operator, variant: str = "portable") -> int:
         return g["in_c"] * g["k_h"] * g["k_w"] * 2
     if code == "AVERAGE_POOL_2D":
         return 0 if variant == "portable" else graph.tensors[op.inputs[0]].shape[-1] * 4
-    sp = op_registry.spec(code)
-    if sp is not None and sp.scratch is not None:  # ops added through the registry say it themselves
-        return int(sp.scratch(graph, op, variant))
     return 0
 
 

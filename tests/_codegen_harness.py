@@ -24,7 +24,7 @@ RUNTIME = REPO / "firmware" / "runtime"
 RUNNER_C = REPO / "firmware" / "host" / "host_runner.c"
 WORKER = Path(__file__).resolve().parent / "_tflm_worker.py"
 CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-ffp-contract=off"]
-NP_TYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "float32": np.float32}
+NP_TYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "float32": np.float32, "int32": np.int32}
 
 
 # ----------------------------------------------------------------------------- Keras → int8

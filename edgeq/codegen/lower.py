@@ -19,7 +19,7 @@ from ..graph import Graph, Operator, Tensor, short_name
 from ..memory import MemoryPlan, conv_geometry, plan_memory, scratch_bytes
 
 # edgeq_model.h dtype codes
-DTYPE_CODES = {"int8": 0, "uint8": 1, "int16": 2, "float32": 3}
+DTYPE_CODES = {"int8": 0, "uint8": 1, "int16": 2, "float32": 3, "int32": 4}  # int32: ARG_MAX/ARG_MIN outputs
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float",
           "int64": "int64_t"}
 

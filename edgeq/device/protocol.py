@@ -49,8 +49,10 @@ DTYPE_INT8 = 0
 DTYPE_UINT8 = 1
 DTYPE_INT16 = 2
 DTYPE_FLOAT32 = 3
-DTYPE_NAMES = {DTYPE_INT8: "int8", DTYPE_UINT8: "uint8", DTYPE_INT16: "int16", DTYPE_FLOAT32: "float32"}
-DTYPE_SIZES = {DTYPE_INT8: 1, DTYPE_UINT8: 1, DTYPE_INT16: 2, DTYPE_FLOAT32: 4}
+DTYPE_INT32 = 4
+DTYPE_NAMES = {DTYPE_INT8: "int8", DTYPE_UINT8: "uint8", DTYPE_INT16: "int16", DTYPE_FLOAT32: "float32",
+               DTYPE_INT32: "int32"}
+DTYPE_SIZES = {DTYPE_INT8: 1, DTYPE_UINT8: 1, DTYPE_INT16: 2, DTYPE_FLOAT32: 4, DTYPE_INT32: 4}
 
 TENSOR_DESC = struct.Struct("<BB4iIfi")  # 30 bytes
 
@@ -178,7 +180,8 @@ class TensorInfo:
 
     @property
     def numpy_dtype(self) -> str:
-        return {DTYPE_INT8: "<i1", DTYPE_UINT8: "<u1", DTYPE_INT16: "<i2", DTYPE_FLOAT32: "<f4"}[self.dtype]
+        return {DTYPE_INT8: "<i1", DTYPE_UINT8: "<u1", DTYPE_INT16: "<i2", DTYPE_FLOAT32: "<f4",
+                DTYPE_INT32: "<i4"}[self.dtype]
 
     def to_dict(self) -> dict:
         return {"dtype": self.dtype_name, "shape": list(self.shape), "bytes": self.bytes,

@@ -14,6 +14,7 @@ extern "C" {
 #define EDGEQ_DTYPE_UINT8 1
 #define EDGEQ_DTYPE_INT16 2
 #define EDGEQ_DTYPE_FLOAT32 3
+#define EDGEQ_DTYPE_INT32 4 /* indices (ARG_MAX / ARG_MIN outputs) */
 
 #define EDGEQ_MAX_RANK 4
 

@@ -102,6 +102,7 @@ void edgeq_broadcast_mul_s16(const int16_t *in1, const int32_t shape1[4], const 
 /* Byte copy (a RESHAPE whose input and output could not share memory). */
 void edgeq_copy(const void *input, int32_t bytes, void *output);
 
+#include "edgeq_binary.h"
 #include "edgeq_activations.h"
 
 #include "edgeq_spatial.h"

@@ -139,6 +139,16 @@ typedef struct
     cmsis_nn_activation activation;
 } cmsis_nn_transpose_conv_params;
 
+/** Batch matmul parameters (arm_batch_matmul_s8 / _s16): the adjoint flags of BATCH_MATMUL (the
+ * kernels read the lhs untransposed and the rhs transposed, whatever the flags say), and the
+ * offsets (input = lhs, filter = rhs) and activation range in the fully connected form. */
+typedef struct
+{
+    const bool adj_x;
+    const bool adj_y;
+    cmsis_nn_fc_params fc_params;
+} cmsis_nn_bmm_params;
+
 #ifdef __cplusplus
 }
 #endif
