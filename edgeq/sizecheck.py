@@ -192,6 +192,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     plan = plan_memory(graph, scratch=True, variant=scratch_variant)
     fu = flash_usage(graph, core)
     io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
+    io = _io_tensors(graph)
 
     n_kernels = len([k for k, v in fu.kernel_code.items() if v])
     flash_items = [
@@ -215,7 +216,8 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                                     f"(arena with scratch {plan.arena_bytes:,} B, lower bound {plan.lower_bound:,} B)"),
         Item("scratch", plan.arena_bytes - tensor_arena, f"kernel scratch in the arena: {n_scratch} buffers, "
                                                          f"largest {plan.scratch_bytes:,} B"),
-        Item("harness I/O buffers", io_bytes if io_buffers else 0, "serial test harness: input + output staging"),
+        Item("harness I/O buffers", io_bytes if io_buffers else 0, "serial test harness: input + output staging"
+             + ("" if len(io) == 2 else ": " + ", ".join(f"{t['kind']} {t['index']} {t['bytes']:,} B" for t in io))),
         Item("stack reserve", stack_reserve, ""),
         Item("application reserve", reserve_sram, "runtime .data/.bss"),
     ]
@@ -250,9 +252,31 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     if plan.arena_bytes > plan.lower_bound:
         notes.append(f"arena {plan.arena_bytes:,} B is above the liveness lower bound {plan.lower_bound:,} B")
     model = {"name": graph.name, "sha256": graph.sha256, "bytes": graph.nbytes, "ops": len(graph.operators),
-             "tensors": len(graph.tensors), "opcodes": graph.opcodes()}
+             "tensors": len(graph.tensors), "opcodes": graph.opcodes(),
+             "io": io}  # every input and output tensor: what the harness stages for it
     return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, plan=plan,
                            flash_usage=fu, layers=layers, peak=peak, notes=notes)
+
+
+def _io_tensors(graph: Graph) -> list[dict]:
+    """One row per graph input and output (the serial harness stages each: inputs as received,
+    outputs before they are sent)."""
+    rows = []
+    for kind, idx in (("input", graph.inputs), ("output", graph.outputs)):
+        for k, i in enumerate(idx):
+            t = graph.tensors[i]
+            rows.append({"kind": kind, "index": k, "name": t.name.split(";")[0], "dtype": t.dtype,
+                         "shape": list(t.shape), "bytes": t.nbytes})
+    return rows
+
+
+def _io_label(name: str) -> str:
+    """A converted model's I/O tensor name as a person reads it: 'serving_default_image:0' → 'image';
+    the converter's output names (StatefulPartitionedCall...) say nothing: ''."""
+    first = name.split(";")[0]
+    if first.startswith("StatefulPartitionedCall"):
+        return ""
+    return _short(first.split(":")[0].removeprefix("serving_default_"), 20)
 
 
 def _board_summary(board) -> dict | None:
@@ -289,11 +313,18 @@ def load_model_graph(path: Path | str, calib: str | None = None, progress=None) 
     from .quantize import keras_io
 
     model = keras_io.load_float_model(path)
-    shape = keras_io.input_shape(model)
-    x = np.random.default_rng(0).random((32,) + shape, dtype=np.float32)
-    tfl = quantize_keras(model, x, ConvertOptions(), progress)
+    specs = keras_io.input_specs(model)
+    if len(specs) == 1 and len(model.outputs) == 1:
+        keras_io.input_shape(model)  # its message for an unfixed shape
+    rng = np.random.default_rng(0)
+    xs = [rng.random((32,) + shape, dtype=np.float32) for _, shape in specs]
+    tfl = quantize_keras(model, xs[0] if len(xs) == 1 else xs, ConvertOptions(), progress)
     if isinstance(tfl, tuple):  # (bytes, chosen ranges) in newer versions of convert
         tfl = tfl[0]
+    if len(specs) > 1 or len(model.outputs) > 1:
+        from .quantize.convert import _keras_io_order
+
+        tfl = _keras_io_order(tfl, model)  # as convert writes it: the Keras input/output order
     return load_graph(tfl, name=path.name), (f"converted {path.name} with convert's defaults, calibrated on random "
                                              "data (sizes do not depend on calibration; pass --calib for real ranges)")
 
@@ -327,8 +358,13 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
         t.add_column(c, justify=j, no_wrap=c != "")
     for b in (result.flash, result.sram):
         label = b.kind + (f" ({b.region})" if b.region else "")
+        io = result.model.get("io") or []
         for k, it in enumerate(b.items):
             t.add_row(label if k == 0 else "", it.name, f"{it.bytes:,}", f"[dim]{it.detail}[/]" if wide else "")
+            if it.name == "harness I/O buffers" and it.bytes and len(io) > 2:
+                for r in io:  # several inputs/outputs: the buffer of each (part of the row above)
+                    t.add_row("", f"[dim]  {r['kind']} {r['index']} {_io_label(r['name'])}[/]",
+                              f"[dim]{r['bytes']:,}[/]", "")
         status = "[green]fits[/]" if b.fits else f"[bold red]OVER by {b.overflow:,} B[/]"
         t.add_row("", "[bold]used / available[/]", f"[bold]{b.used:,} / {b.available:,}[/]",
                   f"{_bar(b.percent, 20 if wide else 10)} {b.percent:5.1f}%  {status}")
