@@ -22,10 +22,16 @@ def _key(name: str) -> str:
     return re.sub(r"_\d+(?=/|;|$)", "", name)
 
 
-def _float_activations(model, x: np.ndarray) -> dict[str, np.ndarray]:
+def _float_activations(model, x) -> dict[str, np.ndarray]:
+    """x: one (N, ...) array, or a list with one per input (a model with several inputs)."""
     tf, _ = import_tf()
+    xs = list(x) if isinstance(x, (list, tuple)) else [x]
     with captured_output():
         fb = tf.lite.TFLiteConverter.from_keras_model(keras_io.batch_one(model)).convert()
+        if len(model.inputs) > 1 or len(model.outputs) > 1:
+            from .convert import _keras_io_order
+
+            fb = _keras_io_order(fb, model)  # graph input k = the model's input k
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             it = tf.lite.Interpreter(model_content=fb, experimental_preserve_all_tensors=True)
@@ -34,9 +40,10 @@ def _float_activations(model, x: np.ndarray) -> dict[str, np.ndarray]:
         acts = sorted({int(o) for op in it._get_ops_details() for o in op["outputs"]}
                       | {d["index"] for d in it.get_input_details()})
         seen = {i: [] for i in acts}
-        inp = it.get_input_details()[0]["index"]
-        for k in range(len(x)):
-            it.set_tensor(inp, x[k:k + 1])
+        inps = [d["index"] for d in it.get_input_details()]
+        for k in range(len(xs[0])):
+            for inp, a in zip(inps, xs):
+                it.set_tensor(inp, a[k:k + 1])
             it.invoke()
             for i in acts:
                 seen[i].append(np.array(it.get_tensor(i))[0])
@@ -72,10 +79,13 @@ def layer_errors(model_path: Path, tflite_path: Path, data_spec: str, limit: int
         raise InputError(f"TFLite model not found: {tflite_path}")
     tflite = tflite_path.read_bytes()
     model = keras_io.load_float_model(Path(model_path))
-    ds = data_mod.load(data_spec, keras_io.input_shape(model)).subset(limit)
-    floats = _float_activations(model, ds.x)
+    specs = keras_io.input_specs(model)
+    if len(specs) == 1 and len(model.outputs) == 1:
+        keras_io.input_shape(model)  # its message for an unfixed shape
+    ds = data_mod.load(data_spec, inputs=specs, outputs=keras_io.output_names(model)).subset(limit)
+    floats = _float_activations(model, ds.model_input)
     acts = _int8_activations(tflite)
-    ref = run_tflm(tflite, ds.x, tensors=[a[0] for a in acts])
+    ref = run_tflm(tflite, ds.model_input, tensors=[a[0] for a in acts])
     rows = []
     for idx, name, op, dtype, scale, zp in acts:
         f = floats.get(_key(name))
