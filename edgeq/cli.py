@@ -553,10 +553,14 @@ def report(
         return
     m = res.metrics
     rows = [["report", str(res.path)], ["task / samples", f"{res.task} / {res.samples}"]]
-    if "float_accuracy" in m:
-        rows.append(["accuracy float → int8", f"{ui.pct(m['float_accuracy'])} → {ui.pct(m['int8_accuracy'])}"
-                     f"  (drop {res.drop_pp:.2f} pp)"])
-    rows.append(["output SQNR", "∞" if m["output_sqnr_db"] is None else f"{m['output_sqnr_db']:.1f} dB"])
+    for o in (res.outputs if len(res.outputs) > 1 else [{"index": None, "metrics": m, "drop_pp": res.drop_pp}]):
+        om, label = o["metrics"], "" if o["index"] is None else f"output {o['index']} {o['name']}: "
+        if "float_accuracy" in om:
+            rows.append([f"{label}accuracy float → int8", f"{ui.pct(om['float_accuracy'])} → "
+                         f"{ui.pct(om['int8_accuracy'])}  (drop {o['drop_pp']:.2f} pp)"])
+        elif "float_mse" in om:
+            rows.append([f"{label}MSE float → int8", f"{ui.num(om['float_mse'])} → {ui.num(om['int8_mse'])}"])
+        rows.append([f"{label}output SQNR", "∞" if om["output_sqnr_db"] is None else f"{om['output_sqnr_db']:.1f} dB"])
     w = res.worst_layer
     if w is not None:
         rows.append(["lowest layer SQNR", f"{w['sqnr_db']:.1f} dB at {w['op']}"])

@@ -48,6 +48,8 @@ class ReportResult:
     manifest: str | None = None  # the manifest file used for provenance
     notes: list[str] = field(default_factory=list)
     html: str = field(default="", repr=False)
+    outputs: list[dict] = field(default_factory=list)  # per model output: Evaluation.outputs
+    reference: str = "TFLM"  # what ran the quantized model
 
     @property
     def worst_layer(self) -> dict | None:
@@ -61,7 +63,8 @@ class ReportResult:
                 "samples": self.samples, "metrics": self.metrics, "drop_pp": self.drop_pp,
                 "worst_layer": None if w is None else {"op": w["op"], "tensor": w["tensor"], "sqnr_db": w["sqnr_db"]},
                 "layers": self.layers, "arena_bytes": self.arena_bytes, "lower_bound": self.lower_bound,
-                "images": self.images, "manifest": self.manifest, "notes": self.notes}
+                "images": self.images, "manifest": self.manifest, "notes": self.notes,
+                "outputs": self.outputs, "reference": self.reference}
 
 
 # ------------------------------------------------------------------------------------ entry point
@@ -74,7 +77,7 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
     ``limit`` samples (drawn reproducibly) feed the per-layer error and the histograms;
     the accuracy and confusion matrices use ``eval_limit`` samples (default: all of the data).
     """
-    from .evaluate import activation_precision, compare, predictions
+    from .evaluate import _read_tflite, _run, activation_precision, compare_outputs
     from .graph import load_graph
     from .memory import plan_memory
     from .quantize.layer_error import layer_errors
@@ -91,9 +94,17 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
     notes: list[str] = []
 
     manifest, manifest_file = _manifest(tflite_path, tflite_sha, notes)
-    y_float, y_int, labels = predictions(model_path, tflite_path, data_spec, eval_limit, progress)
-    ev = compare(y_float, y_int, labels, task, tflite_sha)
-    confusion = _confusions(ev.task, y_float, y_int, labels)
+    _, parsed = _read_tflite(tflite_path)
+    y_float, y_int, labels, names, ref = _run(model_path, tflite, parsed, data_spec, eval_limit, progress)
+    ev = compare_outputs(y_float, y_int, labels, names, task, tflite_sha)
+    ev.reference = ref.reference_name
+    if len(names) == 1:
+        confusion = _confusions(ev.task, y_float, y_int, labels)
+    else:  # several outputs: the confusion matrices of the first classifier output
+        k = next((o["index"] for o in ev.outputs if o["task"] in ("classification", "binary")), None)
+        confusion = None if k is None else _confusions(ev.outputs[k]["task"], y_float[k], y_int[k], labels[k])
+        if confusion is not None:
+            confusion["output"] = f"output {k} {names[k]}"
 
     rows = layer_errors(model_path, tflite_path, data_spec, limit, keep_floats=True)
     calib_floats: dict[str, np.ndarray] = {}
@@ -138,7 +149,7 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
                         model=model_path.name, tflite_sha256=tflite_sha, task=ev.task, samples=ev.samples,
                         metrics=ev.metrics, drop_pp=ev.drop_pp, layers=plain, arena_bytes=plan.arena_bytes,
                         lower_bound=plan.lower_bound, images=images, manifest=manifest_file, notes=notes,
-                        html=html)
+                        html=html, outputs=ev.outputs, reference=ev.reference)
 
 
 def render_html(context: dict) -> str:
