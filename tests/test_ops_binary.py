@@ -133,6 +133,18 @@ def fam_matmul():
     return keras.Model(x, outs), _u(-1, 1.5, (5, 8)), "int8"
 
 
+def fam_div():
+    """DIV by a divisor kept in [1, 2] (TFLM's int8 DIV: edgeq refuses scale ratios that take its
+    shifts out of their defined range, which a wide divisor range does)."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((5, 7, 3), batch_size=1)
+    d = L.Conv2D(3, 1, activation="sigmoid")(x) + 1.0
+    dm = keras.ops.mean(d, axis=(1, 2), keepdims=True)
+    outs = [x / d, x / dm, L.ReLU()(x / d)]  # same shape, (1,1,1,3) divisor, RELU (fused if it can be)
+    return keras.Model(x, outs), _u(-1, 1, (5, 7, 3)), "int8"
+
+
 def fam_elementwise_16():
     import keras
     from keras import layers as L
@@ -181,6 +193,7 @@ EXPECTED_OPS = {
     "reduce": {"SUM", "REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN"},
     "attention": {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX"},
     "matmul": {"BATCH_MATMUL"},
+    "div": {"DIV"},
     "elementwise_16": {"SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "SUM"},
     "attention_16": {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX"},
 }
@@ -253,6 +266,18 @@ def test_family_bit_exact(family, binary_results):
 
 
 @pytest.mark.toolchain
+def test_dsp_code_path_bit_exact_on_host(binary_models, binary_results, tmp_path_factory):
+    """The Cortex-M DSP code path (SMLAD offset dot products in arm_batch_matmul_s8), emulated
+    in C on the host, gives the same bytes."""
+    builder = HostBuilder(tmp_path_factory.mktemp("ops_binary_dsp"), defines=("EDGEQ_EMULATE_DSP",))
+    for n in sorted(binary_models):
+        if "matmul" not in n and "attention" not in n:
+            continue
+        _, inputs, ref = binary_results[n]
+        assert_bit_exact(f"{n} (DSP path)", builder.build(binary_models[n], name=f"d_{n}").run(inputs), ref)
+
+
+@pytest.mark.toolchain
 def test_grid_covers_shapes_and_flags(binary_models):
     """The grid really holds what it claims: broadcast operands, adj_x / adj_y, 4-D batch matmul
     with a broadcast batch dimension, reductions with and without keep_dims, int32 ARG outputs."""
@@ -294,6 +319,75 @@ def test_cortex_m4_compile(binary_models, tmp_path):
     cc = require_tool("arm-none-eabi-gcc")
     dirs = [generate(buf, tmp_path / f"g_{n}", name=f"b_{n}").out_dir for n, buf in sorted(binary_models.items())]
     cross_compile(cc, dirs, tmp_path / "obj", kernels=True)
+
+
+@pytest.mark.toolchain
+def test_batch_matmul_multiplier_rounding(binary_builder):
+    """BATCH_MATMUL's multiplier comes from the double product of the input scales, not the
+    float32 one the tflite-micro sources show (GetQuantizedConvolutionMultipler without bias): a
+    hand-made model whose scales make the two differ in the output, l·r for every int8 l and
+    r = 127, -128, tells them apart against the TFLM interpreter."""
+    from tflite_builder import build_tflite
+
+    from edgeq.ops.binary import batch_matmul_multiplier
+    from edgeq.quantmath import multiply_by_quantized_multiplier, quantize_multiplier
+
+    sl, sr, so = 0.03102416917681694, 0.026267318055033684, 0.06683557480573654
+    buf = build_tflite([{"name": "lhs", "shape": [1, 1, 1], "dtype": "int8", "scale": sl, "zp": 0},
+                        {"name": "rhs", "shape": [1, 1, 2], "dtype": "int8", "scale": sr, "zp": 0},
+                        {"name": "out", "shape": [1, 1, 2], "dtype": "int8", "scale": so, "zp": 0}],
+                       [{"op": "BATCH_MATMUL", "inputs": [0, 1], "outputs": [2]}], [0, 1], [2])
+    lhs = np.arange(-128, 128, dtype=np.int8).reshape(256, 1, 1)
+    rhs = np.tile(np.array([127, -128], np.int8).reshape(1, 1, 2), (256, 1, 1))
+    acc = lhs.astype(np.int64).reshape(-1, 1) * rhs.reshape(256, 2)
+    m_double = batch_matmul_multiplier(sl, sr, so)
+    m_float = quantize_multiplier(float(np.float32(sl) * np.float32(sr)) / float(np.float32(so)))
+
+    def out(m):
+        return np.array([[multiply_by_quantized_multiplier(int(a), *m) for a in row] for row in acc])
+    assert (out(m_float) != out(m_double)).any()  # the model tells the two apart
+    host = binary_builder.build(buf, name="bmm_round")
+    ref = tflm_run_many([(buf, [lhs, rhs], 1)])[0]
+    assert_bit_exact("bmm multiplier rounding", host.run([lhs, rhs]), ref)
+
+
+@pytest.mark.toolchain
+def test_squared_difference_multiplier_rounding(binary_builder):
+    """SQUARED_DIFFERENCE's ratios are taken in double (twice the larger scale widened first), not
+    in float32: a hand-made model whose scales make the two differ in one output, every int8 x
+    against four y values."""
+    from tflite_builder import build_tflite
+
+    from edgeq.ops.binary import squared_difference_params
+    from edgeq.quantmath import multiply_by_quantized_multiplier as mbqm
+    from edgeq.quantmath import quantize_multiplier
+
+    f = np.float32
+    s1, s2, so = 0.029773984104394913, 0.037686288356781006, 0.886724054813385
+    n = 1024
+    buf = build_tflite([{"name": "x", "shape": [1, n], "dtype": "int8", "scale": s1, "zp": 3},
+                        {"name": "y", "shape": [1, n], "dtype": "int8", "scale": s2, "zp": -7},
+                        {"name": "out", "shape": [1, n], "dtype": "int8", "scale": so, "zp": -128}],
+                       [{"op": "SQUARED_DIFFERENCE", "inputs": [0, 1], "outputs": [2]}], [0, 1], [2])
+    x = np.repeat(np.arange(-128, 128), 4).astype(np.int8).reshape(1, n)
+    y = np.tile(np.array([-128, -50, 13, 127], np.int8), 256).reshape(1, n)
+    p = squared_difference_params(s1, 3, s2, -7, so, -128)
+    tm = f(2) * max(f(s1), f(s2))
+    as_float = (quantize_multiplier(float(f(s1) / tm)), quantize_multiplier(float(f(s2) / tm)),
+                quantize_multiplier(float(tm * tm / (f(1 << 14) * f(so)))))
+    as_double = ((p.input1_multiplier, p.input1_shift), (p.input2_multiplier, p.input2_shift),
+                 (p.output_multiplier, p.output_shift))
+
+    def out(ms):
+        (m1, m2, mo), r = ms, []
+        for a, b in zip(x.reshape(-1).tolist(), y.reshape(-1).tolist()):
+            d = mbqm((a - 3) << 7, *m1) - mbqm((b + 7) << 7, *m2)
+            r.append(min(127, max(-128, mbqm(d * d, *mo) - 128)))
+        return np.array(r)
+    assert (out(as_float) != out(as_double)).any()  # the model tells the two apart
+    host = binary_builder.build(buf, name="sqd_round")
+    ref = tflm_run_many([(buf, [x, y], 1)])[0]
+    assert_bit_exact("squared difference multiplier rounding", host.run([x, y]), ref)
 
 
 # ------------------------------------------------------------------------------------ refusals

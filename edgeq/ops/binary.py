@@ -7,8 +7,8 @@ own order of float32 / double operations, noted per function); the kernels are i
 ``firmware/cmsis_nn/src/arm_maximum_minimum_s8.c`` and ``arm_batch_matmul_s8.c`` / ``_s16.c``.
 
 Limits (TFLM's): REDUCE_MAX / REDUCE_MIN / ARG_MAX / ARG_MIN have int8 kernels only; ARG_* write
-int32 indices (TFLM rejects an int64 output); DIV is not here (see the report of this module's
-tests).
+int32 indices (TFLM rejects an int64 output); DIV is int8 only, and refused where TFLM's own
+shift arithmetic would be undefined.
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ def squared_difference_params(s1: float, zp1: int, s2: float, zp2: int, s_out: f
 
 
 def batch_matmul_multiplier(s_lhs: float, s_rhs: float, s_out: float) -> tuple[int, int]:
-    """BATCH_MATMUL (TFLM's ``GetQuantizedConvolutionMultipler`` without bias): the product of
-    the two input scales in float32, widened, divided by the output scale in double."""
-    return qm.quantize_multiplier(float(_F(s_lhs) * _F(s_rhs)) / float(_F(s_out)))
+    """BATCH_MATMUL: (double)s_lhs · (double)s_rhs / (double)s_out, a general multiplier. Checked
+    against the TFLM interpreter on scales where it matters: the mid-2026 tflite-micro sources
+    take the product in float32 (GetQuantizedConvolutionMultipler without bias); the interpreter
+    edgeq is held to rounds like the double product."""
+    return qm.quantize_multiplier(float(_F(s_lhs)) * float(_F(s_rhs)) / float(_F(s_out)))
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -111,6 +113,32 @@ def lower_squared_difference(lw, op):
     if p.output_shift > 7:
         raise lw.fail(op, f"output rescaling 2^{p.output_shift} is out of the kernel's range")
     return lw._call("squared_difference", op, p=p.__dict__, ty=ty, **_broadcast_args(lw, op))
+
+
+def div_params(s1: float, s2: float, s_out: float) -> tuple[int, int]:
+    """DIV (TFLM ``CalculateOpDataDiv``): s1 / (s2 · s_out), the product and the quotient in
+    float32, widened, a general multiplier."""
+    return qm.quantize_multiplier(float(_F(s1) / (_F(s2) * _F(s_out))))
+
+
+@register("DIV", "edgeq_div_s8", min_inputs=2, code_bytes=500,
+          notes="int8; broadcast over 4-D; refused where TFLM's shifts are undefined")
+def lower_div(lw, op):
+    a, b, y = lw.t(op.inputs[0]), lw.t(op.inputs[1]), lw.t(op.outputs[0])
+    lw.kernel_type(op, a, b, y)  # int8 only (TFLM has no int16 DIV)
+    mult, shift = div_params(a.quant.scale, b.quant.scale, y.quant.scale)
+    # TFLM rescales by 2^(shift - reciprocal shift - headroom): the right shift must stay <= 31
+    # for every dividend (headroom 31 at 0 and -1) and divisor (reciprocal shift up to
+    # floor(log2(max |divisor|))), and >= 0 (headroom >= 22 for an int8 difference)
+    zp2 = b.quant.zero_point
+    v2_max = max(abs(-128 - zp2), abs(127 - zp2))
+    recip_max = v2_max.bit_length() - 1
+    if shift < recip_max or shift > 22:
+        raise lw.fail(op, f"its rescaling (2^{shift} for divisors up to {v2_max}) takes TFLM's reference "
+                          "arithmetic outside its defined shift range; the result would be undefined")
+    lo, hi = lw.act(op, y)
+    return lw._call("div", op, in1_offset=-a.quant.zero_point, in2_offset=-zp2, out_offset=y.quant.zero_point,
+                    mult=mult, shift=shift, act_min=lo, act_max=hi, **_broadcast_args(lw, op))
 
 
 def _max_min(lw, op, which: str):

@@ -99,6 +99,44 @@ void edgeq_squared_difference_s16(const int16_t *in1, const int32_t shape1[4], c
     EDGEQ_BC_LOOP(int16_t, EDGEQ_SQDIFF_BODY(int16_t, -32768, 32767));
 }
 
+/* Leading sign bits of x (GCC's __builtin_clrsb): 31 for 0 and -1. */
+EDGEQ_INLINE int32_t edgeq_clrsb_i32(int32_t x)
+{
+    return edgeq_clz_u32(x >= 0 ? (uint32_t)x : ~(uint32_t)x) - 1;
+}
+
+EDGEQ_INLINE int32_t edgeq_div_one(int32_t v1, int32_t v2, int32_t out_mult, int32_t out_shift, int32_t act_min,
+                                   int32_t act_max)
+{
+    int32_t lz, inv, headroom, q;
+    if (v2 < 0)
+    {
+        v1 = -v1;
+        v2 = -v2;
+    }
+    if (v2 == 0)
+    {
+        return v1 < 0 ? act_min : act_max;
+    }
+    lz = edgeq_clz_u32((uint32_t)v2);
+    /* 1 / (v2 normalised to [1, 2)) in Q0.31; the reciprocal shift is 31 - lz */
+    inv = edgeq_one_over_one_plus_x((int32_t)(((uint32_t)v2 << lz) - 0x80000000u));
+    headroom = edgeq_clrsb_i32(v1);
+    q = edgeq_srdhm(edgeq_shl(v1, headroom), inv);
+    return edgeq_rdbpot(edgeq_srdhm(q, out_mult), headroom + (31 - lz) - out_shift);
+}
+
+void edgeq_div_s8(const int8_t *in1, const int32_t shape1[4], const int8_t *in2, const int32_t shape2[4],
+                  const int32_t out_shape[4], int32_t in1_offset, int32_t in2_offset, int32_t out_offset,
+                  int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max, int8_t *output)
+{
+    EDGEQ_BC_LOOP(int8_t, {
+        const int32_t v2 = *p2 + in2_offset;
+        const int32_t q = edgeq_div_one(*p1 + in1_offset, v2, out_mult, out_shift, act_min, act_max);
+        output[k] = (int8_t)edgeq_clamp_i32(v2 == 0 ? q : q + out_offset, act_min, act_max);
+    });
+}
+
 static void edgeq_dims4(const cmsis_nn_dims *d, int32_t s[4])
 {
     s[0] = d->n;

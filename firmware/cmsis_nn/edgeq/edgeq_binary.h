@@ -43,6 +43,16 @@ void edgeq_squared_difference_s16(const int16_t *in1, const int32_t shape1[4], c
                                   int32_t in2_shift, int32_t left_shift, int32_t out_offset, int32_t out_mult,
                                   int32_t out_shift, int16_t *output);
 
+/* DIV (int8): the offset dividend over the offset divisor (signs moved to the dividend),
+ * TFLite's reference arithmetic: the divisor's reciprocal in Q0.31 by Newton-Raphson, the
+ * dividend normalised by its headroom, then one rescale to the output by
+ * out_mult * 2^(out_shift - reciprocal shift - headroom). Needs that total shift in [-31, 0],
+ * which edgeq generate checks (TFLM's arithmetic is undefined beyond). A zero divisor gives
+ * act_max (or act_min for a negative dividend). */
+void edgeq_div_s8(const int8_t *in1, const int32_t shape1[4], const int8_t *in2, const int32_t shape2[4],
+                  const int32_t out_shape[4], int32_t in1_offset, int32_t in2_offset, int32_t out_offset,
+                  int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max, int8_t *output);
+
 /* MAXIMUM / MINIMUM of int16 tensors: the raw values compared (no rescaling, as TFLM), with the
  * argument order of arm_maximum_s8 / arm_minimum_s8. */
 arm_cmsis_nn_status edgeq_maximum_s16(const cmsis_nn_context *ctx, const int16_t *input_1_data,
