@@ -298,6 +298,9 @@ def sigmoid_s16_table() -> tuple[int, ...]:
         x = i * h
         mid_error = sig(x + h / 2) - (sig(x) + sig(x + h)) / 2
         out.append(min(round_half_away(sig(x) + mid_error / 2), 65535))
+    # TFLite's table ends at 65535 (the rule gives 65534): invisible to LOGISTIC's interpolation
+    # at 1/512 resolution, one code at the top of int16 TANH's (1/256), which shares the table
+    out[-1] = 65535
     return tuple(out)
 
 

@@ -56,6 +56,23 @@ def fam_leaky():
     return keras.Model(x, outs), _u(-2, 3, (5, 3, 3)), "int8", "int8"
 
 
+def fam_leaky_direct():
+    """LEAKY_RELU and RELU straight on the graph input: the random inputs reach every code."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((256,), batch_size=1)
+    outs = [L.LeakyReLU(negative_slope=a)(x) for a in (0.2, 0.01, 0.7, 1.9, 0.3)] + [L.ReLU()(x)]
+    return keras.Model(x, outs), _u(-2.3, 3.1, (256,)), "int8", "int8"
+
+
+def fam_sigmoid_tanh_direct():
+    import keras
+    from keras import layers as L
+    x = keras.Input((256,), batch_size=1)
+    outs = [L.Activation("tanh")(x), L.Activation("sigmoid")(x)]
+    return keras.Model(x, outs), _u(-6.0, 4.0, (256,)), "int8", "int8"
+
+
 def fam_hswish():
     import keras
     from keras import layers as L
@@ -79,10 +96,11 @@ def fam_prelu():
     import keras
     from keras import layers as L
     x = keras.Input((5, 6, 3), batch_size=1)
-    c = L.Conv2D(5, 1)(x)
     init = keras.initializers.RandomUniform(-0.4, 0.9, seed=3)
-    outs = [L.PReLU(shared_axes=[1, 2], alpha_initializer=init)(c),  # per channel: alpha [1, 1, C]
-            L.PReLU(alpha_initializer=init)(c),  # full alpha [H, W, C]
+    # one producer per PReLU: two PReLUs on one tensor share their RELU after CSE and the
+    # converter no longer fuses either into PRELU (it leaves a float NEG)
+    outs = [L.PReLU(shared_axes=[1, 2], alpha_initializer=init)(L.Conv2D(5, 1)(x)),  # alpha [1, 1, C]
+            L.PReLU(alpha_initializer=init)(L.Conv2D(4, 3, padding="same")(x)),  # full alpha [H, W, C]
             L.PReLU(shared_axes=[1], alpha_initializer=init)(_pre(x))]  # alpha [1, W, C]
     return keras.Model(x, outs), _u(-2, 2, (5, 6, 3)), "int8", "int8"
 
@@ -145,14 +163,16 @@ fam_rsqrt_wide = _rerange(fam_rsqrt, -1.0, 40.0)
 fam_tanh_16x8 = _as16(fam_tanh)
 fam_tanh_16x8_wide = _as16(fam_tanh, -9.0, 7.0)
 fam_leaky_16x8 = _as16(fam_leaky)
+fam_leaky_direct_16x8 = _as16(fam_leaky_direct)
+fam_sigmoid_tanh_direct_16x8 = _as16(fam_sigmoid_tanh_direct)
 fam_relu_16x8 = _as16(fam_relu)
 fam_relu_16x8_neg = _as16(fam_relu, -8.0, 1.0)
-fam_prelu_16x8 = _as16(fam_prelu)
 
 FAMILIES = {name[4:]: fn for name, fn in sorted(globals().items()) if name.startswith("fam_")}
 
 EXPECTED_OPS = {
-    "tanh": {"TANH"}, "leaky": {"LEAKY_RELU"}, "hswish": {"HARD_SWISH"}, "relu": {"RELU", "RELU6"},
+    "tanh": {"TANH"}, "leaky": {"LEAKY_RELU"}, "leaky_direct": {"LEAKY_RELU", "RELU"},
+    "sigmoid_tanh_direct": {"TANH", "LOGISTIC"}, "hswish": {"HARD_SWISH"}, "relu": {"RELU", "RELU6"},
     "prelu": {"PRELU"}, "log_softmax": {"LOG_SOFTMAX"}, "l2norm": {"L2_NORMALIZATION"}, "rsqrt": {"RSQRT"},
     "elu_grid": {"ELU", "TANH", "HARD_SWISH", "RELU", "RELU6", "LOG_SOFTMAX", "L2_NORMALIZATION", "RSQRT"},
 }
@@ -198,6 +218,9 @@ def host_builder(tmp_path_factory) -> HostBuilder:
 def act_results(act_models, host_builder):
     from concurrent.futures import ThreadPoolExecutor
 
+    from edgeq.ops import registry
+
+    registry()  # load the op modules before the threads race to (edgeq.ops.registry is not thread-safe)
     names = sorted(act_models)
     with ThreadPoolExecutor(max_workers=2) as ex:
         built = dict(zip(names, ex.map(lambda n: host_builder.build(act_models[n], name=f"a_{n}"), names)))
@@ -267,6 +290,42 @@ def test_every_int8_code_bit_exact(q, host_builder):
     got = host.run([x])
     assert assert_bit_exact(f"grid {q}", got, ref) == 8 * x.size
     assert {op.opcode for op in host.graph.operators} == EXPECTED_OPS["elu_grid"]
+
+
+@pytest.mark.toolchain
+def test_sigmoid_table_every_int16_code(act_models, host_builder):
+    """int16 TANH and LOGISTIC share the sigmoid table: both on all 65,536 input codes."""
+    buf = act_models["sigmoid_tanh_direct_16x8"]
+    host = host_builder.build(buf, name="sig16")
+    assert {op.opcode for op in host.graph.operators} >= {"TANH", "LOGISTIC"}
+    x = np.arange(-32768, 32768, dtype=np.int16).reshape(256, 256)
+    ref = tflm_run_many([(buf, [x], len(host.graph.outputs))])[0]
+    assert_bit_exact("sigmoid table", host.run([x]), ref)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_prelu_hand_built(dtype, host_builder):
+    """PRELU with int16 activations (TFLM has the kernel; the converter refuses PRELU in 16x8
+    mode, so the model is built by hand) and int8, alpha broadcast four ways."""
+    from tflite_builder import act, build_tflite, const
+
+    rng = np.random.default_rng(5)
+    zp = 0 if dtype == "int16" else -7
+    shape = [1, 4, 5, 3]
+    tensors = [act("input", shape, dtype, scale=0.0007 if dtype == "int16" else 0.04, zp=zp)]
+    ops, outs = [], []
+    for k, ash in enumerate([[3], [1, 1, 3], [5, 3], [4, 5, 3], [1, 4, 1, 1]]):
+        tensors.append(const(f"alpha{k}", rng.integers(-128, 128, ash), "int8", scale=0.01 * (k + 1), zp=k * 9 - 20))
+        tensors.append(act(f"out{k}", shape, dtype, scale=(0.0005 if dtype == "int16" else 0.03) * (1 + k / 3),
+                           zp=0 if dtype == "int16" else 5 * k - 10))
+        ops.append({"op": "PRELU", "inputs": [0, len(tensors) - 2], "outputs": [len(tensors) - 1]})
+        outs.append(len(tensors) - 1)
+    buf = build_tflite(tensors, ops, [0], outs)
+    host = host_builder.build(buf, name=f"prelu_{dtype}")
+    x = random_inputs(host.graph, 16, seed=9)
+    ref = tflm_run_many([(buf, x, len(outs))])[0]
+    assert_bit_exact(f"PRELU {dtype}", host.run(x), ref)
 
 
 @pytest.mark.toolchain

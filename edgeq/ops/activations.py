@@ -175,9 +175,12 @@ def tanh_table(in_scale: float, in_zp: int) -> list[int]:
 
 
 def leaky_relu_params(in_scale: float, out_scale: float, alpha: float) -> tuple[int, int, int, int]:
-    """(identity multiplier, shift, alpha multiplier, shift): TFLM computes both ratios in float32."""
-    a = float(_F(_F(in_scale) * _F(alpha)) / _F(out_scale))
-    mi, si = qm.quantize_multiplier(float(_F(in_scale) / _F(out_scale)))
+    """(identity multiplier, shift, alpha multiplier, shift): in_scale / out_scale and
+    in_scale * alpha / out_scale from the float32 values, in double. (TFLM's source has the
+    products in float32; the interpreter edgeq is held to matches the double form on every int16
+    code and not the float32 one, e.g. alpha 1.9: tests/test_ops_activations.py.)"""
+    a = float(_F(in_scale)) * float(_F(alpha)) / float(_F(out_scale))
+    mi, si = qm.quantize_multiplier(float(_F(in_scale)) / float(_F(out_scale)))
     ma, sa = qm.quantize_multiplier(a)
     return mi, si, ma, sa
 
