@@ -371,9 +371,11 @@ def _structure_problem(graph: Graph, op: Operator) -> str | None:
 
 
 def int16_activation(graph: Graph, op: Operator) -> Tensor | None:
-    """The op's first non-constant int16 input or output (None if it has none)."""
+    """The op's first non-constant int16 input or output (None if it has none). Variable tensors
+    (an LSTM's int16 cell state) are the op's own state, not activations flowing between ops."""
     for i in (*op.inputs, *op.outputs):
-        if i >= 0 and graph.tensors[i].dtype == "int16" and not graph.tensors[i].is_constant:
+        if i >= 0 and graph.tensors[i].dtype == "int16" and not graph.tensors[i].is_constant \
+                and not graph.tensors[i].is_variable:
             return graph.tensors[i]
     return None
 

@@ -243,48 +243,118 @@ def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Prog
     """Post-training full-integer quantization of a Keras model, calibrated on x (N, ...) — a list
     with one (N, ...) array per input for a model with several inputs.
 
+    TensorFlow's converter runs in a child process (``convert_worker``): a crash there (the
+    calibrator segfaults on Keras 3 LSTM/GRU) becomes an InputError with its last output lines.
+    Models with recurrent layers take the path in ``recurrent``: LSTM rebuilt in tf_keras (one
+    fused UNIDIRECTIONAL_SEQUENCE_LSTM op), GRU/SimpleRNN unrolled.
+
     Returns the .tflite bytes and, for range methods other than minmax, the ranges chosen."""
-    tf, _ = import_tf()
-    wrapped = keras_io.batch_one(model)
-    if options.method != "minmax":
-        from .calibrate import calibrated_float_model, requantize_with_method
+    import json
+    import tempfile
 
-        io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[options.io]
-        with captured_output() as log:
-            try:
-                calibrated = calibrated_float_model(wrapped, x, progress)
-            except Exception as e:
-                raise InputError(_converter_message(e, log())) from e
-        return requantize_with_method(calibrated, x, options.method, options.percentile,
-                                      options.granularity == "per-tensor", io_type)
+    from . import recurrent
 
-    sample = keras_io.representative_inputs(model, x)  # one array per input, by signature name
-    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    route, rnn_layers = recurrent.route(model)
+    xs = list(x) if isinstance(x, (list, tuple)) else [x]
+    with tempfile.TemporaryDirectory(prefix="edgeq-convert-") as tmp:
+        tmp = Path(tmp)
+        req = {"precision": options.precision, "io": options.io, "granularity": options.granularity,
+               "method": options.method, "percentile": options.percentile, "inputs": len(xs),
+               "names": keras_io.signature_inputs(model) if len(xs) > 1 else None,
+               "data": str(tmp / "data.npz"), "out": str(tmp / "out.tflite"), "result": str(tmp / "result.json")}
+        np.savez(tmp / "data.npz", **{f"x{i}": np.asarray(a, np.float32) for i, a in enumerate(xs)})
+        if route == "tf_keras":
+            from . import qat_bridge
 
-    def representative():
-        for i in range(n):
-            yield sample(i)
-            if progress:
-                progress(i + 1, n)
+            if len(xs) > 1 or len(model.outputs) > 1:
+                raise InputError(f"recurrent layer(s) {recurrent.describe(rnn_layers)} in a model with several "
+                                 "inputs or outputs: edgeq converts recurrent models with one input and one output")
+            (tmp / "model.json").write_text(json.dumps(qat_bridge.describe(model)))
+            np.savez(tmp / "weights.npz", **qat_bridge.weights(model))
+            req.update(mode="tf_keras", description=str(tmp / "model.json"), weights=str(tmp / "weights.npz"))
+        else:
+            source = recurrent.unrolled(model) if route == "unroll" else model
+            _export_for_converter(keras_io.batch_one(source), tmp / "saved_model")
+            req.update(mode="saved_model", saved_model=str(tmp / "saved_model"), keras_metadata=True)
+        (tmp / "request.json").write_text(json.dumps(req))
+        where = f" (recurrent layers {recurrent.describe(rnn_layers)})" if rnn_layers else ""
+        result = _run_converter_child(tmp / "request.json", progress, where)
+        if "error" in result:
+            raise InputError(result["error"] + where if rnn_layers else result["error"])
+        return (tmp / "out.tflite").read_bytes(), result.get("ranges", {})
 
+
+def _export_for_converter(wrapped, out_dir: Path) -> None:
+    """Write the SavedModel ``TFLiteConverter.from_keras_model`` writes internally for a Keras 3
+    model (an ExportArchive with one inference endpoint, training=False, the model's input specs):
+    converting it in the child gives the bytes an in-process conversion gives."""
+    import functools
+
+    tf, keras = import_tf()
+    specs = [tf.TensorSpec(t.shape, dtype=t.dtype, name=t.name) for t in wrapped.inputs]
+    signature = [specs] if len(specs) > 1 else specs
+    archive = keras.export.ExportArchive()
+    archive.track(wrapped)
+    archive.add_endpoint("serve", functools.partial(wrapped.__call__, training=False), signature)
     with captured_output() as log:
         try:
-            conv = tf.lite.TFLiteConverter.from_keras_model(wrapped)
-            conv.optimizations = [tf.lite.Optimize.DEFAULT]
-            conv.representative_dataset = representative
-            if options.precision == "int16x8":
-                conv.target_spec.supported_ops = [
-                    tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-                io_type = {"int8": tf.int16, "float32": tf.float32}[options.io]
-            else:
-                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                io_type = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}[options.io]
-            conv.inference_input_type = io_type
-            conv.inference_output_type = io_type
-            conv._experimental_disable_per_channel = options.granularity == "per-tensor"
-            return conv.convert(), {}
+            archive.write_out(str(out_dir))
         except Exception as e:
             raise InputError(_converter_message(e, log())) from e
+
+
+def _run_converter_child(request: Path, progress: Progress | None, where: str) -> dict:
+    """Run ``convert_worker`` on a request; relay its progress; a crash becomes an InputError."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ, EDGEQ_PROGRESS_FD=str(write_fd), PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "edgeq.quantize.convert_worker", str(request)],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, pass_fds=(write_fd,))
+        finally:
+            os.close(write_fd)
+        with os.fdopen(read_fd, "r") as lines:
+            for line in lines:
+                parts = line.split()
+                if progress and len(parts) == 3 and parts[0] == "progress":
+                    progress(int(parts[1]), int(parts[2]))
+        code = proc.wait()
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    result_path = Path(json.loads(request.read_text())["result"])
+    if code == 0 and result_path.exists():
+        return json.loads(result_path.read_text())
+    if code < 0:
+        try:
+            what = f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            what = f"signal {-code}"
+    else:
+        what = f"exit {code}"
+    last = _crash_lines(text)
+    raise InputError(f"TensorFlow's converter crashed ({what}) converting the model{where}"
+                     + (": " + " | ".join(last) if last else ""),
+                     hint="the layers named are the likely cause; `edgeq ops` lists what edgeq runs")
+
+
+def _crash_lines(stderr: str) -> list[str]:
+    """What to show of a crashed converter's stderr: Python's fault report (the error and the
+    innermost frames, where TensorFlow was) if there is one, else the last lines."""
+    lines = [ln.strip() for ln in stderr.strip().splitlines()
+             if ln.strip() and not ln.startswith(("W0000", "I0000"))]
+    for i, ln in enumerate(lines):
+        if ln.startswith("Fatal Python error"):
+            frames = [f for f in lines[i + 1:] if f.startswith("File ")][:2]
+            return [ln] + frames
+    return lines[-3:]
 
 
 def _converter_message(e: Exception, log: str) -> str:

@@ -67,7 +67,10 @@ def describe(model) -> dict:
             inputs = _histories(nodes[0], []) if nodes else []
             layers.append({"name": layer["name"], "class_name": layer["class_name"], "config": config,
                            "inputs": inputs})
-        outputs = [[o[0], int(o[2])] for o in cfg["output_layers"]]
+        outs = cfg["output_layers"]
+        if outs and isinstance(outs[0], str):  # one output: Keras 3 writes ["name", 0, 0], not a list of them
+            outs = [outs]
+        outputs = [[o[0], int(o[2])] for o in outs]
     else:  # Sequential: a chain from its input
         shape = [None] + [int(d) for d in model.inputs[0].shape[1:]]
         prev = "input"

@@ -124,6 +124,24 @@ typedef struct
     const int16_t *one_by_one_lut;
 } cmsis_nn_softmax_lut_s16;
 
+/** Transpose parameters (arm_transpose_s8): output dimension i is input dimension permutations[i],
+ * over the first num_dims (1..4) of the cmsis_nn_dims in n, h, w, c order. */
+typedef struct
+{
+    int32_t num_dims;
+    const uint32_t *permutations;
+} cmsis_nn_transpose_params;
+
+/** Batch matmul parameters (arm_batch_matmul_s8 / _s16): the adjoint flags of BATCH_MATMUL (the
+ * kernels read the lhs untransposed and the rhs transposed, whatever the flags say), and the
+ * offsets (input = lhs, filter = rhs) and activation range in the fully connected form. */
+typedef struct
+{
+    const bool adj_x;
+    const bool adj_y;
+    cmsis_nn_fc_params fc_params;
+} cmsis_nn_bmm_params;
+
 /** Transpose convolution parameters (TRANSPOSE_CONV). input_offset = -input zero point,
  * output_offset = +output zero point; padding = top/left padding of the equivalent forward
  * convolution (TFLite's), padding_offsets = its extra bottom/right padding (unused by edgeq's
@@ -139,15 +157,73 @@ typedef struct
     cmsis_nn_activation activation;
 } cmsis_nn_transpose_conv_params;
 
-/** Batch matmul parameters (arm_batch_matmul_s8 / _s16): the adjoint flags of BATCH_MATMUL (the
- * kernels read the lhs untransposed and the rhs transposed, whatever the flags say), and the
- * offsets (input = lhs, filter = rhs) and activation range in the fully connected form. */
+/** Activation of an LSTM gate (CMSIS-NN's arm_nn_activation_type). */
+typedef enum
+{
+    ARM_SIGMOID = 0,
+    ARM_TANH = 1,
+} arm_nn_activation_type;
+
+/** One LSTM gate (arm_lstm_unidirectional_s8): the input and the recurrent fully connected
+ * parts, each with its own requantization to the Q3.12 gate input and an effective bias that
+ * already holds the zero-point term (offset * row sum of the weights; the input one adds the
+ * gate bias too). `bias` is the plain gate bias, for reference only. */
 typedef struct
 {
-    const bool adj_x;
-    const bool adj_y;
-    cmsis_nn_fc_params fc_params;
-} cmsis_nn_bmm_params;
+    int32_t input_multiplier;
+    int32_t input_shift;
+    const void *input_weights;
+    const void *input_effective_bias;
+
+    int32_t hidden_multiplier;
+    int32_t hidden_shift;
+    const void *hidden_weights;
+    const void *hidden_effective_bias;
+
+    const void *bias;
+    arm_nn_activation_type activation_type;
+} cmsis_nn_lstm_gate;
+
+/** LSTM parameters (arm_lstm_unidirectional_s8). cell_clip > 0 clamps the int16 cell state to
+ * [-cell_clip, cell_clip] (0: no clipping); cell_scale_power = log2 of the cell state scale;
+ * output_* requantize output gate x tanh(cell) to the int8 hidden state. */
+typedef struct
+{
+    int32_t time_major;
+    int32_t batch_size;
+    int32_t time_steps;
+    int32_t input_size;
+    int32_t hidden_size;
+
+    int32_t input_offset;
+
+    int32_t forget_to_cell_multiplier;
+    int32_t forget_to_cell_shift;
+    int32_t input_to_cell_multiplier;
+    int32_t input_to_cell_shift;
+    int32_t cell_clip;
+    int32_t cell_scale_power;
+
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t output_offset;
+
+    cmsis_nn_lstm_gate forget_gate;
+    cmsis_nn_lstm_gate input_gate;
+    cmsis_nn_lstm_gate cell_gate;
+    cmsis_nn_lstm_gate output_gate;
+} cmsis_nn_lstm_params;
+
+/** LSTM buffers: temp1/temp2 hold batch_size * hidden_size int16 each; cell_state the int16 cell
+ * state (batch_size * hidden_size); hidden_state the int8 initial hidden state, or NULL for a
+ * zero initial state (the cell state is then zeroed too: a stateless call). */
+typedef struct
+{
+    void *temp1;
+    void *temp2;
+    void *cell_state;
+    void *hidden_state;
+} cmsis_nn_lstm_context;
 
 #ifdef __cplusplus
 }

@@ -347,37 +347,19 @@ arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx,
                                      int16_t *output_data);
 
 /**
- * @brief int8 transpose convolution (TRANSPOSE_CONV; per-channel requantization), bit-exact with
- *        TFLite's reference: out[oy][ox][oc] = requant(bias[oc] + sum over the input pixels and
- *        filter taps with iy * stride.h - padding.h + ky == oy (same for x) of
- *        (in + input_offset) * w[oc][ky][kx][ic]) + output_offset, clamped to the activation.
- * @param[in]  ctx          scratch of arm_transpose_conv_s8_get_buffer_size() bytes (edgeq: 0, may be NULL)
- * @param[in]  output_ctx   output scratch (upstream's int32 output buffer; edgeq: unused, may be NULL)
- * @param[in]  filter_dims  [C_OUT, HK, WK, C_IN]; dilation must be 1
- * @param[in]  bias_data    int32 [C_OUT] or NULL
- * @return ARM_CMSIS_NN_SUCCESS, or ARM_CMSIS_NN_ARG_ERROR for inconsistent dims / dilation != 1
+ * @brief Transpose an int8 tensor of up to 4 dimensions (TRANSPOSE).
+ * @param[in]  input_data        input, dims input_dims (the first num_dims of n, h, w, c)
+ * @param[out] output_data       output, dims output_dims; output dim i = input dim permutations[i]
+ * @param[in]  input_dims        input dimensions
+ * @param[in]  output_dims       output dimensions
+ * @param[in]  transpose_params  number of dimensions and the permutation
+ * @return ARM_CMSIS_NN_SUCCESS, or ARM_CMSIS_NN_ARG_ERROR for an invalid permutation or dims
  */
-arm_cmsis_nn_status arm_transpose_conv_s8(const cmsis_nn_context *ctx,
-                                          const cmsis_nn_context *output_ctx,
-                                          const cmsis_nn_transpose_conv_params *transpose_conv_params,
-                                          const cmsis_nn_per_channel_quant_params *quant_params,
-                                          const cmsis_nn_dims *input_dims,
-                                          const int8_t *input_data,
-                                          const cmsis_nn_dims *filter_dims,
-                                          const int8_t *filter_data,
-                                          const cmsis_nn_dims *bias_dims,
-                                          const int32_t *bias_data,
-                                          const cmsis_nn_dims *output_dims,
-                                          int8_t *output_data);
-
-/**
- * @brief Scratch bytes arm_transpose_conv_s8() needs in ctx. edgeq's kernel gathers every output
- *        value from its contributing taps (no int32 accumulation buffer): 0.
- */
-int32_t arm_transpose_conv_s8_get_buffer_size(const cmsis_nn_transpose_conv_params *transpose_conv_params,
-                                              const cmsis_nn_dims *input_dims,
-                                              const cmsis_nn_dims *filter_dims,
-                                              const cmsis_nn_dims *out_dims);
+arm_cmsis_nn_status arm_transpose_s8(const int8_t *input_data,
+                                     int8_t *const output_data,
+                                     const cmsis_nn_dims *const input_dims,
+                                     const cmsis_nn_dims *const output_dims,
+                                     const cmsis_nn_transpose_params *const transpose_params);
 
 /**
  * @brief Elementwise maximum / minimum of two int8 tensors with broadcasting (a dimension of 1
@@ -425,6 +407,52 @@ arm_cmsis_nn_status arm_batch_matmul_s16(const cmsis_nn_context *ctx,
                                          const int16_t *input_rhs,
                                          const cmsis_nn_dims *output_dims,
                                          int16_t *output);
+
+/**
+ * @brief int8 transpose convolution (TRANSPOSE_CONV; per-channel requantization), bit-exact with
+ *        TFLite's reference: out[oy][ox][oc] = requant(bias[oc] + sum over the input pixels and
+ *        filter taps with iy * stride.h - padding.h + ky == oy (same for x) of
+ *        (in + input_offset) * w[oc][ky][kx][ic]) + output_offset, clamped to the activation.
+ * @param[in]  ctx          scratch of arm_transpose_conv_s8_get_buffer_size() bytes (edgeq: 0, may be NULL)
+ * @param[in]  output_ctx   output scratch (upstream's int32 output buffer; edgeq: unused, may be NULL)
+ * @param[in]  filter_dims  [C_OUT, HK, WK, C_IN]; dilation must be 1
+ * @param[in]  bias_data    int32 [C_OUT] or NULL
+ * @return ARM_CMSIS_NN_SUCCESS, or ARM_CMSIS_NN_ARG_ERROR for inconsistent dims / dilation != 1
+ */
+arm_cmsis_nn_status arm_transpose_conv_s8(const cmsis_nn_context *ctx,
+                                          const cmsis_nn_context *output_ctx,
+                                          const cmsis_nn_transpose_conv_params *transpose_conv_params,
+                                          const cmsis_nn_per_channel_quant_params *quant_params,
+                                          const cmsis_nn_dims *input_dims,
+                                          const int8_t *input_data,
+                                          const cmsis_nn_dims *filter_dims,
+                                          const int8_t *filter_data,
+                                          const cmsis_nn_dims *bias_dims,
+                                          const int32_t *bias_data,
+                                          const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data);
+
+/**
+ * @brief Scratch bytes arm_transpose_conv_s8() needs in ctx. edgeq's kernel gathers every output
+ *        value from its contributing taps (no int32 accumulation buffer): 0.
+ */
+int32_t arm_transpose_conv_s8_get_buffer_size(const cmsis_nn_transpose_conv_params *transpose_conv_params,
+                                              const cmsis_nn_dims *input_dims,
+                                              const cmsis_nn_dims *filter_dims,
+                                              const cmsis_nn_dims *out_dims);
+
+/**
+ * @brief Unidirectional LSTM, int8 input/output/weights, int16 gates and cell state, int32 bias
+ *        (TFLite's UNIDIRECTIONAL_SEQUENCE_LSTM, no peephole/projection/layer norm), with the
+ *        arithmetic of the TFLM reference kernel: per gate, the input and recurrent fully
+ *        connected parts are each requantized to Q3.12 and saturated to int16, added with
+ *        saturation, then sigmoid / tanh (TFLite's int16 table interpolation, Q0.15 out).
+ * @return ARM_CMSIS_NN_SUCCESS, or ARM_CMSIS_NN_ARG_ERROR on bad sizes or missing buffers.
+ */
+arm_cmsis_nn_status arm_lstm_unidirectional_s8(const int8_t *input,
+                                               int8_t *output,
+                                               const cmsis_nn_lstm_params *params,
+                                               cmsis_nn_lstm_context *buffers);
 
 #ifdef __cplusplus
 }
