@@ -88,9 +88,13 @@ def _multi_input(path: Path):
 
 
 def input_shape(model) -> tuple[int, ...]:
-    """The sample shape (no batch axis) of a single-input model."""
-    if len(model.inputs) != 1:
-        raise InputError(f"model {model.name!r} has {len(model.inputs)} inputs; edgeq supports one")
+    """The sample shape (no batch axis) of a model with one input and one output (commands that
+    take several call ``input_specs``)."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise InputError(f"model {model.name!r} has {len(model.inputs)} input(s) and {len(model.outputs)} "
+                         "output(s); this command takes models with one input and one output",
+                         hint="convert, evaluate, size-check, generate, flash-and-test, layer-error and report "
+                              "take models with several")
     shape = tuple(model.inputs[0].shape[1:])
     if any(d is None for d in shape):
         raise InputError(f"model input shape {tuple(model.inputs[0].shape)} is not fixed; "
