@@ -407,7 +407,8 @@ def size_check_cmd(
         edgeq size-check model.tflite --flash 256K --sram 64K --layers --json
     """
     from . import ui
-    from .sizecheck import load_model_graph, size_check
+    from .quantize.model_graph import load_model_graph
+    from .sizecheck import size_check
 
     if board is None and (flash is None or sram is None):
         ui.error("give --board NAME, or both --flash SIZE and --sram SIZE", "`edgeq boards` lists the boards")
