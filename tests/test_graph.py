@@ -249,3 +249,18 @@ def test_malformed_operands_of_a_supported_op():
     tensors = [act("x", [1, 128]), w, act("y", [1, 6, 6, 4])]
     with pytest.raises(InputError, match=r"input 0 \('x'\) has shape \[1, 128\], expected rank 4"):
         load_graph(build_tflite(tensors, [conv], [0], [2]))
+
+
+@pytest.mark.unit
+def test_refusal_names_a_fused_tensor_briefly():
+    """The converter joins the names of every fused layer with ';' (1.5 KB for an UNPACK): the
+    refusal keeps the first name, cut, so the message stays one readable line."""
+    from tflite_builder import act, build_tflite
+
+    long_name = ";".join(f"model/lstm/while/body/unstack_{k}/very/long/scope/name" for k in range(40))
+    buf = build_tflite([act("input", [1, 4]), act(long_name, [1, 4])],
+                       [{"op": "CUMSUM", "inputs": [0], "outputs": [1]}], [0], [1])
+    with pytest.raises(InputError) as e:
+        load_graph(buf)
+    assert len(e.value.message) < 200 and "CUMSUM" in e.value.message
+    assert "model/lstm/while/body/unstack_0" in e.value.message and "…" in e.value.message
