@@ -62,12 +62,13 @@ class Dataset:
         """What a model (Keras or the reference) is fed: the array, or the list for several inputs."""
         return self.x if not self.more_x else self.inputs
 
-    def subset(self, n: int | None, seed: int = 0) -> "Dataset":
-        """A reproducible random subset of n samples (all, in the original order, when n is None)."""
+    def subset(self, n: int | None, seed: int = 0, option: str = "--samples") -> "Dataset":
+        """A reproducible random subset of n samples (all, in the original order, when n is None);
+        ``option`` names the command-line option n came from, for the error."""
+        if n is not None and n <= 0:
+            raise InputError(f"{option} must be positive, got {n}")
         if n is None or n >= len(self):
             return self
-        if n <= 0:
-            raise InputError(f"--samples must be positive, got {n}")
         return self.take(subset_indices(len(self), n, seed))
 
     def take(self, idx: np.ndarray) -> "Dataset":

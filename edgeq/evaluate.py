@@ -90,7 +90,7 @@ def _run(model_path, tflite: bytes, graph, data_spec, limit, progress):
     several = len(specs) > 1 or len(names) > 1
     if not several:
         keras_io.input_shape(model)  # its message for an unfixed shape
-    ds = data_mod.load(data_spec, role="evaluation data", inputs=specs, outputs=names).subset(limit)
+    ds = data_mod.load(data_spec, role="evaluation data", inputs=specs, outputs=names).subset(limit, option="--limit")
     if not any(y is not None for y in ds.labels):
         raise InputError(f"evaluation data {ds.source} has no labels (an npz needs an array 'y'"
                          + (", or y0, y1, ... per output)" if len(names) > 1 else ")"))

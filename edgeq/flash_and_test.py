@@ -280,7 +280,7 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
         "model": {"tflite": str(tflite_path), "sha256": gen.sha256, "arena_bytes": gen.arena_bytes},
         "memory": {"flash_bytes": fw.flash_bytes, "flash_capacity": fw.flash_capacity,
                    "ram_bytes": fw.ram_bytes, "stack_bytes": fw.stack_bytes, "ram_capacity": fw.ram_capacity,
-                   "arena_bytes": gen.arena_bytes, "planned_arena_bytes": fit.to_dict().get("arena_bytes")},
+                   "arena_bytes": gen.arena_bytes, "planned_arena_bytes": fit.plan.arena_bytes},
         "results_file": str(results_path), "upload": opts.upload,
         "link": link,  # retransmits / NAKs / device resets of this session: a flaky link shows
     })

@@ -126,3 +126,18 @@ def test_subset_is_reproducible_and_keeps_label_pairing(tmp_path):
     assert np.array_equal(a.x, b.x) and len(a) == 10
     assert np.array_equal(a.x[:, 0].astype(int), a.y)
     assert not np.array_equal(a.x, ds.subset(10, seed=4).x)
+
+
+@pytest.mark.unit
+def test_subset_error_names_the_option():
+    import numpy as np
+
+    from edgeq.data import Dataset
+    from edgeq.errors import InputError
+
+    ds = Dataset(x=np.zeros((5, 2), np.float32), y=None, source="t", sha256="0")
+    with pytest.raises(InputError, match="--limit must be positive, got -1"):
+        ds.subset(-1, option="--limit")
+    with pytest.raises(InputError, match="--samples must be positive"):
+        ds.subset(0)
+    assert len(ds.subset(None)) == len(ds.subset(10)) == 5

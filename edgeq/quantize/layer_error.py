@@ -82,7 +82,7 @@ def layer_errors(model_path: Path, tflite_path: Path, data_spec: str, limit: int
     specs = keras_io.input_specs(model)
     if len(specs) == 1 and len(model.outputs) == 1:
         keras_io.input_shape(model)  # its message for an unfixed shape
-    ds = data_mod.load(data_spec, inputs=specs, outputs=keras_io.output_names(model)).subset(limit)
+    ds = data_mod.load(data_spec, inputs=specs, outputs=keras_io.output_names(model)).subset(limit, option="--limit")
     floats = _float_activations(model, ds.model_input)
     acts = _int8_activations(tflite)
     ref = run_tflm(tflite, ds.model_input, tensors=[a[0] for a in acts])
