@@ -351,6 +351,46 @@ def test_every_int8_code_without_rsqrt(host_builder):
         assert_bit_exact("all codes", host.run([x]), ref)
 
 
+@pytest.mark.toolchain
+def test_tables_on_random_quantization():
+    """The int8 tables (what edgeq_lut_s8 reads) for ELU, TANH, HARD_SWISH, RELU, RELU6 and RSQRT
+    against TFLM on every input code, over 40 random quantizations (scales 1e-3..4, any zero
+    point): hand-built single-op models, one TFLM run, no C build needed. RSQRT gets its own
+    model fed the codes at or above the zero point (TFLM fails the invoke below it)."""
+    from tflite_builder import act, build_tflite
+
+    from edgeq.ops import activations as A
+
+    rng = np.random.default_rng(2024)
+    codes = np.arange(-128, 128)
+    runs, checks = [], []
+    for _ in range(40):
+        s_in, s_out = (float(np.float32(10 ** rng.uniform(-3, 0.6))) for _ in range(2))
+        zp_in, zp_out = (int(v) for v in rng.integers(-128, 128, 2))
+        lo, hi = A.relu6_bounds(s_in, zp_in)
+        specs = [("ELU", s_out, zp_out, A.elu_table(s_in, zp_in, s_out, zp_out)),
+                 ("TANH", 1 / 128, 0, A.tanh_table(s_in, zp_in)),
+                 ("RELU", s_out, zp_out, A.relu_table(s_in, zp_in, s_out, zp_out)),
+                 ("RELU6", s_out, zp_out, [min(max(q, lo), hi) for q in codes])]
+        if s_in / 128 / s_out <= 1:  # TFLM rejects HARD_SWISH with an output multiplier above one
+            specs.append(("HARD_SWISH", s_out, zp_out, A.hard_swish_table(s_in, zp_in, s_out, zp_out)))
+        tensors = [act("input", [1, 256], scale=s_in, zp=zp_in)] + \
+            [act(f"o{k}", [1, 256], scale=s, zp=zp) for k, (_, s, zp, _) in enumerate(specs)]
+        ops = [{"op": name, "inputs": [0], "outputs": [k + 1]} for k, (name, *_) in enumerate(specs)]
+        runs.append((build_tflite(tensors, ops, [0], list(range(1, len(specs) + 1))),
+                     [codes.astype(np.int8).reshape(1, 256)], len(specs)))
+        checks += [(name, (s_in, zp_in, s_out, zp_out), np.asarray(t)) for name, _, _, t in specs]
+        x = np.maximum(codes, zp_in)
+        t2 = [act("input", [1, 256], scale=s_in, zp=zp_in), act("o", [1, 256], scale=s_out, zp=zp_out)]
+        runs.append((build_tflite(t2, [{"op": "RSQRT", "inputs": [0], "outputs": [1]}], [0], [1]),
+                     [x.astype(np.int8).reshape(1, 256)], 1))
+        checks.append(("RSQRT", (s_in, zp_in, s_out, zp_out), np.asarray(A.rsqrt_table(s_in, zp_in, s_out, zp_out))[x + 128]))
+    got = [np.asarray(o).reshape(-1) for outs in tflm_run_many(runs) for o in outs]
+    assert len(got) == len(checks)
+    bad = [(name, q) for g, (name, q, want) in zip(got, checks) if not np.array_equal(g, want)]
+    assert not bad, f"tables differ from TFLM: {bad[:6]}"
+
+
 def test_activation_math_helpers():
     """The Python fixed-point pieces against float math (an independent check of the tables'
     building blocks; TFLM is the bit-exact reference above)."""
