@@ -7,8 +7,10 @@ their results into one report.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -74,6 +76,36 @@ def _check_options(opts: FlashTestOptions, board) -> None:
     if opts.upload == "file" and not board.emulated:
         raise InputError(f"--upload file works only on emulated boards; {board.name} is a real board",
                          "a real board gets its inputs over serial: drop --upload (or pass --upload serial)")
+    if not board.emulated and not opts.port:
+        # refused here, before minutes of converting, generating and building
+        raise InputError(f"{board.name} is a real board: give its serial port with --port",
+                         "e.g. --port /dev/ttyACM0 (a board's port is usually /dev/ttyACM* or /dev/ttyUSB*)")
+
+
+@contextlib.contextmanager
+def workdir_lock(work: Path):
+    """Hold WORKDIR/.edgeq.lock for the run: two runs in one workdir would race on the build and
+    interleave their results. An advisory lock, released by the OS however the holder dies."""
+    import fcntl
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / ".edgeq.lock"
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise InputError(f"workdir {work} is in use by another run ({holder})",
+                             "wait for it to finish, or give this run its own --workdir") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"edgeq flash-and-test, pid {os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def io_names(graph, keras_outputs: list[str] | None = None) -> tuple[list[str], list[str]]:
@@ -192,6 +224,14 @@ def _check_resume(meta_path: Path, results_path: Path, identity: dict) -> None:
 def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: None,
                    progress: Callable[[int, int], None] | None = None) -> dict:
     from .boards import get_board
+
+    _check_options(opts, get_board(opts.board))
+    with workdir_lock(Path(opts.workdir)):
+        return _flash_and_test(model, opts, log, progress)
+
+
+def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> dict:
+    from .boards import get_board
     from .build import build_firmware
     from .codegen import generate
     from .device.runner import run_dataset
@@ -214,6 +254,9 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
 
         keras_model = model
         tflite_path = work / f"{model.stem}.tflite"
+        if opts.calib is None:
+            log(f"warning: no --calib: calibrating {model.name} on the test data ({opts.data}); the int8 model "
+                "has then seen the data it is tested on — give --calib for an honest figure")
         log(f"convert {model} (calibration: {opts.calib or opts.data})")
         convert_model(model, opts.calib or opts.data, tflite_path, ConvertOptions())
     tflite = tflite_path.read_bytes()

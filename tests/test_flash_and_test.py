@@ -285,3 +285,26 @@ def test_cli_emulator_killed_mid_run_then_resume(digits_tflite, tmp_path):
     lines = results.read_text().splitlines()
     assert lines[:len(kept)] == kept and len(lines) == 200  # the kept ones were not re-run
     assert sorted(json.loads(x)["index"] for x in lines) == list(range(200))
+
+
+def test_real_board_without_port_refused_before_anything(digits_tflite, tmp_path):
+    r = edgeq("flash-and-test", digits_tflite, "--board", "nucleo-l4r5zi", "--data", DIGITS / "test.npz",
+              "--workdir", tmp_path / "w")
+    assert r.returncode == 2 and "is a real board: give its serial port with --port" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "w").exists()
+
+
+def test_workdir_in_use_is_refused(digits_tflite, tmp_path):
+    from edgeq.errors import InputError
+    from edgeq.flash_and_test import workdir_lock
+
+    with workdir_lock(tmp_path):
+        r = edgeq("flash-and-test", digits_tflite, "--board", "qemu-mps2-an386", "--data", DIGITS / "test.npz",
+                  "--workdir", tmp_path)
+        assert r.returncode == 2 and "is in use by another run" in r.stderr and "Traceback" not in r.stderr
+        with pytest.raises(InputError, match="in use"):
+            with workdir_lock(tmp_path):
+                pass
+    with workdir_lock(tmp_path):  # released: usable again
+        pass
+    assert not (tmp_path / "build").exists()
