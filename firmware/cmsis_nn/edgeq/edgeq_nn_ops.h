@@ -103,9 +103,10 @@ void edgeq_broadcast_mul_s16(const int16_t *in1, const int32_t shape1[4], const 
 void edgeq_copy(const void *input, int32_t bytes, void *output);
 
 #include "edgeq_binary.h"
-#include "edgeq_activations.h"
+#include "edgeq_movement.h"
 
 #include "edgeq_spatial.h"
+#include "edgeq_activations.h"
 #ifdef __cplusplus
 }
 #endif
