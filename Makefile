@@ -38,7 +38,8 @@ generate: setup
 	$(EDGEQ) generate $(TFLITE) -o $(OUT)/model_c --name model
 
 flash-and-test: setup
-	$(EDGEQ) flash-and-test $(MODEL) --board $(BOARD) --data $(DATA) --calib $(CALIB) \
+	@test -f $(TFLITE) || $(MAKE) --no-print-directory convert
+	$(EDGEQ) flash-and-test $(TFLITE) --float-model $(MODEL) --board $(BOARD) --data $(DATA) \
 		--workdir $(OUT)/flash-and-test --max-drop 1
 
 bench: setup

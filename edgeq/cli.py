@@ -678,6 +678,9 @@ def flash_and_test(
     upload: Annotated[str, typer.Option(help="How inputs reach the device: serial (INFER frames over the "
                                         "UART, as on a real board) or file (emulated boards only: read "
                                         "from a host file through semihosting, faster).")] = "serial",
+    float_model: Annotated[Optional[Path], typer.Option("--float-model", help="With a .tflite MODEL: the "
+                                                        "Keras model it was converted from, for float "
+                                                        "accuracy and the float-vs-device drop.")] = None,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -696,7 +699,7 @@ def flash_and_test(
 
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
-                            upload=upload)
+                            upload=upload, float_model=float_model)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings never are
         if s.startswith("warning:"):
             ui.err.print(f"[yellow]{s}[/]", soft_wrap=True)

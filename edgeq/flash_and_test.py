@@ -46,6 +46,8 @@ class FlashTestOptions:
     # "file" (emulated boards only): the device reads the inputs from a host file through
     # semihosting, which skips QEMU's slow emulated UART; outputs still come back over serial.
     upload: str = "serial"
+    # the float Keras model a .tflite was converted from: adds float accuracy and the drop
+    float_model: Path | None = None
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -249,6 +251,9 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
         if not model.is_file():
             raise InputError(f"TFLite model not found: {model}")
         tflite_path = model
+        keras_model = Path(opts.float_model) if opts.float_model else None
+        if keras_model is not None and not keras_model.exists():
+            raise InputError(f"--float-model not found: {keras_model}")
     else:
         from .quantize.convert import ConvertOptions, convert_model
 

@@ -308,3 +308,13 @@ def test_workdir_in_use_is_refused(digits_tflite, tmp_path):
     with workdir_lock(tmp_path):  # released: usable again
         pass
     assert not (tmp_path / "build").exists()
+
+
+def test_tflite_with_float_model_reports_the_float_drop(digits_tflite, tmp_path):
+    """What `make demo` runs: the converted .tflite (no second conversion) plus --float-model."""
+    r = edgeq("flash-and-test", digits_tflite, "--float-model", DIGITS / "digits.keras", "--board", "qemu-mps2-an386",
+              "--data", DIGITS / "test.npz", "--limit", 20, "--workdir", tmp_path, "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["bit_exact_rate"] == 1.0 and "float_vs_device_drop_pp" in rep
+    assert not (tmp_path / "digits.tflite").exists()  # not converted again
