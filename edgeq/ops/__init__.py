@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -50,6 +51,7 @@ class OpSpec:
 
 _REGISTRY: dict[str, OpSpec] = {}
 _LOADED = False
+_LOAD_LOCK = threading.RLock()  # RLock: a module being imported may itself call registry()
 
 
 def register(opcode: str, kernel: str, **kw) -> Callable:
@@ -70,9 +72,13 @@ def registry() -> dict[str, OpSpec]:
     """opcode → OpSpec of every op edgeq generates code for."""
     global _LOADED
     if not _LOADED:
-        _LOADED = True
-        for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            importlib.import_module(f"{__name__}.{m.name}")
+        # thread-safe: code generation runs in thread pools, and a thread must not see the
+        # registry marked loaded while another is still importing its modules
+        with _LOAD_LOCK:
+            if not _LOADED:
+                for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+                    importlib.import_module(f"{__name__}.{m.name}")
+                _LOADED = True
     return _REGISTRY
 
 
