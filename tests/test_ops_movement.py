@@ -342,3 +342,109 @@ def test_family_bit_exact(family, movement_models, movement_results):
         pytest.fail(f"reference could not run {family}: {ref}")
     n = assert_bit_exact(family, host.run(inputs), ref)
     assert n >= SAMPLES
+
+
+# ------------------------------------------------------------------------------------ hand-made graphs
+# Ops no Keras layer converts to (EXPAND_DIMS: the converter writes RESHAPE; BATCH_TO_SPACE_ND needs
+# a dynamic batch; an int16 PADV2 with an int16 pad value: the converter leaves it float32).
+
+def _hand_graphs() -> dict[str, tuple[bytes, str]]:
+    """name → (.tflite bytes, reference "tflm" | "tflite")."""
+    from tflite_builder import act, build_tflite, const
+
+    out = {}
+    for dt, zp in (("int8", -3), ("int16", 0)):
+        # x[1,4,6] → EXPAND_DIMS(axis 2) → e[1,4,1,6] → TRANSPOSE(0,3,1,2) → y[1,6,4,1]
+        tensors = [act("x", [1, 4, 6], dt, 0.05, zp), const("axis", np.array([2]), "int32"),
+                   act("e", [1, 4, 1, 6], dt, 0.05, zp), const("perm", np.array([0, 3, 1, 2]), "int32"),
+                   act("y", [1, 6, 4, 1], dt, 0.05, zp)]
+        ops = [{"op": "EXPAND_DIMS", "inputs": [0, 1], "outputs": [2]},
+               {"op": "TRANSPOSE", "inputs": [2, 3], "outputs": [4]}]
+        out[f"expand_dims_{dt}"] = (build_tflite(tensors, ops, [0], [4]), "tflm")
+        # x[1,72] → RESHAPE → r[4,3,3,2] → BATCH_TO_SPACE_ND(block 2x2, crops [[0,1],[1,0]]) → y[1,5,5,2]
+        tensors = [act("x", [1, 72], dt, 0.1, zp), const("shape", np.array([4, 3, 3, 2]), "int32"),
+                   act("r", [4, 3, 3, 2], dt, 0.1, zp), const("block", np.array([2, 2]), "int32"),
+                   const("crops", np.array([[0, 1], [1, 0]]), "int32"), act("y", [1, 5, 5, 2], dt, 0.1, zp)]
+        ops = [{"op": "RESHAPE", "inputs": [0, 1], "outputs": [2]},
+               {"op": "BATCH_TO_SPACE_ND", "inputs": [2, 3, 4], "outputs": [5]}]
+        out[f"batch_to_space_{dt}"] = (build_tflite(tensors, ops, [0], [5]), "tflm" if dt == "int8" else "tflite")
+        # x[1,5,3] → PADV2(paddings [[0,0],[1,2],[0,1]], pad value) → y[1,8,4]
+        tensors = [act("x", [1, 5, 3], dt, 0.05, zp), const("pads", np.array([[0, 0], [1, 2], [0, 1]]), "int32"),
+                   const("value", np.array(17 if dt == "int8" else -1234), dt, scale=0.05, zp=zp),
+                   act("y", [1, 8, 4], dt, 0.05, zp)]
+        ops = [{"op": "PADV2", "inputs": [0, 1, 2], "outputs": [3]}]
+        out[f"padv2_{dt}"] = (build_tflite(tensors, ops, [0], [3]), "tflm")
+    return out
+
+
+def test_hand_made_graphs_bit_exact(host_builder):
+    from edgeq.codegen import generate
+    from edgeq.graph import load_graph
+
+    graphs = _hand_graphs()
+    runs = {}
+    for name, (buf, ref) in graphs.items():
+        host = host_builder.build(buf, name=name)
+        runs[name] = (host, random_inputs(host.graph, SAMPLES, seed=3))
+    got = {}
+    for runner, kind in ((tflm_run_many, "tflm"), (tflite_run_many, "tflite")):
+        names = [n for n in graphs if graphs[n][1] == kind]
+        res = runner([(graphs[n][0], runs[n][1], 1) for n in names])
+        got.update(zip(names, res))
+    for name, (host, inputs) in runs.items():
+        assert_bit_exact(name, host.run(inputs), got[name])
+    # EXPAND_DIMS is an alias: x and e share one arena buffer, no copy
+    g = load_graph(graphs["expand_dims_int8"][0])
+    res = generate(graphs["expand_dims_int8"][0], runs["expand_dims_int8"][0].gen_dir.parent / "check", name="ed")
+    assert res.kernels.get("alias") == 1
+    from edgeq.memory import plan_memory
+    plan = plan_memory(g)
+    assert plan.offset(0) == plan.offset(2)
+
+
+def _refusal(buf: bytes) -> str:
+    from edgeq.codegen import generate
+    from edgeq.errors import InputError
+
+    import tempfile
+    with tempfile.TemporaryDirectory() as d, pytest.raises(InputError) as e:
+        generate(buf, d, name="r")
+    return str(e.value)
+
+
+def test_refuses_requantizing_copies():
+    """A slice whose output quantization differs from its input's: TFLM copies the bytes (values
+    that would mean something else); edgeq refuses, naming the op."""
+    from tflite_builder import act, build_tflite, const
+
+    tensors = [act("x", [1, 6, 4], scale=0.05, zp=-3), const("b", np.array([0, 1, 0]), "int32"),
+               const("e", np.array([1, 4, 4]), "int32"), const("s", np.array([1, 1, 1]), "int32"),
+               act("y", [1, 3, 4], scale=0.1, zp=-3)]
+    buf = build_tflite(tensors, [{"op": "STRIDED_SLICE", "inputs": [0, 1, 2, 3], "outputs": [4]}], [0], [4])
+    msg = _refusal(buf)
+    assert "STRIDED_SLICE" in msg and "quantization differ" in msg
+
+
+def test_refuses_float_pad_value_of_16x8_padv2(movement_models):
+    """keras.ops.pad(constant_values=...) in 16x8 mode: the converter leaves the pad value float32
+    (TFLM and TFLite both refuse to prepare it); edgeq refuses it with a message."""
+    import keras
+
+    from _codegen_harness import convert_keras as conv
+
+    x = keras.Input(S, batch_size=1)
+    model = keras.Model(x, keras.ops.pad(x, [[0, 0], [1, 0], [0, 1], [0, 0]], constant_values=0.5))
+    buf = conv(model, _u(-1, 1, S), "int16", precision="int16x8")
+    msg = _refusal(buf)
+    assert "PADV2" in msg and "pad value" in msg
+
+
+@pytest.mark.emulator
+def test_permute_family_on_cortex_m4(movement_models, movement_results, tmp_path):
+    """arm_transpose_s8 and edgeq_move on the virtual Cortex-M4, byte for byte with TFLM."""
+    from _codegen_harness import qemu_run
+
+    inputs, _, ref = movement_results["permute"]
+    n = 4
+    got = qemu_run(movement_models["permute"], [x[:n] for x in inputs], tmp_path)
+    assert_bit_exact("permute on the M4", got, [r[:n] for r in ref])
