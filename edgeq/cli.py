@@ -700,9 +700,9 @@ def flash_and_test(
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model)
-    def log(s: str) -> None:  # progress notes are quiet under --json; warnings never are
-        if s.startswith("warning:"):
-            ui.err.print(f"[yellow]{s}[/]", soft_wrap=True)
+    def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
+        if s.startswith(("warning:", "note:")):
+            ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)
         elif not json_out:
             ui.err.print(f"[dim]· {s}[/]")
     with ui.progress("on device", enabled=not json_out) as bar:

@@ -291,6 +291,10 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
     identity = _run_identity(board, graph, full_ds, ds, indices, opts)
     if opts.resume:
         _check_resume(meta_path, results_path, identity)
+        from .device.runner import load_results
+
+        reused = sum(1 for i in load_results(results_path) if 0 <= i < len(ds))
+        log(f"note: resuming: {reused} of {len(ds)} results reused from {results_path}, {len(ds) - reused} to run")
 
     log(f"generate C for {tflite_path.name}")
     gen = generate(tflite, work / "gen", name=opts.name)

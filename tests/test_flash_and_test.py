@@ -280,6 +280,7 @@ def test_cli_emulator_killed_mid_run_then_resume(digits_tflite, tmp_path):
         os.kill(killed, 0)
     r = edgeq(*args[3:], "--resume", "--json")
     assert r.returncode == 0, r.stderr
+    assert f"resuming: {len(kept)} of 200 results reused" in " ".join(r.stderr.split())
     rep = json.loads(r.stdout)
     assert rep["samples"] == 200 and rep["bit_exact_rate"] == 1.0
     lines = results.read_text().splitlines()
