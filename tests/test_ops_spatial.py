@@ -327,3 +327,20 @@ def test_int16_bilinear_is_refused_clearly(tmp_path):
     buf = convert_keras(keras.Model(x, L.Resizing(6, 5)(x)), _u(-1, 1, (4, 3, 2)), "int16", precision="int16x8")
     with pytest.raises(OpError, match="RESIZE_BILINEAR.*no int16 kernel"):
         load_graph(buf)
+
+
+@pytest.mark.toolchain
+def test_int16_transpose_conv_with_int32_bias_is_refused(tmp_path):
+    """16x8 TRANSPOSE_CONV with the converter's experimental int32 bias: TFLM runs it but its
+    outputs saturate (it reads the bias as int64), so there is nothing to be exact with: refused."""
+    import keras
+    from keras import layers as L
+
+    from edgeq.codegen import generate
+    from edgeq.errors import OpError
+
+    x = keras.Input((4, 3, 2), batch_size=1)
+    m = keras.Model(x, L.Conv2DTranspose(3, 3, strides=2, padding="same", bias_initializer="ones")(x))
+    buf = convert_keras(m, _u(-1, 1, (4, 3, 2)), "int16", precision="int16x8", bias_type="int32")
+    with pytest.raises(OpError, match="TRANSPOSE_CONV.*int32 bias"):
+        generate(buf, tmp_path / "g", name="m")

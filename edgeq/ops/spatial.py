@@ -59,8 +59,10 @@ def lower_transpose_conv(lw, op):
         if not b.is_constant:
             raise lw.fail(op, f"bias input ({b.name!r}) must be a constant")
         if s16 and b.dtype == "int32":
-            raise lw.fail(op, f"int16 TRANSPOSE_CONV with an int32 bias ({b.name!r}) is not supported; "
-                              "convert with int64 biases, the 16x8 default")
+            # checked: TFLM runs it but its outputs saturate (+-32767 alternating), as if it read
+            # the int32 bias as int64 — no sane reference to be bit-exact with
+            raise lw.fail(op, f"int16 TRANSPOSE_CONV with an int32 bias ({b.name!r}) is not supported (TFLM "
+                              "reads it as int64); convert with int64 biases, the 16x8 default")
         lw.require(op, b, "int64" if s16 else "int32")
     if len(x.shape) != 4 or len(y.shape) != 4:
         raise lw.fail(op, "needs 4-D input and output")
