@@ -132,6 +132,30 @@ def fam_rsqrt():
     return keras.Model(x, outs), _u(-1, 3, (2, 9)), "int8", "int8"
 
 
+def fam_mix():
+    """One branch per kernel family (for the runs on the virtual boards)."""
+    import keras
+    import tensorflow as tf
+    from keras import layers as L
+    x = keras.Input((4, 5, 3), batch_size=1)
+    y = _pre(x)
+    init = keras.initializers.RandomUniform(-0.4, 0.9, seed=5)
+    outs = [L.Activation("tanh")(y), L.LeakyReLU(negative_slope=0.3)(y), L.ReLU()(y), L.ReLU(max_value=6)(y),
+            L.PReLU(shared_axes=[1, 2], alpha_initializer=init)(L.Conv2D(4, 1)(x)),
+            L.Activation("hard_swish")(y), keras.ops.log_softmax(y),
+            L.Lambda(lambda t: tf.math.l2_normalize(t, axis=-1))(y), keras.ops.rsqrt(L.ReLU()(y) + 0.25)]
+    return keras.Model(x, outs), _u(-3, 4, (4, 5, 3)), "int8", "int8"
+
+
+def fam_mix_16x8():
+    import keras
+    from keras import layers as L
+    x = keras.Input((4, 5, 3), batch_size=1)
+    y = _pre(x)
+    outs = [L.Activation("tanh")(y), L.LeakyReLU(negative_slope=0.3)(y), L.ReLU()(y), L.ReLU(max_value=6)(y)]
+    return keras.Model(x, outs), _u(-3, 4, (4, 5, 3)), "int16", "int16x8"
+
+
 def _as16(fn, lo=None, hi=None):
     def variant():
         model, data, _, _ = fn()
@@ -172,7 +196,9 @@ FAMILIES = {name[4:]: fn for name, fn in sorted(globals().items()) if name.start
 
 EXPECTED_OPS = {
     "tanh": {"TANH"}, "leaky": {"LEAKY_RELU"}, "leaky_direct": {"LEAKY_RELU", "RELU"},
-    "sigmoid_tanh_direct": {"TANH", "LOGISTIC"}, "hswish": {"HARD_SWISH"}, "relu": {"RELU", "RELU6"},
+    "sigmoid_tanh_direct": {"TANH", "LOGISTIC"},
+    "mix": {"TANH", "LEAKY_RELU", "RELU", "RELU6", "PRELU", "HARD_SWISH", "LOG_SOFTMAX", "L2_NORMALIZATION", "RSQRT"},
+    "mix_16x8": {"TANH", "LEAKY_RELU", "RELU", "RELU6"}, "hswish": {"HARD_SWISH"}, "relu": {"RELU", "RELU6"},
     "prelu": {"PRELU"}, "log_softmax": {"LOG_SOFTMAX"}, "l2norm": {"L2_NORMALIZATION"}, "rsqrt": {"RSQRT"},
     "elu_grid": {"ELU", "TANH", "HARD_SWISH", "RELU", "RELU6", "LOG_SOFTMAX", "L2_NORMALIZATION", "RSQRT"},
 }
@@ -513,6 +539,19 @@ def test_zoo_on_virtual_cortex_m4(name, zoo_models, zoo_results, tmp_path):
     few = [x[:3] for x in inputs]
     got = qemu_run(zoo_models[name], few, tmp_path, name=f"z_{name}")
     assert_bit_exact(f"{name} on the M4", got, [r[:3] for r in ref])
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("family", ["mix", "mix_16x8"])
+def test_every_kernel_on_virtual_cortex_m4(family, act_models, act_results, tmp_path):
+    """Every activation kernel (the int8 table, PRELU, LOG_SOFTMAX, L2_NORMALIZATION; int16 TANH,
+    two-slope, clamp) compiled for and run on the Cortex-M4: TFLM's bytes."""
+    from _codegen_harness import qemu_run
+
+    _, inputs, _, ref = act_results[family]
+    few = [x[:3] for x in inputs]
+    got = qemu_run(act_models[family], few, tmp_path, name=f"a_{family}")
+    assert_bit_exact(f"{family} on the M4", got, [r[:3] for r in ref])
 
 
 @pytest.mark.emulator
