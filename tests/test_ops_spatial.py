@@ -37,6 +37,9 @@ def _tconv_branches(x):
         L.Conv2DTranspose(2, 2, strides=1, padding="valid", **rb)(x),
         L.Conv2DTranspose(3, 4, strides=1, padding="same", use_bias=False)(x),
         L.Conv2DTranspose(5, (3, 2), strides=(2, 1), padding="same", **rb)(x),
+        L.Conv2DTranspose(3, 3, strides=3, padding="same", **rb)(x),  # stride = kernel
+        L.Conv2DTranspose(4, 2, strides=3, padding="valid", **rb)(x),  # kernel < stride: gaps
+        L.Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=0, **rb)(x),  # odd output
     ]
 
 
@@ -82,6 +85,9 @@ def _resize_branches(x, bilinear=True):
         L.Lambda(lambda t: v1.resize_bilinear(t, (8, 13)))(x),  # legacy: neither option
         L.Lambda(lambda t: v1.resize_nearest_neighbor(t, (8, 13)))(x),
         L.Lambda(lambda t: v1.resize_nearest_neighbor(t, (4, 3), align_corners=True))(x),
+        L.Resizing(17, 23, interpolation="nearest")(x),  # non-integer factors
+        L.Lambda(lambda t: v1.resize_nearest_neighbor(t, (17, 23), align_corners=True))(x),
+        L.Lambda(lambda t: v1.resize_bilinear(t, (17, 23), align_corners=True))(x),
     ]
 
 
@@ -241,7 +247,7 @@ def test_grid_covers_the_options(spatial_models):
     tc = [op for op in g.operators if op.opcode == "TRANSPOSE_CONV"]
     assert {len([i for i in op.inputs if i >= 0]) for op in tc} == {3, 4}
     assert {op.options["padding"] for op in tc} == {"SAME", "VALID"}
-    assert {op.options["stride_h"] for op in tc} == {1, 2} and any(op.options["stride_w"] == 1 for op in tc
+    assert {op.options["stride_h"] for op in tc} == {1, 2, 3} and any(op.options["stride_w"] == 1 for op in tc
                                                                     if op.options["stride_h"] == 2)
     g = load_graph(spatial_models["resize"])
     for code in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
@@ -276,7 +282,7 @@ def test_spatial_reference_helpers():
     assert nearest_map(3, 5, True, False) == [0, 1, 1, 2, 2]  # 0, .5, 1, 1.5, 2 rounded half away
     # Keras' Conv2DTranspose SAME output = in * stride: padding (k - stride) // 2 when k >= stride
     for k in (2, 3, 4, 5):
-        for s in (1, 2):
+        for s in (1, 2, 3):
             assert transpose_conv_padding("SAME", 7 * s, k, s) == max(k - s, 0) // 2
             assert transpose_conv_padding("VALID", (7 - 1) * s + max(k, s), k, s) == 0
 
