@@ -218,7 +218,7 @@ for _v, _b in (("slices_a_pos", "slices_a"), ("pads_neg", "pads"), ("shuffles_po
     EXPECTED_OPS[_v] = EXPECTED_OPS[_b]
 
 # ops only the hand-made graphs below contain (test_hand_made_graphs_bit_exact)
-EXPECTED_OPS["hand_made"] = {"EXPAND_DIMS", "BATCH_TO_SPACE_ND", "PADV2", "TRANSPOSE"}
+EXPECTED_OPS["hand_made"] = {"EXPAND_DIMS", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH_ND", "PADV2", "TRANSPOSE"}
 
 # families held to the TFLite interpreter: TILE, rank-5 STRIDED_SLICE, int64 GATHER indices, int16
 # GATHER / MIRROR_PAD / GATHER_ND (TFLM has no kernel for them)
@@ -377,7 +377,21 @@ def _hand_graphs() -> dict[str, tuple[bytes, str]]:
                    act("y", [1, 8, 4], dt, 0.05, zp)]
         ops = [{"op": "PADV2", "inputs": [0, 1, 2], "outputs": [3]}]
         out[f"padv2_{dt}"] = (build_tflite(tensors, ops, [0], [3]), "tflm")
+        # x[1,5,5,2] → SPACE_TO_BATCH_ND(block 2x2, paddings [[1,0],[0,1]]) → r[4,3,3,2] → RESHAPE → y[1,72]
+        # (padding needs zero point 0: see test_refuses_space_to_batch_padding_with_a_zero_point)
+        out[f"space_to_batch_{dt}"] = (_space_to_batch(dt, 0), "tflm" if dt == "int8" else "tflite")
     return out
+
+
+def _space_to_batch(dt: str, zp: int) -> bytes:
+    from tflite_builder import act, build_tflite, const
+
+    tensors = [act("x", [1, 5, 5, 2], dt, 0.1, zp), const("block", np.array([2, 2]), "int32"),
+               const("pads", np.array([[1, 0], [0, 1]]), "int32"), act("r", [4, 3, 3, 2], dt, 0.1, zp),
+               const("shape", np.array([1, 72]), "int32"), act("y", [1, 72], dt, 0.1, zp)]
+    ops = [{"op": "SPACE_TO_BATCH_ND", "inputs": [0, 1, 2], "outputs": [3]},
+           {"op": "RESHAPE", "inputs": [3, 4], "outputs": [5]}]
+    return build_tflite(tensors, ops, [0], [5])
 
 
 def test_hand_made_graphs_bit_exact(host_builder):
@@ -428,6 +442,13 @@ def test_refuses_requantizing_copies():
     buf = build_tflite(tensors, [{"op": "STRIDED_SLICE", "inputs": [0, 1, 2, 3], "outputs": [4]}], [0], [4])
     msg = _refusal(buf)
     assert "STRIDED_SLICE" in msg and "quantization differ" in msg
+
+
+def test_refuses_space_to_batch_padding_with_a_zero_point():
+    """SPACE_TO_BATCH_ND padding with output zero point -3: checked here, TFLM writes 0 into the
+    padding (its pad value is never set) and TFLite the zero point, so there is no reference."""
+    msg = _refusal(_space_to_batch("int8", -3))
+    assert "SPACE_TO_BATCH_ND" in msg and "zero point" in msg
 
 
 def test_refuses_float_pad_value_of_16x8_padv2(movement_models):

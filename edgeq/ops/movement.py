@@ -570,3 +570,45 @@ def lower_batch_to_space_nd(lw, op):
     tables = [_ident(bo, st[0]), (h % bh) * bw * bo * st[0] + (h // bh) * st[1],
               (w % bw) * bo * st[0] + (w // bw) * st[2], _ident(c, 1)]
     return _moves(lw, op, x, [_move_args(lw, op, x, y, shape, tables)])
+
+
+@register("SPACE_TO_BATCH_ND", "edgeq_move", int16=True, min_inputs=3, const_inputs=(1, 2), folded_inputs={1, 2},
+          code_bytes=300, notes="3-D (NHC) or 4-D NHWC; padding only with output zero point 0 (TFLM pads "
+                                "with 0, TFLite with the zero point); one move per block position")
+def lower_space_to_batch_nd(lw, op):
+    x, y = lw.t(op.inputs[0]), lw.t(op.outputs[0])
+    _check(lw, op, x, y)
+    block = [int(b) for b in _const(lw, op, 1, "block_shape").reshape(-1)]
+    pads = _const(lw, op, 2, "paddings").reshape(-1, 2)
+    rank = len(x.shape)
+    if rank not in (3, 4) or len(block) != rank - 2 or pads.shape[0] != rank - 2 or min(block) < 1:
+        raise lw.fail(op, f"needs a 3-D or 4-D input with {rank - 2} block sizes and paddings")
+    if (pads < 0).any():
+        raise lw.fail(op, "negative padding")
+    if pads.any() and y.quant.zero_point != 0:
+        # checked: TFLM never sets the pad value (its SpaceToBatchParams stays zeroed) and pads with
+        # the integer 0, TFLite with the zero point (real 0): with zero point != 0 they disagree
+        raise lw.fail(op, f"padding with output zero point {y.quant.zero_point}: TFLM pads with 0, TFLite with "
+                          "the zero point; no reference to be bit-exact with")
+    if rank == 3:
+        block, pads = block + [1], np.vstack([pads, [[0, 0]]])
+    ins = [int(d) for d in x.shape] + ([1] if rank == 3 else [])
+    b, h, w, c = ins
+    bh, bw = block
+    ph, pw = h + int(pads[0].sum()), w + int(pads[1].sum())
+    if ph % bh or pw % bw:
+        raise lw.fail(op, f"padded size {ph}x{pw} is not a multiple of the block {bh}x{bw}")
+    oh, ow = ph // bh, pw // bw
+    _expect_shape(lw, op, y, [b * bh * bw, oh, ow, c] if rank == 4 else [b * bh * bw, oh, c])
+    st = _strides(ins)
+    moves = []
+    for sh in range(bh):
+        for sw in range(bw):
+            r = np.arange(oh, dtype=np.int64) * bh + sh - int(pads[0, 0])
+            q = np.arange(ow, dtype=np.int64) * bw + sw - int(pads[1, 0])
+            tables = [_ident(b, st[0]), np.where((r >= 0) & (r < h), r * st[1], _MARK),
+                      np.where((q >= 0) & (q < w), q * st[2], _MARK), _ident(c, 1)]
+            k = sh * bw + sw
+            moves.append(_move_args(lw, op, x, y, [b, oh, ow, c], tables, out_offset=k * b * oh * ow * c * x.itemsize,
+                                    tag=f"_{k}"))
+    return _moves(lw, op, x, moves, pad_value=y.quant.zero_point)
