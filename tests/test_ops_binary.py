@@ -111,9 +111,12 @@ def _attention(t=5, d=8, dk=6):
 
 
 def fam_attention():
+    """The attention block, plus the key each query attends to most (ARG_MAX of the attention
+    weights: an int32 graph output, which the Cortex-M4 run sends over the serial protocol too;
+    an ARG_MAX of a graph output would read a DEQUANTIZEd float copy)."""
     import keras
-    x, *_, y = _attention()
-    return keras.Model(x, [y]), _u(-1, 1, (5, 8)), "int8"
+    x, _, _, _, a, y = _attention()
+    return keras.Model(x, [y, _argmax(-1)(a)]), _u(-1, 1, (5, 8)), "int8"
 
 
 def fam_matmul():
@@ -194,7 +197,7 @@ EXPECTED_OPS = {
     "elementwise": {"SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"},
     "broadcast": {"SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "SUM"},
     "reduce": {"SUM", "REDUCE_MAX", "REDUCE_MIN", "ARG_MAX", "ARG_MIN"},
-    "attention": {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX"},
+    "attention": {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX", "ARG_MAX"},
     "matmul": {"BATCH_MATMUL"},
     "div": {"DIV"},
     "elementwise_16": {"SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "SUM"},
@@ -451,8 +454,9 @@ def test_refused_with_a_clear_message(name, op, words, refused_models, tmp_path)
 
 @pytest.mark.emulator
 def test_attention_block_on_cortex_m4(binary_models, binary_results, tmp_path):
-    """The attention block (Dense Q/K/V, BATCH_MATMUL, SOFTMAX, BATCH_MATMUL) generated, built
-    for the virtual Cortex-M4 (mps2-an386) and run over the serial protocol: bit-exact with TFLM."""
+    """The attention block (Dense Q/K/V, BATCH_MATMUL, SOFTMAX, BATCH_MATMUL; + ARG_MAX, an int32
+    output) generated, built for the virtual Cortex-M4 (mps2-an386) and run over the serial
+    protocol: bit-exact with TFLM."""
     host, inputs, ref = binary_results["attention"]
     n = 12
     got = qemu_run(binary_models["attention"], [x[:n] for x in inputs], tmp_path)
