@@ -450,6 +450,27 @@ def test_refused_with_a_clear_message(name, op, words, refused_models, tmp_path)
     assert op in str(e.value) and words in str(e.value)
 
 
+@pytest.mark.unit
+def test_div_refused_where_tflm_shifts_are_undefined(tmp_path):
+    """A DIV whose scales would make TFLM shift right by more than 31 bits for some inputs (a
+    divisor range up to 12.75 against a quotient scale as fine as the dividend's) is refused,
+    with the op named; the same op with a narrow divisor range generates."""
+    from tflite_builder import build_tflite
+
+    from edgeq.codegen import generate
+    from edgeq.errors import InputError
+
+    def model(s2):
+        return build_tflite([{"name": "x", "shape": [1, 8], "dtype": "int8", "scale": 0.01, "zp": 0},
+                             {"name": "y", "shape": [1, 8], "dtype": "int8", "scale": s2, "zp": -128},
+                             {"name": "out", "shape": [1, 8], "dtype": "int8", "scale": 0.01, "zp": 0}],
+                            [{"op": "DIV", "inputs": [0, 1], "outputs": [2]}], [0, 1], [2])
+    with pytest.raises(InputError) as e:
+        generate(model(0.05), tmp_path / "wide", name="w")
+    assert "DIV" in str(e.value) and "undefined" in str(e.value)
+    assert generate(model(0.004), tmp_path / "narrow", name="n").kernels.get("div") == 1
+
+
 # ------------------------------------------------------------------------------------ Cortex-M4
 
 @pytest.mark.emulator
