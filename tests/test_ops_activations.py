@@ -60,8 +60,11 @@ def fam_leaky_direct():
     """LEAKY_RELU and RELU straight on the graph input: the random inputs reach every code."""
     import keras
     from keras import layers as L
+    import tensorflow as tf
     x = keras.Input((256,), batch_size=1)
     outs = [L.LeakyReLU(negative_slope=a)(x) for a in (0.2, 0.01, 0.7, 1.9, 0.3)] + [L.ReLU()(x)]
+    # a negative alpha (Keras refuses one; tf.nn.leaky_relu converts to LEAKY_RELU all the same)
+    outs += [L.Lambda(lambda t, a=a: tf.nn.leaky_relu(t, alpha=a))(x) for a in (-0.5, -1.3)]
     return keras.Model(x, outs), _u(-2.3, 3.1, (256,)), "int8", "int8"
 
 

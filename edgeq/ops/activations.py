@@ -12,6 +12,11 @@ table interpolation LOGISTIC uses (the same 256-entry table, shared), LEAKY_RELU
 requantization, RELU6 by clamping. PRELU, LOG_SOFTMAX and L2_NORMALIZATION have kernels of their own.
 
 TFLM facts this follows (checked against the interpreter by tests/test_ops_activations.py):
+- RELU and LEAKY_RELU ratios (in/out scale, in scale * alpha / out scale) are taken in double
+  from the float32 scales: the interpreter matches that on every code, and a float32 quotient
+  misses it by one code on exact ties. A negative alpha negates the requantized value.
+- The int8 TANH kernel writes codes of 1/128 (zp 0), whatever the output tensor says; int16 TANH
+  needs an output scale of 2^-15. Its sigmoid table is LOGISTIC's (shared, emitted once).
 - RELU6 clamps the input codes to [zp, quantized 6] of the *input* and ignores the output's
   quantization (the converter gives RELU6 an output scale different from its input's; TFLM's
   bytes are what they are, edgeq reproduces them).
