@@ -184,6 +184,15 @@ fam_tiles_16 = _rerange(fam_tiles, -1.0, 1.0, "int16x8")
 fam_gather64_16 = _rerange(fam_gather64, -1.0, 1.0, "int16x8")
 
 
+def fam_gather_nd_16():
+    import keras
+    import tensorflow as tf
+    from keras import ops as K
+    x = keras.Input(S, batch_size=1)
+    outs = [K.reshape(_tf_layer(lambda t: tf.gather_nd(t, [[0, 6, 1], [0, 0, 8]]))(x), (1, 2, 5))]
+    return keras.Model(x, outs), _u(-1, 1, S), "int16x8"
+
+
 def fam_pads_16():
     """16x8: the converter has no 16x8 form of SPACE_TO_DEPTH / DEPTH_TO_SPACE, and writes a PADV2
     whose pad value stays float32 (neither TFLM nor TFLite runs it; edgeq refuses it)."""
@@ -210,6 +219,7 @@ EXPECTED_OPS = {
     "tiles": {"TILE", "RESHAPE", "STRIDED_SLICE"},
     "gather64": {"GATHER"},
     "pads_16": {"MIRROR_PAD", "GATHER"},
+    "gather_nd_16": {"GATHER_ND"},
 }
 for _v, _b in (("slices_a_pos", "slices_a"), ("pads_neg", "pads"), ("shuffles_pos", "shuffles"),
                ("splits_16", "splits"), ("unpack_16", "unpack"), ("pack_16", "pack"), ("slices_a_16", "slices_a"),
@@ -222,7 +232,7 @@ EXPECTED_OPS["hand_made"] = {"EXPAND_DIMS", "BATCH_TO_SPACE_ND", "SPACE_TO_BATCH
 
 # families held to the TFLite interpreter: TILE, rank-5 STRIDED_SLICE, int64 GATHER indices, int16
 # GATHER / MIRROR_PAD / GATHER_ND (TFLM has no kernel for them)
-TFLITE_REF = {"tiles", "gather64", "gather64_16", "pads_16"}
+TFLITE_REF = {"tiles", "gather64", "gather64_16", "pads_16", "gather_nd_16"}
 # int16 TILE: no interpreter has it (TFLite: "Type 'INT16' is not supported by tile"). The family
 # only moves elements, so its reference is the int8 model of the same graph run by TFLite on the
 # low and on the high bytes of the int16 inputs, the output bytes put back together.

@@ -332,8 +332,8 @@ register("EXPAND_DIMS", "(alias, or edgeq_copy)", int16=True, alias=True, min_in
          folded_inputs={1}, code_bytes=0)(_lower_expand_dims)
 
 
-@register("SPACE_TO_DEPTH", "edgeq_move", int16=True, ranks={0: 4}, out_rank=4, code_bytes=300,
-          notes="int16: no converter emits it; the kernel is the int8 one")
+@register("SPACE_TO_DEPTH", "edgeq_move", ranks={0: 4}, out_rank=4, code_bytes=300,
+          notes="int8 (the converter has no 16x8 form, TFLM no int16 kernel)")
 def lower_space_to_depth(lw, op):
     x, y = lw.t(op.inputs[0]), lw.t(op.outputs[0])
     _check(lw, op, x, y)
@@ -351,8 +351,8 @@ def lower_space_to_depth(lw, op):
     return _moves(lw, op, x, [_move_args(lw, op, x, y, shape, tables)])
 
 
-@register("DEPTH_TO_SPACE", "edgeq_move", int16=True, ranks={0: 4}, out_rank=4, code_bytes=300,
-          notes="int16: no converter emits it; the kernel is the int8 one")
+@register("DEPTH_TO_SPACE", "edgeq_move", ranks={0: 4}, out_rank=4, code_bytes=300,
+          notes="int8 (the converter has no 16x8 form, TFLM no int16 kernel)")
 def lower_depth_to_space(lw, op):
     x, y = lw.t(op.inputs[0]), lw.t(op.outputs[0])
     _check(lw, op, x, y)
