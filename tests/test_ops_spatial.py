@@ -143,8 +143,8 @@ def fam_group_16x8():
 
 
 def unet():
-    """A small U-Net: stride-2 Conv2D down, Conv2DTranspose up, Concatenate skips, and a
-    Resizing bilinear branch merged at the end."""
+    """A small U-Net: stride-2 Conv2D down, Conv2DTranspose up, Concatenate skips, a grouped
+    Conv2D in the decoder, and Resizing bilinear / nearest branches merged at the end."""
     import keras
     from keras import layers as L
     x = keras.Input((12, 12, 3), batch_size=1)
@@ -153,11 +153,12 @@ def unet():
     b = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(e2)  # 3x3
     d2 = L.Conv2DTranspose(12, 3, strides=2, padding="same", bias_initializer="random_normal")(b)  # 6x6
     d2 = L.Concatenate()([d2, e2])
-    d2 = L.Conv2D(12, 3, padding="same", activation="relu")(d2)
+    d2 = L.Conv2D(12, 3, padding="same", groups=2, activation="relu")(d2)  # grouped
     d1 = L.Conv2DTranspose(8, 2, strides=2, padding="same", bias_initializer="random_normal")(d2)  # 12x12
     d1 = L.Concatenate()([d1, e1])
     up = L.Resizing(12, 12, interpolation="bilinear")(b)  # bilinear from the bottleneck
-    y = L.Concatenate()([d1, L.Conv2D(4, 1)(up)])
+    near = L.Resizing(12, 12, interpolation="nearest")(e2)
+    y = L.Concatenate()([d1, L.Conv2D(4, 1)(up), near])
     y = L.Conv2D(3, 3, padding="same")(y)
     return keras.Model(x, y), _u(-1, 1, (12, 12, 3)), "int8", "int8"
 
@@ -171,7 +172,7 @@ EXPECTED_OPS = {
     "resize_neg": {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"},
     "resize_16x8": {"RESIZE_NEAREST_NEIGHBOR"},
     "group": {"CONV_2D"}, "group_pos": {"CONV_2D"}, "group_16x8": {"CONV_2D"},
-    "unet": {"CONV_2D", "TRANSPOSE_CONV", "CONCATENATION", "RESIZE_BILINEAR"},
+    "unet": {"CONV_2D", "TRANSPOSE_CONV", "CONCATENATION", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"},
 }
 
 
@@ -309,11 +310,14 @@ def test_generated_c_compiles_for_cortex_m4(spatial_models, tmp_path):
 
 @pytest.mark.emulator
 def test_unet_on_virtual_cortex_m4(spatial_models, spatial_results, tmp_path):
-    """The U-Net (Conv2D stride 2 down, Conv2DTranspose up, skip concatenations, a bilinear
-    resize branch) generated, cross-built and run on QEMU mps2-an386: bytes equal to TFLM."""
+    """The U-Net (Conv2D stride 2 down, Conv2DTranspose up, skip concatenations, a grouped
+    conv, bilinear and nearest resize branches) generated, cross-built and run on QEMU
+    mps2-an386: bytes equal to TFLM."""
     from _codegen_harness import qemu_run
 
     graph, inputs, _, ref = spatial_results["unet"]
+    assert any(graph.tensors[op.inputs[1]].shape[3] < graph.tensors[op.inputs[0]].shape[3]
+               for op in graph.operators if op.opcode == "CONV_2D"), "no grouped conv in the U-Net"
     few = [x[:4] for x in inputs]
     got = qemu_run(spatial_models["unet"], few, tmp_path)
     assert_bit_exact("unet on Cortex-M4", got, [r[:4] for r in ref])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..memory import _same_pad  # TFLite's SAME-padding formula (total // 2)
+from .. import quantmath as qm
 from . import register
 
 # ------------------------------------------------------------------------------ TRANSPOSE_CONV
@@ -77,8 +77,6 @@ def lower_transpose_conv(lw, op):
     out_h, out_w = int(y.shape[1]), int(y.shape[2])
     pad_h = transpose_conv_padding(padding, out_h, k_h, s_h)
     pad_w = transpose_conv_padding(padding, out_w, k_w, s_w)
-    from .. import quantmath as qm
-
     mults, shifts = qm.conv_multipliers(x.quant.scale, w.quant.scales, y.quant.scale, out_c)
     pre = f"{lw.name}_op{op.index}"
     lo, hi = lw.act(op, y)
