@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
-from typing import Callable
 
 from ..errors import InputError
 from .tfenv import captured_output, import_tf
@@ -151,18 +150,6 @@ def signature_inputs(model) -> list[str]:
     if len(model.inputs) == 1 and len(model.outputs) == 1:
         return ["input"]
     return [name for name, _ in input_specs(model)]
-
-
-def representative_inputs(model, xs) -> Callable:
-    """sample i → what the TFLite converter's representative dataset yields for it: one array for a
-    single-input model, else a dict by signature input name (the converted model's input order
-    is not the Keras order, so a list would be fed to the wrong inputs)."""
-    if not isinstance(xs, (list, tuple)):
-        return lambda i: [xs[i:i + 1]]
-    if len(xs) == 1:
-        return lambda i: [xs[0][i:i + 1]]
-    names = signature_inputs(model)
-    return lambda i: {n: a[i:i + 1] for n, a in zip(names, xs)}
 
 
 def layer_names(model) -> list[str]:
