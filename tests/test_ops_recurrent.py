@@ -57,7 +57,16 @@ def model_gru():
     return keras.Model(inp, L.Dense(3, name="head")(y)), (-1.0, 1.0, (6, 4))
 
 
-MODELS = {"lstm_stack": model_lstm_stack, "kws_lstm": model_kws_lstm, "gru": model_gru}
+def model_bidi_lstm():
+    """Bidirectional LSTM (tf_keras path): a forward and a backward fused op, REVERSE_V2, CONCATENATION."""
+    import keras
+    from keras import layers as L
+    inp = keras.Input((7, 3))
+    y = L.Bidirectional(L.LSTM(5), name="bidi")(inp)
+    return keras.Model(inp, L.Dense(4, name="head")(y)), (-1.0, 1.0, (7, 3))
+
+
+MODELS = {"lstm_stack": model_lstm_stack, "kws_lstm": model_kws_lstm, "gru": model_gru, "bidi_lstm": model_bidi_lstm}
 
 
 def _key(name: str) -> str:
@@ -179,20 +188,26 @@ def test_kws_lstm_on_cortex_m4(recurrent_models, tmp_path):
     assert_bit_exact("kws_lstm@m4", got, _tflm_fresh(buf, ins, 1))
 
 
-def test_gru_unrolled_end_to_end(recurrent_models, host_builder):
-    """GRU: unrolled Keras 3, no SHAPE/FILL (the zero initial state folds with batch 1)."""
+@pytest.mark.parametrize("name", ["gru", "bidi_lstm"])
+def test_unrolled_gru_and_bidirectional_lstm_bit_exact(recurrent_models, host_builder, name):
+    """GRU (unrolled: no SHAPE/FILL, the zero initial state folds with batch 1) and a
+    Bidirectional LSTM (two fused ops, the backward one between REVERSE_V2s) end to end. Their
+    small ops come from other op families: a missing one is reported as an expected failure."""
     from edgeq.ops import registry
 
-    buf = recurrent_models["gru"]
+    buf = recurrent_models[name]
     ops = _ops(buf)
     assert not {"SHAPE", "FILL", "WHILE"} & set(ops), ops
-    assert {"FULLY_CONNECTED", "LOGISTIC", "TANH", "SUB"} <= set(ops), ops
+    if name == "gru":
+        assert {"FULLY_CONNECTED", "LOGISTIC", "TANH", "SUB", "SPLIT"} <= set(ops), ops
+    else:
+        assert ops["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 2 and "REVERSE_V2" in ops, ops
     missing = sorted(set(ops) - set(registry()))
     if missing:
-        pytest.xfail(f"GRU ops not in the op registry yet: {', '.join(missing)}")
-    m = host_builder.build(buf, name="r_gru")
+        pytest.xfail(f"{name}: ops not in the op registry yet: {', '.join(missing)}")
+    m = host_builder.build(buf, name=f"r_{name}")
     ins = random_inputs(m.graph, SAMPLES, seed=12)
-    assert_bit_exact("gru", m.run(ins), _tflm_fresh(buf, ins, len(m.graph.outputs)))
+    assert assert_bit_exact(name, m.run(ins), _tflm_fresh(buf, ins, len(m.graph.outputs))) > 0
 
 
 # ------------------------------------------------------------------------------------ CLI

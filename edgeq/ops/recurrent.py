@@ -132,8 +132,8 @@ def lower_lstm(lw, op):
     p = cell_scale_power(cell.quant.scale)
     if p is None:
         raise lw.fail(op, f"cell state scale {cell.quant.scale:g} is not a power of two")
-    if hidden.quant.zero_point != y.quant.zero_point or _f32(hidden.quant.scale) != _f32(y.quant.scale):
-        raise lw.fail(op, "hidden state and output quantization differ")
+    # the output gets the hidden state's bytes (TFLM copies them): its own quantization, which the
+    # converter may set differently (a Bidirectional's backward LSTM), is not applied
 
     pre = f"{lw.name}_op{op.index}"
     gates = {}
@@ -166,6 +166,6 @@ def lower_lstm(lw, op):
                     input_offset=-x.quant.zero_point, f2c_mult=f2c[0], f2c_shift=f2c[1], i2c_mult=i2c[0],
                     i2c_shift=i2c[1], cell_clip=quantized_cell_clip(op.options.get("cell_clip", 0.0),
                                                                       cell.quant.scale),
-                    cell_scale_power=p, out_mult=out[0], out_shift=out[1], output_offset=y.quant.zero_point,
+                    cell_scale_power=p, out_mult=out[0], out_shift=out[1], output_offset=hidden.quant.zero_point,
                     gates=[gates[g] for g in ("forget", "input", "cell", "output")], scratch=lw.scratch(op),
                     temp_bytes=2 * batch * units)

@@ -281,7 +281,10 @@ def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Prog
         result = _run_converter_child(tmp / "request.json", progress, where)
         if "error" in result:
             raise InputError(result["error"] + where if rnn_layers else result["error"])
-        return (tmp / "out.tflite").read_bytes(), result.get("ranges", {})
+        tflite = (tmp / "out.tflite").read_bytes()
+    if route == "unroll" and options.io != "float32":
+        recurrent.check_unrolled(tflite, rnn_layers)
+    return tflite, result.get("ranges", {})
 
 
 def _export_for_converter(wrapped, out_dir: Path) -> None:

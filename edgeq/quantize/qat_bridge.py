@@ -29,10 +29,12 @@ def _clean(obj):
 
 def _layer_config(config: dict) -> dict:
     out = {k: v for k, v in _clean(config).items() if k not in _KERAS3_ONLY}
-    for k in out:
-        if k.endswith("_initializer") and out[k] is not None:
+    for k, v in out.items():
+        if k.endswith("_initializer") and v is not None:
             out[k] = "zeros"  # the trained weights are copied in afterwards; Keras 3 initializer
             # configs carry arguments tf_keras rejects
+        elif isinstance(v, dict) and isinstance(v.get("config"), dict) and "class_name" in v:
+            v["config"] = _layer_config(v["config"])  # a wrapped layer (Bidirectional, TimeDistributed)
     return out
 
 

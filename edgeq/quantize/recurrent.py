@@ -93,3 +93,23 @@ def unrolled(model):
         clone = keras.Model.from_config(config)
     clone.set_weights(model.get_weights())
     return clone
+
+
+def check_unrolled(tflite: bytes, layers: list[tuple[str, str]]) -> None:
+    """An unrolled GRU whose first step the converter could not quantize: with a zero initial state
+    the reset gate of step 0 is unused when the recurrent bias of the candidate is zero (an
+    untrained model, use_bias=False) or reset_after=False, and the converter then leaves that
+    step's SPLIT in float. Say so, naming the layers, instead of a generic float-op refusal."""
+    from ..graph import load_graph
+
+    g = load_graph(tflite, check_supported=False)
+    for op in g.operators:
+        if op.opcode in ("QUANTIZE", "DEQUANTIZE"):
+            continue
+        if any(i >= 0 and g.tensors[i].dtype == "float32" for i in (*op.inputs, *op.outputs)):
+            grus = [(n, c) for n, c in layers if c == "GRU"] or layers
+            raise InputError(
+                f"recurrent layer(s) {describe(grus)}: the converter left operator #{op.index} ({op.opcode}) of "
+                "the unrolled first time step in float32",
+                hint="a GRU needs reset_after=True and a non-zero recurrent bias (as training gives it); "
+                     "an untrained model or use_bias=False leaves part of step 0 unused")
