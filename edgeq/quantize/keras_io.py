@@ -134,6 +134,7 @@ def batch_one(model):
     A model with several inputs keeps its input names (the converted model's signature names them:
     ``signature_inputs`` below); several outputs stay a list (signature names output_0, output_1, ...)."""
     _, keras = import_tf()
+    model = _without_tile_upsampling(model, keras)
     if len(model.inputs) == 1 and len(model.outputs) == 1:
         inp = keras.Input(shape=input_shape(model), batch_size=1, name="input")
         return keras.Model(inp, model(inp), name=model.name)
@@ -143,6 +144,42 @@ def batch_one(model):
         outs = [outs[n] for n in output_names(model)]
     return keras.Model(ins if len(ins) > 1 else ins[0], list(outs) if len(model.outputs) > 1 else outs,
                        name=model.name)
+
+
+def _without_tile_upsampling(model, keras):
+    """Keras 3 lowers ``UpSampling2D(interpolation="nearest")`` to RESHAPE/TILE ops with rank-5
+    tensors, and TFLM has no TILE kernel: such a model would run nowhere but in edgeq's code and
+    the desktop interpreter. A ``Resizing`` to the integer multiple with nearest interpolation is
+    the same function (output pixel i reads input pixel floor(i / s), with or without half-pixel
+    centres, for an integer factor s) and converts to RESIZE_NEAREST_NEIGHBOR, which TFLM runs.
+    Returns the model itself when it has no such layer (or is not a functional/sequential model)."""
+    def plain(layer) -> bool:
+        return (isinstance(layer, keras.layers.UpSampling2D) and layer.interpolation == "nearest"
+                and getattr(layer, "data_format", "channels_last") == "channels_last")
+
+    def walk(m):
+        for layer in getattr(m, "layers", []):
+            yield layer
+            yield from walk(layer)
+
+    if not any(plain(layer) for layer in walk(model)):
+        return model
+
+    def swap(layer):
+        if plain(layer):
+            _, h, w, _ = layer.input.shape
+            sh, sw = layer.size
+            return keras.layers.Resizing(int(h) * sh, int(w) * sw, interpolation="nearest", name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    try:
+        clone = keras.models.clone_model(model, clone_function=swap, recursive=True)
+    except (ValueError, TypeError, AttributeError, NotImplementedError):
+        return model  # a subclassed model: keep the TILE form (edgeq still runs it)
+    for old, new in zip(walk(model), walk(clone)):
+        if old.weights:
+            new.set_weights(old.get_weights())
+    return clone
 
 
 def signature_inputs(model) -> list[str]:
