@@ -205,6 +205,9 @@ class _Tflm:
                 [_details_io(self.it.get_output_details(k)) for k in range(n_out)])
 
     def run(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        # every sample is an independent inference, as on the device: TFLM's reference kernels keep
+        # variable tensors (an LSTM's state) from one invoke to the next until reset()
+        self.it.reset()
         for k, a in enumerate(xs):
             self.it.set_input(a, k)
         self.it.invoke()
