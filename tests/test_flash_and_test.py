@@ -222,8 +222,9 @@ def test_bad_inputs_refused_before_building(digits_tflite, tmp_path):
          const("b", np.zeros(4), "int32", scale=np.full(4, 0.0005), zp=0), act("fc", [1, 4]), act("sm", [1, 4])],
         [{"op": "FULLY_CONNECTED", "inputs": [0, 1, 2], "outputs": [3]}, {"op": "SOFTMAX", "inputs": [3], "outputs": [4]}],
         [0], [3, 4]))
-    r = edgeq("flash-and-test", two_out, *base, "--data", DIGITS / "test.npz")
-    assert r.returncode == 2 and "one input and one output" in r.stderr and "2 output(s)" in r.stderr
+    # (several outputs are supported: tests/test_multi_io.py); its data is checked before building too
+    r = edgeq("flash-and-test", two_out, *base, "--data", wrong)
+    assert r.returncode == 2 and "(5, 5)" in r.stderr and "(8, 8, 1)" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "build").exists() and not (tmp_path / "gen").exists()
 
