@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     cases_root = Path(a.cmsis_nn) / "Tests" / "UnitTest" / "TestCases"
     if not cases_root.is_dir():
         ap.error(f"{cases_root} not found")
-    defines = ["-DEDGEQ_EMULATE_DSP"] if a.dsp else []
+    # --dsp: the tests' DSP-only sections (e.g. *_get_buffer_size_dsp checks) are compiled too
+    defines = ["-DEDGEQ_EMULATE_DSP", "-DARM_MATH_DSP"] if a.dsp else []
     tmp = None
     if a.work:
         work = Path(a.work)

@@ -25,6 +25,10 @@ static arm_cmsis_nn_status EDGEQ_POOL_FN(int is_max,
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
     int32_t b, oy, ox, c, y, x;
 
+    if (batches < 1)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR; /* as upstream: a batch count below one is an argument error */
+    }
     for (b = 0; b < batches; b++)
     {
         const EDGEQ_POOL_T *in_b = input_data + b * in_h * in_w * ch;

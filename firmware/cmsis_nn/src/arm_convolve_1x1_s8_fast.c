@@ -155,11 +155,12 @@ arm_cmsis_nn_status arm_convolve_1x1_s8_fast(const cmsis_nn_context *ctx,
     const int32_t in_off = conv_params->input_offset, out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     int32_t p, oc, ic;
+    (void)filter_dims;
     (void)ctx;
     (void)bias_dims;
 
     if (conv_params->padding.w != 0 || conv_params->padding.h != 0 || conv_params->stride.w != 1 ||
-        conv_params->stride.h != 1 || filter_dims->w != 1 || filter_dims->h != 1 || filter_dims->c != in_c)
+        conv_params->stride.h != 1)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
@@ -204,8 +205,7 @@ arm_cmsis_nn_status arm_convolve_1x1_s8(const cmsis_nn_context *ctx,
                                         const cmsis_nn_dims *output_dims,
                                         int8_t *output_data)
 {
-    if (conv_params->padding.w != 0 || conv_params->padding.h != 0 || filter_dims->w != 1 || filter_dims->h != 1 ||
-        filter_dims->c != input_dims->c)
+    if (conv_params->padding.w != 0 || conv_params->padding.h != 0)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
@@ -221,8 +221,19 @@ arm_cmsis_nn_status arm_convolve_1x1_s8(const cmsis_nn_context *ctx,
                               output_data);
     return ARM_CMSIS_NN_SUCCESS;
 #else
-    /* portable: the generic kernel reads a strided 1x1 in place just as well (no scratch) */
-    return arm_convolve_s8(ctx, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
-                           bias_dims, bias_data, output_dims, output_data);
+    /* portable: the generic kernel reads a strided 1x1 in place just as well (no scratch). Like
+     * upstream, this entry point reads neither the dilation nor the filter dims: pass the 1x1
+     * geometry explicitly (an unset dilation would divide by zero). */
+    {
+        cmsis_nn_conv_params params = *conv_params;
+        cmsis_nn_dims k = {0, 1, 1, 0};
+        (void)filter_dims;
+        params.dilation.w = 1;
+        params.dilation.h = 1;
+        k.n = output_dims->c;
+        k.c = input_dims->c;
+        return arm_convolve_s8(ctx, &params, quant_params, input_dims, input_data, &k, filter_data, bias_dims,
+                               bias_data, output_dims, output_data);
+    }
 #endif
 }

@@ -39,19 +39,24 @@ arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
 {
     const int32_t batches = input_dims->n;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, k_c = filter_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t stride_h = conv_params->stride.h, stride_w = conv_params->stride.w;
     const int32_t pad_h = conv_params->padding.h, pad_w = conv_params->padding.w;
     const int32_t dil_h = conv_params->dilation.h, dil_w = conv_params->dilation.w;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int32_t b, oy, ox, oc, ky, kx, g, groups, oc_per_group;
+    int32_t b, oy, ox, oc, ky, kx, g, groups, oc_per_group, k_c;
     (void)ctx;
     (void)bias_dims;
 
-    if (k_c <= 0 || in_c % k_c != 0 || filter_dims->n != out_c || out_c % (in_c / k_c) != 0)
+    /* Upstream's v7 int16 convolution reads only filter_dims->w/h (filter depth = input channels).
+     * edgeq's grouped extension takes filter_dims->c when it is a proper group depth (a divisor
+     * of the input channels whose group count also divides the output channels); anything else,
+     * e.g. a caller that never set it, means an ordinary convolution, as upstream. */
+    k_c = filter_dims->c;
+    if (k_c <= 0 || k_c > in_c || in_c % k_c != 0 || out_c % (in_c / k_c) != 0)
     {
-        return ARM_CMSIS_NN_ARG_ERROR;
+        k_c = in_c;
     }
     groups = in_c / k_c;
     oc_per_group = out_c / groups;

@@ -32,7 +32,7 @@ arm_cmsis_nn_status arm_depthwise_conv_s16(const cmsis_nn_context *ctx,
     (void)ctx;
     (void)bias_dims;
 
-    if (out_c != in_c * mult || filter_dims->c != out_c)
+    if (out_c != in_c * mult)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
