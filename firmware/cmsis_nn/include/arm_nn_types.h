@@ -225,6 +225,15 @@ typedef struct
     void *hidden_state;
 } cmsis_nn_lstm_context;
 
+/** Per-tensor or per-channel requantization (arm_fully_connected_wrapper_s8): is_per_channel != 0:
+ * one multiplier / shift per output channel, else multiplier[0] / shift[0] for all. */
+typedef struct
+{
+    int32_t *multiplier;
+    int32_t *shift;
+    int32_t is_per_channel;
+} cmsis_nn_quant_params;
+
 #ifdef __cplusplus
 }
 #endif
