@@ -37,16 +37,6 @@ KERNEL_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-ffp-contrac
 TEST_CFLAGS = ["-std=gnu99", "-O1", "-w", "-Wno-implicit-function-declaration"]
 MISSING_EXIT = 77
 
-# Test directories edgeq's CI lists as expected to pass fully (tests/test_cmsis_nn_conformance.py).
-EXPECTED_PASS = [
-    "arm_avgpool_s8", "arm_avgpool_s16", "arm_max_pool_s8", "arm_max_pool_s16",
-    "arm_softmax_s8", "arm_softmax_s16",
-    "arm_elementwise_add_s8", "arm_elementwise_add_s16", "arm_elementwise_mul_s8", "arm_elementwise_mul_s16",
-    "arm_fully_connected_s8", "arm_fully_connected_s16",
-    "arm_depthwise_conv_s8", "arm_depthwise_conv_s16", "arm_convolve_s16",
-    "arm_convolve_1x1_s8_fast", "arm_transpose_s8", "arm_maximum_minimum_s8",
-]
-
 
 def implemented_functions(work: Path) -> set[str]:
     """arm_* functions declared in include/arm_nnfunctions.h and defined (global text symbols of the
