@@ -11,6 +11,10 @@ without CMake, Ruby or Unity: `scripts/cmsis_nn_unity_shim/unity.h` provides the
 tests use (TEST_ASSERT_EQUAL, TEST_ASSERT_TRUE), and this script writes a small runner that forks
 once per test case (a crash fails that case only). Entry points edgeq lacks are linked to stubs
 that end the case with a "missing" status, so the other cases of the same file still run.
+CMSIS-NN v7's arm_convolve_s8 has an extra `upscale_dims` argument edgeq's does not (generated code
+calls edgeq's list); the tests pass NULL there, and a test-side adapter
+(cmsis_nn_unity_shim/edgeq_v7_conv_adapter.h, force-included into the test sources only) maps those
+calls onto edgeq's function; --no-v7-conv-adapter compiles them as they are (they then fail to build).
 
 Only test directories that call at least one `arm_*` function edgeq implements (declared in
 include/arm_nnfunctions.h and defined in src/*.c) are considered; the others are listed as
@@ -120,7 +124,7 @@ def called_functions(test_dir: Path) -> set[str]:
     return names
 
 
-def run_dir(test_dir: Path, lib: Path, work: Path, defines: list[str], impl: set[str]) -> dict:
+def run_dir(test_dir: Path, lib: Path, work: Path, defines: list[str], conv_adapter: bool) -> dict:
     name = test_dir.name[len("test_"):]
     out = {"function": name, "passed": [], "failed": [], "not_built": [], "reason": ""}
     unity_files = sorted((test_dir / "Unity").glob("unity_test_*.c"))
@@ -141,7 +145,8 @@ def run_dir(test_dir: Path, lib: Path, work: Path, defines: list[str], impl: set
     objs = []
     for src in [*unity_files, runner]:
         obj = wdir / (src.stem + ".o")
-        p = subprocess.run(["gcc", *TEST_CFLAGS, *defines, *inc, "-c", str(src), "-o", str(obj)],
+        pre = ["-include", str(SHIM / "edgeq_v7_conv_adapter.h")] if conv_adapter and src != runner else []
+        p = subprocess.run(["gcc", *TEST_CFLAGS, *defines, *inc, *pre, "-c", str(src), "-o", str(obj)],
                            capture_output=True, text=True)
         if p.returncode:
             errs = [ln for ln in p.stderr.splitlines() if "error" in ln]
@@ -193,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cmsis-nn", default=os.environ.get("EDGEQ_CMSIS_NN_DIR"),
                     help="CMSIS-NN checkout (default: $EDGEQ_CMSIS_NN_DIR)")
     ap.add_argument("--dsp", action="store_true", help="build edgeq's kernels with -DEDGEQ_EMULATE_DSP")
+    ap.add_argument("--no-v7-conv-adapter", action="store_true",
+                    help="compile the tests against edgeq's arm_convolve_s8 argument list as is (CMSIS-NN v7 "
+                         "has an extra upscale_dims argument; by default a test-side adapter maps the tests' "
+                         "NULL upscale_dims onto edgeq's function, see cmsis_nn_unity_shim/)")
     ap.add_argument("--work", help="build directory (default: a temporary one)")
     ap.add_argument("--json", help="write the per-function results here")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the failing cases' output")
@@ -220,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         (dirs if called_functions(d) & impl else skipped).append(d)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
-        results = list(ex.map(lambda d: run_dir(d, lib, work, defines, impl), dirs))
+        results = list(ex.map(lambda d: run_dir(d, lib, work, defines, not a.no_v7_conv_adapter), dirs))
     tp = tf = tn = 0
     print(f"CMSIS-NN unit tests against edgeq kernels ({'DSP path emulated' if a.dsp else 'portable'})")
     for r in results:

@@ -20,7 +20,7 @@ EXPECTED_PASS = [
     "arm_softmax_s8", "arm_softmax_s16",
     "arm_elementwise_add_s8", "arm_elementwise_add_s16", "arm_elementwise_mul_s8", "arm_elementwise_mul_s16",
     "arm_fully_connected_s8", "arm_fully_connected_s16",
-    "arm_convolve_s16", "arm_convolve_1x1_s8_fast",
+    "arm_convolve_s8", "arm_grouped_convolve_s8", "arm_convolve_1_x_n_s8", "arm_convolve_s16", "arm_convolve_1x1_s8_fast",
     "arm_depthwise_conv_s8", "arm_depthwise_conv_s16", "arm_depthwise_conv_3x3_s8",
     "arm_depthwise_conv_s8_opt", "arm_depthwise_conv_fast_s16",
     "arm_ds_cnn_s_s8", "arm_ds_cnn_l_s8",
