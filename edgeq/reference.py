@@ -240,6 +240,7 @@ class _TfliteRef:
         return [_details_io(d) for d in self.ins], [_details_io(d) for d in self.outs]
 
     def run(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        self.it.reset_all_variables()  # every sample an independent inference, as on the device
         for d, a in zip(self.ins, xs):
             self.it.set_tensor(d["index"], a)
         self.it.invoke()
