@@ -526,7 +526,8 @@ def _out_channels(graph: Graph, op: Operator) -> int:
 
 
 def op_macs(graph: Graph, op: Operator) -> int:
-    """Multiply-accumulates of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED (0 for other ops)."""
+    """Multiply-accumulates of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED, and of the ops whose
+    registry row counts them (TRANSPOSE_CONV, BATCH_MATMUL, UNIDIRECTIONAL_SEQUENCE_LSTM); 0 else."""
     if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         y = graph.tensors[op.outputs[0]]
         w = graph.tensors[op.inputs[1]]
@@ -536,7 +537,8 @@ def op_macs(graph: Graph, op: Operator) -> int:
         w = graph.tensors[op.inputs[1]]
         y = graph.tensors[op.outputs[0]]
         return y.size * w.shape[-1]
-    return 0
+    sp = op_registry.spec(op.opcode)
+    return int(sp.macs(graph, op)) if sp is not None and sp.macs is not None else 0
 
 
 def kernel_key(graph: Graph, op) -> str:

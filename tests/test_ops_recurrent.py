@@ -276,3 +276,15 @@ def test_lstm_conversion_is_deterministic_and_reports_progress(recurrent_models)
     again = quantize_keras(model, x, ConvertOptions(samples=None), lambda i, n: seen.append((i, n)))[0]
     assert again == recurrent_models["lstm_stack"]
     assert seen and seen[-1] == (len(x), len(x)) and [i for i, _ in seen] == sorted(i for i, _ in seen)
+
+
+def test_lstm_macs_counted(recurrent_models):
+    """size-check and the benchmark count the LSTM's multiply-accumulates: four gates, each an
+    input (units × features) and a recurrent (units × units) product, every time step."""
+    from edgeq.graph import load_graph
+    from edgeq.memory import op_macs
+
+    g = load_graph(recurrent_models["kws_lstm"])
+    (lstm,) = [op for op in g.operators if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    steps, features, units = 49, 10, 32  # model_kws_lstm above
+    assert op_macs(g, lstm) == 4 * steps * (units * features + units * units)

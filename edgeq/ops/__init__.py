@@ -46,6 +46,7 @@ class OpSpec:
     const_inputs: tuple = ()
     scratch: Callable | None = None  # (graph, op, variant) -> bytes of kernel scratch
     code_bytes: int = 1000  # Thumb-2 kernel bytes when code_sizes.json has not measured it
+    macs: Callable | None = None  # (graph, op) -> multiply-accumulates, for ops that have them
     notes: str = ""
 
 

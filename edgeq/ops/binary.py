@@ -249,6 +249,8 @@ def _bmm_dims(shape) -> list[int]:
 
 @register("BATCH_MATMUL", "arm_batch_matmul_s8 / _s16 (+ edgeq_transpose_rows_cols_*)", int16=True,
           min_inputs=2, scratch=_bmm_scratch, code_bytes=500,
+          macs=lambda g, op: g.tensors[op.outputs[0]].size * (
+              g.tensors[op.inputs[0]].shape[-2] if op.options.get("adj_x") else g.tensors[op.inputs[0]].shape[-1]),
           notes="both operands activations or constants; adj_x/adj_y; batch dims broadcast (rank <= 4)")
 def lower_batch_matmul(lw, op):
     lhs, rhs, y = lw.t(op.inputs[0]), lw.t(op.inputs[1]), lw.t(op.outputs[0])

@@ -92,9 +92,17 @@ def _lstm_scratch(graph, op, variant) -> int:
     return 2 * 2 * batch * int(y.shape[-1])
 
 
+def _lstm_macs(graph, op) -> int:
+    """Four gates, each an input and a recurrent matrix-vector product, per time step and batch."""
+    x = graph.tensors[op.inputs[0]]
+    w_in, w_rec = graph.tensors[op.inputs[2]], graph.tensors[op.inputs[6]]  # input-to-forget, recurrent-to-forget
+    steps_batch = x.size // int(x.shape[-1])
+    return 4 * steps_batch * (w_in.size + w_rec.size)
+
+
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", "arm_lstm_unidirectional_s8", int16=False, reference=TFLM,
           min_inputs=9, ranks={0: 3}, out_rank=3, const_inputs=(1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15),
-          scratch=_lstm_scratch, code_bytes=1400,
+          scratch=_lstm_scratch, code_bytes=1400, macs=lambda g, op: _lstm_macs(g, op),
           notes="int8 activations, int16 cell state; no peephole, projection, layer norm or CIFG; "
                 "zero state at each invoke (stateless Keras LSTM)")
 def lower_lstm(lw, op):

@@ -43,7 +43,8 @@ def _tconv_scratch(graph, op, variant: str) -> int:
 
 @register("TRANSPOSE_CONV", "arm_transpose_conv_s8 / edgeq_transpose_conv_s16", int16=True,
           min_inputs=3, ranks={1: 4, 2: 4}, out_rank=4, const_inputs=(0, 1), folded_inputs={0},
-          scratch=_tconv_scratch, code_bytes=700,
+          scratch=_tconv_scratch, code_bytes=700, macs=lambda g, op: (
+              g.tensors[op.inputs[2]].size * g.tensors[op.inputs[1]].size // g.tensors[op.inputs[2]].shape[-1]),
           notes="Conv2DTranspose; inputs (output_shape, weights, input, bias); per-channel; int16 with int64 bias")
 def lower_transpose_conv(lw, op):
     shape_t, w, x, y = lw.t(op.inputs[0]), lw.t(op.inputs[1]), lw.t(op.inputs[2]), lw.t(op.outputs[0])
