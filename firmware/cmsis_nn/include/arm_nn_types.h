@@ -215,14 +215,13 @@ typedef struct
 } cmsis_nn_lstm_params;
 
 /** LSTM buffers: temp1/temp2 hold batch_size * hidden_size int16 each; cell_state the int16 cell
- * state (batch_size * hidden_size); hidden_state the int8 initial hidden state, or NULL for a
- * zero initial state (the cell state is then zeroed too: a stateless call). */
+ * state (batch_size * hidden_size). Every call starts from zero state (hidden and cell), as
+ * upstream's kernel does: the hidden state of step t is the output row of step t - 1. */
 typedef struct
 {
     void *temp1;
     void *temp2;
     void *cell_state;
-    void *hidden_state;
 } cmsis_nn_lstm_context;
 
 /** Per-tensor or per-channel requantization (arm_fully_connected_wrapper_s8): is_per_channel != 0:

@@ -9,8 +9,8 @@
  *   c     = sat16(rq(f * c))              then c = sat16(c + sat16(rq(i * g))), clipped
  *   h     = sat8(rq(o * tanh(c)) + output_offset)
  * The effective biases hold the zero-point terms (offset * row sums), so x and h enter raw.
- * hidden_state == NULL: zero initial state (the cell state is cleared), i.e. every call is a
- * fresh sequence, as a stateless Keras LSTM and TFLM's CMSIS-NN build behave.
+ * Every call starts from zero hidden and cell state: a fresh sequence, as a stateless Keras LSTM,
+ * upstream CMSIS-NN and TFLM's CMSIS-NN build behave.
  * SPDX-License-Identifier: MIT
  */
 #include <string.h>
@@ -178,20 +178,16 @@ arm_cmsis_nn_status arm_lstm_unidirectional_s8(const int8_t *input,
     int16_t *t1 = (int16_t *)buffers->temp1;
     int16_t *t2 = (int16_t *)buffers->temp2;
     int16_t *cells = (int16_t *)buffers->cell_state;
-    int8_t *state = (int8_t *)buffers->hidden_state;
     int32_t b, t;
 
     if (batches <= 0 || steps < 0 || in_size <= 0 || n <= 0 || t1 == NULL || t2 == NULL || cells == NULL)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
-    if (state == NULL)
-    {
-        memset(cells, 0, (size_t)batches * (size_t)n * sizeof(int16_t));
-    }
+    memset(cells, 0, (size_t)batches * (size_t)n * sizeof(int16_t));
     for (b = 0; b < batches; b++)
     {
-        const int8_t *h = state != NULL ? state + b * n : NULL;
+        const int8_t *h = NULL; /* zero hidden state before the first step */
         int16_t *cell = cells + b * n;
         for (t = 0; t < steps; t++)
         {
@@ -200,10 +196,6 @@ arm_cmsis_nn_status arm_lstm_unidirectional_s8(const int8_t *input,
             int8_t *h_out = output + row * n;
             lstm_step(input + row * in_size, h, h_out, cell, params, t1, t2);
             h = h_out;
-        }
-        if (state != NULL && steps > 0)
-        {
-            memcpy(state + b * n, h, (size_t)n);
         }
     }
     return ARM_CMSIS_NN_SUCCESS;
