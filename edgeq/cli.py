@@ -500,6 +500,8 @@ def layer_error(
     from . import ui
     from .quantize.layer_error import layer_errors
 
+    from .graph import tensor_label
+
     rows = run(layer_errors, model, tflite, data, limit)
     if json_out:
         ui.print_json({"layers": rows})
@@ -508,7 +510,7 @@ def layer_error(
     for r in rows:
         sq = "∞" if r["sqnr_db"] is None else f"{r['sqnr_db']:.1f}"
         bar = "█" * max(0, min(20, int((r["sqnr_db"] or 60) / 3)))
-        body.append([r["op"], r["tensor"][-40:], ui.num(r["scale"]), r["zero_point"], ui.num(r["rounding_bound"]),
+        body.append([r["op"], tensor_label(r["tensor"], 40), ui.num(r["scale"]), r["zero_point"], ui.num(r["rounding_bound"]),
                      ui.pct(r["clipped_fraction"]), ui.num(r["rmse"]), sq, bar])
     ui.out.print(ui.table(f"per-layer quantization error ({limit} samples)",
                           ["op", "tensor", "scale", "zp", "step/2", "clipped", "RMSE", "SQNR dB", ""], body,
@@ -606,7 +608,9 @@ def sensitivity(
         k = r.get("int16_keep")
         return "-" if not k or not k["possible"] else f"{100 * k['recovery']:+.2f}"
 
-    rows = [[r["layer"] or r["tensor"][-40:], r["op"], fmt(r["only_this_quantized"]["metric"]),
+    from .graph import tensor_label
+
+    rows = [[r["layer"] or tensor_label(r["tensor"], 40), r["op"], fmt(r["only_this_quantized"]["metric"]),
              f"{100 * r['cost']:+.2f}", fmt(r["all_but_this_quantized"]["metric"]), f"{100 * r['recovery']:+.2f}",
              keep16(r)] for r in res["layers"]]
     ui.out.print(ui.table(f"layer sensitivity — float {fmt(res['float_metric'])}, all int8 {fmt(res['int8_metric'])}",

@@ -390,6 +390,15 @@ def short_name(name: str, limit: int = 60) -> str:
     return first + ("…" if more else "")
 
 
+def tensor_label(name: str, width: int = 32) -> str:
+    """A readable tail of a TFLite tensor name for tables: the first of ';'-joined names, without
+    the traced scopes ('functional_1/conv2d_1/Relu;...' → 'conv2d_1/Relu'), cut from the left."""
+    first = name.split(";")[0].split(":")[0].removeprefix("serving_default_")
+    parts = [p for p in first.split("/") if p]
+    tail = "/".join(parts[-2:]) if len(parts) > 1 else first
+    return tail if len(tail) <= width else "…" + tail[-(width - 1):]
+
+
 def _out_desc(graph: Graph, op: Operator) -> str:
     if op.outputs and 0 <= op.outputs[0] < len(graph.tensors):
         return f", output tensor {short_name(graph.tensors[op.outputs[0]].name)!r}"

@@ -22,6 +22,7 @@ import numpy as np
 
 from .artifacts import sha256_bytes, sha256_path, write_text_atomic
 from .errors import InputError
+from .graph import tensor_label
 
 #: Colours shared by the plots and the HTML (kept plain: prints and projects well).
 FLOAT_COLOR = "#4c72b0"
@@ -302,7 +303,7 @@ def _sqnr_figure(layers: list[dict], label: str = "int8"):
     finite = [r["sqnr_db"] for r in layers if r["sqnr_db"] is not None and np.isfinite(r["sqnr_db"])]
     top = max(finite + [SQNR_GOOD_DB]) * 1.15 + 1
     vals = [top if r["sqnr_db"] is None else max(float(r["sqnr_db"]), 0.0) for r in layers]
-    names = [f"{r['op']}  {_short(r['tensor'], 28)}" for r in layers]
+    names = [f"{r['op']}  {tensor_label(r['tensor'], 28)}" for r in layers]
     y = np.arange(len(layers))
     ax.barh(y, vals, color=[_sqnr_color(r["sqnr_db"]) for r in layers], height=0.7)
     for yi, r, v in zip(y, layers, vals):
@@ -343,7 +344,7 @@ def _histogram_figure(row: dict, floats: np.ndarray, calib: np.ndarray | None):
     ax.set_xlim(left, right)
     ax.set_xlabel("activation value (float units)")
     ax.set_ylabel("count (log)")
-    ax.set_title(f"{row['op']}  {_short(row['tensor'], 46)}   range [{lo:.4g}, {hi:.4g}]  "
+    ax.set_title(f"{row['op']}  {tensor_label(row['tensor'], 46)}   range [{lo:.4g}, {hi:.4g}]  "
                  f"clipped {100 * row['clipped_fraction']:.2f} %", fontsize=8.5)
     ax.legend(fontsize=7, loc="upper right", frameon=False)
     fig.tight_layout()
@@ -401,5 +402,3 @@ def _memory_context(graph, plan) -> dict:
             "alignment": plan.alignment, "buffers": bufs}
 
 
-def _short(name: str, width: int) -> str:
-    return name if len(name) <= width else "…" + name[-(width - 1):]

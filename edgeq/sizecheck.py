@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import InputError
-from .graph import Graph
+from .graph import Graph, tensor_label
 from .memory import FlashUsage, MemoryPlan, flash_usage, plan_memory
 
 DEFAULT_STACK_RESERVE = 8192  # the firmware build's default stack (edgeq.build stack_size)
@@ -275,7 +275,7 @@ def _io_label(name: str) -> str:
     first = name.split(";")[0]
     if first.startswith("StatefulPartitionedCall"):
         return ""
-    return _short(first.split(":")[0].removeprefix("serving_default_"), 20)
+    return tensor_label(first, 20)
 
 
 def _board_summary(board) -> dict | None:
@@ -294,13 +294,6 @@ def _bar(pct: float, width: int = 20) -> str:
     color = "green" if pct <= 80 else "yellow" if pct <= 100 else "red"
     return f"[{color}]{'█' * filled}{'░' * (width - filled)}[/]"
 
-
-def _short(name: str, n: int = 32) -> str:
-    """A readable tail of a TFLite tensor name ('a/b/conv1/Relu;a/b/...' → 'conv1/Relu')."""
-    first = name.split(";")[0]
-    parts = [p for p in first.split("/") if p]
-    tail = "/".join(parts[-2:]) if len(parts) > 1 else first
-    return tail if len(tail) <= n else "…" + tail[-(n - 1):]
 
 
 def render(result: SizeCheckResult, console, layers: bool = False) -> None:
@@ -332,7 +325,7 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
     console.print(f"arena {p.arena_bytes:,} B (liveness lower bound {p.lower_bound:,} B"
                   f"{', optimal' if p.optimal else ''}; TFLM-style greedy {p.greedy_bytes:,} B; "
                   f"strategy {p.strategy}); peak at op #{result.peak['step']} {result.peak['opcode']}: "
-                  + ", ".join(f"{_short(x['name'])} {x['bytes']:,} B" for x in result.peak["live"]))
+                  + ", ".join(f"{tensor_label(x['name'])} {x['bytes']:,} B" for x in result.peak["live"]))
     for n in result.notes:
         console.print(f"[dim]note: {n}[/]")
     if layers:

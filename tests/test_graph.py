@@ -264,3 +264,13 @@ def test_refusal_names_a_fused_tensor_briefly():
         load_graph(buf)
     assert len(e.value.message) < 200 and "CUMSUM" in e.value.message
     assert "model/lstm/while/body/unstack_0" in e.value.message and "…" in e.value.message
+
+
+@pytest.mark.unit
+def test_tensor_label_keeps_the_distinctive_part():
+    from edgeq.graph import tensor_label
+
+    assert tensor_label("functional_1/conv2d_1/Relu;functional_1/conv2d_1/BiasAdd") == "conv2d_1/Relu"
+    assert tensor_label("serving_default_image:0") == "image"
+    long = "functional_1/" + "x" * 80 + "/Relu"
+    assert tensor_label(long, 20).startswith("…") and len(tensor_label(long, 20)) == 20
