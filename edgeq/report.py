@@ -165,7 +165,21 @@ def render_html(context: dict) -> str:
     env.filters["num"] = lambda v, fmt=".4g": "–" if v is None else format(v, fmt)
     env.filters["db"] = lambda v: "∞" if v is None else f"{v:.1f}"
     env.filters["thousands"] = lambda v: f"{int(v):,}"
+    env.filters["plain"] = _plain
     return env.get_template("report.html.j2").render(**context)
+
+
+def _plain(v) -> str:
+    """An option value as a person reads it, not a Python repr: yes/no, none, comma lists."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if v is None:
+        return "none"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_plain(x) for x in v) if v else "none"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_plain(x)}" for k, x in sorted(v.items())) if v else "none"
+    return str(v)
 
 
 # ------------------------------------------------------------------------------------ provenance

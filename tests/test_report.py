@@ -121,6 +121,10 @@ def test_report_is_well_formed_and_self_contained(built):
     # provenance from the manifest convert wrote next to the .tflite
     assert res.manifest == "digits.manifest.json" and res.tflite_sha256 in html
     assert "the data the manifest records" in html
+    import re
+
+    options = re.findall(r"<tr><th>option: [^<]*</th><td>([^<]*)</td></tr>", html)
+    assert options and not {"False", "True", "None", "[]", "()", "{}"} & set(options), options  # no Python reprs
 
 
 @pytest.mark.slow
