@@ -167,9 +167,11 @@ class HostModel:
 
 # ----------------------------------------------------------------------------- TFLM reference
 
-def tflm_run_many(cases: list[tuple[bytes, list[np.ndarray], int]]) -> list[list[np.ndarray]]:
-    """Run (model, inputs, n_outputs) cases through TFLM in one child process."""
-    with tempfile.TemporaryDirectory(prefix="edgeq-tflm-") as tmp:
+def run_cases_in_child(script: Path, cases: list[tuple[bytes, list[np.ndarray], int]], what: str,
+                       env_extra: dict | None = None) -> list[list[np.ndarray]]:
+    """Run (model, inputs, n_outputs) cases through a reference worker script (``script REQ RESP``,
+    npz files) in one child process: a crash of the interpreter cannot take the tests down."""
+    with tempfile.TemporaryDirectory(prefix="edgeq-ref-") as tmp:
         req, resp = Path(tmp) / "req.npz", Path(tmp) / "resp.npz"
         arrays = {}
         for m, (buf, ins, nout) in enumerate(cases):
@@ -178,14 +180,19 @@ def tflm_run_many(cases: list[tuple[bytes, list[np.ndarray], int]]) -> list[list
             for i, x in enumerate(ins):
                 arrays[f"in_{m}_{i}"] = np.asarray(x)
         np.savez(req, **arrays)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        p = subprocess.run([sys.executable, str(WORKER), str(req), str(resp)], capture_output=True, text=True, env=env)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), **(env_extra or {}))
+        p = subprocess.run([sys.executable, str(script), str(req), str(resp)], capture_output=True, text=True, env=env)
         if p.returncode != 0:
             last = [ln for ln in p.stdout.splitlines() if ln.startswith("model ")]
-            raise AssertionError(f"TFLM worker failed (exit {p.returncode}) at {last[-1] if last else '?'}: "
+            raise AssertionError(f"{what} worker failed (exit {p.returncode}) at {last[-1] if last else '?'}: "
                                  f"{p.stderr[-2000:]}")
         with np.load(resp) as z:
             return [[z[f"out_{m}_{o}"] for o in range(nout)] for m, (_, _, nout) in enumerate(cases)]
+
+
+def tflm_run_many(cases: list[tuple[bytes, list[np.ndarray], int]]) -> list[list[np.ndarray]]:
+    """Run (model, inputs, n_outputs) cases through TFLM in one child process."""
+    return run_cases_in_child(WORKER, cases, "TFLM")
 
 
 def uniform_data(lo: float, hi: float, *shapes):

@@ -12,10 +12,7 @@ XNNPACK or the optimized ones, which may round differently.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,24 +20,9 @@ import numpy as np
 
 def tflite_run_many(cases: list[tuple[bytes, list[np.ndarray], int]]) -> list[list[np.ndarray]]:
     """Run (model, inputs, n_outputs) cases through the TFLite reference kernels in one child process."""
-    with tempfile.TemporaryDirectory(prefix="edgeq-tflite-") as tmp:
-        req, resp = Path(tmp) / "req.npz", Path(tmp) / "resp.npz"
-        arrays = {}
-        for m, (buf, ins, nout) in enumerate(cases):
-            arrays[f"model_{m}"] = np.frombuffer(buf, np.uint8)
-            arrays[f"nout_{m}"] = np.array(nout)
-            for i, x in enumerate(ins):
-                arrays[f"in_{m}_{i}"] = np.asarray(x)
-        np.savez(req, **arrays)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), TF_CPP_MIN_LOG_LEVEL="2")
-        p = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(req), str(resp)], capture_output=True,
-                           text=True, env=env)
-        if p.returncode != 0:
-            last = [ln for ln in p.stdout.splitlines() if ln.startswith("model ")]
-            raise AssertionError(f"TFLite worker failed (exit {p.returncode}) at {last[-1] if last else '?'}: "
-                                 f"{p.stderr[-2000:]}")
-        with np.load(resp) as z:
-            return [[z[f"out_{m}_{o}"] for o in range(nout)] for m, (_, _, nout) in enumerate(cases)]
+    from _codegen_harness import run_cases_in_child
+
+    return run_cases_in_child(Path(__file__).resolve(), cases, "TFLite", {"TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
 def _main(req: str, resp: str) -> None:
