@@ -122,7 +122,10 @@ def test_cmake_host_runner_matches(digits_tflite, tmp_path, builder):
 _CMSIS_NN_LAYOUT = {  # upstream CMSIS-NN's Source/ folders, by kernel file prefix
     "arm_convolve": "ConvolutionFunctions", "arm_depthwise_conv": "ConvolutionFunctions",
     "arm_fully_connected": "FullyConnectedFunctions", "arm_pool": "PoolingFunctions",
-    "arm_softmax": "SoftmaxFunctions", "arm_elementwise": "BasicMathFunctions"}
+    "arm_softmax": "SoftmaxFunctions", "arm_elementwise": "BasicMathFunctions",
+    "arm_maximum": "BasicMathFunctions", "arm_batch_matmul": "MatrixMultiplicationFunctions",
+    "arm_transpose_conv": "ConvolutionFunctions", "arm_transpose": "TransposeFunctions",
+    "arm_lstm": "LSTMFunctions", "arm_vector_sum": "NNSupportFunctions", "arm_nn_": "NNSupportFunctions"}
 
 
 def _fake_cmsis_nn_checkout(root):
