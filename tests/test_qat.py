@@ -69,6 +69,6 @@ def test_qat_recovers_what_ptq_loses_on_a_hostile_conv_model(tmp_path, digits_da
     assert ptq < float_acc - 0.10  # PTQ really loses (> 1 point, by far)
     out = tmp_path / "hostile_qat.tflite"
     qat_model(path, str(DIGITS / "train.npz"), str(DIGITS / "train.npz"), out,
-              QatOptions(epochs=5, learning_rate=1e-3))
+              QatOptions(epochs=10, learning_rate=1e-3))
     qat = acc(out.read_bytes())
     assert qat > ptq + 0.15, (float_acc, ptq, qat)
