@@ -16,21 +16,12 @@ from .. import ops
 from .. import quantmath as qm
 from ..errors import InputError, OpError
 from ..graph import Graph, Operator, Tensor, short_name
-from ..memory import MemoryPlan, conv_geometry, plan_memory, scratch_bytes
+from ..memory import MemoryPlan, plan_memory, scratch_bytes
 
 # edgeq_model.h dtype codes
 DTYPE_CODES = {"int8": 0, "uint8": 1, "int16": 2, "float32": 3, "int32": 4}  # int32: ARG_MAX/ARG_MIN outputs
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float",
           "int64": "int64_t"}
-
-
-# QUANTIZE between integer types → its kernel. TFLM requantizes every pair with the same 32-bit
-# arithmetic, the int8/int16 pairs included (the mixed-precision boundaries).
-_REQUANTIZE_KERNELS = {
-    ("int8", "int8"): "edgeq_requantize_s8_s8", ("uint8", "int8"): "edgeq_requantize_u8_s8",
-    ("int8", "uint8"): "edgeq_requantize_s8_u8", ("int8", "int16"): "edgeq_requantize_s8_s16",
-    ("int16", "int8"): "edgeq_requantize_s16_s8", ("int16", "int16"): "edgeq_requantize_s16_s16",
-}
 
 
 def c_float(x: float) -> str:
@@ -220,131 +211,6 @@ class _Lowerer:
         out = self.t(op.outputs[0])
         return Call(kind, op.index, op.opcode, f"#{op.index} {op.opcode} -> {out.name} {list(out.shape)}", args)
 
-    def _conv_common(self, op: Operator, depthwise: bool) -> dict:
-        x, w, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
-        b = self.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-        s16 = self.activations_16x8(op, x, y)
-        if not s16:
-            for t in (x, y):
-                self.require(op, t, "int8")
-        self.require(op, w, "int8")
-        if s16:
-            if depthwise and b is not None and b.dtype == "int32":
-                # checked against TFLM: with an int32 bias its int16 depthwise outputs saturate,
-                # as if it read the bias as int64 (past the buffer): there is no sane reference
-                raise self.fail(op, f"int16 DEPTHWISE_CONV_2D with an int32 bias ({b.name!r}) is not "
-                                    "supported (TFLM reads it as int64); convert with int64 biases, "
-                                    "the 16x8 default")
-            # conv's API takes int64 or int32 (cmsis_nn_bias_data); depthwise int64 only
-            bias, bias_int32 = self.bias_16x8(op, b)
-        elif b is not None:
-            self.require(op, b, "int32")
-        if len(x.shape) != 4 or len(y.shape) != 4:
-            raise self.fail(op, "needs 4-D input and output")
-        k_c = int(w.shape[3])
-        if not depthwise and (k_c <= 0 or int(x.shape[3]) % k_c or int(y.shape[3]) % (int(x.shape[3]) // k_c)):
-            raise self.fail(op, f"grouped convolution with {x.shape[3]} input channels, filter depth {k_c} and "
-                                f"{y.shape[3]} output channels (the groups must divide both channel counts)")
-        g = conv_geometry(self.g, op)
-        out_c = g["out_c"]
-        mults, shifts = qm.conv_multipliers(x.quant.scale, w.quant.scales, y.quant.scale, out_c)
-        pre = f"{self.name}_op{op.index}"
-        lo, hi = self.act(op, y)
-        return dict(
-            input=self.ref(x.index), output=self.ref(y.index), weights=self.const_symbol(w),
-            bias=bias if s16 else (self.const_symbol(b) if b is not None else None),
-            s16=s16, bias_int32=s16 and bias_int32,
-            mult=self.int_array(f"{pre}_mult", mults, "per-channel multipliers"),
-            shift=self.int_array(f"{pre}_shift", shifts, "per-channel shifts"),
-            n=int(x.shape[0]), in_h=g["in_h"], in_w=g["in_w"], in_c=g["in_c"], k_c=k_c,
-            out_h=g["out_h"], out_w=g["out_w"], out_c=out_c, k_h=g["k_h"], k_w=g["k_w"],
-            stride_h=g["stride_h"], stride_w=g["stride_w"], pad_h=g["pad_h"], pad_w=g["pad_w"],
-            dil_h=g["dil_h"], dil_w=g["dil_w"], input_offset=-x.quant.zero_point,
-            output_offset=y.quant.zero_point, act_min=lo, act_max=hi, scratch=self.scratch(op))
-
-    def op_conv_2d(self, op):
-        return self._call("conv", op, **self._conv_common(op, False))
-
-    def op_depthwise_conv_2d(self, op):
-        a = self._conv_common(op, True)
-        a["ch_mult"] = a["out_c"] // a["in_c"]
-        if a["ch_mult"] * a["in_c"] != a["out_c"]:
-            raise self.fail(op, "output channels are not a multiple of input channels")
-        return self._call("dwconv", op, **a)
-
-    def op_fully_connected(self, op):
-        x, w, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
-        b = self.t(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
-        s16 = self.activations_16x8(op, x, y)
-        for t in (w,) if s16 else (x, y, w):
-            self.require(op, t, "int8")
-        bias_int32 = False
-        if s16:
-            # an int32 bias needs TFLite's 32-bit accumulation: edgeq_fully_connected_s16_b32
-            bias, bias_int32 = self.bias_16x8(op, b)
-        elif b is not None:
-            self.require(op, b, "int32")
-            bias = self.const_symbol(b)
-        else:
-            bias = None
-        if op.options.get("weights_format", "DEFAULT") not in ("DEFAULT", 0):
-            raise self.fail(op, "shuffled weights format is not supported")
-        if w.is_constant is False:
-            raise self.fail(op, "non-constant weights are not supported")
-        units, depth = int(w.shape[0]), int(w.shape[-1])
-        batches = x.size // depth
-        mults, shifts = qm.conv_multipliers(x.quant.scale, w.quant.scales, y.quant.scale,
-                                            units if w.per_channel else 1)
-        lo, hi = self.act(op, y)
-        a = dict(input=self.ref(x.index), output=self.ref(y.index), weights=self.const_symbol(w),
-                 bias=bias, s16=s16, bias_int32=bias_int32, batches=batches, depth=depth,
-                 units=units, input_offset=-x.quant.zero_point, filter_offset=-w.quant.zero_point,
-                 output_offset=y.quant.zero_point, act_min=lo, act_max=hi, per_channel=w.per_channel,
-                 scratch=self.scratch(op))
-        if w.per_channel:
-            pre = f"{self.name}_op{op.index}"
-            a["mult"] = self.int_array(f"{pre}_mult", mults, "per-channel multipliers")
-            a["shift"] = self.int_array(f"{pre}_shift", shifts, "per-channel shifts")
-        else:
-            a["multiplier"], a["shift_value"] = mults[0], shifts[0]
-        return self._call("fc", op, **a)
-
-    def _pool(self, op, kind):
-        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        s16 = x.dtype == "int16"  # pools don't rescale: any zero point works, as in TFLM
-        self.require(op, x, "int16" if s16 else "int8")
-        self.require(op, y, x.dtype)
-        if len(x.shape) != 4:
-            raise self.fail(op, "needs a 4-D input")
-        if x.quant.zero_point != y.quant.zero_point or not np.isclose(x.quant.scale, y.quant.scale, rtol=0, atol=0):
-            raise self.fail(op, "input and output quantization differ")
-        g = conv_geometry(self.g, op)
-        lo, hi = self.act(op, y)
-        return self._call(kind, op, input=self.ref(x.index), output=self.ref(y.index), n=int(x.shape[0]),
-                          in_h=g["in_h"], in_w=g["in_w"], in_c=g["in_c"], out_h=g["out_h"], out_w=g["out_w"],
-                          out_c=g["out_c"], k_h=g["k_h"], k_w=g["k_w"], stride_h=g["stride_h"],
-                          stride_w=g["stride_w"], pad_h=g["pad_h"], pad_w=g["pad_w"], act_min=lo, act_max=hi,
-                          scratch=self.scratch(op), s16=s16)
-
-    def op_average_pool_2d(self, op):
-        return self._pool(op, "avgpool")
-
-    def op_max_pool_2d(self, op):
-        return self._pool(op, "maxpool")
-
-    def op_softmax(self, op):
-        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        row = int(x.shape[-1])
-        beta = op.options.get("beta", 1.0)
-        if self.kernel_type(op, x, y) == "s16":
-            self.require_q15_output(op, y)
-            mult, shift = qm.softmax_s16_params(beta, x.quant.scale)
-            return self._call("softmax_s16", op, input=self.ref(x.index), output=self.ref(y.index),
-                              rows=x.size // row, row_size=row, mult=mult, shift=shift, luts=self.softmax_luts())
-        p = qm.softmax_params(beta, x.quant.scale)
-        return self._call("softmax", op, input=self.ref(x.index), output=self.ref(y.index),
-                          rows=x.size // row, row_size=row, mult=p.multiplier, shift=p.shift, diff_min=p.diff_min)
-
     def require_q15_output(self, op, y: Tensor) -> None:
         """The int16 SOFTMAX and LOGISTIC kernels write Q0.15: output scale 1/32768 (as TFLM checks)."""
         if not np.isclose(np.float32(y.quant.scale), 1 / 32768, rtol=1e-3, atol=0):
@@ -375,118 +241,12 @@ class _Lowerer:
             self.require(op, t, "int8")
         return "s8"
 
-    def _binary(self, kind, op, params):
-        a, b, y = self.t(op.inputs[0]), self.t(op.inputs[1]), self.t(op.outputs[0])
-        ty = self.kernel_type(op, a, b, y)
-        same = tuple(a.shape) == tuple(b.shape) == tuple(y.shape) or (a.size == b.size == y.size)
-        p = params(a.quant.scale, a.quant.zero_point, b.quant.scale, b.quant.zero_point, y.quant.scale,
-                   y.quant.zero_point, op.options.get("fused_activation_function", "NONE"), bits=y.dtype)
-        return self._call(kind, op, in1=self.ref(a.index), in2=self.ref(b.index), output=self.ref(y.index),
-                          p=p.__dict__, size=y.size, broadcast=not same, shape1=self.shape4(a.shape),
-                          shape2=self.shape4(b.shape), out_shape=self.shape4(y.shape), ty=ty)
-
-    def op_add(self, op):
-        if op.options.get("pot_scale_int16", False) and self.t(op.outputs[0]).dtype == "int16":
-            raise self.fail(op, "int16 ADD with power-of-two scaling (pot_scale_int16) is not supported; "
-                                "the converter's 16x8 mode writes the general-scale form")
-        return self._binary("add", op, qm.add_params)
-
-    def op_mul(self, op):
-        return self._binary("mul", op, qm.mul_params)
-
     def _alias(self, op):
         x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
         src, dst = self.ref(x.index), self.ref(y.index)
         if not src["const"] and src["offset"] == dst["offset"]:
             return self._call("alias", op, output=dst)
         return self._call("copy", op, input=src, output=dst, bytes=y.nbytes)
-
-    op_reshape = _alias
-    op_squeeze = _alias
-
-    def op_pad(self, op):
-        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        ty = self.kernel_type(op, x, y)
-        pads = np.asarray(self.t(op.inputs[1]).data).reshape(-1, 2)
-        if (pads < 0).any():
-            raise self.fail(op, "negative padding")
-        rank = len(x.shape)
-        before = [0] * (4 - rank) + [int(v) for v in pads[:, 0]]
-        pad_value = y.quant.zero_point
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
-            pad_value = int(np.asarray(self.t(op.inputs[2]).data).reshape(-1)[0])
-        return self._call("pad", op, input=self.ref(x.index), output=self.ref(y.index),
-                          in_shape=self.shape4(x.shape), out_shape=self.shape4(y.shape), before=before,
-                          pad_value=pad_value, ty=ty)
-
-    def op_mean(self, op):
-        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        ty = self.kernel_type(op, x, y)
-        rank = len(x.shape)
-        axes = sorted({int(a) % rank for a in np.asarray(self.t(op.inputs[1]).data).reshape(-1)})
-        keep = bool(op.options.get("keep_dims", False))
-        shape = self.shape4(x.shape)
-        mask, count = 0, 1
-        for a in axes:
-            mask |= 1 << (a + 4 - rank)
-            count *= int(x.shape[a])
-        # TFLM requantizes (sum - zp·count) even when input and output quantization are equal
-        m, s = qm.mean_params(x.quant.scale, y.quant.scale, count)
-        return self._call("mean", op, input=self.ref(x.index), output=self.ref(y.index), shape=shape, mask=mask,
-                          mode=1, input_zp=x.quant.zero_point, mult=m, shift=s,
-                          output_zp=y.quant.zero_point, keep_dims=keep, ty=ty)
-
-    def op_concatenation(self, op):
-        y = self.t(op.outputs[0])
-        rank = len(y.shape)
-        axis = int(op.options.get("axis", 0)) % rank
-        ins = [self.t(i) for i in op.inputs]
-        ty = self.kernel_type(op, y, *ins)
-        for t in ins:
-            if t.quant.zero_point != y.quant.zero_point or np.float32(t.quant.scale) != np.float32(y.quant.scale):
-                raise self.fail(op, "inputs with a quantization different from the output's are not supported")
-        if op.options.get("fused_activation_function", "NONE") != "NONE":
-            raise self.fail(op, "fused activation on CONCATENATION is not supported")
-        outer = int(np.prod(y.shape[:axis], dtype=np.int64)) if axis else 1
-        inner = int(np.prod(y.shape[axis + 1:], dtype=np.int64)) if axis + 1 < rank else 1
-        return self._call("concat", op, inputs=[self.ref(t.index) for t in ins],
-                          sizes=[int(t.shape[axis]) for t in ins], outer=outer, inner=inner,
-                          output=self.ref(y.index), ty=ty)
-
-    def op_logistic(self, op):
-        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        if self.kernel_type(op, x, y) == "s16":
-            self.require_q15_output(op, y)
-            mult, shift = qm.logistic_s16_params(x.quant.scale)
-            table = self.model_table("sigmoid_table", "uint16_t", qm.sigmoid_s16_table(),
-                                     "int16 LOGISTIC: sigmoid(i/24), Q0.16")
-            return self._call("logistic_s16", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
-                              mult=mult, shift=shift, table=table)
-        p = qm.logistic_params(x.quant.scale, x.quant.zero_point)
-        return self._call("logistic", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
-                          p=p.__dict__)
-
-    def op_quantize(self, op):
-        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        if x.dtype == "float32" and y.dtype in ("int8", "int16"):
-            return self._call("quantize_f32", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
-                              scale=c_float(y.quant.scale), zp=y.quant.zero_point,
-                              fn="edgeq_quantize_f32_s16" if y.dtype == "int16" else "edgeq_quantize_f32_s8")
-        fn = _REQUANTIZE_KERNELS.get((x.dtype, y.dtype))
-        if fn is not None:
-            m, s = qm.requantize_params(x.quant.scale, y.quant.scale)
-            return self._call("requantize", op, fn=fn, input=self.ref(x.index), output=self.ref(y.index),
-                              size=x.size, input_zp=x.quant.zero_point, mult=m, shift=s,
-                              output_zp=y.quant.zero_point)
-        raise self.fail(op, f"QUANTIZE from {x.dtype} to {y.dtype} is not supported")
-
-    def op_dequantize(self, op):
-        x, y = self.t(op.inputs[0]), self.t(op.outputs[0])
-        if x.dtype in ("int8", "int16") and y.dtype == "float32":
-            return self._call("dequantize", op, input=self.ref(x.index), output=self.ref(y.index), size=x.size,
-                              scale=c_float(x.quant.scale), zp=x.quant.zero_point,
-                              fn="edgeq_dequantize_s16_f32" if x.dtype == "int16" else "edgeq_dequantize_s8_f32")
-        raise self.fail(op, f"DEQUANTIZE from {x.dtype} to {y.dtype} is not supported")
 
     # -------------------------------------------------------------------- I/O
     def io(self, i: int) -> IOInfo:

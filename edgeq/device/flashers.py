@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from edgeq.device.fields import field_of as _get
 from edgeq.errors import EXIT_DEVICE, EdgeqError, InputError

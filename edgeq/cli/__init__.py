@@ -1,0 +1,97 @@
+"""The `edgeq` command line: parse options, call one stage, render, exit with a reliable code.
+
+Exit codes: 0 success, 1 a gate failed (accuracy drop, budget, mismatch), 2 bad input or usage,
+3 the device or emulator was lost; 128 + N a signal.
+Heavy imports (TensorFlow, the TFLM interpreter) happen inside commands, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from ..errors import EXIT_USAGE, EdgeqError, Terminated
+
+app = typer.Typer(
+    name="edgeq",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+_state = {"debug": False}
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False):
+    """edgeq: Keras → int8 TFLite → C (CMSIS-NN API) → a board, with measurements at every step.
+
+    Typical flow:
+
+        edgeq convert model.keras --calib calib.npz -o model.tflite
+
+        edgeq evaluate model.keras model.tflite --data test.npz --max-drop 1
+
+        edgeq size-check model.tflite --board nucleo-l4r5zi
+
+        edgeq generate model.tflite -o model_c
+
+        edgeq flash-and-test model.tflite --board qemu-mps2-an386 --data test.npz
+
+    Exit codes: 0 ok, 1 a gate failed (accuracy, budget, mismatch), 2 bad input, 3 the device or
+    emulator was lost or did not answer; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (what was
+    measured is kept).
+    """
+    _state["debug"] = debug
+    _handle_termination()
+
+
+def _handle_termination() -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C: emulators stopped, results kept, exit 128 + signal."""
+    import signal
+
+    def raise_terminated(signum, _frame):
+        raise Terminated(signum)
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, raise_terminated)
+
+
+def run(fn, *args, **kwargs):
+    """Call a stage; turn edgeq's errors into a message + exit code, anything else into exit 2/3."""
+    from .. import ui
+
+    try:
+        return fn(*args, **kwargs)
+    except EdgeqError as e:
+        if _state["debug"]:
+            traceback.print_exc()
+        ui.error(e.message, e.hint)
+        raise typer.Exit(e.exit_code)
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        raise typer.Exit(130)
+    except Terminated as e:
+        import signal
+
+        ui.error(f"terminated by {signal.Signals(e.signum).name}")
+        raise typer.Exit(128 + e.signum)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+        sys.exit(code)
+
+
+# The commands register themselves on `app` (help lists them in this order).
+from . import model_commands, target_commands  # noqa: E402,F401
