@@ -225,8 +225,8 @@ def _check_device_ops(tflite: bytes, model) -> None:
         lower(graph)
     except OpError as e:
         op = graph.operators[e.op_index]
-        layer = keras_io.layer_of_tensor(graph.tensors[op.outputs[0]].name, keras_io.layer_names(model)) \
-            if op.outputs else None
+        layer_of = keras_io.LayerMap(model, [t.name for t in graph.tensors])
+        layer = layer_of(graph.tensors[op.outputs[0]].name) if op.outputs else None
         where = f"layer {layer!r}: " if layer else ""
         hint = "keep only chosen layers at int16 (--keep or --auto)" if int16_activation(graph, op) else e.hint
         raise InputError(f"{where}{e.message}: edgeq generate and the device kernels could not run it, so "
@@ -406,7 +406,7 @@ def _check_fully_integer(tflite: bytes, model, options: ConvertOptions) -> None:
     details = it.get_tensor_details()
     graph_in = {d["index"] for d in it.get_input_details()}
     graph_out = {d["index"] for d in it.get_output_details()}
-    names = keras_io.layer_names(model)
+    layer_of = keras_io.LayerMap(model, [d["name"] for d in details])
     for pos, op in enumerate(it._get_ops_details()):
         types = [np.dtype(t) for t in list(op["operand_types"]) + list(op["result_types"])]
         if not any(t.kind == "f" for t in types):
@@ -419,7 +419,7 @@ def _check_fully_integer(tflite: bytes, model, options: ConvertOptions) -> None:
         if op["op_name"] in EDGE_OPS:
             continue  # the float op they feed is what gets reported
         tensor = details[int(op["outputs"][0])]["name"]
-        layer = keras_io.layer_of_tensor(tensor, names)
+        layer = layer_of(tensor)
         where = f"layer {layer!r}" if layer else f"tensor {tensor!r}"
         raise InputError(
             f"{where} cannot be fully quantized: its op {op['op_name']} (operator #{pos}) has no "

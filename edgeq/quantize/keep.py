@@ -56,9 +56,8 @@ class KeepPlan:
 def build_plan(model, int8: bytes, int16: bytes) -> KeepPlan:
     from ..ops import int16_ops
 
-    names = keras_io.layer_names(model)
-    layer_of = lambda t: keras_io.layer_of_tensor(t, names)  # noqa: E731
     view = mixed.FlatGraph(mixed.read(int8))
+    layer_of = keras_io.LayerMap(model, [view.out_name(k) for k in range(len(view.ops))])
     mixed.check_same_structure(view, mixed.FlatGraph(mixed.read(int16)))
     ops = mixed.layer_ops(view, layer_of)
     # a layer's activation is the output of its last op (a fused conv+relu is one op)

@@ -200,7 +200,8 @@ def layer_names(model) -> list[str]:
 
 
 def layer_of_tensor(tensor_name: str, names: list[str]) -> str | None:
-    """Best guess of the Keras layer a TFLite tensor came from ('model/sine_1/Sin' → 'sine')."""
+    """Name matching only ('model/sine_1/Sin' → 'sine'): the fallback of ``LayerMap``. Wrong for
+    auto-named layers under Keras 3 (layer 're_lu' is traced as scope 're_lu_1')."""
     known = set(names)
     for part in reversed(tensor_name.split(";")[0].split("/")):
         if part in known:
@@ -209,6 +210,65 @@ def layer_of_tensor(tensor_name: str, names: list[str]) -> str | None:
         if base in known:
             return base
     return None
+
+
+def traced_scopes(model) -> dict[tuple[str, ...], str]:
+    """The name scope each layer's ops get when Keras 3 traces the model for the converter, as a
+    path (nested models add a level) → layer name.
+
+    Keras 3 suffixes every layer's scope with a per-name counter that starts at 1 and counts the
+    scopes it has handed out, in call order: layers 'conv2d', 're_lu', 're_lu_1' become scopes
+    'conv2d_1', 're_lu_1', 're_lu_1_2' (the last one because 're_lu_1' was already handed out).
+    Predicting them from the model's own layer order maps tensors to layers by structure, where
+    matching names cannot tell 're_lu' from 're_lu_1'."""
+    from collections import Counter
+
+    out: dict[tuple[str, ...], str] = {}
+
+    def walk(m, prefix: tuple[str, ...]) -> None:
+        used: Counter = Counter()
+        for layer in m.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            scope = f"{layer.name}_{used[layer.name] + 1}"
+            used[layer.name] += 1
+            used[scope] += 1
+            out[prefix + (scope,)] = layer.name
+            if hasattr(layer, "layers"):
+                walk(layer, prefix + (scope,))
+
+    walk(model, ())
+    return out
+
+
+class LayerMap:
+    """TFLite tensor name → the Keras layer that produced it, by the model's structure.
+
+    ``tensor_names`` are the converted model's tensor names: they confirm that this converter
+    traced with the scopes ``traced_scopes`` predicts (every scope part that looks like a layer's
+    is one of them). If it did not (another Keras/TensorFlow release), names are matched instead."""
+
+    def __init__(self, model, tensor_names):
+        self.names = layer_names(model)
+        scopes = traced_scopes(model)
+        self._by_last: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for path, layer in sorted(scopes.items(), key=lambda kv: -len(kv[0])):
+            self._by_last.setdefault(path[-1], []).append((path, layer))
+        known = set(self.names)
+        seen = {part for t in tensor_names for part in t.split(";")[0].split("/")}
+        looks_like_layer = {p for p in seen if p in known or re.sub(r"(_\d+)+$", "", p) in known}
+        predicted = {path[-1] for path in scopes}
+        self.by_structure = bool(looks_like_layer) and looks_like_layer <= predicted
+
+    def __call__(self, tensor_name: str) -> str | None:
+        if not self.by_structure:
+            return layer_of_tensor(tensor_name, self.names)
+        parts = [p for p in tensor_name.split(";")[0].split("/") if p]
+        for j in range(len(parts) - 1, -1, -1):
+            for path, layer in self._by_last.get(parts[j], ()):  # deepest (nested) paths first
+                if tuple(parts[max(0, j - len(path) + 1):j + 1]) == path:
+                    return layer
+        return None
 
 
 def _first_line(e: Exception) -> str:

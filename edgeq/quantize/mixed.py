@@ -84,7 +84,7 @@ def read(tflite: bytes):
 
 def layer_ops(v: FlatGraph, layer_of) -> dict[str, list[int]]:
     """Keras layer name → indices of the (non-passive) ops computing it. ``layer_of(tensor name)``
-    maps a TFLite tensor name back to its layer (see keras_io.layer_of_tensor)."""
+    maps a TFLite tensor name back to its layer (see keras_io.LayerMap)."""
     out: dict[str, list[int]] = {}
     for k in range(len(v.ops)):
         if v.opcode[k] in PASSIVE or v.opcode[k] in ("QUANTIZE", "DEQUANTIZE"):

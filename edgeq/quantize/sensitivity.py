@@ -53,6 +53,7 @@ def sensitivity(model_path: Path, calib: str, data: str, samples: int = 300,
     y_float = _predict(model, test.x)
     ops = _ops(calibrated)
     names = [n for _, n in ops]
+    layer_of = keras_io.LayerMap(model, names)
 
     def measure(tflite: bytes) -> dict:
         ev = compare(y_float, run_tflm(tflite, test.x).outputs.reshape(y_float.shape), test.y)
@@ -65,8 +66,7 @@ def sensitivity(model_path: Path, calib: str, data: str, samples: int = 300,
     for k, (op, name) in enumerate(ops):
         only = measure(_quantize(calibrated, [n for n in names if n != name]))
         all_but = measure(_quantize(calibrated, [name]))
-        layers.append({"op": f"#{k} {op}", "tensor": name.split(";")[0], "layer": keras_io.layer_of_tensor(
-            name, keras_io.layer_names(model)),
+        layers.append({"op": f"#{k} {op}", "tensor": name.split(";")[0], "layer": layer_of(name),
             "only_this_quantized": only, "all_but_this_quantized": all_but,
             "cost": only["float_metric"] - only["metric"],  # what quantizing this layer alone loses
             "recovery": all_but["metric"] - full["metric"],  # what keeping it float wins back
