@@ -72,3 +72,61 @@ def test_qat_recovers_what_ptq_loses_on_a_hostile_conv_model(tmp_path, digits_da
               QatOptions(epochs=10, learning_rate=1e-3))
     qat = acc(out.read_bytes())
     assert qat > ptq + 0.15, (float_acc, ptq, qat)
+
+
+def _functional(kind: str):
+    """Functional Keras 3 models of the forms users bring (issue 11 item 10)."""
+    import keras
+    from keras import layers as L
+
+    keras.utils.set_random_seed(0)
+    i = keras.Input((8, 8, 1))
+    if kind == "residual":
+        x = L.Conv2D(8, 3, padding="same", activation="relu")(i)
+        x = L.ReLU()(L.Add()([x, L.Conv2D(8, 3, padding="same")(x)]))
+        return keras.Model(i, L.Dense(10, activation="softmax")(L.Flatten()(x)))
+    x = L.Dense(32, activation="relu")(L.Flatten()(i))
+    if kind == "mlp":
+        return keras.Model(i, L.Dense(10, activation="softmax")(x))
+    if kind == "two_outputs":
+        return keras.Model(i, [L.Dense(10, activation="softmax", name="a")(x),
+                               L.Dense(10, activation="softmax", name="b")(x)])
+    if kind == "nested":
+        inner = keras.Sequential([keras.Input((32,)), L.Dense(16, activation="relu")], name="inner")
+        return keras.Model(i, L.Dense(10, activation="softmax")(inner(x)))
+    if kind == "shared":
+        d = L.Dense(32, activation="relu", name="twice")
+        return keras.Model(i, L.Dense(10, activation="softmax")(d(d(x))))
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["residual", "mlp"])
+def test_qat_functional_single_output_models(tmp_path, kind, digits_data):
+    model = _functional(kind)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(digits_data["x_train"], digits_data["y_train"], epochs=5, verbose=0)
+    f_acc = np.mean(model.predict(digits_data["x_test"], verbose=0).argmax(1) == digits_data["y_test"])
+    path = tmp_path / f"{kind}.keras"
+    model.save(path)
+    out = tmp_path / f"{kind}.tflite"
+    qat_model(path, str(DIGITS / "train.npz"), str(DIGITS / "train.npz"), out, QatOptions(epochs=1))
+    graph = load_graph(out)
+    assert {t.dtype for t in graph.activation_tensors()} <= {"int8", "int32"}
+    acc = np.mean(run_tflm(out.read_bytes(), digits_data["x_test"]).outputs.argmax(1) == digits_data["y_test"])
+    # the round trip through tf_keras keeps what the model learnt (chance is 0.1)
+    assert f_acc > 0.8 and acc > f_acc - 0.05, (f_acc, acc)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("two_outputs", r"1 input\(s\) and 2 output\(s\)"),
+    ("nested", r"layer 'inner' is a nested model"),
+    ("shared", r"layer 'twice' is called 2 times"),
+])
+def test_qat_refuses_what_it_cannot_bridge_clearly(tmp_path, kind, message):
+    model = _functional(kind)
+    path = tmp_path / f"{kind}.keras"
+    model.save(path)
+    with pytest.raises(InputError, match=message):
+        qat_model(path, str(DIGITS / "train.npz"), str(DIGITS / "train.npz"), tmp_path / "x.tflite",
+                  QatOptions(epochs=1))
+    assert not (tmp_path / "x.tflite").exists()

@@ -54,6 +54,12 @@ def _histories(obj, out):
 
 def describe(model) -> dict:
     """{"layers": [{name, class_name, config, inputs: [[layer, tensor_index], ...]}], "outputs": [...]}"""
+    nested = [layer.name for layer in model.layers if hasattr(layer, "layers")]
+    if nested:
+        raise InputError(f"layer {nested[0]!r} is a nested model; QAT needs a flat model (one Keras "
+                         "model whose layers are all plain layers)",
+                         hint="rebuild the model without the inner model (call its layers directly), "
+                              "or use `edgeq convert` (post-training quantization handles nested models)")
     cfg = model.get_config()
     layers = []
     if "input_layers" in cfg:  # functional
