@@ -43,9 +43,10 @@ class ReportResult:
     metrics: dict
     drop_pp: float | None
     layers: list[dict]  # layer_errors rows without the float arrays
-    arena_bytes: int
-    lower_bound: int
+    arena_bytes: int | None  # None: the model has an op edgeq generates no code for (host-only)
+    lower_bound: int | None
     images: int
+    verdict: dict = field(default_factory=dict)  # {"passed": bool | None, "text": str}
     manifest: str | None = None  # the manifest file used for provenance
     notes: list[str] = field(default_factory=list)
     html: str = field(default="", repr=False)
@@ -65,21 +66,24 @@ class ReportResult:
                 "worst_layer": None if w is None else {"op": w["op"], "tensor": w["tensor"], "sqnr_db": w["sqnr_db"]},
                 "layers": self.layers, "arena_bytes": self.arena_bytes, "lower_bound": self.lower_bound,
                 "images": self.images, "manifest": self.manifest, "notes": self.notes,
-                "outputs": self.outputs, "reference": self.reference}
+                "outputs": self.outputs, "reference": self.reference, "verdict": self.verdict}
 
 
 # ------------------------------------------------------------------------------------ entry point
 
 def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec: str | None = None,
                  out_path: Path | None = None, limit: int = 64, eval_limit: int | None = None,
-                 task: str = "auto", progress: Callable[[int, int], None] | None = None) -> ReportResult:
+                 task: str = "auto", progress: Callable[[int, int], None] | None = None,
+                 max_drop: float | None = None) -> ReportResult:
     """Measure, plot and render the report; write it atomically to ``out_path`` (if given).
 
     ``limit`` samples (drawn reproducibly) feed the per-layer error and the histograms;
     the accuracy and confusion matrices use ``eval_limit`` samples (default: all of the data).
+    The verdict at the top compares the accuracy drop with ``max_drop`` (default 1 pp).
     """
     from .evaluate import _read_tflite, _run, activation_precision, compare_outputs
-    from .graph import load_graph
+    from .errors import OpError
+    from .graph import check_graph, load_graph
     from .memory import plan_memory
     from .quantize.layer_error import layer_errors
 
@@ -115,8 +119,13 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
         calib_floats = {r["op"]: r["float_values"] for r in calib_rows}
         calib_info = _calib_check(calib_spec, manifest, notes)
 
-    graph = load_graph(tflite, name=tflite_path.name)
-    plan = plan_memory(graph)
+    graph = load_graph(tflite_path, check_supported=False)
+    try:
+        check_graph(graph, tflite_path.name)
+        plan = plan_memory(graph)
+    except OpError as e:  # written with --allow-host-only: it runs in TFLM, edgeq generates no code
+        plan = None
+        notes.append(f"no memory map: {e.message} (the model runs on the host only)")
 
     images = 0
     layers = []
@@ -125,8 +134,11 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
         layers.append({**r, "histogram": _png(_histogram_figure(r, floats, calib_floats.get(r["op"])))})
         images += 1
     q = activation_precision(graph)  # "int8", "int16x8" or "int8+int16": how the text names the model
-    figures = {"sqnr": _png(_sqnr_figure(layers, q)), "memory": _png(_memory_figure(graph, plan))}
-    images += 2
+    figures = {"sqnr": _png(_sqnr_figure(layers, q))}
+    images += 1
+    if plan is not None:
+        figures["memory"] = _png(_memory_figure(graph, plan))
+        images += 1
     if confusion is not None:
         confusion["label"] = q
         figures["confusion"] = _png(_confusion_figure(confusion))
@@ -139,7 +151,8 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
         "data": {"spec": _display_spec(data_spec), "samples": ev.samples, "layer_samples": min(limit, ev.samples)},
         "evaluation": ev.to_dict(), "confusion": confusion, "layers": layers,
         "ops": [{"index": op.index, "opcode": op.opcode} for op in graph.operators],
-        "memory": _memory_context(graph, plan), "figures": figures, "notes": notes,
+        "memory": None if plan is None else _memory_context(graph, plan), "figures": figures, "notes": notes,
+        "verdict": (verdict := _verdict(ev, max_drop, q)),
         "colors": {"float": FLOAT_COLOR, "int8": INT8_COLOR, "calib": CALIB_COLOR}, "q": q,
     }
     html = render_html(context)
@@ -148,9 +161,27 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
     plain = [{k: v for k, v in r.items() if k != "histogram"} for r in layers]
     return ReportResult(path=None if out_path is None else Path(out_path), html_sha256=sha256_bytes(html.encode()),
                         model=model_path.name, tflite_sha256=tflite_sha, task=ev.task, samples=ev.samples,
-                        metrics=ev.metrics, drop_pp=ev.drop_pp, layers=plain, arena_bytes=plan.arena_bytes,
-                        lower_bound=plan.lower_bound, images=images, manifest=manifest_file, notes=notes,
+                        metrics=ev.metrics, drop_pp=ev.drop_pp, layers=plain,
+                        arena_bytes=None if plan is None else plan.arena_bytes,
+                        lower_bound=None if plan is None else plan.lower_bound, images=images, verdict=verdict, manifest=manifest_file, notes=notes,
                         html=html, outputs=ev.outputs, reference=ev.reference)
+
+
+DEFAULT_MAX_DROP_PP = 1.0
+
+
+def _verdict(ev, max_drop: float | None, q: str) -> dict:
+    """The line at the top of the report: pass/fail of the accuracy drop against the threshold
+    (classifiers), or the output SQNR when there is no accuracy to compare (regression)."""
+    limit = DEFAULT_MAX_DROP_PP if max_drop is None else max_drop
+    if ev.drop_pp is None:
+        sq = ev.metrics.get("output_sqnr_db")
+        return {"passed": None, "max_drop_pp": None,
+                "text": f"no accuracy gate ({ev.task}): output SQNR {'inf' if sq is None else f'{sq:.1f}'} dB"}
+    ok = ev.drop_pp <= limit
+    return {"passed": ok, "max_drop_pp": limit,
+            "text": f"{'PASS' if ok else 'FAIL'}: {q} loses {ev.drop_pp:.2f} pp of accuracy against the float "
+                    f"model ({'within' if ok else 'more than'} the {limit:g} pp threshold)"}
 
 
 def render_html(context: dict) -> str:
@@ -281,13 +312,11 @@ def _confusion_figure(c: dict):
     plt = _pyplot()
     k = len(c["classes"])
     size = min(4.2, 1.6 + 0.28 * k)
-    fig, axes = plt.subplots(1, 3, figsize=(3 * size + 1.2, size + 0.4))
+    # the float and int8 counts are the tables beside it: the figure shows only what changed
+    fig, ax = plt.subplots(1, 1, figsize=(size + 1.2, size + 0.4))
     diff = np.array(c["diff"])
     lim = max(1, int(np.abs(diff).max()))
-    panels = [("float", np.array(c["float"]), "Blues", 0, c["max"]),
-              (c["label"], np.array(c["int8"]), "Oranges", 0, c["max"]),
-              (f"{c['label']} − float", diff, "RdBu_r", -lim, lim)]
-    for ax, (title, m, cmap, lo, hi) in zip(axes, panels):
+    for title, m, cmap, lo, hi in [(f"{c['label']} − float (red: more, blue: fewer)", diff, "RdBu_r", -lim, lim)]:
         ax.imshow(m, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_title(title)
         ax.set_xlabel("predicted")
@@ -382,7 +411,8 @@ def _memory_figure(graph, plan):
                                facecolor=color, edgecolor="black", lw=0.6, alpha=0.55 if scratch else 0.8,
                                hatch="//" if scratch else None))
         if b.aligned_size > 0.06 * arena:
-            label = "scratch" if scratch else f"t{b.tensors[0]}"
+            # the buffer table's first column: b<id>, then what it holds
+            label = f"b{b.id} " + ("scratch" if scratch else tensor_label(graph.tensors[b.tensors[0]].name, 16))
             ax.text((b.first + b.last) / 2, b.offset + b.aligned_size / 2, f"{label}\n{b.aligned_size:,} B",
                     ha="center", va="center", fontsize=7)
     steps = np.arange(len(plan.live_bytes))

@@ -131,3 +131,8 @@ def test_unsupported_layer_exit_2_from_the_cli(tmp_path):
     assert not out.exists() and not out.with_suffix(".manifest.json").exists()
     r = edgeq("convert", tmp_path / "soft.keras", "--calib", CALIB, "-o", out, "--samples", "20", "--allow-host-only")
     assert r.returncode == 0 and out.exists(), r.stderr
+    # report takes it too (it runs in TFLM): no memory map, a note naming the file and the op
+    r = edgeq("report", tmp_path / "soft.keras", out, "--data", TEST, "--limit", "8", "-o", tmp_path / "r.html")
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "r.html").read_text()
+    assert "No memory map" in html and "soft.tflite" in html and "ABS" in html

@@ -153,6 +153,30 @@ def test_report_tables_match_the_measurements(built, digits_tflite):
     # memory map section reports the planned arena
     assert f"{res.arena_bytes:,} B" in out.read_text(encoding="utf-8")
     assert res.arena_bytes >= res.lower_bound > 0
+    # the verdict comes first, before provenance: the default 1 pp threshold
+    html = out.read_text(encoding="utf-8")
+    assert res.verdict["passed"] == (res.drop_pp <= 1.0) and res.verdict["max_drop_pp"] == 1.0
+    assert html.index('id="verdict"') < html.index('id="provenance"') and res.verdict["text"] in html
+
+
+@pytest.mark.slow
+def test_memory_map_labels_are_the_buffer_table_ids_and_the_confusion_figure_is_the_difference(digits_tflite):
+    """The figure names buffers as the table's first column does (b<id>); the float and int8
+    confusion counts are tables, so the figure shows only their difference (no duplicates)."""
+    from edgeq.graph import load_graph
+    from edgeq.memory import plan_memory
+    from edgeq.report import _confusion_figure, _confusions, _memory_context, _memory_figure
+
+    graph = load_graph(digits_tflite)
+    plan = plan_memory(graph)
+    ids = {f"b{b['id']}" for b in _memory_context(graph, plan)["buffers"]}
+    labels = [t.get_text().split()[0] for t in _memory_figure(graph, plan).axes[0].texts]
+    assert labels and set(labels) <= ids, (labels, ids)
+    y = np.array([0, 1, 2, 2])
+    c = _confusions("classification", np.eye(3)[[0, 1, 2, 2]], np.eye(3)[[0, 1, 2, 1]], y)
+    c["label"] = "int8"
+    fig = _confusion_figure(c)
+    assert len(fig.axes) == 1 and "float" in fig.axes[0].get_title()
 
 
 @pytest.mark.slow

@@ -301,11 +301,13 @@ def report(
     limit: Annotated[int, typer.Option(help="Samples for the per-layer error and histograms.")] = 64,
     eval_limit: Annotated[Optional[int], typer.Option(help="Samples for accuracy (default: all).")] = None,
     task: Annotated[str, typer.Option(help="auto | classification | binary | regression.")] = "auto",
+    max_drop: Annotated[Optional[float], typer.Option(help="The verdict's threshold in accuracy points "
+                                                      "(default 1); given, a drop above it exits 1.")] = None,
     json_out: JsonOpt = False,
 ):
     """Write one self-contained HTML report of what quantization did (plots embedded, no external links).
 
-    Provenance, float vs int8 accuracy with both confusion matrices, the per-layer error table and
+    A pass/fail verdict at the top, provenance, float vs int8 accuracy with both confusion matrices, the per-layer error table and
     SQNR chart, activation histograms against the int8 range, and the arena memory map. Same
     inputs give a byte-identical file.
 
@@ -319,12 +321,15 @@ def report(
     out_path = output or tflite.with_suffix(".report.html")
     with ui.progress("int8 reference", enabled=not json_out) as bar:
         res = run(build_report, model, tflite, data, calib, out_path, limit=limit, eval_limit=eval_limit,
-                  task=task, progress=bar)
+                  task=task, progress=bar, max_drop=max_drop)
+    failed = max_drop is not None and res.verdict.get("passed") is False
     if json_out:
         ui.print_json(res.to_dict())
+        if failed:
+            raise typer.Exit(EXIT_GATE)
         return
     m = res.metrics
-    rows = [["report", str(res.path)], ["task / samples", f"{res.task} / {res.samples}"]]
+    rows = [["verdict", res.verdict["text"]], ["report", str(res.path)], ["task / samples", f"{res.task} / {res.samples}"]]
     for o in (res.outputs if len(res.outputs) > 1 else [{"index": None, "metrics": m, "drop_pp": res.drop_pp}]):
         om, label = o["metrics"], "" if o["index"] is None else f"output {o['index']} {o['name']}: "
         if "float_accuracy" in om:
@@ -336,8 +341,12 @@ def report(
     w = res.worst_layer
     if w is not None:
         rows.append(["lowest layer SQNR", f"{w['sqnr_db']:.1f} dB at {w['op']}"])
-    rows += [["arena / lower bound", f"{res.arena_bytes:,} / {res.lower_bound:,} B"],
-             ["plots", res.images], ["html sha256", res.html_sha256[:16] + "…"]]
+    if res.arena_bytes is not None:
+        rows.append(["arena / lower bound", f"{res.arena_bytes:,} / {res.lower_bound:,} B"])
+    rows += [["plots", res.images], ["html sha256", res.html_sha256[:16] + "…"]]
     ui.out.print(ui.table(f"edgeq report — {res.model}", ["", ""], rows, justify_right_from=2))
     for n in res.notes:
         ui.err.print(f"[dim]note: {n}[/]")
+    if failed:
+        ui.error(res.verdict["text"])
+        raise typer.Exit(EXIT_GATE)
