@@ -72,6 +72,8 @@ def convert(
         ui.print_json({"output": str(res.out_path), "manifest": str(res.manifest_path), **res.manifest})
     else:
         render_convert(res, opts)
+    for w in res.warnings:
+        ui.err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
     if auto_res and not auto_res["met"]:
         ui.error(f"--auto could not bring the drop within {max_drop} pp: best {auto_res['drop_pp']:.2f} pp with "
                  f"{len(mix['int16_layers'])} int16 layer(s); the best model found was written")

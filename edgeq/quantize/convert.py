@@ -72,12 +72,16 @@ class ConvertResult:
     manifest_path: Path | None = None
     tensors: list = field(default_factory=list)
     ranges: dict = field(default_factory=dict)  # per activation: observed, chosen, clipped (non-minmax)
+    warnings: list[str] = field(default_factory=list)  # for the user: the command prints them
 
 
 def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
-                  options: ConvertOptions = ConvertOptions(), progress: Progress | None = None
-                  ) -> ConvertResult:
-    """Convert, check that every op is integer, write OUT.tflite + OUT.manifest.json atomically."""
+                  options: ConvertOptions = ConvertOptions(), progress: Progress | None = None,
+                  check_method: bool = True) -> ConvertResult:
+    """Convert, check that every op is integer, write OUT.tflite + OUT.manifest.json atomically.
+
+    ``check_method``: for a range method other than minmax, also measure minmax and warn when the
+    method is clearly worse (``_method_check``); calibrate-compare measures every method itself."""
     options.validate()
     model_path = keras_io.check_model_path(Path(model_path))
     model = keras_io.load_float_model(model_path)
@@ -91,6 +95,7 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
     ds = data_mod.load(calib, role="calibration data", inputs=specs,
                        outputs=outputs).subset(options.samples, options.seed)
     tflite, chosen = quantize_keras(model, ds.model_input, options, progress)
+    method_check = _method_check(model, ds.x, tflite, options) if chosen and check_method else None
     if several:
         tflite = _keras_io_order(tflite, model)
     mix = None
@@ -103,10 +108,13 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
     manifest = _manifest(model_path, ds, options, tflite, tensors)
     if chosen:
         manifest["calibration"]["ranges"] = chosen
+        if method_check is not None:
+            manifest["calibration"]["method_check"] = method_check
     if mix is not None:
         manifest["mixed_precision"] = mix
     result = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(ds), tensors=tensors,
-                           ranges=chosen)
+                           ranges=chosen, warnings=[method_check["warning"]] if method_check and
+                           method_check.get("warning") else [])
     if out_path is not None:
         out_path = Path(out_path)
         result.out_path = out_path
@@ -123,6 +131,38 @@ def _check_several_io_options(options: ConvertOptions, specs, outputs) -> None:
     if options.keep or options.auto:
         raise InputError(f"--keep / --auto (mixed precision) handle models with one input and one output; "
                          f"this model has {what}")
+
+
+#: A range method whose output SQNR on the calibration data is this much below minmax's is flagged.
+METHOD_WARN_DB = 3.0
+METHOD_CHECK_SAMPLES = 64
+
+
+def _method_check(model, x: np.ndarray, tflite: bytes, options: ConvertOptions) -> dict:
+    """Compare a clipping range method with minmax on (a slice of) the calibration data: the output
+    SQNR against the float model, each way. Entropy can clip what a residual net needs (58.6 % vs
+    86.7 % accuracy measured on one): when the chosen method is clearly worse, say so."""
+    from dataclasses import replace
+
+    from ..evaluate import _sqnr
+    from ..reference import run_tflm
+
+    xs = x[:METHOD_CHECK_SAMPLES]
+    with captured_output():
+        y = np.asarray(model.predict(xs, verbose=0), np.float64).reshape(len(xs), -1)
+    minmax, _ = quantize_keras(model, x, replace(options, method="minmax"))
+    sq = {}
+    for name, blob in ((options.method, tflite), ("minmax", minmax)):
+        out = np.asarray(run_tflm(blob, xs).outputs, np.float64).reshape(len(xs), -1)
+        sq[name] = _sqnr(y, out - y)
+    db = {k: (None if v is None else round(v, 2)) for k, v in sq.items()}  # None: identical to float
+    chosen, base = (float("inf") if v is None else v for v in (sq[options.method], sq["minmax"]))
+    check = {"samples": len(xs), "output_sqnr_db": db}
+    if chosen < base - METHOD_WARN_DB:
+        check["warning"] = (f"--method {options.method}: output SQNR {chosen:.1f} dB against the float model on "
+                            f"{len(xs)} calibration samples, {base - chosen:.1f} dB below minmax ({base:.1f} dB); "
+                            "its clipping may cost accuracy: compare with `edgeq calibrate-compare`")
+    return check
 
 
 def _keras_io_order(tflite: bytes, model) -> bytes:
