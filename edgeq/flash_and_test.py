@@ -227,13 +227,13 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
                    progress: Callable[[int, int], None] | None = None) -> dict:
     from .boards import get_board
 
-    _check_options(opts, get_board(opts.board))
+    board = get_board(opts.board)  # looked up once: every stage below takes this object
+    _check_options(opts, board)
     with workdir_lock(Path(opts.workdir)):
-        return _flash_and_test(model, opts, log, progress)
+        return _flash_and_test(model, opts, board, log, progress)
 
 
-def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> dict:
-    from .boards import get_board
+def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progress) -> dict:
     from .build import build_firmware
     from .codegen import generate
     from .device.runner import run_dataset
@@ -242,8 +242,6 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
     from .reference import REFERENCE_NAMES, reference_for, run_tflm
     from .sizecheck import size_check
 
-    board = get_board(opts.board)
-    _check_options(opts, board)
     model = Path(model)
     work = Path(opts.workdir)
     keras_model = None

@@ -320,3 +320,19 @@ def test_tflite_with_float_model_reports_the_float_drop(digits_tflite, tmp_path)
     rep = json.loads(r.stdout)
     assert rep["bit_exact_rate"] == 1.0 and "float_vs_device_drop_pp" in rep
     assert not (tmp_path / "digits.tflite").exists()  # not converted again
+
+
+@pytest.mark.unit
+def test_the_board_is_looked_up_once_per_run(tmp_path, monkeypatch):
+    """Every stage (checks, size-check, generate, build, flashing) takes the one Board object."""
+    import edgeq.boards
+    from edgeq.errors import InputError
+    from edgeq.flash_and_test import FlashTestOptions, flash_and_test
+
+    calls = []
+    real = edgeq.boards.get_board
+    monkeypatch.setattr(edgeq.boards, "get_board", lambda name, *a, **k: calls.append(name) or real(name, *a, **k))
+    opts = FlashTestOptions(board="qemu-mps2-an386", data=str(tmp_path / "d.npz"), workdir=tmp_path / "w")
+    with pytest.raises(InputError, match="TFLite model not found"):
+        flash_and_test(tmp_path / "missing.tflite", opts)
+    assert calls == ["qemu-mps2-an386"]
