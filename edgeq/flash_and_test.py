@@ -48,6 +48,8 @@ class FlashTestOptions:
     upload: str = "serial"
     # the float Keras model a .tflite was converted from: adds float accuracy and the drop
     float_model: Path | None = None
+    # a build with the per-layer hooks (EDGEQ_OBSERVE): per-layer ticks of every inference
+    profile: bool = False
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -299,7 +301,10 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
     log(f"generate C for {tflite_path.name}")
     gen = generate(tflite, work / "gen", name=opts.name)
     log(f"build firmware for {board.name}")
-    fw = build_firmware(board, work / "build", model_dir=gen.out_dir)
+    from .profile import OBSERVE_CMAKE
+
+    fw = build_firmware(board, work / "build", model_dir=gen.out_dir,
+                        extra_cmake=OBSERVE_CMAKE if opts.profile else None)
 
     reference = REFERENCE_NAMES[reference_for(tflite)]
     log(f"host reference ({reference}) on {len(ds)} samples")
@@ -318,9 +323,10 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
             raise GateFailed(f"the device runs model {info.model_sha256[:12]}…, not {gen.sha256[:12]}…")
         samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
         recs = run_dataset(dev.client, samples, results_path, resume=opts.resume,
-                           icount_shift=dev.icount_shift, upload=opts.upload,
+                           icount_shift=dev.icount_shift, upload=opts.upload, profile=opts.profile,
                            progress=(lambda done, total, rec: progress(done, total)) if progress else None)
         link = dev.client.stats.to_dict()
+        icount_shift = dev.icount_shift
     device_qs = [np.stack([r.output_arrays(info)[k] for r in recs]).reshape(host.shape)
                  for k, host in enumerate(ref.outputs_qs)]
     report = _compare(ref, device_qs, ds, keras_model, recs, info, out_names)
@@ -336,6 +342,11 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
         "results_file": str(results_path), "upload": opts.upload,
         "link": link,  # retransmits / NAKs / device resets of this session: a flaky link shows
     })
+    if opts.profile:
+        from .profile import layers_of, profile_table
+
+        report["profile"] = profile_table(layers_of(graph, opts.name), recs, info.timer_hz, info.cpu_hz,
+                                          board.emulated, icount_shift or 0)
     lat = report["latency"]
     unit = "instructions" if board.emulated else "cycles"
     if lat[unit]:
@@ -351,6 +362,9 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
         failures.append(f"{report['mismatch_count']} of {report['samples']} {'samples' if several else 'outputs'} "
                         f"differ from the host reference{where}{bad_outputs}: "
                         f"{_index_list([m['data_index'] for m in report['mismatches']])}")
+        report["suggest"] = (f"edgeq diff-device {model} --board {board.name} --data {opts.data} "
+                             f"--sample {report['mismatches'][0]['data_index']}"
+                             + (f" --port {opts.port}" if opts.port else ""))
     if opts.max_drop is not None:
         drop = report.get("float_vs_device_drop_pp", report.get("host_vs_device_drop_pp"))
         if drop > opts.max_drop:
@@ -358,7 +372,11 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
     gate["passed"] = not failures
     gate["failures"] = failures
     report["gate"] = gate
+    report["html"] = str(work / "report.html")
     write_json_atomic(work / "report.json", report)
+    from .device_report import write_device_html
+
+    write_device_html(work / "report.html", report)
     return report
 
 

@@ -150,6 +150,10 @@ def render_flash_test(rep: dict) -> None:
                           justify_right_from=2))
     if len(rep.get("outputs") or []) > 1:
         ui.out.print(_flash_test_outputs_table(rep["outputs"]))
+    if rep.get("profile"):
+        from ..profile import render_profile
+
+        render_profile(rep["profile"], ui.out)
     if rep.get("reference", "TFLM") != "TFLM":
         ui.out.print(f"host reference: {rep['reference']} (the model has an op TFLM has no kernel for)")
     link = rep.get("link") or {}

@@ -189,6 +189,8 @@ def flash_and_test(
     float_model: Annotated[Optional[Path], typer.Option("--float-model", help="With a .tflite MODEL: the "
                                                         "Keras model it was converted from, for float "
                                                         "accuracy and the float-vs-device drop.")] = None,
+    profile: Annotated[bool, typer.Option("--profile", help="Build with a timing hook after every layer and "
+                                          "report instructions/cycles per layer (op, shape, MACs, share).")] = False,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -207,7 +209,7 @@ def flash_and_test(
 
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
-                            upload=upload, float_model=float_model)
+                            upload=upload, float_model=float_model, profile=profile)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)
@@ -222,4 +224,7 @@ def flash_and_test(
     if not rep["gate"]["passed"]:
         for f in rep["gate"]["failures"]:
             ui.error(f)
+        if rep.get("suggest"):
+            ui.err.print(f"hint: find the first layer that differs: {rep['suggest']}", soft_wrap=True)
         raise typer.Exit(EXIT_GATE)
+
