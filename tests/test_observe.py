@@ -81,3 +81,75 @@ def test_profile_layers_sum_to_total_and_plain_build_has_no_hooks(digits_tflite,
     assert "profile" not in json.loads(r.stdout)
     syms = _symbols(tmp_path / "plain" / "build" / "firmware.elf")
     assert "edgeq_observe" not in syms and "layer_ticks" not in syms
+
+    # a device output that differs (a recorded result edited, the run resumed): the gate fails and
+    # points at the divergence finder with the first differing sample
+    res = tmp_path / "plain" / "results.jsonl"
+    recs = [json.loads(x) for x in res.read_text().splitlines()]
+    recs[1]["outputs"][0] = recs[1]["outputs"][0][:-2] + format(int(recs[1]["outputs"][0][-2:], 16) ^ 1, "02x")
+    res.write_text("".join(json.dumps(x) + "\n" for x in recs))
+    r = edgeq("flash-and-test", digits_tflite, "--board", "qemu-mps2-an386", "--data", DIGITS / "test.npz",
+              "--limit", 2, "--workdir", tmp_path / "plain", "--resume")
+    assert r.returncode == 1
+    rep = json.loads((tmp_path / "plain" / "report.json").read_text())
+    assert rep["suggest"].startswith("edgeq diff-device ") and f"--sample {rep['mismatches'][0]['data_index']}" in rep["suggest"]
+    assert "edgeq diff-device" in " ".join(r.stderr.split())
+
+
+_PERTURBED_MAX_POOL = r"""
+#undef arm_max_pool_s8
+/* test: a deliberately wrong kernel — the real max pool, then one output value off by one */
+arm_cmsis_nn_status arm_max_pool_s8(const cmsis_nn_context *ctx, const cmsis_nn_pool_params *pool_params,
+                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                    const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims,
+                                    int8_t *output_data)
+{
+    arm_cmsis_nn_status s = edgeq_real_max_pool_s8(ctx, pool_params, input_dims, input_data, filter_dims,
+                                                   output_dims, output_data);
+    output_data[5] = (int8_t)(output_data[5] == 127 ? 126 : output_data[5] + 1);
+    return s;
+}
+"""
+
+
+def _checkout(root, perturb_max_pool: bool):
+    """edgeq's kernels laid out like an upstream CMSIS-NN checkout (Include/, Source/<group>/),
+    optionally with arm_max_pool_s8 made wrong by one value."""
+    import shutil
+
+    nn = DIGITS.parents[1] / "firmware" / "cmsis_nn"
+    (root / "Include").mkdir(parents=True)
+    for h in sorted((nn / "include").glob("*.h")):
+        shutil.copy(h, root / "Include" / h.name)
+    (root / "Source" / "All").mkdir(parents=True)
+    for c in sorted((nn / "src").glob("*.c")):
+        text = c.read_text()
+        if perturb_max_pool and c.name == "arm_pool_s8.c":
+            text = "#define arm_max_pool_s8 edgeq_real_max_pool_s8\n" + text + _PERTURBED_MAX_POOL
+        (root / "Source" / "All" / c.name).write_text(text)
+    return root
+
+
+@pytest.mark.emulator
+def test_diff_device_names_the_perturbed_op_and_nothing_otherwise(digits_tflite, tmp_path):
+    _emulator_tools()
+    common = [digits_tflite, "--board", "qemu-mps2-an386", "--data", DIGITS / "test.npz", "--sample", 3,
+              "--sample", 11, "--json"]
+    # the kernels of a CMSIS-NN checkout (here edgeq's own, laid out like upstream): no divergence
+    r = edgeq("diff-device", *common, "--cmsis-nn-dir", _checkout(tmp_path / "good", False),
+              "--workdir", tmp_path / "ok")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["first_divergence"] is None and rep["layers"] == 7
+    assert [s["layers_checked"] for s in rep["samples"]] == [7, 7]
+
+    # one max pool output off by one: the finder names layer 2, MAX_POOL_2D, value 5
+    r = edgeq("diff-device", *common, "--cmsis-nn-dir", _checkout(tmp_path / "bad", True),
+              "--workdir", tmp_path / "bad-run")
+    assert r.returncode == 1, r.stderr
+    rep = json.loads(r.stdout)
+    first = rep["first_divergence"]
+    assert (first["layer"], first["op"], first["kernel"]) == (2, "MAX_POOL_2D", "maxpool")
+    assert first["first_element"] == 5 and first["differing"] == 1 and first["max_abs_diff"] == 1
+    assert first["first_index"] == [0, 0, 0, 5] and first["first_bytes"] == [5, 5]
+    assert rep["diverged_samples"] == 2

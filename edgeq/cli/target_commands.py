@@ -228,3 +228,51 @@ def flash_and_test(
             ui.err.print(f"hint: find the first layer that differs: {rep['suggest']}", soft_wrap=True)
         raise typer.Exit(EXIT_GATE)
 
+
+# --------------------------------------------------------------------------------- diff-device
+
+@app.command("diff-device")
+def diff_device(
+    model: Annotated[Path, typer.Argument(help="An int8 .tflite, or a Keras model (converted first).")],
+    board: Annotated[str, typer.Option("--board", "-b", help="Board name (see `edgeq boards`).")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Data holding the input(s) to replay.")],
+    sample: Annotated[Optional[list[int]], typer.Option("--sample", "-s", help="Index of a sample in the data "
+                                                        "(repeatable; default 0).")] = None,
+    calib: Annotated[Optional[str], typer.Option("--calib", "-c", help="Calibration data for a Keras "
+                                                 "model (default: the data).")] = None,
+    port: Annotated[Optional[str], typer.Option(help="Serial port of a real board, e.g. /dev/ttyACM0.")] = None,
+    baud: Annotated[Optional[int], typer.Option(help="Baud rate (default: the board's).")] = None,
+    all_layers: Annotated[bool, typer.Option("--all-layers", help="Compare every layer, not just up to the "
+                                             "first that differs.")] = False,
+    cmsis_nn_dir: Annotated[Optional[Path], typer.Option("--cmsis-nn-dir", help="Link the kernels of this "
+                                                         "CMSIS-NN checkout instead of edgeq's.")] = None,
+    workdir: Annotated[Path, typer.Option(help="Where generated code and build go.")] = Path("out/diff-device"),
+    json_out: JsonOpt = False,
+):
+    """Find the first layer whose output on the device differs from the host reference.
+
+    Builds the firmware with a hook after every layer, replays the sample(s) on the device layer by
+    layer (each layer's output tensor read back over serial, straight from the arena) and compares
+    each with TFLM's intermediate tensor. Prints the first tensor that differs: the op and layer
+    that produced it, which values/bytes, by how much. Exits 1 when a layer differs.
+
+    Example:
+
+        edgeq diff-device out/digits.tflite --board qemu-mps2-an386 --data models/digits/test.npz --sample 17
+    """
+    from .. import ui
+    from ..diverge import DiffOptions, diff_device as run_fn, render_diff
+
+    opts = DiffOptions(board=board, data=data, samples=tuple(sample or [0]), calib=calib, port=port, baud=baud,
+                       workdir=workdir, all_layers=all_layers, cmsis_nn_dir=cmsis_nn_dir)
+
+    def log(s: str) -> None:
+        if not json_out:
+            ui.err.print(f"[dim]· {s}[/]")
+    rep = run(run_fn, model, opts, log)
+    if json_out:
+        ui.print_json(rep)
+    else:
+        render_diff(rep, ui.out)
+    if rep["first_divergence"] is not None:
+        raise typer.Exit(EXIT_GATE)

@@ -337,6 +337,18 @@ class DeviceClient:
         except P.ProtocolError as e:
             raise DeviceProtocolError(str(e)) from e
 
+    def saturation(self, reset: bool = False) -> P.StatsResult:
+        """The saturation telemetry counters (telemetry builds); ``reset`` zeroes them after reading."""
+        info = self.info()
+        if not info.telemetry:
+            raise DeviceProtocolError("the firmware has no saturation telemetry",
+                                      "build with EDGEQ_STATS=ON (flash-and-test --telemetry does)")
+        fr = self.request(P.STATS, b"\x01" if reset else b"\x00", reply_bytes=6 + 8 * 512)
+        try:
+            return P.decode_stats(fr.payload)
+        except P.ProtocolError as e:
+            raise DeviceProtocolError(str(e)) from e
+
     def bye(self) -> None:
         """Tell the device the session is over (an emulated board then exits QEMU)."""
         try:
