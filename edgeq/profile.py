@@ -31,7 +31,8 @@ def layers_of(graph, name: str = "model") -> list[dict]:
         t = graph.tensors[op.outputs[0]]
         out.append({"layer": k, "op_index": op.index, "op": op.label, "kernel": c.kind,
                     "output": t.name, "output_tensor": t.index, "dtype": t.dtype,
-                    "shape": [int(d) for d in t.shape], "bytes": t.nbytes, "macs": int(op_macs(graph, op))})
+                    "shape": [int(d) for d in t.shape], "bytes": t.nbytes, "macs": int(op_macs(graph, op)),
+                    "zero_point": int(t.quant.zero_point) if t.quant.is_quantized else None})
     return out
 
 

@@ -80,7 +80,7 @@ def test_profile_layers_sum_to_total_and_plain_build_has_no_hooks(digits_tflite,
     assert r.returncode == 0, r.stderr
     assert "profile" not in json.loads(r.stdout)
     syms = _symbols(tmp_path / "plain" / "build" / "firmware.elf")
-    assert "edgeq_observe" not in syms and "layer_ticks" not in syms
+    assert "edgeq_observe" not in syms and "layer_ticks" not in syms and "model_stats" not in syms
 
     # a device output that differs (a recorded result edited, the run resumed): the gate fails and
     # points at the divergence finder with the first differing sample
@@ -153,3 +153,40 @@ def test_diff_device_names_the_perturbed_op_and_nothing_otherwise(digits_tflite,
     assert first["first_element"] == 5 and first["differing"] == 1 and first["max_abs_diff"] == 1
     assert first["first_index"] == [0, 0, 0, 5] and first["first_bytes"] == [5, 5]
     assert rep["diverged_samples"] == 2
+
+
+def test_stats_payload_and_drift_rule():
+    from edgeq.telemetry import telemetry_table
+
+    res = P.StatsResult(10, ((5, 0), (0, 20)))
+    assert P.decode_stats(P.encode_stats(res)) == res
+    layers = [{"layer": 0, "op": "CONV_2D", "output": "a", "dtype": "int8", "shape": [1, 10], "zero_point": -128},
+              {"layer": 1, "op": "FULLY_CONNECTED", "output": "b", "dtype": "int8", "shape": [1, 10], "zero_point": 3}]
+    # layer 0: 5 % at min but min is its real zero (ReLU): no flag; layer 1: 20 % at max vs 1 %: flag
+    tel = telemetry_table(layers, res, [(5, 0), (0, 20)], [(0, 0), (0, 1)], calib_samples=10)
+    assert tel["matches_host"] and tel["drift_layers"] == [1]
+    assert tel["layers"][1]["device_max_rate"] == pytest.approx(0.2)
+
+
+@pytest.mark.emulator
+def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits_tflite, tmp_path):
+    import numpy as np
+
+    _emulator_tools()
+    with np.load(DIGITS / "test.npz") as z:
+        np.savez(tmp_path / "shifted.npz", x=(z["x"] * 3).astype(np.float32), y=z["y"])  # 3× the input scale
+    reps = {}
+    for what, data in (("test", DIGITS / "test.npz"), ("shifted", tmp_path / "shifted.npz")):
+        r = edgeq("flash-and-test", digits_tflite, "--board", "qemu-mps2-an386", "--data", data, "--calib",
+                  DIGITS / "train.npz", "--limit", 100, "--workdir", tmp_path / what, "--telemetry",
+                  "--allow-mismatch", "--json")
+        assert r.returncode == 0, r.stderr
+        reps[what] = json.loads(r.stdout)["telemetry"]
+    for tel in reps.values():
+        assert tel["inferences"] == 100 and tel["matches_host"] is True
+        assert len(tel["layers"]) == 7  # every layer has int8 outputs
+        for row in tel["layers"]:
+            assert (row["device_at_min"], row["device_at_max"]) == (row["host_at_min"], row["host_at_max"])
+    assert reps["test"]["drift_layers"] == []
+    assert reps["shifted"]["drift_layers"]  # the fully connected layers clip far more than on calibration
+    assert "model_stats" in _symbols(tmp_path / "test" / "build" / "firmware.elf")

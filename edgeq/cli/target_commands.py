@@ -191,6 +191,12 @@ def flash_and_test(
                                                         "accuracy and the float-vs-device drop.")] = None,
     profile: Annotated[bool, typer.Option("--profile", help="Build with a timing hook after every layer and "
                                           "report instructions/cycles per layer (op, shape, MACs, share).")] = False,
+    telemetry: Annotated[bool, typer.Option("--telemetry", help="Build with saturation counters (NAME_stats): "
+                                            "per layer, outputs at the type's limits on the device vs the "
+                                            "calibration data (--calib); flags drift.")] = False,
+    drift_threshold: Annotated[Optional[float], typer.Option("--drift-threshold", help="Flag a layer whose "
+                                                             "clipping rate exceeds calibration's by more than "
+                                                             "this fraction of its outputs (default 0.05).")] = None,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -209,7 +215,8 @@ def flash_and_test(
 
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
-                            upload=upload, float_model=float_model, profile=profile)
+                            upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
+                            drift_threshold=drift_threshold)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)

@@ -22,7 +22,9 @@ def layer_outputs(lowered: Lowered) -> list[dict]:
     out = []
     for c in lowered.calls:
         t = g.tensors[g.operators[c.index].outputs[0]]
-        out.append({"offset": 0 if t.is_constant else lowered.plan.offset(t.index), "bytes": t.nbytes})
+        stats = {"int8": "s8", "int16": "s16"}.get(t.dtype)  # saturation telemetry: int8/int16 outputs
+        out.append({"offset": 0 if t.is_constant else lowered.plan.offset(t.index), "bytes": t.nbytes,
+                    "elements": t.size, "stats": stats, "ctype": {"s8": "int8_t", "s16": "int16_t"}.get(stats)})
     return out
 
 TEMPLATES = {  # output file (with {name}) → template

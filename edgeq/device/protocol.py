@@ -27,6 +27,7 @@ BYE = 0x04
 INFER_FILE = 0x05  # emulated boards only: inputs read from a host file via semihosting
 LAYER_TICKS = 0x06  # observe builds: per-layer timer ticks of the last inference
 INFER_LAYER = 0x07  # observe builds: run up to one layer, reply with its output tensor
+STATS = 0x08  # telemetry builds: per-layer counts of outputs at the type's min / max
 REPLY_BIT = 0x80
 # device -> host
 READY = 0xA0
@@ -45,6 +46,7 @@ ERR_NO_OBSERVE = -5
 ERR_NO_LAYER = -6
 
 FEATURE_OBSERVE = 0x01  # INFO features: LAYER_TICKS and INFER_LAYER are answered
+FEATURE_STATS = 0x02  # INFO features: STATS is answered (the model's NAME_stats)
 
 TIMER_NONE = 0
 TIMER_SYSTICK = 1
@@ -215,6 +217,11 @@ class DeviceInfo:
         return bool(self.features & FEATURE_OBSERVE)
 
     @property
+    def telemetry(self) -> bool:
+        """Built with the saturation telemetry (STATS)."""
+        return bool(self.features & FEATURE_STATS)
+
+    @property
     def timer_name(self) -> str:
         return TIMER_NAMES.get(self.timer_kind, f"timer{self.timer_kind}")
 
@@ -369,6 +376,27 @@ def decode_infer_layer_reply(payload: bytes) -> LayerResult:
 
 def encode_infer_layer_reply(res: LayerResult) -> bytes:
     return struct.pack("<iHI", res.status, res.layer, len(res.data)) + res.data
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    inferences: int  # invoke() calls counted since the last reset
+    at_limits: tuple[tuple[int, int], ...]  # per layer: (values at the type's min, at its max)
+
+
+def decode_stats(payload: bytes) -> StatsResult:
+    """STATS reply: u32 inferences, u16 layers, then per layer u32 at-min, u32 at-max."""
+    r = _Reader(payload, "STATS reply")
+    inferences, n = r.unpack("IH")
+    flat = r.unpack(f"{2 * n}I") if n else ()
+    if r.pos != len(payload):
+        raise ProtocolError(f"STATS reply has {len(payload) - r.pos} unexpected trailing bytes")
+    return StatsResult(inferences, tuple((flat[2 * k], flat[2 * k + 1]) for k in range(n)))
+
+
+def encode_stats(res: StatsResult) -> bytes:
+    flat = [v for pair in res.at_limits for v in pair]
+    return struct.pack(f"<IH{len(flat)}I", res.inferences, len(res.at_limits), *flat)
 
 
 def encode_infer_file(path: str, offset: int) -> bytes:

@@ -22,6 +22,7 @@
 #define CMD_INFER_FILE 0x05u /* emulated boards: inputs read from a host file (semihosting) */
 #define CMD_LAYER_TICKS 0x06u /* observe builds: per-layer timer ticks of the last inference */
 #define CMD_INFER_LAYER 0x07u /* observe builds: run up to one layer, send its output tensor */
+#define CMD_STATS 0x08u /* telemetry builds: per-layer counts of outputs at the type's limits */
 #define REPLY_BIT 0x80u
 #define CMD_READY 0xA0u
 #define CMD_NAK 0xF0u
@@ -39,6 +40,20 @@
 
 /* INFO feature bits */
 #define FEATURE_OBSERVE 0x01u /* LAYER_TICKS and INFER_LAYER (built with EDGEQ_OBSERVE) */
+#define FEATURE_STATS 0x02u   /* STATS (built with EDGEQ_STATS, the model's NAME_stats) */
+
+#if defined(EDGEQ_OBSERVE) && EDGEQ_OBSERVE
+#define FEATURES_OBSERVE FEATURE_OBSERVE
+#else
+#define FEATURES_OBSERVE 0u
+#endif
+#if defined(EDGEQ_MODEL_STATS)
+#include "edgeq_observe.h"
+extern edgeq_stats_t EDGEQ_MODEL_STATS;
+#define FEATURES_STATS FEATURE_STATS
+#else
+#define FEATURES_STATS 0u
+#endif
 
 #define SYNC0 0xA5u
 #define SYNC1 0x5Au
@@ -264,11 +279,7 @@ static void do_info(uint8_t seq)
         tx_tensor(&t, &m->inputs[i]);
     for (uint32_t i = 0; i < m->num_outputs; i++)
         tx_tensor(&t, &m->outputs[i]);
-#if defined(EDGEQ_OBSERVE) && EDGEQ_OBSERVE
-    tx_u8(&t, FEATURE_OBSERVE);
-#else
-    tx_u8(&t, 0);
-#endif
+    tx_u8(&t, (uint8_t)(FEATURES_OBSERVE | FEATURES_STATS));
     tx_end(&t);
 }
 
@@ -469,6 +480,29 @@ static void do_infer_layer(const frame_t *f)
 }
 #endif
 
+#if defined(EDGEQ_MODEL_STATS)
+/* STATS payload: u8 reset (1: zero the counts after sending them). Reply: u32 inferences,
+ * u16 layers, then per layer u32 count at the type's min, u32 count at its max. */
+static void do_stats(const frame_t *f)
+{
+    edgeq_stats_t *st = &EDGEQ_MODEL_STATS;
+    uint32_t n = st->layers > 0xFFFFu ? 0xFFFFu : st->layers;
+    tx_t t;
+    tx_begin(&t, CMD_STATS | REPLY_BIT, f->seq, 4 + 2 + 8 * n);
+    tx_u32(&t, st->inferences);
+    tx_bytes(&t, (const uint8_t[]){(uint8_t)n, (uint8_t)(n >> 8)}, 2);
+    for (uint32_t i = 0; i < n; i++) {
+        tx_u32(&t, st->at_limits[i][0]);
+        tx_u32(&t, st->at_limits[i][1]);
+    }
+    tx_end(&t);
+    if (f->len >= 1 && rx_buf[0] == 1u) {
+        memset(st->at_limits, 0, 8u * st->layers);
+        st->inferences = 0;
+    }
+}
+#endif
+
 static void do_ready(void)
 {
     tx_t t;
@@ -523,6 +557,11 @@ int main(void)
             break;
         case CMD_INFER_LAYER:
             do_infer_layer(&f);
+            break;
+#endif
+#if defined(EDGEQ_MODEL_STATS)
+        case CMD_STATS:
+            do_stats(&f);
             break;
 #endif
         case CMD_BYE:
