@@ -382,6 +382,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, log: Log, progress) -> 
                         f"{_index_list([m['data_index'] for m in report['mismatches']])}")
         report["suggest"] = (f"edgeq diff-device {model} --board {board.name} --data {opts.data} "
                              f"--sample {report['mismatches'][0]['data_index']}"
+                             + (f" --calib {opts.calib}" if opts.calib and keras_model == model else "")
                              + (f" --port {opts.port}" if opts.port else ""))
     if opts.max_drop is not None:
         drop = report.get("float_vs_device_drop_pp", report.get("host_vs_device_drop_pp"))

@@ -190,3 +190,21 @@ def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits
     assert reps["test"]["drift_layers"] == []
     assert reps["shifted"]["drift_layers"]  # the fully connected layers clip far more than on calibration
     assert "model_stats" in _symbols(tmp_path / "test" / "build" / "firmware.elf")
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("arch", ["kws", "resnet8"])
+def test_diff_device_finds_nothing_on_mlperf_tiny(arch, mlperf_tflite, tmp_path):
+    """The MLPerf Tiny DS-CNN KWS and ResNet-8, every layer read back from the virtual M4: none
+    differs from TFLM (edgeq's kernels)."""
+    import numpy as np
+    from models import mlperf_tiny
+
+    _emulator_tools()
+    np.savez(tmp_path / "x.npz", x=mlperf_tiny.sample_data(arch, 2, seed=2))
+    r = edgeq("diff-device", mlperf_tflite(arch), "--board", "qemu-mps2-an386", "--data", tmp_path / "x.npz",
+              "--sample", 1, "--workdir", tmp_path / "w", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["first_divergence"] is None and rep["layers"] >= 10
+    assert rep["samples"][0]["layers_checked"] == rep["layers"]
