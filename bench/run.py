@@ -4,6 +4,7 @@
                         [--models digits,kws,vww,resnet8,autoencoder] [--runs 3] [--json out/bench.json]
     python bench/run.py --models digits:16x8,kws:16x8 --boards qemu-mps2-an386   # 16x8 mode
     python bench/run.py --models mnv3,lstm_kws            # models/zoo.py: MobileNetV3-style, LSTM KWS
+    python bench/run.py --models kws --boards qemu-mps2-an386 --profile   # + instructions per layer
 
 For each model × board: instructions per inference (QEMU -icount: deterministic, whatever the host
 load), MACs per instruction, the ratio to TFLM + CMSIS-NN on the same virtual M4 (measured
@@ -54,7 +55,8 @@ def model_tflite(name: str, work: Path) -> tuple[Path, np.ndarray]:
     return out, family.sample_data(base, 8, seed=2)
 
 
-def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, work: Path) -> dict:
+def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, work: Path,
+            profile: bool = False) -> dict:
     from edgeq.boards import get_board
     from edgeq.build import build_firmware
     from edgeq.codegen import generate
@@ -70,10 +72,14 @@ def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, 
     macs = sum(op_macs(graph, op) for op in graph.operators)
     symbol = name.replace(":", "_")
     gen = generate(tflite, work / f"gen_{symbol}", name=symbol)
-    fw = build_firmware(board, work / f"build_{board_name}", model_dir=gen.out_dir)
+    from edgeq.profile import OBSERVE_CMAKE, layers_of, profile_table
+
+    fw = build_firmware(board, work / f"build_{board_name}", model_dir=gen.out_dir,
+                        extra_cmake=OBSERVE_CMAKE if profile else None)
     ref = run_tflm(tflite.read_bytes(), x[:runs])
     with device_session(board, fw.elf) as dev:
-        recs = run_dataset(dev.client, ref.inputs_q, work / f"{symbol}_{board_name}.jsonl", icount_shift=0)
+        recs = run_dataset(dev.client, ref.inputs_q, work / f"{symbol}_{board_name}.jsonl", icount_shift=0,
+                           profile=profile)
         info = dev.client.info()
     dev_out = np.stack([r.output_arrays(info)[0] for r in recs]).reshape(ref.outputs_q.shape)
     instr = float(np.median([r.instructions for r in recs]))
@@ -81,6 +87,8 @@ def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, 
            "macs_per_instruction": macs / instr, "arena_bytes": gen.arena_bytes,
            "liveness_bound": plan.lower_bound, "arena_vs_bound": gen.arena_bytes / plan.lower_bound,
            "flash_bytes": fw.flash_bytes, "bit_exact": bool(np.array_equal(dev_out, ref.outputs_q))}
+    if profile:  # (instructions above then include the hooks' few per layer)
+        row["profile"] = profile_table(layers_of(graph, symbol), recs, info.timer_hz, info.cpu_hz, True)
     if name in TFLM_CMSIS_M4_INSTRUCTIONS:
         row["vs_tflm_cmsis_m4"] = instr / TFLM_CMSIS_M4_INSTRUCTIONS[name]
         row["arena_vs_tflm_min"] = gen.arena_bytes / TFLM_MIN_ARENA[name]
@@ -93,6 +101,7 @@ def main() -> int:
     ap.add_argument("--models", default="digits,kws,vww,resnet8,autoencoder,mnv3,lstm_kws")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, default=REPO / "out" / "bench.json")
+    ap.add_argument("--profile", action="store_true", help="per-layer instructions (a build with the layer hooks)")
     args = ap.parse_args()
     from rich.console import Console
     from rich.table import Table
@@ -103,7 +112,7 @@ def main() -> int:
         for name in args.models.split(","):
             tflite, x = model_tflite(name, work)
             for board in args.boards.split(","):
-                rows.append(measure(name, tflite, x, board, args.runs, work))
+                rows.append(measure(name, tflite, x, board, args.runs, work, profile=args.profile))
                 print(f"{name} on {board}: {rows[-1]['instructions']:,.0f} instructions", file=sys.stderr)
     t = Table(title="edgeq benchmark (instructions under QEMU -icount; ratios, not seconds)")
     for c in ("model", "board", "instr/inference", "MAC/instr", "vs TFLM+CMSIS-NN (M4)", "arena/bound",
@@ -115,6 +124,12 @@ def main() -> int:
                   f"{r['arena_vs_bound']:.3f}", f"{r['arena_vs_tflm_min']:.3f}" if "arena_vs_tflm_min" in r else "-",
                   f"{r['flash_bytes']:,}", "yes" if r["bit_exact"] else "NO")
     Console(width=170).print(t)
+    if args.profile:
+        from edgeq.profile import render_profile
+
+        for r in rows:
+            Console(width=170).print(f"{r['model']} on {r['board']}")
+            render_profile(r["profile"], Console(width=170))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
     return 0 if all(r["bit_exact"] for r in rows) else 1

@@ -48,6 +48,12 @@ class FlashTestOptions:
     upload: str = "serial"
     # the float Keras model a .tflite was converted from: adds float accuracy and the drop
     float_model: Path | None = None
+    # a build with the per-layer hooks (EDGEQ_OBSERVE): per-layer ticks of every inference
+    profile: bool = False
+    # saturation telemetry (EDGEQ_STATS): per-layer counts of outputs at the type's limits, vs the
+    # host's on the same inputs and on the calibration data (--calib); drift flagged above threshold
+    telemetry: bool = False
+    drift_threshold: float | None = None
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -297,11 +303,22 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     log(f"generate C for {tflite_path.name}")
     gen = generate(tflite, work / "gen", name=opts.name)
     log(f"build firmware for {board.name}")
-    fw = build_firmware(board, work / "build", model_dir=gen.out_dir)
+    from .profile import OBSERVE_CMAKE
+
+    from .telemetry import STATS_CMAKE
+
+    extra_cmake = {**(OBSERVE_CMAKE if opts.profile else {}), **(STATS_CMAKE if opts.telemetry else {})}
+    fw = build_firmware(board, work / "build", model_dir=gen.out_dir, extra_cmake=extra_cmake or None)
 
     reference = REFERENCE_NAMES[reference_for(tflite)]
     log(f"host reference ({reference}) on {len(ds)} samples")
-    ref = run_tflm(tflite, ds.model_input)
+    layers = None
+    if opts.profile or opts.telemetry:
+        from .profile import layers_of
+
+        layers = layers_of(graph, opts.name)
+    ref = run_tflm(tflite, ds.model_input,
+                   tensors=sorted({l["output_tensor"] for l in layers}) if opts.telemetry else None)
 
     if not opts.resume:
         # the old results go before the new identity is written: at no moment does the identity
@@ -315,10 +332,14 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         if info.model_sha256 != gen.sha256:
             raise GateFailed(f"the device runs model {info.model_sha256[:12]}…, not {gen.sha256[:12]}…")
         samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
+        if opts.telemetry:
+            dev.client.saturation(reset=True)  # count this run's inferences only
         recs = run_dataset(dev.client, samples, results_path, resume=opts.resume,
-                           icount_shift=dev.icount_shift, upload=opts.upload,
+                           icount_shift=dev.icount_shift, upload=opts.upload, profile=opts.profile,
                            progress=(lambda done, total, rec: progress(done, total)) if progress else None)
+        device_stats = dev.client.saturation() if opts.telemetry else None
         link = dev.client.stats.to_dict()
+        icount_shift = dev.icount_shift
     device_qs = [np.stack([r.output_arrays(info)[k] for r in recs]).reshape(host.shape)
                  for k, host in enumerate(ref.outputs_qs)]
     report = _compare(ref, device_qs, ds, keras_model, recs, info, out_names)
@@ -334,6 +355,14 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         "results_file": str(results_path), "upload": opts.upload,
         "link": link,  # retransmits / NAKs / device resets of this session: a flaky link shows
     })
+    if opts.profile:
+        from .profile import profile_table
+
+        report["profile"] = profile_table(layers, recs, info.timer_hz, info.cpu_hz,
+                                          board.emulated, icount_shift or 0)
+    if opts.telemetry:
+        report["telemetry"] = _telemetry(tflite, graph, layers, device_stats, ref, ds, opts, keras_model, specs,
+                                         out_names, log)
     lat = report["latency"]
     unit = "instructions" if board.emulated else "cycles"
     if lat[unit]:
@@ -349,6 +378,10 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         failures.append(f"{report['mismatch_count']} of {report['samples']} {'samples' if several else 'outputs'} "
                         f"differ from the host reference{where}{bad_outputs}: "
                         f"{_index_list([m['data_index'] for m in report['mismatches']])}")
+        report["suggest"] = (f"edgeq diff-device {model} --board {board.name} --data {opts.data} "
+                             f"--sample {report['mismatches'][0]['data_index']}"
+                             + (f" --calib {opts.calib}" if opts.calib and keras_model == model else "")
+                             + (f" --port {opts.port}" if opts.port else ""))
     if opts.max_drop is not None:
         drop = report.get("float_vs_device_drop_pp", report.get("host_vs_device_drop_pp"))
         if drop > opts.max_drop:
@@ -356,8 +389,37 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     gate["passed"] = not failures
     gate["failures"] = failures
     report["gate"] = gate
+    report["html"] = str(work / "report.html")
     write_json_atomic(work / "report.json", report)
+    from .device_report import write_device_html
+
+    write_device_html(work / "report.html", report)
     return report
+
+
+def _telemetry(tflite, graph, layers, device_stats, ref, ds, opts: FlashTestOptions, keras_model, specs,
+               out_names, log) -> dict:
+    """The device's saturation counters vs the host's on the same inputs and on the calibration data."""
+    from .reference import run_tflm
+    from .telemetry import DEFAULT_THRESHOLD, host_counts, telemetry_table
+
+    same = host_counts(layers, ref.tensors) if device_stats.inferences == len(ds) else None
+    calib_spec = opts.calib or (opts.data if keras_model is not None else None)
+    calib = None
+    n_cal = 0
+    if calib_spec is not None:
+        cal = data_mod.load(calib_spec, role="calibration data", inputs=specs, outputs=out_names)
+        cal = cal.take(data_mod.subset_indices(len(cal), 500, SUBSET_SEED))  # at most 500: a rate, not a census
+        log(f"saturation on the calibration data ({len(cal)} samples of {calib_spec})")
+        wanted = sorted({l["output_tensor"] for l in layers})
+        cal_ref = run_tflm(tflite, cal.model_input, tensors=wanted)
+        calib, n_cal = host_counts(layers, cal_ref.tensors), len(cal)
+    else:
+        log("note: --telemetry without --calib: device counts only (no calibration baseline, no drift flag)")
+    tel = telemetry_table(layers, device_stats, same, calib, n_cal,
+                          opts.drift_threshold if opts.drift_threshold is not None else DEFAULT_THRESHOLD)
+    tel["calib"] = calib_spec
+    return tel
 
 
 def _index_list(indices: list[int], shown: int = 10) -> str:

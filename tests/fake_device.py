@@ -69,7 +69,7 @@ class FakeDevicePort:
             self._send_ready()
 
     def _send_ready(self) -> None:
-        self._out += P.encode_frame(P.READY, 0, P.encode_ready(P.ReadyInfo(1, FAKE_INFO.max_payload, "fake-board")))
+        self._out += P.encode_frame(P.READY, 0, P.encode_ready(P.ReadyInfo(P.PROTOCOL_VERSION, FAKE_INFO.max_payload, "fake-board")))
 
     # ---- pyserial surface
     @property

@@ -80,7 +80,7 @@ def test_decoder_corrupted_length_does_not_stall():
 def test_info_and_infer_payload_round_trip():
     assert P.decode_info(P.encode_info(FAKE_INFO)) == FAKE_INFO
     payload = P.encode_info(FAKE_INFO)
-    assert len(payload) == 1 + 1 + 16 + 32 + 1 + 4 + 1 + 10 + 2 + 30 * 3
+    assert len(payload) == 1 + 1 + 16 + 32 + 1 + 4 + 1 + 10 + 2 + 30 * 3 + 1  # v2: + features byte
     res = P.InferResult(0, P.TIMER_DWT, 123456789012, (b"a" * 16, b"bb"))
     assert P.decode_infer_reply(P.encode_infer_reply(res), [16, 2]) == res
     with pytest.raises(P.ProtocolError):

@@ -150,6 +150,16 @@ def render_flash_test(rep: dict) -> None:
                           justify_right_from=2))
     if len(rep.get("outputs") or []) > 1:
         ui.out.print(_flash_test_outputs_table(rep["outputs"]))
+    if rep.get("profile"):
+        from ..profile import render_profile
+
+        render_profile(rep["profile"], ui.out)
+    if rep.get("telemetry"):
+        from ..telemetry import render_telemetry
+
+        render_telemetry(rep["telemetry"], ui.out)
+        for k in rep["telemetry"]["drift_layers"]:
+            ui.err.print(f"[yellow]drift: layer {k} clips more often on this data than on the calibration data[/]")
     if rep.get("reference", "TFLM") != "TFLM":
         ui.out.print(f"host reference: {rep['reference']} (the model has an op TFLM has no kernel for)")
     link = rep.get("link") or {}

@@ -189,6 +189,14 @@ def flash_and_test(
     float_model: Annotated[Optional[Path], typer.Option("--float-model", help="With a .tflite MODEL: the "
                                                         "Keras model it was converted from, for float "
                                                         "accuracy and the float-vs-device drop.")] = None,
+    profile: Annotated[bool, typer.Option("--profile", help="Build with a timing hook after every layer and "
+                                          "report instructions/cycles per layer (op, shape, MACs, share).")] = False,
+    telemetry: Annotated[bool, typer.Option("--telemetry", help="Build with saturation counters (NAME_stats): "
+                                            "per layer, outputs at the type's limits on the device vs the "
+                                            "calibration data (--calib); flags drift.")] = False,
+    drift_threshold: Annotated[Optional[float], typer.Option("--drift-threshold", help="Flag a layer whose "
+                                                             "clipping rate exceeds calibration's by more than "
+                                                             "this fraction of its outputs (default 0.05).")] = None,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -207,7 +215,8 @@ def flash_and_test(
 
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
-                            upload=upload, float_model=float_model)
+                            upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
+                            drift_threshold=drift_threshold)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)
@@ -222,4 +231,55 @@ def flash_and_test(
     if not rep["gate"]["passed"]:
         for f in rep["gate"]["failures"]:
             ui.error(f)
+        if rep.get("suggest"):
+            ui.err.print(f"hint: find the first layer that differs: {rep['suggest']}", soft_wrap=True)
+        raise typer.Exit(EXIT_GATE)
+
+
+# --------------------------------------------------------------------------------- diff-device
+
+@app.command("diff-device")
+def diff_device(
+    model: Annotated[Path, typer.Argument(help="An int8 .tflite, or a Keras model (converted first).")],
+    board: Annotated[str, typer.Option("--board", "-b", help="Board name (see `edgeq boards`).")],
+    data: Annotated[str, typer.Option("--data", "-d", help="Data holding the input(s) to replay.")],
+    sample: Annotated[Optional[list[int]], typer.Option("--sample", "-s", help="Index of a sample in the data "
+                                                        "(repeatable; default 0).")] = None,
+    calib: Annotated[Optional[str], typer.Option("--calib", "-c", help="Calibration data for a Keras "
+                                                 "model (default: the data).")] = None,
+    port: Annotated[Optional[str], typer.Option(help="Serial port of a real board, e.g. /dev/ttyACM0.")] = None,
+    baud: Annotated[Optional[int], typer.Option(help="Baud rate (default: the board's).")] = None,
+    all_layers: Annotated[bool, typer.Option("--all-layers", help="Compare every layer, not just up to the "
+                                             "first that differs.")] = False,
+    cmsis_nn_dir: Annotated[Optional[Path], typer.Option("--cmsis-nn-dir", help="Link the kernels of this "
+                                                         "CMSIS-NN checkout instead of edgeq's.")] = None,
+    workdir: Annotated[Path, typer.Option(help="Where generated code and build go.")] = Path("out/diff-device"),
+    json_out: JsonOpt = False,
+):
+    """Find the first layer whose output on the device differs from the host reference.
+
+    Builds the firmware with a hook after every layer, replays the sample(s) on the device layer by
+    layer (each layer's output tensor read back over serial, straight from the arena) and compares
+    each with TFLM's intermediate tensor. Prints the first tensor that differs: the op and layer
+    that produced it, which values/bytes, by how much. Exits 1 when a layer differs.
+
+    Example:
+
+        edgeq diff-device out/digits.tflite --board qemu-mps2-an386 --data models/digits/test.npz --sample 17
+    """
+    from .. import ui
+    from ..diverge import DiffOptions, diff_device as run_fn, render_diff
+
+    opts = DiffOptions(board=board, data=data, samples=tuple(sample or [0]), calib=calib, port=port, baud=baud,
+                       workdir=workdir, all_layers=all_layers, cmsis_nn_dir=cmsis_nn_dir)
+
+    def log(s: str) -> None:
+        if not json_out:
+            ui.err.print(f"[dim]· {s}[/]")
+    rep = run(run_fn, model, opts, log)
+    if json_out:
+        ui.print_json(rep)
+    else:
+        render_diff(rep, ui.out)
+    if rep["first_divergence"] is not None:
         raise typer.Exit(EXIT_GATE)

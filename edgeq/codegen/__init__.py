@@ -88,6 +88,7 @@ def kernel_sources() -> dict[str, bytes]:
             if f.is_file() and f.suffix in (".c", ".h"):
                 out[f"{sub}/{f.name}"] = f.read_bytes()
     out["runtime/edgeq_model.h"] = (fw / "runtime" / "edgeq_model.h").read_bytes()
+    out["runtime/edgeq_observe.h"] = (fw / "runtime" / "edgeq_observe.h").read_bytes()
     return out
 
 

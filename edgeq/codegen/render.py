@@ -15,6 +15,18 @@ from .. import __version__
 from ..resources import templates_dir
 from .lower import Lowered
 
+
+def layer_outputs(lowered: Lowered) -> list[dict]:
+    """Per generated call (a "layer"): its op's first output's arena offset and bytes."""
+    g = lowered.graph
+    out = []
+    for c in lowered.calls:
+        t = g.tensors[g.operators[c.index].outputs[0]]
+        stats = {"int8": "s8", "int16": "s16"}.get(t.dtype)  # saturation telemetry: int8/int16 outputs
+        out.append({"offset": 0 if t.is_constant else lowered.plan.offset(t.index), "bytes": t.nbytes,
+                    "elements": t.size, "stats": stats, "ctype": {"s8": "int8_t", "s16": "int16_t"}.get(stats)})
+    return out
+
 TEMPLATES = {  # output file (with {name}) → template
     "{name}.h": "model.h.j2",
     "{name}.c": "model.c.j2",
@@ -60,6 +72,7 @@ def render(lowered: Lowered, name: str, source_label: str) -> dict[str, str]:
         arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes, strategy=lowered.plan.strategy,
         calls=lowered.calls, data=lowered.data, inputs=lowered.inputs, outputs=lowered.outputs,
         kernels_dir="edgeq_kernels",
+        layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
     )
     env = environment()
     out = {}

@@ -305,6 +305,50 @@ class DeviceClient:
         except P.ProtocolError as e:
             raise DeviceProtocolError(str(e)) from e
 
+    def _require_observe(self, what: str) -> P.DeviceInfo:
+        info = self.info()
+        if not info.observe:
+            raise DeviceProtocolError(f"{what} needs firmware built with the per-layer hooks",
+                                      "build with EDGEQ_OBSERVE=ON (flash-and-test --profile / edgeq diff-device do)")
+        return info
+
+    def layer_ticks(self) -> list[int]:
+        """Timer ticks of every layer of the last inference (observe builds)."""
+        self._require_observe("a per-layer profile")
+        fr = self.request(P.LAYER_TICKS, reply_bytes=2 + 4 * 512)
+        try:
+            return P.decode_layer_ticks(fr.payload)
+        except P.ProtocolError as e:
+            raise DeviceProtocolError(str(e)) from e
+
+    def infer_layer(self, layer: int, inputs: bytes | Sequence[bytes], reply_bytes: int = 0) -> P.LayerResult:
+        """Run the model on ``inputs`` up to ``layer`` (a generated call's index) and return that
+        layer's output tensor as the device computed it (observe builds)."""
+        import struct
+
+        info = self._require_observe("reading a layer's output")
+        data = inputs if isinstance(inputs, (bytes, bytearray)) else b"".join(bytes(x) for x in inputs)
+        if len(data) != info.input_bytes:
+            raise DeviceProtocolError(
+                f"input is {len(data)} bytes, the model on the device takes {info.input_bytes}")
+        fr = self.request(P.INFER_LAYER, struct.pack("<H", layer) + bytes(data), reply_bytes=reply_bytes + 10)
+        try:
+            return P.decode_infer_layer_reply(fr.payload)
+        except P.ProtocolError as e:
+            raise DeviceProtocolError(str(e)) from e
+
+    def saturation(self, reset: bool = False) -> P.StatsResult:
+        """The saturation telemetry counters (telemetry builds); ``reset`` zeroes them after reading."""
+        info = self.info()
+        if not info.telemetry:
+            raise DeviceProtocolError("the firmware has no saturation telemetry",
+                                      "build with EDGEQ_STATS=ON (flash-and-test --telemetry does)")
+        fr = self.request(P.STATS, b"\x01" if reset else b"\x00", reply_bytes=6 + 8 * 512)
+        try:
+            return P.decode_stats(fr.payload)
+        except P.ProtocolError as e:
+            raise DeviceProtocolError(str(e)) from e
+
     def bye(self) -> None:
         """Tell the device the session is over (an emulated board then exits QEMU)."""
         try:

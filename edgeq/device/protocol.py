@@ -13,7 +13,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: INFO ends with a features byte; LAYER_TICKS / INFER_LAYER
 
 SYNC = b"\xa5\x5a"
 HEADER_BYTES = 8  # after the sync: cmd, seq, len[4], hcrc[2]
@@ -25,6 +25,9 @@ INFO = 0x02
 INFER = 0x03
 BYE = 0x04
 INFER_FILE = 0x05  # emulated boards only: inputs read from a host file via semihosting
+LAYER_TICKS = 0x06  # observe builds: per-layer timer ticks of the last inference
+INFER_LAYER = 0x07  # observe builds: run up to one layer, reply with its output tensor
+STATS = 0x08  # telemetry builds: per-layer counts of outputs at the type's min / max
 REPLY_BIT = 0x80
 # device -> host
 READY = 0xA0
@@ -39,6 +42,11 @@ ERR_UNKNOWN_CMD = -1
 ERR_BAD_LENGTH = -2
 ERR_TOO_MANY_IO = -3
 ERR_FILE = -4
+ERR_NO_OBSERVE = -5
+ERR_NO_LAYER = -6
+
+FEATURE_OBSERVE = 0x01  # INFO features: LAYER_TICKS and INFER_LAYER are answered
+FEATURE_STATS = 0x02  # INFO features: STATS is answered (the model's NAME_stats)
 
 TIMER_NONE = 0
 TIMER_SYSTICK = 1
@@ -201,6 +209,17 @@ class DeviceInfo:
     board: str
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
+    features: int = 0  # FEATURE_* bits (version 2)
+
+    @property
+    def observe(self) -> bool:
+        """Built with the per-layer hooks (LAYER_TICKS, INFER_LAYER)."""
+        return bool(self.features & FEATURE_OBSERVE)
+
+    @property
+    def telemetry(self) -> bool:
+        """Built with the saturation telemetry (STATS)."""
+        return bool(self.features & FEATURE_STATS)
 
     @property
     def timer_name(self) -> str:
@@ -220,7 +239,7 @@ class DeviceInfo:
                 "max_payload": self.max_payload, "model_sha256": self.model_sha256,
                 "model_name": self.model_name, "board": self.board,
                 "inputs": [t.to_dict() for t in self.inputs],
-                "outputs": [t.to_dict() for t in self.outputs]}
+                "outputs": [t.to_dict() for t in self.outputs], "features": self.features}
 
 
 @dataclass(frozen=True)
@@ -285,8 +304,9 @@ def decode_info(payload: bytes) -> DeviceInfo:
     n_in, n_out = r.unpack("BB")
     inputs = tuple(_tensor_from(r) for _ in range(n_in))
     outputs = tuple(_tensor_from(r) for _ in range(n_out))
+    (features,) = r.unpack("B")
     return DeviceInfo(version, timer, cpu_hz, timer_hz, arena, max_payload, sha, name, board,
-                      inputs, outputs)
+                      inputs, outputs, features)
 
 
 def encode_info(info: DeviceInfo) -> bytes:
@@ -296,7 +316,7 @@ def encode_info(info: DeviceInfo) -> bytes:
     out += bytes.fromhex(info.model_sha256) + _str8(info.model_name) + _str8(info.board)
     out += struct.pack("<BB", len(info.inputs), len(info.outputs))
     out += b"".join(_tensor_to(t) for t in info.inputs + info.outputs)
-    return out
+    return out + struct.pack("<B", info.features)
 
 
 def decode_ready(payload: bytes) -> ReadyInfo:
@@ -321,6 +341,62 @@ def decode_infer_reply(payload: bytes, output_sizes: list[int] | tuple[int, ...]
 
 def encode_infer_reply(result: InferResult) -> bytes:
     return struct.pack("<iBQ", result.status, result.timer_kind, result.ticks) + b"".join(result.outputs)
+
+
+def decode_layer_ticks(payload: bytes) -> list[int]:
+    """LAYER_TICKS reply: u16 count, then one u32 of timer ticks per layer of the last inference."""
+    r = _Reader(payload, "LAYER_TICKS reply")
+    (n,) = r.unpack("H")
+    ticks = list(r.unpack(f"{n}I")) if n else []
+    if r.pos != len(payload):
+        raise ProtocolError(f"LAYER_TICKS reply has {len(payload) - r.pos} unexpected trailing bytes")
+    return ticks
+
+
+def encode_layer_ticks(ticks: list[int]) -> bytes:
+    return struct.pack(f"<H{len(ticks)}I", len(ticks), *ticks)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    status: int  # the model's status (0: the layer ran; negative: a kernel failed before it)
+    layer: int
+    data: bytes  # the layer's output tensor bytes
+
+
+def decode_infer_layer_reply(payload: bytes) -> LayerResult:
+    """INFER_LAYER reply: i32 status, u16 layer, u32 bytes, the layer's output tensor."""
+    r = _Reader(payload, "INFER_LAYER reply")
+    status, layer, n = r.unpack("iHI")
+    data = r.take(n)
+    if r.pos != len(payload):
+        raise ProtocolError(f"INFER_LAYER reply has {len(payload) - r.pos} unexpected trailing bytes")
+    return LayerResult(status, layer, data)
+
+
+def encode_infer_layer_reply(res: LayerResult) -> bytes:
+    return struct.pack("<iHI", res.status, res.layer, len(res.data)) + res.data
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    inferences: int  # invoke() calls counted since the last reset
+    at_limits: tuple[tuple[int, int], ...]  # per layer: (values at the type's min, at its max)
+
+
+def decode_stats(payload: bytes) -> StatsResult:
+    """STATS reply: u32 inferences, u16 layers, then per layer u32 at-min, u32 at-max."""
+    r = _Reader(payload, "STATS reply")
+    inferences, n = r.unpack("IH")
+    flat = r.unpack(f"{2 * n}I") if n else ()
+    if r.pos != len(payload):
+        raise ProtocolError(f"STATS reply has {len(payload) - r.pos} unexpected trailing bytes")
+    return StatsResult(inferences, tuple((flat[2 * k], flat[2 * k + 1]) for k in range(n)))
+
+
+def encode_stats(res: StatsResult) -> bytes:
+    flat = [v for pair in res.at_limits for v in pair]
+    return struct.pack(f"<IH{len(flat)}I", res.inferences, len(res.at_limits), *flat)
 
 
 def encode_infer_file(path: str, offset: int) -> bytes:

@@ -32,17 +32,22 @@ class InferRecord:
     status: int = 0
     instructions: int | None = None  # under QEMU -icount (ticks converted)
     cycles: int | None = None        # on a real board
+    layer_ticks: tuple[int, ...] | None = None  # per-layer ticks (profile builds, run_dataset(profile=True))
 
     def to_json(self) -> dict:
-        return {"index": self.index, "status": self.status,
-                "outputs": [o.hex() for o in self.outputs], "ticks": self.ticks,
-                "timer": self.timer, "instructions": self.instructions, "cycles": self.cycles}
+        d = {"index": self.index, "status": self.status,
+             "outputs": [o.hex() for o in self.outputs], "ticks": self.ticks,
+             "timer": self.timer, "instructions": self.instructions, "cycles": self.cycles}
+        if self.layer_ticks is not None:
+            d["layer_ticks"] = list(self.layer_ticks)
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "InferRecord":
+        lt = d.get("layer_ticks")
         return cls(int(d["index"]), tuple(bytes.fromhex(h) for h in d["outputs"]), int(d["ticks"]),
                    d.get("timer", "none"), int(d.get("status", 0)), d.get("instructions"),
-                   d.get("cycles"))
+                   d.get("cycles"), tuple(int(t) for t in lt) if lt is not None else None)
 
     def output_arrays(self, info: P.DeviceInfo) -> list[np.ndarray]:
         """The outputs as numpy arrays of the model's dtypes and shapes."""
@@ -107,7 +112,8 @@ def sample_bytes(sample: Any, info: P.DeviceInfo) -> bytes:
     return out
 
 
-def _record(index: int, res: P.InferResult, info: P.DeviceInfo, icount_shift: int | None) -> InferRecord:
+def _record(index: int, res: P.InferResult, info: P.DeviceInfo, icount_shift: int | None,
+            layer_ticks: list[int] | None = None) -> InferRecord:
     instructions = cycles = None
     if res.timer_kind != P.TIMER_NONE and info.timer_hz:
         if icount_shift is not None:
@@ -115,14 +121,14 @@ def _record(index: int, res: P.InferResult, info: P.DeviceInfo, icount_shift: in
         else:
             cycles = P.ticks_to_cycles(res.ticks, info.timer_hz, info.cpu_hz)
     return InferRecord(index, res.outputs, res.ticks, P.TIMER_NAMES.get(res.timer_kind, "none"),
-                       res.status, instructions, cycles)
+                       res.status, instructions, cycles, tuple(layer_ticks) if layer_ticks is not None else None)
 
 
 def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, results_path: str | Path,
                 *, resume: bool = False, icount_shift: int | None = None,
                 indices: Iterable[int] | None = None,
                 progress: Callable[[int, int, InferRecord], None] | None = None,
-                upload: str = "auto") -> list[InferRecord]:
+                upload: str = "auto", profile: bool = False) -> list[InferRecord]:
     """Run every sample through INFER and append one JSON line per result to ``results_path``.
 
     samples:      indexable (``samples[i]``): int8/uint8/int16 arrays already quantized with the
@@ -137,6 +143,7 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
                   emulated board reads them from a host file via semihosting — no slow emulated
                   UART), or "auto" = "file" under QEMU (icount_shift given), falling back to
                   "serial" if the firmware does not know INFER_FILE
+    profile:      also fetch each inference's per-layer ticks (LAYER_TICKS; observe builds only)
 
     Returns all records (old and new) sorted by index. If the device is lost, raises
     ``DeviceLost`` whose ``records`` are the ones completed so far (already in the file).
@@ -188,7 +195,7 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
                                  f"(saved in {results_path})")
                     e.args = (e.message,)
                     raise
-                rec = _record(i, res, info, icount_shift)
+                rec = _record(i, res, info, icount_shift, client.layer_ticks() if profile else None)
                 f.write(json.dumps(rec.to_json(), sort_keys=True) + "\n")
                 f.flush()
                 os.fsync(f.fileno())

@@ -13,13 +13,16 @@
 #error "define EDGEQ_MODEL_SYMBOL to the generated model's `NAME_model` symbol"
 #endif
 
-#define EDGEQ_PROTOCOL_VERSION 1u
+#define EDGEQ_PROTOCOL_VERSION 2u
 
 #define CMD_PING 0x01u
 #define CMD_INFO 0x02u
 #define CMD_INFER 0x03u
 #define CMD_BYE 0x04u
 #define CMD_INFER_FILE 0x05u /* emulated boards: inputs read from a host file (semihosting) */
+#define CMD_LAYER_TICKS 0x06u /* observe builds: per-layer timer ticks of the last inference */
+#define CMD_INFER_LAYER 0x07u /* observe builds: run up to one layer, send its output tensor */
+#define CMD_STATS 0x08u /* telemetry builds: per-layer counts of outputs at the type's limits */
 #define REPLY_BIT 0x80u
 #define CMD_READY 0xA0u
 #define CMD_NAK 0xF0u
@@ -32,6 +35,25 @@
 #define ERR_BAD_LENGTH (-2)
 #define ERR_TOO_MANY_IO (-3)
 #define ERR_FILE (-4)
+#define ERR_NO_OBSERVE (-5)
+#define ERR_NO_LAYER (-6)
+
+/* INFO feature bits */
+#define FEATURE_OBSERVE 0x01u /* LAYER_TICKS and INFER_LAYER (built with EDGEQ_OBSERVE) */
+#define FEATURE_STATS 0x02u   /* STATS (built with EDGEQ_STATS, the model's NAME_stats) */
+
+#if defined(EDGEQ_OBSERVE) && EDGEQ_OBSERVE
+#define FEATURES_OBSERVE FEATURE_OBSERVE
+#else
+#define FEATURES_OBSERVE 0u
+#endif
+#if defined(EDGEQ_MODEL_STATS)
+#include "edgeq_observe.h"
+extern edgeq_stats_t EDGEQ_MODEL_STATS;
+#define FEATURES_STATS FEATURE_STATS
+#else
+#define FEATURES_STATS 0u
+#endif
 
 #define SYNC0 0xA5u
 #define SYNC1 0x5Au
@@ -239,7 +261,7 @@ static void do_info(uint8_t seq)
     const edgeq_model_t *m = MODEL;
     uint32_t len = 1 + 1 + 4 + 4 + 4 + 4 + 32 + 1 + str_len8(m->name) + 1 +
                    str_len8(EDGEQ_BOARD_NAME) + 1 + 1 +
-                   TENSOR_DESC_BYTES * (uint32_t)(m->num_inputs + m->num_outputs);
+                   TENSOR_DESC_BYTES * (uint32_t)(m->num_inputs + m->num_outputs) + 1;
     tx_t t;
     tx_begin(&t, CMD_INFO | REPLY_BIT, seq, len);
     tx_u8(&t, EDGEQ_PROTOCOL_VERSION);
@@ -257,6 +279,7 @@ static void do_info(uint8_t seq)
         tx_tensor(&t, &m->inputs[i]);
     for (uint32_t i = 0; i < m->num_outputs; i++)
         tx_tensor(&t, &m->outputs[i]);
+    tx_u8(&t, (uint8_t)(FEATURES_OBSERVE | FEATURES_STATS));
     tx_end(&t);
 }
 
@@ -355,6 +378,131 @@ static void do_infer_file(const frame_t *f)
 }
 #endif
 
+#if defined(EDGEQ_OBSERVE) && EDGEQ_OBSERVE
+/* ---- observation (PROTOCOL.md, "Observe builds"): the generated code calls these hooks after
+ * every layer (firmware/runtime/edgeq_observe.h). Compiled only into observe builds. */
+#include "edgeq_observe.h"
+
+#ifndef EDGEQ_MAX_LAYERS
+#define EDGEQ_MAX_LAYERS 512
+#endif
+static uint32_t layer_ticks[EDGEQ_MAX_LAYERS];
+static uint32_t layers_seen;
+static uint64_t layer_t0;
+static int32_t stop_layer = -1;
+static const void *stop_output;
+static uint32_t stop_bytes;
+
+void edgeq_observe_begin(void)
+{
+    layers_seen = 0;
+    layer_t0 = edgeq_timer_now();
+}
+
+int edgeq_observe_layer(uint32_t layer, const void *output, uint32_t bytes)
+{
+    uint64_t now = edgeq_timer_now();
+    if (layer < EDGEQ_MAX_LAYERS)
+        layer_ticks[layer] = (uint32_t)(now - layer_t0);
+    if (layer + 1u > layers_seen)
+        layers_seen = layer + 1u;
+    if ((int32_t)layer == stop_layer) {
+        stop_output = output;
+        stop_bytes = bytes;
+        return 1;
+    }
+    layer_t0 = edgeq_timer_now(); /* the hook's own time is nobody's layer */
+    return 0;
+}
+
+static void do_layer_ticks(uint8_t seq)
+{
+    uint32_t n = layers_seen < EDGEQ_MAX_LAYERS ? layers_seen : EDGEQ_MAX_LAYERS;
+    tx_t t;
+    tx_begin(&t, CMD_LAYER_TICKS | REPLY_BIT, seq, 2 + 4 * n);
+    tx_bytes(&t, (const uint8_t[]){(uint8_t)n, (uint8_t)(n >> 8)}, 2);
+    for (uint32_t i = 0; i < n; i++)
+        tx_u32(&t, layer_ticks[i]);
+    tx_end(&t);
+}
+
+/* INFER_LAYER payload: u16 layer, then the inputs as INFER. Runs the model up to that layer and
+ * sends the layer's output tensor (read from the arena before anything overwrites it). */
+static void do_infer_layer(const frame_t *f)
+{
+    const edgeq_model_t *m = MODEL;
+    uint32_t in_bytes = total_bytes(m->inputs, m->num_inputs);
+    if (f->len != 2 + in_bytes) {
+        send_error(f->seq, ERR_BAD_LENGTH, "INFER_LAYER payload is u16 layer + the model's inputs");
+        return;
+    }
+    if (m->num_inputs > EDGEQ_MAX_IO || m->num_outputs > EDGEQ_MAX_IO) {
+        send_error(f->seq, ERR_TOO_MANY_IO, "model has more tensors than EDGEQ_MAX_IO");
+        return;
+    }
+    uint32_t layer = (uint32_t)rx_buf[0] | ((uint32_t)rx_buf[1] << 8);
+    const void *ins[EDGEQ_MAX_IO];
+    void *outs[EDGEQ_MAX_IO];
+    uint32_t off = 2;
+    for (uint32_t i = 0; i < m->num_inputs; i++) {
+        ins[i] = rx_buf + off;
+        off += m->inputs[i].bytes;
+    }
+    off = 0;
+    for (uint32_t i = 0; i < m->num_outputs; i++) {
+        outs[i] = out_buf + off;
+        off += (m->outputs[i].bytes + 15u) & ~15u;
+    }
+    stop_layer = (int32_t)layer;
+    stop_output = 0;
+    int status = m->invoke(ins, outs);
+    stop_layer = -1;
+    if (stop_output == 0) {
+        if (status != 0 && status != EDGEQ_OBSERVE_STOPPED) {
+            tx_t t;
+            tx_begin(&t, CMD_INFER_LAYER | REPLY_BIT, f->seq, 4 + 2 + 4);
+            tx_u32(&t, (uint32_t)(int32_t)status);
+            tx_bytes(&t, rx_buf, 2);
+            tx_u32(&t, 0);
+            tx_end(&t);
+            return;
+        }
+        send_error(f->seq, ERR_NO_LAYER, "the model has no such layer");
+        return;
+    }
+    tx_t t;
+    tx_begin(&t, CMD_INFER_LAYER | REPLY_BIT, f->seq, 4 + 2 + 4 + stop_bytes);
+    tx_u32(&t, 0);
+    tx_bytes(&t, rx_buf, 2);
+    tx_u32(&t, stop_bytes);
+    tx_bytes(&t, stop_output, stop_bytes);
+    tx_end(&t);
+}
+#endif
+
+#if defined(EDGEQ_MODEL_STATS)
+/* STATS payload: u8 reset (1: zero the counts after sending them). Reply: u32 inferences,
+ * u16 layers, then per layer u32 count at the type's min, u32 count at its max. */
+static void do_stats(const frame_t *f)
+{
+    edgeq_stats_t *st = &EDGEQ_MODEL_STATS;
+    uint32_t n = st->layers > 0xFFFFu ? 0xFFFFu : st->layers;
+    tx_t t;
+    tx_begin(&t, CMD_STATS | REPLY_BIT, f->seq, 4 + 2 + 8 * n);
+    tx_u32(&t, st->inferences);
+    tx_bytes(&t, (const uint8_t[]){(uint8_t)n, (uint8_t)(n >> 8)}, 2);
+    for (uint32_t i = 0; i < n; i++) {
+        tx_u32(&t, st->at_limits[i][0]);
+        tx_u32(&t, st->at_limits[i][1]);
+    }
+    tx_end(&t);
+    if (f->len >= 1 && rx_buf[0] == 1u) {
+        memset(st->at_limits, 0, 8u * st->layers);
+        st->inferences = 0;
+    }
+}
+#endif
+
 static void do_ready(void)
 {
     tx_t t;
@@ -401,6 +549,19 @@ int main(void)
 #if defined(EDGEQ_EMULATED) && EDGEQ_EMULATED
         case CMD_INFER_FILE:
             do_infer_file(&f);
+            break;
+#endif
+#if defined(EDGEQ_OBSERVE) && EDGEQ_OBSERVE
+        case CMD_LAYER_TICKS:
+            do_layer_ticks(f.seq);
+            break;
+        case CMD_INFER_LAYER:
+            do_infer_layer(&f);
+            break;
+#endif
+#if defined(EDGEQ_MODEL_STATS)
+        case CMD_STATS:
+            do_stats(&f);
             break;
 #endif
         case CMD_BYE:
