@@ -7,7 +7,6 @@ here; `python tests/fuzz_tflite.py --cases 100000` is the long run."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest

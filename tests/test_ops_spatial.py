@@ -12,7 +12,6 @@ import hashlib
 import inspect
 import os
 
-import numpy as np
 import pytest
 
 from _codegen_harness import (HostBuilder, assert_bit_exact, convert_keras, random_inputs, tflm_run_many,
