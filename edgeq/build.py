@@ -375,11 +375,14 @@ def _run(cmd: list[str], cwd: Path | None, log: Callable[[str], None] | None, wh
 def build_firmware(board: Any, build_dir: str | Path, *, model_dir: str | Path | None = None,
                    model_symbol: str | None = None, build_type: str = "Release", stack_size: int = 8192,
                    jobs: int | None = None, clean: bool = False,
-                   log: Callable[[str], None] | None = None) -> BuildResult:
+                   log: Callable[[str], None] | None = None,
+                   cmsis_nn_dir: str | Path | None = None) -> BuildResult:
     """Configure and build ``firmware.elf`` for ``board`` in ``build_dir``.
 
     board:      a board name (looked up in edgeq.boards), a board object/dict, or a FirmwareTarget
     model_dir:  a directory written by ``edgeq generate`` (None: the fake test model)
+    cmsis_nn_dir: link the kernels of this upstream CMSIS-NN checkout instead of edgeq's
+                (``-DEDGEQ_CMSIS_NN_DIR``; the model must be generated with scratch for the core)
     Returns a BuildResult with the ELF path and its flash/RAM use. Raises InputError when the
     toolchain is missing, BuildError when CMake or the compiler fails (with their output).
     """
@@ -392,7 +395,8 @@ def build_firmware(board: Any, build_dir: str | Path, *, model_dir: str | Path |
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     args = cmake_args(target, model_dir=model_dir, model_symbol=model_symbol, build_type=build_type,
-                      stack_size=stack_size)
+                      stack_size=stack_size,
+                      extra={"EDGEQ_CMSIS_NN_DIR": Path(cmsis_nn_dir).resolve() if cmsis_nn_dir else ""})
     stamp = build_dir / "edgeq-configure.txt"
     if stamp.exists() and stamp.read_text() != "\n".join(args):
         # another board / model: cached toolchain flags are sticky, so start from a clean tree
