@@ -113,21 +113,32 @@ def scratch_bytes(graph: Graph, op: Operator, variant: str = "portable") -> int:
     sp = op_registry.spec(code)
     if sp is not None and sp.scratch is not None:  # ops added through the registry say it themselves
         return int(sp.scratch(graph, op, variant))  # (for int16 activations too)
-    if op.inputs and op.inputs[0] >= 0 and graph.tensors[op.inputs[0]].dtype == "int16":
-        return 0 if variant == "portable" else _upstream_s16(graph, op, variant)
+    if code not in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D"):
+        return 0
+    s16 = bool(op.inputs) and op.inputs[0] >= 0 and graph.tensors[op.inputs[0]].dtype == "int16"
+    g = conv_geometry(graph, op)
+    k_c = graph.tensors[op.inputs[1]].shape[3] if code == "CONV_2D" else g["in_c"]
+    return kernel_scratch(code, g, variant, k_c=k_c, s16=s16)
+
+
+def kernel_scratch(code: str, g: dict, variant: str, k_c: int | None = None, s16: bool = False) -> int:
+    """``scratch_bytes`` of a CONV_2D / DEPTHWISE_CONV_2D / AVERAGE_POOL_2D from its geometry
+    (``conv_geometry``'s dict; ``k_c``: the filter's input channels, grouped convolution when
+    ≠ in_c); ``variant`` one of portable / dsp / mve (not any)."""
+    k_c = g["in_c"] if k_c is None else k_c
+    if s16:
+        return 0 if variant == "portable" else _upstream_s16(code, g, variant)
     if variant == "mve":
-        return _upstream_mve_s8(graph, op)
+        return _upstream_mve_s8(code, g, k_c)
     if code == "CONV_2D":
-        g = conv_geometry(graph, op)
         if g["k_h"] == 1 and g["k_w"] == 1 and g["pad_h"] == 0 and g["pad_w"] == 0 \
-                and g["dil_h"] == 1 and g["dil_w"] == 1:
-            return 0
+                and g["dil_h"] == 1 and g["dil_w"] == 1 and (variant == "portable" or k_c == g["in_c"]):
+            return 0  # (upstream main runs a grouped 1×1 through im2col)
         cols = g["k_h"] * g["k_w"] * g["in_c"]
         return 2 * align_up(cols, 4) * 2
     if code == "DEPTHWISE_CONV_2D":
         if variant == "portable":
             return 0
-        g = conv_geometry(graph, op)
         ch_mult = g["out_c"] // max(g["in_c"], 1)
         if ch_mult != 1 or g["dil_h"] != 1 or g["dil_w"] != 1:
             return 0
@@ -135,7 +146,7 @@ def scratch_bytes(graph: Graph, op: Operator, variant: str = "portable") -> int:
             return 0
         return g["in_c"] * g["k_h"] * g["k_w"] * 2
     if code == "AVERAGE_POOL_2D":
-        return 0 if variant == "portable" else graph.tensors[op.inputs[0]].shape[-1] * 4
+        return 0 if variant == "portable" else g["in_c"] * 4
     return 0
 
 
@@ -170,14 +181,11 @@ def _conv_s8_mve(g: dict, k_c: int) -> int:
     return _conv_mve_im2col(g["k_h"] * g["k_w"] * c)
 
 
-def _upstream_mve_s8(graph: Graph, op: Operator) -> int:
+def _upstream_mve_s8(code: str, g: dict, k_c: int) -> int:
     """Upstream CMSIS-NN's int8 kernels on a Helium core (``*_get_buffer_size_mve``)."""
-    code = op.opcode
     if code == "CONV_2D":
-        g = conv_geometry(graph, op)
-        return _conv_s8_mve(g, graph.tensors[op.inputs[1]].shape[3])
+        return _conv_s8_mve(g, k_c)
     if code == "DEPTHWISE_CONV_2D":
-        g = conv_geometry(graph, op)
         size = 0
         if g["in_c"] == g["out_c"] and g["dil_h"] == 1 and g["dil_w"] == 1:
             size = 4 * _CH_IN_BLOCK_MVE * g["k_h"] * g["k_w"]
@@ -191,19 +199,16 @@ def _upstream_mve_s8(graph: Graph, op: Operator) -> int:
     return 0
 
 
-def _upstream_s16(graph: Graph, op: Operator, variant: str) -> int:
+def _upstream_s16(code: str, g: dict, variant: str) -> int:
     """Upstream CMSIS-NN's int16-activation kernels (16x8) on a DSP ("dsp") or Helium ("mve") core."""
-    code = op.opcode
     if code == "CONV_2D":
-        g = conv_geometry(graph, op)
         cols = g["in_c"] * g["k_h"] * g["k_w"]
         return 4 * ((cols + 7) // 8) * 8 * 2 if variant == "mve" else 2 * cols * 2
     if code == "DEPTHWISE_CONV_2D":
-        g = conv_geometry(graph, op)
         if g["out_c"] != g["in_c"] or g["dil_h"] != 1 or g["dil_w"] != 1 or g["k_h"] * g["k_w"] >= 512:
             return 0
         taps = g["in_c"] * g["k_h"] * g["k_w"] * 2
         return 4 * taps + 8 if variant == "mve" else taps
     if code == "AVERAGE_POOL_2D":
-        return 0 if variant == "mve" else graph.tensors[op.inputs[0]].shape[-1] * 4
+        return 0 if variant == "mve" else g["in_c"] * 4
     return 0

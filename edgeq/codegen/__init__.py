@@ -225,6 +225,7 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
         raise InputError("a CMSIS-NN checkout was given with kernels=edgeq", "pass kernels=\"cmsis-nn\"")
     if scratch_variant is None:
         scratch_variant = "any" if kernels == "cmsis-nn" else "portable"
+    kernel_set = kernels
     from ..graph import load_graph
     from ..memory import flash_usage
     from .lower import lower
@@ -257,5 +258,5 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
                           flash_bytes=lowered.data_bytes + flash.code, sha256=graph.sha256,
                           ops=[c.comment for c in lowered.calls], kernels=kernels,
                           kernel_files=[out_dir / KERNELS_DIR / r for r in sorted(kernels_src)],
-                          kept=[k for k in keep if k not in payload], kernel_set=kernels,
+                          kept=[k for k in keep if k not in payload], kernel_set=kernel_set,
                           cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant)
