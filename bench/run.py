@@ -5,17 +5,23 @@
     python bench/run.py --models digits:16x8,kws:16x8 --boards qemu-mps2-an386   # 16x8 mode
     python bench/run.py --models mnv3,lstm_kws            # models/zoo.py: MobileNetV3-style, LSTM KWS
     python bench/run.py --models kws --boards qemu-mps2-an386 --profile   # + instructions per layer
+    python bench/run.py --models kws,resnet8 --boards qemu-mps2-an386,qemu-mps3-an547 --cmsis-nn ../CMSIS-NN
 
 For each model × board: instructions per inference (QEMU -icount: deterministic, whatever the host
 load), MACs per instruction, the ratio to TFLM + CMSIS-NN on the same virtual M4 (measured
 figures from shared/FACTS.md), the planned arena vs the liveness lower bound and vs the smallest
 arena TFLM ran in, and flash bytes from the ELF. Seconds are never reported: machines are noisy.
+
+With --cmsis-nn PATH (default: $EDGEQ_CMSIS_NN_DIR) every model × board is also built against that
+upstream CMSIS-NN checkout (the same generated code, upstream's kernels, scratch sized for the core)
+and the table puts both side by side: instructions of edgeq + CMSIS-NN, and edgeq / CMSIS-NN.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -56,7 +62,9 @@ def model_tflite(name: str, work: Path) -> tuple[Path, np.ndarray]:
 
 
 def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, work: Path,
-            profile: bool = False) -> dict:
+            profile: bool = False, cmsis_nn: Path | None = None) -> dict:
+    """One model on one board; with ``cmsis_nn`` the same model built against that upstream
+    CMSIS-NN checkout instead (row["kernels"] says which); ``profile``: per-layer instructions."""
     from edgeq.boards import get_board
     from edgeq.build import build_firmware
     from edgeq.codegen import generate
@@ -66,24 +74,31 @@ def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, 
     from edgeq.memory import op_macs, plan_memory
     from edgeq.reference import run_tflm
 
+    from edgeq.cmsis_nn import scratch_for_board
+
     board = get_board(board_name)
     graph = load_graph(tflite)
-    plan = plan_memory(graph)
+    kernels = "cmsis-nn" if cmsis_nn else "edgeq"
+    scratch = scratch_for_board(kernels, board)
+    plan = plan_memory(graph, variant=scratch)
     macs = sum(op_macs(graph, op) for op in graph.operators)
     symbol = name.replace(":", "_")
-    gen = generate(tflite, work / f"gen_{symbol}", name=symbol)
+    tag = "_cmsis" if cmsis_nn else ""
+    gen = generate(tflite, work / f"gen_{symbol}{tag}_{scratch}", name=symbol, kernels=kernels, cmsis_nn_dir=cmsis_nn,
+                   scratch_variant=scratch)
     from edgeq.profile import OBSERVE_CMAKE, layers_of, profile_table
 
-    fw = build_firmware(board, work / f"build_{board_name}", model_dir=gen.out_dir,
+    fw = build_firmware(board, work / f"build_{board_name}{tag}", model_dir=gen.out_dir, cmsis_nn_dir=gen.cmsis_nn_dir,
                         extra_cmake=OBSERVE_CMAKE if profile else None)
     ref = run_tflm(tflite.read_bytes(), x[:runs])
     with device_session(board, fw.elf) as dev:
-        recs = run_dataset(dev.client, ref.inputs_q, work / f"{symbol}_{board_name}.jsonl", icount_shift=0,
+        recs = run_dataset(dev.client, ref.inputs_q, work / f"{symbol}_{board_name}{tag}.jsonl", icount_shift=0,
                            profile=profile)
         info = dev.client.info()
     dev_out = np.stack([r.output_arrays(info)[0] for r in recs]).reshape(ref.outputs_q.shape)
     instr = float(np.median([r.instructions for r in recs]))
-    row = {"model": name, "board": board_name, "core": board.core, "instructions": instr, "macs": macs,
+    row = {"model": name, "board": board_name, "core": board.core, "kernels": kernels, "scratch": scratch,
+           "instructions": instr, "macs": macs,
            "macs_per_instruction": macs / instr, "arena_bytes": gen.arena_bytes,
            "liveness_bound": plan.lower_bound, "arena_vs_bound": gen.arena_bytes / plan.lower_bound,
            "flash_bytes": fw.flash_bytes, "bit_exact": bool(np.array_equal(dev_out, ref.outputs_q))}
@@ -102,7 +117,20 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, default=REPO / "out" / "bench.json")
     ap.add_argument("--profile", action="store_true", help="per-layer instructions (a build with the layer hooks)")
+    ap.add_argument("--cmsis-nn", type=Path, default=os.environ.get("EDGEQ_CMSIS_NN_DIR") or None,
+                    help="also build against this upstream CMSIS-NN checkout and compare (default: "
+                         "$EDGEQ_CMSIS_NN_DIR)")
     args = ap.parse_args()
+    cmsis_nn = None
+    if args.cmsis_nn is not None:
+        from edgeq.cmsis_nn import check_checkout
+        from edgeq.errors import InputError
+
+        try:
+            cmsis_nn = check_checkout(args.cmsis_nn)
+        except InputError as e:
+            print(f"error: {e.message}" + (f"\n  hint: {e.hint}" if e.hint else ""), file=sys.stderr)
+            return 2
     from rich.console import Console
     from rich.table import Table
 
@@ -112,24 +140,46 @@ def main() -> int:
         for name in args.models.split(","):
             tflite, x = model_tflite(name, work)
             for board in args.boards.split(","):
-                rows.append(measure(name, tflite, x, board, args.runs, work, profile=args.profile))
-                print(f"{name} on {board}: {rows[-1]['instructions']:,.0f} instructions", file=sys.stderr)
+                row = measure(name, tflite, x, board, args.runs, work, profile=args.profile)
+                rows.append(row)
+                print(f"{name} on {board}: {row['instructions']:,.0f} instructions", file=sys.stderr)
+                if cmsis_nn is not None:
+                    up = measure(name, tflite, x, board, args.runs, work, cmsis_nn=cmsis_nn)
+                    rows.append(up)
+                    row["vs_cmsis_nn"] = row["instructions"] / up["instructions"]
+                    print(f"{name} on {board} with CMSIS-NN: {up['instructions']:,.0f} instructions", file=sys.stderr)
     t = Table(title="edgeq benchmark (instructions under QEMU -icount; ratios, not seconds)")
-    for c in ("model", "board", "instr/inference", "MAC/instr", "vs TFLM+CMSIS-NN (M4)", "arena/bound",
-              "arena/TFLM min", "flash B", "bit-exact"):
+    side = cmsis_nn is not None
+    cols = ["model", "board", "instr/inference", "MAC/instr"]
+    if side:
+        cols += ["edgeq+CMSIS-NN instr", "edgeq/CMSIS-NN"]
+    cols += ["vs TFLM+CMSIS-NN (M4)", "arena/bound", "arena/TFLM min", "flash B", "bit-exact"]
+    for c in cols:
         t.add_column(c, justify="left" if c in ("model", "board") else "right")
+    upstream = {(r["model"], r["board"]): r for r in rows if r["kernels"] == "cmsis-nn"}
     for r in rows:
-        t.add_row(r["model"], r["board"], f"{r['instructions'] / 1e6:.2f} M", f"{r['macs_per_instruction']:.3f}",
-                  f"{r['vs_tflm_cmsis_m4']:.2f}×" if "vs_tflm_cmsis_m4" in r else "-",
+        if r["kernels"] != "edgeq":
+            continue
+        cells = [r["model"], r["board"], f"{r['instructions'] / 1e6:.2f} M", f"{r['macs_per_instruction']:.3f}"]
+        if side:
+            up = upstream[(r["model"], r["board"])]
+            cells += [f"{up['instructions'] / 1e6:.2f} M" + ("" if up["bit_exact"] else " (NOT bit-exact)"),
+                      f"{r['vs_cmsis_nn']:.2f}×"]
+        cells += [f"{r['vs_tflm_cmsis_m4']:.2f}×" if "vs_tflm_cmsis_m4" in r else "-",
                   f"{r['arena_vs_bound']:.3f}", f"{r['arena_vs_tflm_min']:.3f}" if "arena_vs_tflm_min" in r else "-",
-                  f"{r['flash_bytes']:,}", "yes" if r["bit_exact"] else "NO")
-    Console(width=170).print(t)
+                  f"{r['flash_bytes']:,}", "yes" if r["bit_exact"] else "NO"]
+        t.add_row(*cells)
+    Console(width=190).print(t)
+    if side:
+        print(f"edgeq+CMSIS-NN: the same generated code linked against {cmsis_nn} (scratch per core: "
+              "dsp, mve on Helium)", file=sys.stderr)
     if args.profile:
         from edgeq.profile import render_profile
 
         for r in rows:
-            Console(width=170).print(f"{r['model']} on {r['board']}")
-            render_profile(r["profile"], Console(width=170))
+            if r.get("profile"):
+                Console(width=170).print(f"{r['model']} on {r['board']}")
+                render_profile(r["profile"], Console(width=170))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
     return 0 if all(r["bit_exact"] for r in rows) else 1

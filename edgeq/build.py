@@ -376,12 +376,15 @@ def build_firmware(board: Any, build_dir: str | Path, *, model_dir: str | Path |
                    model_symbol: str | None = None, build_type: str = "Release", stack_size: int = 8192,
                    jobs: int | None = None, clean: bool = False,
                    log: Callable[[str], None] | None = None,
-                   extra_cmake: Mapping[str, Any] | None = None) -> BuildResult:
+                   extra_cmake: Mapping[str, Any] | None = None,
+                   cmsis_nn_dir: str | Path | None = None) -> BuildResult:
     """Configure and build ``firmware.elf`` for ``board`` in ``build_dir``.
 
     board:      a board name (looked up in edgeq.boards), a board object/dict, or a FirmwareTarget
     model_dir:  a directory written by ``edgeq generate`` (None: the fake test model)
     extra_cmake: more ``-D`` cache values, e.g. {"EDGEQ_OBSERVE": "ON"} (the per-layer hooks)
+    cmsis_nn_dir: link the kernels of this upstream CMSIS-NN checkout instead of edgeq's
+                (``-DEDGEQ_CMSIS_NN_DIR``; the model must be generated with scratch for the core)
     Returns a BuildResult with the ELF path and its flash/RAM use. Raises InputError when the
     toolchain is missing, BuildError when CMake or the compiler fails (with their output).
     """
@@ -394,7 +397,9 @@ def build_firmware(board: Any, build_dir: str | Path, *, model_dir: str | Path |
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     args = cmake_args(target, model_dir=model_dir, model_symbol=model_symbol, build_type=build_type,
-                      stack_size=stack_size, extra=extra_cmake)
+                      stack_size=stack_size,
+                      extra={**(extra_cmake or {}),
+                             "EDGEQ_CMSIS_NN_DIR": Path(cmsis_nn_dir).resolve() if cmsis_nn_dir else ""})
     stamp = build_dir / "edgeq-configure.txt"
     if stamp.exists() and stamp.read_text() != "\n".join(args):
         # another board / model: cached toolchain flags are sticky, so start from a clean tree

@@ -54,6 +54,10 @@ class FlashTestOptions:
     # host's on the same inputs and on the calibration data (--calib); drift flagged above threshold
     telemetry: bool = False
     drift_threshold: float | None = None
+    # "edgeq": the bundled kernels; "cmsis-nn": the upstream CMSIS-NN checkout cmsis_nn, with the
+    # scratch its kernels want on the board's core (edgeq.cmsis_nn)
+    kernels: str = "edgeq"
+    cmsis_nn: Path | None = None
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -77,6 +81,15 @@ def _sha256_arrays(*arrays) -> str:
 
 
 def _check_options(opts: FlashTestOptions, board) -> None:
+    from .cmsis_nn import KERNELS, check_checkout
+
+    if opts.kernels not in KERNELS:
+        raise InputError(f"--kernels must be one of {', '.join(KERNELS)}, not {opts.kernels!r}")
+    if opts.kernels == "cmsis-nn":
+        if opts.cmsis_nn is None:
+            raise InputError("--kernels cmsis-nn needs a CMSIS-NN checkout: give --cmsis-nn PATH or set "
+                             "EDGEQ_CMSIS_NN_DIR")
+        check_checkout(opts.cmsis_nn)
     if opts.limit is not None and opts.limit <= 0:
         raise InputError(f"--limit must be positive, got {opts.limit}")
     if opts.upload not in UPLOADS:
@@ -189,7 +202,7 @@ def _run_identity(board, graph, full_ds, ds, indices, opts: FlashTestOptions) ->
             "data": str(opts.data), "data_sha256": full_ds.sha256,
             # a --limit at or above the data size selects everything, like no --limit
             "limit": opts.limit if opts.limit is not None and opts.limit < len(full_ds) else None,
-            "seed": SUBSET_SEED, "samples": len(ds),
+            "seed": SUBSET_SEED, "samples": len(ds), "kernels": opts.kernels,
             "indices_sha256": _sha256_arrays(np.asarray(indices, dtype=np.int64)),
             # one input and output: the same hash as before several were supported (old runs resume)
             "samples_sha256": _sha256_arrays(ds.x, ds.y) if len(ds.inputs) == 1 and len(ds.labels) == 1
@@ -199,7 +212,7 @@ def _run_identity(board, graph, full_ds, ds, indices, opts: FlashTestOptions) ->
 _IDENTITY_NAMES = {"board": "board", "model_sha256": "model", "data_sha256": "test data",
                    "limit": "--limit", "seed": "sample draw", "samples": "sample count",
                    "indices_sha256": "sample indices", "samples_sha256": "selected samples",
-                   "version": "results format"}
+                   "version": "results format", "kernels": "--kernels"}
 
 
 def _check_resume(meta_path: Path, results_path: Path, identity: dict) -> None:
@@ -214,6 +227,7 @@ def _check_resume(meta_path: Path, results_path: Path, identity: dict) -> None:
         old = json.loads(meta_path.read_text())
     except (OSError, ValueError) as e:
         raise InputError(f"cannot resume: {meta_path} is unreadable ({e})", hint) from e
+    old.setdefault("kernels", "edgeq")  # recorded before the kernels were selectable
     diff = [k for k in identity if k != "data" and old.get(k) != identity[k]]
     # name the cause (another --limit), not its consequences (other indices, other samples)
     causes = [k for k in diff if k not in ("samples", "indices_sha256", "samples_sha256")]
@@ -300,15 +314,20 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         reused = sum(1 for i in load_results(results_path) if 0 <= i < len(ds))
         log(f"note: resuming: {reused} of {len(ds)} results reused from {results_path}, {len(ds) - reused} to run")
 
-    log(f"generate C for {tflite_path.name}")
-    gen = generate(tflite, work / "gen", name=opts.name)
-    log(f"build firmware for {board.name}")
-    from .profile import OBSERVE_CMAKE
+    from .cmsis_nn import scratch_for_board
 
+    cmsis_nn = opts.cmsis_nn if opts.kernels == "cmsis-nn" else None
+    scratch = scratch_for_board(opts.kernels, board)
+    log(f"generate C for {tflite_path.name}" + (f" (upstream CMSIS-NN kernels, {scratch} scratch)" if cmsis_nn else ""))
+    gen = generate(tflite, work / "gen", name=opts.name, kernels=opts.kernels, cmsis_nn_dir=cmsis_nn,
+                   scratch_variant=scratch)
+    log(f"build firmware for {board.name}" + (f" with CMSIS-NN from {gen.cmsis_nn_dir}" if cmsis_nn else ""))
+    from .profile import OBSERVE_CMAKE
     from .telemetry import STATS_CMAKE
 
     extra_cmake = {**(OBSERVE_CMAKE if opts.profile else {}), **(STATS_CMAKE if opts.telemetry else {})}
-    fw = build_firmware(board, work / "build", model_dir=gen.out_dir, extra_cmake=extra_cmake or None)
+    fw = build_firmware(board, work / "build", model_dir=gen.out_dir, cmsis_nn_dir=gen.cmsis_nn_dir,
+                        extra_cmake=extra_cmake or None)
 
     reference = REFERENCE_NAMES[reference_for(tflite)]
     log(f"host reference ({reference}) on {len(ds)} samples")
@@ -352,6 +371,8 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         "memory": {"flash_bytes": fw.flash_bytes, "flash_capacity": fw.flash_capacity,
                    "ram_bytes": fw.ram_bytes, "stack_bytes": fw.stack_bytes, "ram_capacity": fw.ram_capacity,
                    "arena_bytes": gen.arena_bytes, "planned_arena_bytes": fit.plan.arena_bytes},
+        "kernels": {"set": opts.kernels, "cmsis_nn_dir": str(gen.cmsis_nn_dir) if gen.cmsis_nn_dir else None,
+                    "scratch": gen.scratch_variant},
         "results_file": str(results_path), "upload": opts.upload,
         "link": link,  # retransmits / NAKs / device resets of this session: a flaky link shows
     })

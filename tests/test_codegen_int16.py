@@ -334,14 +334,14 @@ def test_int16_families_dsp_path_bit_exact(models16, results16, tmp_path_factory
 
 @pytest.mark.toolchain
 def test_int16_arena_is_what_size_check_plans(models16, tmp_path):
-    """The generated arena is the planner's (size-check's) arena: s16 kernels need no scratch."""
+    """The generated arena is the planner's (size-check's) arena: edgeq's s16 kernels need no scratch."""
     from edgeq.codegen import generate
     from edgeq.graph import load_graph
     from edgeq.memory import plan_memory, scratch_bytes
 
     for name in ("conv", "dw", "pool", "cnn"):
         g = load_graph(models16[name])
-        assert all(scratch_bytes(g, op, v) == 0 for op in g.operators for v in ("portable", "dsp"))
+        assert all(scratch_bytes(g, op, v) == 0 for op in g.operators for v in ("portable",))  # upstream (dsp, mve) wants some
         res = generate(models16[name], tmp_path / name, name=f"a_{name}")
         assert res.arena_bytes == plan_memory(g).arena_bytes
 

@@ -22,8 +22,19 @@ def generate(
     name: Annotated[str, typer.Option("--name", "-n", "--prefix", help="C symbol and file prefix: NAME.c, "
                                       "NAME_model, NAME_invoke(), NAME_ARENA_SIZE (--prefix is the same "
                                       "option).")] = "model",
-    scratch: Annotated[str, typer.Option("--scratch", help="Kernel scratch to plan for: portable | dsp "
-                                         "(upstream CMSIS-NN built for a DSP core).")] = "portable",
+    scratch: Annotated[Optional[str], typer.Option("--scratch", help="Kernel scratch to plan for: portable "
+                                                   "(edgeq's kernels) | dsp | mve (upstream CMSIS-NN built for "
+                                                   "a DSP / a Helium core) | any (the larger of dsp and mve). "
+                                                   "Default: portable for --kernels edgeq; for cmsis-nn the "
+                                                   "--board's core, else any.")] = None,
+    kernels: Annotated[Optional[str], typer.Option("--kernels", help="Kernels the generated CMakeLists.txt "
+                                                   "links: edgeq (the bundled copy) | cmsis-nn (an upstream "
+                                                   "CMSIS-NN checkout, --cmsis-nn). Default: cmsis-nn when "
+                                                   "--cmsis-nn is given, else edgeq.")] = None,
+    cmsis_nn: Annotated[Optional[Path], typer.Option("--cmsis-nn", help="CMSIS-NN checkout for --kernels "
+                                                     "cmsis-nn (default: $EDGEQ_CMSIS_NN_DIR).")] = None,
+    board: Annotated[Optional[str], typer.Option("--board", "-b", help="Size the scratch for this board's "
+                                                 "core (with --kernels cmsis-nn; see `edgeq boards`).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a directory that holds other files "
                                         "(they are kept; same-named files are overwritten).")] = False,
     json_out: JsonOpt = False,
@@ -39,11 +50,23 @@ def generate(
     Example:
 
         edgeq generate out/digits.tflite -o out/digits_c --name digits
+
+        edgeq generate out/kws.tflite -o out/kws_c --kernels cmsis-nn --cmsis-nn ../CMSIS-NN --board qemu-mps3-an547
     """
     from .. import ui
+    from ..cmsis_nn import resolve, scratch_for_board
     from ..codegen import generate as generate_fn
 
-    res = run(generate_fn, model, output, name=name, scratch_variant=scratch, force=force)
+    kernels, checkout = run(resolve, kernels, cmsis_nn)
+    if scratch is None:
+        target = None
+        if board is not None:
+            from ..boards import get_board
+
+            target = run(get_board, board)
+        scratch = scratch_for_board(kernels, target)
+    res = run(generate_fn, model, output, name=name, scratch_variant=scratch, force=force, kernels=kernels,
+              cmsis_nn_dir=checkout)
     if json_out:
         ui.print_json(res.to_dict())
         return
@@ -52,6 +75,8 @@ def generate(
         files += f" + {res.kernel_files[0].relative_to(res.out_dir).parts[0]}/ ({len(res.kernel_files)} kernel files)"
     rows = [["output", str(res.out_dir)], ["files", files],
             ["ops", f"{len(res.ops)} ({', '.join(f'{k} ×{v}' for k, v in sorted(res.kernels.items()))})"],
+            ["kernels", f"upstream CMSIS-NN at {checkout} (scratch: {scratch})" if checkout else
+             f"edgeq (scratch: {scratch})"],
             ["arena (SRAM)", f"{res.arena_bytes:,} B"], ["constant data", f"{res.data_bytes:,} B"],
             ["flash (data + est. code)", f"{res.flash_bytes:,} B"], ["model sha256", res.sha256[:16] + "…"]]
     ui.out.print(ui.table(f"edgeq generate — {res.name}", ["", ""], rows, justify_right_from=2))
@@ -197,6 +222,12 @@ def flash_and_test(
     drift_threshold: Annotated[Optional[float], typer.Option("--drift-threshold", help="Flag a layer whose "
                                                              "clipping rate exceeds calibration's by more than "
                                                              "this fraction of its outputs (default 0.05).")] = None,
+    kernels: Annotated[Optional[str], typer.Option("--kernels", help="edgeq (the bundled kernels) | cmsis-nn "
+                                                   "(an upstream CMSIS-NN checkout, --cmsis-nn; scratch sized "
+                                                   "for the board's core). Default: cmsis-nn when --cmsis-nn "
+                                                   "is given, else edgeq.")] = None,
+    cmsis_nn: Annotated[Optional[Path], typer.Option("--cmsis-nn", help="CMSIS-NN checkout for --kernels "
+                                                     "cmsis-nn (default: $EDGEQ_CMSIS_NN_DIR).")] = None,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -209,14 +240,18 @@ def flash_and_test(
     Example:
 
         edgeq flash-and-test models/digits/digits.keras --board qemu-mps2-an386 --data models/digits/test.npz --calib models/digits/train.npz
+
+        edgeq flash-and-test out/digits.tflite --board qemu-mps3-an547 --data models/digits/test.npz --kernels cmsis-nn --cmsis-nn ../CMSIS-NN
     """
     from .. import ui
+    from ..cmsis_nn import resolve
     from ..flash_and_test import FlashTestOptions, flash_and_test as run_fn
 
+    kernels, checkout = run(resolve, kernels, cmsis_nn)
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
-                            drift_threshold=drift_threshold)
+                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)

@@ -51,12 +51,17 @@ class GenerateResult:
     kernels: dict[str, int] = field(default_factory=dict)  # kind → count
     kernel_files: list[Path] = field(default_factory=list)  # the copied kernel sources (edgeq_kernels/)
     kept: list[str] = field(default_factory=list)  # the user's entries carried over (force)
+    kernel_set: str = "edgeq"  # "edgeq" or "cmsis-nn" (what the CMakeLists.txt links by default)
+    cmsis_nn_dir: Path | None = None
+    scratch_variant: str = "portable"
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "name": self.name, "files": [str(p) for p in self.files],
                 "arena_bytes": self.arena_bytes, "data_bytes": self.data_bytes, "flash_bytes": self.flash_bytes,
                 "sha256": self.sha256, "ops": list(self.ops), "kernels": dict(self.kernels),
-                "kernel_files": [str(p) for p in self.kernel_files], "kept": list(self.kept)}
+                "kernel_files": [str(p) for p in self.kernel_files], "kept": list(self.kept),
+                "kernel_set": self.kernel_set, "cmsis_nn_dir": str(self.cmsis_nn_dir) if self.cmsis_nn_dir else None,
+                "scratch_variant": self.scratch_variant}
 
 
 def check_name(name: str) -> str:
@@ -89,6 +94,8 @@ def kernel_sources() -> dict[str, bytes]:
                 out[f"{sub}/{f.name}"] = f.read_bytes()
     out["runtime/edgeq_model.h"] = (fw / "runtime" / "edgeq_model.h").read_bytes()
     out["runtime/edgeq_observe.h"] = (fw / "runtime" / "edgeq_observe.h").read_bytes()
+    # how the fragment builds an upstream CMSIS-NN checkout instead (-DEDGEQ_CMSIS_NN_DIR)
+    out["upstream_cmsis_nn.cmake"] = (fw / "cmsis_nn" / "upstream_cmsis_nn.cmake").read_bytes()
     return out
 
 
@@ -198,10 +205,28 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
 
 
 def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
-             scratch_variant: str = "portable", force: bool = False) -> GenerateResult:
+             scratch_variant: str | None = None, force: bool = False, kernels: str = "edgeq",
+             cmsis_nn_dir: Union[str, Path, None] = None) -> GenerateResult:
     """Generate C for an int8 ``.tflite`` (path or bytes) into ``out_dir`` (replaced atomically).
 
-    ``force``: write into a directory that also holds files edgeq did not write (they are kept)."""
+    ``force``: write into a directory that also holds files edgeq did not write (they are kept).
+    ``kernels="cmsis-nn"``: the directory's CMakeLists.txt links the upstream CMSIS-NN checkout
+    ``cmsis_nn_dir`` (its default ``EDGEQ_CMSIS_NN_DIR``; -D overrides it), and the scratch
+    defaults to "any" (what upstream wants on any core; "dsp" / "mve" size it for one core).
+    ``scratch_variant`` None: "portable" for edgeq's kernels."""
+    from ..cmsis_nn import KERNELS, check_checkout
+
+    if kernels not in KERNELS:
+        raise InputError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
+    if kernels == "cmsis-nn":
+        if cmsis_nn_dir is None:
+            raise InputError("--kernels cmsis-nn needs a CMSIS-NN checkout (--cmsis-nn PATH)")
+        cmsis_nn_dir = check_checkout(cmsis_nn_dir)
+    elif cmsis_nn_dir is not None:
+        raise InputError("a CMSIS-NN checkout was given with kernels=edgeq", "pass kernels=\"cmsis-nn\"")
+    if scratch_variant is None:
+        scratch_variant = "any" if kernels == "cmsis-nn" else "portable"
+    kernel_set = kernels
     from ..graph import load_graph
     from ..memory import flash_usage
     from .lower import lower
@@ -216,7 +241,7 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
     lowered = lower(graph, name=name, variant=scratch_variant)
-    files = render(lowered, name, source)
+    files = render(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir)
     kernels_src = kernel_sources()
     payload = {f: t.encode("utf-8") for f, t in files.items()}
     payload.update({f"{KERNELS_DIR}/{rel}": data for rel, data in kernels_src.items()})
@@ -234,4 +259,5 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
                           flash_bytes=lowered.data_bytes + flash.code, sha256=graph.sha256,
                           ops=[c.comment for c in lowered.calls], kernels=kernels,
                           kernel_files=[out_dir / KERNELS_DIR / r for r in sorted(kernels_src)],
-                          kept=[k for k in keep if k not in payload])
+                          kept=[k for k in keep if k not in payload], kernel_set=kernel_set,
+                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant)

@@ -63,15 +63,21 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(lowered: Lowered, name: str, source_label: str) -> dict[str, str]:
-    """File name → text for every generated file."""
+def _cmake_string(path) -> str:
+    """A path inside a CMake double-quoted string."""
+    return "" if path is None else Path(path).as_posix().replace("\\", "\\\\").replace('"', '\\"')
+
+
+def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) -> dict[str, str]:
+    """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
+    CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
     g = lowered.graph
     ctx = dict(
         name=name, guard=name.upper(), version=__version__, source=source_label, model_bytes=g.nbytes,
         sha256=g.sha256, sha256_bytes=[f"0x{g.sha256[i:i + 2]}" for i in range(0, 64, 2)],
         arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes, strategy=lowered.plan.strategy,
         calls=lowered.calls, data=lowered.data, inputs=lowered.inputs, outputs=lowered.outputs,
-        kernels_dir="edgeq_kernels",
+        kernels_dir="edgeq_kernels", cmsis_nn_dir=_cmake_string(cmsis_nn_dir),
         layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
     )
     env = environment()

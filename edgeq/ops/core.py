@@ -110,6 +110,16 @@ def _lower_fully_connected(lw, op):
              units=units, input_offset=-x.quant.zero_point, filter_offset=-w.quant.zero_point,
              output_offset=y.quant.zero_point, act_min=lo, act_max=hi, per_channel=w.per_channel,
              scratch=lw.scratch(op))
+    a["ksum"] = None
+    if not s16 and lw.variant in ("mve", "any"):
+        # upstream CMSIS-NN's MVE kernels read per-unit kernel sums from ctx.buf (what its
+        # arm_vector_sum_s8 computes: bias + input offset × (row sum + depth × filter offset));
+        # they are known now, so they go to flash rather than into the arena at every invoke
+        ks = np.asarray(w.data, np.int64).reshape(units, depth).sum(axis=1) + depth * a["filter_offset"]
+        ks = ks * a["input_offset"] + (np.asarray(b.data, np.int64).reshape(-1) if b is not None else 0)
+        ks = (ks + 2**31) % 2**32 - 2**31  # the int32 arithmetic of arm_vector_sum_s8
+        a["ksum"] = lw.int_array(f"{lw.name}_op{op.index}_ksum", ks.tolist(),
+                                 "kernel sums for upstream CMSIS-NN's MVE kernel")
     if w.per_channel:
         pre = f"{lw.name}_op{op.index}"
         a["mult"] = lw.int_array(f"{pre}_mult", mults, "per-channel multipliers")
