@@ -33,6 +33,7 @@ class DiffOptions:
     workdir: Path = Path("out/diff-device")
     name: str = "model"
     all_layers: bool = False  # keep comparing after the first divergence of a sample
+    kernels: str = "edgeq"  # or "cmsis-nn": the kernels of the checkout cmsis_nn_dir
     cmsis_nn_dir: Path | None = None  # link these kernels (an upstream CMSIS-NN checkout)
     extra_cmake: dict = field(default_factory=dict)
 
@@ -110,12 +111,13 @@ def diff_device(model: Path, opts: DiffOptions, log: Log = lambda s: None) -> di
         ref = run_tflm(tflite, ds.model_input, tensors=wanted)
 
         log(f"generate C and build the observe firmware for {board.name}")
-        gen = generate(tflite, work / "gen", name=opts.name)
-        extra = dict(OBSERVE_CMAKE)
-        if opts.cmsis_nn_dir is not None:
-            extra["EDGEQ_CMSIS_NN_DIR"] = Path(opts.cmsis_nn_dir).resolve()
-        extra.update(opts.extra_cmake)
-        fw = build_firmware(board, work / "build", model_dir=gen.out_dir, extra_cmake=extra)
+        from .cmsis_nn import scratch_for_board
+
+        checkout = opts.cmsis_nn_dir if opts.kernels == "cmsis-nn" else None
+        gen = generate(tflite, work / "gen", name=opts.name, kernels=opts.kernels, cmsis_nn_dir=checkout,
+                       scratch_variant=scratch_for_board(opts.kernels, board))
+        fw = build_firmware(board, work / "build", model_dir=gen.out_dir, cmsis_nn_dir=gen.cmsis_nn_dir,
+                            extra_cmake={**OBSERVE_CMAKE, **opts.extra_cmake})
 
         results = []
         with device_session(board, fw.elf, port=opts.port, baudrate=opts.baud) as dev:

@@ -136,7 +136,7 @@ def test_diff_device_names_the_perturbed_op_and_nothing_otherwise(digits_tflite,
     common = [digits_tflite, "--board", "qemu-mps2-an386", "--data", DIGITS / "test.npz", "--sample", 3,
               "--sample", 11, "--json"]
     # the kernels of a CMSIS-NN checkout (here edgeq's own, laid out like upstream): no divergence
-    r = edgeq("diff-device", *common, "--cmsis-nn-dir", _checkout(tmp_path / "good", False),
+    r = edgeq("diff-device", *common, "--cmsis-nn", _checkout(tmp_path / "good", False),
               "--workdir", tmp_path / "ok")
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
@@ -144,7 +144,7 @@ def test_diff_device_names_the_perturbed_op_and_nothing_otherwise(digits_tflite,
     assert [s["layers_checked"] for s in rep["samples"]] == [7, 7]
 
     # one max pool output off by one: the finder names layer 2, MAX_POOL_2D, value 5
-    r = edgeq("diff-device", *common, "--cmsis-nn-dir", _checkout(tmp_path / "bad", True),
+    r = edgeq("diff-device", *common, "--cmsis-nn", _checkout(tmp_path / "bad", True),
               "--workdir", tmp_path / "bad-run")
     assert r.returncode == 1, r.stderr
     rep = json.loads(r.stdout)

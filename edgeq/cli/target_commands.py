@@ -286,8 +286,11 @@ def diff_device(
     baud: Annotated[Optional[int], typer.Option(help="Baud rate (default: the board's).")] = None,
     all_layers: Annotated[bool, typer.Option("--all-layers", help="Compare every layer, not just up to the "
                                              "first that differs.")] = False,
-    cmsis_nn_dir: Annotated[Optional[Path], typer.Option("--cmsis-nn-dir", help="Link the kernels of this "
-                                                         "CMSIS-NN checkout instead of edgeq's.")] = None,
+    kernels: Annotated[Optional[str], typer.Option("--kernels", help="edgeq | cmsis-nn (as flash-and-test). "
+                                                   "Default: cmsis-nn when --cmsis-nn is given.")] = None,
+    cmsis_nn: Annotated[Optional[Path], typer.Option("--cmsis-nn", help="CMSIS-NN checkout whose kernels to "
+                                                     "link (default: $EDGEQ_CMSIS_NN_DIR with --kernels "
+                                                     "cmsis-nn).")] = None,
     workdir: Annotated[Path, typer.Option(help="Where generated code and build go.")] = Path("out/diff-device"),
     json_out: JsonOpt = False,
 ):
@@ -303,10 +306,12 @@ def diff_device(
         edgeq diff-device out/digits.tflite --board qemu-mps2-an386 --data models/digits/test.npz --sample 17
     """
     from .. import ui
+    from ..cmsis_nn import resolve
     from ..diverge import DiffOptions, diff_device as run_fn, render_diff
 
+    kernels, checkout = run(resolve, kernels, cmsis_nn)
     opts = DiffOptions(board=board, data=data, samples=tuple(sample or [0]), calib=calib, port=port, baud=baud,
-                       workdir=workdir, all_layers=all_layers, cmsis_nn_dir=cmsis_nn_dir)
+                       workdir=workdir, all_layers=all_layers, kernels=kernels, cmsis_nn_dir=checkout)
 
     def log(s: str) -> None:
         if not json_out:
