@@ -51,6 +51,19 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def _poison_table(lowered: Lowered) -> dict:
+    """The EDGEQ_POISON_ARENA debug build's table: before op s, the arena ranges no op from s on
+    needs (``edgeq.inplace.poison_ranges``), flattened: ranges[at[s]:at[s+1]] are (lo, hi)."""
+    from ..inplace import poison_ranges
+
+    steps = poison_ranges(lowered.graph, lowered.plan)
+    at, flat = [0], []
+    for free in steps:
+        flat += [v for r in free for v in r]
+        at.append(len(flat) // 2)
+    return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
+
+
 def render(lowered: Lowered, name: str, source_label: str) -> dict[str, str]:
     """File name → text for every generated file."""
     g = lowered.graph
@@ -59,7 +72,7 @@ def render(lowered: Lowered, name: str, source_label: str) -> dict[str, str]:
         sha256=g.sha256, sha256_bytes=[f"0x{g.sha256[i:i + 2]}" for i in range(0, 64, 2)],
         arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes, strategy=lowered.plan.strategy,
         calls=lowered.calls, data=lowered.data, inputs=lowered.inputs, outputs=lowered.outputs,
-        kernels_dir="edgeq_kernels",
+        kernels_dir="edgeq_kernels", poison=_poison_table(lowered),
     )
     env = environment()
     out = {}
