@@ -360,6 +360,8 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
             if best is None or res[0] <= best[0][0]:
                 best = (res, target, band)
         (ip_arena, ip_strategy, ip_offsets, ip_attempts), ip_bound, band = best
+        if ip_arena < arena:  # fewer kernel calls: widen each op's bands while the arena holds
+            ip_offsets = _widen(buffers, peak, cands, band, ip_arena, ip_offsets)
         if ip_arena < arena:
             arena, offsets = ip_arena, ip_offsets
             strategy = f"{ip_strategy}, in place (bands >= {band} B)"
@@ -381,6 +383,28 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
 
 #: band sizes (output bytes per kernel call) the in-place planner tries; 0 = the smallest band
 INPLACE_BAND_BYTES = (0, 256, 512, 1024, 2048, 4096, 8192)
+
+
+def _widen(buffers: list[Buffer], peak: int, cands: dict, band: int, arena: int, offsets: dict) -> dict:
+    """Per in-place op, double its band size (output bytes per call) as long as a placement of
+    the same arena exists (orderings only, no random search); returns the offsets found."""
+    sizes = {k: band for k in cands}
+
+    def limits() -> dict:
+        return {k: inplace_mod.pair_limits(c, buffers[k[0]].aligned_size, buffers[k[1]].aligned_size, sizes[k])
+                for k, c in cands.items()}
+
+    for k in sorted(cands, key=lambda k: -buffers[k[1]].aligned_size):
+        size = max(sizes[k], 256)
+        while size < 2 * buffers[k[1]].aligned_size:
+            size *= 2
+            old, sizes[k] = sizes[k], size
+            res = _search(buffers, peak, arena, 0, limits())
+            if res[0] > arena:
+                sizes[k] = old
+                break
+            offsets = res[2]
+    return offsets
 
 
 def _inplace_candidates(graph: Graph, buffers: list[Buffer], tensor_buffer: dict[int, int]) -> dict:

@@ -78,6 +78,19 @@ def _with_bands(lw, op: Operator, a: dict) -> dict:
     if a["bands"] and b.pixels:
         px = a["n"] * a["in_h"] * a["in_w"]
         a.update(n=1, in_h=px, in_w=1, out_h=px, out_w=1)
+        if not a["s16"] and a["input_offset"] != 0:
+            # every band call would sum each filter again for the input offset; an unpadded 1x1
+            # has no padded taps, so sum((x + off) * w) + bias = sum(x * w) + (bias + off * sum(w))
+            # (modulo 2^32 on both sides, as the kernels and TFLM accumulate): fold it once here
+            w = lw.t(op.inputs[1])
+            wsum = np.asarray(w.data, np.int64).reshape(int(w.shape[0]), -1).sum(axis=1)
+            bias = np.zeros_like(wsum) if a["bias"] is None else np.asarray(lw.t(op.inputs[2]).data, np.int64)
+            folded = ((bias + a["input_offset"] * wsum + 2**31) % 2**32 - 2**31).astype(np.int64)
+            if a["bias"] is not None and sum(op.inputs[2] in o.inputs for o in lw.g.operators) == 1:
+                lw.data = [d for d in lw.data if d.symbol != a["bias"]]  # the unfolded bias: unused now
+                lw._const_syms.pop(op.inputs[2], None)
+            a["bias"] = lw.int_array(f"{lw.name}_op{op.index}_bias", folded, "bias + input offset x filter sums")
+            a["input_offset"] = 0
     return a
 
 
