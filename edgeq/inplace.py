@@ -200,6 +200,62 @@ def choose_bands(c: Candidate, delta: int, x_bytes: int, y_bytes: int) -> Bands 
     raise ValueError(f"op {c.op}: no band height makes offset difference {delta} safe")
 
 
+# ------------------------------------------------------------------------------------ planning
+# (used by edgeq.memory.plan_memory; buffers are its Buffer objects)
+
+#: band sizes (output bytes per kernel call) the in-place planner tries; 0 = the smallest band
+BAND_BYTES = (0, 256, 512, 1024, 2048, 4096, 8192)
+
+
+def widen(buffers: list, cands: dict, band: int, arena: int, offsets: dict, search) -> dict:
+    """Per in-place op, double its band size (output bytes per call) as long as a placement of
+    the same arena exists (``search(pairs)`` → (arena, strategy, offsets, attempts): the
+    planner's orderings, no random search); returns the offsets found."""
+    sizes = {k: band for k in cands}
+
+    def limits() -> dict:
+        return {k: pair_limits(c, buffers[k[0]].aligned_size, buffers[k[1]].aligned_size, sizes[k])
+                for k, c in cands.items()}
+
+    for k in sorted(cands, key=lambda k: -buffers[k[1]].aligned_size):
+        size = max(sizes[k], 256)
+        while size < 2 * buffers[k[1]].aligned_size:
+            size *= 2
+            old, sizes[k] = sizes[k], size
+            res = search(limits())
+            if res[0] > arena:
+                sizes[k] = old
+                break
+            offsets = res[2]
+    return offsets
+
+
+def plan_candidates(graph: Graph, buffers: list, tensor_buffer: dict[int, int], lifetimes: dict) -> dict:
+    """(input buffer, output buffer) → Candidate, where the input's buffer dies at the op."""
+    out = {}
+    outs = set(graph.outputs)
+    for c in candidates(graph, lifetimes):
+        bx, by = tensor_buffer.get(c.input), tensor_buffer.get(c.output)
+        if bx is None or by is None or bx == by or (bx, by) in out:
+            continue
+        if buffers[bx].last != c.op or buffers[by].first != c.op or outs & set(buffers[bx].tensors):
+            continue
+        out[bx, by] = c
+    return out
+
+
+def bound(buffers: list, live: list[int], pairs: dict) -> int:
+    """max over steps of the live bytes, less the most one in-place pair of that step saves."""
+    save = [0] * len(live)
+    for (bx, by), (lo, hi) in pairs.items():
+        ax, ay = buffers[bx].aligned_size, buffers[by].aligned_size
+        foot = min(max(ax, lo + ay) - min(lo, 0), max(ax, hi + ay) - min(hi, 0))
+        s = buffers[by].first
+        save[s] = max(save[s], ax + ay - foot)
+    return max((v - d for v, d in zip(live, save)), default=0)
+
+
+
 # ------------------------------------------------------------------------------------ checking
 
 def simulate(graph: Graph, plan) -> None:

@@ -348,20 +348,21 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
     peak = live.index(bound) if live else 0
     tensor_buffer = {i: b.id for b in buffers for i in b.tensors}
     arena, strategy, offsets, attempts = _search(buffers, peak, bound, search_iterations)
-    cands = _inplace_candidates(graph, buffers, tensor_buffer) if inplace else {}
+    cands = inplace_mod.plan_candidates(graph, buffers, tensor_buffer, tensor_lifetimes(graph)) if inplace else {}
     ip_bound, decisions = bound, {}
     if cands:
         best = None
-        for band in INPLACE_BAND_BYTES:
+        for band in inplace_mod.BAND_BYTES:
             pairs = {k: inplace_mod.pair_limits(c, buffers[k[0]].aligned_size, buffers[k[1]].aligned_size, band)
                      for k, c in cands.items()}
-            target = _inplace_bound(buffers, live, pairs)
+            target = inplace_mod.bound(buffers, live, pairs)
             res = _search(buffers, peak, target, search_iterations if band == 0 else 0, pairs)
             if best is None or res[0] <= best[0][0]:
                 best = (res, target, band)
         (ip_arena, ip_strategy, ip_offsets, ip_attempts), ip_bound, band = best
         if ip_arena < arena:  # fewer kernel calls: widen each op's bands while the arena holds
-            ip_offsets = _widen(buffers, peak, cands, band, ip_arena, ip_offsets)
+            ip_offsets = inplace_mod.widen(buffers, cands, band, ip_arena, ip_offsets,
+                                               lambda pairs: _search(buffers, peak, ip_arena, 0, pairs))
         if ip_arena < arena:
             arena, offsets = ip_arena, ip_offsets
             strategy = f"{ip_strategy}, in place (bands >= {band} B)"
@@ -379,57 +380,6 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
                       inplace_bound=min(ip_bound, bound))
     plan.check()
     return plan
-
-
-#: band sizes (output bytes per kernel call) the in-place planner tries; 0 = the smallest band
-INPLACE_BAND_BYTES = (0, 256, 512, 1024, 2048, 4096, 8192)
-
-
-def _widen(buffers: list[Buffer], peak: int, cands: dict, band: int, arena: int, offsets: dict) -> dict:
-    """Per in-place op, double its band size (output bytes per call) as long as a placement of
-    the same arena exists (orderings only, no random search); returns the offsets found."""
-    sizes = {k: band for k in cands}
-
-    def limits() -> dict:
-        return {k: inplace_mod.pair_limits(c, buffers[k[0]].aligned_size, buffers[k[1]].aligned_size, sizes[k])
-                for k, c in cands.items()}
-
-    for k in sorted(cands, key=lambda k: -buffers[k[1]].aligned_size):
-        size = max(sizes[k], 256)
-        while size < 2 * buffers[k[1]].aligned_size:
-            size *= 2
-            old, sizes[k] = sizes[k], size
-            res = _search(buffers, peak, arena, 0, limits())
-            if res[0] > arena:
-                sizes[k] = old
-                break
-            offsets = res[2]
-    return offsets
-
-
-def _inplace_candidates(graph: Graph, buffers: list[Buffer], tensor_buffer: dict[int, int]) -> dict:
-    """(input buffer, output buffer) → Candidate, where the input's buffer dies at the op."""
-    out = {}
-    outs = set(graph.outputs)
-    for c in inplace_mod.candidates(graph, tensor_lifetimes(graph)):
-        bx, by = tensor_buffer.get(c.input), tensor_buffer.get(c.output)
-        if bx is None or by is None or bx == by or (bx, by) in out:
-            continue
-        if buffers[bx].last != c.op or buffers[by].first != c.op or outs & set(buffers[bx].tensors):
-            continue
-        out[bx, by] = c
-    return out
-
-
-def _inplace_bound(buffers: list[Buffer], live: list[int], pairs: dict) -> int:
-    """max over steps of the live bytes, less the most one in-place pair of that step saves."""
-    save = [0] * len(live)
-    for (bx, by), (lo, hi) in pairs.items():
-        ax, ay = buffers[bx].aligned_size, buffers[by].aligned_size
-        foot = min(max(ax, lo + ay) - min(lo, 0), max(ax, hi + ay) - min(hi, 0))
-        s = buffers[by].first
-        save[s] = max(save[s], ax + ay - foot)
-    return max((v - d for v, d in zip(live, save)), default=0)
 
 
 def io_tensors(graph: Graph) -> list[Tensor]:
