@@ -180,8 +180,9 @@ def test_poison_catches_a_wrong_overlap(mlperf_tflite, tmp_path, monkeypatch):
 
 @pytest.mark.emulator
 @pytest.mark.slow
+@pytest.mark.parametrize("board", ["qemu-mps2-an386", "qemu-mps3-an547"])  # Cortex-M4, M55
 @pytest.mark.parametrize("arch", ["kws", "resnet8"])
-def test_inplace_bit_exact_on_virtual_m4_with_poisoned_arena(arch, mlperf_tflite, tmp_path):
+def test_inplace_bit_exact_on_virtual_m4_with_poisoned_arena(arch, board, mlperf_tflite, tmp_path):
     from _codegen_harness import assert_bit_exact, qemu_run, random_inputs, tflm_run_many
 
     buf = mlperf_tflite(arch).read_bytes()
@@ -190,5 +191,5 @@ def test_inplace_bit_exact_on_virtual_m4_with_poisoned_arena(arch, mlperf_tflite
     assert plan.arena_bytes <= TARGET[arch]
     inputs = random_inputs(g, 3, seed=7)
     ref = tflm_run_many([(buf, inputs, len(g.outputs))])[0]
-    got = qemu_run(buf, inputs, tmp_path, name=arch, defines=("EDGEQ_POISON_ARENA",))
-    assert_bit_exact(f"{arch} on qemu-mps2-an386 (poisoned arena)", got, ref)
+    got = qemu_run(buf, inputs, tmp_path, board=board, name=arch, defines=("EDGEQ_POISON_ARENA",))
+    assert_bit_exact(f"{arch} on {board} (poisoned arena)", got, ref)
