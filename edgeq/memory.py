@@ -24,6 +24,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from . import inplace as inplace_mod
 from . import ops as op_registry
 from .graph import Graph, Tensor
 from .scratch import SCRATCH_VARIANTS, align_up, conv_geometry, scratch_bytes  # noqa: F401 (re-exported)
@@ -155,20 +156,35 @@ def live_bytes_per_step(buffers: list[Buffer], n_steps: int) -> list[int]:
 
 # --------------------------------------------------------------------------------------- placing
 
-def _place(buffers: list[Buffer], order: list[int]) -> tuple[dict[int, int], int]:
+def _place(buffers: list[Buffer], order: list[int], pairs: dict | None = None) -> tuple[dict[int, int], int]:
     """Greedy: each buffer in `order` at the lowest aligned offset free of every already-placed
-    buffer whose lifetime overlaps its own. Returns (offsets by buffer id, arena bytes)."""
+    buffer whose lifetime overlaps its own. ``pairs`` ((input buffer, output buffer) → (lo, hi)):
+    in-place pairs, whose offset difference out - in may be anything outside the open interval
+    (lo, hi) instead of outside (-size(out), size(in)). Returns (offsets by id, arena bytes)."""
+    pairs = pairs or {}
     placed: list[Buffer] = []
     offsets: dict[int, int] = {}
     arena = 0
     for bid in order:
         b = buffers[bid]
         size = b.aligned_size
-        busy = sorted((offsets[p.id], offsets[p.id] + p.aligned_size) for p in placed
-                      if p.overlaps_in_time(b) and p.aligned_size > 0)
+        busy = []  # open intervals of forbidden offsets for b
+        for p in placed:
+            if not (p.overlaps_in_time(b) and p.aligned_size > 0 and size > 0):
+                continue
+            op_ = offsets[p.id]
+            if (p.id, bid) in pairs:
+                lo, hi = pairs[p.id, bid]
+                busy.append((op_ + lo, op_ + hi))
+            elif (bid, p.id) in pairs:
+                lo, hi = pairs[bid, p.id]
+                busy.append((op_ - hi, op_ - lo))
+            else:
+                busy.append((op_ - size, op_ + p.aligned_size))
+        busy.sort()
         off = 0
         for start, end in busy:
-            if off + size <= start:
+            if off <= start:
                 break
             off = max(off, end)
         offsets[bid] = off
@@ -208,6 +224,8 @@ class MemoryPlan:
     n_steps: int = 0
     alignment: int = ALIGN
     scratch_variant: str | None = "portable"
+    inplace: dict = field(default_factory=dict)  # op index → edgeq.inplace.Bands (output overlaps input)
+    inplace_bound: int = 0  # the liveness bound less what the declared overlaps save (<= lower_bound)
 
     @property
     def greedy_bytes(self) -> int:
@@ -216,7 +234,7 @@ class MemoryPlan:
 
     @property
     def optimal(self) -> bool:
-        return self.arena_bytes == self.lower_bound
+        return self.arena_bytes <= min(self.lower_bound, self.inplace_bound or self.lower_bound)
 
     @property
     def scratch_bytes(self) -> int:
@@ -237,20 +255,30 @@ class MemoryPlan:
         return [b for b in self.buffers if b.live_at(step)]
 
     def check(self) -> None:
-        """Assert the invariants: alignment, bounds, no overlap between live buffers."""
+        """Assert the invariants: alignment, bounds, no overlap between live buffers except an
+        op's output over its dying input where the op's in-place decision allows it."""
         for b in self.buffers:
             assert b.offset >= 0 and b.offset % self.alignment == 0, b
             assert b.end <= self.arena_bytes, b
+        allowed = {}
+        for d in self.inplace.values():
+            bx, by = self.tensor_buffer[d.input], self.tensor_buffer[d.output]
+            x, y = self.buffers[bx], self.buffers[by]
+            assert x.last == d.op == y.first and d.delta == y.offset - x.offset, d
+            assert (d.delta <= 0 if d.mode == "elementwise" else
+                    (d.delta >= d.limit if d.backward else d.delta <= d.limit)), d
+            allowed[bx, by] = allowed[by, bx] = d
         for i, a in enumerate(self.buffers):
             for b in self.buffers[i + 1:]:
-                if a.overlaps_in_time(b) and a.aligned_size and b.aligned_size:
+                if a.overlaps_in_time(b) and a.aligned_size and b.aligned_size and (a.id, b.id) not in allowed:
                     assert a.end <= b.offset or b.end <= a.offset, (a, b)
 
     def to_dict(self, graph: Graph | None = None) -> dict:
         d = {"arena_bytes": self.arena_bytes, "lower_bound": self.lower_bound, "optimal": self.optimal,
              "greedy_bytes": self.greedy_bytes, "strategy": self.strategy, "attempts": dict(self.attempts),
              "alignment": self.alignment, "peak_step": self.peak_step, "live_bytes": list(self.live_bytes),
-             "scratch_variant": self.scratch_variant, "buffers": [b.to_dict() for b in self.buffers],
+             "scratch_variant": self.scratch_variant, "inplace_bound": self.inplace_bound,
+             "inplace": [d.to_dict() for _, d in sorted(self.inplace.items())], "buffers": [b.to_dict() for b in self.buffers],
              "peak_buffers": [b.id for b in self.live_at(self.peak_step)]}
         if graph is not None and graph.operators:
             op = graph.operators[self.peak_step]
@@ -259,28 +287,18 @@ class MemoryPlan:
         return d
 
 
-def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
-                search_iterations: int = 2000) -> MemoryPlan:
-    """Place every activation buffer (and, with ``scratch``, each op's scratch) in one arena.
-
-    Tries the TFLM-style greedy (largest first, lowest fitting offset) and a few other orderings;
-    if none reaches the liveness lower bound, a seeded random search over orderings runs (at
-    most ``search_iterations``, fewer for large graphs). The smallest arena wins; ties go to the
-    earlier strategy, so the result is deterministic.
-    """
-    buffers = build_buffers(graph, scratch=scratch, variant=variant)
-    n_steps = max(len(graph.operators), 1)
-    live = live_bytes_per_step(buffers, n_steps)
-    bound = max(live) if live else 0
-    peak = live.index(bound) if live else 0
+def _search(buffers: list[Buffer], peak: int, target: int, search_iterations: int,
+            pairs: dict | None = None) -> tuple[int, str, dict[int, int], dict[str, int]]:
+    """The orderings of ``_orders``, then (if none reaches ``target``) a seeded random search over
+    orderings. Returns (arena, strategy, offsets, attempts); ties go to the earlier strategy."""
     attempts: dict[str, int] = {}
     best: tuple[int, str, dict[int, int]] | None = None
     for name, order in _orders(buffers, peak).items():
-        offsets, arena = _place(buffers, order)
+        offsets, arena = _place(buffers, order, pairs)
         attempts[name] = arena
         if best is None or arena < best[0]:
             best = (arena, name, offsets)
-    if best is not None and best[0] > bound and search_iterations > 0 and len(buffers) > 1:
+    if best is not None and best[0] > target and search_iterations > 0 and len(buffers) > 1:
         # Seeded random search: alternately a fresh shuffle and a perturbation of the best order
         # so far. Work is capped by a count (not by time) so that the plan stays deterministic.
         rng = random.Random(0)
@@ -295,21 +313,71 @@ def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
                 for _ in range(max(1, len(order) // 8)):
                     j, k = rng.randrange(len(order)), rng.randrange(len(order))
                     order[j], order[k] = order[k], order[j]
-            offsets, arena = _place(buffers, order)
+            offsets, arena = _place(buffers, order, pairs)
             if arena < found[0]:
                 found, best_order = (arena, offsets), order
-                if arena <= bound:
+                if arena <= target:
                     break
         attempts["random-search"] = found[0]
         if found[0] < best[0]:
             best = (found[0], "random-search", found[1])
-    arena, strategy, offsets = best if best is not None else (0, "empty", {})
+    if best is None:
+        return 0, "empty", {}, attempts
+    return best[0], best[1], best[2], attempts
+
+
+def plan_memory(graph: Graph, scratch: bool = True, variant: str = "portable",
+                search_iterations: int = 2000, inplace: bool = True) -> MemoryPlan:
+    """Place every activation buffer (and, with ``scratch``, each op's scratch) in one arena.
+
+    Tries the TFLM-style greedy (largest first, lowest fitting offset) and a few other orderings;
+    if none reaches the lower bound, a seeded random search over orderings runs (at most
+    ``search_iterations``, fewer for large graphs). The smallest arena wins; ties go to the
+    earlier strategy, so the result is deterministic.
+
+    With ``inplace`` (the default) an op's output may overlap an input that dies at that op where
+    the op row declares it safe (``edgeq.inplace``): the planner then tries a few band sizes
+    (bytes of output per kernel call) and keeps the largest that reaches the smallest arena, and
+    records in ``MemoryPlan.inplace`` how each overlapping op runs. ``lower_bound`` stays the
+    classic liveness bound (no overlap); ``inplace_bound`` is the bound with the overlaps.
+    """
+    buffers = build_buffers(graph, scratch=scratch, variant=variant)
+    n_steps = max(len(graph.operators), 1)
+    live = live_bytes_per_step(buffers, n_steps)
+    bound = max(live) if live else 0
+    peak = live.index(bound) if live else 0
+    tensor_buffer = {i: b.id for b in buffers for i in b.tensors}
+    arena, strategy, offsets, attempts = _search(buffers, peak, bound, search_iterations)
+    cands = inplace_mod.plan_candidates(graph, buffers, tensor_buffer, tensor_lifetimes(graph)) if inplace else {}
+    ip_bound, decisions = bound, {}
+    if cands:
+        best = None
+        for band in inplace_mod.BAND_BYTES:
+            pairs = {k: inplace_mod.pair_limits(c, buffers[k[0]].aligned_size, buffers[k[1]].aligned_size, band)
+                     for k, c in cands.items()}
+            target = inplace_mod.bound(buffers, live, pairs)
+            res = _search(buffers, peak, target, search_iterations if band == 0 else 0, pairs)
+            if best is None or res[0] <= best[0][0]:
+                best = (res, target, band)
+        (ip_arena, ip_strategy, ip_offsets, ip_attempts), ip_bound, band = best
+        if ip_arena < arena:  # fewer kernel calls: widen each op's bands while the arena holds
+            ip_offsets = inplace_mod.widen(buffers, cands, band, ip_arena, ip_offsets,
+                                               lambda pairs: _search(buffers, peak, ip_arena, 0, pairs))
+        if ip_arena < arena:
+            arena, offsets = ip_arena, ip_offsets
+            strategy = f"{ip_strategy}, in place (bands >= {band} B)"
+            attempts.update({f"inplace:{k}": v for k, v in ip_attempts.items()})
+            for (bx, by), c in cands.items():
+                d = inplace_mod.choose_bands(c, offsets[by] - offsets[bx], graph.tensors[c.input].nbytes,
+                                             graph.tensors[c.output].nbytes)
+                if d is not None:
+                    decisions[c.op] = d
     for b in buffers:
         b.offset = offsets.get(b.id, 0)
-    tensor_buffer = {i: b.id for b in buffers for i in b.tensors}
     plan = MemoryPlan(buffers=buffers, arena_bytes=arena, lower_bound=bound, peak_step=peak, live_bytes=live,
                       strategy=strategy, attempts=attempts, tensor_buffer=tensor_buffer, n_steps=n_steps,
-                      scratch_variant=variant if scratch else None)
+                      scratch_variant=variant if scratch else None, inplace=decisions,
+                      inplace_bound=min(ip_bound, bound))
     plan.check()
     return plan
 

@@ -154,7 +154,10 @@ class SizeCheckResult:
                 "arena": {"bytes": self.plan.arena_bytes, "lower_bound": self.plan.lower_bound,
                           "greedy_bytes": self.plan.greedy_bytes, "strategy": self.plan.strategy,
                           "attempts": dict(self.plan.attempts), "scratch_bytes": self.plan.scratch_bytes,
-                          "alignment": self.plan.alignment, "optimal": self.plan.optimal},
+                          "alignment": self.plan.alignment, "optimal": self.plan.optimal,
+                          "inplace_bound": self.plan.inplace_bound,
+                          "vs_liveness_bound": round(self.plan.arena_bytes / max(self.plan.lower_bound, 1), 4),
+                          "inplace": [d.to_dict() for _, d in sorted(self.plan.inplace.items())]},
                 "peak": self.peak, "layers": self.layers, "macs": self.flash_usage.macs,
                 "buffers": [b.to_dict() for b in self.plan.buffers], "notes": list(self.notes),
                 "failure": self.failure_message()}
@@ -322,10 +325,15 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
         t.add_section()
     console.print(t)
     p = result.plan
-    console.print(f"arena {p.arena_bytes:,} B (liveness lower bound {p.lower_bound:,} B"
-                  f"{', optimal' if p.optimal else ''}; TFLM-style greedy {p.greedy_bytes:,} B; "
-                  f"strategy {p.strategy}); peak at op #{result.peak['step']} {result.peak['opcode']}: "
+    console.print(f"arena {p.arena_bytes:,} B = {p.arena_bytes / max(p.lower_bound, 1):.3f} × liveness lower bound "
+                  f"{p.lower_bound:,} B{', optimal' if p.optimal else ''}; TFLM-style greedy {p.greedy_bytes:,} B; "
+                  f"strategy {p.strategy}. Liveness peak at op #{result.peak['step']} {result.peak['opcode']}: "
                   + ", ".join(f"{tensor_label(x['name'])} {x['bytes']:,} B" for x in result.peak["live"]))
+    if p.inplace:
+        banded = [d for d in p.inplace.values() if d.rows]
+        console.print(f"in place: {len(p.inplace)} ops write over an input that dies there "
+                      f"(bound with these overlaps {p.inplace_bound:,} B); {len(banded)} run as bands, "
+                      f"{sum(d.count for d in banded)} kernel calls")
     for n in result.notes:
         console.print(f"[dim]note: {n}[/]")
     if layers:

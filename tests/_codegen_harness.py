@@ -265,9 +265,10 @@ def have(tool: str) -> bool:
 
 
 def qemu_run(tflite: bytes, inputs: list[np.ndarray], work: Path, board: str = "qemu-mps2-an386",
-             name: str = "m") -> list[np.ndarray]:
+             name: str = "m", defines: tuple[str, ...] = ()) -> list[np.ndarray]:
     """Generate, cross-build and run a model on a virtual board (QEMU) over the serial protocol:
-    inputs[i] is (N, ...) samples of model input i → outputs[o] (N, ...), as HostModel.run."""
+    inputs[i] is (N, ...) samples of model input i → outputs[o] (N, ...), as HostModel.run.
+    defines: macros defined at the top of the generated model source (e.g. EDGEQ_POISON_ARENA)."""
     from conftest import require_tool
 
     from edgeq.build import build_firmware, load_board
@@ -281,6 +282,9 @@ def qemu_run(tflite: bytes, inputs: list[np.ndarray], work: Path, board: str = "
     g = load_graph(tflite)
     b = load_board(board)
     gen = generate(tflite, Path(work) / "gen", name=name)
+    if defines:
+        src = gen.out_dir / f"{name}.c"
+        src.write_text("".join(f"#define {d} 1\n" for d in defines) + src.read_text())
     fw = build_firmware(b, Path(work) / "fw", model_dir=gen.out_dir)
     n = len(inputs[0])
     ins = [np.asarray(x, NP_TYPES[g.tensors[t].dtype]) for x, t in zip(inputs, g.inputs)]

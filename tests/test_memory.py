@@ -83,7 +83,7 @@ def _skip_graph(n=250):
 @pytest.mark.unit
 def test_skip_connection_bound_by_hand():
     g = _skip_graph(250)  # 250 B → 256 B aligned; steps live: {x,a}, {x,a,b}, {x,b,y}
-    plan = plan_memory(g)
+    plan = plan_memory(g, inplace=False)
     assert plan.lower_bound == 3 * 256 == independent_bound(g)
     assert plan.arena_bytes == 768 and plan.peak_step == 1
     assert_valid_plan(g, plan)
@@ -162,9 +162,9 @@ def test_scratch_formulas_by_hand():
 
 def test_digits_plan(digits_tflite):
     g = load_graph(digits_tflite)
-    tensors_only = plan_memory(g, scratch=False)
+    tensors_only = plan_memory(g, scratch=False, inplace=False)
     assert tensors_only.arena_bytes == tensors_only.lower_bound == independent_bound(g)
-    full = plan_memory(g)
+    full = plan_memory(g, inplace=False)
     assert_valid_plan(g, full)
     assert full.arena_bytes == full.lower_bound == independent_bound(g, scratch=True) >= independent_bound(g)
     # conv1: 3x3x1 → 2*12*2 = 48 B scratch, conv2: 3x3x8 → 2*72*2 = 288 B
@@ -201,13 +201,13 @@ def test_mlperf_tiny_arena_equals_bound(mlperf_tflite, name):
     g = load_graph(mlperf_tflite(name))
     bound = independent_bound(g)
     assert bound == PUBLISHED_BOUND[name]
-    plan = plan_memory(g, scratch=False)
+    plan = plan_memory(g, scratch=False, inplace=False)
     assert plan.arena_bytes == plan.lower_bound == bound
     assert_valid_plan(g, plan)
-    full = plan_memory(g)  # with kernel scratch: at the independent bound that includes scratch
+    full = plan_memory(g, inplace=False)  # with kernel scratch: at the independent bound that includes scratch
     assert full.arena_bytes == full.lower_bound == independent_bound(g, scratch=True)
     assert_valid_plan(g, full)
-    dsp = plan_memory(g, variant="dsp")  # the scratch sizes upstream CMSIS-NN wants on a DSP core
+    dsp = plan_memory(g, variant="dsp", inplace=False)  # the scratch sizes upstream CMSIS-NN wants on a DSP core
     assert dsp.arena_bytes == dsp.lower_bound == independent_bound(g, scratch=True, variant="dsp")
 
 
@@ -245,7 +245,7 @@ def test_more_ops_parse_plan_and_count(many_ops_tflite):
     assert concat.options["axis"] in (3, -1)
     pad = next(op for op in g.operators if op.opcode == "PAD")
     assert g.tensors[pad.inputs[1]].data.tolist() == [[0, 0], [1, 2], [1, 2], [0, 0]]
-    plan = plan_memory(g, scratch=False)
+    plan = plan_memory(g, scratch=False, inplace=False)
     assert plan.arena_bytes == plan.lower_bound == independent_bound(g)
     assert_valid_plan(g, plan)
     fu = flash_usage(g)
@@ -271,7 +271,7 @@ def squeeze_graph():
 def test_squeeze_aliases_its_input():
     g = load_graph(squeeze_graph())
     assert [op.opcode for op in g.operators] == ["ADD", "SQUEEZE", "RESHAPE", "ADD"]
-    plan = plan_memory(g)
+    plan = plan_memory(g, inplace=False)
     assert plan.offset(1) == plan.offset(2) == plan.offset(3)  # no copy: a, s and r are one buffer
     assert plan.buffer_of(1) is plan.buffer_of(2) is plan.buffer_of(3)
     assert len([b for b in plan.buffers if b.kind == "tensor"]) == 3  # x, a(=s=r), y

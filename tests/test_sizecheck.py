@@ -156,9 +156,10 @@ def test_size_check_real_models(digits_tflite, mlperf_tflite):
     assert json.loads(r.stdout)["fits"] is True
     kws = str(mlperf_tflite("kws"))
     r = runner.invoke(app, ["size-check", kws, "--board", "qemu-microbit", "--json"])
-    assert r.exit_code == 1  # 16,000 B arena + 8 KiB stack > 16 KiB
+    assert r.exit_code == 1  # 8,640 B arena (in place; 16,000 B liveness bound) + 8 KiB stack > 16 KiB
     d = json.loads(r.stdout)
-    assert d["arena"]["bytes"] == 16000 and not d["sram"]["fits"]
+    assert d["arena"]["bytes"] == 8640 and d["arena"]["lower_bound"] == 16000 and not d["sram"]["fits"]
+    assert d["arena"]["vs_liveness_bound"] == 0.54 and d["arena"]["inplace_bound"] == 8640
     assert runner.invoke(app, ["size-check", kws, "--board", "nucleo-l4r5zi"]).exit_code == 0
 
 

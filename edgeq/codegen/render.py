@@ -68,6 +68,19 @@ def _cmake_string(path) -> str:
     return "" if path is None else Path(path).as_posix().replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _poison_table(lowered: Lowered) -> dict:
+    """The EDGEQ_POISON_ARENA debug build's table: before op s, the arena ranges no op from s on
+    needs (``edgeq.inplace.poison_ranges``), flattened: ranges[at[s]:at[s+1]] are (lo, hi)."""
+    from ..inplace import poison_ranges
+
+    steps = poison_ranges(lowered.graph, lowered.plan)
+    at, flat = [0], []
+    for free in steps:
+        flat += [v for r in free for v in r]
+        at.append(len(flat) // 2)
+    return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
+
+
 def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) -> dict[str, str]:
     """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
     CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
@@ -79,6 +92,7 @@ def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) ->
         calls=lowered.calls, data=lowered.data, inputs=lowered.inputs, outputs=lowered.outputs,
         kernels_dir="edgeq_kernels", cmsis_nn_dir=_cmake_string(cmsis_nn_dir),
         layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
+        poison=_poison_table(lowered),
     )
     env = environment()
     out = {}

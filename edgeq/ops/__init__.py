@@ -47,6 +47,12 @@ class OpSpec:
     scratch: Callable | None = None  # (graph, op, variant) -> bytes of kernel scratch
     code_bytes: int = 1000  # Thumb-2 kernel bytes when code_sizes.json has not measured it
     macs: Callable | None = None  # (graph, op) -> multiply-accumulates, for ops that have them
+    # in-place access pattern (edgeq.inplace): how the output may overlap an input that dies here.
+    # "elementwise": the kernel reads element i of every input before writing output element i,
+    # walking forward (checked in the kernel; the output may start at or below the input).
+    # "rows": run as bands of output rows, each call reading only its input rows (any kernel).
+    # None: no overlap.
+    inplace: str | None = None
     notes: str = ""
 
 

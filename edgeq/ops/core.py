@@ -69,8 +69,33 @@ def _conv_common(lw, op: Operator, depthwise: bool) -> dict:
         output_offset=y.quant.zero_point, act_min=lo, act_max=hi, scratch=lw.scratch(op))
 
 
+def _with_bands(lw, op: Operator, a: dict) -> dict:
+    """The plan's in-place decision for a "rows" op (``edgeq.inplace.Bands``): the template
+    runs the kernel once per band. A pixel-banded 1x1 conv is shown to it as one column of
+    n*h*w pixels (an unpadded stride-1 1x1 conv is the same computation on any pixel layout)."""
+    b = lw.plan.inplace.get(op.index)
+    a["bands"] = b.to_dict() | {"count": b.count} if b is not None and b.rows else None
+    if a["bands"] and b.pixels:
+        px = a["n"] * a["in_h"] * a["in_w"]
+        a.update(n=1, in_h=px, in_w=1, out_h=px, out_w=1)
+        if not a["s16"] and a["input_offset"] != 0:
+            # every band call would sum each filter again for the input offset; an unpadded 1x1
+            # has no padded taps, so sum((x + off) * w) + bias = sum(x * w) + (bias + off * sum(w))
+            # (modulo 2^32 on both sides, as the kernels and TFLM accumulate): fold it once here
+            w = lw.t(op.inputs[1])
+            wsum = np.asarray(w.data, np.int64).reshape(int(w.shape[0]), -1).sum(axis=1)
+            bias = np.zeros_like(wsum) if a["bias"] is None else np.asarray(lw.t(op.inputs[2]).data, np.int64)
+            folded = ((bias + a["input_offset"] * wsum + 2**31) % 2**32 - 2**31).astype(np.int64)
+            if a["bias"] is not None and sum(op.inputs[2] in o.inputs for o in lw.g.operators) == 1:
+                lw.data = [d for d in lw.data if d.symbol != a["bias"]]  # the unfolded bias: unused now
+                lw._const_syms.pop(op.inputs[2], None)
+            a["bias"] = lw.int_array(f"{lw.name}_op{op.index}_bias", folded, "bias + input offset x filter sums")
+            a["input_offset"] = 0
+    return a
+
+
 def _lower_conv_2d(lw, op):
-    return lw._call("conv", op, **_conv_common(lw, op, False))
+    return lw._call("conv", op, **_with_bands(lw, op, _conv_common(lw, op, False)))
 
 
 def _lower_depthwise_conv_2d(lw, op):
@@ -78,7 +103,7 @@ def _lower_depthwise_conv_2d(lw, op):
     a["ch_mult"] = a["out_c"] // a["in_c"]
     if a["ch_mult"] * a["in_c"] != a["out_c"]:
         raise lw.fail(op, "output channels are not a multiple of input channels")
-    return lw._call("dwconv", op, **a)
+    return lw._call("dwconv", op, **_with_bands(lw, op, a))
 
 
 def _lower_fully_connected(lw, op):
@@ -140,11 +165,11 @@ def _pool(lw, op, kind):
         raise lw.fail(op, "input and output quantization differ")
     g = conv_geometry(lw.g, op)
     lo, hi = lw.act(op, y)
-    return lw._call(kind, op, input=lw.ref(x.index), output=lw.ref(y.index), n=int(x.shape[0]),
-                      in_h=g["in_h"], in_w=g["in_w"], in_c=g["in_c"], out_h=g["out_h"], out_w=g["out_w"],
-                      out_c=g["out_c"], k_h=g["k_h"], k_w=g["k_w"], stride_h=g["stride_h"],
-                      stride_w=g["stride_w"], pad_h=g["pad_h"], pad_w=g["pad_w"], act_min=lo, act_max=hi,
-                      scratch=lw.scratch(op), s16=s16)
+    return lw._call(kind, op, **_with_bands(lw, op, dict(
+        input=lw.ref(x.index), output=lw.ref(y.index), n=int(x.shape[0]), in_h=g["in_h"], in_w=g["in_w"],
+        in_c=g["in_c"], out_h=g["out_h"], out_w=g["out_w"], out_c=g["out_c"], k_h=g["k_h"], k_w=g["k_w"],
+        stride_h=g["stride_h"], stride_w=g["stride_w"], pad_h=g["pad_h"], pad_w=g["pad_w"], act_min=lo,
+        act_max=hi, scratch=lw.scratch(op), s16=s16)))
 
 
 def _lower_average_pool_2d(lw, op):
@@ -281,21 +306,30 @@ def _lower_dequantize(lw, op):
     raise lw.fail(op, f"DEQUANTIZE from {x.dtype} to {y.dtype} is not supported")
 
 
+# In place (edgeq.inplace): CONV_2D, DEPTHWISE_CONV_2D and the pools run as bands of output rows
+# where the planner overlaps their output with their input ("rows": every kernel reads only the
+# input rows of its call). ADD and MUL with same-shape operands: arm_elementwise_add/mul_s8/_s16
+# (edgeq_elementwise_impl.h) read input_1[i] and input_2[i], then write output[i], i ascending;
+# upstream's DSP/MVE loops read a group of 4/16 elements of both inputs before writing that group.
+# Either way output[i] may sit at or below input[i] ("elementwise"). The broadcast kernels
+# re-read inputs and are never overlapped.
 _ROWS = [
     # opcode, kernel, int16, extra
     ("CONV_2D", "arm_convolve_wrapper_s8 / _s16", True,
-     dict(min_inputs=2, ranks={0: 4, 1: 4}, out_rank=4, const_inputs=(1,), code_bytes=2600)),
+     dict(min_inputs=2, ranks={0: 4, 1: 4}, out_rank=4, const_inputs=(1,), code_bytes=2600, inplace="rows")),
     ("DEPTHWISE_CONV_2D", "arm_depthwise_conv_wrapper_s8 / _s16", True,
-     dict(min_inputs=2, ranks={0: 4, 1: 4}, out_rank=4, const_inputs=(1,), code_bytes=2200)),
+     dict(min_inputs=2, ranks={0: 4, 1: 4}, out_rank=4, const_inputs=(1,), code_bytes=2200, inplace="rows")),
     ("FULLY_CONNECTED", "arm_fully_connected_s8 / _per_channel_s8 / _s16", True,
      dict(min_inputs=2, ranks={1: 2}, const_inputs=(1,), code_bytes=900)),
-    ("AVERAGE_POOL_2D", "arm_avgpool_s8 / _s16", True, dict(ranks={0: 4}, out_rank=4, code_bytes=600)),
-    ("MAX_POOL_2D", "arm_max_pool_s8 / _s16", True, dict(ranks={0: 4}, out_rank=4, code_bytes=450)),
+    ("AVERAGE_POOL_2D", "arm_avgpool_s8 / _s16", True, dict(ranks={0: 4}, out_rank=4, code_bytes=600,
+                                                                   inplace="rows")),
+    ("MAX_POOL_2D", "arm_max_pool_s8 / _s16", True, dict(ranks={0: 4}, out_rank=4, code_bytes=450,
+                                                                  inplace="rows")),
     ("SOFTMAX", "arm_softmax_s8 / arm_softmax_s16", True, dict(code_bytes=900)),
     ("ADD", "arm_elementwise_add_s8 / _s16, edgeq_broadcast_add_s8 / _s16", True,
-     dict(min_inputs=2, code_bytes=500)),
+     dict(min_inputs=2, code_bytes=500, inplace="elementwise")),
     ("MUL", "arm_elementwise_mul_s8 / _s16, edgeq_broadcast_mul_s8 / _s16", True,
-     dict(min_inputs=2, code_bytes=400)),
+     dict(min_inputs=2, code_bytes=400, inplace="elementwise")),
     ("RESHAPE", "(alias, or edgeq_copy)", True, dict(alias=True, folded_inputs={1}, code_bytes=0)),
     ("SQUEEZE", "(alias, or edgeq_copy)", True, dict(alias=True, code_bytes=0)),
     ("PAD", "edgeq_pad_s8 / _s16", True, dict(min_inputs=2, const_inputs=(1,), folded_inputs={1}, code_bytes=350)),

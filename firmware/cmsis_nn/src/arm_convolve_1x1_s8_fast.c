@@ -97,7 +97,7 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
         int32_t base0 = bias_data != 0 ? bias_data[oc] : 0;
         int32_t base1 = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
         int32_t wsum0 = 0, wsum1 = 0;
-        for (i = 0; i < in_c; i++)
+        for (i = 0; in_off != 0 && i < in_c; i++) /* (edgeq's in-place bands fold the offset into the bias) */
         {
             wsum0 += w0[i];
             wsum1 += w1[i];
@@ -178,7 +178,7 @@ arm_cmsis_nn_status arm_convolve_1x1_s8_fast(const cmsis_nn_context *ctx,
         const int32_t shift = quant_params->shift[oc];
         int32_t base = bias_data != 0 ? bias_data[oc] : 0;
         int32_t wsum = 0;
-        for (ic = 0; ic < in_c; ic++)
+        for (ic = 0; in_off != 0 && ic < in_c; ic++) /* (edgeq's in-place bands fold the offset into the bias) */
         {
             wsum += pw[ic];
         }
