@@ -116,6 +116,11 @@ EDGEQ_MVE_INLINE int32x4_t vldrwq_gather_shifted_offset_z_s32(const int32_t *bas
     return r;
 }
 
+EDGEQ_MVE_INLINE int32x4_t vldrwq_gather_shifted_offset_s32(const int32_t *base, uint32x4_t off)
+{
+    return vldrwq_gather_shifted_offset_z_s32(base, off, 0xFFFFu);
+}
+
 /* ---- stores (the _p forms store the active elements only) */
 EDGEQ_MVE_INLINE void vstrbq_p_s8(int8_t *p, int8x16_t x, mve_pred16_t pred)
 {

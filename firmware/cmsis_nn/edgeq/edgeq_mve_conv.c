@@ -95,6 +95,73 @@ static inline void edgeq_mve_store4(int8_t *out, int32x4_t acc, const edgeq_mve_
     vstrbq_p_s32(out, r, pred);
 }
 
+/* What every channel group of edgeq_mve_rows2 shares (one pointer instead of many arguments). */
+typedef struct
+{
+    const int8_t *filter;
+    const int32_t *corr, *mult, *shift; /* corr indexed from c0 */
+    int32_t k, c0, per_channel, out_off, act_min, act_max;
+} edgeq_mve_rows_args;
+
+/*
+ * Channels [c, c + n) (n <= 3; full: n == 3) of two input rows x0, x1 (x1 = x0 for one row,
+ * out1 then a dummy): out0[c..], out1[c..].
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_group(const edgeq_mve_rows_args *a, const int8_t *x0,
+                                                                  const int8_t *x1, int32_t c, int32_t n, int full,
+                                                                  int8_t *out0, int8_t *out1)
+{
+    const int32_t k = a->k;
+    const mve_pred16_t pred = vctp32q((uint32_t)n);
+    const int8_t *w0 = a->filter + c * k;
+    const int8_t *w1 = full || n > 1 ? w0 + k : w0;
+    const int8_t *w2 = full || n > 2 ? w0 + 2 * k : w0;
+    int32_t a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0;
+    int32_t i;
+    for (i = k >> 4; i > 0; i--)
+    {
+        const int8x16_t v0 = vldrbq_s8(w0), v1 = vldrbq_s8(w1), v2 = vldrbq_s8(w2);
+        const int8x16_t u0 = vldrbq_s8(x0), u1 = vldrbq_s8(x1);
+        w0 += 16;
+        w1 += 16;
+        w2 += 16;
+        x0 += 16;
+        x1 += 16;
+        a0 = vmladavaq_s8(a0, u0, v0);
+        a1 = vmladavaq_s8(a1, u0, v1);
+        a2 = vmladavaq_s8(a2, u0, v2);
+        b0 = vmladavaq_s8(b0, u1, v0);
+        b1 = vmladavaq_s8(b1, u1, v1);
+        b2 = vmladavaq_s8(b2, u1, v2);
+    }
+    if (k & 15)
+    {
+        const mve_pred16_t tp = vctp8q((uint32_t)(k & 15));
+        const int8x16_t v0 = vldrbq_z_s8(w0, tp), v1 = vldrbq_z_s8(w1, tp), v2 = vldrbq_z_s8(w2, tp);
+        const int8x16_t u0 = vldrbq_z_s8(x0, tp), u1 = vldrbq_z_s8(x1, tp);
+        a0 = vmladavaq_s8(a0, u0, v0);
+        a1 = vmladavaq_s8(a1, u0, v1);
+        a2 = vmladavaq_s8(a2, u0, v2);
+        b0 = vmladavaq_s8(b0, u1, v0);
+        b1 = vmladavaq_s8(b1, u1, v1);
+        b2 = vmladavaq_s8(b2, u1, v2);
+    }
+    {
+        const edgeq_mve_rq rq = edgeq_mve_rq_load(a->mult + (a->per_channel ? c : 0),
+                                                  a->shift + (a->per_channel ? c : 0), a->per_channel, pred);
+        const int32x4_t cv = vldrwq_z_s32(a->corr + (c - a->c0), pred);
+        const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
+        int32x4_t acc = vsetq_lane_s32(a0, cv, 0);
+        acc = vsetq_lane_s32(a1, acc, 1);
+        acc = vsetq_lane_s32(a2, acc, 2);
+        edgeq_mve_store4(out0 + c, vaddq_s32(acc, cv), &rq, a->out_off, lo, hi, pred);
+        acc = vsetq_lane_s32(b0, cv, 0);
+        acc = vsetq_lane_s32(b1, acc, 1);
+        acc = vsetq_lane_s32(b2, acc, 2);
+        edgeq_mve_store4(out1 + c, vaddq_s32(acc, cv), &rq, a->out_off, lo, hi, pred);
+    }
+}
+
 /*
  * Output channels [c0, c1) of two input rows x0, x1 (n_rows 1 or 2; x1 = x0 for one) of depth k:
  * out0[c] and out1[c] (out1 unused for one row). corr[c - c0] as above.
@@ -104,63 +171,31 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
                             int32_t per_channel, int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out0,
                             int8_t *out1)
 {
-    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
-    const int32_t tail = k & 15;
-    const mve_pred16_t tail_pred = vctp8q((uint32_t)tail);
+    edgeq_mve_rows_args a;
+    int8_t dummy[EDGEQ_MVE_CHUNK + 4];
     int32_t c;
-    for (c = c0; c < c1; c += 3)
+    a.filter = filter;
+    a.corr = corr;
+    a.mult = mult;
+    a.shift = shift;
+    a.k = k;
+    a.c0 = c0;
+    a.per_channel = per_channel;
+    a.out_off = out_off;
+    a.act_min = act_min;
+    a.act_max = act_max;
+    if (n_rows < 2)
     {
-        const int32_t n_oc = c1 - c >= 3 ? 3 : c1 - c;
-        const mve_pred16_t pred = vctp32q((uint32_t)n_oc);
-        const int8_t *w0 = filter + c * k;
-        const int8_t *w1 = n_oc > 1 ? w0 + k : w0;
-        const int8_t *w2 = n_oc > 2 ? w0 + 2 * k : w0;
-        const int8_t *p0 = x0, *p1 = x1;
-        int32_t a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0;
-        int32_t n;
-        for (n = k >> 4; n > 0; n--)
-        {
-            const int8x16_t v0 = vldrbq_s8(w0), v1 = vldrbq_s8(w1), v2 = vldrbq_s8(w2);
-            const int8x16_t u0 = vldrbq_s8(p0), u1 = vldrbq_s8(p1);
-            w0 += 16;
-            w1 += 16;
-            w2 += 16;
-            p0 += 16;
-            p1 += 16;
-            a0 = vmladavaq_s8(a0, u0, v0);
-            a1 = vmladavaq_s8(a1, u0, v1);
-            a2 = vmladavaq_s8(a2, u0, v2);
-            b0 = vmladavaq_s8(b0, u1, v0);
-            b1 = vmladavaq_s8(b1, u1, v1);
-            b2 = vmladavaq_s8(b2, u1, v2);
-        }
-        if (tail)
-        {
-            const int8x16_t v0 = vldrbq_z_s8(w0, tail_pred), v1 = vldrbq_z_s8(w1, tail_pred);
-            const int8x16_t v2 = vldrbq_z_s8(w2, tail_pred);
-            const int8x16_t u0 = vldrbq_z_s8(p0, tail_pred), u1 = vldrbq_z_s8(p1, tail_pred);
-            a0 = vmladavaq_s8(a0, u0, v0);
-            a1 = vmladavaq_s8(a1, u0, v1);
-            a2 = vmladavaq_s8(a2, u0, v2);
-            b0 = vmladavaq_s8(b0, u1, v0);
-            b1 = vmladavaq_s8(b1, u1, v1);
-            b2 = vmladavaq_s8(b2, u1, v2);
-        }
-        {
-            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, per_channel, pred);
-            const int32x4_t cv = vldrwq_z_s32(corr + (c - c0), pred);
-            int32x4_t acc = vsetq_lane_s32(a0, cv, 0);
-            acc = vsetq_lane_s32(a1, acc, 1);
-            acc = vsetq_lane_s32(a2, acc, 2);
-            edgeq_mve_store4(out0 + c, vaddq_s32(acc, cv), &rq, out_off, lo, hi, pred);
-            if (n_rows > 1)
-            {
-                acc = vsetq_lane_s32(b0, cv, 0);
-                acc = vsetq_lane_s32(b1, acc, 1);
-                acc = vsetq_lane_s32(b2, acc, 2);
-                edgeq_mve_store4(out1 + c, vaddq_s32(acc, cv), &rq, out_off, lo, hi, pred);
-            }
-        }
+        x1 = x0;
+        out1 = dummy - c0; /* the second row's results go nowhere */
+    }
+    for (c = c0; c + 3 <= c1; c += 3)
+    {
+        edgeq_mve_group(&a, x0, x1, c, 3, 1, out0, out1);
+    }
+    if (c < c1)
+    {
+        edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, out0, out1);
     }
 }
 
