@@ -411,6 +411,23 @@ EDGEQ_MVE_INLINE int32x4_t vrshlq_n_s32(int32x4_t a, int32_t b) { return vrshlq_
 
 /* ------------------------------------------------------------------ shared helpers */
 
+/* [a0, a1, a2, a1]: three scalars into the lanes of a vector, three instructions (VDUP, two
+ * VMOV.32; lane 3 is a don't-care). (The two-lane VMOV Qd[2], Qd[0], Rt, Rt2 would save one, but
+ * GCC 12's own use of it and QEMU 7.2 disagree on which register goes to which lane.) */
+EDGEQ_MVE_INLINE int32x4_t edgeq_mve_lanes3(int32_t a0, int32_t a1, int32_t a2)
+{
+    return vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2);
+}
+
+/* edgeq_mve_requantize when every lane's shift is negative (right > 0, no left shift: the
+ * usual case, multipliers below 1): the same result with three instructions fewer. */
+EDGEQ_MVE_INLINE int32x4_t edgeq_mve_requantize_right(int32x4_t acc, int32x4_t mult, int32x4_t shift)
+{
+    int32x4_t x = vqrdmulhq_s32(acc, mult);
+    x = vqaddq_s32(x, vshrq_n_s32(x, 31));
+    return vrshlq_s32(x, shift);
+}
+
 /*
  * TFLite's double-rounding requantization of four int32 lanes, bit-exact with edgeq_requantize:
  *   VQRDMULH is exactly SaturatingRoundingDoublingHighMul: saturate(floor((2ab + 2^31) / 2^32)),

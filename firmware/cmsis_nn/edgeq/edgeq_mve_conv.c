@@ -64,8 +64,11 @@ typedef struct
     int32x4_t mult, left, right_neg;
 } edgeq_mve_rq;
 
-static inline edgeq_mve_rq edgeq_mve_rq_load(const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                                             mve_pred16_t pred)
+/* simple: every shift is negative (left stays unset, right_neg = shift) */
+static inline __attribute__((always_inline)) edgeq_mve_rq edgeq_mve_rq_load(const int32_t *mult,
+                                                                            const int32_t *shift,
+                                                                            int32_t per_channel,
+                                                                            mve_pred16_t pred, int simple)
 {
     edgeq_mve_rq r;
     int32x4_t sh;
@@ -80,16 +83,45 @@ static inline edgeq_mve_rq edgeq_mve_rq_load(const int32_t *mult, const int32_t 
         r.mult = vdupq_n_s32(mult[0]);
         sh = vdupq_n_s32(shift[0]);
     }
-    r.left = vmaxq_s32(sh, zero);
-    r.right_neg = vminq_s32(sh, zero);
+    if (simple)
+    {
+        r.left = zero;
+        r.right_neg = sh;
+    }
+    else
+    {
+        r.left = vmaxq_s32(sh, zero);
+        r.right_neg = vminq_s32(sh, zero);
+    }
     return r;
 }
 
-/* Requantize, offset, clamp and store the active lanes of acc as int8 at out. */
-static inline void edgeq_mve_store4(int8_t *out, int32x4_t acc, const edgeq_mve_rq *rq, int32_t out_off,
-                                    int32x4_t lo, int32x4_t hi, mve_pred16_t pred)
+/* 1 if shift[i] < 0 for every i in [c0, c1) (per_channel) or shift[0] < 0. */
+static int32_t edgeq_mve_all_right(const int32_t *shift, int32_t per_channel, int32_t c0, int32_t c1)
 {
-    int32x4_t r = edgeq_mve_requantize(acc, rq->mult, rq->left, rq->right_neg);
+    int32_t c;
+    if (!per_channel)
+    {
+        return shift[0] < 0;
+    }
+    for (c = c0; c < c1; c++)
+    {
+        if (shift[c] >= 0)
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Requantize, offset, clamp and store the active lanes of acc as int8 at out. */
+static inline __attribute__((always_inline)) void edgeq_mve_store4(int8_t *out, int32x4_t acc,
+                                                                   const edgeq_mve_rq *rq, int32_t out_off,
+                                                                   int32x4_t lo, int32x4_t hi, mve_pred16_t pred,
+                                                                   int simple)
+{
+    int32x4_t r = simple ? edgeq_mve_requantize_right(acc, rq->mult, rq->right_neg)
+                         : edgeq_mve_requantize(acc, rq->mult, rq->left, rq->right_neg);
     r = vaddq_n_s32(r, out_off);
     r = vminq_s32(vmaxq_s32(r, lo), hi);
     vstrbq_p_s32(out, r, pred);
@@ -109,7 +141,7 @@ typedef struct
  */
 static inline __attribute__((always_inline)) void edgeq_mve_group(const edgeq_mve_rows_args *a, const int8_t *x0,
                                                                   const int8_t *x1, int32_t c, int32_t n, int full,
-                                                                  int8_t *out0, int8_t *out1)
+                                                                  int simple, int8_t *out0, int8_t *out1)
 {
     const int32_t k = a->k;
     const mve_pred16_t pred = vctp32q((uint32_t)n);
@@ -148,17 +180,13 @@ static inline __attribute__((always_inline)) void edgeq_mve_group(const edgeq_mv
     }
     {
         const edgeq_mve_rq rq = edgeq_mve_rq_load(a->mult + (a->per_channel ? c : 0),
-                                                  a->shift + (a->per_channel ? c : 0), a->per_channel, pred);
+                                                  a->shift + (a->per_channel ? c : 0), a->per_channel, pred, simple);
         const int32x4_t cv = vldrwq_z_s32(a->corr + (c - a->c0), pred);
         const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
-        int32x4_t acc = vsetq_lane_s32(a0, cv, 0);
-        acc = vsetq_lane_s32(a1, acc, 1);
-        acc = vsetq_lane_s32(a2, acc, 2);
-        edgeq_mve_store4(out0 + c, vaddq_s32(acc, cv), &rq, a->out_off, lo, hi, pred);
-        acc = vsetq_lane_s32(b0, cv, 0);
-        acc = vsetq_lane_s32(b1, acc, 1);
-        acc = vsetq_lane_s32(b2, acc, 2);
-        edgeq_mve_store4(out1 + c, vaddq_s32(acc, cv), &rq, a->out_off, lo, hi, pred);
+        edgeq_mve_store4(out0 + c, vaddq_s32(edgeq_mve_lanes3(a0, a1, a2), cv), &rq, a->out_off, lo, hi, pred,
+                         simple);
+        edgeq_mve_store4(out1 + c, vaddq_s32(edgeq_mve_lanes3(b0, b1, b2), cv), &rq, a->out_off, lo, hi, pred,
+                         simple);
     }
 }
 
@@ -189,13 +217,23 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
         x1 = x0;
         out1 = dummy - c0; /* the second row's results go nowhere */
     }
-    for (c = c0; c + 3 <= c1; c += 3)
+    if (edgeq_mve_all_right(shift, per_channel, c0, c1))
     {
-        edgeq_mve_group(&a, x0, x1, c, 3, 1, out0, out1);
+        for (c = c0; c + 3 <= c1; c += 3)
+        {
+            edgeq_mve_group(&a, x0, x1, c, 3, 1, 1, out0, out1);
+        }
+    }
+    else
+    {
+        for (c = c0; c + 3 <= c1; c += 3)
+        {
+            edgeq_mve_group(&a, x0, x1, c, 3, 1, 0, out0, out1);
+        }
     }
     if (c < c1)
     {
-        edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, out0, out1);
+        edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, 0, out0, out1);
     }
 }
 
@@ -249,17 +287,10 @@ static void edgeq_mve_fc_row(const int8_t *x, const int8_t *filter, int32_t k, i
         }
         {
             const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + (per_channel ? u : 0), shift + (per_channel ? u : 0),
-                                                      per_channel, pred);
+                                                      per_channel, pred, 0);
             int32x4_t acc = bias != 0 ? vldrwq_z_s32(bias + u, pred) : vdupq_n_s32(0);
-            int32x4_t s = vdupq_n_s32(0);
-            s = vsetq_lane_s32(s0, s, 0);
-            s = vsetq_lane_s32(s1, s, 1);
-            s = vsetq_lane_s32(s2, s, 2);
-            acc = vaddq_s32(acc, vmulq_n_s32(s, in_off));
-            s = vsetq_lane_s32(a0, s, 0);
-            s = vsetq_lane_s32(a1, s, 1);
-            s = vsetq_lane_s32(a2, s, 2);
-            edgeq_mve_store4(out + u, vaddq_s32(acc, s), &rq, out_off, lo, hi, pred);
+            acc = vaddq_s32(acc, vmulq_n_s32(edgeq_mve_lanes3(s0, s1, s2), in_off));
+            edgeq_mve_store4(out + u, vaddq_s32(acc, edgeq_mve_lanes3(a0, a1, a2)), &rq, out_off, lo, hi, pred, 0);
         }
     }
 }

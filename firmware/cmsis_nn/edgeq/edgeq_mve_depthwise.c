@@ -32,7 +32,8 @@ typedef struct
  */
 static inline __attribute__((always_inline)) void edgeq_mve_dw_block(const edgeq_mve_dw_args *a, const int8_t *in,
                                                                      const int8_t *w, int8_t *out, int32_t c,
-                                                                     int32_t n, int full, uint32x4_t ev,
+                                                                     int32_t n, int full, int simple,
+                                                                     uint32x4_t ev,
                                                                      uint32x4_t od, int32x4_t lo, int32x4_t hi)
 {
     const mve_pred16_t p16 = vctp16q((uint32_t)n);
@@ -67,10 +68,18 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw_block(const edgeq
         }
         se = vldrwq_gather_shifted_offset_s32(a->shift + c, ev);
         so = vldrwq_gather_shifted_offset_s32(a->shift + c, od);
-        re = edgeq_mve_requantize(acc_e, vldrwq_gather_shifted_offset_s32(a->mult + c, ev), vmaxq_s32(se, zero),
-                                  vminq_s32(se, zero));
-        ro = edgeq_mve_requantize(acc_o, vldrwq_gather_shifted_offset_s32(a->mult + c, od), vmaxq_s32(so, zero),
-                                  vminq_s32(so, zero));
+        if (simple)
+        {
+            re = edgeq_mve_requantize_right(acc_e, vldrwq_gather_shifted_offset_s32(a->mult + c, ev), se);
+            ro = edgeq_mve_requantize_right(acc_o, vldrwq_gather_shifted_offset_s32(a->mult + c, od), so);
+        }
+        else
+        {
+            re = edgeq_mve_requantize(acc_e, vldrwq_gather_shifted_offset_s32(a->mult + c, ev),
+                                      vmaxq_s32(se, zero), vminq_s32(se, zero));
+            ro = edgeq_mve_requantize(acc_o, vldrwq_gather_shifted_offset_s32(a->mult + c, od),
+                                      vmaxq_s32(so, zero), vminq_s32(so, zero));
+        }
     }
     else
     {
@@ -119,7 +128,11 @@ arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *d
     const uint32x4_t ev = vldrwq_u32(even_idx), od = vldrwq_u32(odd_idx);
     const int32_t ch_full = ch & ~7;
     edgeq_mve_dw_args a;
-    int32_t b, oy, ox, c;
+    int32_t b, oy, ox, c, simple = 1;
+    for (c = 0; c < ch; c++)
+    {
+        simple &= quant_params->shift[c] < 0; /* every right shift > 0: edgeq_mve_requantize_right */
+    }
     a.bias = bias_data;
     a.mult = quant_params->multiplier;
     a.shift = quant_params->shift;
@@ -148,13 +161,23 @@ arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *d
                 a.n_kx = kx_hi - kx_lo;
                 in_first = in_b + ((y0 + ky_lo * dil_h) * in_w + x0 + kx_lo * dil_w) * ch;
                 w_first = filter_data + (ky_lo * k_w + kx_lo) * ch;
-                for (c = 0; c < ch_full; c += 8)
+                if (simple)
                 {
-                    edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, ev, od, lo, hi);
+                    for (c = 0; c < ch_full; c += 8)
+                    {
+                        edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 1, ev, od, lo, hi);
+                    }
+                }
+                else
+                {
+                    for (c = 0; c < ch_full; c += 8)
+                    {
+                        edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 0, ev, od, lo, hi);
+                    }
                 }
                 if (c < ch)
                 {
-                    edgeq_mve_dw_block(&a, in_first, w_first, out, c, ch - c, 0, ev, od, lo, hi);
+                    edgeq_mve_dw_block(&a, in_first, w_first, out, c, ch - c, 0, 0, ev, od, lo, hi);
                 }
             }
         }
