@@ -357,9 +357,16 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
             {
                 /* the input pixel output pixel p + i reads (the last one again for an odd count) */
                 const int32_t q = p + (i < n_rows ? i : 0);
-                const int32_t bt = q / per_batch, r = q % per_batch;
-                const int32_t y = (r / out_w) * s_h, xx = (r % out_w) * s_w;
-                x[i] = input_data + ((bt * input_dims->h + y) * input_dims->w + xx) * in_c;
+                if (s_h == 1 && s_w == 1)
+                {
+                    x[i] = input_data + q * in_c;
+                }
+                else
+                {
+                    const int32_t bt = q / per_batch, r = q % per_batch;
+                    const int32_t y = (r / out_w) * s_h, xx = (r % out_w) * s_w;
+                    x[i] = input_data + ((bt * input_dims->h + y) * input_dims->w + xx) * in_c;
+                }
             }
             edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, corr, quant_params->multiplier,
                             quant_params->shift, 1, conv_params->output_offset, conv_params->activation.min,
