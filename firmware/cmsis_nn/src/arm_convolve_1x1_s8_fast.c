@@ -7,6 +7,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "edgeq_mve_kernels.h"
 
 int32_t arm_convolve_1x1_s8_fast_get_buffer_size(const cmsis_nn_dims *input_dims)
 {
@@ -164,6 +165,10 @@ arm_cmsis_nn_status arm_convolve_1x1_s8_fast(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if defined(EDGEQ_MVE)
+    return edgeq_mve_convolve_1x1_s8(conv_params, quant_params, input_dims, input_data, filter_data, bias_data,
+                                     output_dims, output_data);
+#endif
 #if defined(EDGEQ_DOT_DSP)
     edgeq_convolve_1x1_s8_dsp(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
                               output_data);
@@ -214,6 +219,13 @@ arm_cmsis_nn_status arm_convolve_1x1_s8(const cmsis_nn_context *ctx,
         return arm_convolve_1x1_s8_fast(ctx, conv_params, quant_params, input_dims, input_data, filter_dims,
                                         filter_data, bias_dims, bias_data, output_dims, output_data);
     }
+#if defined(EDGEQ_MVE)
+    (void)ctx;
+    (void)bias_dims;
+    (void)filter_dims;
+    return edgeq_mve_convolve_1x1_s8(conv_params, quant_params, input_dims, input_data, filter_data, bias_data,
+                                     output_dims, output_data);
+#endif
 #if defined(EDGEQ_DOT_DSP)
     (void)ctx;
     (void)bias_dims;

@@ -13,6 +13,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "edgeq_mve_kernels.h"
 
 #include <string.h>
 
@@ -287,6 +288,14 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
     }
     groups = in_c / k_c;
     oc_per_group = out_c / groups;
+#if defined(EDGEQ_MVE)
+    if (groups == 1 && ctx != 0 && ctx->buf != 0 &&
+        ctx->size >= edgeq_mve_convolve_s8_buffer_size(input_dims, filter_dims))
+    {
+        return edgeq_mve_convolve_s8((int8_t *)ctx->buf, conv_params, quant_params, input_dims, input_data,
+                                     filter_dims, filter_data, bias_data, output_dims, output_data);
+    }
+#endif
 #if defined(EDGEQ_DOT_DSP)
     /* without the planned scratch (a caller that passes none) the portable loop below runs */
     if (ctx != 0 && ctx->buf != 0 && ctx->size >= arm_convolve_s8_get_buffer_size(input_dims, filter_dims))

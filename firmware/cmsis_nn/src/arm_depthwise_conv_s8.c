@@ -7,6 +7,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "edgeq_mve_kernels.h"
 
 #if defined(EDGEQ_DOT_DSP)
 /* ------------------------------------------------------------------ DSP path, ch_mult == 1 */
@@ -161,6 +162,13 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+#if defined(EDGEQ_MVE)
+    if (mult == 1)
+    {
+        return edgeq_mve_depthwise_conv_s8(dw_conv_params, quant_params, input_dims, input_data, filter_dims,
+                                           filter_data, bias_data, output_dims, output_data);
+    }
+#endif
 #if defined(EDGEQ_DOT_DSP)
     if (mult == 1)
     {

@@ -8,6 +8,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "edgeq_mve_kernels.h"
 
 int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims)
 {
@@ -171,6 +172,15 @@ arm_cmsis_nn_status arm_fully_connected_s8(const cmsis_nn_context *ctx,
                                            const cmsis_nn_dims *output_dims,
                                            int8_t *output_data)
 {
+#if defined(EDGEQ_MVE)
+    if (fc_params->filter_offset == 0)
+    {
+        (void)ctx;
+        (void)bias_dims;
+        return edgeq_mve_fully_connected_s8(fc_params, &quant_params->multiplier, &quant_params->shift, 0, input_dims, input_data, filter_dims,
+                                            filter_data, bias_data, output_dims, output_data);
+    }
+#endif
     (void)ctx;
     (void)bias_dims;
     edgeq_fc_core(fc_params, &quant_params->multiplier, &quant_params->shift, 0, input_dims->n, input_data,
@@ -190,6 +200,15 @@ arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *c
                                                        const cmsis_nn_dims *output_dims,
                                                        int8_t *output_data)
 {
+#if defined(EDGEQ_MVE)
+    if (fc_params->filter_offset == 0)
+    {
+        (void)ctx;
+        (void)bias_dims;
+        return edgeq_mve_fully_connected_s8(fc_params, quant_params->multiplier, quant_params->shift, 1, input_dims, input_data, filter_dims,
+                                            filter_data, bias_data, output_dims, output_data);
+    }
+#endif
     (void)ctx;
     (void)bias_dims;
     edgeq_fc_core(fc_params, quant_params->multiplier, quant_params->shift, 1, input_dims->n, input_data,

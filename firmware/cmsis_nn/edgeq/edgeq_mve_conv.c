@@ -1,0 +1,501 @@
+/*
+ * edgeq -- Helium (MVE) matrix kernels: fully connected, unpadded 1x1 convolution and im2col
+ * convolution, all as rows of int8 (an input row: a batch, a pixel, an im2col column) times
+ * filter rows, 16 bytes per step with VLDRB + VMLADAVA (one instruction: 16 products summed into
+ * a 32-bit scalar accumulator). A tail of fewer than 16 bytes runs once more with predicated,
+ * zeroing loads (VCTP), which adds nothing for the inactive lanes.
+ *
+ * Blocking: 2 input rows x 3 filter rows = 6 accumulators. VMLADAVA needs an even-numbered
+ * accumulator register; with LR kept for the low-overhead loop (DLS/LE) seven even registers
+ * remain, so six accumulators and five pointers fit without spilling (12 instructions per 96
+ * multiply-accumulates). Fully connected with one batch has a single input row: 1 x 3 with the
+ * weight sums taken in the same pass (VADDVA).
+ *
+ * Input offset: sum((x + off) * w) = sum(x * w) + off * sum(w) (modulo 2^32, like TFLM's int32
+ * accumulator, so bit-exact for all int8 data). The per-channel constant bias + off * sum(w)
+ * ("correction") is computed once per call for up to EDGEQ_MVE_CHUNK channels on the stack.
+ * It covers every tap of the row: the 1x1 kernels have no padding, and the im2col columns hold
+ * the input zero point (-off) at padded taps, whose (x + off) is then 0 as TFLM's padding.
+ *
+ * Requantization four lanes at a time (edgeq_mve_requantize: VQRDMULH + VRSHL with the
+ * ties-away-from-zero fix-up), bit-exact with edgeq_requantize.
+ * SPDX-License-Identifier: MIT
+ */
+#include "edgeq_mve.h"
+
+#if defined(EDGEQ_MVE)
+
+#include "edgeq_fixedpoint.h"
+
+/* channels whose corrections live on the stack at once (4 bytes each) */
+#define EDGEQ_MVE_CHUNK 128
+
+/* sum(w[0..k)) */
+static int32_t edgeq_mve_sum_s8(const int8_t *w, int32_t k)
+{
+    int32_t s = 0, n;
+    for (n = k >> 4; n > 0; n--)
+    {
+        s = vaddvaq_s8(s, vldrbq_s8(w));
+        w += 16;
+    }
+    if (k & 15)
+    {
+        s = vaddvaq_s8(s, vldrbq_z_s8(w, vctp8q((uint32_t)(k & 15))));
+    }
+    return s;
+}
+
+/* corr[c - c0] = bias[c] + off * sum(filter row c), c in [c0, c1) */
+static void edgeq_mve_corrections(int32_t *corr, const int8_t *filter, int32_t k, const int32_t *bias, int32_t off,
+                                  int32_t c0, int32_t c1)
+{
+    int32_t c;
+    for (c = c0; c < c1; c++)
+    {
+        const uint32_t b = bias != 0 ? (uint32_t)bias[c] : 0u;
+        corr[c - c0] = (int32_t)(b + (uint32_t)off * (uint32_t)edgeq_mve_sum_s8(filter + c * k, k));
+    }
+}
+
+/* The requantization parameters of up to four consecutive channels (lanes beyond n zeroed). */
+typedef struct
+{
+    int32x4_t mult, left, right_neg;
+} edgeq_mve_rq;
+
+/* simple: every shift is negative (left stays unset, right_neg = shift) */
+static inline __attribute__((always_inline)) edgeq_mve_rq edgeq_mve_rq_load(const int32_t *mult,
+                                                                            const int32_t *shift,
+                                                                            int32_t per_channel,
+                                                                            mve_pred16_t pred, int simple)
+{
+    edgeq_mve_rq r;
+    int32x4_t sh;
+    const int32x4_t zero = vdupq_n_s32(0);
+    if (per_channel)
+    {
+        r.mult = vldrwq_z_s32(mult, pred);
+        sh = vldrwq_z_s32(shift, pred);
+    }
+    else
+    {
+        r.mult = vdupq_n_s32(mult[0]);
+        sh = vdupq_n_s32(shift[0]);
+    }
+    if (simple)
+    {
+        r.left = zero;
+        r.right_neg = sh;
+    }
+    else
+    {
+        r.left = vmaxq_s32(sh, zero);
+        r.right_neg = vminq_s32(sh, zero);
+    }
+    return r;
+}
+
+/* 1 if shift[i] < 0 for every i in [c0, c1) (per_channel) or shift[0] < 0. */
+static int32_t edgeq_mve_all_right(const int32_t *shift, int32_t per_channel, int32_t c0, int32_t c1)
+{
+    int32_t c;
+    if (!per_channel)
+    {
+        return shift[0] < 0;
+    }
+    for (c = c0; c < c1; c++)
+    {
+        if (shift[c] >= 0)
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Requantize, offset, clamp and store the active lanes of acc as int8 at out. */
+static inline __attribute__((always_inline)) void edgeq_mve_store4(int8_t *out, int32x4_t acc,
+                                                                   const edgeq_mve_rq *rq, int32_t out_off,
+                                                                   int32x4_t lo, int32x4_t hi, mve_pred16_t pred,
+                                                                   int simple)
+{
+    int32x4_t r = simple ? edgeq_mve_requantize_right(acc, rq->mult, rq->right_neg)
+                         : edgeq_mve_requantize(acc, rq->mult, rq->left, rq->right_neg);
+    r = vaddq_n_s32(r, out_off);
+    r = vminq_s32(vmaxq_s32(r, lo), hi);
+    vstrbq_p_s32(out, r, pred);
+}
+
+/* What every channel group of edgeq_mve_rows2 shares (one pointer instead of many arguments). */
+typedef struct
+{
+    const int8_t *filter;
+    const int32_t *corr, *mult, *shift; /* corr indexed from c0 */
+    int32_t k, c0, per_channel, out_off, act_min, act_max;
+} edgeq_mve_rows_args;
+
+/*
+ * Channels [c, c + n) (n <= 3; full: n == 3) of two input rows x0, x1 (x1 = x0 for one row,
+ * out1 then a dummy): out0[c..], out1[c..].
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_group(const edgeq_mve_rows_args *a, const int8_t *x0,
+                                                                  const int8_t *x1, int32_t c, int32_t n, int full,
+                                                                  int simple, int8_t *out0, int8_t *out1)
+{
+    const int32_t k = a->k;
+    const mve_pred16_t pred = vctp32q((uint32_t)n);
+    const int8_t *w0 = a->filter + c * k;
+    const int8_t *w1 = full || n > 1 ? w0 + k : w0;
+    const int8_t *w2 = full || n > 2 ? w0 + 2 * k : w0;
+    int32_t a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0;
+    int32_t i;
+    for (i = k >> 4; i > 0; i--)
+    {
+        const int8x16_t v0 = vldrbq_s8(w0), v1 = vldrbq_s8(w1), v2 = vldrbq_s8(w2);
+        const int8x16_t u0 = vldrbq_s8(x0), u1 = vldrbq_s8(x1);
+        w0 += 16;
+        w1 += 16;
+        w2 += 16;
+        x0 += 16;
+        x1 += 16;
+        a0 = vmladavaq_s8(a0, u0, v0);
+        a1 = vmladavaq_s8(a1, u0, v1);
+        a2 = vmladavaq_s8(a2, u0, v2);
+        b0 = vmladavaq_s8(b0, u1, v0);
+        b1 = vmladavaq_s8(b1, u1, v1);
+        b2 = vmladavaq_s8(b2, u1, v2);
+    }
+    if (k & 15)
+    {
+        const mve_pred16_t tp = vctp8q((uint32_t)(k & 15));
+        const int8x16_t v0 = vldrbq_z_s8(w0, tp), v1 = vldrbq_z_s8(w1, tp), v2 = vldrbq_z_s8(w2, tp);
+        const int8x16_t u0 = vldrbq_z_s8(x0, tp), u1 = vldrbq_z_s8(x1, tp);
+        a0 = vmladavaq_s8(a0, u0, v0);
+        a1 = vmladavaq_s8(a1, u0, v1);
+        a2 = vmladavaq_s8(a2, u0, v2);
+        b0 = vmladavaq_s8(b0, u1, v0);
+        b1 = vmladavaq_s8(b1, u1, v1);
+        b2 = vmladavaq_s8(b2, u1, v2);
+    }
+    {
+        const edgeq_mve_rq rq = edgeq_mve_rq_load(a->mult + (a->per_channel ? c : 0),
+                                                  a->shift + (a->per_channel ? c : 0), a->per_channel, pred, simple);
+        const int32x4_t cv = vldrwq_z_s32(a->corr + (c - a->c0), pred);
+        const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
+        edgeq_mve_store4(out0 + c, vaddq_s32(edgeq_mve_lanes3(a0, a1, a2), cv), &rq, a->out_off, lo, hi, pred,
+                         simple);
+        edgeq_mve_store4(out1 + c, vaddq_s32(edgeq_mve_lanes3(b0, b1, b2), cv), &rq, a->out_off, lo, hi, pred,
+                         simple);
+    }
+}
+
+/*
+ * Output channels [c0, c1) of two input rows x0, x1 (n_rows 1 or 2; x1 = x0 for one) of depth k:
+ * out0[c] and out1[c] (out1 unused for one row). corr[c - c0] as above.
+ */
+static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, const int8_t *filter, int32_t k,
+                            int32_t c0, int32_t c1, const int32_t *corr, const int32_t *mult, const int32_t *shift,
+                            int32_t per_channel, int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out0,
+                            int8_t *out1)
+{
+    edgeq_mve_rows_args a;
+    int8_t dummy[EDGEQ_MVE_CHUNK + 4];
+    int32_t c;
+    a.filter = filter;
+    a.corr = corr;
+    a.mult = mult;
+    a.shift = shift;
+    a.k = k;
+    a.c0 = c0;
+    a.per_channel = per_channel;
+    a.out_off = out_off;
+    a.act_min = act_min;
+    a.act_max = act_max;
+    if (n_rows < 2)
+    {
+        x1 = x0;
+        out1 = dummy - c0; /* the second row's results go nowhere */
+    }
+    if (edgeq_mve_all_right(shift, per_channel, c0, c1))
+    {
+        for (c = c0; c + 3 <= c1; c += 3)
+        {
+            edgeq_mve_group(&a, x0, x1, c, 3, 1, 1, out0, out1);
+        }
+    }
+    else
+    {
+        for (c = c0; c + 3 <= c1; c += 3)
+        {
+            edgeq_mve_group(&a, x0, x1, c, 3, 1, 0, out0, out1);
+        }
+    }
+    if (c < c1)
+    {
+        edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, 0, out0, out1);
+    }
+}
+
+/* ------------------------------------------------------------------ fully connected */
+
+/* One input row: units [0, units) three at a time, the weight sums in the same pass. */
+static void edgeq_mve_fc_row(const int8_t *x, const int8_t *filter, int32_t k, int32_t units, const int32_t *bias,
+                             int32_t in_off, const int32_t *mult, const int32_t *shift, int32_t per_channel,
+                             int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out)
+{
+    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
+    const int32_t tail = k & 15;
+    const mve_pred16_t tail_pred = vctp8q((uint32_t)tail);
+    int32_t u;
+    for (u = 0; u < units; u += 3)
+    {
+        const int32_t n_u = units - u >= 3 ? 3 : units - u;
+        const mve_pred16_t pred = vctp32q((uint32_t)n_u);
+        const int8_t *w0 = filter + u * k;
+        const int8_t *w1 = n_u > 1 ? w0 + k : w0;
+        const int8_t *w2 = n_u > 2 ? w0 + 2 * k : w0;
+        const int8_t *p = x;
+        int32_t a0 = 0, a1 = 0, a2 = 0, s0 = 0, s1 = 0, s2 = 0;
+        int32_t n;
+        for (n = k >> 4; n > 0; n--)
+        {
+            const int8x16_t v0 = vldrbq_s8(w0), v1 = vldrbq_s8(w1), v2 = vldrbq_s8(w2);
+            const int8x16_t xv = vldrbq_s8(p);
+            w0 += 16;
+            w1 += 16;
+            w2 += 16;
+            p += 16;
+            a0 = vmladavaq_s8(a0, xv, v0);
+            a1 = vmladavaq_s8(a1, xv, v1);
+            a2 = vmladavaq_s8(a2, xv, v2);
+            s0 = vaddvaq_s8(s0, v0);
+            s1 = vaddvaq_s8(s1, v1);
+            s2 = vaddvaq_s8(s2, v2);
+        }
+        if (tail)
+        {
+            const int8x16_t v0 = vldrbq_z_s8(w0, tail_pred), v1 = vldrbq_z_s8(w1, tail_pred);
+            const int8x16_t v2 = vldrbq_z_s8(w2, tail_pred);
+            const int8x16_t xv = vldrbq_z_s8(p, tail_pred);
+            a0 = vmladavaq_s8(a0, xv, v0);
+            a1 = vmladavaq_s8(a1, xv, v1);
+            a2 = vmladavaq_s8(a2, xv, v2);
+            s0 = vaddvaq_s8(s0, v0);
+            s1 = vaddvaq_s8(s1, v1);
+            s2 = vaddvaq_s8(s2, v2);
+        }
+        {
+            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + (per_channel ? u : 0), shift + (per_channel ? u : 0),
+                                                      per_channel, pred, 0);
+            int32x4_t acc = bias != 0 ? vldrwq_z_s32(bias + u, pred) : vdupq_n_s32(0);
+            acc = vaddq_s32(acc, vmulq_n_s32(edgeq_mve_lanes3(s0, s1, s2), in_off));
+            edgeq_mve_store4(out + u, vaddq_s32(acc, edgeq_mve_lanes3(a0, a1, a2)), &rq, out_off, lo, hi, pred, 0);
+        }
+    }
+}
+
+arm_cmsis_nn_status edgeq_mve_fully_connected_s8(const cmsis_nn_fc_params *fc_params, const int32_t *mult,
+                                                 const int32_t *shift, int32_t per_channel,
+                                                 const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                 const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                                 const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                                 int8_t *output_data)
+{
+    const int32_t batches = input_dims->n, k = filter_dims->n, units = output_dims->c;
+    const int32_t in_off = fc_params->input_offset, out_off = fc_params->output_offset;
+    const int32_t act_min = fc_params->activation.min, act_max = fc_params->activation.max;
+    int32_t corr[EDGEQ_MVE_CHUNK];
+    int32_t b, c0;
+    if (batches == 1)
+    {
+        edgeq_mve_fc_row(input_data, filter_data, k, units, bias_data, in_off, mult, shift, per_channel, out_off,
+                         act_min, act_max, output_data);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+    /* several batches: the weight sums once, then two batches per pass */
+    for (c0 = 0; c0 < units; c0 += EDGEQ_MVE_CHUNK)
+    {
+        const int32_t c1 = units - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : units;
+        edgeq_mve_corrections(corr, filter_data, k, bias_data, in_off, c0, c1);
+        for (b = 0; b < batches; b += 2)
+        {
+            const int32_t n_rows = batches - b >= 2 ? 2 : 1;
+            const int8_t *x0 = input_data + b * k;
+            edgeq_mve_rows2(x0, n_rows == 2 ? x0 + k : x0, n_rows, filter_data, k, c0, c1, corr, mult, shift,
+                            per_channel, out_off, act_min, act_max, output_data + b * units,
+                            output_data + (b + n_rows - 1) * units);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ 1x1 convolution */
+
+arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_params,
+                                              const cmsis_nn_per_channel_quant_params *quant_params,
+                                              const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                              const int8_t *filter_data, const int32_t *bias_data,
+                                              const cmsis_nn_dims *output_dims, int8_t *output_data)
+{
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
+    const int32_t out_w = output_dims->w, pixels = output_dims->n * output_dims->h * out_w;
+    const int32_t per_batch = output_dims->h * out_w;
+    const int32_t s_h = conv_params->stride.h, s_w = conv_params->stride.w;
+    int32_t corr[EDGEQ_MVE_CHUNK];
+    int32_t c0, p;
+    for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
+    {
+        const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
+        edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
+        for (p = 0; p < pixels; p += 2)
+        {
+            const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
+            const int8_t *x[2];
+            int32_t i;
+            for (i = 0; i < 2; i++)
+            {
+                /* the input pixel output pixel p + i reads (the last one again for an odd count) */
+                const int32_t q = p + (i < n_rows ? i : 0);
+                if (s_h == 1 && s_w == 1)
+                {
+                    x[i] = input_data + q * in_c;
+                }
+                else
+                {
+                    const int32_t bt = q / per_batch, r = q % per_batch;
+                    const int32_t y = (r / out_w) * s_h, xx = (r % out_w) * s_w;
+                    x[i] = input_data + ((bt * input_dims->h + y) * input_dims->w + xx) * in_c;
+                }
+            }
+            edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, corr, quant_params->multiplier,
+                            quant_params->shift, 1, conv_params->output_offset, conv_params->activation.min,
+                            conv_params->activation.max, output_data + p * out_c,
+                            output_data + (p + n_rows - 1) * out_c);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ im2col convolution */
+
+/* dst[0..n) = src[0..n) */
+static inline void edgeq_mve_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    while (n > 0)
+    {
+        const mve_pred16_t p = vctp8q((uint32_t)n);
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+        dst += 16;
+        src += 16;
+        n -= 16;
+    }
+}
+
+/* dst[0..n) = v */
+static inline void edgeq_mve_fill(int8_t *dst, int8_t v, int32_t n)
+{
+    const int8x16_t vv = vdupq_n_s8(v);
+    while (n > 0)
+    {
+        vstrbq_p_s8(dst, vv, vctp8q((uint32_t)n));
+        dst += 16;
+        n -= 16;
+    }
+}
+
+int32_t edgeq_mve_convolve_s8_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
+{
+    return 2 * filter_dims->h * filter_dims->w * input_dims->c;
+}
+
+/* The receptive field of output pixel (oy, ox) in filter order (ky, kx, c): input values, the
+ * zero point `pad` at taps outside the input. */
+static void edgeq_mve_im2col(int8_t *col, const int8_t *in_b, const cmsis_nn_conv_params *cp,
+                             const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims, int32_t oy, int32_t ox,
+                             int8_t pad)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t dil_h = k_h == 1 ? 1 : cp->dilation.h, dil_w = k_w == 1 ? 1 : cp->dilation.w;
+    const int32_t y0 = oy * cp->stride.h - cp->padding.h, x0 = ox * cp->stride.w - cp->padding.w;
+    const int32_t row = k_w * in_c;
+    int32_t ky_lo, ky_hi, kx_lo, kx_hi, ky, kx;
+    edgeq_tap_range(y0, dil_h, k_h, in_h, &ky_lo, &ky_hi);
+    edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
+    if (ky_lo > 0)
+    {
+        edgeq_mve_fill(col, pad, ky_lo * row);
+    }
+    for (ky = ky_lo; ky < ky_hi; ky++)
+    {
+        int8_t *dst = col + ky * row;
+        const int8_t *src = in_b + ((y0 + ky * dil_h) * in_w + x0) * in_c;
+        if (kx_lo > 0)
+        {
+            edgeq_mve_fill(dst, pad, kx_lo * in_c);
+        }
+        if (dil_w == 1)
+        {
+            edgeq_mve_copy(dst + kx_lo * in_c, src + kx_lo * in_c, (kx_hi - kx_lo) * in_c);
+        }
+        else
+        {
+            for (kx = kx_lo; kx < kx_hi; kx++)
+            {
+                edgeq_mve_copy(dst + kx * in_c, src + kx * dil_w * in_c, in_c);
+            }
+        }
+        if (kx_hi < k_w)
+        {
+            edgeq_mve_fill(dst + kx_hi * in_c, pad, (k_w - kx_hi) * in_c);
+        }
+    }
+    if (ky_hi < k_h)
+    {
+        edgeq_mve_fill(col + ky_hi * row, pad, (k_h - ky_hi) * row);
+    }
+}
+
+arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_params *conv_params,
+                                          const cmsis_nn_per_channel_quant_params *quant_params,
+                                          const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                          const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                          const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t per_batch = out_h * out_w, pixels = output_dims->n * per_batch;
+    const int32_t in_batch = input_dims->h * input_dims->w * input_dims->c;
+    /* the zero point: (pad + input_offset) = 0 at padded taps */
+    const int8_t pad = (int8_t)(-conv_params->input_offset);
+    int8_t *col0 = buf, *col1 = buf + k;
+    int32_t corr[EDGEQ_MVE_CHUNK];
+    int32_t c0, p;
+    for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
+    {
+        const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
+        edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
+        for (p = 0; p < pixels; p += 2)
+        {
+            const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
+            int32_t i;
+            for (i = 0; i < n_rows; i++)
+            {
+                const int32_t q = p + i, bt = q / per_batch, r = q % per_batch;
+                edgeq_mve_im2col(i == 0 ? col0 : col1, input_data + bt * in_batch, conv_params, input_dims,
+                                 filter_dims, r / out_w, r % out_w, pad);
+            }
+            edgeq_mve_rows2(col0, n_rows == 2 ? col1 : col0, n_rows, filter_data, k, c0, c1, corr,
+                            quant_params->multiplier, quant_params->shift, 1, conv_params->output_offset,
+                            conv_params->activation.min, conv_params->activation.max, output_data + p * out_c,
+                            output_data + (p + n_rows - 1) * out_c);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+#else
+typedef int edgeq_mve_conv_unused; /* ISO C: a translation unit is not empty */
+#endif /* EDGEQ_MVE */

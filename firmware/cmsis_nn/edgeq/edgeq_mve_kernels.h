@@ -1,0 +1,72 @@
+/*
+ * edgeq -- Helium (MVE) kernels for the Cortex-M55 (edgeq_mve_*.c), called by the arm_* kernels
+ * through a dispatch at their top. EDGEQ_MVE is set when the compiler targets integer MVE
+ * (__ARM_FEATURE_MVE bit 0: gcc -mcpu=cortex-m55) or with -DEDGEQ_EMULATE_MVE (the same code
+ * path run on the host with the intrinsics emulated, edgeq_mve.h). -DEDGEQ_PORTABLE_ONLY or
+ * -DEDGEQ_NO_MVE turn it off (the M55 then runs the DSP code like the M4).
+ * Same arguments and results as the arm_* entry points (bit-exact with TFLM); preconditions are
+ * noted at each prototype -- the caller checks them.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef EDGEQ_MVE_KERNELS_H
+#define EDGEQ_MVE_KERNELS_H
+
+#include "arm_nn_types.h"
+
+#if !defined(EDGEQ_PORTABLE_ONLY) && !defined(EDGEQ_NO_MVE)
+#if defined(EDGEQ_EMULATE_MVE)
+#if !defined(EDGEQ_EMULATE_DSP)
+#error "EDGEQ_EMULATE_MVE needs EDGEQ_EMULATE_DSP too (an MVE core has the DSP extension)"
+#endif
+#define EDGEQ_MVE 1
+#elif defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define EDGEQ_MVE 1
+#endif
+#endif
+
+#if defined(EDGEQ_MVE)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Fully connected, filter_offset 0. per_channel: mult/shift per unit, else mult[0]/shift[0]. */
+arm_cmsis_nn_status edgeq_mve_fully_connected_s8(const cmsis_nn_fc_params *fc_params, const int32_t *mult,
+                                                 const int32_t *shift, int32_t per_channel,
+                                                 const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                 const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                                 const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                                 int8_t *output_data);
+
+/* Unpadded 1x1 convolution, any stride, no groups (filter depth = input channels). */
+arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_params,
+                                              const cmsis_nn_per_channel_quant_params *quant_params,
+                                              const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                              const int8_t *filter_data, const int32_t *bias_data,
+                                              const cmsis_nn_dims *output_dims, int8_t *output_data);
+
+/* Bytes of scratch edgeq_mve_convolve_s8 needs: two int8 im2col columns. */
+int32_t edgeq_mve_convolve_s8_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims);
+
+/* Convolution (padding, stride, dilation), no groups, through int8 im2col columns in buf (at
+ * least edgeq_mve_convolve_s8_buffer_size bytes). */
+arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_params *conv_params,
+                                          const cmsis_nn_per_channel_quant_params *quant_params,
+                                          const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                          const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                          const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data);
+
+/* Depthwise convolution with depth multiplier 1 (any kernel, stride, padding, dilation). */
+arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                const cmsis_nn_per_channel_quant_params *quant_params,
+                                                const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                                const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                                int8_t *output_data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDGEQ_MVE */
+
+#endif /* EDGEQ_MVE_KERNELS_H */

@@ -1,0 +1,136 @@
+"""The Helium (MVE) kernels of the Cortex-M55 (firmware/cmsis_nn/edgeq/edgeq_mve_*.c) against
+TFLM, byte for byte: on the host with the MVE intrinsics emulated in C (-DEDGEQ_EMULATE_MVE,
+edgeq_mve.h) for the op families, shapes chosen for the MVE blocking edges and the MLPerf Tiny
+models; and on the virtual Cortex-M55 (qemu-mps3-an547, where QEMU executes the real MVE
+instructions) for a model that reaches every MVE kernel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+
+import numpy as np
+import pytest
+
+from _codegen_harness import HostBuilder, assert_bit_exact, convert_keras, qemu_run, random_inputs, tflm_run_many
+from conftest import require_tool
+from test_codegen_ops import family_models, family_results, host_builder  # noqa: F401  (shared fixtures)
+
+MVE_DEFINES = ("EDGEQ_EMULATE_DSP", "EDGEQ_EMULATE_MVE")  # the M55 has the DSP extension too
+
+
+def _u(lo, hi, shape):
+    return lambda rng: [rng.uniform(lo, hi, shape).astype(np.float32)]
+
+
+def mve_edges():
+    """Shapes at the MVE kernels' edges: depthwise channel counts that leave a predicated tail of
+    the 8-lane blocks (19 = 8 + 8 + 3; 5 < 8), padding / stride / dilation; im2col columns that
+    are not multiples of 16 (3x3x19 = 171) with padded taps; 1x1 depths with a 16-byte tail
+    (19), output channel counts that leave 1 or 2 of a 3-channel group (19, 7, 131 > the
+    128-channel correction chunk), odd pixel counts (7x5), strided 1x1; fully connected with
+    one and with several batches (a 3-D input keeps its rows), units not a multiple of 3."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((7, 5, 19), batch_size=1)
+    small = L.Conv2D(5, 1)(x)
+    outs = [
+        L.DepthwiseConv2D(3, padding="same", activation="relu")(x),
+        L.DepthwiseConv2D(3, strides=2, padding="valid")(x),
+        L.DepthwiseConv2D((3, 2), dilation_rate=2, padding="same")(x),
+        L.DepthwiseConv2D(5, strides=(1, 2), padding="same", use_bias=False)(small),
+        L.Conv2D(7, 3, padding="same", activation="relu")(x),
+        L.Conv2D(8, 3, strides=2, padding="same")(x),
+        L.Conv2D(4, (2, 3), dilation_rate=2, padding="same", use_bias=False)(x),
+        L.Conv2D(131, 1)(x),
+        L.Conv2D(19, 1, strides=2, activation="relu6")(x),
+        L.Dense(10)(L.Flatten()(x)),
+        L.Dense(6)(L.Reshape((35, 19))(x)),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 7, 5, 19)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_edges_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_edges)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_edges-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(11)
+        model, data_fn, io = mve_edges()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def builder_mve(tmp_path_factory) -> HostBuilder:
+    return HostBuilder(tmp_path_factory.mktemp("codegen_mve"), defines=MVE_DEFINES)
+
+
+def test_mve_emulation_selects_the_mve_path(builder_mve):
+    """The emulated build really compiles the MVE kernels (not an empty translation unit)."""
+    import subprocess
+
+    lib = builder_mve.kernel_lib()
+    syms = subprocess.run(["nm", str(lib)], capture_output=True, text=True, check=True).stdout
+    for fn in ("edgeq_mve_fully_connected_s8", "edgeq_mve_convolve_1x1_s8", "edgeq_mve_convolve_s8",
+               "edgeq_mve_depthwise_conv_s8"):
+        assert f" T {fn}" in syms, fn
+
+
+@pytest.mark.toolchain
+def test_mve_edges_bit_exact_on_host(mve_edges_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_edges_tflite)
+    ops = {op.opcode for op in g.operators}
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= ops
+    inputs = random_inputs(g, 16, seed=9)
+    ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve edges (MVE path)", builder_mve.build(mve_edges_tflite, name="mve_edges").run(inputs), ref)
+
+
+@pytest.mark.toolchain
+def test_mve_code_path_families_bit_exact_on_host(family_results, family_models, builder_mve):  # noqa: F811
+    """Every op family of tests/test_codegen_ops.py through the emulated MVE path."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = sorted(family_models)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        built = dict(zip(names, ex.map(lambda n: builder_mve.build(family_models[n], name=f"m_{n}"), names)))
+    for n in names:
+        _, inputs, _, ref = family_results[n]
+        if isinstance(ref, Exception):
+            continue
+        assert_bit_exact(f"{n} (MVE path)", built[n].run(inputs), ref)
+
+
+@pytest.mark.toolchain
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["kws", "vww", "resnet8", "autoencoder"])
+def test_mlperf_tiny_mve_path_bit_exact(arch, mlperf_tflite, builder_mve):
+    require_tool("gcc")
+    buf = mlperf_tflite(arch).read_bytes()
+    host = builder_mve.build(buf, name=arch)
+    inputs = random_inputs(host.graph, 12, seed=6)
+    ref = tflm_run_many([(buf, inputs, len(host.graph.outputs))])[0]
+    assert_bit_exact(f"{arch} (MVE path)", host.run(inputs), ref)
+
+
+@pytest.mark.emulator
+def test_mve_edges_bit_exact_on_cortex_m55(mve_edges_tflite, tmp_path):
+    """The real MVE instructions (QEMU 7.2 implements MVE) on the virtual Cortex-M55."""
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_edges_tflite)
+    inputs = random_inputs(g, 3, seed=10)
+    ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_edges_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_edges")
+    assert_bit_exact("mve edges (Cortex-M55)", got, ref)
