@@ -8,44 +8,121 @@
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
 
+#include <string.h>
+
 #if defined(EDGEQ_DOT_DSP)
 /* ------------------------------------------------------------------ DSP path, ch_mult == 1 */
 
 /*
  * Channels are independent in a depthwise convolution, so the vector runs across channels:
  * one input word (channels c..c+3 of a tap) becomes (x0 + off, x2 + off) and (x1 + off,
- * x3 + off) with SXTB16 + SADD16 (values in [-255, 255]: exact in 16 bits), one filter word
- * (w0, w2) and (w1, w3), and SMLABB / SMLATT add each lane's product to its own channel.
- * Only in-bounds taps are visited (TFLM: padded taps contribute nothing), so the offset stays
- * per tap rather than hoisted into the bias. Products |.| <= 255 * 128; the accumulators add
- * modulo 2^32 like TFLM's int32 accumulator: the same bits for all int8 inputs.
+ * x3 + off) with one SXTAB16 each (sign-extend and add the offset pair; values in [-255, 255]:
+ * exact in 16 bits), one filter word (w0, w2) and (w1, w3) with SXTB16, and SMLABB / SMLATT add
+ * each lane's product to its own channel. Only in-bounds taps are visited (TFLM: padded taps
+ * contribute nothing), so the offset stays per tap rather than hoisted into the bias.
+ * Products |.| <= 255 * 128; the accumulators add modulo 2^32 like TFLM's int32 accumulator:
+ * the same bits for all int8 inputs.
+ *
+ * Input and filter both advance by ch bytes per tap along a row (dilation 1), so one register
+ * offset serves both pointers; a window walks row by row (input + in_w * ch, filter + k_w * ch)
+ * with no per-tap index arithmetic.
  */
-/* One tap for four channels: a[i] += (x[i] + off) * w[i], lanes as described above. */
-static inline void edgeq_dw_tap4(const int8_t *x, const int8_t *w, int32_t off2, int32_t a[4])
-{
-    const int32_t xv = edgeq_read_s8x4(x), wv = edgeq_read_s8x4(w);
-    const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2), x13 = edgeq_sadd16(edgeq_sxtb16_ror8(xv), off2);
-    const int32_t w02 = edgeq_sxtb16(wv), w13 = edgeq_sxtb16_ror8(wv);
-    a[0] = edgeq_smlabb(x02, w02, a[0]);
-    a[2] = edgeq_smlatt(x02, w02, a[2]);
-    a[1] = edgeq_smlabb(x13, w13, a[1]);
-    a[3] = edgeq_smlatt(x13, w13, a[3]);
-}
+#define EDGEQ_DW_TAP(xp, wp)                                                                                         \
+    do                                                                                                               \
+    {                                                                                                                \
+        const int32_t xv_ = edgeq_read_s8x4(xp), wv_ = edgeq_read_s8x4(wp);                                           \
+        const int32_t x02_ = edgeq_sxtab16(off2, xv_), w02_ = edgeq_sxtb16(wv_);                                      \
+        a0 = edgeq_smlabb(x02_, w02_, a0);                                                                           \
+        a2 = edgeq_smlatt(x02_, w02_, a2);                                                                           \
+        {                                                                                                            \
+            const int32_t x13_ = edgeq_sxtab16_ror8(off2, xv_), w13_ = edgeq_sxtb16_ror8(wv_);                        \
+            a1 = edgeq_smlabb(x13_, w13_, a1);                                                                       \
+            a3 = edgeq_smlatt(x13_, w13_, a3);                                                                       \
+        }                                                                                                            \
+    } while (0)
 
-/* The whole 3x3 window in bounds (dilation 1), the common case away from the borders: constant
- * trip counts, so the compiler unrolls the nine taps and drops the per-tap loop overhead. */
-static inline void edgeq_dw_3x3_full4(const int8_t *x, int32_t x_row, const int8_t *w, int32_t ch, int32_t off2,
-                                      int32_t a[4])
+/* acc[0..3] += the window of four channels: n_rows rows of n_taps taps; x steps tap_step per
+ * tap and row_step per row, w steps ch per tap and w_row per row. */
+static void edgeq_dw_window4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
+                             int32_t tap_step, int32_t row_step, int32_t w_row, int32_t off2, int32_t acc[4])
 {
-    int32_t ky, kx;
-    for (ky = 0; ky < 3; ky++)
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (; n_rows > 0; n_rows--, x += row_step, w += w_row)
     {
-        for (kx = 0; kx < 3; kx++)
+        const int8_t *xp = x, *wp = w;
+        int32_t t;
+        for (t = n_taps; t > 0; t--, xp += tap_step, wp += ch)
         {
-            edgeq_dw_tap4(x + ky * x_row + kx * ch, w + (ky * 3 + kx) * ch, off2, a);
+            EDGEQ_DW_TAP(xp, wp);
         }
     }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
+
+/* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
+ * (row_step = in_w * ch) and the filter's nine taps contiguous (ch apart). */
+#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
+/*
+ * On the core: the same instructions as EDGEQ_DW_TAP, register-allocated by hand. With the
+ * intrinsics GCC schedules every load of the window first and spills a fifth of the block to
+ * the stack; here each tap is 2 loads + 4 extends + 4 MACs (10 instructions) and the window
+ * needs 13 registers. Offsets ch and 2 ch come from the one register ch (LSL #1 addressing).
+ */
+#define EDGEQ_DW_ASM_TAP(xoff, woff)                                                                                   \
+    "ldr %[xv], [%[x]" xoff "]\n\t"                                                                                    \
+    "ldr %[wv], [%[w]" woff "]\n\t"                                                                                    \
+    "sxtab16 %[t1], %[off2], %[xv]\n\t"                                                                                \
+    "sxtb16 %[t2], %[wv]\n\t"                                                                                          \
+    "smlabb %[a0], %[t1], %[t2], %[a0]\n\t"                                                                            \
+    "smlatt %[a2], %[t1], %[t2], %[a2]\n\t"                                                                            \
+    "sxtab16 %[t1], %[off2], %[xv], ror #8\n\t"                                                                        \
+    "sxtb16 %[t2], %[wv], ror #8\n\t"                                                                                  \
+    "smlabb %[a1], %[t1], %[t2], %[a1]\n\t"                                                                            \
+    "smlatt %[a3], %[t1], %[t2], %[a3]\n\t"
+#define EDGEQ_DW_ASM_ROW                                                                                               \
+    EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]") EDGEQ_DW_ASM_TAP(", %[ch], lsl #1", ", %[ch], lsl #1")
+static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t xv, wv, t1, t2;
+    __asm__(EDGEQ_DW_ASM_ROW
+            "add %[x], %[x], %[rs]\n\t"
+            "add %[w], %[w], %[ch], lsl #1\n\t"
+            "add %[w], %[w], %[ch]\n\t" EDGEQ_DW_ASM_ROW
+            "add %[x], %[x], %[rs]\n\t"
+            "add %[w], %[w], %[ch], lsl #1\n\t"
+            "add %[w], %[w], %[ch]\n\t" EDGEQ_DW_ASM_ROW
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w),
+              [xv] "=&r"(xv), [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)
+            : [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)
+            : "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#else
+static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t r;
+    for (r = 0; r < 3; r++, x += row_step, w += 3 * ch)
+    {
+        EDGEQ_DW_TAP(x, w);
+        EDGEQ_DW_TAP(x + ch, w + ch);
+        EDGEQ_DW_TAP(x + 2 * ch, w + 2 * ch);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
 
 static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_per_channel_quant_params *q,
                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -58,53 +135,76 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     const int32_t dil_h = dw->dilation.h, dil_w = dw->dilation.w;
     const int32_t in_off = dw->input_offset, out_off = dw->output_offset;
     const int32_t act_min = dw->activation.min, act_max = dw->activation.max;
-    const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
+    const int32_t off2 = edgeq_dup16(in_off);
+    const int32_t *mult = q->multiplier, *shift = q->shift;
+    /* 2: the fast requantization and the activation range is all of int8 (SSAT alone clamps) */
+    const int32_t fast_rq = edgeq_requant_fast_ok(mult, shift, ch) ? (act_min <= -128 && act_max >= 127 ? 2 : 1) : 0;
+    const int32_t tap_step = dil_w * ch, row_step = dil_h * in_w * ch, w_row = k_w * ch;
     int32_t b, oy, ox, c, ky, kx, j;
 
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * ch;
+        int8_t *out_px = output_data + b * out_h * out_w * ch;
         for (oy = 0; oy < out_h; oy++)
         {
             const int32_t y0 = oy * dw->stride.h - dw->padding.h;
             int32_t ky_lo, ky_hi;
             edgeq_tap_range(y0, dil_h, k_h, in_h, &ky_lo, &ky_hi);
-            for (ox = 0; ox < out_w; ox++)
+            for (ox = 0; ox < out_w; ox++, out_px += ch)
             {
                 const int32_t x0 = ox * dw->stride.w - dw->padding.w;
-                int8_t *out_px = output_data + (oy * out_w + ox) * ch;
                 int32_t kx_lo, kx_hi;
                 edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
-                const int32_t full3x3 = k_h == 3 && k_w == 3 && dil_h == 1 && dil_w == 1 && ky_lo == 0 &&
-                                        ky_hi == 3 && kx_lo == 0 && kx_hi == 3;
-                for (c = 0; c + 4 <= ch; c += 4)
                 {
-                    int32_t acc[4];
-                    for (j = 0; j < 4; j++)
+                    const int32_t n_rows = ky_hi - ky_lo, n_taps = kx_hi - kx_lo;
+                    const int8_t *x_win = in_b + ((y0 + ky_lo * dil_h) * in_w + x0 + kx_lo * dil_w) * ch;
+                    const int8_t *w_win = filter_data + (ky_lo * k_w + kx_lo) * ch;
+                    const int32_t full3x3 = n_rows == 3 && n_taps == 3 && k_w == 3 && dil_w == 1 && dil_h == 1;
+                    for (c = 0; c + 4 <= ch; c += 4)
                     {
-                        acc[j] = bias_data != 0 ? bias_data[c + j] : 0;
-                    }
-                    if (full3x3)
-                    {
-                        edgeq_dw_3x3_full4(in_b + (y0 * in_w + x0) * ch + c, in_w * ch, filter_data + c, ch, off2,
-                                           acc);
-                    }
-                    else
-                    {
-                        for (ky = ky_lo; ky < ky_hi; ky++)
+                        int32_t acc[4];
+                        if (bias_data != 0)
                         {
-                            const int8_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * ch + c;
-                            const int8_t *w_row = filter_data + ky * k_w * ch + c;
-                            for (kx = kx_lo; kx < kx_hi; kx++)
+                            memcpy(acc, bias_data + c, sizeof(acc));
+                        }
+                        else
+                        {
+                            acc[0] = acc[1] = acc[2] = acc[3] = 0;
+                        }
+                        if (full3x3)
+                        {
+                            edgeq_dw_3x3_4(x_win + c, w_win + c, ch, row_step, off2, acc);
+                        }
+                        else if (n_rows > 0 && n_taps > 0)
+                        {
+                            edgeq_dw_window4(x_win + c, w_win + c, n_rows, n_taps, ch, tap_step, row_step, w_row, off2,
+                                             acc);
+                        }
+                        if (fast_rq == 2)
+                        {
+                            for (j = 0; j < 4; j++)
                             {
-                                edgeq_dw_tap4(in_row + kx * dil_w * ch, w_row + kx * ch, off2, acc);
+                                const int32_t v = edgeq_requant_fast(acc[j], mult[c + j], shift[c + j]) + out_off;
+                                out_px[c + j] = (int8_t)edgeq_ssat8(v);
                             }
                         }
-                    }
-                    for (j = 0; j < 4; j++)
-                    {
-                        const int32_t v = arm_nn_requantize(acc[j], q->multiplier[c + j], q->shift[c + j]) + out_off;
-                        out_px[c + j] = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
+                        else if (fast_rq)
+                        {
+                            for (j = 0; j < 4; j++)
+                            {
+                                const int32_t v = edgeq_requant_fast(acc[j], mult[c + j], shift[c + j]) + out_off;
+                                out_px[c + j] = (int8_t)edgeq_clamp_i32(edgeq_ssat8(v), act_min, act_max);
+                            }
+                        }
+                        else
+                        {
+                            for (j = 0; j < 4; j++)
+                            {
+                                const int32_t v = arm_nn_requantize(acc[j], mult[c + j], shift[c + j]) + out_off;
+                                out_px[c + j] = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
+                            }
+                        }
                     }
                 }
                 for (; c < ch; c++) /* the last ch % 4 channels */
@@ -119,12 +219,11 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
                             acc += ((int32_t)in_row[kx * dil_w * ch] + in_off) * (int32_t)w_row[kx * ch];
                         }
                     }
-                    acc = arm_nn_requantize(acc, q->multiplier[c], q->shift[c]) + out_off;
+                    acc = arm_nn_requantize(acc, mult[c], shift[c]) + out_off;
                     out_px[c] = (int8_t)edgeq_clamp_i32(acc, act_min, act_max);
                 }
             }
         }
-        output_data += out_h * out_w * ch;
     }
 }
 #endif /* EDGEQ_DOT_DSP */
