@@ -377,6 +377,13 @@ EDGEQ_INLINE int32_t edgeq_requant_fast(int32_t acc, int32_t m, int32_t shift)
     return (edgeq_qadd(v, half) + (v >> 31)) >> -shift;
 }
 
+/* edgeq_requant_fast with the per-channel constants precomputed: e = -shift, half = 2^(e-1). */
+EDGEQ_INLINE int32_t edgeq_requant_fast_pre(int32_t acc, int32_t m, int32_t half, int32_t e)
+{
+    const int32_t v = (int32_t)(((int64_t)acc * m + ((int64_t)1 << 30)) >> 31);
+    return (edgeq_qadd(v, half) + (v >> 31)) >> e;
+}
+
 /* Whether edgeq_requant_fast applies to all n channels (each shift <= -1, multiplier != INT32_MIN). */
 EDGEQ_INLINE int32_t edgeq_requant_fast_ok(const int32_t *mult, const int32_t *shift, int32_t n)
 {
