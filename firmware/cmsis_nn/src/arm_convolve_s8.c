@@ -140,49 +140,192 @@ static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t i
  * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
  * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
  */
-static void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const int8_t *w1, int32_t k, int32_t acc[4])
+#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
+/*
+ * On the core, register-allocated by hand (14 registers: 4 accumulators, the column and filter
+ * pointers, the filter-1 step, the count, 6 temporaries). Per group of four: two LDRD fetch
+ * both pixels' column words, filter 0 is loaded with post-increment and filter 1 step = k - 4
+ * bytes further into the same register once filter 0's products are done: 16 instructions per
+ * 16 MACs.
+ */
+#define EDGEQ_CONV_ASM_GROUP                                                                                          \
+    "ldrd %[c0], %[c1], [%[col]], #16\n\t"                                                                             \
+    "ldrd %[d0], %[d1], [%[col], #-8]\n\t"                                                                             \
+    "ldr %[wv], [%[w]], #4\n\t"                                                                                        \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                           \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                                  \
+    "smlad %[a00], %[c0], %[t], %[a00]\n\t"                                                                            \
+    "smlad %[a00], %[c1], %[wv], %[a00]\n\t"                                                                           \
+    "smlad %[a10], %[d0], %[t], %[a10]\n\t"                                                                            \
+    "smlad %[a10], %[d1], %[wv], %[a10]\n\t"                                                                           \
+    "ldr %[wv], [%[w], %[st]]\n\t"                                                                                     \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                           \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                                  \
+    "smlad %[a01], %[c0], %[t], %[a01]\n\t"                                                                            \
+    "smlad %[a01], %[c1], %[wv], %[a01]\n\t"                                                                           \
+    "smlad %[a11], %[d0], %[t], %[a11]\n\t"                                                                            \
+    "smlad %[a11], %[d1], %[wv], %[a11]\n\t"
+static inline void edgeq_dot_2x2_groups(const int16_t **cols, const int8_t **w0, int32_t n4, int32_t step,
+                                        int32_t acc[4])
 {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3]; /* a<pixel><channel> */
-    /* the planner's scratch is word aligned: lets the compiler pair the column loads (LDRD) */
-    const int16_t *col = (const int16_t *)__builtin_assume_aligned(cols, 4);
-    const int32_t w_step = (int32_t)(w1 - w0); /* w1 read at a register offset: one pointer less */
-    const int8_t *w = w0;
-    int32_t n, j = k & ~3;
-    for (n = k >> 2; n > 0; n--, w += 4, col += 8)
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int16_t *col = *cols;
+    const int8_t *w = *w0;
+    int32_t c0, c1, d0, d1, t, wv;
+    if (n4 & 1)
     {
-        const int32_t wa = edgeq_read_s8x4(w), wb = edgeq_read_s8x4(w + w_step);
-        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
-        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
-        const int32_t c02 = edgeq_read_s16x2(col), c13 = edgeq_read_s16x2(col + 2);
-        const int32_t d02 = edgeq_read_s16x2(col + 4), d13 = edgeq_read_s16x2(col + 6);
-        a00 = edgeq_smlad(c02, wa02, a00);
-        a00 = edgeq_smlad(c13, wa13, a00);
-        a01 = edgeq_smlad(c02, wb02, a01);
-        a01 = edgeq_smlad(c13, wb13, a01);
-        a10 = edgeq_smlad(d02, wa02, a10);
-        a10 = edgeq_smlad(d13, wa13, a10);
-        a11 = edgeq_smlad(d02, wb02, a11);
-        a11 = edgeq_smlad(d13, wb13, a11);
+        __asm__(EDGEQ_CONV_ASM_GROUP
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+&r"(col), [w] "+&r"(w),
+                  [c0] "=&r"(c0), [c1] "=&r"(c1), [d0] "=&r"(d0), [d1] "=&r"(d1), [t] "=&r"(t), [wv] "=&r"(wv)
+                : [st] "r"(step)
+                : "memory");
     }
-    for (; j < k; j++) /* natural order in the last, partial group */
+    n4 >>= 1;
+    if (n4 > 0)
     {
-        const int32_t r = j & 3;
-        a00 += col[r] * w0[j];
-        a01 += col[r] * w1[j];
-        a10 += col[4 + r] * w0[j];
-        a11 += col[4 + r] * w1[j];
+        __asm__("1:\n\t" EDGEQ_CONV_ASM_GROUP EDGEQ_CONV_ASM_GROUP
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+&r"(col), [w] "+&r"(w),
+                  [n] "+&r"(n4), [c0] "=&r"(c0), [c1] "=&r"(c1), [d0] "=&r"(d0), [d1] "=&r"(d1), [t] "=&r"(t),
+                  [wv] "=&r"(wv)
+                : [st] "r"(step)
+                : "memory", "cc");
     }
+    *cols = col;
+    *w0 = w;
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
 }
-
-static int8_t edgeq_conv_out(int32_t acc, const cmsis_nn_per_channel_quant_params *q, int32_t oc, int32_t out_off,
-                             int32_t act_min, int32_t act_max)
+#else
+static inline void edgeq_dot_2x2_groups(const int16_t **cols, const int8_t **w0, int32_t n4, int32_t step,
+                                        int32_t acc[4])
 {
-    const int32_t v = arm_nn_requantize(acc, q->multiplier[oc], q->shift[oc]) + out_off;
-    return (int8_t)edgeq_clamp_i32(v, act_min, act_max);
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3]; /* a<pixel><channel> */
+    const int16_t *col = *cols;
+    const int8_t *w = *w0;
+    for (; n4 > 0; n4--, w += 4, col += 8)
+    {
+        const int32_t wa = edgeq_read_s8x4(w), wb = edgeq_read_s8x4(w + 4 + step);
+        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
+        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
+        const int32_t c02 = edgeq_read_s16x2(col), c13 = edgeq_read_s16x2(col + 2);
+        const int32_t d02 = edgeq_read_s16x2(col + 4), d13 = edgeq_read_s16x2(col + 6);
+        a00 = edgeq_smlad(c13, wa13, edgeq_smlad(c02, wa02, a00));
+        a01 = edgeq_smlad(c13, wb13, edgeq_smlad(c02, wb02, a01));
+        a10 = edgeq_smlad(d13, wa13, edgeq_smlad(d02, wa02, a10));
+        a11 = edgeq_smlad(d13, wb13, edgeq_smlad(d02, wb02, a11));
+    }
+    *cols = col;
+    *w0 = w;
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
+
+/*
+ * out[p][oc] for the two interleaved columns (pixels) and two filters (output channels) at
+ * once: each weight word is loaded and sign-extended once for both pixels, each column word
+ * once for both channels. w1 is w0 + k, or w0 itself for an odd channel count (step -4; the
+ * duplicate sums are not stored).
+ *
+ * Overflow: every SMLAD adds two products of an int16 in [-255, 255] and an int8, |.| <= 65280.
+ * The accumulators add modulo 2^32 (SMLAD only sets the Q flag), exactly like TFLM's int32
+ * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
+ * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
+ */
+static inline void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const int8_t *w1, int32_t k, int32_t acc[4])
+{
+    /* the planner's scratch is word aligned (LDRD of the column words) */
+    const int16_t *col = (const int16_t *)__builtin_assume_aligned(cols, 4);
+    const int8_t *w = w0;
+    int32_t j = k & ~3;
+    edgeq_dot_2x2_groups(&col, &w, k >> 2, (int32_t)(w1 - w0) - 4, acc);
+    for (; j < k; j++) /* natural order in the last, partial group */
+    {
+        const int32_t r = j & 3;
+        acc[0] += col[r] * w0[j];
+        acc[1] += col[r] * w1[j];
+        acc[2] += col[4 + r] * w0[j];
+        acc[3] += col[4 + r] * w1[j];
+    }
+}
+
+/* One int8 output; mode (a constant where inlined): 2 the fast requantization with the whole
+ * int8 range as activation range (SSAT alone clamps), 1 fast + clamp, 0 the general one. */
+static inline int8_t edgeq_conv_out(int32_t acc, int32_t m, int32_t s, int32_t mode, int32_t out_off, int32_t act_min,
+                                    int32_t act_max)
+{
+    if (mode == 2)
+    {
+        return (int8_t)edgeq_ssat8(edgeq_requant_fast(acc, m, s) + out_off);
+    }
+    if (mode == 1)
+    {
+        return (int8_t)edgeq_clamp_i32(edgeq_ssat8(edgeq_requant_fast(acc, m, s) + out_off), act_min, act_max);
+    }
+    return (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc, m, s) + out_off, act_min, act_max);
+}
+
+/* Output channels [oc0, oc_end) of the pixel pair in cols (n_px 1 or 2), two at a time. */
+static inline void edgeq_conv_channels(const int16_t *cols, const int8_t *filter_data, int32_t k, int32_t oc0,
+                                       int32_t oc_end, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                       int32_t mode, int32_t out_off, int32_t act_min, int32_t act_max, int32_t n_px,
+                                       int8_t *out0, int8_t *out1)
+{
+    int32_t oc;
+    for (oc = oc0; oc < oc_end; oc += 2)
+    {
+        const int32_t n_oc = oc_end - oc >= 2 ? 2 : 1;
+        const int8_t *w0 = filter_data + oc * k;
+        const int8_t *w1 = n_oc == 2 ? w0 + k : w0;
+        const int32_t oc1 = oc + n_oc - 1;
+        int32_t acc[4];
+        acc[0] = acc[2] = bias != 0 ? bias[oc] : 0;
+        acc[1] = acc[3] = bias != 0 ? bias[oc1] : 0;
+        edgeq_dot_2x2(cols, w0, w1, k, acc);
+        out0[oc] = edgeq_conv_out(acc[0], mult[oc], shift[oc], mode, out_off, act_min, act_max);
+        if (n_px == 2)
+        {
+            out1[oc] = edgeq_conv_out(acc[2], mult[oc], shift[oc], mode, out_off, act_min, act_max);
+        }
+        if (n_oc == 2)
+        {
+            out0[oc1] = edgeq_conv_out(acc[1], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+            if (n_px == 2)
+            {
+                out1[oc1] = edgeq_conv_out(acc[3], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+            }
+        }
+    }
+}
+
+static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *cols, const int8_t *filter_data,
+                                                              int32_t k, int32_t oc0, int32_t oc_end,
+                                                              const int32_t *bias, const int32_t *mult,
+                                                              const int32_t *shift, int32_t mode, int32_t out_off,
+                                                              int32_t act_min, int32_t act_max, int32_t n_px,
+                                                              int8_t *out0, int8_t *out1)
+{
+    if (mode == 2)
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 2, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else if (mode == 1)
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 1, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 0, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
 }
 
 static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
@@ -199,7 +342,10 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
     const int32_t groups = in_c / k_c, oc_per_group = out_c / groups;
     const int32_t out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int32_t b, p, oc, i, g;
+    const int32_t mode = edgeq_requant_fast_ok(quant_params->multiplier, quant_params->shift, out_c)
+                             ? (act_min <= -128 && act_max >= 127 ? 2 : 1)
+                             : 0;
+    int32_t b, p, i, g;
 
     for (b = 0; b < input_dims->n; b++)
     {
@@ -222,29 +368,9 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                                  ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
                                  conv_params->dilation.w, conv_params->input_offset);
                 }
-                for (oc = g * oc_per_group; oc < oc_end; oc += 2)
-                {
-                    const int32_t n_oc = oc_end - oc >= 2 ? 2 : 1;
-                    const int8_t *w0 = filter_data + oc * k;
-                    const int8_t *w1 = n_oc == 2 ? w0 + k : w0;
-                    int32_t acc[4];
-                    acc[0] = acc[2] = bias_data != 0 ? bias_data[oc] : 0;
-                    acc[1] = acc[3] = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
-                    edgeq_dot_2x2(cols, w0, w1, k, acc);
-                    out0[oc] = edgeq_conv_out(acc[0], quant_params, oc, out_off, act_min, act_max);
-                    if (n_oc == 2)
-                    {
-                        out0[oc + 1] = edgeq_conv_out(acc[1], quant_params, oc + 1, out_off, act_min, act_max);
-                    }
-                    if (n_px == 2)
-                    {
-                        out1[oc] = edgeq_conv_out(acc[2], quant_params, oc, out_off, act_min, act_max);
-                        if (n_oc == 2)
-                        {
-                            out1[oc + 1] = edgeq_conv_out(acc[3], quant_params, oc + 1, out_off, act_min, act_max);
-                        }
-                    }
-                }
+                edgeq_conv_channels_mode(cols, filter_data, k, g * oc_per_group, oc_end, bias_data,
+                                         quant_params->multiplier, quant_params->shift, mode, out_off, act_min,
+                                         act_max, n_px, out0, out1);
             }
         }
         output_data += pixels * out_c;
