@@ -358,6 +358,24 @@ EDGEQ_INLINE int32_t edgeq_dup16(int32_t v)
     return (int32_t)(((uint32_t)(v & 0xFFFF) << 16) | (uint32_t)(v & 0xFFFF));
 }
 
+/* (a * b + 2^30) >> 31 in 64 bits: edgeq_srdhm without its one saturating case (b != INT32_MIN).
+ * On the core one SMLAL onto the rounding constant (GCC otherwise sometimes expands the 64-bit
+ * product into UMULL + MLA corrections when it knows an operand's sign). */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY)
+EDGEQ_INLINE int32_t edgeq_mulh_round(int32_t a, int32_t b)
+{
+    uint32_t lo = 0x40000000u;
+    int32_t hi = 0;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b));
+    return (int32_t)((lo >> 31) | ((uint32_t)hi << 1));
+}
+#else
+EDGEQ_INLINE int32_t edgeq_mulh_round(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
+}
+#endif
+
 /*
  * Requantization for the DSP kernels' int8 outputs, valid when shift <= -1 (a right shift
  * e = -shift >= 1 after the doubling high multiply) and multiplier != INT32_MIN; callers check
@@ -372,7 +390,7 @@ EDGEQ_INLINE int32_t edgeq_dup16(int32_t v)
  */
 EDGEQ_INLINE int32_t edgeq_requant_fast(int32_t acc, int32_t m, int32_t shift)
 {
-    const int32_t v = (int32_t)(((int64_t)acc * m + ((int64_t)1 << 30)) >> 31);
+    const int32_t v = edgeq_mulh_round(acc, m);
     const int32_t half = (int32_t)(0x40000000u >> (31 + shift)); /* 2^(e-1) */
     return (edgeq_qadd(v, half) + (v >> 31)) >> -shift;
 }
@@ -380,7 +398,7 @@ EDGEQ_INLINE int32_t edgeq_requant_fast(int32_t acc, int32_t m, int32_t shift)
 /* edgeq_requant_fast with the per-channel constants precomputed: e = -shift, half = 2^(e-1). */
 EDGEQ_INLINE int32_t edgeq_requant_fast_pre(int32_t acc, int32_t m, int32_t half, int32_t e)
 {
-    const int32_t v = (int32_t)(((int64_t)acc * m + ((int64_t)1 << 30)) >> 31);
+    const int32_t v = edgeq_mulh_round(acc, m);
     return (edgeq_qadd(v, half) + (v >> 31)) >> e;
 }
 
