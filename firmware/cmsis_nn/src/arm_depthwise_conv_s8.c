@@ -124,6 +124,158 @@ static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, 
 }
 #endif
 
+/* A layer's constants for the per-pixel code. */
+typedef struct
+{
+    const int8_t *filter;
+    const int32_t *bias, *mult, *shift;
+    int32_t ch, in_off, off2, out_off, act_min, act_max;
+    int32_t tap_step, row_step, w_row, dil_h, dil_w, k_w;
+} edgeq_dw_layer;
+
+/* Four requantized outputs; mode as edgeq_conv_out (a constant where inlined). */
+static inline void edgeq_dw_out4(const edgeq_dw_layer *L, const int32_t acc[4], int32_t c, int32_t mode, int8_t *out)
+{
+    int32_t j;
+    for (j = 0; j < 4; j++)
+    {
+        int32_t v;
+        if (mode == 2)
+        {
+            v = edgeq_ssat8(edgeq_requant_fast(acc[j], L->mult[c + j], L->shift[c + j]) + L->out_off);
+        }
+        else if (mode == 1)
+        {
+            v = edgeq_clamp_i32(edgeq_ssat8(edgeq_requant_fast(acc[j], L->mult[c + j], L->shift[c + j]) + L->out_off),
+                                L->act_min, L->act_max);
+        }
+        else
+        {
+            v = edgeq_clamp_i32(arm_nn_requantize(acc[j], L->mult[c + j], L->shift[c + j]) + L->out_off, L->act_min,
+                                L->act_max);
+        }
+        out[c + j] = (int8_t)v;
+    }
+}
+
+static inline void edgeq_dw_bias4(const edgeq_dw_layer *L, int32_t c, int32_t acc[4])
+{
+    if (L->bias != 0)
+    {
+        memcpy(acc, L->bias + c, 4 * sizeof(int32_t));
+    }
+    else
+    {
+        acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    }
+}
+
+/* The last ch % 4 channels of one output pixel (window: n_rows x n_taps taps from x / w). */
+static void edgeq_dw_tail(const edgeq_dw_layer *L, const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps,
+                          int8_t *out)
+{
+    int32_t c, r, t;
+    for (c = L->ch & ~3; c < L->ch; c++)
+    {
+        int32_t acc = L->bias != 0 ? L->bias[c] : 0;
+        for (r = 0; r < n_rows; r++)
+        {
+            const int8_t *xr = x + r * L->row_step + c, *wr = w + r * L->w_row + c;
+            for (t = 0; t < n_taps; t++)
+            {
+                acc += ((int32_t)xr[t * L->tap_step] + L->in_off) * (int32_t)wr[t * L->ch];
+            }
+        }
+        acc = arm_nn_requantize(acc, L->mult[c], L->shift[c]) + L->out_off;
+        out[c] = (int8_t)edgeq_clamp_i32(acc, L->act_min, L->act_max);
+    }
+}
+
+/* One output pixel, any window (the borders, other kernel sizes, dilation). */
+static inline void edgeq_dw_pixel(const edgeq_dw_layer *L, const int8_t *x, const int8_t *w, int32_t n_rows,
+                                  int32_t n_taps, int32_t mode, int8_t *out)
+{
+    int32_t c;
+    for (c = 0; c + 4 <= L->ch; c += 4)
+    {
+        int32_t acc[4];
+        edgeq_dw_bias4(L, c, acc);
+        if (n_rows > 0 && n_taps > 0)
+        {
+            edgeq_dw_window4(x + c, w + c, n_rows, n_taps, L->ch, L->tap_step, L->row_step, L->w_row, L->off2, acc);
+        }
+        edgeq_dw_out4(L, acc, c, mode, out);
+    }
+    edgeq_dw_tail(L, x, w, n_rows, n_taps, out);
+}
+
+/* n_px output pixels whose 3x3 windows (dilation 1) are wholly in bounds, x_step input bytes
+ * apart: no tap ranges, no per-pixel index arithmetic. */
+static inline void edgeq_dw_3x3_run_body(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step, int32_t n_px,
+                                         int32_t mode, int8_t *out)
+{
+    for (; n_px > 0; n_px--, x += x_step, out += L->ch)
+    {
+        int32_t c;
+        for (c = 0; c + 4 <= L->ch; c += 4)
+        {
+            int32_t acc[4];
+            edgeq_dw_bias4(L, c, acc);
+            edgeq_dw_3x3_4(x + c, L->filter + c, L->ch, L->row_step, L->off2, acc);
+            edgeq_dw_out4(L, acc, c, mode, out);
+        }
+        edgeq_dw_tail(L, x, L->filter, 3, 3, out);
+    }
+}
+
+static __attribute__((noinline)) void edgeq_dw_3x3_run(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step,
+                                                      int32_t n_px, int32_t mode, int8_t *out)
+{
+    if (mode == 2)
+    {
+        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 2, out);
+    }
+    else if (mode == 1)
+    {
+        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 1, out);
+    }
+    else
+    {
+        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 0, out);
+    }
+}
+
+/* One output row: the border pixels through edgeq_dw_pixel, the interior run [ox_a, ox_b) of a
+ * row whose window rows are all in bounds through edgeq_dw_3x3_run (use3x3). */
+static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, const int8_t *in_b, int32_t in_w,
+                                                  int32_t in_h, int32_t k_h, int32_t y0, int32_t stride_w,
+                                                  int32_t pad_w, int32_t out_w, int32_t use3x3, int32_t ox_a,
+                                                  int32_t ox_b, int32_t mode, int8_t *out)
+{
+    int32_t ky_lo, ky_hi, ox;
+    edgeq_tap_range(y0, L->dil_h, k_h, in_h, &ky_lo, &ky_hi);
+    for (ox = 0; ox < out_w; ox++, out += L->ch)
+    {
+        const int32_t x0 = ox * stride_w - pad_w;
+        int32_t kx_lo, kx_hi;
+        if (use3x3 && ox == ox_a)
+        {
+            const int8_t *x = in_b + (y0 * in_w + x0) * L->ch;
+            const int32_t n = ox_b - ox_a;
+            edgeq_dw_3x3_run(L, x, stride_w * L->ch, n, mode, out);
+            ox = ox_b - 1;
+            out += (n - 1) * L->ch;
+            continue;
+        }
+        edgeq_tap_range(x0, L->dil_w, L->k_w, in_w, &kx_lo, &kx_hi);
+        {
+            const int8_t *x = in_b + ((y0 + ky_lo * L->dil_h) * in_w + x0 + kx_lo * L->dil_w) * L->ch;
+            const int8_t *w = L->filter + (ky_lo * L->k_w + kx_lo) * L->ch;
+            edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, mode, out);
+        }
+    }
+}
+
 static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_per_channel_quant_params *q,
                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
                                    const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
@@ -132,97 +284,43 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    const int32_t dil_h = dw->dilation.h, dil_w = dw->dilation.w;
-    const int32_t in_off = dw->input_offset, out_off = dw->output_offset;
+    const int32_t stride_h = dw->stride.h, stride_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
     const int32_t act_min = dw->activation.min, act_max = dw->activation.max;
-    const int32_t off2 = edgeq_dup16(in_off);
-    const int32_t *mult = q->multiplier, *shift = q->shift;
     /* 2: the fast requantization and the activation range is all of int8 (SSAT alone clamps) */
-    const int32_t fast_rq = edgeq_requant_fast_ok(mult, shift, ch) ? (act_min <= -128 && act_max >= 127 ? 2 : 1) : 0;
-    const int32_t tap_step = dil_w * ch, row_step = dil_h * in_w * ch, w_row = k_w * ch;
-    int32_t b, oy, ox, c, ky, kx, j;
+    const int32_t mode =
+        edgeq_requant_fast_ok(q->multiplier, q->shift, ch) ? (act_min <= -128 && act_max >= 127 ? 2 : 1) : 0;
+    const int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
+    /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
+    const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
+    const int32_t ox_b = is3x3 && in_w - 3 + pad_w >= 0 ? edgeq_min_i32((in_w - 3 + pad_w) / stride_w + 1, out_w) : 0;
+    edgeq_dw_layer L;
+    int32_t b, oy;
 
+    L.filter = filter_data;
+    L.bias = bias_data;
+    L.mult = q->multiplier;
+    L.shift = q->shift;
+    L.ch = ch;
+    L.in_off = dw->input_offset;
+    L.off2 = edgeq_dup16(dw->input_offset);
+    L.out_off = dw->output_offset;
+    L.act_min = act_min;
+    L.act_max = act_max;
+    L.dil_h = dw->dilation.h;
+    L.dil_w = dw->dilation.w;
+    L.k_w = k_w;
+    L.tap_step = L.dil_w * ch;
+    L.row_step = L.dil_h * in_w * ch;
+    L.w_row = k_w * ch;
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * ch;
-        int8_t *out_px = output_data + b * out_h * out_w * ch;
-        for (oy = 0; oy < out_h; oy++)
+        int8_t *out_row = output_data + b * out_h * out_w * ch;
+        for (oy = 0; oy < out_h; oy++, out_row += out_w * ch)
         {
-            const int32_t y0 = oy * dw->stride.h - dw->padding.h;
-            int32_t ky_lo, ky_hi;
-            edgeq_tap_range(y0, dil_h, k_h, in_h, &ky_lo, &ky_hi);
-            for (ox = 0; ox < out_w; ox++, out_px += ch)
-            {
-                const int32_t x0 = ox * dw->stride.w - dw->padding.w;
-                int32_t kx_lo, kx_hi;
-                edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
-                {
-                    const int32_t n_rows = ky_hi - ky_lo, n_taps = kx_hi - kx_lo;
-                    const int8_t *x_win = in_b + ((y0 + ky_lo * dil_h) * in_w + x0 + kx_lo * dil_w) * ch;
-                    const int8_t *w_win = filter_data + (ky_lo * k_w + kx_lo) * ch;
-                    const int32_t full3x3 = n_rows == 3 && n_taps == 3 && k_w == 3 && dil_w == 1 && dil_h == 1;
-                    for (c = 0; c + 4 <= ch; c += 4)
-                    {
-                        int32_t acc[4];
-                        if (bias_data != 0)
-                        {
-                            memcpy(acc, bias_data + c, sizeof(acc));
-                        }
-                        else
-                        {
-                            acc[0] = acc[1] = acc[2] = acc[3] = 0;
-                        }
-                        if (full3x3)
-                        {
-                            edgeq_dw_3x3_4(x_win + c, w_win + c, ch, row_step, off2, acc);
-                        }
-                        else if (n_rows > 0 && n_taps > 0)
-                        {
-                            edgeq_dw_window4(x_win + c, w_win + c, n_rows, n_taps, ch, tap_step, row_step, w_row, off2,
-                                             acc);
-                        }
-                        if (fast_rq == 2)
-                        {
-                            for (j = 0; j < 4; j++)
-                            {
-                                const int32_t v = edgeq_requant_fast(acc[j], mult[c + j], shift[c + j]) + out_off;
-                                out_px[c + j] = (int8_t)edgeq_ssat8(v);
-                            }
-                        }
-                        else if (fast_rq)
-                        {
-                            for (j = 0; j < 4; j++)
-                            {
-                                const int32_t v = edgeq_requant_fast(acc[j], mult[c + j], shift[c + j]) + out_off;
-                                out_px[c + j] = (int8_t)edgeq_clamp_i32(edgeq_ssat8(v), act_min, act_max);
-                            }
-                        }
-                        else
-                        {
-                            for (j = 0; j < 4; j++)
-                            {
-                                const int32_t v = arm_nn_requantize(acc[j], mult[c + j], shift[c + j]) + out_off;
-                                out_px[c + j] = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
-                            }
-                        }
-                    }
-                }
-                for (; c < ch; c++) /* the last ch % 4 channels */
-                {
-                    int32_t acc = bias_data != 0 ? bias_data[c] : 0;
-                    for (ky = ky_lo; ky < ky_hi; ky++)
-                    {
-                        const int8_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * ch + c;
-                        const int8_t *w_row = filter_data + ky * k_w * ch + c;
-                        for (kx = kx_lo; kx < kx_hi; kx++)
-                        {
-                            acc += ((int32_t)in_row[kx * dil_w * ch] + in_off) * (int32_t)w_row[kx * ch];
-                        }
-                    }
-                    acc = arm_nn_requantize(acc, mult[c], shift[c]) + out_off;
-                    out_px[c] = (int8_t)edgeq_clamp_i32(acc, act_min, act_max);
-                }
-            }
+            const int32_t y0 = oy * stride_h - pad_h;
+            const int32_t use3x3 = is3x3 && y0 >= 0 && y0 + 3 <= in_h && ox_a < ox_b;
+            edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, use3x3, ox_a, ox_b, mode, out_row);
         }
     }
 }
