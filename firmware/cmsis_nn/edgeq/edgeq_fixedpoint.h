@@ -377,16 +377,18 @@ EDGEQ_INLINE int32_t edgeq_mulh_round(int32_t a, int32_t b)
 #endif
 
 /*
- * Requantization for the DSP kernels' int8 outputs, valid when shift <= -1 (a right shift
- * e = -shift >= 1 after the doubling high multiply) and multiplier != INT32_MIN; callers check
- * a layer's parameters once with edgeq_requant_fast_ok and keep edgeq_requantize otherwise.
+ * Requantization for the DSP kernels' int8 outputs, valid when -23 <= shift <= -1 (a right shift
+ * e = -shift in [1, 23] after the doubling high multiply) and multiplier != INT32_MIN; callers
+ * check a layer's parameters once with edgeq_requant_fast_ok and keep edgeq_requantize otherwise.
  *
  * srdhm(acc, m) = (acc * m + 2^30) >> 31 in 64 bits (exact: the one saturating case needs
  * m == INT32_MIN). The rounding divide by 2^e (ties away from zero) is
  * (v + 2^(e-1) - [v < 0]) >> e: for v < 0 nothing overflows; for v >= 0 the QADD saturates only
  * when v + 2^(e-1) >= 2^31, where the exact quotient is 2^(31-e) and the saturated one
- * 2^(31-e) - 1: both >= 2^30 - 1, so after adding an output offset in [-128, 127] both clamp to
- * the same int8. Bit-exact with edgeq_requantize for every int8 result (not for wider ones).
+ * 2^(31-e) - 1: with e <= 23 both are >= 255, so after adding an output offset in [-128, 127]
+ * both clamp to the same int8 (127, or the activation maximum). Bit-exact with
+ * edgeq_requantize for every int8 result (not for wider ones; e > 23 would let the two differ
+ * inside the int8 range).
  */
 EDGEQ_INLINE int32_t edgeq_requant_fast(int32_t acc, int32_t m, int32_t shift)
 {
@@ -402,13 +404,13 @@ EDGEQ_INLINE int32_t edgeq_requant_fast_pre(int32_t acc, int32_t m, int32_t half
     return (edgeq_qadd(v, half) + (v >> 31)) >> e;
 }
 
-/* Whether edgeq_requant_fast applies to all n channels (each shift <= -1, multiplier != INT32_MIN). */
+/* Whether edgeq_requant_fast applies to all n channels (each shift in [-23, -1], multiplier != INT32_MIN). */
 EDGEQ_INLINE int32_t edgeq_requant_fast_ok(const int32_t *mult, const int32_t *shift, int32_t n)
 {
     int32_t i;
     for (i = 0; i < n; i++)
     {
-        if (shift[i] > -1 || shift[i] < -31 || mult[i] == INT32_MIN)
+        if (shift[i] > -1 || shift[i] < -23 || mult[i] == INT32_MIN)
         {
             return 0;
         }
