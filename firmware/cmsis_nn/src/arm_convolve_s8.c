@@ -68,6 +68,79 @@ static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
     }
 }
 
+/* Receptive fields up to this many int8 elements take the byte-field route below when in_c is
+ * not a multiple of four (the field lives on the stack). */
+#define EDGEQ_IM2COL_FIELD_MAX 512
+
+/*
+ * Pixel i's receptive field, in_c % 4 != 0 (a first layer's 1 or 3 channels): gathered first as
+ * int8 in natural order (whole kernel rows copied when in bounds; padded taps get the byte
+ * -input_offset, which is the input zero point, so that x + input_offset is 0 there), then
+ * widened four at a time: SXTAB16 of a word gives (e0 + off, e2 + off) and (e1 + off, e3 + off),
+ * exactly the [e0 e2 e1 e3] group order of the column. The last partial group is widened in
+ * natural order like edgeq_im2col's. Replaces an element-by-element fill plus a reorder pass.
+ */
+static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w,
+                               int32_t in_c, int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0,
+                               int32_t dil_h, int32_t dil_w, int32_t in_off)
+{
+    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 4];
+    const int32_t k = k_h * k_w * in_c, k4 = k & ~3, row_len = k_w * in_c;
+    const int8_t pad = (int8_t)(-in_off);
+    const int32_t off2 = edgeq_dup16(in_off);
+    const int32_t row_contiguous = dil_w == 1 && c_stride == in_c && x0 >= 0 && x0 + k_w <= in_w;
+    int8_t *f = field;
+    int16_t *dst = cols + 4 * i;
+    int32_t ky, kx, c, j;
+    for (ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky * dil_h;
+        if (y < 0 || y >= in_h)
+        {
+            memset(f, pad, (size_t)row_len);
+            f += row_len;
+        }
+        else if (row_contiguous)
+        {
+            const int8_t *src = in_b + (y * in_w + x0) * in_c;
+            for (j = 0; j < row_len; j++)
+            {
+                f[j] = src[j];
+            }
+            f += row_len;
+        }
+        else
+        {
+            for (kx = 0; kx < k_w; kx++, f += in_c)
+            {
+                const int32_t x = x0 + kx * dil_w;
+                if (x < 0 || x >= in_w)
+                {
+                    memset(f, pad, (size_t)in_c);
+                }
+                else
+                {
+                    const int8_t *src = in_b + (y * in_w + x) * c_stride;
+                    for (c = 0; c < in_c; c++)
+                    {
+                        f[c] = src[c];
+                    }
+                }
+            }
+        }
+    }
+    for (j = 0; j < k4; j += 4, dst += 8)
+    {
+        const int32_t v = edgeq_read_s8x4(field + j);
+        edgeq_write_s16x2(dst, edgeq_sxtab16(off2, v));
+        edgeq_write_s16x2(dst + 2, edgeq_sxtab16_ror8(off2, v));
+    }
+    for (; j < k; j++)
+    {
+        dst[j - k4] = (int16_t)(field[j] + in_off);
+    }
+}
+
 /* Pixel i's receptive field into the interleaved columns (k = k_h * k_w * in_c elements): in_c
  * channels of each tap, pixels c_stride channels apart (c_stride > in_c for one group's slice). */
 static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w, int32_t in_c,
@@ -127,6 +200,22 @@ static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t i
     if ((in_c & 3) != 0)
     {
         edgeq_col_interleave(cols, i, k4);
+    }
+}
+
+/* The im2col variant for the layer's shape. */
+static inline void edgeq_im2col_any(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w,
+                                    int32_t in_c, int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0,
+                                    int32_t dil_h, int32_t dil_w, int32_t in_off)
+{
+    /* (the padding byte -in_off must be an int8: it is for every int8 zero point) */
+    if ((in_c & 3) != 0 && k_h * k_w * in_c <= EDGEQ_IM2COL_FIELD_MAX && in_off >= -127 && in_off <= 128)
+    {
+        edgeq_im2col_field(cols, i, in_b, in_h, in_w, in_c, c_stride, k_h, k_w, y0, x0, dil_h, dil_w, in_off);
+    }
+    else
+    {
+        edgeq_im2col(cols, i, in_b, in_h, in_w, in_c, c_stride, k_h, k_w, y0, x0, dil_h, dil_w, in_off);
     }
 }
 
@@ -363,7 +452,7 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                     /* an odd last pixel fills both columns (its duplicate results are not stored) */
                     const int32_t q = p + (i < n_px ? i : 0);
                     const int32_t oy = q / out_w, ox = q % out_w;
-                    edgeq_im2col(cols, i, in_b + g * k_c, in_h, in_w, k_c, in_c, k_h, k_w,
+                    edgeq_im2col_any(cols, i, in_b + g * k_c, in_h, in_w, k_c, in_c, k_h, k_w,
                                  oy * conv_params->stride.h - conv_params->padding.h,
                                  ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
                                  conv_params->dilation.w, conv_params->input_offset);
