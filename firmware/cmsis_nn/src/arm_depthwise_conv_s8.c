@@ -43,23 +43,64 @@
 
 /* acc[0..3] += the window of four channels: n_rows rows of n_taps taps; x steps tap_step per
  * tap and row_step per row, w steps ch per tap and w_row per row. */
-static void edgeq_dw_window4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
+#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
+/* On the core: one row of n >= 1 taps as a hand-allocated loop (14 registers), 14 instructions
+ * per tap (the tap's 10 plus two pointer steps and the loop branch). */
+static inline void edgeq_dw_row4(const int8_t *x, const int8_t *w, int32_t n, int32_t ch, int32_t tap_step,
+                                 int32_t off2, int32_t *a0p, int32_t *a1p, int32_t *a2p, int32_t *a3p)
+{
+    int32_t a0 = *a0p, a1 = *a1p, a2 = *a2p, a3 = *a3p;
+    int32_t xv, wv, t1, t2;
+    __asm__("1:\n\t"
+            "ldr %[xv], [%[x]]\n\t"
+            "ldr %[wv], [%[w]]\n\t"
+            "add %[x], %[x], %[ts]\n\t"
+            "add %[w], %[w], %[ch]\n\t"
+            "sxtab16 %[t1], %[off2], %[xv]\n\t"
+            "sxtb16 %[t2], %[wv]\n\t"
+            "smlabb %[a0], %[t1], %[t2], %[a0]\n\t"
+            "smlatt %[a2], %[t1], %[t2], %[a2]\n\t"
+            "sxtab16 %[t1], %[off2], %[xv], ror #8\n\t"
+            "sxtb16 %[t2], %[wv], ror #8\n\t"
+            "smlabb %[a1], %[t1], %[t2], %[a1]\n\t"
+            "smlatt %[a3], %[t1], %[t2], %[a3]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w), [n] "+&r"(n),
+              [xv] "=&r"(xv), [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)
+            : [ch] "r"(ch), [ts] "r"(tap_step), [off2] "r"(off2)
+            : "memory", "cc");
+    *a0p = a0;
+    *a1p = a1;
+    *a2p = a2;
+    *a3p = a3;
+}
+#else
+static inline void edgeq_dw_row4(const int8_t *x, const int8_t *w, int32_t n, int32_t ch, int32_t tap_step,
+                                 int32_t off2, int32_t *a0p, int32_t *a1p, int32_t *a2p, int32_t *a3p)
+{
+    int32_t a0 = *a0p, a1 = *a1p, a2 = *a2p, a3 = *a3p;
+    for (; n > 0; n--, x += tap_step, w += ch)
+    {
+        EDGEQ_DW_TAP(x, w);
+    }
+    *a0p = a0;
+    *a1p = a1;
+    *a2p = a2;
+    *a3p = a3;
+}
+#endif
+
+/* acc[0..3] += the window of four channels: n_rows rows of n_taps >= 1 taps; x steps tap_step
+ * per tap and row_step per row, w steps ch per tap and w_row per row. */
+static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const int8_t *w, int32_t n_rows,
+                                                      int32_t n_taps, int32_t ch,
                              int32_t tap_step, int32_t row_step, int32_t w_row, int32_t off2, int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (; n_rows > 0; n_rows--, x += row_step, w += w_row)
     {
-        const int8_t *xp = x, *wp = w;
-        int32_t t;
-        for (t = n_taps; t > 0; t--, xp += tap_step, wp += ch)
-        {
-            EDGEQ_DW_TAP(xp, wp);
-        }
+        edgeq_dw_row4(x, w, n_taps, ch, tap_step, off2, &acc[0], &acc[1], &acc[2], &acc[3]);
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
 }
 
 /* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
@@ -271,7 +312,14 @@ static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, cons
         {
             const int8_t *x = in_b + ((y0 + ky_lo * L->dil_h) * in_w + x0 + kx_lo * L->dil_w) * L->ch;
             const int8_t *w = L->filter + (ky_lo * L->k_w + kx_lo) * L->ch;
-            edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, mode, out);
+            if (mode == 2)
+            {
+                edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, 2, out);
+            }
+            else
+            {
+                edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, mode, out);
+            }
         }
     }
 }
