@@ -279,6 +279,14 @@ EDGEQ_INLINE int32_t edgeq_ssat8(int32_t x) { return x > 127 ? 127 : (x < -128 ?
 #if defined(EDGEQ_DOT_DSP)
 #include <string.h>
 
+/* The kernels' hand-register-allocated inner loops (inline assembly using up to 14 registers):
+ * on the core, in optimised builds only (an unoptimised build keeps r7 as the frame pointer,
+ * leaving 13); elsewhere the same arithmetic in C with the intrinsics. */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY) && \
+    !defined(EDGEQ_EMULATE_DSP) && defined(__OPTIMIZE__)
+#define EDGEQ_DSP_ASM 1
+#endif
+
 /* Four int8 from memory (any alignment) as one word. */
 EDGEQ_INLINE int32_t edgeq_read_s8x4(const int8_t *p)
 {

@@ -66,7 +66,7 @@ static void edgeq_dot_s8_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w
  * word is loaded with post-increment, the pixel-1 / filter-1 word is step bytes further.
  * Per group: 4 loads, 8 SXTB16, 8 SMLAD (16 MACs); the same overflow argument as above.
  */
-#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
+#if defined(EDGEQ_DSP_ASM)
 /* On the core, register-allocated by hand: the loop needs all 14 registers (4 accumulators,
  * 2 pointers, the step, the count, 6 temporaries), which GCC spills from the intrinsics. */
 #define EDGEQ_1X1_ASM_GROUP                                                                                           \

@@ -229,7 +229,7 @@ static inline void edgeq_im2col_any(int16_t *cols, int32_t i, const int8_t *in_b
  * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
  * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
  */
-#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
+#if defined(EDGEQ_DSP_ASM)
 /*
  * On the core, register-allocated by hand (14 registers: 4 accumulators, the column and filter
  * pointers, the filter-1 step, the count, 6 temporaries). Per group of four: two LDRD fetch

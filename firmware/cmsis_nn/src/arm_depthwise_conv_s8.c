@@ -43,18 +43,19 @@
 
 /* acc[0..3] += the window of four channels: n_rows rows of n_taps taps; x steps tap_step per
  * tap and row_step per row, w steps ch per tap and w_row per row. */
-#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
-/* On the core: one row of n >= 1 taps as a hand-allocated loop (14 registers), 14 instructions
- * per tap (the tap's 10 plus two pointer steps and the loop branch). */
-static inline void edgeq_dw_row4(const int8_t *x, const int8_t *w, int32_t n, int32_t ch, int32_t tap_step,
-                                 int32_t off2, int32_t *a0p, int32_t *a1p, int32_t *a2p, int32_t *a3p)
+#if defined(EDGEQ_DSP_ASM)
+/* On the core: one row of n >= 1 taps, ch bytes apart in input and filter (dilation 1), as a
+ * hand-allocated loop (13 registers), 14 instructions per tap (the tap's 10 plus two pointer
+ * steps and the loop branch). */
+static inline void edgeq_dw_row4_d1(const int8_t *x, const int8_t *w, int32_t n, int32_t ch, int32_t off2,
+                                    int32_t acc[4])
 {
-    int32_t a0 = *a0p, a1 = *a1p, a2 = *a2p, a3 = *a3p;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t xv, wv, t1, t2;
     __asm__("1:\n\t"
             "ldr %[xv], [%[x]]\n\t"
             "ldr %[wv], [%[w]]\n\t"
-            "add %[x], %[x], %[ts]\n\t"
+            "add %[x], %[x], %[ch]\n\t"
             "add %[w], %[w], %[ch]\n\t"
             "sxtab16 %[t1], %[off2], %[xv]\n\t"
             "sxtb16 %[t2], %[wv]\n\t"
@@ -68,14 +69,14 @@ static inline void edgeq_dw_row4(const int8_t *x, const int8_t *w, int32_t n, in
             "bne 1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w), [n] "+&r"(n),
               [xv] "=&r"(xv), [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)
-            : [ch] "r"(ch), [ts] "r"(tap_step), [off2] "r"(off2)
+            : [ch] "r"(ch), [off2] "r"(off2)
             : "memory", "cc");
-    *a0p = a0;
-    *a1p = a1;
-    *a2p = a2;
-    *a3p = a3;
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
-#else
+#endif
 static inline void edgeq_dw_row4(const int8_t *x, const int8_t *w, int32_t n, int32_t ch, int32_t tap_step,
                                  int32_t off2, int32_t *a0p, int32_t *a1p, int32_t *a2p, int32_t *a3p)
 {
@@ -89,7 +90,6 @@ static inline void edgeq_dw_row4(const int8_t *x, const int8_t *w, int32_t n, in
     *a2p = a2;
     *a3p = a3;
 }
-#endif
 
 /* acc[0..3] += the window of four channels: n_rows rows of n_taps >= 1 taps; x steps tap_step
  * per tap and row_step per row, w steps ch per tap and w_row per row. */
@@ -99,13 +99,20 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
 {
     for (; n_rows > 0; n_rows--, x += row_step, w += w_row)
     {
+#if defined(EDGEQ_DSP_ASM)
+        if (tap_step == ch)
+        {
+            edgeq_dw_row4_d1(x, w, n_taps, ch, off2, acc);
+            continue;
+        }
+#endif
         edgeq_dw_row4(x, w, n_taps, ch, tap_step, off2, &acc[0], &acc[1], &acc[2], &acc[3]);
     }
 }
 
 /* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
  * (row_step = in_w * ch) and the filter's nine taps contiguous (ch apart). */
-#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
+#if defined(EDGEQ_DSP_ASM)
 /*
  * On the core: the same instructions as EDGEQ_DW_TAP, register-allocated by hand. With the
  * intrinsics GCC schedules every load of the window first and spills a fifth of the block to

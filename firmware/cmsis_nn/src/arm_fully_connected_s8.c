@@ -26,7 +26,7 @@ int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims)
  * Overflow: each SMLAD adds two products |(x + off) * w| <= 255 * 128; the accumulators add
  * modulo 2^32 like TFLM's int32 accumulator, so the bits agree for all int8 inputs.
  */
-#if defined(__ARM_FEATURE_DSP) && !defined(EDGEQ_EMULATE_DSP)
+#if defined(EDGEQ_DSP_ASM)
 /* On the core, register-allocated by hand (14 registers: 4 accumulators, the input and filter
  * pointers, depth and 3 * depth, the offset pair, the count, 4 temporaries). Rows 1..3 are read
  * at register offsets from row 0's pointer, which post-increments last: 23 instructions per
