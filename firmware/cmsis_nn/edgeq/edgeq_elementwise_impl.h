@@ -28,6 +28,42 @@ arm_cmsis_nn_status EDGEQ_EW_ADD(const EDGEQ_EW_T *input_1_vect,
                                  const int32_t block_size)
 {
     int32_t i;
+#if defined(EDGEQ_DOT_DSP)
+    /*
+     * int8, the shifts TFLM's Prepare produces (each in [-31, 0], multipliers >= 0): the
+     * same arithmetic with the rounding divides in fewer instructions. Each input term
+     * (x + off) << left_shift has |.| < 2^30 (255 << 20 < 2^28, checked below), so srdhm by a
+     * Q31 multiplier stays below 2^30 and (v + 2^(e-1) - [v < 0]) >> e -- round half away from
+     * zero -- cannot overflow: exact. Their sum stays below 2^30 as well, so the output
+     * requantization is the same exact form.
+     */
+    if (sizeof(EDGEQ_EW_T) == 1 && left_shift >= 0 && left_shift <= 21 && input_1_shift <= 0 && input_1_shift >= -31 &&
+        input_2_shift <= 0 && input_2_shift >= -31 && input_1_mult >= 0 && input_2_mult >= 0 && out_shift <= 0 &&
+        out_shift >= -31 && out_mult >= 0)
+    {
+        const int32_t e1 = -input_1_shift, e2 = -input_2_shift;
+        const int32_t h1 = e1 > 0 ? (int32_t)1 << (e1 - 1) : 0, n1 = e1 > 0 ? -1 : 0;
+        const int32_t h2 = e2 > 0 ? (int32_t)1 << (e2 - 1) : 0, n2 = e2 > 0 ? -1 : 0;
+        const int32_t eo = -out_shift;
+        const int32_t ho = eo > 0 ? (int32_t)1 << (eo - 1) : 0, no = eo > 0 ? -1 : 0;
+        const int32_t full = out_activation_min <= -128 && out_activation_max >= 127;
+        const int32_t scale = (int32_t)1 << left_shift;
+        for (i = 0; i < block_size; i++)
+        {
+            /* |x + off| <= 255: no overflow in the left shift (a multiply keeps GCC on SMLAL) */
+            const int32_t x1 = (input_1_vect[i] + input_1_offset) * scale;
+            const int32_t x2 = (input_2_vect[i] + input_2_offset) * scale;
+            const int32_t v1 = edgeq_mulh_round(x1, input_1_mult);
+            const int32_t v2 = edgeq_mulh_round(x2, input_2_mult);
+            const int32_t a1 = (v1 + h1 + ((v1 >> 31) & n1)) >> e1;
+            const int32_t a2 = (v2 + h2 + ((v2 >> 31) & n2)) >> e2;
+            const int32_t vo = edgeq_mulh_round(a1 + a2, out_mult);
+            const int32_t v = edgeq_ssat8(((vo + ho + ((vo >> 31) & no)) >> eo) + out_offset);
+            output[i] = (EDGEQ_EW_T)(full ? v : edgeq_clamp_i32(v, out_activation_min, out_activation_max));
+        }
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
     for (i = 0; i < block_size; i++)
     {
         const int32_t v = edgeq_add_one(input_1_vect[i], input_2_vect[i], input_1_offset, input_1_mult, input_1_shift,

@@ -229,6 +229,9 @@ EDGEQ_INLINE int32_t edgeq_logistic_q4(int32_t a)
 #define edgeq_sadd16(a, b) __sadd16((a), (b))
 #define edgeq_smlabb(a, b, acc) __smlabb((a), (b), (acc))
 #define edgeq_smlatt(a, b, acc) __smlatt((a), (b), (acc))
+#define edgeq_sxtab16(a, b) __sxtab16((a), (b))
+#define edgeq_qadd(a, b) __qadd((a), (b))
+#define edgeq_ssat8(x) __ssat((x), 8)
 #elif defined(EDGEQ_EMULATE_DSP)
 /* Host testing of the DSP code path: the same instructions in portable C. */
 #define EDGEQ_DOT_DSP 1
@@ -261,10 +264,28 @@ EDGEQ_INLINE int32_t edgeq_sadd16(int32_t a, int32_t b)
 {
     return edgeq_pack16(edgeq_lo16(a) + edgeq_lo16(b), edgeq_hi16(a) + edgeq_hi16(b));
 }
+/* SXTAB16: a + SXTB16(b) in each 16-bit lane, each lane modulo 2^16 like the hardware. */
+EDGEQ_INLINE int32_t edgeq_sxtab16(int32_t a, int32_t b) { return edgeq_sadd16(a, edgeq_sxtb16(b)); }
+/* QADD: a + b saturated to int32. */
+EDGEQ_INLINE int32_t edgeq_qadd(int32_t a, int32_t b)
+{
+    const int64_t s = (int64_t)a + (int64_t)b;
+    return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+/* SSAT #8: x saturated to [-128, 127]. */
+EDGEQ_INLINE int32_t edgeq_ssat8(int32_t x) { return x > 127 ? 127 : (x < -128 ? -128 : x); }
 #endif
 
 #if defined(EDGEQ_DOT_DSP)
 #include <string.h>
+
+/* The kernels' hand-register-allocated inner loops (inline assembly using up to 14 registers):
+ * on the core, in optimised builds only (an unoptimised build keeps r7 as the frame pointer,
+ * leaving 13); elsewhere the same arithmetic in C with the intrinsics. */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY) && \
+    !defined(EDGEQ_EMULATE_DSP) && defined(__OPTIMIZE__)
+#define EDGEQ_DSP_ASM 1
+#endif
 
 /* Four int8 from memory (any alignment) as one word. */
 EDGEQ_INLINE int32_t edgeq_read_s8x4(const int8_t *p)
@@ -327,9 +348,83 @@ EDGEQ_INLINE int32_t edgeq_sxtb16_ror8(int32_t v)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
 }
+/* SXTAB16 with the same built-in rotation: a + SXTB16(b ROR 8) per lane. */
+EDGEQ_INLINE int32_t edgeq_sxtab16_ror8(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
 #else
 EDGEQ_INLINE int32_t edgeq_sxtb16_ror8(int32_t v) { return edgeq_sxtb16(edgeq_ror8(v)); }
+EDGEQ_INLINE int32_t edgeq_sxtab16_ror8(int32_t a, int32_t b) { return edgeq_sxtab16(a, edgeq_ror8(b)); }
 #endif
+
+/* Both 16-bit lanes set to v (the input offset for SXTAB16 / SADD16). */
+EDGEQ_INLINE int32_t edgeq_dup16(int32_t v)
+{
+    return (int32_t)(((uint32_t)(v & 0xFFFF) << 16) | (uint32_t)(v & 0xFFFF));
+}
+
+/* (a * b + 2^30) >> 31 in 64 bits: edgeq_srdhm without its one saturating case (b != INT32_MIN).
+ * On the core one SMLAL onto the rounding constant (GCC otherwise sometimes expands the 64-bit
+ * product into UMULL + MLA corrections when it knows an operand's sign). */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY)
+EDGEQ_INLINE int32_t edgeq_mulh_round(int32_t a, int32_t b)
+{
+    uint32_t lo = 0x40000000u;
+    int32_t hi = 0;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b));
+    return (int32_t)((lo >> 31) | ((uint32_t)hi << 1));
+}
+#else
+EDGEQ_INLINE int32_t edgeq_mulh_round(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
+}
+#endif
+
+/*
+ * Requantization for the DSP kernels' int8 outputs, valid when -23 <= shift <= -1 (a right shift
+ * e = -shift in [1, 23] after the doubling high multiply) and multiplier != INT32_MIN; callers
+ * check a layer's parameters once with edgeq_requant_fast_ok and keep edgeq_requantize otherwise.
+ *
+ * srdhm(acc, m) = (acc * m + 2^30) >> 31 in 64 bits (exact: the one saturating case needs
+ * m == INT32_MIN). The rounding divide by 2^e (ties away from zero) is
+ * (v + 2^(e-1) - [v < 0]) >> e: for v < 0 nothing overflows; for v >= 0 the QADD saturates only
+ * when v + 2^(e-1) >= 2^31, where the exact quotient is 2^(31-e) and the saturated one
+ * 2^(31-e) - 1: with e <= 23 both are >= 255, so after adding an output offset in [-128, 127]
+ * both clamp to the same int8 (127, or the activation maximum). Bit-exact with
+ * edgeq_requantize for every int8 result (not for wider ones; e > 23 would let the two differ
+ * inside the int8 range).
+ */
+EDGEQ_INLINE int32_t edgeq_requant_fast(int32_t acc, int32_t m, int32_t shift)
+{
+    const int32_t v = edgeq_mulh_round(acc, m);
+    const int32_t half = (int32_t)(0x40000000u >> (31 + shift)); /* 2^(e-1) */
+    return (edgeq_qadd(v, half) + (v >> 31)) >> -shift;
+}
+
+/* edgeq_requant_fast with the per-channel constants precomputed: e = -shift, half = 2^(e-1). */
+EDGEQ_INLINE int32_t edgeq_requant_fast_pre(int32_t acc, int32_t m, int32_t half, int32_t e)
+{
+    const int32_t v = edgeq_mulh_round(acc, m);
+    return (edgeq_qadd(v, half) + (v >> 31)) >> e;
+}
+
+/* Whether edgeq_requant_fast applies to all n channels (each shift in [-23, -1], multiplier != INT32_MIN). */
+EDGEQ_INLINE int32_t edgeq_requant_fast_ok(const int32_t *mult, const int32_t *shift, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; i++)
+    {
+        if (shift[i] > -1 || shift[i] < -23 || mult[i] == INT32_MIN)
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
 #endif
 
 /* sum(a[i] * b[i]) over n int8 pairs. Cortex-M cores with the DSP extension use dual 16-bit

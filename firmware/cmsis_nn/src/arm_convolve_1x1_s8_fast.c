@@ -62,6 +62,174 @@ static void edgeq_dot_s8_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w
 }
 
 /*
+ * acc += the 2 x 2 block (pixels x0, x0 + in_c; filters w0, w0 + in_c) over n4 groups of four
+ * channels; *x0 and *w0 are left after the last group. step = in_c - 4: once a pixel-0 / filter-0
+ * word is loaded with post-increment, the pixel-1 / filter-1 word is step bytes further.
+ * Per group: 4 loads, 8 SXTB16, 8 SMLAD (16 MACs); the same overflow argument as above.
+ */
+#if defined(EDGEQ_DSP_ASM)
+/* On the core, register-allocated by hand: the loop needs all 14 registers (4 accumulators,
+ * 2 pointers, the step, the count, 6 temporaries), which GCC spills from the intrinsics. */
+#define EDGEQ_1X1_ASM_GROUP                                                                                           \
+    "ldr %[xa], [%[x]], #4\n\t"                                                                                        \
+    "ldr %[wa], [%[w]], #4\n\t"                                                                                        \
+    "ldr %[wb], [%[w], %[st]]\n\t"                                                                                     \
+    "sxtb16 %[t], %[xa]\n\t"                                                                                           \
+    "sxtb16 %[xa], %[xa], ror #8\n\t"                                                                                  \
+    "sxtb16 %[u], %[wa]\n\t"                                                                                           \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                                                  \
+    "smlad %[a00], %[t], %[u], %[a00]\n\t"                                                                             \
+    "smlad %[a00], %[xa], %[wa], %[a00]\n\t"                                                                           \
+    "sxtb16 %[v], %[wb]\n\t"                                                                                           \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                                                  \
+    "smlad %[a01], %[t], %[v], %[a01]\n\t"                                                                             \
+    "smlad %[a01], %[xa], %[wb], %[a01]\n\t"                                                                           \
+    "ldr %[xa], [%[x], %[st]]\n\t"                                                                                     \
+    "sxtb16 %[t], %[xa]\n\t"                                                                                           \
+    "sxtb16 %[xa], %[xa], ror #8\n\t"                                                                                  \
+    "smlad %[a10], %[t], %[u], %[a10]\n\t"                                                                             \
+    "smlad %[a10], %[xa], %[wa], %[a10]\n\t"                                                                           \
+    "smlad %[a11], %[t], %[v], %[a11]\n\t"                                                                             \
+    "smlad %[a11], %[xa], %[wb], %[a11]\n\t"
+static inline void edgeq_1x1_2x2_groups(const int8_t **x0, const int8_t **w0, int32_t n4, int32_t step,
+                                        int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int8_t *x = *x0, *w = *w0;
+    int32_t xa, wa, wb, t, u, v;
+    if (n4 & 1)
+    {
+        __asm__(EDGEQ_1X1_ASM_GROUP
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+&r"(x), [w] "+&r"(w),
+                  [xa] "=&r"(xa), [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t), [u] "=&r"(u), [v] "=&r"(v)
+                : [st] "r"(step)
+                : "memory");
+    }
+    n4 >>= 1;
+    if (n4 > 0)
+    {
+        __asm__("1:\n\t" EDGEQ_1X1_ASM_GROUP EDGEQ_1X1_ASM_GROUP
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+&r"(x), [w] "+&r"(w),
+                  [n] "+&r"(n4), [xa] "=&r"(xa), [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t), [u] "=&r"(u),
+                  [v] "=&r"(v)
+                : [st] "r"(step)
+                : "memory", "cc");
+    }
+    *x0 = x;
+    *w0 = w;
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#else
+static inline void edgeq_1x1_2x2_groups(const int8_t **x0, const int8_t **w0, int32_t n4, int32_t step,
+                                        int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int8_t *x = *x0, *w = *w0;
+    for (; n4 > 0; n4--)
+    {
+        const int32_t xa = edgeq_read_s8x4(x), wa = edgeq_read_s8x4(w);
+        const int32_t wb = edgeq_read_s8x4(w + 4 + step), xb = edgeq_read_s8x4(x + 4 + step);
+        const int32_t xa02 = edgeq_sxtb16(xa), xa13 = edgeq_sxtb16_ror8(xa);
+        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
+        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
+        const int32_t xb02 = edgeq_sxtb16(xb), xb13 = edgeq_sxtb16_ror8(xb);
+        a00 = edgeq_smlad(xa13, wa13, edgeq_smlad(xa02, wa02, a00));
+        a01 = edgeq_smlad(xa13, wb13, edgeq_smlad(xa02, wb02, a01));
+        a10 = edgeq_smlad(xb13, wa13, edgeq_smlad(xb02, wa02, a10));
+        a11 = edgeq_smlad(xb13, wb13, edgeq_smlad(xb02, wb02, a11));
+        x += 4;
+        w += 4;
+    }
+    *x0 = x;
+    *w0 = w;
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
+
+/* One int8 output: requantized (fast: rq_e >= 1 is the right shift, rq_half 2^(e-1); else the
+ * general edgeq_requantize with shift), offset and clamped (full: the range is all of int8). */
+static inline int8_t edgeq_1x1_out(int32_t acc, int32_t m, int32_t s, int32_t e, int32_t half, int32_t mode,
+                                   int32_t out_off, int32_t act_min, int32_t act_max)
+{
+    if (mode == 2)
+    {
+        return (int8_t)edgeq_ssat8(edgeq_requant_fast_pre(acc, m, half, e) + out_off);
+    }
+    if (mode == 1)
+    {
+        return (int8_t)edgeq_clamp_i32(edgeq_ssat8(edgeq_requant_fast_pre(acc, m, half, e) + out_off), act_min,
+                                       act_max);
+    }
+    return (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc, m, s) + out_off, act_min, act_max);
+}
+
+/* The requantization constants of an output-channel pair. */
+typedef struct
+{
+    int32_t m0, s0, e0, h0, m1, s1, e1, h1, out_off, act_min, act_max;
+} edgeq_1x1_rq;
+
+/*
+ * n_pairs pixel pairs (dense: pixel p at p * in_c) for one output-channel pair, in_c >= 4:
+ * the 2 x 2 block loop, then the four outputs. mode is a constant at each call site (see
+ * edgeq_1x1_out), so each copy has no per-output dispatch.
+ */
+static inline void edgeq_1x1_pairs(const int8_t *x, const int8_t *w0, int32_t in_c, int32_t out_c, int32_t n_pairs,
+                                   int32_t base0, int32_t base1, const edgeq_1x1_rq *rq, int32_t mode, int8_t *out)
+{
+    const int32_t n4 = in_c >> 2, k4 = in_c & ~3;
+    for (; n_pairs > 0; n_pairs--, x += 2 * in_c, out += 2 * out_c)
+    {
+        const int8_t *xp = x, *wp = w0;
+        int32_t acc[4];
+        int32_t i;
+        acc[0] = acc[2] = base0;
+        acc[1] = acc[3] = base1;
+        edgeq_1x1_2x2_groups(&xp, &wp, n4, in_c - 4, acc);
+        for (i = k4; i < in_c; i++)
+        {
+            acc[0] += x[i] * w0[i];
+            acc[1] += x[i] * w0[in_c + i];
+            acc[2] += x[in_c + i] * w0[i];
+            acc[3] += x[in_c + i] * w0[in_c + i];
+        }
+        out[0] = edgeq_1x1_out(acc[0], rq->m0, rq->s0, rq->e0, rq->h0, mode, rq->out_off, rq->act_min, rq->act_max);
+        out[1] = edgeq_1x1_out(acc[1], rq->m1, rq->s1, rq->e1, rq->h1, mode, rq->out_off, rq->act_min, rq->act_max);
+        out[out_c] =
+            edgeq_1x1_out(acc[2], rq->m0, rq->s0, rq->e0, rq->h0, mode, rq->out_off, rq->act_min, rq->act_max);
+        out[out_c + 1] =
+            edgeq_1x1_out(acc[3], rq->m1, rq->s1, rq->e1, rq->h1, mode, rq->out_off, rq->act_min, rq->act_max);
+    }
+}
+
+static __attribute__((noinline)) void edgeq_1x1_pairs_dispatch(const int8_t *x, const int8_t *w0, int32_t in_c,
+                                                              int32_t out_c, int32_t n_pairs, int32_t base0,
+                                                              int32_t base1, const edgeq_1x1_rq *rq, int32_t mode,
+                                                              int8_t *out)
+{
+    if (mode == 2)
+    {
+        edgeq_1x1_pairs(x, w0, in_c, out_c, n_pairs, base0, base1, rq, 2, out);
+    }
+    else if (mode == 1)
+    {
+        edgeq_1x1_pairs(x, w0, in_c, out_c, n_pairs, base0, base1, rq, 1, out);
+    }
+    else
+    {
+        edgeq_1x1_pairs(x, w0, in_c, out_c, n_pairs, base0, base1, rq, 0, out);
+    }
+}
+
+/*
  * The input offset is hoisted out of the inner loop: sum((x + off) * w) + bias =
  * sum(x * w) + (bias + off * sum(w)), both sides modulo 2^32. Valid because a 1x1 convolution
  * without padding has no padded taps (every tap really contributes (x + off) * w).
@@ -87,6 +255,7 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
     const int32_t dense = conv_params->stride.h == 1 && conv_params->stride.w == 1; /* pixel p at p * in_c */
     const int32_t in_off = conv_params->input_offset, out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
+    const int32_t full_act = act_min <= -128 && act_max >= 127;
     int32_t p, oc, i;
     for (oc = 0; oc < out_c; oc += 2)
     {
@@ -95,6 +264,11 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
         const int8_t *w1 = w0 + (n_oc - 1) * in_c;
         const int32_t m0 = quant_params->multiplier[oc], s0 = quant_params->shift[oc];
         const int32_t m1 = quant_params->multiplier[oc + n_oc - 1], s1 = quant_params->shift[oc + n_oc - 1];
+        const int32_t fast = edgeq_requant_fast_ok(quant_params->multiplier + oc, quant_params->shift + oc, n_oc);
+        const int32_t mode = fast ? (full_act ? 2 : 1) : 0;
+        const int32_t e0 = -s0, e1 = -s1;
+        const int32_t h0 = fast ? (int32_t)(0x40000000u >> (31 + s0)) : 0;
+        const int32_t h1 = fast ? (int32_t)(0x40000000u >> (31 + s1)) : 0;
         int32_t base0 = bias_data != 0 ? bias_data[oc] : 0;
         int32_t base1 = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
         int32_t wsum0 = 0, wsum1 = 0;
@@ -105,7 +279,26 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
         }
         base0 = (int32_t)((uint32_t)base0 + (uint32_t)(in_off * wsum0));
         base1 = (int32_t)((uint32_t)base1 + (uint32_t)(in_off * wsum1));
-        for (p = 0; p < pixels; p += 2)
+        p = 0;
+        if (dense && n_oc == 2 && in_c >= 4)
+        {
+            edgeq_1x1_rq rq;
+            rq.m0 = m0;
+            rq.s0 = s0;
+            rq.e0 = e0;
+            rq.h0 = h0;
+            rq.m1 = m1;
+            rq.s1 = s1;
+            rq.e1 = e1;
+            rq.h1 = h1;
+            rq.out_off = out_off;
+            rq.act_min = act_min;
+            rq.act_max = act_max;
+            edgeq_1x1_pairs_dispatch(input_data, w0, in_c, out_c, pixels >> 1, base0, base1, &rq, mode,
+                                     output_data + oc);
+            p = pixels & ~1;
+        }
+        for (; p < pixels; p += 2)
         {
             const int32_t n_px = pixels - p >= 2 ? 2 : 1;
             const int8_t *x0 = dense ? input_data + p * in_c
@@ -118,18 +311,17 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
             acc[0] = acc[2] = base0;
             acc[1] = acc[3] = base1;
             edgeq_dot_s8_2x2(x0, x1, w0, w1, in_c, acc);
-            out0[0] = (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc[0], m0, s0) + out_off, act_min, act_max);
+            out0[0] = edgeq_1x1_out(acc[0], m0, s0, e0, h0, mode, out_off, act_min, act_max);
             if (n_oc == 2)
             {
-                out0[1] = (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc[1], m1, s1) + out_off, act_min, act_max);
+                out0[1] = edgeq_1x1_out(acc[1], m1, s1, e1, h1, mode, out_off, act_min, act_max);
             }
             if (n_px == 2)
             {
-                out0[out_c] = (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc[2], m0, s0) + out_off, act_min, act_max);
+                out0[out_c] = edgeq_1x1_out(acc[2], m0, s0, e0, h0, mode, out_off, act_min, act_max);
                 if (n_oc == 2)
                 {
-                    out0[out_c + 1] =
-                        (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc[3], m1, s1) + out_off, act_min, act_max);
+                    out0[out_c + 1] = edgeq_1x1_out(acc[3], m1, s1, e1, h1, mode, out_off, act_min, act_max);
                 }
             }
         }

@@ -69,6 +69,79 @@ static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
     }
 }
 
+/* Receptive fields up to this many int8 elements take the byte-field route below when in_c is
+ * not a multiple of four (the field lives on the stack). */
+#define EDGEQ_IM2COL_FIELD_MAX 512
+
+/*
+ * Pixel i's receptive field, in_c % 4 != 0 (a first layer's 1 or 3 channels): gathered first as
+ * int8 in natural order (whole kernel rows copied when in bounds; padded taps get the byte
+ * -input_offset, which is the input zero point, so that x + input_offset is 0 there), then
+ * widened four at a time: SXTAB16 of a word gives (e0 + off, e2 + off) and (e1 + off, e3 + off),
+ * exactly the [e0 e2 e1 e3] group order of the column. The last partial group is widened in
+ * natural order like edgeq_im2col's. Replaces an element-by-element fill plus a reorder pass.
+ */
+static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w,
+                               int32_t in_c, int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0,
+                               int32_t dil_h, int32_t dil_w, int32_t in_off)
+{
+    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 4];
+    const int32_t k = k_h * k_w * in_c, k4 = k & ~3, row_len = k_w * in_c;
+    const int8_t pad = (int8_t)(-in_off);
+    const int32_t off2 = edgeq_dup16(in_off);
+    const int32_t row_contiguous = dil_w == 1 && c_stride == in_c && x0 >= 0 && x0 + k_w <= in_w;
+    int8_t *f = field;
+    int16_t *dst = cols + 4 * i;
+    int32_t ky, kx, c, j;
+    for (ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky * dil_h;
+        if (y < 0 || y >= in_h)
+        {
+            memset(f, pad, (size_t)row_len);
+            f += row_len;
+        }
+        else if (row_contiguous)
+        {
+            const int8_t *src = in_b + (y * in_w + x0) * in_c;
+            for (j = 0; j < row_len; j++)
+            {
+                f[j] = src[j];
+            }
+            f += row_len;
+        }
+        else
+        {
+            for (kx = 0; kx < k_w; kx++, f += in_c)
+            {
+                const int32_t x = x0 + kx * dil_w;
+                if (x < 0 || x >= in_w)
+                {
+                    memset(f, pad, (size_t)in_c);
+                }
+                else
+                {
+                    const int8_t *src = in_b + (y * in_w + x) * c_stride;
+                    for (c = 0; c < in_c; c++)
+                    {
+                        f[c] = src[c];
+                    }
+                }
+            }
+        }
+    }
+    for (j = 0; j < k4; j += 4, dst += 8)
+    {
+        const int32_t v = edgeq_read_s8x4(field + j);
+        edgeq_write_s16x2(dst, edgeq_sxtab16(off2, v));
+        edgeq_write_s16x2(dst + 2, edgeq_sxtab16_ror8(off2, v));
+    }
+    for (; j < k; j++)
+    {
+        dst[j - k4] = (int16_t)(field[j] + in_off);
+    }
+}
+
 /* Pixel i's receptive field into the interleaved columns (k = k_h * k_w * in_c elements): in_c
  * channels of each tap, pixels c_stride channels apart (c_stride > in_c for one group's slice). */
 static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w, int32_t in_c,
@@ -131,6 +204,22 @@ static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t i
     }
 }
 
+/* The im2col variant for the layer's shape. */
+static inline void edgeq_im2col_any(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w,
+                                    int32_t in_c, int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0,
+                                    int32_t dil_h, int32_t dil_w, int32_t in_off)
+{
+    /* (the padding byte -in_off must be an int8: it is for every int8 zero point) */
+    if ((in_c & 3) != 0 && k_h * k_w * in_c <= EDGEQ_IM2COL_FIELD_MAX && in_off >= -127 && in_off <= 128)
+    {
+        edgeq_im2col_field(cols, i, in_b, in_h, in_w, in_c, c_stride, k_h, k_w, y0, x0, dil_h, dil_w, in_off);
+    }
+    else
+    {
+        edgeq_im2col(cols, i, in_b, in_h, in_w, in_c, c_stride, k_h, k_w, y0, x0, dil_h, dil_w, in_off);
+    }
+}
+
 /*
  * out[p][oc] for the two interleaved columns (pixels) and two filters (output channels) at
  * once: each weight word is loaded and sign-extended once for both pixels, each column word
@@ -141,49 +230,192 @@ static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t i
  * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
  * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
  */
-static void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const int8_t *w1, int32_t k, int32_t acc[4])
+#if defined(EDGEQ_DSP_ASM)
+/*
+ * On the core, register-allocated by hand (14 registers: 4 accumulators, the column and filter
+ * pointers, the filter-1 step, the count, 6 temporaries). Per group of four: two LDRD fetch
+ * both pixels' column words, filter 0 is loaded with post-increment and filter 1 step = k - 4
+ * bytes further into the same register once filter 0's products are done: 16 instructions per
+ * 16 MACs.
+ */
+#define EDGEQ_CONV_ASM_GROUP                                                                                          \
+    "ldrd %[c0], %[c1], [%[col]], #16\n\t"                                                                             \
+    "ldrd %[d0], %[d1], [%[col], #-8]\n\t"                                                                             \
+    "ldr %[wv], [%[w]], #4\n\t"                                                                                        \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                           \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                                  \
+    "smlad %[a00], %[c0], %[t], %[a00]\n\t"                                                                            \
+    "smlad %[a00], %[c1], %[wv], %[a00]\n\t"                                                                           \
+    "smlad %[a10], %[d0], %[t], %[a10]\n\t"                                                                            \
+    "smlad %[a10], %[d1], %[wv], %[a10]\n\t"                                                                           \
+    "ldr %[wv], [%[w], %[st]]\n\t"                                                                                     \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                           \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                                  \
+    "smlad %[a01], %[c0], %[t], %[a01]\n\t"                                                                            \
+    "smlad %[a01], %[c1], %[wv], %[a01]\n\t"                                                                           \
+    "smlad %[a11], %[d0], %[t], %[a11]\n\t"                                                                            \
+    "smlad %[a11], %[d1], %[wv], %[a11]\n\t"
+static inline void edgeq_dot_2x2_groups(const int16_t **cols, const int8_t **w0, int32_t n4, int32_t step,
+                                        int32_t acc[4])
 {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3]; /* a<pixel><channel> */
-    /* the planner's scratch is word aligned: lets the compiler pair the column loads (LDRD) */
-    const int16_t *col = (const int16_t *)__builtin_assume_aligned(cols, 4);
-    const int32_t w_step = (int32_t)(w1 - w0); /* w1 read at a register offset: one pointer less */
-    const int8_t *w = w0;
-    int32_t n, j = k & ~3;
-    for (n = k >> 2; n > 0; n--, w += 4, col += 8)
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int16_t *col = *cols;
+    const int8_t *w = *w0;
+    int32_t c0, c1, d0, d1, t, wv;
+    if (n4 & 1)
     {
-        const int32_t wa = edgeq_read_s8x4(w), wb = edgeq_read_s8x4(w + w_step);
-        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
-        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
-        const int32_t c02 = edgeq_read_s16x2(col), c13 = edgeq_read_s16x2(col + 2);
-        const int32_t d02 = edgeq_read_s16x2(col + 4), d13 = edgeq_read_s16x2(col + 6);
-        a00 = edgeq_smlad(c02, wa02, a00);
-        a00 = edgeq_smlad(c13, wa13, a00);
-        a01 = edgeq_smlad(c02, wb02, a01);
-        a01 = edgeq_smlad(c13, wb13, a01);
-        a10 = edgeq_smlad(d02, wa02, a10);
-        a10 = edgeq_smlad(d13, wa13, a10);
-        a11 = edgeq_smlad(d02, wb02, a11);
-        a11 = edgeq_smlad(d13, wb13, a11);
+        __asm__(EDGEQ_CONV_ASM_GROUP
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+&r"(col), [w] "+&r"(w),
+                  [c0] "=&r"(c0), [c1] "=&r"(c1), [d0] "=&r"(d0), [d1] "=&r"(d1), [t] "=&r"(t), [wv] "=&r"(wv)
+                : [st] "r"(step)
+                : "memory");
     }
-    for (; j < k; j++) /* natural order in the last, partial group */
+    n4 >>= 1;
+    if (n4 > 0)
     {
-        const int32_t r = j & 3;
-        a00 += col[r] * w0[j];
-        a01 += col[r] * w1[j];
-        a10 += col[4 + r] * w0[j];
-        a11 += col[4 + r] * w1[j];
+        __asm__("1:\n\t" EDGEQ_CONV_ASM_GROUP EDGEQ_CONV_ASM_GROUP
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+&r"(col), [w] "+&r"(w),
+                  [n] "+&r"(n4), [c0] "=&r"(c0), [c1] "=&r"(c1), [d0] "=&r"(d0), [d1] "=&r"(d1), [t] "=&r"(t),
+                  [wv] "=&r"(wv)
+                : [st] "r"(step)
+                : "memory", "cc");
     }
+    *cols = col;
+    *w0 = w;
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
 }
-
-static int8_t edgeq_conv_out(int32_t acc, const cmsis_nn_per_channel_quant_params *q, int32_t oc, int32_t out_off,
-                             int32_t act_min, int32_t act_max)
+#else
+static inline void edgeq_dot_2x2_groups(const int16_t **cols, const int8_t **w0, int32_t n4, int32_t step,
+                                        int32_t acc[4])
 {
-    const int32_t v = arm_nn_requantize(acc, q->multiplier[oc], q->shift[oc]) + out_off;
-    return (int8_t)edgeq_clamp_i32(v, act_min, act_max);
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3]; /* a<pixel><channel> */
+    const int16_t *col = *cols;
+    const int8_t *w = *w0;
+    for (; n4 > 0; n4--, w += 4, col += 8)
+    {
+        const int32_t wa = edgeq_read_s8x4(w), wb = edgeq_read_s8x4(w + 4 + step);
+        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
+        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
+        const int32_t c02 = edgeq_read_s16x2(col), c13 = edgeq_read_s16x2(col + 2);
+        const int32_t d02 = edgeq_read_s16x2(col + 4), d13 = edgeq_read_s16x2(col + 6);
+        a00 = edgeq_smlad(c13, wa13, edgeq_smlad(c02, wa02, a00));
+        a01 = edgeq_smlad(c13, wb13, edgeq_smlad(c02, wb02, a01));
+        a10 = edgeq_smlad(d13, wa13, edgeq_smlad(d02, wa02, a10));
+        a11 = edgeq_smlad(d13, wb13, edgeq_smlad(d02, wb02, a11));
+    }
+    *cols = col;
+    *w0 = w;
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
+
+/*
+ * out[p][oc] for the two interleaved columns (pixels) and two filters (output channels) at
+ * once: each weight word is loaded and sign-extended once for both pixels, each column word
+ * once for both channels. w1 is w0 + k, or w0 itself for an odd channel count (step -4; the
+ * duplicate sums are not stored).
+ *
+ * Overflow: every SMLAD adds two products of an int16 in [-255, 255] and an int8, |.| <= 65280.
+ * The accumulators add modulo 2^32 (SMLAD only sets the Q flag), exactly like TFLM's int32
+ * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
+ * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
+ */
+static inline void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const int8_t *w1, int32_t k, int32_t acc[4])
+{
+    /* the planner's scratch is word aligned (LDRD of the column words) */
+    const int16_t *col = (const int16_t *)__builtin_assume_aligned(cols, 4);
+    const int8_t *w = w0;
+    int32_t j = k & ~3;
+    edgeq_dot_2x2_groups(&col, &w, k >> 2, (int32_t)(w1 - w0) - 4, acc);
+    for (; j < k; j++) /* natural order in the last, partial group */
+    {
+        const int32_t r = j & 3;
+        acc[0] += col[r] * w0[j];
+        acc[1] += col[r] * w1[j];
+        acc[2] += col[4 + r] * w0[j];
+        acc[3] += col[4 + r] * w1[j];
+    }
+}
+
+/* One int8 output; mode (a constant where inlined): 2 the fast requantization with the whole
+ * int8 range as activation range (SSAT alone clamps), 1 fast + clamp, 0 the general one. */
+static inline int8_t edgeq_conv_out(int32_t acc, int32_t m, int32_t s, int32_t mode, int32_t out_off, int32_t act_min,
+                                    int32_t act_max)
+{
+    if (mode == 2)
+    {
+        return (int8_t)edgeq_ssat8(edgeq_requant_fast(acc, m, s) + out_off);
+    }
+    if (mode == 1)
+    {
+        return (int8_t)edgeq_clamp_i32(edgeq_ssat8(edgeq_requant_fast(acc, m, s) + out_off), act_min, act_max);
+    }
+    return (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc, m, s) + out_off, act_min, act_max);
+}
+
+/* Output channels [oc0, oc_end) of the pixel pair in cols (n_px 1 or 2), two at a time. */
+static inline void edgeq_conv_channels(const int16_t *cols, const int8_t *filter_data, int32_t k, int32_t oc0,
+                                       int32_t oc_end, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                       int32_t mode, int32_t out_off, int32_t act_min, int32_t act_max, int32_t n_px,
+                                       int8_t *out0, int8_t *out1)
+{
+    int32_t oc;
+    for (oc = oc0; oc < oc_end; oc += 2)
+    {
+        const int32_t n_oc = oc_end - oc >= 2 ? 2 : 1;
+        const int8_t *w0 = filter_data + oc * k;
+        const int8_t *w1 = n_oc == 2 ? w0 + k : w0;
+        const int32_t oc1 = oc + n_oc - 1;
+        int32_t acc[4];
+        acc[0] = acc[2] = bias != 0 ? bias[oc] : 0;
+        acc[1] = acc[3] = bias != 0 ? bias[oc1] : 0;
+        edgeq_dot_2x2(cols, w0, w1, k, acc);
+        out0[oc] = edgeq_conv_out(acc[0], mult[oc], shift[oc], mode, out_off, act_min, act_max);
+        if (n_px == 2)
+        {
+            out1[oc] = edgeq_conv_out(acc[2], mult[oc], shift[oc], mode, out_off, act_min, act_max);
+        }
+        if (n_oc == 2)
+        {
+            out0[oc1] = edgeq_conv_out(acc[1], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+            if (n_px == 2)
+            {
+                out1[oc1] = edgeq_conv_out(acc[3], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+            }
+        }
+    }
+}
+
+static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *cols, const int8_t *filter_data,
+                                                              int32_t k, int32_t oc0, int32_t oc_end,
+                                                              const int32_t *bias, const int32_t *mult,
+                                                              const int32_t *shift, int32_t mode, int32_t out_off,
+                                                              int32_t act_min, int32_t act_max, int32_t n_px,
+                                                              int8_t *out0, int8_t *out1)
+{
+    if (mode == 2)
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 2, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else if (mode == 1)
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 1, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 0, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
 }
 
 static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
@@ -200,7 +432,10 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
     const int32_t groups = in_c / k_c, oc_per_group = out_c / groups;
     const int32_t out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    int32_t b, p, oc, i, g;
+    const int32_t mode = edgeq_requant_fast_ok(quant_params->multiplier, quant_params->shift, out_c)
+                             ? (act_min <= -128 && act_max >= 127 ? 2 : 1)
+                             : 0;
+    int32_t b, p, i, g;
 
     for (b = 0; b < input_dims->n; b++)
     {
@@ -218,34 +453,14 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                     /* an odd last pixel fills both columns (its duplicate results are not stored) */
                     const int32_t q = p + (i < n_px ? i : 0);
                     const int32_t oy = q / out_w, ox = q % out_w;
-                    edgeq_im2col(cols, i, in_b + g * k_c, in_h, in_w, k_c, in_c, k_h, k_w,
+                    edgeq_im2col_any(cols, i, in_b + g * k_c, in_h, in_w, k_c, in_c, k_h, k_w,
                                  oy * conv_params->stride.h - conv_params->padding.h,
                                  ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
                                  conv_params->dilation.w, conv_params->input_offset);
                 }
-                for (oc = g * oc_per_group; oc < oc_end; oc += 2)
-                {
-                    const int32_t n_oc = oc_end - oc >= 2 ? 2 : 1;
-                    const int8_t *w0 = filter_data + oc * k;
-                    const int8_t *w1 = n_oc == 2 ? w0 + k : w0;
-                    int32_t acc[4];
-                    acc[0] = acc[2] = bias_data != 0 ? bias_data[oc] : 0;
-                    acc[1] = acc[3] = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
-                    edgeq_dot_2x2(cols, w0, w1, k, acc);
-                    out0[oc] = edgeq_conv_out(acc[0], quant_params, oc, out_off, act_min, act_max);
-                    if (n_oc == 2)
-                    {
-                        out0[oc + 1] = edgeq_conv_out(acc[1], quant_params, oc + 1, out_off, act_min, act_max);
-                    }
-                    if (n_px == 2)
-                    {
-                        out1[oc] = edgeq_conv_out(acc[2], quant_params, oc, out_off, act_min, act_max);
-                        if (n_oc == 2)
-                        {
-                            out1[oc + 1] = edgeq_conv_out(acc[3], quant_params, oc + 1, out_off, act_min, act_max);
-                        }
-                    }
-                }
+                edgeq_conv_channels_mode(cols, filter_data, k, g * oc_per_group, oc_end, bias_data,
+                                         quant_params->multiplier, quant_params->shift, mode, out_off, act_min,
+                                         act_max, n_px, out0, out1);
             }
         }
         output_data += pixels * out_c;

@@ -9,41 +9,325 @@
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
 
+#include <string.h>
+
 #if defined(EDGEQ_DOT_DSP)
 /* ------------------------------------------------------------------ DSP path, ch_mult == 1 */
 
 /*
  * Channels are independent in a depthwise convolution, so the vector runs across channels:
  * one input word (channels c..c+3 of a tap) becomes (x0 + off, x2 + off) and (x1 + off,
- * x3 + off) with SXTB16 + SADD16 (values in [-255, 255]: exact in 16 bits), one filter word
- * (w0, w2) and (w1, w3), and SMLABB / SMLATT add each lane's product to its own channel.
- * Only in-bounds taps are visited (TFLM: padded taps contribute nothing), so the offset stays
- * per tap rather than hoisted into the bias. Products |.| <= 255 * 128; the accumulators add
- * modulo 2^32 like TFLM's int32 accumulator: the same bits for all int8 inputs.
+ * x3 + off) with one SXTAB16 each (sign-extend and add the offset pair; values in [-255, 255]:
+ * exact in 16 bits), one filter word (w0, w2) and (w1, w3) with SXTB16, and SMLABB / SMLATT add
+ * each lane's product to its own channel. Only in-bounds taps are visited (TFLM: padded taps
+ * contribute nothing), so the offset stays per tap rather than hoisted into the bias.
+ * Products |.| <= 255 * 128; the accumulators add modulo 2^32 like TFLM's int32 accumulator:
+ * the same bits for all int8 inputs.
+ *
+ * Input and filter both advance by ch bytes per tap along a row (dilation 1), so one register
+ * offset serves both pointers; a window walks row by row (input + in_w * ch, filter + k_w * ch)
+ * with no per-tap index arithmetic.
  */
-/* One tap for four channels: a[i] += (x[i] + off) * w[i], lanes as described above. */
-static inline void edgeq_dw_tap4(const int8_t *x, const int8_t *w, int32_t off2, int32_t a[4])
+#define EDGEQ_DW_TAP(xp, wp)                                                                                         \
+    do                                                                                                               \
+    {                                                                                                                \
+        const int32_t xv_ = edgeq_read_s8x4(xp), wv_ = edgeq_read_s8x4(wp);                                           \
+        const int32_t x02_ = edgeq_sxtab16(off2, xv_), w02_ = edgeq_sxtb16(wv_);                                      \
+        a0 = edgeq_smlabb(x02_, w02_, a0);                                                                           \
+        a2 = edgeq_smlatt(x02_, w02_, a2);                                                                           \
+        {                                                                                                            \
+            const int32_t x13_ = edgeq_sxtab16_ror8(off2, xv_), w13_ = edgeq_sxtb16_ror8(wv_);                        \
+            a1 = edgeq_smlabb(x13_, w13_, a1);                                                                       \
+            a3 = edgeq_smlatt(x13_, w13_, a3);                                                                       \
+        }                                                                                                            \
+    } while (0)
+
+/* acc[0..3] += the window of four channels: n_rows rows of n_taps taps; x steps tap_step per
+ * tap and row_step per row, w steps ch per tap and w_row per row. */
+#if defined(EDGEQ_DSP_ASM)
+/* On the core: one row of n >= 1 taps, ch bytes apart in input and filter (dilation 1), as a
+ * hand-allocated loop (13 registers), 14 instructions per tap (the tap's 10 plus two pointer
+ * steps and the loop branch). */
+static inline void edgeq_dw_row4_d1(const int8_t *x, const int8_t *w, int32_t n, int32_t ch, int32_t off2,
+                                    int32_t acc[4])
 {
-    const int32_t xv = edgeq_read_s8x4(x), wv = edgeq_read_s8x4(w);
-    const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2), x13 = edgeq_sadd16(edgeq_sxtb16_ror8(xv), off2);
-    const int32_t w02 = edgeq_sxtb16(wv), w13 = edgeq_sxtb16_ror8(wv);
-    a[0] = edgeq_smlabb(x02, w02, a[0]);
-    a[2] = edgeq_smlatt(x02, w02, a[2]);
-    a[1] = edgeq_smlabb(x13, w13, a[1]);
-    a[3] = edgeq_smlatt(x13, w13, a[3]);
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t xv, wv, t1, t2;
+    __asm__("1:\n\t"
+            "ldr %[xv], [%[x]]\n\t"
+            "ldr %[wv], [%[w]]\n\t"
+            "add %[x], %[x], %[ch]\n\t"
+            "add %[w], %[w], %[ch]\n\t"
+            "sxtab16 %[t1], %[off2], %[xv]\n\t"
+            "sxtb16 %[t2], %[wv]\n\t"
+            "smlabb %[a0], %[t1], %[t2], %[a0]\n\t"
+            "smlatt %[a2], %[t1], %[t2], %[a2]\n\t"
+            "sxtab16 %[t1], %[off2], %[xv], ror #8\n\t"
+            "sxtb16 %[t2], %[wv], ror #8\n\t"
+            "smlabb %[a1], %[t1], %[t2], %[a1]\n\t"
+            "smlatt %[a3], %[t1], %[t2], %[a3]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w), [n] "+&r"(n),
+              [xv] "=&r"(xv), [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)
+            : [ch] "r"(ch), [off2] "r"(off2)
+            : "memory", "cc");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
+static inline void edgeq_dw_row4(const int8_t *x, const int8_t *w, int32_t n, int32_t ch, int32_t tap_step,
+                                 int32_t off2, int32_t *a0p, int32_t *a1p, int32_t *a2p, int32_t *a3p)
+{
+    int32_t a0 = *a0p, a1 = *a1p, a2 = *a2p, a3 = *a3p;
+    for (; n > 0; n--, x += tap_step, w += ch)
+    {
+        EDGEQ_DW_TAP(x, w);
+    }
+    *a0p = a0;
+    *a1p = a1;
+    *a2p = a2;
+    *a3p = a3;
 }
 
-/* The whole 3x3 window in bounds (dilation 1), the common case away from the borders: constant
- * trip counts, so the compiler unrolls the nine taps and drops the per-tap loop overhead. */
-static inline void edgeq_dw_3x3_full4(const int8_t *x, int32_t x_row, const int8_t *w, int32_t ch, int32_t off2,
-                                      int32_t a[4])
+/* acc[0..3] += the window of four channels: n_rows rows of n_taps >= 1 taps; x steps tap_step
+ * per tap and row_step per row, w steps ch per tap and w_row per row. */
+static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const int8_t *w, int32_t n_rows,
+                                                      int32_t n_taps, int32_t ch,
+                             int32_t tap_step, int32_t row_step, int32_t w_row, int32_t off2, int32_t acc[4])
 {
-    int32_t ky, kx;
-    for (ky = 0; ky < 3; ky++)
+    for (; n_rows > 0; n_rows--, x += row_step, w += w_row)
     {
-        for (kx = 0; kx < 3; kx++)
+#if defined(EDGEQ_DSP_ASM)
+        if (tap_step == ch)
         {
-            edgeq_dw_tap4(x + ky * x_row + kx * ch, w + (ky * 3 + kx) * ch, off2, a);
+            edgeq_dw_row4_d1(x, w, n_taps, ch, off2, acc);
+            continue;
+        }
+#endif
+        edgeq_dw_row4(x, w, n_taps, ch, tap_step, off2, &acc[0], &acc[1], &acc[2], &acc[3]);
+    }
+}
+
+/* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
+ * (row_step = in_w * ch) and the filter's nine taps contiguous (ch apart). */
+#if defined(EDGEQ_DSP_ASM)
+/*
+ * On the core: the same instructions as EDGEQ_DW_TAP, register-allocated by hand. With the
+ * intrinsics GCC schedules every load of the window first and spills a fifth of the block to
+ * the stack; here each tap is 2 loads + 4 extends + 4 MACs (10 instructions) and the window
+ * needs 13 registers. Offsets ch and 2 ch come from the one register ch (LSL #1 addressing).
+ */
+#define EDGEQ_DW_ASM_TAP(xoff, woff)                                                                                   \
+    "ldr %[xv], [%[x]" xoff "]\n\t"                                                                                    \
+    "ldr %[wv], [%[w]" woff "]\n\t"                                                                                    \
+    "sxtab16 %[t1], %[off2], %[xv]\n\t"                                                                                \
+    "sxtb16 %[t2], %[wv]\n\t"                                                                                          \
+    "smlabb %[a0], %[t1], %[t2], %[a0]\n\t"                                                                            \
+    "smlatt %[a2], %[t1], %[t2], %[a2]\n\t"                                                                            \
+    "sxtab16 %[t1], %[off2], %[xv], ror #8\n\t"                                                                        \
+    "sxtb16 %[t2], %[wv], ror #8\n\t"                                                                                  \
+    "smlabb %[a1], %[t1], %[t2], %[a1]\n\t"                                                                            \
+    "smlatt %[a3], %[t1], %[t2], %[a3]\n\t"
+#define EDGEQ_DW_ASM_ROW                                                                                               \
+    EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]") EDGEQ_DW_ASM_TAP(", %[ch], lsl #1", ", %[ch], lsl #1")
+static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t xv, wv, t1, t2;
+    __asm__(EDGEQ_DW_ASM_ROW
+            "add %[x], %[x], %[rs]\n\t"
+            "add %[w], %[w], %[ch], lsl #1\n\t"
+            "add %[w], %[w], %[ch]\n\t" EDGEQ_DW_ASM_ROW
+            "add %[x], %[x], %[rs]\n\t"
+            "add %[w], %[w], %[ch], lsl #1\n\t"
+            "add %[w], %[w], %[ch]\n\t" EDGEQ_DW_ASM_ROW
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w),
+              [xv] "=&r"(xv), [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)
+            : [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)
+            : "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#else
+static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t r;
+    for (r = 0; r < 3; r++, x += row_step, w += 3 * ch)
+    {
+        EDGEQ_DW_TAP(x, w);
+        EDGEQ_DW_TAP(x + ch, w + ch);
+        EDGEQ_DW_TAP(x + 2 * ch, w + 2 * ch);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
+
+/* A layer's constants for the per-pixel code. */
+typedef struct
+{
+    const int8_t *filter;
+    const int32_t *bias, *mult, *shift;
+    int32_t ch, in_off, off2, out_off, act_min, act_max;
+    int32_t tap_step, row_step, w_row, dil_h, dil_w, k_w;
+} edgeq_dw_layer;
+
+/* Four requantized outputs; mode as edgeq_conv_out (a constant where inlined). */
+static inline void edgeq_dw_out4(const edgeq_dw_layer *L, const int32_t acc[4], int32_t c, int32_t mode, int8_t *out)
+{
+    int32_t j;
+    for (j = 0; j < 4; j++)
+    {
+        int32_t v;
+        if (mode == 2)
+        {
+            v = edgeq_ssat8(edgeq_requant_fast(acc[j], L->mult[c + j], L->shift[c + j]) + L->out_off);
+        }
+        else if (mode == 1)
+        {
+            v = edgeq_clamp_i32(edgeq_ssat8(edgeq_requant_fast(acc[j], L->mult[c + j], L->shift[c + j]) + L->out_off),
+                                L->act_min, L->act_max);
+        }
+        else
+        {
+            v = edgeq_clamp_i32(arm_nn_requantize(acc[j], L->mult[c + j], L->shift[c + j]) + L->out_off, L->act_min,
+                                L->act_max);
+        }
+        out[c + j] = (int8_t)v;
+    }
+}
+
+static inline void edgeq_dw_bias4(const edgeq_dw_layer *L, int32_t c, int32_t acc[4])
+{
+    if (L->bias != 0)
+    {
+        memcpy(acc, L->bias + c, 4 * sizeof(int32_t));
+    }
+    else
+    {
+        acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    }
+}
+
+/* The last ch % 4 channels of one output pixel (window: n_rows x n_taps taps from x / w). */
+static void edgeq_dw_tail(const edgeq_dw_layer *L, const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps,
+                          int8_t *out)
+{
+    int32_t c, r, t;
+    for (c = L->ch & ~3; c < L->ch; c++)
+    {
+        int32_t acc = L->bias != 0 ? L->bias[c] : 0;
+        for (r = 0; r < n_rows; r++)
+        {
+            const int8_t *xr = x + r * L->row_step + c, *wr = w + r * L->w_row + c;
+            for (t = 0; t < n_taps; t++)
+            {
+                acc += ((int32_t)xr[t * L->tap_step] + L->in_off) * (int32_t)wr[t * L->ch];
+            }
+        }
+        acc = arm_nn_requantize(acc, L->mult[c], L->shift[c]) + L->out_off;
+        out[c] = (int8_t)edgeq_clamp_i32(acc, L->act_min, L->act_max);
+    }
+}
+
+/* One output pixel, any window (the borders, other kernel sizes, dilation). */
+static inline void edgeq_dw_pixel(const edgeq_dw_layer *L, const int8_t *x, const int8_t *w, int32_t n_rows,
+                                  int32_t n_taps, int32_t mode, int8_t *out)
+{
+    int32_t c;
+    for (c = 0; c + 4 <= L->ch; c += 4)
+    {
+        int32_t acc[4];
+        edgeq_dw_bias4(L, c, acc);
+        if (n_rows > 0 && n_taps > 0)
+        {
+            edgeq_dw_window4(x + c, w + c, n_rows, n_taps, L->ch, L->tap_step, L->row_step, L->w_row, L->off2, acc);
+        }
+        edgeq_dw_out4(L, acc, c, mode, out);
+    }
+    edgeq_dw_tail(L, x, w, n_rows, n_taps, out);
+}
+
+/* n_px output pixels whose 3x3 windows (dilation 1) are wholly in bounds, x_step input bytes
+ * apart: no tap ranges, no per-pixel index arithmetic. */
+static inline void edgeq_dw_3x3_run_body(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step, int32_t n_px,
+                                         int32_t mode, int8_t *out)
+{
+    for (; n_px > 0; n_px--, x += x_step, out += L->ch)
+    {
+        int32_t c;
+        for (c = 0; c + 4 <= L->ch; c += 4)
+        {
+            int32_t acc[4];
+            edgeq_dw_bias4(L, c, acc);
+            edgeq_dw_3x3_4(x + c, L->filter + c, L->ch, L->row_step, L->off2, acc);
+            edgeq_dw_out4(L, acc, c, mode, out);
+        }
+        edgeq_dw_tail(L, x, L->filter, 3, 3, out);
+    }
+}
+
+static __attribute__((noinline)) void edgeq_dw_3x3_run(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step,
+                                                      int32_t n_px, int32_t mode, int8_t *out)
+{
+    if (mode == 2)
+    {
+        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 2, out);
+    }
+    else if (mode == 1)
+    {
+        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 1, out);
+    }
+    else
+    {
+        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 0, out);
+    }
+}
+
+/* One output row: the border pixels through edgeq_dw_pixel, the interior run [ox_a, ox_b) of a
+ * row whose window rows are all in bounds through edgeq_dw_3x3_run (use3x3). */
+static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, const int8_t *in_b, int32_t in_w,
+                                                  int32_t in_h, int32_t k_h, int32_t y0, int32_t stride_w,
+                                                  int32_t pad_w, int32_t out_w, int32_t use3x3, int32_t ox_a,
+                                                  int32_t ox_b, int32_t mode, int8_t *out)
+{
+    int32_t ky_lo, ky_hi, ox;
+    edgeq_tap_range(y0, L->dil_h, k_h, in_h, &ky_lo, &ky_hi);
+    for (ox = 0; ox < out_w; ox++, out += L->ch)
+    {
+        const int32_t x0 = ox * stride_w - pad_w;
+        int32_t kx_lo, kx_hi;
+        if (use3x3 && ox == ox_a)
+        {
+            const int8_t *x = in_b + (y0 * in_w + x0) * L->ch;
+            const int32_t n = ox_b - ox_a;
+            edgeq_dw_3x3_run(L, x, stride_w * L->ch, n, mode, out);
+            ox = ox_b - 1;
+            out += (n - 1) * L->ch;
+            continue;
+        }
+        edgeq_tap_range(x0, L->dil_w, L->k_w, in_w, &kx_lo, &kx_hi);
+        {
+            const int8_t *x = in_b + ((y0 + ky_lo * L->dil_h) * in_w + x0 + kx_lo * L->dil_w) * L->ch;
+            const int8_t *w = L->filter + (ky_lo * L->k_w + kx_lo) * L->ch;
+            if (mode == 2)
+            {
+                edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, 2, out);
+            }
+            else
+            {
+                edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, mode, out);
+            }
         }
     }
 }
@@ -56,76 +340,44 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    const int32_t dil_h = dw->dilation.h, dil_w = dw->dilation.w;
-    const int32_t in_off = dw->input_offset, out_off = dw->output_offset;
+    const int32_t stride_h = dw->stride.h, stride_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
     const int32_t act_min = dw->activation.min, act_max = dw->activation.max;
-    const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
-    int32_t b, oy, ox, c, ky, kx, j;
+    /* 2: the fast requantization and the activation range is all of int8 (SSAT alone clamps) */
+    const int32_t mode =
+        edgeq_requant_fast_ok(q->multiplier, q->shift, ch) ? (act_min <= -128 && act_max >= 127 ? 2 : 1) : 0;
+    const int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
+    /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
+    const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
+    const int32_t ox_b = is3x3 && in_w - 3 + pad_w >= 0 ? edgeq_min_i32((in_w - 3 + pad_w) / stride_w + 1, out_w) : 0;
+    edgeq_dw_layer L;
+    int32_t b, oy;
 
+    L.filter = filter_data;
+    L.bias = bias_data;
+    L.mult = q->multiplier;
+    L.shift = q->shift;
+    L.ch = ch;
+    L.in_off = dw->input_offset;
+    L.off2 = edgeq_dup16(dw->input_offset);
+    L.out_off = dw->output_offset;
+    L.act_min = act_min;
+    L.act_max = act_max;
+    L.dil_h = dw->dilation.h;
+    L.dil_w = dw->dilation.w;
+    L.k_w = k_w;
+    L.tap_step = L.dil_w * ch;
+    L.row_step = L.dil_h * in_w * ch;
+    L.w_row = k_w * ch;
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * ch;
-        for (oy = 0; oy < out_h; oy++)
+        int8_t *out_row = output_data + b * out_h * out_w * ch;
+        for (oy = 0; oy < out_h; oy++, out_row += out_w * ch)
         {
-            const int32_t y0 = oy * dw->stride.h - dw->padding.h;
-            int32_t ky_lo, ky_hi;
-            edgeq_tap_range(y0, dil_h, k_h, in_h, &ky_lo, &ky_hi);
-            for (ox = 0; ox < out_w; ox++)
-            {
-                const int32_t x0 = ox * dw->stride.w - dw->padding.w;
-                int8_t *out_px = output_data + (oy * out_w + ox) * ch;
-                int32_t kx_lo, kx_hi;
-                edgeq_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
-                const int32_t full3x3 = k_h == 3 && k_w == 3 && dil_h == 1 && dil_w == 1 && ky_lo == 0 &&
-                                        ky_hi == 3 && kx_lo == 0 && kx_hi == 3;
-                for (c = 0; c + 4 <= ch; c += 4)
-                {
-                    int32_t acc[4];
-                    for (j = 0; j < 4; j++)
-                    {
-                        acc[j] = bias_data != 0 ? bias_data[c + j] : 0;
-                    }
-                    if (full3x3)
-                    {
-                        edgeq_dw_3x3_full4(in_b + (y0 * in_w + x0) * ch + c, in_w * ch, filter_data + c, ch, off2,
-                                           acc);
-                    }
-                    else
-                    {
-                        for (ky = ky_lo; ky < ky_hi; ky++)
-                        {
-                            const int8_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * ch + c;
-                            const int8_t *w_row = filter_data + ky * k_w * ch + c;
-                            for (kx = kx_lo; kx < kx_hi; kx++)
-                            {
-                                edgeq_dw_tap4(in_row + kx * dil_w * ch, w_row + kx * ch, off2, acc);
-                            }
-                        }
-                    }
-                    for (j = 0; j < 4; j++)
-                    {
-                        const int32_t v = arm_nn_requantize(acc[j], q->multiplier[c + j], q->shift[c + j]) + out_off;
-                        out_px[c + j] = (int8_t)edgeq_clamp_i32(v, act_min, act_max);
-                    }
-                }
-                for (; c < ch; c++) /* the last ch % 4 channels */
-                {
-                    int32_t acc = bias_data != 0 ? bias_data[c] : 0;
-                    for (ky = ky_lo; ky < ky_hi; ky++)
-                    {
-                        const int8_t *in_row = in_b + ((y0 + ky * dil_h) * in_w + x0) * ch + c;
-                        const int8_t *w_row = filter_data + ky * k_w * ch + c;
-                        for (kx = kx_lo; kx < kx_hi; kx++)
-                        {
-                            acc += ((int32_t)in_row[kx * dil_w * ch] + in_off) * (int32_t)w_row[kx * ch];
-                        }
-                    }
-                    acc = arm_nn_requantize(acc, q->multiplier[c], q->shift[c]) + out_off;
-                    out_px[c] = (int8_t)edgeq_clamp_i32(acc, act_min, act_max);
-                }
-            }
+            const int32_t y0 = oy * stride_h - pad_h;
+            const int32_t use3x3 = is3x3 && y0 >= 0 && y0 + 3 <= in_h && ox_a < ox_b;
+            edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, use3x3, ox_a, ox_b, mode, out_row);
         }
-        output_data += out_h * out_w * ch;
     }
 }
 #endif /* EDGEQ_DOT_DSP */

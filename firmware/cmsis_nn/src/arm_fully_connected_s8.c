@@ -27,17 +27,75 @@ int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims)
  * Overflow: each SMLAD adds two products |(x + off) * w| <= 255 * 128; the accumulators add
  * modulo 2^32 like TFLM's int32 accumulator, so the bits agree for all int8 inputs.
  */
+#if defined(EDGEQ_DSP_ASM)
+/* On the core, register-allocated by hand (14 registers: 4 accumulators, the input and filter
+ * pointers, depth and 3 * depth, the offset pair, the count, 4 temporaries). Rows 1..3 are read
+ * at register offsets from row 0's pointer, which post-increments last: 23 instructions per
+ * 16 MACs. */
+#define EDGEQ_FC_ASM_ROW(addr, acc)                                                                                   \
+    "ldr %[wv], " addr "\n\t"                                                                                          \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                           \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                                  \
+    "smlad %[" acc "], %[x02], %[t], %[" acc "]\n\t"                                                                   \
+    "smlad %[" acc "], %[x13], %[wv], %[" acc "]\n\t"
+#define EDGEQ_FC_ASM_GROUP                                                                                            \
+    "ldr %[x13], [%[x]], #4\n\t"                                                                                       \
+    "sxtab16 %[x02], %[off2], %[x13]\n\t"                                                                              \
+    "sxtab16 %[x13], %[off2], %[x13], ror #8\n\t" EDGEQ_FC_ASM_ROW("[%[w], %[d]]", "a1")                               \
+        EDGEQ_FC_ASM_ROW("[%[w], %[d], lsl #1]", "a2") EDGEQ_FC_ASM_ROW("[%[w], %[d3]]", "a3")                           \
+            EDGEQ_FC_ASM_ROW("[%[w]], #4", "a0")
+static __attribute__((noinline)) void edgeq_fc_dot_1x4(const int8_t *x, const int8_t *w, int32_t depth,
+                                                       int32_t in_off, int32_t acc[4])
+{
+    const int32_t off2 = edgeq_dup16(in_off);
+    const int32_t d3 = 3 * depth;
+    const int8_t *x0 = x, *w0 = w;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t n = depth >> 3, i;
+    int32_t x02, x13, wv, t;
+    if (depth & 4)
+    {
+        __asm__(EDGEQ_FC_ASM_GROUP
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w),
+                  [x02] "=&r"(x02), [x13] "=&r"(x13), [wv] "=&r"(wv), [t] "=&r"(t)
+                : [d] "r"(depth), [d3] "r"(d3), [off2] "r"(off2)
+                : "memory");
+    }
+    if (n > 0)
+    {
+        __asm__("1:\n\t" EDGEQ_FC_ASM_GROUP EDGEQ_FC_ASM_GROUP
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w),
+                  [n] "+&r"(n), [x02] "=&r"(x02), [x13] "=&r"(x13), [wv] "=&r"(wv), [t] "=&r"(t)
+                : [d] "r"(depth), [d3] "r"(d3), [off2] "r"(off2)
+                : "memory", "cc");
+    }
+    for (i = depth & ~3; i < depth; i++)
+    {
+        const int32_t xo = (int32_t)x0[i] + in_off;
+        a0 += xo * w0[i];
+        a1 += xo * w0[depth + i];
+        a2 += xo * w0[2 * depth + i];
+        a3 += xo * w0[d3 + i];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#else
 static void edgeq_fc_dot_1x4(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off, int32_t acc[4])
 {
-    const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
+    const int32_t off2 = edgeq_dup16(in_off);
     const int8_t *w0 = w, *w1 = w + depth, *w2 = w + 2 * depth, *w3 = w + 3 * depth;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t i;
     for (i = 0; i + 4 <= depth; i += 4)
     {
         const int32_t xv = edgeq_read_s8x4(x + i);
-        const int32_t x02 = edgeq_sadd16(edgeq_sxtb16(xv), off2);
-        const int32_t x13 = edgeq_sadd16(edgeq_sxtb16_ror8(xv), off2);
+        const int32_t x02 = edgeq_sxtab16(off2, xv);
+        const int32_t x13 = edgeq_sxtab16_ror8(off2, xv);
         int32_t wv = edgeq_read_s8x4(w0 + i);
         a0 = edgeq_smlad(x02, edgeq_sxtb16(wv), a0);
         a0 = edgeq_smlad(x13, edgeq_sxtb16_ror8(wv), a0);
@@ -64,12 +122,14 @@ static void edgeq_fc_dot_1x4(const int8_t *x, const int8_t *w, int32_t depth, in
     acc[2] = a2;
     acc[3] = a3;
 }
+#endif
 
 /* filter_offset == 0: units in blocks of four, the remainder one at a time. */
 static void edgeq_fc_core_dsp(const cmsis_nn_fc_params *p, const int32_t *mult, const int32_t *shift,
                               int32_t per_channel, int32_t batches, const int8_t *input, const int8_t *filter,
                               int32_t depth, const int32_t *bias, int32_t units, int8_t *output)
 {
+    const int32_t fast = edgeq_requant_fast_ok(mult, shift, per_channel ? units : 1);
     int32_t b, u, j;
     for (b = 0; b < batches; b++)
     {
@@ -97,7 +157,8 @@ static void edgeq_fc_core_dsp(const cmsis_nn_fc_params *p, const int32_t *mult, 
             for (j = 0; j < n; j++)
             {
                 const int32_t q = per_channel ? u + j : 0;
-                const int32_t v = arm_nn_requantize(acc[j], mult[q], shift[q]) + p->output_offset;
+                const int32_t v = fast ? edgeq_ssat8(edgeq_requant_fast(acc[j], mult[q], shift[q]) + p->output_offset)
+                                       : arm_nn_requantize(acc[j], mult[q], shift[q]) + p->output_offset;
                 out[u + j] = (int8_t)edgeq_clamp_i32(v, p->activation.min, p->activation.max);
             }
         }

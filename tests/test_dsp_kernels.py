@@ -1,0 +1,162 @@
+"""The Cortex-M DSP kernel variants' edge cases, through the emulated DSP path on the host
+(`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
+padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
+range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails;
+im2col convolutions with odd output channels; fully connected with depth and unit tails; ADD.
+Plus the fast int8 requantization against the reference one on edge operands.
+
+On the device the same kernels run as hand-allocated assembly; `tests/test_ops_spatial.py -k m4`
+and `bench/run.py` (its bit-exact column) check those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from _codegen_harness import HostBuilder, assert_bit_exact, convert_keras, random_inputs, tflm_run_many
+from _codegen_harness import uniform_data as _u
+
+pytestmark = pytest.mark.toolchain
+
+SAMPLES = 48
+
+
+def fam_depthwise():
+    import keras
+    from keras import layers as L
+    x = keras.Input((7, 9, 7), batch_size=1)  # 7 channels: one block of four + a tail of three
+    c12 = L.Conv2D(12, 1)(x)
+    c5 = L.Conv2D(5, 1)(x)
+    narrow = L.Cropping2D(((0, 0), (0, 7)))(x)  # width 2: no whole 3x3 window in any row
+    outs = [
+        L.DepthwiseConv2D(3, padding="same")(x),
+        L.DepthwiseConv2D(3, padding="valid", activation="relu6")(x),
+        L.DepthwiseConv2D(3, strides=2, padding="same")(x),
+        L.DepthwiseConv2D(3, strides=2, padding="valid", activation="relu")(c12),
+        L.DepthwiseConv2D(3, padding="same", activation="relu")(c12),
+        L.DepthwiseConv2D(3, padding="same", use_bias=False)(c5),
+        L.DepthwiseConv2D(5, padding="same")(c5),
+        L.DepthwiseConv2D(3, dilation_rate=2, padding="same")(c12),
+        L.DepthwiseConv2D(3, padding="same")(narrow),
+        L.DepthwiseConv2D((3, 1), strides=(2, 1), padding="same")(c12),
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (7, 9, 7)), "int8"
+
+
+def fam_pointwise():
+    import keras
+    from keras import layers as L
+    x = keras.Input((5, 5, 5), batch_size=1)  # 25 pixels (odd), 5 channels (a tail of one)
+    c16 = L.Conv2D(16, 1, activation="relu")(x)
+    outs = [
+        L.Conv2D(7, 1)(x),  # odd output channels
+        L.Conv2D(9, 1, activation="relu6")(c16),
+        L.Conv2D(8, 1)(c16),
+        L.Conv2D(5, 1, strides=2)(c16),  # strided 1x1
+        L.Conv2D(7, 3, padding="same")(x),  # im2col: k = 45 (a partial group), odd channels
+        L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(c16),
+        L.Conv2D(3, (2, 4), padding="valid")(L.Conv2D(1, 1)(x)),  # in_c 1: every tap a partial group
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (5, 5, 5)), "int8"
+
+
+def fam_dense_add():
+    import keras
+    from keras import layers as L
+    x = keras.Input((13,), batch_size=1)  # depth 13: three groups of four + a tail of one
+    d12 = L.Dense(12, activation="relu")(x)
+    a = L.Dense(8)(x)
+    b = L.Dense(8, activation="relu")(x)
+    outs = [
+        L.Dense(7)(x),  # one block of four units + three
+        L.Dense(9, activation="relu6")(d12),  # depth 12: the single-group entry
+        L.Dense(16)(L.Dense(24)(d12)),  # depth 24: the two-group loop
+        L.Add()([a, b]),
+        L.Add()([L.Reshape((2, 2, 2))(a), L.Reshape((2, 2, 2))(L.Dense(8)(d12))]),
+    ]
+    return keras.Model(x, outs), _u(-2, 2, (13,)), "int8"
+
+
+FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "dense_add": fam_dense_add}
+
+
+def _key(name: str) -> str:
+    import tensorflow as tf
+    src = inspect.getsource(inspect.getmodule(_key))
+    return hashlib.sha256(f"{tf.__version__}\n{name}\n{src}".encode()).hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def dsp_models(request) -> dict[str, bytes]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    cache = request.config.cache.mkdir("edgeq_dsp_kernel_models")
+    out = {}
+    for name, fn in FAMILIES.items():
+        path = cache / f"{name}-{_key(name)}.tflite"
+        if not path.exists():
+            keras.utils.set_random_seed(11)
+            model, data_fn, io = fn()
+            path.write_bytes(convert_keras(model, data_fn, io))
+        out[name] = path.read_bytes()
+    return out
+
+
+@pytest.fixture(scope="module")
+def dsp_builder(tmp_path_factory) -> HostBuilder:
+    return HostBuilder(tmp_path_factory.mktemp("dsp_kernels"), defines=("EDGEQ_EMULATE_DSP",))
+
+
+def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
+    """Every family, emulated DSP path, byte for byte equal to TFLM."""
+    names = sorted(dsp_models)
+    built = {n: dsp_builder.build(dsp_models[n], name=f"dsp_{n}") for n in names}
+    cases, inputs = [], {}
+    for n in names:
+        g = built[n].graph
+        inputs[n] = random_inputs(g, SAMPLES, seed=len(n) + 3)
+        cases.append((dsp_models[n], inputs[n], len(g.outputs)))
+    ops = {n: {op.opcode for op in built[n].graph.operators} for n in names}
+    assert {"DEPTHWISE_CONV_2D"} <= ops["depthwise"]
+    assert {"CONV_2D"} <= ops["pointwise"]
+    assert {"FULLY_CONNECTED", "ADD"} <= ops["dense_add"]
+    for n, ref in zip(names, tflm_run_many(cases)):
+        assert assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs[n]), ref) >= SAMPLES
+
+
+def test_fast_requantization_matches_reference(tmp_path):
+    """edgeq_requant_fast(_pre) + output offset + SSAT == edgeq_requantize + offset + clamp on
+    random and edge accumulators, for multipliers and shifts the converter produces."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not installed")
+    repo = Path(__file__).resolve().parents[1]
+    exe = tmp_path / "probe"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-DEDGEQ_EMULATE_DSP",
+                    f"-I{repo / 'firmware' / 'cmsis_nn' / 'edgeq'}",
+                    str(Path(__file__).parent / "c" / "requant_fast_probe.c"), "-o", str(exe)], check=True)
+    rng = np.random.default_rng(12)
+    edge_acc = [-(1 << 31), (1 << 31) - 1, 0, 1, -1, (1 << 30), -(1 << 30), (1 << 30) - 1, -(1 << 30) + 1]
+    lines = []
+    for _ in range(3000):
+        acc = int(rng.choice(edge_acc)) if rng.random() < 0.2 else int(rng.integers(-(1 << 31), 1 << 31))
+        if rng.random() < 0.5:
+            acc >>= int(rng.integers(0, 31))  # small accumulators too
+        m = int(rng.integers(1 << 30, 1 << 31)) if rng.random() < 0.9 else int(rng.choice([0, 1 << 30, (1 << 31) - 1]))
+        s = int(rng.integers(-31, 0))  # -31 .. -1
+        lines.append(f"{acc} {m} {s}")
+    out = subprocess.run([str(exe)], input="\n".join(lines), capture_output=True, text=True, check=True).stdout.split()
+    assert len(out) == len(lines)
+    # eligible: shift in [-23, -1]; beyond -23 the kernels keep the general requantization
+    want = ["1" if int(ln.split()[2]) >= -23 else "skip" for ln in lines]
+    bad = [ln for ln, r, w in zip(lines, out, want) if r != w]
+    assert not bad, bad[:5]
+    assert want.count("1") > 2000
