@@ -5,7 +5,6 @@ cross-compile, and the generator's contract (errors, determinism, atomic output,
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import numpy as np
