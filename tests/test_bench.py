@@ -22,7 +22,7 @@ def test_bench_digits_on_m4(tmp_path):
                        timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     (row,) = [r for r in json.loads(out.read_text()) if r["kernels"] == "edgeq"]  # (+ CMSIS-NN's with the env)
-    assert row["bit_exact"] and row["arena_vs_bound"] == 1.0
+    assert row["bit_exact"] and 0 < row["arena_vs_bound"] <= 1.0  # below the bound where ops run in place
     assert 0 < row["macs_per_instruction"] < 2  # a Cortex-M4 does at most 2 MACs per instruction
     assert row["macs"] == 8 * 8 * 8 * 9 + 8 * 8 * 16 * 72 + 256 * 32 + 32 * 10  # digits CNN by hand
 
