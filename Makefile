@@ -20,7 +20,7 @@ demo: setup
 	$(MAKE) --no-print-directory convert evaluate size-check generate flash-and-test
 
 test: setup
-	$(PYTHON) -m pytest -m "not hardware" -q --durations=40
+	$(PYTHON) -m pytest -m "not hardware and not long" -q --durations=40
 
 test-unit: setup
 	$(PYTHON) -m pytest -m unit -q

@@ -114,7 +114,7 @@ def test_mve_code_path_families_bit_exact_on_host(family_results, family_models,
 
 @pytest.mark.toolchain
 @pytest.mark.slow
-@pytest.mark.parametrize("arch", ["kws", "vww", "resnet8", "autoencoder"])
+@pytest.mark.parametrize("arch", ["kws", pytest.param("vww", marks=pytest.mark.long), "resnet8", "autoencoder"])
 def test_mlperf_tiny_mve_path_bit_exact(arch, mlperf_tflite, builder_mve):
     require_tool("gcc")
     buf = mlperf_tflite(arch).read_bytes()

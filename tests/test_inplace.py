@@ -138,8 +138,9 @@ def poison_builders(tmp_path_factory):
 @pytest.mark.toolchain
 @pytest.mark.slow
 @pytest.mark.parametrize("path", ["portable", "dsp"])
-@pytest.mark.parametrize("arch, precision", [("kws", "int8"), ("vww", "int8"), ("resnet8", "int8"),
-                                             ("resnet8", "int16x8")])
+@pytest.mark.parametrize("arch, precision", [  # make test: kws and 16x8 ResNet-8; the rest with -m long
+    ("kws", "int8"), pytest.param("vww", "int8", marks=pytest.mark.long),
+    pytest.param("resnet8", "int8", marks=pytest.mark.long), ("resnet8", "int16x8")])
 def test_inplace_models_bit_exact_with_poisoned_arena(arch, precision, path, mlperf_tflite, poison_builders):
     from _codegen_harness import assert_bit_exact, random_inputs, tflm_run_many
     from conftest import require_tool
@@ -180,8 +181,10 @@ def test_poison_catches_a_wrong_overlap(mlperf_tflite, tmp_path, monkeypatch):
 
 @pytest.mark.emulator
 @pytest.mark.slow
-@pytest.mark.parametrize("board", ["qemu-mps2-an386", "qemu-mps3-an547"])  # Cortex-M4, M55
-@pytest.mark.parametrize("arch", ["kws", "resnet8"])
+@pytest.mark.parametrize("arch, board", [  # Cortex-M4 and M55; make test runs one model on each
+    ("kws", "qemu-mps2-an386"), ("resnet8", "qemu-mps3-an547"),
+    pytest.param("resnet8", "qemu-mps2-an386", marks=pytest.mark.long),
+    pytest.param("kws", "qemu-mps3-an547", marks=pytest.mark.long)])
 def test_inplace_bit_exact_on_virtual_m4_with_poisoned_arena(arch, board, mlperf_tflite, tmp_path):
     from _codegen_harness import assert_bit_exact, qemu_run, random_inputs, tflm_run_many
 

@@ -193,7 +193,7 @@ def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits
 
 
 @pytest.mark.emulator
-@pytest.mark.parametrize("arch", ["kws", "resnet8"])
+@pytest.mark.parametrize("arch", ["kws", pytest.param("resnet8", marks=pytest.mark.long)])
 def test_diff_device_finds_nothing_on_mlperf_tiny(arch, mlperf_tflite, tmp_path):
     """The MLPerf Tiny DS-CNN KWS and ResNet-8, every layer read back from the virtual M4: none
     differs from TFLM (edgeq's kernels)."""
