@@ -17,6 +17,7 @@ pytestmark = pytest.mark.slow
 def _auto_named(path):
     import keras
 
+    keras.backend.clear_session()  # Keras' auto-naming counters start again (other tests built models)
     keras.utils.set_random_seed(0)
     L = keras.layers
     inp = keras.Input((8, 8, 1))
