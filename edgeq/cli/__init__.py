@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -26,6 +27,13 @@ app = typer.Typer(
 _state = {"debug": False}
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
+# The kernel choice of the commands that build firmware (flash-and-test, diff-device); one meaning
+# everywhere, resolved by edgeq.cmsis_nn.resolve.
+KernelsOpt = Annotated[Optional[str], typer.Option(
+    "--kernels", help="edgeq (the bundled kernels) | cmsis-nn (an upstream CMSIS-NN checkout, --cmsis-nn; "
+                      "scratch sized for the board's core). Default: cmsis-nn when --cmsis-nn is given, else edgeq.")]
+CmsisNnOpt = Annotated[Optional[Path], typer.Option(
+    "--cmsis-nn", help="CMSIS-NN checkout for --kernels cmsis-nn (default: $EDGEQ_CMSIS_NN_DIR).")]
 
 
 @app.callback()

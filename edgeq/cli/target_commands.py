@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_GATE, EXIT_USAGE
-from . import JsonOpt, app, run
+from . import CmsisNnOpt, JsonOpt, KernelsOpt, app, run
 from .render import render_flash_test
 
 
@@ -222,12 +222,8 @@ def flash_and_test(
     drift_threshold: Annotated[Optional[float], typer.Option("--drift-threshold", help="Flag a layer whose "
                                                              "clipping rate exceeds calibration's by more than "
                                                              "this fraction of its outputs (default 0.05).")] = None,
-    kernels: Annotated[Optional[str], typer.Option("--kernels", help="edgeq (the bundled kernels) | cmsis-nn "
-                                                   "(an upstream CMSIS-NN checkout, --cmsis-nn; scratch sized "
-                                                   "for the board's core). Default: cmsis-nn when --cmsis-nn "
-                                                   "is given, else edgeq.")] = None,
-    cmsis_nn: Annotated[Optional[Path], typer.Option("--cmsis-nn", help="CMSIS-NN checkout for --kernels "
-                                                     "cmsis-nn (default: $EDGEQ_CMSIS_NN_DIR).")] = None,
+    kernels: KernelsOpt = None,
+    cmsis_nn: CmsisNnOpt = None,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -286,11 +282,8 @@ def diff_device(
     baud: Annotated[Optional[int], typer.Option(help="Baud rate (default: the board's).")] = None,
     all_layers: Annotated[bool, typer.Option("--all-layers", help="Compare every layer, not just up to the "
                                              "first that differs.")] = False,
-    kernels: Annotated[Optional[str], typer.Option("--kernels", help="edgeq | cmsis-nn (as flash-and-test). "
-                                                   "Default: cmsis-nn when --cmsis-nn is given.")] = None,
-    cmsis_nn: Annotated[Optional[Path], typer.Option("--cmsis-nn", help="CMSIS-NN checkout whose kernels to "
-                                                     "link (default: $EDGEQ_CMSIS_NN_DIR with --kernels "
-                                                     "cmsis-nn).")] = None,
+    kernels: KernelsOpt = None,
+    cmsis_nn: CmsisNnOpt = None,
     workdir: Annotated[Path, typer.Option(help="Where generated code and build go.")] = Path("out/diff-device"),
     json_out: JsonOpt = False,
 ):
