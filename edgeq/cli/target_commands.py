@@ -221,7 +221,7 @@ def flash_and_test(
                                             "calibration data (--calib); flags drift.")] = False,
     drift_threshold: Annotated[Optional[float], typer.Option("--drift-threshold", help="Flag a layer whose "
                                                              "clipping rate exceeds calibration's by more than "
-                                                             "this fraction of its outputs (default 0.05).")] = None,
+                                                             "this fraction of its outputs (default 0.005).")] = None,
     kernels: KernelsOpt = None,
     cmsis_nn: CmsisNnOpt = None,
     json_out: JsonOpt = False,
