@@ -168,6 +168,19 @@ def test_stats_payload_and_drift_rule():
     assert tel["layers"][1]["device_max_rate"] == pytest.approx(0.2)
 
 
+def test_report_refuses_device_results_of_another_model(digits_tflite, tmp_path):
+    run = {"model": {"tflite": "other.tflite", "sha256": "ab" * 32}, "board": "qemu-mps2-an386"}
+    (tmp_path / "report.json").write_text(json.dumps(run))
+    (tmp_path / "junk.json").write_text("[1, 2]")
+    for f, words in (("report.json", "another model"), ("junk.json", "not a flash-and-test report.json"),
+                     ("missing.json", "not found")):
+        r = edgeq("report", DIGITS / "digits.keras", digits_tflite, "--data", DIGITS / "test.npz",
+                  "--device", tmp_path / f, "-o", tmp_path / "r.html")
+        assert r.returncode == 2, r.stderr
+        assert words in " ".join(r.stderr.split()) and "Traceback" not in r.stderr
+        assert not (tmp_path / "r.html").exists()
+
+
 @pytest.mark.emulator
 def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits_tflite, tmp_path):
     import numpy as np
@@ -179,7 +192,7 @@ def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits
     for what, data in (("test", DIGITS / "test.npz"), ("shifted", tmp_path / "shifted.npz")):
         r = edgeq("flash-and-test", digits_tflite, "--board", "qemu-mps2-an386", "--data", data, "--calib",
                   DIGITS / "train.npz", "--limit", 100, "--workdir", tmp_path / what, "--telemetry",
-                  "--allow-mismatch", "--json")
+                  "--allow-mismatch", "--json", *(["--profile"] if what == "shifted" else []))
         assert r.returncode == 0, r.stderr
         reps[what] = json.loads(r.stdout)["telemetry"]
     for tel in reps.values():
@@ -190,6 +203,19 @@ def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits
     assert reps["test"]["drift_layers"] == []
     assert reps["shifted"]["drift_layers"]  # the fully connected layers clip far more than on calibration
     assert "model_stats" in _symbols(tmp_path / "test" / "build" / "firmware.elf")
+
+    # edgeq report --device: the device's profile and telemetry (with the drift flag) in the HTML
+    # report and its --json
+    html = tmp_path / "report.html"
+    r = edgeq("report", DIGITS / "digits.keras", digits_tflite, "--data", DIGITS / "test.npz", "--limit", 8,
+              "--eval-limit", 50, "--device", tmp_path / "shifted" / "report.json", "-o", html, "--json")
+    assert r.returncode == 0, r.stderr
+    dev = json.loads(r.stdout)["device"]
+    assert dev["telemetry"]["drift_layers"] == reps["shifted"]["drift_layers"]
+    assert [l["op"] for l in dev["profile"]["layers"]][0] == "CONV_2D"
+    page = html.read_text()
+    assert 'id="device"' in page and 'id="profile"' in page and 'id="telemetry"' in page
+    assert page.count("DRIFT</td>") == len(reps["shifted"]["drift_layers"])
 
 
 @pytest.mark.emulator
