@@ -333,11 +333,11 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     log(f"host reference ({reference}) on {len(ds)} samples")
     layers = None
     if opts.profile or opts.telemetry:
-        from .profile import layers_of
+        from .profile import layers_of, output_tensors
 
         layers = layers_of(graph, opts.name)
     ref = run_tflm(tflite, ds.model_input,
-                   tensors=sorted({l["output_tensor"] for l in layers}) if opts.telemetry else None)
+                   tensors=output_tensors(layers) if opts.telemetry else None)
 
     if not opts.resume:
         # the old results go before the new identity is written: at no moment does the identity
@@ -432,8 +432,9 @@ def _telemetry(tflite, graph, layers, device_stats, ref, ds, opts: FlashTestOpti
         cal = data_mod.load(calib_spec, role="calibration data", inputs=specs, outputs=out_names)
         cal = cal.take(data_mod.subset_indices(len(cal), 500, SUBSET_SEED))  # at most 500: a rate, not a census
         log(f"saturation on the calibration data ({len(cal)} samples of {calib_spec})")
-        wanted = sorted({l["output_tensor"] for l in layers})
-        cal_ref = run_tflm(tflite, cal.model_input, tensors=wanted)
+        from .profile import output_tensors
+
+        cal_ref = run_tflm(tflite, cal.model_input, tensors=output_tensors(layers))
         calib, n_cal = host_counts(layers, cal_ref.tensors), len(cal)
     else:
         log("note: --telemetry without --calib: device counts only (no calibration baseline, no drift flag)")

@@ -29,10 +29,14 @@ def counted(layer: dict) -> bool:
 
 
 def elements(layer: dict) -> int:
-    n = 1
-    for d in layer["shape"]:
-        n *= int(d)
-    return n
+    """Values the layer's counters cover: every output (a SPLIT counts all its parts)."""
+    total = 0
+    for o in layer.get("outputs") or [layer]:
+        n = 1
+        for d in o["shape"]:
+            n *= int(d)
+        total += n
+    return total
 
 
 def host_counts(layers: list[dict], tensors: dict, samples: int | None = None) -> list[tuple[int, int] | None]:
@@ -43,11 +47,15 @@ def host_counts(layers: list[dict], tensors: dict, samples: int | None = None) -
         if not counted(lay):
             out.append(None)
             continue
-        v = np.asarray(tensors[lay["output_tensor"]])
-        if samples is not None:
-            v = v[:samples]
         lo, hi = _LIMITS[lay["dtype"]]
-        out.append((int(np.count_nonzero(v == lo)), int(np.count_nonzero(v == hi))))
+        at_min = at_max = 0
+        for o in lay.get("outputs") or [lay]:
+            v = np.asarray(tensors[o["output_tensor"]])
+            if samples is not None:
+                v = v[:samples]
+            at_min += int(np.count_nonzero(v == lo))
+            at_max += int(np.count_nonzero(v == hi))
+        out.append((at_min, at_max))
     return out
 
 

@@ -234,3 +234,72 @@ def test_diff_device_finds_nothing_on_mlperf_tiny(arch, mlperf_tflite, tmp_path)
     rep = json.loads(r.stdout)
     assert rep["first_divergence"] is None and rep["layers"] >= 10
     assert rep["samples"][0]["layers_checked"] == rep["layers"]
+
+
+# ------------------------------------------------------------------- ops with several outputs
+
+def test_compare_layer_names_the_differing_output_of_a_split():
+    import numpy as np
+
+    from edgeq.diverge import compare_layer
+
+    outs = [{"output": f"part{k}", "output_tensor": 10 + k, "dtype": "int8", "shape": [1, 2, 3], "bytes": 6}
+            for k in range(3)]
+    lay = {"layer": 4, "op": "SPLIT", **outs[0], "bytes": 18, "outputs": outs}
+    host = {10 + k: np.arange(6, dtype=np.int8).reshape(1, 1, 2, 3) + k for k in range(3)}
+    dev = b"".join(host[10 + k][0].tobytes() for k in range(3))
+    assert compare_layer(lay, dev, host, 0) is None
+    bad = bytearray(dev)
+    bad[6 + 4] ^= 1  # the second output, element 4
+    d = compare_layer(lay, bytes(bad), host, 0)
+    assert d["tensor"] == "part1" and d["output"] == 1 and d["first_element"] == 4 and d["differing"] == 1
+    assert compare_layer(lay, dev[:6], host, 0)["size_mismatch"]  # a device that sent one output only
+
+
+@pytest.mark.emulator
+def test_split_layers_send_and_count_every_output(tmp_path):
+    """A SPLIT's three outputs: diff-device compares all of them (the harness sends them
+    concatenated), telemetry counts all of them, equal to the host's counts."""
+    import keras
+    import numpy as np
+    from keras import layers as L
+    from keras import ops as K
+
+    from _codegen_harness import convert_keras
+    from edgeq.reference import run_tflm
+
+    _emulator_tools()
+    keras.utils.set_random_seed(5)
+    x = keras.Input((6, 5, 4), batch_size=1)
+    h = L.Conv2D(6, 3, padding="same")(x)
+    a, b, c = K.split(h, 3, axis=-1)
+    y = L.Dense(3)(L.Flatten()(L.Concatenate()([L.ReLU()(a), L.Multiply()([b, c])])))
+    tfl = convert_keras(keras.Model(x, y), lambda rng: [rng.uniform(-1, 1, (1, 6, 5, 4))])
+    model = tmp_path / "split.tflite"
+    model.write_bytes(tfl)
+    xs = np.random.default_rng(1).uniform(-3, 3, (6, 6, 5, 4)).astype(np.float32)  # 3× calibration: clips
+    np.savez(tmp_path / "d.npz", x=xs)
+
+    r = edgeq("diff-device", model, "--board", "qemu-mps2-an386", "--data", tmp_path / "d.npz", "--sample", 0,
+              "--workdir", tmp_path / "diff", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["first_divergence"] is None and rep["samples"][0]["layers_checked"] == rep["layers"]
+
+    r = edgeq("flash-and-test", model, "--board", "qemu-mps2-an386", "--data", tmp_path / "d.npz",
+              "--calib", tmp_path / "d.npz", "--workdir", tmp_path / "tel", "--telemetry", "--json")
+    assert r.returncode == 0, r.stderr
+    tel = json.loads(r.stdout)["telemetry"]
+    assert tel["inferences"] == 6 and tel["matches_host"] is True
+    split = next(row for row in tel["layers"] if row["op"].startswith("SPLIT"))
+    assert split["elements"] == 6 * 5 * 6  # all three parts, not the first one's 6 * 5 * 2
+    from edgeq.graph import load_graph
+
+    g = load_graph(tfl)
+    op = next(o for o in g.operators if o.opcode == "SPLIT")
+    ref = run_tflm(tfl, xs, tensors=list(op.outputs))
+    want = [sum(int(np.count_nonzero(ref.tensors[t] == lim)) for t in op.outputs) for lim in (-128, 127)]
+    assert (split["device_at_min"], split["device_at_max"]) == tuple(want)
+    first_only = [int(np.count_nonzero(ref.tensors[op.outputs[0]] == lim)) for lim in (-128, 127)]
+    assert sum(want) > sum(first_only)  # the other parts clip too: counting one would differ
+
