@@ -39,9 +39,11 @@ def elements(layer: dict) -> int:
     return total
 
 
-def host_counts(layers: list[dict], tensors: dict, samples: int | None = None) -> list[tuple[int, int] | None]:
+def host_counts(layers: list[dict], tensors: dict, samples: int | None = None,
+                runs: list[int] | None = None) -> list[tuple[int, int] | None]:
     """Per layer (values at min, values at max) summed over the samples of ``tensors``
-    (tensor index → (N, ...) values, from ``run_tflm(..., tensors=...)``)."""
+    (tensor index → (N, ...) values, from ``run_tflm(..., tensors=...)``); ``runs``: how many
+    times the device ran each sample (a retransmitted INFER may run twice), default once."""
     out = []
     for lay in layers:
         if not counted(lay):
@@ -53,8 +55,10 @@ def host_counts(layers: list[dict], tensors: dict, samples: int | None = None) -
             v = np.asarray(tensors[o["output_tensor"]])
             if samples is not None:
                 v = v[:samples]
-            at_min += int(np.count_nonzero(v == lo))
-            at_max += int(np.count_nonzero(v == hi))
+            v = v.reshape(len(v), -1)
+            w = np.ones(len(v), np.int64) if runs is None else np.asarray(runs, np.int64)
+            at_min += int(np.count_nonzero(v == lo, axis=1) @ w)
+            at_max += int(np.count_nonzero(v == hi, axis=1) @ w)
         out.append((at_min, at_max))
     return out
 
