@@ -303,3 +303,41 @@ def test_split_layers_send_and_count_every_output(tmp_path):
     first_only = [int(np.count_nonzero(ref.tensors[op.outputs[0]] == lim)) for lim in (-128, 127)]
     assert sum(want) > sum(first_only)  # the other parts clip too: counting one would differ
 
+
+
+# ------------------------------------------------------------------------- real boards (DWT)
+
+def test_observe_build_for_a_real_board_times_layers_with_dwt(digits_tflite, tmp_path):
+    """Under QEMU the layer clock is SysTick (CYCCNT reads 0 there); on a real Cortex-M4 the same
+    hooks read the DWT cycle counter. The profile + telemetry firmware for nucleo-f446re builds and
+    its timer reads DWT_CYCCNT (0xE0001004); the run itself is in the hardware tier."""
+    from edgeq.boards import get_board
+    from edgeq.build import build_firmware
+    from edgeq.codegen import generate
+    from edgeq.profile import OBSERVE_CMAKE
+    from edgeq.telemetry import STATS_CMAKE
+
+    for t in ("arm-none-eabi-gcc", "cmake", "arm-none-eabi-nm", "arm-none-eabi-objdump"):
+        require_tool(t)
+    board = get_board("nucleo-f446re")
+    gen = generate(digits_tflite.read_bytes(), tmp_path / "gen", name="model")
+    fw = build_firmware(board, tmp_path / "build", model_dir=gen.out_dir, extra_cmake={**OBSERVE_CMAKE, **STATS_CMAKE})
+    syms = _symbols(fw.elf)
+    assert "edgeq_observe_layer" in syms and "model_stats" in syms
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(fw.elf)], capture_output=True, text=True, check=True).stdout
+    assert "0xe0001000" in dis.lower()  # the DWT block (CYCCNT is read at +4)
+
+
+@pytest.mark.hardware
+@pytest.mark.skipif(not (__import__("os").environ.get("EDGEQ_BOARD") and __import__("os").environ.get("EDGEQ_BOARD_PORT")),
+                    reason="no board attached (set EDGEQ_BOARD and EDGEQ_BOARD_PORT)")
+def test_profile_on_a_real_board_counts_cycles(digits_tflite, tmp_path):
+    import os
+
+    r = edgeq("flash-and-test", digits_tflite, "--board", os.environ["EDGEQ_BOARD"], "--port",
+              os.environ["EDGEQ_BOARD_PORT"], "--data", DIGITS / "test.npz", "--limit", 8,
+              "--workdir", tmp_path / "hw", "--profile", "--json")
+    assert r.returncode == 0, r.stderr
+    prof = json.loads(r.stdout)["profile"]
+    assert prof["unit"] == "cycles" and prof["samples"] == 8
+    assert abs(prof["layers_sum"] - prof["total"]) <= 0.01 * prof["total"]
