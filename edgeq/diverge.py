@@ -66,6 +66,24 @@ def compare_tensor(layer: dict, device: bytes, host: np.ndarray) -> dict | None:
             if shape else []}
 
 
+def compare_layer(lay: dict, device: bytes, host_tensors: dict, sample: int) -> dict | None:
+    """The layer's outputs as the device sent them (concatenated in order) against the host's:
+    None when all are equal, else the first differing output's tensor and where it differs."""
+    outs = lay.get("outputs") or [lay]
+    if len(device) != sum(o["bytes"] for o in outs):
+        return {"elements_device": len(device), "elements_host": sum(o["bytes"] for o in outs),
+                "size_mismatch": True}
+    at = 0
+    for k, o in enumerate(outs):
+        d = compare_tensor(o, device[at:at + o["bytes"]], host_tensors[o["output_tensor"]][sample])
+        at += o["bytes"]
+        if d is not None:
+            where = {} if k == 0 else {"tensor": o["output"], "dtype": o["dtype"], "shape": o["shape"],
+                                       "output": k}
+            return {**where, **d}
+    return None
+
+
 def diff_device(model: Path, opts: DiffOptions, log: Log = lambda s: None) -> dict:
     from . import data as data_mod
     from .boards import get_board
@@ -75,7 +93,7 @@ def diff_device(model: Path, opts: DiffOptions, log: Log = lambda s: None) -> di
     from .device.session import device_session
     from .flash_and_test import io_names, workdir_lock
     from .graph import load_graph
-    from .profile import OBSERVE_CMAKE, layers_of
+    from .profile import OBSERVE_CMAKE, layers_of, output_tensors
     from .reference import REFERENCE_NAMES, reference_for, run_tflm
 
     board = get_board(opts.board)
@@ -107,8 +125,7 @@ def diff_device(model: Path, opts: DiffOptions, log: Log = lambda s: None) -> di
 
         kind = reference_for(tflite)
         log(f"host reference ({REFERENCE_NAMES[kind]}) with every intermediate tensor")
-        wanted = sorted({l["output_tensor"] for l in layers})
-        ref = run_tflm(tflite, ds.model_input, tensors=wanted)
+        ref = run_tflm(tflite, ds.model_input, tensors=output_tensors(layers))
 
         log(f"generate C and build the observe firmware for {board.name}")
         from .cmsis_nn import scratch_for_board
@@ -134,7 +151,7 @@ def diff_device(model: Path, opts: DiffOptions, log: Log = lambda s: None) -> di
                         diverged.append({**_where(lay), "status": res.status,
                                          "error": f"the model failed with status {res.status} before this layer"})
                         break
-                    d = compare_tensor(lay, res.data, ref.tensors[lay["output_tensor"]][s])
+                    d = compare_layer(lay, res.data, ref.tensors, s)
                     if d is not None:
                         diverged.append({**_where(lay), **d})
                         if not opts.all_layers:

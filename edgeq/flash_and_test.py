@@ -333,11 +333,11 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     log(f"host reference ({reference}) on {len(ds)} samples")
     layers = None
     if opts.profile or opts.telemetry:
-        from .profile import layers_of
+        from .profile import layers_of, output_tensors
 
         layers = layers_of(graph, opts.name)
     ref = run_tflm(tflite, ds.model_input,
-                   tensors=sorted({l["output_tensor"] for l in layers}) if opts.telemetry else None)
+                   tensors=output_tensors(layers) if opts.telemetry else None)
 
     if not opts.resume:
         # the old results go before the new identity is written: at no moment does the identity
@@ -355,6 +355,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
             dev.client.saturation(reset=True)  # count this run's inferences only
         recs = run_dataset(dev.client, samples, results_path, resume=opts.resume,
                            icount_shift=dev.icount_shift, upload=opts.upload, profile=opts.profile,
+                           telemetry=opts.telemetry,
                            progress=(lambda done, total, rec: progress(done, total)) if progress else None)
         device_stats = dev.client.saturation() if opts.telemetry else None
         link = dev.client.stats.to_dict()
@@ -383,7 +384,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
                                           board.emulated, icount_shift or 0)
     if opts.telemetry:
         report["telemetry"] = _telemetry(tflite, graph, layers, device_stats, ref, ds, opts, keras_model, specs,
-                                         out_names, log)
+                                         out_names, log, [r.runs for r in recs])
     lat = report["latency"]
     unit = "instructions" if board.emulated else "cycles"
     if lat[unit]:
@@ -419,12 +420,17 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
 
 
 def _telemetry(tflite, graph, layers, device_stats, ref, ds, opts: FlashTestOptions, keras_model, specs,
-               out_names, log) -> dict:
-    """The device's saturation counters vs the host's on the same inputs and on the calibration data."""
+               out_names, log, runs: list[int]) -> dict:
+    """The device's saturation counters vs the host's on the same inputs and on the calibration data.
+
+    ``runs``: per sample, how many times the device ran it (a retransmitted INFER whose first
+    attempt ran counts twice on the device, so the host counts it twice too). A resumed run's
+    earlier records were counted by another session: no exact comparison then."""
     from .reference import run_tflm
     from .telemetry import DEFAULT_THRESHOLD, host_counts, telemetry_table
 
-    same = host_counts(layers, ref.tensors) if device_stats.inferences == len(ds) else None
+    exact = not opts.resume and device_stats.inferences == sum(runs)
+    same = host_counts(layers, ref.tensors, runs=runs) if exact else None
     calib_spec = opts.calib or (opts.data if keras_model is not None else None)
     calib = None
     n_cal = 0
@@ -432,8 +438,9 @@ def _telemetry(tflite, graph, layers, device_stats, ref, ds, opts: FlashTestOpti
         cal = data_mod.load(calib_spec, role="calibration data", inputs=specs, outputs=out_names)
         cal = cal.take(data_mod.subset_indices(len(cal), 500, SUBSET_SEED))  # at most 500: a rate, not a census
         log(f"saturation on the calibration data ({len(cal)} samples of {calib_spec})")
-        wanted = sorted({l["output_tensor"] for l in layers})
-        cal_ref = run_tflm(tflite, cal.model_input, tensors=wanted)
+        from .profile import output_tensors
+
+        cal_ref = run_tflm(tflite, cal.model_input, tensors=output_tensors(layers))
         calib, n_cal = host_counts(layers, cal_ref.tensors), len(cal)
     else:
         log("note: --telemetry without --calib: device counts only (no calibration baseline, no drift flag)")

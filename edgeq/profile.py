@@ -28,12 +28,22 @@ def layers_of(graph, name: str = "model") -> list[dict]:
     out = []
     for k, c in enumerate(lowered.calls):
         op = graph.operators[c.index]
-        t = graph.tensors[op.outputs[0]]
-        out.append({"layer": k, "op_index": op.index, "op": op.label, "kernel": c.kind,
-                    "output": t.name, "output_tensor": t.index, "dtype": t.dtype,
-                    "shape": [int(d) for d in t.shape], "bytes": t.nbytes, "macs": int(op_macs(graph, op)),
-                    "zero_point": int(t.quant.zero_point) if t.quant.is_quantized else None})
+        outs = [_tensor_fields(graph.tensors[i]) for i in op.outputs]
+        # the first output's fields are the layer's (profile table, messages); "outputs" has all of
+        # them: a SPLIT's or UNPACK's hooks send and count every one
+        out.append({"layer": k, "op_index": op.index, "op": op.label, "kernel": c.kind, **outs[0],
+                    "bytes": sum(o["bytes"] for o in outs), "macs": int(op_macs(graph, op)), "outputs": outs})
     return out
+
+
+def _tensor_fields(t) -> dict:
+    return {"output": t.name, "output_tensor": t.index, "dtype": t.dtype, "shape": [int(d) for d in t.shape],
+            "bytes": t.nbytes, "zero_point": int(t.quant.zero_point) if t.quant.is_quantized else None}
+
+
+def output_tensors(layers: list[dict]) -> list[int]:
+    """Every tensor the layers' hooks report (what the host reference must keep)."""
+    return sorted({o["output_tensor"] for lay in layers for o in lay.get("outputs", [lay])})
 
 
 def profile_table(layers: list[dict], records: list, timer_hz: int, cpu_hz: int,

@@ -2,7 +2,9 @@
 
 Sections: provenance (the convert manifest next to the .tflite), float vs int8 accuracy with both
 confusion matrices, the per-layer error table and SQNR chart, an activation histogram per tensor
-with the int8 representable range, and the arena plan drawn as a memory map.
+with the int8 representable range, the arena plan drawn as a memory map and, given a
+flash-and-test report.json (``--device``), what the device measured: its summary, the per-layer
+profile and the saturation telemetry with its drift flags.
 
 Python computes values and draws the plots (matplotlib, Agg, PNG embedded as base64); the layout
 is ``templates/report.html.j2``. The output has no timestamps and no external references: the
@@ -52,6 +54,7 @@ class ReportResult:
     html: str = field(default="", repr=False)
     outputs: list[dict] = field(default_factory=list)  # per model output: Evaluation.outputs
     reference: str = "TFLM"  # what ran the quantized model
+    device: dict | None = None  # from flash-and-test's report.json (--device): summary, profile, telemetry
 
     @property
     def worst_layer(self) -> dict | None:
@@ -66,7 +69,8 @@ class ReportResult:
                 "worst_layer": None if w is None else {"op": w["op"], "tensor": w["tensor"], "sqnr_db": w["sqnr_db"]},
                 "layers": self.layers, "arena_bytes": self.arena_bytes, "lower_bound": self.lower_bound,
                 "images": self.images, "manifest": self.manifest, "notes": self.notes,
-                "outputs": self.outputs, "reference": self.reference, "verdict": self.verdict}
+                "outputs": self.outputs, "reference": self.reference, "verdict": self.verdict,
+                "device": self.device}
 
 
 # ------------------------------------------------------------------------------------ entry point
@@ -74,12 +78,13 @@ class ReportResult:
 def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec: str | None = None,
                  out_path: Path | None = None, limit: int = 64, eval_limit: int | None = None,
                  task: str = "auto", progress: Callable[[int, int], None] | None = None,
-                 max_drop: float | None = None) -> ReportResult:
+                 max_drop: float | None = None, device: Path | None = None) -> ReportResult:
     """Measure, plot and render the report; write it atomically to ``out_path`` (if given).
 
     ``limit`` samples (drawn reproducibly) feed the per-layer error and the histograms;
     the accuracy and confusion matrices use ``eval_limit`` samples (default: all of the data).
     The verdict at the top compares the accuracy drop with ``max_drop`` (default 1 pp).
+    ``device``: a flash-and-test report.json of this same .tflite (checked by sha256).
     """
     from .evaluate import _read_tflite, _run, activation_precision, compare_outputs
     from .errors import OpError
@@ -99,6 +104,7 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
     notes: list[str] = []
 
     manifest, manifest_file = _manifest(tflite_path, tflite_sha, notes)
+    device_run = None if device is None else load_device_run(Path(device), tflite_sha)
     _, parsed = _read_tflite(tflite_path)
     y_float, y_int, labels, names, ref = _run(model_path, tflite, parsed, data_spec, eval_limit, progress)
     ev = compare_outputs(y_float, y_int, labels, names, task, tflite_sha)
@@ -154,6 +160,7 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
         "memory": None if plan is None else _memory_context(graph, plan), "figures": figures, "notes": notes,
         "verdict": (verdict := _verdict(ev, max_drop, q)),
         "colors": {"float": FLOAT_COLOR, "int8": INT8_COLOR, "calib": CALIB_COLOR}, "q": q,
+        "device": None if device_run is None else {"file": Path(device).name, "run": device_run},
     }
     html = render_html(context)
     if out_path is not None:
@@ -164,10 +171,36 @@ def build_report(model_path: Path, tflite_path: Path, data_spec: str, calib_spec
                         metrics=ev.metrics, drop_pp=ev.drop_pp, layers=plain,
                         arena_bytes=None if plan is None else plan.arena_bytes,
                         lower_bound=None if plan is None else plan.lower_bound, images=images, verdict=verdict, manifest=manifest_file, notes=notes,
-                        html=html, outputs=ev.outputs, reference=ev.reference)
+                        html=html, outputs=ev.outputs, reference=ev.reference,
+                        device=None if device_run is None else device_summary(device_run))
 
 
 DEFAULT_MAX_DROP_PP = 1.0
+
+
+# ------------------------------------------------------------------------------------- on device
+
+def load_device_run(path: Path, tflite_sha: str) -> dict:
+    """flash-and-test's report.json for this model (its ``model.sha256`` is the .tflite's)."""
+    if not path.is_file():
+        raise InputError(f"device results not found: {path}",
+                         "pass the report.json that flash-and-test writes in its --workdir")
+    try:
+        run = json.loads(path.read_text())
+        sha, board = run["model"]["sha256"], run["board"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path} is not a flash-and-test report.json ({type(e).__name__}: {e})") from e
+    if sha != tflite_sha:
+        raise InputError(f"{path} holds results of another model (sha256 {sha[:12]}…, this .tflite "
+                         f"is {tflite_sha[:12]}…)", "run flash-and-test on this .tflite first")
+    return run
+
+
+def device_summary(run: dict) -> dict:
+    """What report --json carries of a device run: the figures, not the per-sample records."""
+    keys = ("board", "core", "emulated", "samples", "reference", "mismatch_count", "bit_exact_rate",
+            "device_accuracy", "latency", "memory", "kernels", "profile", "telemetry")
+    return {k: run[k] for k in keys if k in run}
 
 
 def _verdict(ev, max_drop: float | None, q: str) -> dict:

@@ -29,25 +29,37 @@ def counted(layer: dict) -> bool:
 
 
 def elements(layer: dict) -> int:
-    n = 1
-    for d in layer["shape"]:
-        n *= int(d)
-    return n
+    """Values the layer's counters cover: every output (a SPLIT counts all its parts)."""
+    total = 0
+    for o in layer.get("outputs") or [layer]:
+        n = 1
+        for d in o["shape"]:
+            n *= int(d)
+        total += n
+    return total
 
 
-def host_counts(layers: list[dict], tensors: dict, samples: int | None = None) -> list[tuple[int, int] | None]:
+def host_counts(layers: list[dict], tensors: dict, samples: int | None = None,
+                runs: list[int] | None = None) -> list[tuple[int, int] | None]:
     """Per layer (values at min, values at max) summed over the samples of ``tensors``
-    (tensor index → (N, ...) values, from ``run_tflm(..., tensors=...)``)."""
+    (tensor index → (N, ...) values, from ``run_tflm(..., tensors=...)``); ``runs``: how many
+    times the device ran each sample (a retransmitted INFER may run twice), default once."""
     out = []
     for lay in layers:
         if not counted(lay):
             out.append(None)
             continue
-        v = np.asarray(tensors[lay["output_tensor"]])
-        if samples is not None:
-            v = v[:samples]
         lo, hi = _LIMITS[lay["dtype"]]
-        out.append((int(np.count_nonzero(v == lo)), int(np.count_nonzero(v == hi))))
+        at_min = at_max = 0
+        for o in lay.get("outputs") or [lay]:
+            v = np.asarray(tensors[o["output_tensor"]])
+            if samples is not None:
+                v = v[:samples]
+            v = v.reshape(len(v), -1)
+            w = np.ones(len(v), np.int64) if runs is None else np.asarray(runs, np.int64)
+            at_min += int(np.count_nonzero(v == lo, axis=1) @ w)
+            at_max += int(np.count_nonzero(v == hi, axis=1) @ w)
+        out.append((at_min, at_max))
     return out
 
 

@@ -4,6 +4,8 @@ Used by the unit tests of the client and the runner (no QEMU needed)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from edgeq.device import protocol as P
@@ -47,7 +49,7 @@ class FakeDevicePort:
 
     def __init__(self, *, corrupt_writes=None, drop_writes=None, corrupt_replies=None,
                  silent_after=None, vanish_after=None, send_ready=True, garbage_first=b"", drop_replies=None,
-                 reset_after=None, resets=1):
+                 reset_after=None, resets=1, telemetry=False):
         self.timeout = 0.02
         self._rx = P.FrameDecoder(max_payload=FAKE_INFO.max_payload)
         self._out = bytearray(garbage_first)
@@ -65,6 +67,10 @@ class FakeDevicePort:
         self.resets_left = resets
         self.reboots = 0
         self.closed = False
+        # telemetry build: STATS answers the inference counter and, for its one "layer" (output 0),
+        # the values at int8's limits, summed over every invoke() (retransmitted ones too)
+        self.info = FAKE_INFO if not telemetry else dataclasses.replace(FAKE_INFO, features=P.FEATURE_STATS)
+        self.at_limits = [0, 0]
         if send_ready:
             self._send_ready()
 
@@ -124,7 +130,7 @@ class FakeDevicePort:
         elif fr.cmd == P.PING:
             self._reply(P.PING | P.REPLY_BIT, fr.seq, fr.payload)
         elif fr.cmd == P.INFO:
-            self._reply(P.INFO | P.REPLY_BIT, fr.seq, P.encode_info(FAKE_INFO))
+            self._reply(P.INFO | P.REPLY_BIT, fr.seq, P.encode_info(self.info))
         elif fr.cmd == P.INFER:
             if len(fr.payload) != FAKE_INFO.input_bytes:
                 self._reply(P.ERROR, fr.seq, P.encode_error(P.ERR_BAD_LENGTH, "bad length"))
@@ -137,6 +143,14 @@ class FakeDevicePort:
                 return
             self.infers += 1
             res = P.InferResult(0, P.TIMER_SYSTICK, 154, fake_model(fr.payload))
+            out0 = np.frombuffer(res.outputs[0], np.int8)
+            self.at_limits[0] += int(np.count_nonzero(out0 == -128))
+            self.at_limits[1] += int(np.count_nonzero(out0 == 127))
             self._reply(P.INFER | P.REPLY_BIT, fr.seq, P.encode_infer_reply(res))
+        elif fr.cmd == P.STATS and self.info.telemetry:
+            stats = P.StatsResult(self.infers, (tuple(self.at_limits),))
+            if fr.payload[:1] == b"\x01":
+                self.infers, self.at_limits = 0, [0, 0]
+            self._reply(P.STATS | P.REPLY_BIT, fr.seq, P.encode_stats(stats))
         else:
             self._reply(P.ERROR, fr.seq, P.encode_error(P.ERR_UNKNOWN_CMD, "unknown command"))

@@ -286,3 +286,25 @@ def test_runner_resume_uses_only_the_requested_indices(tmp_path):
     recs = run_dataset(_client(port), x[:4], path, resume=True)
     assert [r.index for r in recs] == list(range(4)) and port.infers == 0
     assert sorted(load_results(path)) == list(range(10))  # nothing recorded is thrown away
+
+
+def test_runner_knows_which_retransmitted_inferences_ran_twice(tmp_path):
+    """Telemetry: a lost INFER reply makes the host resend an input the device already ran, so the
+    device's saturation counters hold it twice; the record says so (runs = 2) and the host counts
+    with those weights equal the device's. A corrupted *request* (NAKed, never run) stays 1."""
+    from edgeq.telemetry import host_counts
+
+    x = np.clip(_samples(6, seed=3).astype(np.int16) * 2, -128, 127).astype(np.int8)  # many at +127
+    # replies: 0 INFO, 1 STATS (counter baseline), 2.. INFERs; writes: 0 INFO, 1 STATS, 2.. INFERs
+    port = FakeDevicePort(telemetry=True, corrupt_replies={3: 12}, corrupt_writes={6: 12})
+    c = _client(port)
+    recs = run_dataset(c, x, tmp_path / "r.jsonl", telemetry=True)
+    assert c.stats.retransmits == 2
+    runs = [r.runs for r in recs]
+    assert runs == [1, 2, 1, 1, 1, 1] and sum(runs) == port.infers == 7
+    assert json.loads((tmp_path / "r.jsonl").read_text().splitlines()[1])["runs"] == 2
+    assert load_results(tmp_path / "r.jsonl")[1].runs == 2
+    out0 = np.stack([np.frombuffer(fake_model(s.tobytes())[0], np.int8) for s in x])
+    layer = [{"dtype": "int8", "output_tensor": 0, "shape": [1, 16]}]
+    assert host_counts(layer, {0: out0}, runs=runs)[0] == tuple(port.at_limits)
+    assert host_counts(layer, {0: out0})[0] != tuple(port.at_limits)  # counting each once would differ

@@ -168,6 +168,19 @@ def test_stats_payload_and_drift_rule():
     assert tel["layers"][1]["device_max_rate"] == pytest.approx(0.2)
 
 
+def test_report_refuses_device_results_of_another_model(digits_tflite, tmp_path):
+    run = {"model": {"tflite": "other.tflite", "sha256": "ab" * 32}, "board": "qemu-mps2-an386"}
+    (tmp_path / "report.json").write_text(json.dumps(run))
+    (tmp_path / "junk.json").write_text("[1, 2]")
+    for f, words in (("report.json", "another model"), ("junk.json", "not a flash-and-test report.json"),
+                     ("missing.json", "not found")):
+        r = edgeq("report", DIGITS / "digits.keras", digits_tflite, "--data", DIGITS / "test.npz",
+                  "--device", tmp_path / f, "-o", tmp_path / "r.html")
+        assert r.returncode == 2, r.stderr
+        assert words in " ".join(r.stderr.split()) and "Traceback" not in r.stderr
+        assert not (tmp_path / "r.html").exists()
+
+
 @pytest.mark.emulator
 def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits_tflite, tmp_path):
     import numpy as np
@@ -179,7 +192,7 @@ def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits
     for what, data in (("test", DIGITS / "test.npz"), ("shifted", tmp_path / "shifted.npz")):
         r = edgeq("flash-and-test", digits_tflite, "--board", "qemu-mps2-an386", "--data", data, "--calib",
                   DIGITS / "train.npz", "--limit", 100, "--workdir", tmp_path / what, "--telemetry",
-                  "--allow-mismatch", "--json")
+                  "--allow-mismatch", "--json", *(["--profile"] if what == "shifted" else []))
         assert r.returncode == 0, r.stderr
         reps[what] = json.loads(r.stdout)["telemetry"]
     for tel in reps.values():
@@ -190,6 +203,19 @@ def test_telemetry_counts_equal_host_and_drift_fires_only_on_shifted_data(digits
     assert reps["test"]["drift_layers"] == []
     assert reps["shifted"]["drift_layers"]  # the fully connected layers clip far more than on calibration
     assert "model_stats" in _symbols(tmp_path / "test" / "build" / "firmware.elf")
+
+    # edgeq report --device: the device's profile and telemetry (with the drift flag) in the HTML
+    # report and its --json
+    html = tmp_path / "report.html"
+    r = edgeq("report", DIGITS / "digits.keras", digits_tflite, "--data", DIGITS / "test.npz", "--limit", 8,
+              "--eval-limit", 50, "--device", tmp_path / "shifted" / "report.json", "-o", html, "--json")
+    assert r.returncode == 0, r.stderr
+    dev = json.loads(r.stdout)["device"]
+    assert dev["telemetry"]["drift_layers"] == reps["shifted"]["drift_layers"]
+    assert [l["op"] for l in dev["profile"]["layers"]][0] == "CONV_2D"
+    page = html.read_text()
+    assert 'id="device"' in page and 'id="profile"' in page and 'id="telemetry"' in page
+    assert page.count("DRIFT</td>") == len(reps["shifted"]["drift_layers"])
 
 
 @pytest.mark.emulator
@@ -208,3 +234,110 @@ def test_diff_device_finds_nothing_on_mlperf_tiny(arch, mlperf_tflite, tmp_path)
     rep = json.loads(r.stdout)
     assert rep["first_divergence"] is None and rep["layers"] >= 10
     assert rep["samples"][0]["layers_checked"] == rep["layers"]
+
+
+# ------------------------------------------------------------------- ops with several outputs
+
+def test_compare_layer_names_the_differing_output_of_a_split():
+    import numpy as np
+
+    from edgeq.diverge import compare_layer
+
+    outs = [{"output": f"part{k}", "output_tensor": 10 + k, "dtype": "int8", "shape": [1, 2, 3], "bytes": 6}
+            for k in range(3)]
+    lay = {"layer": 4, "op": "SPLIT", **outs[0], "bytes": 18, "outputs": outs}
+    host = {10 + k: np.arange(6, dtype=np.int8).reshape(1, 1, 2, 3) + k for k in range(3)}
+    dev = b"".join(host[10 + k][0].tobytes() for k in range(3))
+    assert compare_layer(lay, dev, host, 0) is None
+    bad = bytearray(dev)
+    bad[6 + 4] ^= 1  # the second output, element 4
+    d = compare_layer(lay, bytes(bad), host, 0)
+    assert d["tensor"] == "part1" and d["output"] == 1 and d["first_element"] == 4 and d["differing"] == 1
+    assert compare_layer(lay, dev[:6], host, 0)["size_mismatch"]  # a device that sent one output only
+
+
+@pytest.mark.emulator
+def test_split_layers_send_and_count_every_output(tmp_path):
+    """A SPLIT's three outputs: diff-device compares all of them (the harness sends them
+    concatenated), telemetry counts all of them, equal to the host's counts."""
+    import keras
+    import numpy as np
+    from keras import layers as L
+    from keras import ops as K
+
+    from _codegen_harness import convert_keras
+    from edgeq.reference import run_tflm
+
+    _emulator_tools()
+    keras.utils.set_random_seed(5)
+    x = keras.Input((6, 5, 4), batch_size=1)
+    h = L.Conv2D(6, 3, padding="same")(x)
+    a, b, c = K.split(h, 3, axis=-1)
+    y = L.Dense(3)(L.Flatten()(L.Concatenate()([L.ReLU()(a), L.Multiply()([b, c])])))
+    tfl = convert_keras(keras.Model(x, y), lambda rng: [rng.uniform(-1, 1, (1, 6, 5, 4))])
+    model = tmp_path / "split.tflite"
+    model.write_bytes(tfl)
+    xs = np.random.default_rng(1).uniform(-3, 3, (6, 6, 5, 4)).astype(np.float32)  # 3× calibration: clips
+    np.savez(tmp_path / "d.npz", x=xs)
+
+    r = edgeq("diff-device", model, "--board", "qemu-mps2-an386", "--data", tmp_path / "d.npz", "--sample", 0,
+              "--workdir", tmp_path / "diff", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["first_divergence"] is None and rep["samples"][0]["layers_checked"] == rep["layers"]
+
+    r = edgeq("flash-and-test", model, "--board", "qemu-mps2-an386", "--data", tmp_path / "d.npz",
+              "--calib", tmp_path / "d.npz", "--workdir", tmp_path / "tel", "--telemetry", "--json")
+    assert r.returncode == 0, r.stderr
+    tel = json.loads(r.stdout)["telemetry"]
+    assert tel["inferences"] == 6 and tel["matches_host"] is True
+    split = next(row for row in tel["layers"] if row["op"].startswith("SPLIT"))
+    assert split["elements"] == 6 * 5 * 6  # all three parts, not the first one's 6 * 5 * 2
+    from edgeq.graph import load_graph
+
+    g = load_graph(tfl)
+    op = next(o for o in g.operators if o.opcode == "SPLIT")
+    ref = run_tflm(tfl, xs, tensors=list(op.outputs))
+    want = [sum(int(np.count_nonzero(ref.tensors[t] == lim)) for t in op.outputs) for lim in (-128, 127)]
+    assert (split["device_at_min"], split["device_at_max"]) == tuple(want)
+    first_only = [int(np.count_nonzero(ref.tensors[op.outputs[0]] == lim)) for lim in (-128, 127)]
+    assert sum(want) > sum(first_only)  # the other parts clip too: counting one would differ
+
+
+
+# ------------------------------------------------------------------------- real boards (DWT)
+
+def test_observe_build_for_a_real_board_times_layers_with_dwt(digits_tflite, tmp_path):
+    """Under QEMU the layer clock is SysTick (CYCCNT reads 0 there); on a real Cortex-M4 the same
+    hooks read the DWT cycle counter. The profile + telemetry firmware for nucleo-f446re builds and
+    its timer reads DWT_CYCCNT (0xE0001004); the run itself is in the hardware tier."""
+    from edgeq.boards import get_board
+    from edgeq.build import build_firmware
+    from edgeq.codegen import generate
+    from edgeq.profile import OBSERVE_CMAKE
+    from edgeq.telemetry import STATS_CMAKE
+
+    for t in ("arm-none-eabi-gcc", "cmake", "arm-none-eabi-nm", "arm-none-eabi-objdump"):
+        require_tool(t)
+    board = get_board("nucleo-f446re")
+    gen = generate(digits_tflite.read_bytes(), tmp_path / "gen", name="model")
+    fw = build_firmware(board, tmp_path / "build", model_dir=gen.out_dir, extra_cmake={**OBSERVE_CMAKE, **STATS_CMAKE})
+    syms = _symbols(fw.elf)
+    assert "edgeq_observe_layer" in syms and "model_stats" in syms
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(fw.elf)], capture_output=True, text=True, check=True).stdout
+    assert "0xe0001000" in dis.lower()  # the DWT block (CYCCNT is read at +4)
+
+
+@pytest.mark.hardware
+@pytest.mark.skipif(not (__import__("os").environ.get("EDGEQ_BOARD") and __import__("os").environ.get("EDGEQ_BOARD_PORT")),
+                    reason="no board attached (set EDGEQ_BOARD and EDGEQ_BOARD_PORT)")
+def test_profile_on_a_real_board_counts_cycles(digits_tflite, tmp_path):
+    import os
+
+    r = edgeq("flash-and-test", digits_tflite, "--board", os.environ["EDGEQ_BOARD"], "--port",
+              os.environ["EDGEQ_BOARD_PORT"], "--data", DIGITS / "test.npz", "--limit", 8,
+              "--workdir", tmp_path / "hw", "--profile", "--json")
+    assert r.returncode == 0, r.stderr
+    prof = json.loads(r.stdout)["profile"]
+    assert prof["unit"] == "cycles" and prof["samples"] == 8
+    assert abs(prof["layers_sum"] - prof["total"]) <= 0.01 * prof["total"]

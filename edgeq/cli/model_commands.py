@@ -305,17 +305,24 @@ def report(
     task: Annotated[str, typer.Option(help="auto | classification | binary | regression.")] = "auto",
     max_drop: Annotated[Optional[float], typer.Option(help="The verdict's threshold in accuracy points "
                                                       "(default 1); given, a drop above it exits 1.")] = None,
+    device: Annotated[Optional[Path], typer.Option(help="A flash-and-test report.json of this .tflite: adds "
+                                                   "the device's figures, per-layer profile (--profile) and "
+                                                   "saturation telemetry (--telemetry).")] = None,
     json_out: JsonOpt = False,
 ):
     """Write one self-contained HTML report of what quantization did (plots embedded, no external links).
 
     A pass/fail verdict at the top, provenance, float vs int8 accuracy with both confusion matrices, the per-layer error table and
-    SQNR chart, activation histograms against the int8 range, and the arena memory map. Same
-    inputs give a byte-identical file.
+    SQNR chart, activation histograms against the int8 range, and the arena memory map; with
+    --device, what the device measured. Same inputs give a byte-identical file.
 
-    Example:
+    Examples:
 
         edgeq report models/digits/digits.keras out/digits.tflite --data models/digits/test.npz -o out/report.html
+
+        edgeq flash-and-test out/digits.tflite --board qemu-mps2-an386 --data models/digits/test.npz \
+            --calib models/digits/train.npz --profile --telemetry --workdir out/run
+        edgeq report models/digits/digits.keras out/digits.tflite --data models/digits/test.npz --device out/run/report.json
     """
     from .. import ui
     from ..report import build_report
@@ -323,7 +330,7 @@ def report(
     out_path = output or tflite.with_suffix(".report.html")
     with ui.progress("int8 reference", enabled=not json_out) as bar:
         res = run(build_report, model, tflite, data, calib, out_path, limit=limit, eval_limit=eval_limit,
-                  task=task, progress=bar, max_drop=max_drop)
+                  task=task, progress=bar, max_drop=max_drop, device=device)
     failed = max_drop is not None and res.verdict.get("passed") is False
     if json_out:
         ui.print_json(res.to_dict())
@@ -345,6 +352,8 @@ def report(
         rows.append(["lowest layer SQNR", f"{w['sqnr_db']:.1f} dB at {w['op']}"])
     if res.arena_bytes is not None:
         rows.append(["arena / lower bound", f"{res.arena_bytes:,} / {res.lower_bound:,} B"])
+    if res.device is not None:
+        rows.append(["device", _device_line(res.device)])
     rows += [["plots", res.images], ["html sha256", res.html_sha256[:16] + "…"]]
     ui.out.print(ui.table(f"edgeq report — {res.model}", ["", ""], rows, justify_right_from=2))
     for n in res.notes:
@@ -352,3 +361,19 @@ def report(
     if failed:
         ui.error(res.verdict["text"])
         raise typer.Exit(EXIT_GATE)
+
+
+def _device_line(dev: dict) -> str:
+    """One line of what the device measured: bit-exactness, time, profile and drift."""
+    unit = "instructions" if dev.get("emulated") else "cycles"
+    parts = [f"{dev['board']}: {dev['samples'] - dev['mismatch_count']}/{dev['samples']} bit-exact"]
+    lat = (dev.get("latency") or {}).get(unit)
+    if lat:
+        parts.append(f"{lat['median']:,.0f} {unit}")
+    if (dev.get("profile") or {}).get("layers"):
+        parts.append(f"profile of {len(dev['profile']['layers'])} layers")
+    tel = dev.get("telemetry")
+    if tel is not None:
+        drift = tel.get("drift_layers") or []
+        parts.append(f"DRIFT at layers {', '.join(map(str, drift))}" if drift else "no saturation drift")
+    return "; ".join(parts)

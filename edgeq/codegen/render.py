@@ -17,15 +17,22 @@ from .lower import Lowered
 
 
 def layer_outputs(lowered: Lowered) -> list[dict]:
-    """Per generated call (a "layer"): its op's first output's arena offset and bytes."""
+    """Per generated call (a "layer"): where each of its op's outputs is in the arena (the
+    observation hooks: the first output is the layer's, a multi-output op such as SPLIT or UNPACK
+    reports the others too)."""
     g = lowered.graph
     out = []
     for c in lowered.calls:
-        t = g.tensors[g.operators[c.index].outputs[0]]
-        stats = {"int8": "s8", "int16": "s16"}.get(t.dtype)  # saturation telemetry: int8/int16 outputs
-        out.append({"offset": 0 if t.is_constant else lowered.plan.offset(t.index), "bytes": t.nbytes,
-                    "elements": t.size, "stats": stats, "ctype": {"s8": "int8_t", "s16": "int16_t"}.get(stats)})
+        outs = []
+        for ti in g.operators[c.index].outputs:
+            t = g.tensors[ti]
+            stats = {"int8": "s8", "int16": "s16"}.get(t.dtype)  # saturation telemetry: int8/int16 outputs
+            outs.append({"offset": 0 if t.is_constant else lowered.plan.offset(t.index), "bytes": t.nbytes,
+                         "elements": t.size, "stats": stats,
+                         "ctype": {"s8": "int8_t", "s16": "int16_t"}.get(stats)})
+        out.append({**outs[0], "outputs": outs})
     return out
+
 
 TEMPLATES = {  # output file (with {name}) → template
     "{name}.h": "model.h.j2",

@@ -33,6 +33,10 @@ class InferRecord:
     instructions: int | None = None  # under QEMU -icount (ticks converted)
     cycles: int | None = None        # on a real board
     layer_ticks: tuple[int, ...] | None = None  # per-layer ticks (profile builds, run_dataset(profile=True))
+    # how many times the device ran invoke() on this input: 2 when a retransmitted INFER had
+    # already run (its reply was lost or corrupted). Known only in telemetry runs, where the
+    # device counts its inferences; the saturation counters include every run.
+    runs: int = 1
 
     def to_json(self) -> dict:
         d = {"index": self.index, "status": self.status,
@@ -40,6 +44,8 @@ class InferRecord:
              "timer": self.timer, "instructions": self.instructions, "cycles": self.cycles}
         if self.layer_ticks is not None:
             d["layer_ticks"] = list(self.layer_ticks)
+        if self.runs != 1:
+            d["runs"] = self.runs
         return d
 
     @classmethod
@@ -47,7 +53,8 @@ class InferRecord:
         lt = d.get("layer_ticks")
         return cls(int(d["index"]), tuple(bytes.fromhex(h) for h in d["outputs"]), int(d["ticks"]),
                    d.get("timer", "none"), int(d.get("status", 0)), d.get("instructions"),
-                   d.get("cycles"), tuple(int(t) for t in lt) if lt is not None else None)
+                   d.get("cycles"), tuple(int(t) for t in lt) if lt is not None else None,
+                   int(d.get("runs", 1)))
 
     def output_arrays(self, info: P.DeviceInfo) -> list[np.ndarray]:
         """The outputs as numpy arrays of the model's dtypes and shapes."""
@@ -113,7 +120,7 @@ def sample_bytes(sample: Any, info: P.DeviceInfo) -> bytes:
 
 
 def _record(index: int, res: P.InferResult, info: P.DeviceInfo, icount_shift: int | None,
-            layer_ticks: list[int] | None = None) -> InferRecord:
+            layer_ticks: list[int] | None = None, runs: int = 1) -> InferRecord:
     instructions = cycles = None
     if res.timer_kind != P.TIMER_NONE and info.timer_hz:
         if icount_shift is not None:
@@ -121,14 +128,15 @@ def _record(index: int, res: P.InferResult, info: P.DeviceInfo, icount_shift: in
         else:
             cycles = P.ticks_to_cycles(res.ticks, info.timer_hz, info.cpu_hz)
     return InferRecord(index, res.outputs, res.ticks, P.TIMER_NAMES.get(res.timer_kind, "none"),
-                       res.status, instructions, cycles, tuple(layer_ticks) if layer_ticks is not None else None)
+                       res.status, instructions, cycles, tuple(layer_ticks) if layer_ticks is not None else None,
+                       runs)
 
 
 def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, results_path: str | Path,
                 *, resume: bool = False, icount_shift: int | None = None,
                 indices: Iterable[int] | None = None,
                 progress: Callable[[int, int, InferRecord], None] | None = None,
-                upload: str = "auto", profile: bool = False) -> list[InferRecord]:
+                upload: str = "auto", profile: bool = False, telemetry: bool = False) -> list[InferRecord]:
     """Run every sample through INFER and append one JSON line per result to ``results_path``.
 
     samples:      indexable (``samples[i]``): int8/uint8/int16 arrays already quantized with the
@@ -144,6 +152,9 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
                   UART), or "auto" = "file" under QEMU (icount_shift given), falling back to
                   "serial" if the firmware does not know INFER_FILE
     profile:      also fetch each inference's per-layer ticks (LAYER_TICKS; observe builds only)
+    telemetry:    after an INFER that needed a retransmission, ask the device how many inferences
+                  it has counted (STATS, telemetry builds only): the record's ``runs`` says whether
+                  the lost attempt ran too, so the host can count saturation exactly as the device
 
     Returns all records (old and new) sorted by index. If the device is lost, raises
     ``DeviceLost`` whose ``records`` are the ones completed so far (already in the file).
@@ -173,9 +184,11 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
         with inputs_file.open("wb") as fi:
             for i in todo:
                 fi.write(payloads[i])
+    counted = client.saturation().inferences if telemetry else 0  # the device's inference counter
     try:
         with results_path.open("a", encoding="utf-8") as f:
             for k, i in enumerate(todo):
+                sent = client.stats.sent
                 try:
                     if inputs_file is not None:
                         try:
@@ -195,7 +208,12 @@ def run_dataset(client: DeviceClient, samples: Sequence[Any] | np.ndarray, resul
                                  f"(saved in {results_path})")
                     e.args = (e.message,)
                     raise
-                rec = _record(i, res, info, icount_shift, client.layer_ticks() if profile else None)
+                runs = 1
+                if telemetry:
+                    if client.stats.sent - sent > 1:  # retransmitted: did a lost attempt run?
+                        runs = client.saturation().inferences - counted
+                    counted += runs
+                rec = _record(i, res, info, icount_shift, client.layer_ticks() if profile else None, runs)
                 f.write(json.dumps(rec.to_json(), sort_keys=True) + "\n")
                 f.flush()
                 os.fsync(f.fileno())

@@ -7,7 +7,9 @@
  * firmware (the test harness implements them): edgeq_observe_begin() starts the per-layer clock,
  * edgeq_observe_layer() records the layer's ticks and returns nonzero when the host asked to stop
  * after this layer (its output is then still intact in the arena: invoke returns
- * EDGEQ_OBSERVE_STOPPED and the harness sends the output back). */
+ * EDGEQ_OBSERVE_STOPPED and the harness sends the output back). An op with several outputs
+ * (SPLIT, UNPACK...) first calls EDGEQ_LAYER_OUTPUT(layer, output, bytes) for each output after
+ * its first: the harness sends all of them, in order, when it stops after that layer. */
 #ifndef EDGEQ_OBSERVE_H
 #define EDGEQ_OBSERVE_H
 
@@ -22,7 +24,9 @@ extern "C" {
 #if defined(EDGEQ_OBSERVE) && EDGEQ_OBSERVE
 void edgeq_observe_begin(void);
 int edgeq_observe_layer(uint32_t layer, const void *output, uint32_t bytes);
+void edgeq_observe_output(uint32_t layer, const void *output, uint32_t bytes);
 #define EDGEQ_LAYERS_BEGIN() edgeq_observe_begin()
+#define EDGEQ_LAYER_OUTPUT(layer, output, bytes) edgeq_observe_output((layer), (output), (bytes))
 #define EDGEQ_LAYER_DONE(layer, output, bytes)                                                  \
     do {                                                                                        \
         if (edgeq_observe_layer((layer), (output), (bytes)))                                    \
@@ -30,6 +34,7 @@ int edgeq_observe_layer(uint32_t layer, const void *output, uint32_t bytes);
     } while (0)
 #else
 #define EDGEQ_LAYERS_BEGIN() ((void)0)
+#define EDGEQ_LAYER_OUTPUT(layer, output, bytes) ((void)0)
 #define EDGEQ_LAYER_DONE(layer, output, bytes) ((void)0)
 #endif
 

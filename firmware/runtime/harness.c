@@ -392,6 +392,13 @@ static uint64_t layer_t0;
 static int32_t stop_layer = -1;
 static const void *stop_output;
 static uint32_t stop_bytes;
+/* the stop layer's outputs after its first (a multi-output op: SPLIT, UNPACK), in order */
+#ifndef EDGEQ_MAX_LAYER_OUTPUTS
+#define EDGEQ_MAX_LAYER_OUTPUTS 64
+#endif
+static const void *extra_output[EDGEQ_MAX_LAYER_OUTPUTS];
+static uint32_t extra_bytes[EDGEQ_MAX_LAYER_OUTPUTS];
+static uint32_t extra_count;
 
 void edgeq_observe_begin(void)
 {
@@ -413,6 +420,14 @@ int edgeq_observe_layer(uint32_t layer, const void *output, uint32_t bytes)
     }
     layer_t0 = edgeq_timer_now(); /* the hook's own time is nobody's layer */
     return 0;
+}
+
+void edgeq_observe_output(uint32_t layer, const void *output, uint32_t bytes)
+{
+    if ((int32_t)layer == stop_layer && extra_count < EDGEQ_MAX_LAYER_OUTPUTS) {
+        extra_output[extra_count] = output;
+        extra_bytes[extra_count++] = bytes;
+    }
 }
 
 static void do_layer_ticks(uint8_t seq)
@@ -455,6 +470,7 @@ static void do_infer_layer(const frame_t *f)
     }
     stop_layer = (int32_t)layer;
     stop_output = 0;
+    extra_count = 0;
     int status = m->invoke(ins, outs);
     stop_layer = -1;
     if (stop_output == 0) {
@@ -470,12 +486,17 @@ static void do_infer_layer(const frame_t *f)
         send_error(f->seq, ERR_NO_LAYER, "the model has no such layer");
         return;
     }
+    uint32_t n = stop_bytes;
+    for (uint32_t i = 0; i < extra_count; i++)
+        n += extra_bytes[i];
     tx_t t;
-    tx_begin(&t, CMD_INFER_LAYER | REPLY_BIT, f->seq, 4 + 2 + 4 + stop_bytes);
+    tx_begin(&t, CMD_INFER_LAYER | REPLY_BIT, f->seq, 4 + 2 + 4 + n);
     tx_u32(&t, 0);
     tx_bytes(&t, rx_buf, 2);
-    tx_u32(&t, stop_bytes);
+    tx_u32(&t, n);
     tx_bytes(&t, stop_output, stop_bytes);
+    for (uint32_t i = 0; i < extra_count; i++)
+        tx_bytes(&t, extra_output[i], extra_bytes[i]);
     tx_end(&t);
 }
 #endif
