@@ -8,7 +8,7 @@ import pytest
 
 from conftest import DIGITS
 from edgeq.quantize import ranges
-from edgeq.quantize.convert import ConvertOptions, convert_model
+from edgeq.quantize.convert import ConvertOptions, convert_model, finish, prepare, quantize_variants
 from edgeq.reference import run_tflm
 
 
@@ -73,15 +73,31 @@ def test_percentile_and_mse_beat_minmax_on_outlier_calibration(tmp_path, digits_
     x[np.random.default_rng(0).choice(300, 3, replace=False)] *= 60.0
     np.savez(tmp_path / "outliers.npz", x=x)
     acc = {}
-    for method in ("minmax", "percentile", "mse"):
-        r = convert_model(DIGITS / "digits.keras", str(tmp_path / "outliers.npz"), None,
-                          ConvertOptions(method=method, percentile=99.9))
+    # the three from one calibration pass, as calibrate-compare converts its candidates
+    variants = [ConvertOptions(method=m, percentile=99.9) for m in ("minmax", "percentile", "mse")]
+    prep = prepare(DIGITS / "digits.keras", str(tmp_path / "outliers.npz"), variants[0])
+    for opts, (tflite, chosen) in zip(variants, quantize_variants(prep.model, prep.ds.model_input, variants)):
+        method = opts.method
+        r = finish(prep, opts, tflite, chosen)
         pred = run_tflm(r.tflite, digits_data["x_test"]).outputs.argmax(1)
         acc[method] = float(np.mean(pred == digits_data["y_test"]))
         if method != "minmax":
             assert r.ranges and all(v["clipped_fraction"] >= 0 for v in r.ranges.values())
     assert acc["percentile"] > acc["minmax"] + 0.03, acc
     assert acc["mse"] > acc["minmax"] + 0.03, acc
+
+
+def test_variants_from_one_calibration_equal_separate_conversions():
+    """calibrate-compare converts its candidates from one calibration pass: each must be the model
+    `edgeq convert` makes with that method alone, byte for byte."""
+    opts = [ConvertOptions(method=m, granularity=g, samples=40)
+            for m, g in (("minmax", "per-tensor"), ("mse", "per-channel"), ("percentile", "per-tensor"))]
+    prep = prepare(DIGITS / "digits.keras", str(DIGITS / "train.npz"), opts[0])
+    together = quantize_variants(prep.model, prep.ds.model_input, opts)
+    alone = convert_model(DIGITS / "digits.keras", str(DIGITS / "train.npz"), None, opts[2], check_method=False)
+    assert finish(prep, opts[2], *together[2]).tflite == alone.tflite
+    assert together[2][1] == alone.ranges
+    assert len({t for t, _ in together}) == 3  # three different models
 
 
 @pytest.mark.slow

@@ -47,19 +47,32 @@ def activation_values(calibrated: bytes, x: np.ndarray, indices: list[int], limi
     return {i: np.concatenate(v) for i, v in seen.items()}
 
 
+def recorded_values(calibrated: bytes, x: np.ndarray) -> dict:
+    """The values of every tensor the calibration recorded a range for (what a method chooses
+    from): computed once and shared by every method tried on the same calibration."""
+    import_tf()
+    from tensorflow.lite.tools import flatbuffer_utils as fbu
+
+    sg = fbu.read_model_from_bytearray(bytearray(calibrated)).subgraphs[0]
+    targets = [i for i, t in enumerate(sg.tensors)
+               if t.quantization is not None and t.quantization.min is not None]
+    with captured_output():  # the desktop interpreter announces its XNNPACK delegate
+        return activation_values(calibrated, x, targets)
+
+
 def requantize_with_method(calibrated: bytes, x: np.ndarray, method: str, percentile: float,
-                           per_tensor: bool, io_type) -> tuple[bytes, dict]:
-    """Replace recorded ranges by the method's choice; returns the int8 model and the ranges used."""
+                           per_tensor: bool, io_type, values: dict | None = None) -> tuple[bytes, dict]:
+    """Replace recorded ranges by the method's choice; returns the int8 model and the ranges used.
+    ``values``: ``recorded_values(calibrated, x)`` when already computed."""
     tf, _ = import_tf()
     from tensorflow.lite.python import convert as tfconvert
     from tensorflow.lite.tools import flatbuffer_utils as fbu
 
     model = fbu.read_model_from_bytearray(bytearray(calibrated))
     sg = model.subgraphs[0]
-    targets = [i for i, t in enumerate(sg.tensors)
-               if t.quantization is not None and t.quantization.min is not None]
-    with captured_output():  # the desktop interpreter announces its XNNPACK delegate
-        values = activation_values(calibrated, x, targets)
+    if values is None:
+        values = recorded_values(calibrated, x)
+    targets = sorted(values)
     chosen = {}
     for i in targets:
         q = sg.tensors[i].quantization

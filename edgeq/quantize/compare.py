@@ -10,7 +10,7 @@ from .. import data as data_mod
 from ..evaluate import compare
 from ..reference import run_tflm
 from . import keras_io, ranges
-from .convert import ConvertOptions, convert_model
+from .convert import ConvertOptions, finish, prepare, quantize_variants
 
 
 @dataclass
@@ -32,11 +32,14 @@ def calibrate_compare(model_path: Path, calib: str, test: str, base: ConvertOpti
     y_float = _predict(model, ds.x)
     if ds.y is None:
         raise data_mod.InputError(f"evaluation data {ds.source} has no labels")
-    runs = [(m, g) for m in methods for g in granularities]
+    runs = [replace(base, method=m, granularity=g) for m in methods for g in granularities]
+    prep = prepare(model_path, calib, base)
+    # one export and one calibration pass for every candidate (quantize_variants)
+    converted = quantize_variants(prep.model, prep.ds.model_input, runs)
     cands = []
-    for k, (method, gran) in enumerate(runs):
-        opts = replace(base, method=method, granularity=gran)
-        res = convert_model(model_path, calib, None, opts, check_method=False)
+    for k, (opts, (tflite, chosen)) in enumerate(zip(runs, converted)):
+        res = finish(prep, opts, tflite, chosen)
+        method, gran = opts.method, opts.granularity
         y_int = run_tflm(res.tflite, ds.x).outputs.reshape(y_float.shape)
         ev = compare(y_float, y_int, ds.y)
         cands.append(Candidate(method, gran, len(res.tflite), ev.metrics, ev.drop_pp))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -81,7 +81,29 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
     """Convert, check that every op is integer, write OUT.tflite + OUT.manifest.json atomically.
 
     ``check_method``: for a range method other than minmax, also measure minmax and warn when the
-    method is clearly worse (``_method_check``); calibrate-compare measures every method itself."""
+    method is clearly worse (``_method_check``); calibrate-compare measures every method itself.
+    The minmax model is converted alongside, from the same calibration (``quantize_variants``)."""
+    prep = prepare(model_path, calib, options)
+    check = check_method and options.method != "minmax"
+    variants = [options] + ([replace(options, method="minmax")] if check else [])
+    results = quantize_variants(prep.model, prep.ds.model_input, variants, progress)
+    tflite, chosen = results[0]
+    method_check = _method_check(prep.model, prep.ds.x, tflite, results[1][0], options) if check and chosen else None
+    return finish(prep, options, tflite, chosen, method_check, out_path)
+
+
+@dataclass
+class Prepared:
+    """A loaded model and its calibration data, ready to be quantized one or more ways."""
+
+    model_path: Path
+    model: object
+    ds: object  # data_mod.Dataset: the calibration subset
+    several: bool  # several inputs or outputs
+    shape: tuple | None  # the input shape (one input)
+
+
+def prepare(model_path: Path, calib: str, options: ConvertOptions) -> Prepared:
     options.validate()
     model_path = keras_io.check_model_path(Path(model_path))
     model = keras_io.load_float_model(model_path)
@@ -89,23 +111,27 @@ def convert_model(model_path: Path, calib: str, out_path: Path | None = None,
     several = len(specs) > 1 or len(outputs) > 1
     if several:
         _check_several_io_options(options, specs, outputs)
-    else:
-        shape = keras_io.input_shape(model)
     # one array per input, each checked against its input's shape (errors name the input)
     ds = data_mod.load(calib, role="calibration data", inputs=specs,
                        outputs=outputs).subset(options.samples, options.seed)
-    tflite, chosen = quantize_keras(model, ds.model_input, options, progress)
-    method_check = _method_check(model, ds.x, tflite, options) if chosen and check_method else None
-    if several:
+    return Prepared(model_path, model, ds, several, None if several else keras_io.input_shape(model))
+
+
+def finish(prep: Prepared, options: ConvertOptions, tflite: bytes, chosen: dict, method_check: dict | None = None,
+           out_path: Path | None = None) -> ConvertResult:
+    """The steps after the converter: io order, mixed precision, the integer and device-op checks,
+    the manifest; written atomically when ``out_path`` is given."""
+    model, ds = prep.model, prep.ds
+    if prep.several:
         tflite = _keras_io_order(tflite, model)
     mix = None
     if options.keep or options.auto:
-        tflite, mix = _mixed_precision(model, shape, ds.x, tflite, options)
+        tflite, mix = _mixed_precision(model, prep.shape, ds.x, tflite, options)
     tensors = _tensor_table(tflite)
     _check_fully_integer(tflite, model, options)
     if not options.allow_host_only:
         _check_device_ops(tflite, model)
-    manifest = _manifest(model_path, ds, options, tflite, tensors)
+    manifest = _manifest(prep.model_path, ds, options, tflite, tensors)
     if chosen:
         manifest["calibration"]["ranges"] = chosen
         if method_check is not None:
@@ -138,19 +164,16 @@ METHOD_WARN_DB = 3.0
 METHOD_CHECK_SAMPLES = 64
 
 
-def _method_check(model, x: np.ndarray, tflite: bytes, options: ConvertOptions) -> dict:
+def _method_check(model, x: np.ndarray, tflite: bytes, minmax: bytes, options: ConvertOptions) -> dict:
     """Compare a clipping range method with minmax on (a slice of) the calibration data: the output
     SQNR against the float model, each way. Entropy can clip what a residual net needs (58.6 % vs
     86.7 % accuracy measured on one): when the chosen method is clearly worse, say so."""
-    from dataclasses import replace
-
     from ..evaluate import _sqnr
     from ..reference import run_tflm
 
     xs = x[:METHOD_CHECK_SAMPLES]
     with captured_output():
         y = np.asarray(model.predict(xs, verbose=0), np.float64).reshape(len(xs), -1)
-    minmax, _ = quantize_keras(model, x, replace(options, method="minmax"))
     sq = {}
     for name, blob in ((options.method, tflite), ("minmax", minmax)):
         out = np.asarray(run_tflm(blob, xs).outputs, np.float64).reshape(len(xs), -1)
@@ -208,8 +231,6 @@ def _set_io_order(tflite: bytes, inputs: list[int], outputs: list[int]) -> bytes
 
 def _mixed_precision(model, shape, x: np.ndarray, int8: bytes, options: ConvertOptions) -> tuple[bytes, dict]:
     """Splice int16 layers into the int8 model: the named ones, or those the --auto search picks."""
-    from dataclasses import replace
-
     from . import keep
 
     # the int16 side always uses the converter's min/max: 65,536 levels make room for the outliers
@@ -280,6 +301,12 @@ def manifest_path_for(tflite_path: Path) -> Path:
 
 def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Progress | None = None
                    ) -> tuple[bytes, dict]:
+    """One conversion (``quantize_variants`` with one variant)."""
+    return quantize_variants(model, x, [options], progress)[0]
+
+
+def quantize_variants(model, x: np.ndarray, variants: list[ConvertOptions], progress: Progress | None = None
+                      ) -> list[tuple[bytes, dict]]:
     """Post-training full-integer quantization of a Keras model, calibrated on x (N, ...) — a list
     with one (N, ...) array per input for a model with several inputs.
 
@@ -288,18 +315,25 @@ def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Prog
     Models with recurrent layers take the path in ``recurrent``: LSTM rebuilt in tf_keras (one
     fused UNIDIRECTIONAL_SEQUENCE_LSTM op), GRU/SimpleRNN unrolled.
 
-    Returns the .tflite bytes and, for range methods other than minmax, the ranges chosen."""
+    ``variants`` differ in method, granularity or percentile only (precision and io are the
+    first's): they are converted in one child from one export, and every range method other than
+    minmax shares one calibration pass and the values it recorded (calibrate-compare's eight
+    candidates, convert's method check).
+
+    Returns per variant the .tflite bytes and, for range methods other than minmax, the ranges chosen."""
     import json
     import tempfile
 
     from . import recurrent
 
+    options = variants[0]
     route, rnn_layers = recurrent.route(model)
     xs = list(x) if isinstance(x, (list, tuple)) else [x]
     with tempfile.TemporaryDirectory(prefix="edgeq-convert-") as tmp:
         tmp = Path(tmp)
-        req = {"precision": options.precision, "io": options.io, "granularity": options.granularity,
-               "method": options.method, "percentile": options.percentile, "inputs": len(xs),
+        req = {"precision": options.precision, "io": options.io, "inputs": len(xs),
+               "variants": [{"method": v.method, "granularity": v.granularity, "percentile": v.percentile}
+                            for v in variants],
                "names": keras_io.signature_inputs(model) if len(xs) > 1 else None,
                "data": str(tmp / "data.npz"), "out": str(tmp / "out.tflite"), "result": str(tmp / "result.json")}
         np.savez(tmp / "data.npz", **{f"x{i}": np.asarray(a, np.float32) for i, a in enumerate(xs)})
@@ -321,10 +355,11 @@ def quantize_keras(model, x: np.ndarray, options: ConvertOptions, progress: Prog
         result = _run_converter_child(tmp / "request.json", progress, where)
         if "error" in result:
             raise InputError(result["error"] + where if rnn_layers else result["error"])
-        tflite = (tmp / "out.tflite").read_bytes()
+        out = [((tmp / f"out.tflite.{k}").read_bytes(), r["ranges"]) for k, r in enumerate(result["variants"])]
     if route == "unroll" and options.io != "float32":
-        recurrent.check_unrolled(tflite, rnn_layers)
-    return tflite, result.get("ranges", {})
+        for tflite, _ in out:
+            recurrent.check_unrolled(tflite, rnn_layers)
+    return out
 
 
 def _export_for_converter(wrapped, out_dir: Path) -> None:

@@ -14,8 +14,10 @@ parent turns it into a clear error. The request names the model, in one of two f
 
 Calibration samples come in an npz (``x0``, ``x1``, ... one array per input; ``names`` gives the
 signature input names of a model with several inputs). Progress goes to the file descriptor in
-``EDGEQ_PROGRESS_FD`` as ``progress I N`` lines. Results: the .tflite at ``out``, and JSON at
-``result`` (``ranges`` chosen by a range method, or ``error``: a message for the user).
+``EDGEQ_PROGRESS_FD`` as ``progress I N`` lines. ``variants`` lists the conversions wanted (method,
+granularity, percentile): they share one calibration. Results: variant k's .tflite at ``out.k``,
+and JSON at ``result`` (``variants``: per variant the ``ranges`` a range method chose; or
+``error``: a message for the user).
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def _converter(tf, req):
 
 
 def run(req) -> dict:
+    """Convert every variant of the request (``variants``: method, granularity, percentile), all
+    from one calibration: minmax variants through the converter's own quantizer, the others from
+    one calibrate-only pass whose recorded values every range method shares."""
     from .tfenv import captured_output, import_tf
 
     tf, _ = import_tf() if req["mode"] != "tf_keras" else (_import_tf_legacy(), None)
@@ -88,44 +93,51 @@ def run(req) -> dict:
             if progress:
                 progress(i + 1, n)
 
+    from ..errors import InputError
+    from .calibrate import recorded_values, requantize_with_method
     from .convert import _converter_message
 
     io_types = {"int8": tf.int8, "uint8": tf.uint8, "float32": tf.float32}
-    with captured_output() as log:
-        try:
-            conv = _converter(tf, req)
-            conv.optimizations = [tf.lite.Optimize.DEFAULT]
-            conv.representative_dataset = representative
-            if req["method"] != "minmax":
-                conv._experimental_calibrate_only = True
-                calibrated = conv.convert()
-            else:
-                if req["precision"] == "int16x8":
-                    conv.target_spec.supported_ops = [
-                        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-                    io_type = {"int8": tf.int16, "float32": tf.float32}[req["io"]]
+    calibrated = values = None
+    results = []
+    for k, v in enumerate(req["variants"]):
+        with captured_output() as log:
+            try:
+                conv = _converter(tf, req)
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
+                conv.representative_dataset = representative
+                if v["method"] != "minmax":
+                    if calibrated is None:
+                        conv._experimental_calibrate_only = True
+                        calibrated = conv.convert()
                 else:
-                    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                    io_type = io_types[req["io"]]
-                conv.inference_input_type = io_type
-                conv.inference_output_type = io_type
-                conv._experimental_disable_per_channel = req["granularity"] == "per-tensor"
-                tflite = conv.convert()
-        except Exception as e:  # a converter error: the parent shows the message
-            return {"error": _converter_message(e, log())}
-    chosen = {}
-    if req["method"] != "minmax":
-        from ..errors import InputError
-        from .calibrate import requantize_with_method
-
-        try:
-            tflite, chosen = requantize_with_method(calibrated, xs[0], req["method"], req["percentile"],
-                                                    req["granularity"] == "per-tensor", io_types[req["io"]])
-        except InputError as e:
-            return {"error": e.message}
-    with open(req["out"], "wb") as f:
-        f.write(tflite)
-    return {"ranges": chosen}
+                    if req["precision"] == "int16x8":
+                        conv.target_spec.supported_ops = [
+                            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+                        io_type = {"int8": tf.int16, "float32": tf.float32}[req["io"]]
+                    else:
+                        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                        io_type = io_types[req["io"]]
+                    conv.inference_input_type = io_type
+                    conv.inference_output_type = io_type
+                    conv._experimental_disable_per_channel = v["granularity"] == "per-tensor"
+                    tflite = conv.convert()
+            except Exception as e:  # a converter error: the parent shows the message
+                return {"error": _converter_message(e, log())}
+        chosen = {}
+        if v["method"] != "minmax":
+            if values is None:
+                values = recorded_values(calibrated, xs[0])
+            try:
+                tflite, chosen = requantize_with_method(calibrated, xs[0], v["method"], v["percentile"],
+                                                        v["granularity"] == "per-tensor", io_types[req["io"]],
+                                                        values)
+            except InputError as e:
+                return {"error": e.message}
+        with open(f"{req['out']}.{k}", "wb") as f:
+            f.write(tflite)
+        results.append({"ranges": chosen})
+    return {"variants": results}
 
 
 def _import_tf_legacy():
