@@ -63,7 +63,9 @@ def generate(
     from .. import ui
     from ..cmsis_nn import resolve, scratch_for_board
     from ..codegen import generate as generate_fn
+    from ..codegen.packages import check_kernels
 
+    run(check_kernels, fmt, kernels, cmsis_nn)
     kernels, checkout = run(resolve, kernels, cmsis_nn)
     if scratch is None:
         target = None

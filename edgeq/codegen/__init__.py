@@ -218,12 +218,9 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     ``fmt``: the layout (``edgeq.codegen.packages.FORMATS``): cmake (default), or a package for
     Zephyr, PlatformIO or Arduino carrying the same model and kernel sources."""
     from ..cmsis_nn import KERNELS, check_checkout
-    from .packages import check_format, layout
+    from .packages import check_kernels, layout
 
-    check_format(fmt)
-    if fmt != "cmake" and kernels != "edgeq":
-        raise InputError(f"--format {fmt} packages edgeq's kernels; --kernels cmsis-nn is for --format cmake",
-                         hint="drop --kernels/--cmsis-nn, or use --format cmake")
+    check_kernels(fmt, kernels, cmsis_nn_dir)
 
     if kernels not in KERNELS:
         raise InputError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")

@@ -28,6 +28,15 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
+def check_kernels(fmt: str, kernels: str | None, cmsis_nn) -> None:
+    """A package carries edgeq's kernels; an upstream CMSIS-NN checkout is for the cmake layout
+    (its own CMake picks its sources). Checked before the checkout is looked at."""
+    check_format(fmt)
+    if fmt != "cmake" and (kernels not in (None, "edgeq") or cmsis_nn is not None):
+        raise InputError(f"--format {fmt} packages edgeq's kernels; --kernels cmsis-nn / --cmsis-nn are for "
+                         "--format cmake", hint="drop --kernels/--cmsis-nn, or use --format cmake")
+
+
 def _is_source(rel: str) -> bool:
     return rel.endswith(".c")
 
