@@ -257,6 +257,34 @@ def test_platformio_library_layout_and_run(model, m4, tmp_path):
     _check_outputs(_link_and_run(m4, objs + main, tmp_path / "pio.elf"), model)
 
 
+def test_platformio_pack_validates(model, tmp_path):
+    """PlatformIO's own check of the manifest: `pio pkg pack` validates library.json against its
+    schema (offline) and refuses an invalid one."""
+    import os
+    import tarfile
+
+    pio = require_tool("pio")
+    lib = _generate(model, tmp_path, "platformio")
+    env = dict(os.environ, PLATFORMIO_CORE_DIR=str(tmp_path / "pio-core"), PLATFORMIO_SETTING_ENABLE_TELEMETRY="No",
+               PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="3650")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    p = subprocess.run([pio, "pkg", "pack", str(lib), "-o", str(dist)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    (tarball,) = dist.glob("*.tar.gz")
+    with tarfile.open(tarball) as t:
+        names = set(t.getnames())
+    assert {"library.json", "include/digits.h", "src/digits.c"} <= names
+    # the check is real: a broken manifest is refused
+    manifest = json.loads((lib / "library.json").read_text())
+    manifest["version"] = "not a version"
+    (lib / "library.json").write_text(json.dumps(manifest))
+    p = subprocess.run([pio, "pkg", "pack", str(lib), "-o", str(dist)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert p.returncode != 0 and "version" in (p.stdout + p.stderr)
+
+
 # -------------------------------------------------------------------------------- Zephyr
 
 def _cmake_calls(text: str, command: str) -> list[list[str]]:
