@@ -173,7 +173,8 @@ def test_convert_and_report_with_no_arguments(project):
         "[convert]\n", "[convert]\nsamples = 64\n").replace("[report]\n", "[report]\nlimit = 8\neval_limit = 60\n"))
     r = _edgeq("convert", "--json")
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["output"] == "out/digits.tflite"
+    out = r.stdout[r.stdout.index("\n{") + 1:] if not r.stdout.startswith("{") else r.stdout  # TF prints first
+    assert json.loads(out)["output"] == "out/digits.tflite"
     assert (project / "out" / "digits.tflite").is_file()
     r = _edgeq("report", "--json")
     assert r.exit_code == 0, r.output
