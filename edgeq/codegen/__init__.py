@@ -6,8 +6,9 @@
 Writes ``NAME.c/.h`` (static arena, ``NAME_invoke``, the ``const edgeq_model_t NAME_model``),
 ``NAME_data.c/.h`` (weights, biases, requantization arrays), a ``CMakeLists.txt`` fragment and
 ``edgeq_kernels/`` (a copy of the kernel sources the fragment builds when the including project
-has no kernel targets of its own). Unsupported models raise ``InputError`` before anything is
-written; the output directory is replaced atomically.
+has no kernel targets of its own); ``fmt`` lays the same files out as a Zephyr module, a PlatformIO
+library or an Arduino library instead (``edgeq.codegen.packages``). Unsupported models raise
+``InputError`` before anything is written; the output directory is replaced atomically.
 
 The output directory is edgeq's: a marker file (``.edgeq-generated``) lists what edgeq wrote.
 An existing *file* at the output path is refused, and so is a directory holding anything edgeq
@@ -266,5 +267,6 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
                           flash_bytes=lowered.data_bytes + flash.code, sha256=graph.sha256,
                           ops=[c.comment for c in lowered.calls], kernels=kernels,
                           kernel_files=[out_dir / r for r in kernel_files],
-                          kept=[k for k in keep if k not in payload], kernel_set=kernel_set,
+                          kept=[k for k in keep if k not in {p.split("/")[0] for p in payload}],
+                          kernel_set=kernel_set,
                           cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, format=fmt)
