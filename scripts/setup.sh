@@ -20,5 +20,5 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" -m pip install -q --upgrade pip
-"$PYTHON" -m pip install -q -e '.[dev]'
+"$PYTHON" -m pip install -q -e '.[dev,packages]'
 echo "edgeq setup: done ($("$PYTHON" -m pip show edgeq 2>/dev/null | grep ^Version))"

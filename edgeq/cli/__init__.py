@@ -37,7 +37,8 @@ CmsisNnOpt = Annotated[Optional[Path], typer.Option(
 
 
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False):
+def _root(ctx: typer.Context,
+          debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False):
     """edgeq: Keras → int8 TFLite → C (CMSIS-NN API) → a board, with measurements at every step.
 
     Typical flow:
@@ -52,12 +53,27 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks f
 
         edgeq flash-and-test model.tflite --board qemu-mps2-an386 --data test.npz
 
+    In a folder with an edgeq.toml (`edgeq init` writes one) or a [tool.edgeq] table in
+    pyproject.toml, these commands take their inputs and options from it and run with no
+    arguments; an option on the command line wins over the file.
+
     Exit codes: 0 ok, 1 a gate failed (accuracy, budget, mismatch), 2 bad input, 3 the device or
     emulator was lost or did not answer; 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (what was
     measured is kept).
     """
     _state["debug"] = debug
     _handle_termination()
+    _use_project(ctx)
+
+
+def _use_project(ctx: typer.Context) -> None:
+    """The project file's values become the invoked command's defaults (click's default_map:
+    consulted only for what the command line did not give)."""
+    from ..project import default_map
+
+    dm, _path = run(default_map, ctx.invoked_subcommand)
+    if dm:
+        ctx.default_map = dm
 
 
 def _handle_termination() -> None:
@@ -102,4 +118,4 @@ def main() -> None:
 
 
 # The commands register themselves on `app` (help lists them in this order).
-from . import model_commands, target_commands  # noqa: E402,F401
+from . import model_commands, project_commands, target_commands  # noqa: E402,F401

@@ -37,26 +37,35 @@ def generate(
                                                  "core (with --kernels cmsis-nn; see `edgeq boards`).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a directory that holds other files "
                                         "(they are kept; same-named files are overwritten).")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Layout for your build system: cmake (a "
+                                     "CMakeLists.txt for add_subdirectory) | zephyr (a Zephyr module) | "
+                                     "platformio (a PlatformIO library) | arduino (an Arduino library with "
+                                     "an example sketch). Same C in each.")] = "cmake",
     json_out: JsonOpt = False,
 ):
     """Generate ahead-of-time C for an int8 model: CMSIS-NN-API kernel calls, one static arena.
 
     Writes NAME.c/.h (arena, NAME_invoke, the edgeq_model_t), NAME_data.c/.h (weights, biases,
     requantization arrays), a CMakeLists.txt for add_subdirectory() and edgeq_kernels/ (the
-    kernel sources, so the directory builds on its own). The arena is the one `edgeq size-check`
-    reports. Unsupported ops are reported before anything is written; an existing file, or a
+    kernel sources, so the directory builds on its own); `--format zephyr|platformio|arduino` lays
+    the same files out as a Zephyr module, a PlatformIO library or an Arduino library instead.
+    The arena is the one `edgeq size-check` reports. Unsupported ops are reported before anything is written; an existing file, or a
     directory holding files edgeq did not write (unless --force), is refused.
 
     Example:
 
         edgeq generate out/digits.tflite -o out/digits_c --name digits
 
+        edgeq generate out/digits.tflite -o ~/Arduino/libraries/edgeq_digits --name digits --format arduino
+
         edgeq generate out/kws.tflite -o out/kws_c --kernels cmsis-nn --cmsis-nn ../CMSIS-NN --board qemu-mps3-an547
     """
     from .. import ui
     from ..cmsis_nn import resolve, scratch_for_board
     from ..codegen import generate as generate_fn
+    from ..codegen.packages import check_kernels
 
+    run(check_kernels, fmt, kernels, cmsis_nn)
     kernels, checkout = run(resolve, kernels, cmsis_nn)
     if scratch is None:
         target = None
@@ -66,14 +75,14 @@ def generate(
             target = run(get_board, board)
         scratch = scratch_for_board(kernels, target)
     res = run(generate_fn, model, output, name=name, scratch_variant=scratch, force=force, kernels=kernels,
-              cmsis_nn_dir=checkout)
+              cmsis_nn_dir=checkout, fmt=fmt)
     if json_out:
         ui.print_json(res.to_dict())
         return
-    files = ", ".join(p.name for p in res.files)
+    files = ", ".join(p.relative_to(res.out_dir).as_posix() for p in res.files)
     if res.kernel_files:
-        files += f" + {res.kernel_files[0].relative_to(res.out_dir).parts[0]}/ ({len(res.kernel_files)} kernel files)"
-    rows = [["output", str(res.out_dir)], ["files", files],
+        files += f" + {len(res.kernel_files)} kernel files"
+    rows = [["output", str(res.out_dir)], ["format", fmt], ["files", files],
             ["ops", f"{len(res.ops)} ({', '.join(f'{k} ×{v}' for k, v in sorted(res.kernels.items()))})"],
             ["kernels", f"upstream CMSIS-NN at {checkout} (scratch: {scratch})" if checkout else
              f"edgeq (scratch: {scratch})"],

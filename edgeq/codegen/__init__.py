@@ -6,8 +6,9 @@
 Writes ``NAME.c/.h`` (static arena, ``NAME_invoke``, the ``const edgeq_model_t NAME_model``),
 ``NAME_data.c/.h`` (weights, biases, requantization arrays), a ``CMakeLists.txt`` fragment and
 ``edgeq_kernels/`` (a copy of the kernel sources the fragment builds when the including project
-has no kernel targets of its own). Unsupported models raise ``InputError`` before anything is
-written; the output directory is replaced atomically.
+has no kernel targets of its own); ``fmt`` lays the same files out as a Zephyr module, a PlatformIO
+library or an Arduino library instead (``edgeq.codegen.packages``). Unsupported models raise
+``InputError`` before anything is written; the output directory is replaced atomically.
 
 The output directory is edgeq's: a marker file (``.edgeq-generated``) lists what edgeq wrote.
 An existing *file* at the output path is refused, and so is a directory holding anything edgeq
@@ -54,6 +55,7 @@ class GenerateResult:
     kernel_set: str = "edgeq"  # "edgeq" or "cmsis-nn" (what the CMakeLists.txt links by default)
     cmsis_nn_dir: Path | None = None
     scratch_variant: str = "portable"
+    format: str = "cmake"  # the layout (edgeq.codegen.packages.FORMATS)
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "name": self.name, "files": [str(p) for p in self.files],
@@ -61,7 +63,7 @@ class GenerateResult:
                 "sha256": self.sha256, "ops": list(self.ops), "kernels": dict(self.kernels),
                 "kernel_files": [str(p) for p in self.kernel_files], "kept": list(self.kept),
                 "kernel_set": self.kernel_set, "cmsis_nn_dir": str(self.cmsis_nn_dir) if self.cmsis_nn_dir else None,
-                "scratch_variant": self.scratch_variant}
+                "scratch_variant": self.scratch_variant, "format": self.format}
 
 
 def check_name(name: str) -> str:
@@ -206,15 +208,20 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
 
 def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
              scratch_variant: str | None = None, force: bool = False, kernels: str = "edgeq",
-             cmsis_nn_dir: Union[str, Path, None] = None) -> GenerateResult:
+             cmsis_nn_dir: Union[str, Path, None] = None, fmt: str = "cmake") -> GenerateResult:
     """Generate C for an int8 ``.tflite`` (path or bytes) into ``out_dir`` (replaced atomically).
 
     ``force``: write into a directory that also holds files edgeq did not write (they are kept).
     ``kernels="cmsis-nn"``: the directory's CMakeLists.txt links the upstream CMSIS-NN checkout
     ``cmsis_nn_dir`` (its default ``EDGEQ_CMSIS_NN_DIR``; -D overrides it), and the scratch
     defaults to "any" (what upstream wants on any core; "dsp" / "mve" size it for one core).
-    ``scratch_variant`` None: "portable" for edgeq's kernels."""
+    ``scratch_variant`` None: "portable" for edgeq's kernels.
+    ``fmt``: the layout (``edgeq.codegen.packages.FORMATS``): cmake (default), or a package for
+    Zephyr, PlatformIO or Arduino carrying the same model and kernel sources."""
     from ..cmsis_nn import KERNELS, check_checkout
+    from .packages import check_kernels, layout
+
+    check_kernels(fmt, kernels, cmsis_nn_dir)
 
     if kernels not in KERNELS:
         raise InputError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
@@ -230,7 +237,7 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     from ..graph import load_graph
     from ..memory import flash_usage
     from .lower import lower
-    from .render import render
+    from .render import context, render
 
     check_name(name)
     from ..memory import SCRATCH_VARIANTS
@@ -241,10 +248,11 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
     lowered = lower(graph, name=name, variant=scratch_variant)
-    files = render(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir)
+    ctx = context(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, fmt=fmt)
+    files = render(lowered, name, source, ctx=ctx)
     kernels_src = kernel_sources()
-    payload = {f: t.encode("utf-8") for f, t in files.items()}
-    payload.update({f"{KERNELS_DIR}/{rel}": data for rel, data in kernels_src.items()})
+    payload, model_files = layout(fmt, name, files, kernels_src, lowered, ctx)
+    kernel_files = sorted(set(payload) - set(model_files))
     try:
         _install(payload, target, keep)
     except OSError as e:
@@ -254,10 +262,11 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     kernels: dict[str, int] = {}
     for c in lowered.calls:
         kernels[c.kind] = kernels.get(c.kind, 0) + 1
-    return GenerateResult(out_dir=out_dir, name=name, files=[out_dir / f for f in sorted(files)],
+    return GenerateResult(out_dir=out_dir, name=name, files=[out_dir / f for f in model_files],
                           arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes,
                           flash_bytes=lowered.data_bytes + flash.code, sha256=graph.sha256,
                           ops=[c.comment for c in lowered.calls], kernels=kernels,
-                          kernel_files=[out_dir / KERNELS_DIR / r for r in sorted(kernels_src)],
-                          kept=[k for k in keep if k not in payload], kernel_set=kernel_set,
-                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant)
+                          kernel_files=[out_dir / r for r in kernel_files],
+                          kept=[k for k in keep if k not in {p.split("/")[0] for p in payload}],
+                          kernel_set=kernel_set,
+                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, format=fmt)

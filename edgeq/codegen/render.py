@@ -54,6 +54,12 @@ def _c_comment(text) -> str:
     return " ".join(str(text).replace("*/", "* /").replace("/*", "/ *").split())
 
 
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _raise(msg: str):
     raise jinja2.TemplateError(msg)
 
@@ -66,6 +72,7 @@ def environment() -> jinja2.Environment:
                              keep_trailing_newline=True, autoescape=False)
     env.filters["c_rows"] = _c_rows
     env.filters["c_comment"] = _c_comment
+    env.filters["json"] = _json  # plain JSON (jinja's tojson escapes < and >, meant for HTML)
     env.globals["raise"] = _raise
     return env
 
@@ -88,11 +95,10 @@ def _poison_table(lowered: Lowered) -> dict:
     return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
 
 
-def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) -> dict[str, str]:
-    """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
-    CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
+def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, fmt: str = "cmake") -> dict:
+    """The values every template sees (the model's and the package layouts')."""
     g = lowered.graph
-    ctx = dict(
+    return dict(
         name=name, guard=name.upper(), version=__version__, source=source_label, model_bytes=g.nbytes,
         sha256=g.sha256, sha256_bytes=[f"0x{g.sha256[i:i + 2]}" for i in range(0, 64, 2)],
         arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes, strategy=lowered.plan.strategy,
@@ -100,7 +106,15 @@ def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) ->
         kernels_dir="edgeq_kernels", cmsis_nn_dir=_cmake_string(cmsis_nn_dir),
         layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
         poison=_poison_table(lowered),
+        regen_extra="" if fmt == "cmake" else f" --format {fmt}",  # the banner's command line
     )
+
+
+def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, fmt: str = "cmake",
+           ctx: dict | None = None) -> dict[str, str]:
+    """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
+    CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
+    ctx = ctx if ctx is not None else context(lowered, name, source_label, cmsis_nn_dir, fmt)
     env = environment()
     out = {}
     for fname, tpl in TEMPLATES.items():
