@@ -132,6 +132,7 @@ class SizeCheckResult:
     layers: list[dict]
     peak: dict
     notes: list[str] = field(default_factory=list)
+    inplace: bool = True  # in-place planning was on (generate's default; off: --no-inplace)
 
     @property
     def fits(self) -> bool:
@@ -155,7 +156,7 @@ class SizeCheckResult:
                           "greedy_bytes": self.plan.greedy_bytes, "strategy": self.plan.strategy,
                           "attempts": dict(self.plan.attempts), "scratch_bytes": self.plan.scratch_bytes,
                           "alignment": self.plan.alignment, "optimal": self.plan.optimal,
-                          "inplace_bound": self.plan.inplace_bound,
+                          "inplace_bound": self.plan.inplace_bound, "inplace_planning": self.inplace,
                           "vs_liveness_bound": round(self.plan.arena_bytes / max(self.plan.lower_bound, 1), 4),
                           "inplace": [d.to_dict() for _, d in sorted(self.plan.inplace.items())]},
                 "peak": self.peak, "layers": self.layers, "macs": self.flash_usage.macs,
@@ -169,12 +170,13 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                sram_budget: int | str | None = None, reserve_sram: int | str = DEFAULT_RESERVE_SRAM,
                stack_reserve: int | str = DEFAULT_STACK_RESERVE,
                reserve_flash: int | str | None = None, io_buffers: bool = True,
-               scratch_variant: str = "portable") -> SizeCheckResult:
+               scratch_variant: str = "portable", inplace: bool = True) -> SizeCheckResult:
     """Check `graph` against a board (a ``Board`` or a board name) or explicit budgets.
 
     Explicit ``flash_budget`` / ``sram_budget`` override the board's default regions. Returns
     the result whether it fits or not (``result.fits``); raises InputError for bad arguments.
     ``reserve_flash`` None: the measured runtime for the board's core (``default_reserve_flash``).
+    ``inplace`` False: plan without in-place overlaps (what ``generate --no-inplace`` declares).
     """
     from . import boards as boards_mod
 
@@ -191,7 +193,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     reserve_measured = reserve_flash is None
     reserve_flash = default_reserve_flash(core) if reserve_measured else parse_size(reserve_flash, "--reserve-flash")
 
-    plan = plan_memory(graph, scratch=True, variant=scratch_variant)
+    plan = plan_memory(graph, scratch=True, variant=scratch_variant, inplace=inplace)
     fu = flash_usage(graph, core)
     io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
     io = _io_tensors(graph)
@@ -210,7 +212,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     # The arena as the code declares it, shown as tensors + what kernel scratch adds on top
     # (the arena without scratch buffers vs with them): the two rows sum to the arena exactly.
     has_scratch = any(b.kind == "scratch" for b in plan.buffers)
-    tensor_arena = plan_memory(graph, scratch=False).arena_bytes if has_scratch else plan.arena_bytes
+    tensor_arena = plan_memory(graph, scratch=False, inplace=inplace).arena_bytes if has_scratch else plan.arena_bytes
     tensor_arena = min(tensor_arena, plan.arena_bytes)
     n_scratch = len([b for b in plan.buffers if b.kind == "scratch"])
     sram_items = [
@@ -257,7 +259,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
              "tensors": len(graph.tensors), "opcodes": graph.opcodes(),
              "io": io}  # every input and output tensor: what the harness stages for it
     return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, plan=plan,
-                           flash_usage=fu, layers=layers, peak=peak, notes=notes)
+                           flash_usage=fu, layers=layers, peak=peak, notes=notes, inplace=inplace)
 
 
 def _io_tensors(graph: Graph) -> list[dict]:
@@ -325,7 +327,8 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
         t.add_section()
     console.print(t)
     p = result.plan
-    console.print(f"arena {p.arena_bytes:,} B = {p.arena_bytes / max(p.lower_bound, 1):.3f} × liveness lower bound "
+    planning = "in-place plan" if result.inplace else "in-place planning off (--no-inplace)"
+    console.print(f"arena {p.arena_bytes:,} B ({planning}) = {p.arena_bytes / max(p.lower_bound, 1):.3f} × liveness lower bound "
                   f"{p.lower_bound:,} B{', optimal' if p.optimal else ''}; TFLM-style greedy {p.greedy_bytes:,} B; "
                   f"strategy {p.strategy}. Liveness peak at op #{result.peak['step']} {result.peak['opcode']}: "
                   + ", ".join(f"{tensor_label(x['name'])} {x['bytes']:,} B" for x in result.peak["live"]))

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_GATE, EXIT_USAGE
-from . import CmsisNnOpt, JsonOpt, KernelsOpt, app, run
+from . import CmsisNnOpt, InplaceOpt, JsonOpt, KernelsOpt, app, run
 from .render import render_flash_test
 
 
@@ -37,6 +37,7 @@ def generate(
                                                  "core (with --kernels cmsis-nn; see `edgeq boards`).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a directory that holds other files "
                                         "(they are kept; same-named files are overwritten).")] = False,
+    inplace: InplaceOpt = True,
     json_out: JsonOpt = False,
 ):
     """Generate ahead-of-time C for an int8 model: CMSIS-NN-API kernel calls, one static arena.
@@ -66,7 +67,7 @@ def generate(
             target = run(get_board, board)
         scratch = scratch_for_board(kernels, target)
     res = run(generate_fn, model, output, name=name, scratch_variant=scratch, force=force, kernels=kernels,
-              cmsis_nn_dir=checkout)
+              cmsis_nn_dir=checkout, inplace=inplace)
     if json_out:
         ui.print_json(res.to_dict())
         return
@@ -77,7 +78,7 @@ def generate(
             ["ops", f"{len(res.ops)} ({', '.join(f'{k} ×{v}' for k, v in sorted(res.kernels.items()))})"],
             ["kernels", f"upstream CMSIS-NN at {checkout} (scratch: {scratch})" if checkout else
              f"edgeq (scratch: {scratch})"],
-            ["arena (SRAM)", f"{res.arena_bytes:,} B"], ["constant data", f"{res.data_bytes:,} B"],
+            ["arena (SRAM)", f"{res.arena_bytes:,} B" + ("" if inplace else " (--no-inplace)")], ["constant data", f"{res.data_bytes:,} B"],
             ["flash (data + est. code)", f"{res.flash_bytes:,} B"], ["model sha256", res.sha256[:16] + "…"]]
     ui.out.print(ui.table(f"edgeq generate — {res.name}", ["", ""], rows, justify_right_from=2))
 
@@ -150,6 +151,7 @@ def size_check_cmd(
     layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer breakdown.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", "-o", help="Also write the JSON result "
                                                    "to this file.")] = None,
+    inplace: InplaceOpt = True,
     json_out: JsonOpt = False,
 ):
     """Will the model fit? Itemized flash and SRAM (planned arena, stack, reserves) vs a board.
@@ -172,7 +174,7 @@ def size_check_cmd(
         raise typer.Exit(EXIT_USAGE)
     graph, note = run(load_model_graph, model, calib)
     res = run(size_check, graph, board, flash_budget=flash, sram_budget=sram, reserve_sram=reserve_sram,
-              stack_reserve=stack, reserve_flash=reserve_flash)
+              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace)
     if note:
         res.notes.insert(0, note)
     if report is not None:
@@ -224,6 +226,7 @@ def flash_and_test(
                                                              "this fraction of its outputs (default 0.005).")] = None,
     kernels: KernelsOpt = None,
     cmsis_nn: CmsisNnOpt = None,
+    inplace: InplaceOpt = True,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -247,7 +250,7 @@ def flash_and_test(
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
-                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout)
+                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout, inplace=inplace)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)

@@ -54,6 +54,7 @@ class GenerateResult:
     kernel_set: str = "edgeq"  # "edgeq" or "cmsis-nn" (what the CMakeLists.txt links by default)
     cmsis_nn_dir: Path | None = None
     scratch_variant: str = "portable"
+    inplace: bool = True  # in-place planning (off: generate --no-inplace, the classic liveness arena)
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "name": self.name, "files": [str(p) for p in self.files],
@@ -61,7 +62,7 @@ class GenerateResult:
                 "sha256": self.sha256, "ops": list(self.ops), "kernels": dict(self.kernels),
                 "kernel_files": [str(p) for p in self.kernel_files], "kept": list(self.kept),
                 "kernel_set": self.kernel_set, "cmsis_nn_dir": str(self.cmsis_nn_dir) if self.cmsis_nn_dir else None,
-                "scratch_variant": self.scratch_variant}
+                "scratch_variant": self.scratch_variant, "inplace": self.inplace}
 
 
 def check_name(name: str) -> str:
@@ -206,14 +207,15 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
 
 def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
              scratch_variant: str | None = None, force: bool = False, kernels: str = "edgeq",
-             cmsis_nn_dir: Union[str, Path, None] = None) -> GenerateResult:
+             cmsis_nn_dir: Union[str, Path, None] = None, inplace: bool = True) -> GenerateResult:
     """Generate C for an int8 ``.tflite`` (path or bytes) into ``out_dir`` (replaced atomically).
 
     ``force``: write into a directory that also holds files edgeq did not write (they are kept).
     ``kernels="cmsis-nn"``: the directory's CMakeLists.txt links the upstream CMSIS-NN checkout
     ``cmsis_nn_dir`` (its default ``EDGEQ_CMSIS_NN_DIR``; -D overrides it), and the scratch
     defaults to "any" (what upstream wants on any core; "dsp" / "mve" size it for one core).
-    ``scratch_variant`` None: "portable" for edgeq's kernels."""
+    ``scratch_variant`` None: "portable" for edgeq's kernels. ``inplace`` False: no op output
+    overlaps an input (the arena is then the classic liveness-bound plan; recorded in the banner)."""
     from ..cmsis_nn import KERNELS, check_checkout
 
     if kernels not in KERNELS:
@@ -240,8 +242,8 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     target, keep = check_output_dir(out_dir, force)
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
-    lowered = lower(graph, name=name, variant=scratch_variant)
-    files = render(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir)
+    lowered = lower(graph, name=name, variant=scratch_variant, inplace=inplace)
+    files = render(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, inplace=inplace)
     kernels_src = kernel_sources()
     payload = {f: t.encode("utf-8") for f, t in files.items()}
     payload.update({f"{KERNELS_DIR}/{rel}": data for rel, data in kernels_src.items()})
@@ -260,4 +262,4 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
                           ops=[c.comment for c in lowered.calls], kernels=kernels,
                           kernel_files=[out_dir / KERNELS_DIR / r for r in sorted(kernels_src)],
                           kept=[k for k in keep if k not in payload], kernel_set=kernel_set,
-                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant)
+                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, inplace=inplace)

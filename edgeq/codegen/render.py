@@ -81,7 +81,7 @@ def _poison_table(lowered: Lowered) -> dict:
     return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
 
 
-def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) -> dict[str, str]:
+def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, inplace: bool = True) -> dict[str, str]:
     """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
     CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
     g = lowered.graph
@@ -93,6 +93,7 @@ def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) ->
         kernels_dir="edgeq_kernels", cmsis_nn_dir=_cmake_string(cmsis_nn_dir),
         layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
         poison=_poison_table(lowered),
+        inplace=inplace,  # provenance: the banner's regenerate line carries --no-inplace
     )
     env = environment()
     out = {}
