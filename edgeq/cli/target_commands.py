@@ -16,12 +16,14 @@ from .render import render_flash_test
 
 @app.command()
 def generate(
-    model: Annotated[Path, typer.Argument(help="An int8 .tflite (from `edgeq convert`).")],
+    model: Annotated[list[Path], typer.Argument(help="An int8 .tflite (from `edgeq convert`); several: "
+                                                "models sharing one arena (they never run at the same time).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the C sources "
                                          "(replaced atomically; new, or one edgeq wrote).")],
-    name: Annotated[str, typer.Option("--name", "-n", "--prefix", help="C symbol and file prefix: NAME.c, "
-                                      "NAME_model, NAME_invoke(), NAME_ARENA_SIZE (--prefix is the same "
-                                      "option).")] = "model",
+    name: Annotated[Optional[str], typer.Option("--name", "-n", "--prefix", help="C symbol and file prefix: NAME.c, "
+                                                "NAME_model, NAME_invoke(), NAME_ARENA_SIZE (--prefix is the same "
+                                                "option). Default: model; with several models, one name each, "
+                                                "comma-separated (default: the file names).")] = None,
     scratch: Annotated[Optional[str], typer.Option("--scratch", help="Kernel scratch to plan for: portable "
                                                    "(edgeq's kernels) | dsp | mve (upstream CMSIS-NN built for "
                                                    "a DSP / a Helium core) | any (the larger of dsp and mve). "
@@ -53,6 +55,12 @@ def generate(
         edgeq generate out/digits.tflite -o out/digits_c --name digits
 
         edgeq generate out/kws.tflite -o out/kws_c --kernels cmsis-nn --cmsis-nn ../CMSIS-NN --board qemu-mps3-an547
+
+        edgeq generate out/wake.tflite out/command.tflite -o out/voice_c --name wake,command
+
+    Several models: NAME.c/.h and NAME_data.c/.h per model (its own NAME_invoke and weights),
+    edgeq_shared_arena.c/.h (one arena, the largest model's size) and one CMakeLists.txt that
+    compiles the kernels once (target edgeq_models, or edgeq_model_NAME).
     """
     from .. import ui
     from ..cmsis_nn import resolve, scratch_for_board
@@ -66,8 +74,25 @@ def generate(
 
             target = run(get_board, board)
         scratch = scratch_for_board(kernels, target)
-    res = run(generate_fn, model, output, name=name, scratch_variant=scratch, force=force, kernels=kernels,
-              cmsis_nn_dir=checkout, inplace=inplace)
+    if len(model) > 1:
+        from ..codegen.model_set import generate_set
+
+        names = [n.strip() for n in name.split(",")] if name else None
+        res = run(generate_set, model, output, names=names, scratch_variant=scratch, force=force, kernels=kernels,
+                  cmsis_nn_dir=checkout, inplace=inplace)
+        if json_out:
+            ui.print_json(res.to_dict())
+            return
+        rows = [[m.name, f"{m.arena_bytes:,} B", f"{m.data_bytes:,} B", f"{len(m.ops)}"] for m in res.models]
+        rows.append(["[bold]shared arena[/]", f"[bold]{res.arena_bytes:,} B[/]", "", ""])
+        ui.out.print(ui.table(f"edgeq generate — {len(res.models)} models, one arena in {res.out_dir}",
+                              ["model", "arena", "constant data", "ops"], rows, justify_right_from=1))
+        ui.out.print(f"shared arena {res.arena_bytes:,} B (separate arenas would take {res.arena_sum:,} B); "
+                     f"kernels once: {len(res.kernel_files)} files in "
+                     f"{res.kernel_files[0].relative_to(res.out_dir).parts[0]}/")
+        return
+    res = run(generate_fn, model[0], output, name=name or "model", scratch_variant=scratch, force=force,
+              kernels=kernels, cmsis_nn_dir=checkout, inplace=inplace)
     if json_out:
         ui.print_json(res.to_dict())
         return

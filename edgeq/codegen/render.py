@@ -81,9 +81,13 @@ def _poison_table(lowered: Lowered) -> dict:
     return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
 
 
-def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, inplace: bool = True) -> dict[str, str]:
+def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, inplace: bool = True,
+           shared: dict | None = None, regenerate: str | None = None) -> dict[str, str]:
     """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
-    CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
+    CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/).
+    ``shared`` (a model of a set, ``edgeq.codegen.model_set``): the arena is the set's shared
+    array (keys symbol, header, guard, others) and no CMakeLists.txt is rendered for the model
+    alone; ``regenerate``: the banner's regenerate command line."""
     g = lowered.graph
     ctx = dict(
         name=name, guard=name.upper(), version=__version__, source=source_label, model_bytes=g.nbytes,
@@ -94,10 +98,15 @@ def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, in
         layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
         poison=_poison_table(lowered),
         inplace=inplace,  # provenance: the banner's regenerate line carries --no-inplace
+        arena=shared["symbol"] if shared else f"{name}_arena", shared=shared,
     )
+    if regenerate:
+        ctx["regenerate"] = regenerate
     env = environment()
     out = {}
     for fname, tpl in TEMPLATES.items():
+        if shared and tpl == "CMakeLists.txt.j2":
+            continue  # the set's one CMakeLists.txt builds every model
         text = env.get_template(tpl).render(**ctx)
         out[fname.format(name=name)] = text
     return out
