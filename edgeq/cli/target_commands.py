@@ -159,8 +159,9 @@ def ops(json_out: JsonOpt = False):
 
 @app.command("size-check")
 def size_check_cmd(
-    model: Annotated[Path, typer.Argument(help="An int8 .tflite, or a Keras model (.keras/.h5/SavedModel dir) "
-                                          "converted first with convert's defaults.")],
+    model: Annotated[list[Path], typer.Argument(help="An int8 .tflite, or a Keras model (.keras/.h5/SavedModel "
+                                                "dir) converted first with convert's defaults. Several: a set "
+                                                "sharing one arena, as `edgeq generate A B ...` emits it.")],
     board: Annotated[Optional[str], typer.Option("--board", "-b", help="Board name (see `edgeq boards`).")] = None,
     flash: Annotated[Optional[str], typer.Option("--flash", help="Flash budget instead of a board's: "
                                                  "512K, 1M, 0x80000 or bytes.")] = None,
@@ -189,6 +190,11 @@ def size_check_cmd(
         edgeq size-check out/digits.tflite --board qemu-mps2-an386
 
         edgeq size-check model.tflite --flash 256K --sram 64K --layers --json
+
+        edgeq size-check out/wake.tflite out/command.tflite --board nucleo-l4r5zi
+
+    Several models: SRAM holds the largest model's arena (they share one), flash every model's
+    data and glue but each kernel type and the runtime once; a table per model follows.
     """
     from .. import ui
     from ..quantize.model_graph import load_model_graph
@@ -197,7 +203,11 @@ def size_check_cmd(
     if board is None and (flash is None or sram is None):
         ui.error("give --board NAME, or both --flash SIZE and --sram SIZE", "`edgeq boards` lists the boards")
         raise typer.Exit(EXIT_USAGE)
-    graph, note = run(load_model_graph, model, calib)
+    if len(model) > 1:
+        _size_check_set(model, board, flash, sram, reserve_sram, stack, reserve_flash, calib, report, inplace,
+                        json_out)
+        return
+    graph, note = run(load_model_graph, model[0], calib)
     res = run(size_check, graph, board, flash_budget=flash, sram_budget=sram, reserve_sram=reserve_sram,
               stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace)
     if note:
@@ -212,6 +222,33 @@ def size_check_cmd(
         from ..sizecheck import render
 
         render(res, ui.out, layers=layers)
+    if not res.fits:
+        ui.error(f"does not fit: {res.failure_message()}")
+        raise typer.Exit(EXIT_GATE)
+
+
+def _size_check_set(models, board, flash, sram, reserve_sram, stack, reserve_flash, calib, report, inplace,
+                    json_out) -> None:
+    from .. import ui
+    from ..codegen.model_set import default_names
+    from ..quantize.model_graph import load_model_graph
+    from ..sizecheck_set import render_set, size_check_set
+
+    loaded = [run(load_model_graph, m, calib) for m in models]
+    res = run(size_check_set, [g for g, _ in loaded], default_names(models), board, flash_budget=flash,
+              sram_budget=sram, reserve_sram=reserve_sram, stack_reserve=stack, reserve_flash=reserve_flash,
+              inplace=inplace)
+    if report is not None:
+        from ..artifacts import write_json_atomic
+
+        run(write_json_atomic, report, res.to_dict())
+    if json_out:
+        ui.print_json(res.to_dict())
+    else:
+        render_set(res, ui.out)
+        for _, note in loaded:
+            if note:
+                ui.err.print(f"[dim]note: {note}[/]")
     if not res.fits:
         ui.error(f"does not fit: {res.failure_message()}")
         raise typer.Exit(EXIT_GATE)
