@@ -133,15 +133,22 @@ class SizeCheckResult:
     peak: dict
     notes: list[str] = field(default_factory=list)
     inplace: bool = True  # in-place planning was on (generate's default; off: --no-inplace)
+    # memory banks (--place): budgets of the other board regions the placement uses
+    regions: list[Budget] = field(default_factory=list)
+    placement: dict | None = None
+
+    @property
+    def budgets(self) -> list[Budget]:
+        return [self.flash, self.sram, *self.regions]
 
     @property
     def fits(self) -> bool:
-        return self.flash.fits and self.sram.fits
+        return all(b.fits for b in self.budgets)
 
     def failure_message(self) -> str | None:
         """One sentence per overflowing budget, naming the bytes over and the biggest items."""
         parts = []
-        for b in (self.flash, self.sram):
+        for b in self.budgets:
             if not b.fits:
                 dom = ", ".join(f"{i.name} {fmt_bytes(i.bytes)}" for i in b.dominant())
                 where = f" ({b.region})" if b.region else ""
@@ -152,6 +159,7 @@ class SizeCheckResult:
     def to_dict(self) -> dict:
         return {"kind": "edgeq.size-check", "model": self.model, "board": self.board, "fits": self.fits,
                 "flash": self.flash.to_dict(), "sram": self.sram.to_dict(),
+                "regions": [b.to_dict() for b in self.regions], "placement": self.placement,
                 "arena": {"bytes": self.plan.arena_bytes, "lower_bound": self.plan.lower_bound,
                           "greedy_bytes": self.plan.greedy_bytes, "strategy": self.plan.strategy,
                           "attempts": dict(self.plan.attempts), "scratch_bytes": self.plan.scratch_bytes,
@@ -170,14 +178,18 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                sram_budget: int | str | None = None, reserve_sram: int | str = DEFAULT_RESERVE_SRAM,
                stack_reserve: int | str = DEFAULT_STACK_RESERVE,
                reserve_flash: int | str | None = None, io_buffers: bool = True,
-               scratch_variant: str = "portable", inplace: bool = True) -> SizeCheckResult:
+               scratch_variant: str = "portable", inplace: bool = True, place=None) -> SizeCheckResult:
     """Check `graph` against a board (a ``Board`` or a board name) or explicit budgets.
 
     Explicit ``flash_budget`` / ``sram_budget`` override the board's default regions. Returns
     the result whether it fits or not (``result.fits``); raises InputError for bad arguments.
     ``reserve_flash`` None: the measured runtime for the board's core (``default_reserve_flash``).
     ``inplace`` False: plan without in-place overlaps (what ``generate --no-inplace`` declares).
+    ``place`` (``generate --place``'s value, ``edgeq.placement``): the arena and/or the constants in
+    other regions of the board; each such region becomes its own budget.
     """
+    from .placement import resolve as resolve_place
+
     from . import boards as boards_mod
 
     if isinstance(board, str):
@@ -227,6 +239,19 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     ]
     flash_region = None if flash_budget is not None or board is None else board.default_flash.name
     sram_region = None if sram_budget is not None or board is None else board.default_sram.name
+    placement = resolve_place(place, board)
+    regions = []
+    moves = (("sram", placement.arena, board.sram if board else (), ("arena", "scratch")),
+             ("flash", placement.weights, board.flash if board else (),
+              ("weights", "biases", "requant params", "other constants")))
+    for kind, where, board_regions, names in moves:
+        r = next((x for x in board_regions if x.name == where), None)
+        if r is None or r.default:
+            continue
+        items = flash_items if kind == "flash" else sram_items
+        moved = [i for i in items if i.name in names]
+        items[:] = [i for i in items if i.name not in names]
+        regions.append(Budget(kind, moved, r.size, r.name))
     flash = Budget("flash", flash_items, flash_avail, flash_region)
     sram = Budget("sram", sram_items, sram_avail, sram_region)
 
@@ -249,7 +274,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                      for b in plan.live_at(plan.peak_step)]}
     notes = []
     if board is not None:
-        others = [r for r in board.sram if not r.default]
+        others = [r for r in board.sram if not r.default and r.name not in {b.region for b in regions}]
         if others:
             notes.append("other SRAM banks not used by this plan: "
                          + ", ".join(f"{r.name} {fmt_bytes(r.size)}" for r in others))
@@ -259,7 +284,8 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
              "tensors": len(graph.tensors), "opcodes": graph.opcodes(),
              "io": io}  # every input and output tensor: what the harness stages for it
     return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, plan=plan,
-                           flash_usage=fu, layers=layers, peak=peak, notes=notes, inplace=inplace)
+                           flash_usage=fu, layers=layers, peak=peak, notes=notes, inplace=inplace,
+                           regions=regions, placement=placement.to_dict() if placement else None)
 
 
 def _io_tensors(graph: Graph) -> list[dict]:
@@ -312,7 +338,7 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
     t = Table(title=title, title_justify="left")
     for c, j in (("memory", "left"), ("item", "left"), ("bytes", "right"), ("", "left")):
         t.add_column(c, justify=j, no_wrap=c != "")
-    for b in (result.flash, result.sram):
+    for b in result.budgets:
         label = b.kind + (f" ({b.region})" if b.region else "")
         io = result.model.get("io") or []
         for k, it in enumerate(b.items):

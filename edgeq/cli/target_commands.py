@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_GATE, EXIT_USAGE
-from . import CmsisNnOpt, InplaceOpt, JsonOpt, KernelsOpt, app, run
+from . import CmsisNnOpt, InplaceOpt, JsonOpt, KernelsOpt, PlaceOpt, app, run
 from .render import render_flash_test
 
 
@@ -40,6 +40,7 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="Write into a directory that holds other files "
                                         "(they are kept; same-named files are overwritten).")] = False,
     inplace: InplaceOpt = True,
+    place: PlaceOpt = None,
     json_out: JsonOpt = False,
 ):
     """Generate ahead-of-time C for an int8 model: CMSIS-NN-API kernel calls, one static arena.
@@ -67,14 +68,17 @@ def generate(
     from ..codegen import generate as generate_fn
 
     kernels, checkout = run(resolve, kernels, cmsis_nn)
-    if scratch is None:
-        target = None
-        if board is not None:
-            from ..boards import get_board
+    target = None
+    if board is not None:
+        from ..boards import get_board
 
-            target = run(get_board, board)
+        target = run(get_board, board)
+    if scratch is None:
         scratch = scratch_for_board(kernels, target)
     if len(model) > 1:
+        if place:
+            ui.error("--place is not supported with several models yet", "generate the set without --place")
+            raise typer.Exit(EXIT_USAGE)
         from ..codegen.model_set import generate_set
 
         names = [n.strip() for n in name.split(",")] if name else None
@@ -92,7 +96,7 @@ def generate(
                      f"{res.kernel_files[0].relative_to(res.out_dir).parts[0]}/")
         return
     res = run(generate_fn, model[0], output, name=name or "model", scratch_variant=scratch, force=force,
-              kernels=kernels, cmsis_nn_dir=checkout, inplace=inplace)
+              kernels=kernels, cmsis_nn_dir=checkout, inplace=inplace, place=place, board=target)
     if json_out:
         ui.print_json(res.to_dict())
         return
@@ -103,7 +107,9 @@ def generate(
             ["ops", f"{len(res.ops)} ({', '.join(f'{k} ×{v}' for k, v in sorted(res.kernels.items()))})"],
             ["kernels", f"upstream CMSIS-NN at {checkout} (scratch: {scratch})" if checkout else
              f"edgeq (scratch: {scratch})"],
-            ["arena (SRAM)", f"{res.arena_bytes:,} B" + ("" if inplace else " (--no-inplace)")], ["constant data", f"{res.data_bytes:,} B"],
+            ["arena (SRAM)", f"{res.arena_bytes:,} B" + ("" if inplace else " (--no-inplace)")
+             + (f" in {res.placement['arena']} ({res.placement['arena_section']})"
+                if res.placement and res.placement["arena"] else "")], ["constant data", f"{res.data_bytes:,} B"],
             ["flash (data + est. code)", f"{res.flash_bytes:,} B"], ["model sha256", res.sha256[:16] + "…"]]
     ui.out.print(ui.table(f"edgeq generate — {res.name}", ["", ""], rows, justify_right_from=2))
 
@@ -178,6 +184,7 @@ def size_check_cmd(
     report: Annotated[Optional[Path], typer.Option("--report", "-o", help="Also write the JSON result "
                                                    "to this file.")] = None,
     inplace: InplaceOpt = True,
+    place: PlaceOpt = None,
     json_out: JsonOpt = False,
 ):
     """Will the model fit? Itemized flash and SRAM (planned arena, stack, reserves) vs a board.
@@ -204,12 +211,15 @@ def size_check_cmd(
         ui.error("give --board NAME, or both --flash SIZE and --sram SIZE", "`edgeq boards` lists the boards")
         raise typer.Exit(EXIT_USAGE)
     if len(model) > 1:
+        if place:
+            ui.error("--place is not supported with several models yet", "check the set without --place")
+            raise typer.Exit(EXIT_USAGE)
         _size_check_set(model, board, flash, sram, reserve_sram, stack, reserve_flash, calib, report, inplace,
                         json_out)
         return
     graph, note = run(load_model_graph, model[0], calib)
     res = run(size_check, graph, board, flash_budget=flash, sram_budget=sram, reserve_sram=reserve_sram,
-              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace)
+              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace, place=place)
     if note:
         res.notes.insert(0, note)
     if report is not None:
@@ -289,6 +299,7 @@ def flash_and_test(
     kernels: KernelsOpt = None,
     cmsis_nn: CmsisNnOpt = None,
     inplace: InplaceOpt = True,
+    place: PlaceOpt = None,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -312,7 +323,8 @@ def flash_and_test(
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
-                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout, inplace=inplace)
+                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout, inplace=inplace,
+                            place=place)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)

@@ -55,6 +55,7 @@ class GenerateResult:
     cmsis_nn_dir: Path | None = None
     scratch_variant: str = "portable"
     inplace: bool = True  # in-place planning (off: generate --no-inplace, the classic liveness arena)
+    placement: dict | None = None  # --place: the regions/sections of the arena and the constants
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "name": self.name, "files": [str(p) for p in self.files],
@@ -62,7 +63,7 @@ class GenerateResult:
                 "sha256": self.sha256, "ops": list(self.ops), "kernels": dict(self.kernels),
                 "kernel_files": [str(p) for p in self.kernel_files], "kept": list(self.kept),
                 "kernel_set": self.kernel_set, "cmsis_nn_dir": str(self.cmsis_nn_dir) if self.cmsis_nn_dir else None,
-                "scratch_variant": self.scratch_variant, "inplace": self.inplace}
+                "scratch_variant": self.scratch_variant, "inplace": self.inplace, "placement": self.placement}
 
 
 def check_name(name: str) -> str:
@@ -207,7 +208,8 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
 
 def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
              scratch_variant: str | None = None, force: bool = False, kernels: str = "edgeq",
-             cmsis_nn_dir: Union[str, Path, None] = None, inplace: bool = True) -> GenerateResult:
+             cmsis_nn_dir: Union[str, Path, None] = None, inplace: bool = True, place=None,
+             board=None) -> GenerateResult:
     """Generate C for an int8 ``.tflite`` (path or bytes) into ``out_dir`` (replaced atomically).
 
     ``force``: write into a directory that also holds files edgeq did not write (they are kept).
@@ -215,7 +217,13 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     ``cmsis_nn_dir`` (its default ``EDGEQ_CMSIS_NN_DIR``; -D overrides it), and the scratch
     defaults to "any" (what upstream wants on any core; "dsp" / "mve" size it for one core).
     ``scratch_variant`` None: "portable" for edgeq's kernels. ``inplace`` False: no op output
-    overlaps an input (the arena is then the classic liveness-bound plan; recorded in the banner)."""
+    overlaps an input (the arena is then the classic liveness-bound plan; recorded in the banner).
+    ``place`` ('arena=dtcm,weights=flash', a dict or an ``edgeq.placement.Placement``): the board
+    regions (``board``: an ``edgeq.boards`` Board or name) of the arena and of the constant
+    arrays, as named sections (``edgeq.placement``)."""
+    from ..placement import resolve as resolve_place
+
+    placement = resolve_place(place, board)
     from ..cmsis_nn import KERNELS, check_checkout
 
     if kernels not in KERNELS:
@@ -243,7 +251,7 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
     lowered = lower(graph, name=name, variant=scratch_variant, inplace=inplace)
-    files = render(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, inplace=inplace)
+    files = render(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, inplace=inplace, placement=placement)
     kernels_src = kernel_sources()
     payload = {f: t.encode("utf-8") for f, t in files.items()}
     payload.update({f"{KERNELS_DIR}/{rel}": data for rel, data in kernels_src.items()})
@@ -262,4 +270,5 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
                           ops=[c.comment for c in lowered.calls], kernels=kernels,
                           kernel_files=[out_dir / KERNELS_DIR / r for r in sorted(kernels_src)],
                           kept=[k for k in keep if k not in payload], kernel_set=kernel_set,
-                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, inplace=inplace)
+                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, inplace=inplace,
+                          placement=placement.to_dict() if placement else None)

@@ -81,13 +81,22 @@ def _poison_table(lowered: Lowered) -> dict:
     return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
 
 
+def _place_flag(placement) -> str:
+    """The --place option that reproduces ``placement`` (for the banner), or ''."""
+    if not placement:
+        return ""
+    parts = [f"{k}={v}" for k, v in (("arena", placement.arena), ("weights", placement.weights)) if v]
+    return " --place " + ",".join(parts)
+
+
 def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, inplace: bool = True,
-           shared: dict | None = None, regenerate: str | None = None) -> dict[str, str]:
+           shared: dict | None = None, regenerate: str | None = None, placement=None) -> dict[str, str]:
     """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
     CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/).
     ``shared`` (a model of a set, ``edgeq.codegen.model_set``): the arena is the set's shared
     array (keys symbol, header, guard, others) and no CMakeLists.txt is rendered for the model
-    alone; ``regenerate``: the banner's regenerate command line."""
+    alone; ``regenerate``: the banner's regenerate command line. ``placement``
+    (``edgeq.placement.Placement``): the named sections of the arena and the constant arrays."""
     g = lowered.graph
     ctx = dict(
         name=name, guard=name.upper(), version=__version__, source=source_label, model_bytes=g.nbytes,
@@ -99,6 +108,9 @@ def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, in
         poison=_poison_table(lowered),
         inplace=inplace,  # provenance: the banner's regenerate line carries --no-inplace
         arena=shared["symbol"] if shared else f"{name}_arena", shared=shared,
+        arena_section=placement.arena_section if placement else None,
+        weights_section=placement.weights_section if placement else None,
+        place=_place_flag(placement),
     )
     if regenerate:
         ctx["regenerate"] = regenerate
