@@ -388,7 +388,14 @@ def build_firmware(board: Any, build_dir: str | Path, *, model_dir: str | Path |
     Returns a BuildResult with the ELF path and its flash/RAM use. Raises InputError when the
     toolchain is missing, BuildError when CMake or the compiler fails (with their output).
     """
+    if isinstance(board, str):
+        board = load_board(board)
     target = target_from_board(board)
+    regions = {}
+    if hasattr(board, "default_sram") and hasattr(board, "default_flash"):  # an edgeq.boards Board
+        from .placement import linker_regions
+
+        regions = linker_regions(board)  # the other memory banks: sections for --place
     for tool in ("cmake", "arm-none-eabi-gcc"):
         if shutil.which(tool) is None:
             raise InputError(f"`{tool}` is not installed", TOOLCHAIN_HINT)
@@ -398,7 +405,7 @@ def build_firmware(board: Any, build_dir: str | Path, *, model_dir: str | Path |
     build_dir.mkdir(parents=True, exist_ok=True)
     args = cmake_args(target, model_dir=model_dir, model_symbol=model_symbol, build_type=build_type,
                       stack_size=stack_size,
-                      extra={**(extra_cmake or {}),
+                      extra={**regions, **(extra_cmake or {}),
                              "EDGEQ_CMSIS_NN_DIR": Path(cmsis_nn_dir).resolve() if cmsis_nn_dir else ""})
     stamp = build_dir / "edgeq-configure.txt"
     if stamp.exists() and stamp.read_text() != "\n".join(args):
@@ -413,8 +420,9 @@ def build_firmware(board: Any, build_dir: str | Path, *, model_dir: str | Path |
     if not elf.is_file():
         raise BuildError(f"the build finished but {elf} is missing")
     sections = elf_sections(elf)
-    flash = sum(v for k, v in sections.items() if k in (".text", ".ARM.exidx", ".ARM.extab", ".data"))
-    ram = sections.get(".data", 0) + sections.get(".bss", 0)
+    flash = sum(v for k, v in sections.items()
+                if k in (".text", ".ARM.exidx", ".ARM.extab", ".data") or k.startswith(".edgeq.rom."))
+    ram = sections.get(".data", 0) + sections.get(".bss", 0)  # the default RAM region (not other banks)
     return BuildResult(target.name, elf, build_dir, flash, ram, stack_size, target.flash.length,
                        target.ram.length, sections)
 

@@ -58,6 +58,10 @@ class FlashTestOptions:
     # scratch its kernels want on the board's core (edgeq.cmsis_nn)
     kernels: str = "edgeq"
     cmsis_nn: Path | None = None
+    # in-place planning (edgeq.inplace); False: the classic arena (flash-and-test --no-inplace)
+    inplace: bool = True
+    # memory banks (edgeq.placement): e.g. "arena=dtcm"; None: the board's default regions
+    place: str | None = None
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -285,7 +289,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     tflite = tflite_path.read_bytes()
     graph = load_graph(tflite, name=tflite_path.name)
     # needs only the model and the board: the most basic answer comes first
-    fit = size_check(graph, board)
+    fit = size_check(graph, board, inplace=opts.inplace, place=opts.place)
     if not fit.fits:
         raise GateFailed(f"the model does not fit {board.name}: {fit.failure_message()}")
 
@@ -320,7 +324,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     scratch = scratch_for_board(opts.kernels, board)
     log(f"generate C for {tflite_path.name}" + (f" (upstream CMSIS-NN kernels, {scratch} scratch)" if cmsis_nn else ""))
     gen = generate(tflite, work / "gen", name=opts.name, kernels=opts.kernels, cmsis_nn_dir=cmsis_nn,
-                   scratch_variant=scratch)
+                   scratch_variant=scratch, inplace=opts.inplace, place=opts.place, board=board)
     log(f"build firmware for {board.name}" + (f" with CMSIS-NN from {gen.cmsis_nn_dir}" if cmsis_nn else ""))
     from .profile import OBSERVE_CMAKE
     from .telemetry import STATS_CMAKE
@@ -371,7 +375,9 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         "model": {"tflite": str(tflite_path), "sha256": gen.sha256, "arena_bytes": gen.arena_bytes},
         "memory": {"flash_bytes": fw.flash_bytes, "flash_capacity": fw.flash_capacity,
                    "ram_bytes": fw.ram_bytes, "stack_bytes": fw.stack_bytes, "ram_capacity": fw.ram_capacity,
-                   "arena_bytes": gen.arena_bytes, "planned_arena_bytes": fit.plan.arena_bytes},
+                   "arena_bytes": gen.arena_bytes, "planned_arena_bytes": fit.plan.arena_bytes,
+                   "inplace": opts.inplace, "liveness_bound_bytes": fit.plan.lower_bound,
+                   "placement": gen.placement, "regions": [b.to_dict() for b in fit.regions]},
         "kernels": {"set": opts.kernels, "cmsis_nn_dir": str(gen.cmsis_nn_dir) if gen.cmsis_nn_dir else None,
                     "scratch": gen.scratch_variant},
         "results_file": str(results_path), "upload": opts.upload,

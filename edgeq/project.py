@@ -212,9 +212,10 @@ PARAMETERS: dict[str, dict[str, Callable[[Project], Any]]] = {
                 **{k: _section("convert", k) for k in SCHEMA["convert"]}},
     "evaluate": {"model": _top("model"), "tflite": lambda p: p.tflite, "data": _top("data"), "max_drop": _MAX_DROP,
                  **{k: _section("evaluate", k) for k in SCHEMA["evaluate"]}},
-    "size-check": {"model": lambda p: p.tflite, "board": _top("board"), "calib": _top("calib"),
+    # generate and size-check take several models (a set sharing one arena): a list
+    "size-check": {"model": lambda p: [p.tflite], "board": _top("board"), "calib": _top("calib"),
                    **{k: _section("size-check", k) for k in SCHEMA["size-check"]}},
-    "generate": {"model": lambda p: p.tflite, "output": _generate_output, "board": _top("board"),
+    "generate": {"model": lambda p: [p.tflite], "output": _generate_output, "board": _top("board"),
                  "name": _section("generate", "name"), "fmt": _section("generate", "format"),
                  "scratch": _section("generate", "scratch")},
     "flash-and-test": {"model": lambda p: p.tflite, "board": _top("board"), "data": _top("data"),

@@ -132,15 +132,23 @@ class SizeCheckResult:
     layers: list[dict]
     peak: dict
     notes: list[str] = field(default_factory=list)
+    inplace: bool = True  # in-place planning was on (generate's default; off: --no-inplace)
+    # memory banks (--place): budgets of the other board regions the placement uses
+    regions: list[Budget] = field(default_factory=list)
+    placement: dict | None = None
+
+    @property
+    def budgets(self) -> list[Budget]:
+        return [self.flash, self.sram, *self.regions]
 
     @property
     def fits(self) -> bool:
-        return self.flash.fits and self.sram.fits
+        return all(b.fits for b in self.budgets)
 
     def failure_message(self) -> str | None:
         """One sentence per overflowing budget, naming the bytes over and the biggest items."""
         parts = []
-        for b in (self.flash, self.sram):
+        for b in self.budgets:
             if not b.fits:
                 dom = ", ".join(f"{i.name} {fmt_bytes(i.bytes)}" for i in b.dominant())
                 where = f" ({b.region})" if b.region else ""
@@ -151,11 +159,12 @@ class SizeCheckResult:
     def to_dict(self) -> dict:
         return {"kind": "edgeq.size-check", "model": self.model, "board": self.board, "fits": self.fits,
                 "flash": self.flash.to_dict(), "sram": self.sram.to_dict(),
+                "regions": [b.to_dict() for b in self.regions], "placement": self.placement,
                 "arena": {"bytes": self.plan.arena_bytes, "lower_bound": self.plan.lower_bound,
                           "greedy_bytes": self.plan.greedy_bytes, "strategy": self.plan.strategy,
                           "attempts": dict(self.plan.attempts), "scratch_bytes": self.plan.scratch_bytes,
                           "alignment": self.plan.alignment, "optimal": self.plan.optimal,
-                          "inplace_bound": self.plan.inplace_bound,
+                          "inplace_bound": self.plan.inplace_bound, "inplace_planning": self.inplace,
                           "vs_liveness_bound": round(self.plan.arena_bytes / max(self.plan.lower_bound, 1), 4),
                           "inplace": [d.to_dict() for _, d in sorted(self.plan.inplace.items())]},
                 "peak": self.peak, "layers": self.layers, "macs": self.flash_usage.macs,
@@ -169,13 +178,18 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                sram_budget: int | str | None = None, reserve_sram: int | str = DEFAULT_RESERVE_SRAM,
                stack_reserve: int | str = DEFAULT_STACK_RESERVE,
                reserve_flash: int | str | None = None, io_buffers: bool = True,
-               scratch_variant: str = "portable") -> SizeCheckResult:
+               scratch_variant: str = "portable", inplace: bool = True, place=None) -> SizeCheckResult:
     """Check `graph` against a board (a ``Board`` or a board name) or explicit budgets.
 
     Explicit ``flash_budget`` / ``sram_budget`` override the board's default regions. Returns
     the result whether it fits or not (``result.fits``); raises InputError for bad arguments.
     ``reserve_flash`` None: the measured runtime for the board's core (``default_reserve_flash``).
+    ``inplace`` False: plan without in-place overlaps (what ``generate --no-inplace`` declares).
+    ``place`` (``generate --place``'s value, ``edgeq.placement``): the arena and/or the constants in
+    other regions of the board; each such region becomes its own budget.
     """
+    from .placement import resolve as resolve_place
+
     from . import boards as boards_mod
 
     if isinstance(board, str):
@@ -191,7 +205,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     reserve_measured = reserve_flash is None
     reserve_flash = default_reserve_flash(core) if reserve_measured else parse_size(reserve_flash, "--reserve-flash")
 
-    plan = plan_memory(graph, scratch=True, variant=scratch_variant)
+    plan = plan_memory(graph, scratch=True, variant=scratch_variant, inplace=inplace)
     fu = flash_usage(graph, core)
     io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
     io = _io_tensors(graph)
@@ -210,7 +224,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     # The arena as the code declares it, shown as tensors + what kernel scratch adds on top
     # (the arena without scratch buffers vs with them): the two rows sum to the arena exactly.
     has_scratch = any(b.kind == "scratch" for b in plan.buffers)
-    tensor_arena = plan_memory(graph, scratch=False).arena_bytes if has_scratch else plan.arena_bytes
+    tensor_arena = plan_memory(graph, scratch=False, inplace=inplace).arena_bytes if has_scratch else plan.arena_bytes
     tensor_arena = min(tensor_arena, plan.arena_bytes)
     n_scratch = len([b for b in plan.buffers if b.kind == "scratch"])
     sram_items = [
@@ -225,6 +239,19 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     ]
     flash_region = None if flash_budget is not None or board is None else board.default_flash.name
     sram_region = None if sram_budget is not None or board is None else board.default_sram.name
+    placement = resolve_place(place, board)
+    regions = []
+    moves = (("sram", placement.arena, board.sram if board else (), ("arena", "scratch")),
+             ("flash", placement.weights, board.flash if board else (),
+              ("weights", "biases", "requant params", "other constants")))
+    for kind, where, board_regions, names in moves:
+        r = next((x for x in board_regions if x.name == where), None)
+        if r is None or r.default:
+            continue
+        items = flash_items if kind == "flash" else sram_items
+        moved = [i for i in items if i.name in names]
+        items[:] = [i for i in items if i.name not in names]
+        regions.append(Budget(kind, moved, r.size, r.name))
     flash = Budget("flash", flash_items, flash_avail, flash_region)
     sram = Budget("sram", sram_items, sram_avail, sram_region)
 
@@ -247,7 +274,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                      for b in plan.live_at(plan.peak_step)]}
     notes = []
     if board is not None:
-        others = [r for r in board.sram if not r.default]
+        others = [r for r in board.sram if not r.default and r.name not in {b.region for b in regions}]
         if others:
             notes.append("other SRAM banks not used by this plan: "
                          + ", ".join(f"{r.name} {fmt_bytes(r.size)}" for r in others))
@@ -257,7 +284,8 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
              "tensors": len(graph.tensors), "opcodes": graph.opcodes(),
              "io": io}  # every input and output tensor: what the harness stages for it
     return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, plan=plan,
-                           flash_usage=fu, layers=layers, peak=peak, notes=notes)
+                           flash_usage=fu, layers=layers, peak=peak, notes=notes, inplace=inplace,
+                           regions=regions, placement=placement.to_dict() if placement else None)
 
 
 def _io_tensors(graph: Graph) -> list[dict]:
@@ -310,7 +338,7 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
     t = Table(title=title, title_justify="left")
     for c, j in (("memory", "left"), ("item", "left"), ("bytes", "right"), ("", "left")):
         t.add_column(c, justify=j, no_wrap=c != "")
-    for b in (result.flash, result.sram):
+    for b in result.budgets:
         label = b.kind + (f" ({b.region})" if b.region else "")
         io = result.model.get("io") or []
         for k, it in enumerate(b.items):
@@ -325,7 +353,8 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
         t.add_section()
     console.print(t)
     p = result.plan
-    console.print(f"arena {p.arena_bytes:,} B = {p.arena_bytes / max(p.lower_bound, 1):.3f} × liveness lower bound "
+    planning = "in-place plan" if result.inplace else "in-place planning off (--no-inplace)"
+    console.print(f"arena {p.arena_bytes:,} B ({planning}) = {p.arena_bytes / max(p.lower_bound, 1):.3f} × liveness lower bound "
                   f"{p.lower_bound:,} B{', optimal' if p.optimal else ''}; TFLM-style greedy {p.greedy_bytes:,} B; "
                   f"strategy {p.strategy}. Liveness peak at op #{result.peak['step']} {result.peak['opcode']}: "
                   + ", ".join(f"{tensor_label(x['name'])} {x['bytes']:,} B" for x in result.peak["live"]))

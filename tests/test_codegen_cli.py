@@ -116,3 +116,30 @@ def test_generate_cli_output_dot(digits_tflite, tmp_path, monkeypatch):
     r = CliRunner().invoke(app, ["generate", str(digits_tflite), "-o", ".", "--name", "d3"])
     assert r.exit_code == 2 and "main.c" in r.output
     assert (work / "d2.c").exists() and (work / "main.c").read_text() == "mine"
+
+
+def test_no_inplace_switch(digits_tflite, tmp_path):
+    """--no-inplace (generate, size-check): the classic arena, every tensor separate; recorded in
+    the banner's regenerate line and in the JSON results."""
+    from edgeq.graph import load_graph
+    from edgeq.memory import plan_memory
+
+    g = load_graph(str(digits_tflite))
+    classic, inplace = plan_memory(g, inplace=False), plan_memory(g)
+    assert not classic.inplace and classic.arena_bytes >= classic.lower_bound
+    runs = {}
+    for flag in ("--inplace", "--no-inplace"):
+        out = tmp_path / flag.strip("-")
+        r = CliRunner().invoke(app, ["generate", str(digits_tflite), "-o", str(out), "-n", "digits", flag, "--json"])
+        assert r.exit_code == 0, r.output
+        runs[flag] = json.loads(r.output)
+        banner = (out / "digits.c").read_text().splitlines()[3]
+        assert ("--no-inplace" in banner) == (flag == "--no-inplace")
+        r = CliRunner().invoke(app, ["size-check", str(digits_tflite), "--board", "qemu-mps2-an386", flag, "--json"])
+        assert r.exit_code == 0, r.output
+        arena = json.loads(r.output)["arena"]
+        assert arena["inplace_planning"] == (flag == "--inplace")
+        assert arena["bytes"] == runs[flag]["arena_bytes"]  # size-check's figure is the generated one
+        assert arena["lower_bound"] == classic.lower_bound  # both figures: the arena and the liveness bound
+    assert runs["--no-inplace"]["arena_bytes"] == classic.arena_bytes and not runs["--no-inplace"]["inplace"]
+    assert runs["--inplace"]["arena_bytes"] == inplace.arena_bytes < classic.arena_bytes

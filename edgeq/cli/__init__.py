@@ -32,6 +32,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 KernelsOpt = Annotated[Optional[str], typer.Option(
     "--kernels", help="edgeq (the bundled kernels) | cmsis-nn (an upstream CMSIS-NN checkout, --cmsis-nn; "
                       "scratch sized for the board's core). Default: cmsis-nn when --cmsis-nn is given, else edgeq.")]
+# In-place planning (edgeq.inplace): one meaning for generate, size-check and flash-and-test.
+InplaceOpt = Annotated[bool, typer.Option(
+    "--inplace/--no-inplace", help="Let an op's output overlap an input that dies at that op where the "
+                                   "kernel's access order makes it safe (smaller arena). --no-inplace: every "
+                                   "tensor whole and separate (the classic liveness-bound arena).")]
+# Memory banks (edgeq.placement): one meaning for generate, size-check and flash-and-test.
+PlaceOpt = Annotated[Optional[str], typer.Option(
+    "--place", help="Put buffer classes in other regions of the --board: arena=REGION (activations + "
+                    "kernel scratch; an sram region), weights=REGION (every constant array; a flash region), "
+                    "comma-separated, e.g. arena=dtcm,weights=flash. Default: the board's default regions.")]
 CmsisNnOpt = Annotated[Optional[Path], typer.Option(
     "--cmsis-nn", help="CMSIS-NN checkout for --kernels cmsis-nn (default: $EDGEQ_CMSIS_NN_DIR).")]
 

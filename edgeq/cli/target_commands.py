@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_GATE, EXIT_USAGE
-from . import CmsisNnOpt, JsonOpt, KernelsOpt, app, run
+from . import CmsisNnOpt, InplaceOpt, JsonOpt, KernelsOpt, PlaceOpt, app, run
 from .render import render_flash_test
 
 
@@ -16,12 +16,14 @@ from .render import render_flash_test
 
 @app.command()
 def generate(
-    model: Annotated[Path, typer.Argument(help="An int8 .tflite (from `edgeq convert`).")],
+    model: Annotated[list[Path], typer.Argument(help="An int8 .tflite (from `edgeq convert`); several: "
+                                                "models sharing one arena (they never run at the same time).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the C sources "
                                          "(replaced atomically; new, or one edgeq wrote).")],
-    name: Annotated[str, typer.Option("--name", "-n", "--prefix", help="C symbol and file prefix: NAME.c, "
-                                      "NAME_model, NAME_invoke(), NAME_ARENA_SIZE (--prefix is the same "
-                                      "option).")] = "model",
+    name: Annotated[Optional[str], typer.Option("--name", "-n", "--prefix", help="C symbol and file prefix: NAME.c, "
+                                                "NAME_model, NAME_invoke(), NAME_ARENA_SIZE (--prefix is the same "
+                                                "option). Default: model; with several models, one name each, "
+                                                "comma-separated (default: the file names).")] = None,
     scratch: Annotated[Optional[str], typer.Option("--scratch", help="Kernel scratch to plan for: portable "
                                                    "(edgeq's kernels) | dsp | mve (upstream CMSIS-NN built for "
                                                    "a DSP / a Helium core) | any (the larger of dsp and mve). "
@@ -41,6 +43,8 @@ def generate(
                                      "CMakeLists.txt for add_subdirectory) | zephyr (a Zephyr module) | "
                                      "platformio (a PlatformIO library) | arduino (an Arduino library with "
                                      "an example sketch). Same C in each.")] = "cmake",
+    inplace: InplaceOpt = True,
+    place: PlaceOpt = None,
     json_out: JsonOpt = False,
 ):
     """Generate ahead-of-time C for an int8 model: CMSIS-NN-API kernel calls, one static arena.
@@ -59,6 +63,12 @@ def generate(
         edgeq generate out/digits.tflite -o ~/Arduino/libraries/edgeq_digits --name digits --format arduino
 
         edgeq generate out/kws.tflite -o out/kws_c --kernels cmsis-nn --cmsis-nn ../CMSIS-NN --board qemu-mps3-an547
+
+        edgeq generate out/wake.tflite out/command.tflite -o out/voice_c --name wake,command
+
+    Several models: NAME.c/.h and NAME_data.c/.h per model (its own NAME_invoke and weights),
+    edgeq_shared_arena.c/.h (one arena, the largest model's size) and one CMakeLists.txt that
+    compiles the kernels once (target edgeq_models, or edgeq_model_NAME).
     """
     from .. import ui
     from ..cmsis_nn import resolve, scratch_for_board
@@ -67,15 +77,36 @@ def generate(
 
     run(check_kernels, fmt, kernels, cmsis_nn)
     kernels, checkout = run(resolve, kernels, cmsis_nn)
-    if scratch is None:
-        target = None
-        if board is not None:
-            from ..boards import get_board
+    target = None
+    if board is not None:
+        from ..boards import get_board
 
-            target = run(get_board, board)
+        target = run(get_board, board)
+    if scratch is None:
         scratch = scratch_for_board(kernels, target)
-    res = run(generate_fn, model, output, name=name, scratch_variant=scratch, force=force, kernels=kernels,
-              cmsis_nn_dir=checkout, fmt=fmt)
+    if len(model) > 1:
+        for given, what in ((place, "--place"), (fmt != "cmake", "--format " + fmt)):
+            if given:
+                ui.error(f"{what} is not supported with several models yet", f"generate the set without {what.split()[0]}")
+                raise typer.Exit(EXIT_USAGE)
+        from ..codegen.model_set import generate_set
+
+        names = [n.strip() for n in name.split(",")] if name else None
+        res = run(generate_set, model, output, names=names, scratch_variant=scratch, force=force, kernels=kernels,
+                  cmsis_nn_dir=checkout, inplace=inplace)
+        if json_out:
+            ui.print_json(res.to_dict())
+            return
+        rows = [[m.name, f"{m.arena_bytes:,} B", f"{m.data_bytes:,} B", f"{len(m.ops)}"] for m in res.models]
+        rows.append(["[bold]shared arena[/]", f"[bold]{res.arena_bytes:,} B[/]", "", ""])
+        ui.out.print(ui.table(f"edgeq generate — {len(res.models)} models, one arena in {res.out_dir}",
+                              ["model", "arena", "constant data", "ops"], rows, justify_right_from=1))
+        ui.out.print(f"shared arena {res.arena_bytes:,} B (separate arenas would take {res.arena_sum:,} B); "
+                     f"kernels once: {len(res.kernel_files)} files in "
+                     f"{res.kernel_files[0].relative_to(res.out_dir).parts[0]}/")
+        return
+    res = run(generate_fn, model[0], output, name=name or "model", scratch_variant=scratch, force=force,
+              kernels=kernels, cmsis_nn_dir=checkout, fmt=fmt, inplace=inplace, place=place, board=target)
     if json_out:
         ui.print_json(res.to_dict())
         return
@@ -86,7 +117,9 @@ def generate(
             ["ops", f"{len(res.ops)} ({', '.join(f'{k} ×{v}' for k, v in sorted(res.kernels.items()))})"],
             ["kernels", f"upstream CMSIS-NN at {checkout} (scratch: {scratch})" if checkout else
              f"edgeq (scratch: {scratch})"],
-            ["arena (SRAM)", f"{res.arena_bytes:,} B"], ["constant data", f"{res.data_bytes:,} B"],
+            ["arena (SRAM)", f"{res.arena_bytes:,} B" + ("" if inplace else " (--no-inplace)")
+             + (f" in {res.placement['arena']} ({res.placement['arena_section']})"
+                if res.placement and res.placement["arena"] else "")], ["constant data", f"{res.data_bytes:,} B"],
             ["flash (data + est. code)", f"{res.flash_bytes:,} B"], ["model sha256", res.sha256[:16] + "…"]]
     ui.out.print(ui.table(f"edgeq generate — {res.name}", ["", ""], rows, justify_right_from=2))
 
@@ -142,8 +175,9 @@ def ops(json_out: JsonOpt = False):
 
 @app.command("size-check")
 def size_check_cmd(
-    model: Annotated[Path, typer.Argument(help="An int8 .tflite, or a Keras model (.keras/.h5/SavedModel dir) "
-                                          "converted first with convert's defaults.")],
+    model: Annotated[list[Path], typer.Argument(help="An int8 .tflite, or a Keras model (.keras/.h5/SavedModel "
+                                                "dir) converted first with convert's defaults. Several: a set "
+                                                "sharing one arena, as `edgeq generate A B ...` emits it.")],
     board: Annotated[Optional[str], typer.Option("--board", "-b", help="Board name (see `edgeq boards`).")] = None,
     flash: Annotated[Optional[str], typer.Option("--flash", help="Flash budget instead of a board's: "
                                                  "512K, 1M, 0x80000 or bytes.")] = None,
@@ -159,6 +193,8 @@ def size_check_cmd(
     layers: Annotated[bool, typer.Option("--layers", help="Show the per-layer breakdown.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", "-o", help="Also write the JSON result "
                                                    "to this file.")] = None,
+    inplace: InplaceOpt = True,
+    place: PlaceOpt = None,
     json_out: JsonOpt = False,
 ):
     """Will the model fit? Itemized flash and SRAM (planned arena, stack, reserves) vs a board.
@@ -171,6 +207,11 @@ def size_check_cmd(
         edgeq size-check out/digits.tflite --board qemu-mps2-an386
 
         edgeq size-check model.tflite --flash 256K --sram 64K --layers --json
+
+        edgeq size-check out/wake.tflite out/command.tflite --board nucleo-l4r5zi
+
+    Several models: SRAM holds the largest model's arena (they share one), flash every model's
+    data and glue but each kernel type and the runtime once; a table per model follows.
     """
     from .. import ui
     from ..quantize.model_graph import load_model_graph
@@ -179,9 +220,16 @@ def size_check_cmd(
     if board is None and (flash is None or sram is None):
         ui.error("give --board NAME, or both --flash SIZE and --sram SIZE", "`edgeq boards` lists the boards")
         raise typer.Exit(EXIT_USAGE)
-    graph, note = run(load_model_graph, model, calib)
+    if len(model) > 1:
+        if place:
+            ui.error("--place is not supported with several models yet", "check the set without --place")
+            raise typer.Exit(EXIT_USAGE)
+        _size_check_set(model, board, flash, sram, reserve_sram, stack, reserve_flash, calib, report, inplace,
+                        json_out)
+        return
+    graph, note = run(load_model_graph, model[0], calib)
     res = run(size_check, graph, board, flash_budget=flash, sram_budget=sram, reserve_sram=reserve_sram,
-              stack_reserve=stack, reserve_flash=reserve_flash)
+              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace, place=place)
     if note:
         res.notes.insert(0, note)
     if report is not None:
@@ -194,6 +242,33 @@ def size_check_cmd(
         from ..sizecheck import render
 
         render(res, ui.out, layers=layers)
+    if not res.fits:
+        ui.error(f"does not fit: {res.failure_message()}")
+        raise typer.Exit(EXIT_GATE)
+
+
+def _size_check_set(models, board, flash, sram, reserve_sram, stack, reserve_flash, calib, report, inplace,
+                    json_out) -> None:
+    from .. import ui
+    from ..codegen.model_set import default_names
+    from ..quantize.model_graph import load_model_graph
+    from ..sizecheck_set import render_set, size_check_set
+
+    loaded = [run(load_model_graph, m, calib) for m in models]
+    res = run(size_check_set, [g for g, _ in loaded], default_names(models), board, flash_budget=flash,
+              sram_budget=sram, reserve_sram=reserve_sram, stack_reserve=stack, reserve_flash=reserve_flash,
+              inplace=inplace)
+    if report is not None:
+        from ..artifacts import write_json_atomic
+
+        run(write_json_atomic, report, res.to_dict())
+    if json_out:
+        ui.print_json(res.to_dict())
+    else:
+        render_set(res, ui.out)
+        for _, note in loaded:
+            if note:
+                ui.err.print(f"[dim]note: {note}[/]")
     if not res.fits:
         ui.error(f"does not fit: {res.failure_message()}")
         raise typer.Exit(EXIT_GATE)
@@ -233,6 +308,8 @@ def flash_and_test(
                                                              "this fraction of its outputs (default 0.005).")] = None,
     kernels: KernelsOpt = None,
     cmsis_nn: CmsisNnOpt = None,
+    inplace: InplaceOpt = True,
+    place: PlaceOpt = None,
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -256,7 +333,8 @@ def flash_and_test(
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
-                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout)
+                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout, inplace=inplace,
+                            place=place)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)

@@ -56,6 +56,8 @@ class GenerateResult:
     cmsis_nn_dir: Path | None = None
     scratch_variant: str = "portable"
     format: str = "cmake"  # the layout (edgeq.codegen.packages.FORMATS)
+    inplace: bool = True  # in-place planning (off: generate --no-inplace, the classic liveness arena)
+    placement: dict | None = None  # --place: the regions/sections of the arena and the constants
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "name": self.name, "files": [str(p) for p in self.files],
@@ -63,7 +65,8 @@ class GenerateResult:
                 "sha256": self.sha256, "ops": list(self.ops), "kernels": dict(self.kernels),
                 "kernel_files": [str(p) for p in self.kernel_files], "kept": list(self.kept),
                 "kernel_set": self.kernel_set, "cmsis_nn_dir": str(self.cmsis_nn_dir) if self.cmsis_nn_dir else None,
-                "scratch_variant": self.scratch_variant, "format": self.format}
+                "scratch_variant": self.scratch_variant, "format": self.format, "inplace": self.inplace,
+                "placement": self.placement}
 
 
 def check_name(name: str) -> str:
@@ -208,7 +211,8 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
 
 def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
              scratch_variant: str | None = None, force: bool = False, kernels: str = "edgeq",
-             cmsis_nn_dir: Union[str, Path, None] = None, fmt: str = "cmake") -> GenerateResult:
+             cmsis_nn_dir: Union[str, Path, None] = None, fmt: str = "cmake", inplace: bool = True, place=None,
+             board=None) -> GenerateResult:
     """Generate C for an int8 ``.tflite`` (path or bytes) into ``out_dir`` (replaced atomically).
 
     ``force``: write into a directory that also holds files edgeq did not write (they are kept).
@@ -217,7 +221,14 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     defaults to "any" (what upstream wants on any core; "dsp" / "mve" size it for one core).
     ``scratch_variant`` None: "portable" for edgeq's kernels.
     ``fmt``: the layout (``edgeq.codegen.packages.FORMATS``): cmake (default), or a package for
-    Zephyr, PlatformIO or Arduino carrying the same model and kernel sources."""
+    Zephyr, PlatformIO or Arduino carrying the same model and kernel sources. ``inplace`` False:
+    no op output overlaps an input (the arena is then the classic liveness-bound plan; recorded in
+    the banner). ``place`` ('arena=dtcm,weights=flash', a dict or an ``edgeq.placement.Placement``):
+    the board regions (``board``: an ``edgeq.boards`` Board or name) of the arena and of the
+    constant arrays, as named sections (``edgeq.placement``)."""
+    from ..placement import resolve as resolve_place
+
+    placement = resolve_place(place, board)
     from ..cmsis_nn import KERNELS, check_checkout
     from .packages import check_kernels, layout
 
@@ -247,8 +258,8 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     target, keep = check_output_dir(out_dir, force)
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
-    lowered = lower(graph, name=name, variant=scratch_variant)
-    ctx = context(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, fmt=fmt)
+    lowered = lower(graph, name=name, variant=scratch_variant, inplace=inplace)
+    ctx = context(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, fmt=fmt, inplace=inplace, placement=placement)
     files = render(lowered, name, source, ctx=ctx)
     kernels_src = kernel_sources()
     payload, model_files = layout(fmt, name, files, kernels_src, lowered, ctx)
@@ -269,4 +280,5 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
                           kernel_files=[out_dir / r for r in kernel_files],
                           kept=[k for k in keep if k not in {p.split("/")[0] for p in payload}],
                           kernel_set=kernel_set,
-                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, format=fmt)
+                          cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, format=fmt, inplace=inplace,
+                          placement=placement.to_dict() if placement else None)

@@ -263,9 +263,10 @@ class _Lowerer:
                       offset=self.plan.offset(i), ctype=CTYPES[t.dtype])
 
 
-def lower(graph: Graph, name: str = "model", variant: str = "portable") -> Lowered:
-    """Lower a checked graph (``load_graph(..., check_supported=True)``) to kernel calls."""
-    plan = plan_memory(graph, scratch=True, variant=variant)
+def lower(graph: Graph, name: str = "model", variant: str = "portable", inplace: bool = True) -> Lowered:
+    """Lower a checked graph (``load_graph(..., check_supported=True)``) to kernel calls.
+    ``inplace`` False: no output overlaps an input (the classic liveness-bound arena)."""
+    plan = plan_memory(graph, scratch=True, variant=variant, inplace=inplace)
     lw = _Lowerer(graph, name, plan, variant)
     calls = lw.lower()
     inputs = [lw.io(i) for i in graph.inputs]

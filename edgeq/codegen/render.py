@@ -95,10 +95,25 @@ def _poison_table(lowered: Lowered) -> dict:
     return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
 
 
-def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, fmt: str = "cmake") -> dict:
-    """The values every template sees (the model's and the package layouts')."""
+def _place_flag(placement) -> str:
+    """The --place option that reproduces ``placement`` (for the banner), or ''."""
+    if not placement:
+        return ""
+    parts = [f"{k}={v}" for k, v in (("arena", placement.arena), ("weights", placement.weights)) if v]
+    return " --place " + ",".join(parts)
+
+
+def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, fmt: str = "cmake",
+            inplace: bool = True, shared: dict | None = None, regenerate: str | None = None,
+            placement=None) -> dict:
+    """The values every template sees (the model's and the package layouts'). ``cmsis_nn_dir``:
+    the CMSIS-NN checkout the CMakeLists.txt links by default (None: edgeq's kernels, the copy in
+    edgeq_kernels/). ``shared`` (a model of a set, ``edgeq.codegen.model_set``): the arena is the
+    set's shared array (keys symbol, header, guard, others); ``regenerate``: the banner's
+    regenerate command line. ``placement`` (``edgeq.placement.Placement``): the named sections of
+    the arena and the constant arrays."""
     g = lowered.graph
-    return dict(
+    ctx = dict(
         name=name, guard=name.upper(), version=__version__, source=source_label, model_bytes=g.nbytes,
         sha256=g.sha256, sha256_bytes=[f"0x{g.sha256[i:i + 2]}" for i in range(0, 64, 2)],
         arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes, strategy=lowered.plan.strategy,
@@ -107,17 +122,29 @@ def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, f
         layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
         poison=_poison_table(lowered),
         regen_extra="" if fmt == "cmake" else f" --format {fmt}",  # the banner's command line
+        inplace=inplace,  # provenance: the banner's regenerate line carries --no-inplace
+        arena=shared["symbol"] if shared else f"{name}_arena", shared=shared,
+        arena_section=placement.arena_section if placement else None,
+        weights_section=placement.weights_section if placement else None,
+        place=_place_flag(placement),
     )
+    if regenerate:
+        ctx["regenerate"] = regenerate
+    return ctx
 
 
 def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, fmt: str = "cmake",
-           ctx: dict | None = None) -> dict[str, str]:
-    """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
-    CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
-    ctx = ctx if ctx is not None else context(lowered, name, source_label, cmsis_nn_dir, fmt)
+           ctx: dict | None = None, **options) -> dict[str, str]:
+    """File name → text for every generated file, from ``ctx`` (default: ``context`` with these
+    arguments and ``options``: inplace, shared, regenerate, placement). A model of a set
+    (``shared``) gets no CMakeLists.txt of its own."""
+    ctx = ctx if ctx is not None else context(lowered, name, source_label, cmsis_nn_dir, fmt, **options)
+    shared = ctx.get("shared")
     env = environment()
     out = {}
     for fname, tpl in TEMPLATES.items():
+        if shared and tpl == "CMakeLists.txt.j2":
+            continue  # the set's one CMakeLists.txt builds every model
         text = env.get_template(tpl).render(**ctx)
         out[fname.format(name=name)] = text
     return out
