@@ -81,6 +81,13 @@ def _poison_table(lowered: Lowered) -> dict:
     return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
 
 
+def _state_tensors(lowered: Lowered) -> list[dict]:
+    """The variable tensors' arena slots (an SVDF's state, kept across invokes): NAME_reset() zeroes them."""
+    g, plan = lowered.graph, lowered.plan
+    return [{"name": t.name, "offset": plan.offset(t.index), "bytes": t.nbytes}
+            for t in g.tensors if t.is_variable and t.index in plan.tensor_buffer]
+
+
 def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) -> dict[str, str]:
     """File name → text for every generated file. ``cmsis_nn_dir``: the CMSIS-NN checkout the
     CMakeLists.txt links by default (None: edgeq's kernels, the copy in edgeq_kernels/)."""
@@ -93,6 +100,7 @@ def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None) ->
         kernels_dir="edgeq_kernels", cmsis_nn_dir=_cmake_string(cmsis_nn_dir),
         layers=layer_outputs(lowered),  # where each call's output is (the observation hooks)
         poison=_poison_table(lowered),
+        state=_state_tensors(lowered),
     )
     env = environment()
     out = {}
