@@ -182,3 +182,19 @@ def test_refusals():
     op["inputs"] = [0, 1, 2, -1, 4]  # no bias: TFLM's Prepare crashes on it
     with pytest.raises(EdgeqError, match="without a bias"):
         generate(build_tflite(tensors, [op], [0], [5]), "/tmp/edgeq-never-written", name="r")
+
+
+def test_edgeq_reference_runs_svdf_samples_as_a_sequence():
+    """edgeq's own reference (what evaluate / flash-and-test compare the device with) runs an SVDF
+    model's samples as one sequence, like the device; a model without SVDF stays per-sample."""
+    from edgeq.reference import keeps_state, run_tflm
+    from edgeq.graph import load_graph
+
+    m = svdf_model(*CASES[0])
+    g = load_graph(m)
+    x = random_inputs(g, 6, seed=3)
+    want = tflm_sequence([(m, x, 1)])[0][0]
+    got = run_tflm(m, x[0], quantized=True).outputs_q
+    assert keeps_state(m) and np.array_equal(np.asarray(got).reshape(want.shape), want)
+    from tflite_builder import fc_model
+    assert not keeps_state(fc_model())
