@@ -56,7 +56,8 @@ def _svdf_macs(graph, op) -> int:
     return b * f * (int(x.shape[-1]) + int(wt.shape[-1]))
 
 
-@register("SVDF", "arm_svdf_state_s16_s8", reference=TFLM, min_inputs=3,  # bias, state: checked in lower_svdf ranks={0: 2}, out_rank=2,
+# min_inputs 3: the bias (3) and the state (4) are checked in lower_svdf, which names the reason
+@register("SVDF", "arm_svdf_state_s16_s8", reference=TFLM, min_inputs=3, ranks={0: 2}, out_rank=2,
           const_inputs=(1, 2), scratch=_svdf_scratch, code_bytes=600, macs=_svdf_macs,
           notes="int8 activations, int16 state and time weights; the state is kept across invokes as in "
                 "TFLM (NAME_reset() clears it); no fused activation")
