@@ -156,6 +156,16 @@ def test_svdf_sequence_on_virtual_cortex_m4(svdf_results, tmp_path):
     assert_bit_exact("SVDF on the M4", got, [r[:5] for r in ref])
 
 
+@pytest.mark.emulator
+def test_svdf_sequence_on_virtual_cortex_m55(svdf_results, tmp_path):
+    from _codegen_harness import qemu_run
+
+    m, _, x, ref = svdf_results[IDS[0]]
+    few = [a[:4] for a in x]
+    got = qemu_run(m, few, tmp_path, board="qemu-mps3-an547", name="svdf_m55")
+    assert_bit_exact("SVDF on the M55", got, [r[:4] for r in ref])
+
+
 def test_refusals():
     """A fused activation, a rank that does not divide the features and a missing bias are refused by name."""
     from tflite_builder import build_tflite
