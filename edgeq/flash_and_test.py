@@ -263,7 +263,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     from .device.runner import run_dataset
     from .device.session import device_session
     from .graph import load_graph
-    from .reference import REFERENCE_NAMES, reference_for, run_tflm
+    from .reference import REFERENCE_NAMES, keeps_state, reference_for, run_tflm
     from .sizecheck import size_check
 
     model = Path(model)
@@ -288,6 +288,11 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         convert_model(model, opts.calib or opts.data, tflite_path, ConvertOptions())
     tflite = tflite_path.read_bytes()
     graph = load_graph(tflite, name=tflite_path.name)
+    if opts.resume and keeps_state(tflite):
+        # the samples of such a model are one sequence: a device restarted mid-run has lost the
+        # state the reference carries on with
+        raise InputError("--resume is not possible for a model that keeps state between inferences (SVDF): "
+                         "its samples form one sequence; run it again from the start")
     # needs only the model and the board: the most basic answer comes first
     fit = size_check(graph, board, inplace=opts.inplace, place=opts.place)
     if not fit.fits:

@@ -108,6 +108,22 @@ def reference_for(tflite: bytes) -> str:
     return TFLM
 
 
+def keeps_state(tflite: bytes) -> bool:
+    """True if the generated code keeps state from one invoke to the next (an SVDF's memory, as
+    TFLM does): the samples of such a model form one sequence, on the device and in the reference."""
+    from .graph import load_graph
+
+    try:
+        graph = load_graph(tflite, check_supported=False)
+    except EdgeqError:
+        return False
+    return any(op.opcode in STATEFUL_OPS for op in graph.operators)
+
+
+#: ops whose state (a variable tensor) persists across invokes in TFLM and in the generated code
+STATEFUL_OPS = frozenset({"SVDF"})
+
+
 def io_of(tflite: bytes) -> tuple[TensorIO, TensorIO]:
     """Input and output tensor types/quantization, read by the TFLM interpreter itself."""
     run = _run_worker(tflite, None)
@@ -199,6 +215,8 @@ class _Tflm:
             runtime.InterpreterConfig.kAllocationRecording
         self.it = runtime.Interpreter.from_bytes(model, arena_size=_arena_guess(len(model)),
                                                  intrepreter_config=config)
+        self.sequence = keeps_state(model)
+        self.started = False
 
     def details(self, n_in: int, n_out: int):
         return ([_details_io(self.it.get_input_details(k)) for k in range(n_in)],
@@ -206,8 +224,12 @@ class _Tflm:
 
     def run(self, xs: list[np.ndarray]) -> list[np.ndarray]:
         # every sample is an independent inference, as on the device: TFLM's reference kernels keep
-        # variable tensors (an LSTM's state) from one invoke to the next until reset()
-        self.it.reset()
+        # variable tensors (an LSTM's state) from one invoke to the next until reset(). A model whose
+        # generated code keeps state across invokes (SVDF) is run as one sequence instead, as the
+        # device runs the samples one after the other from its zeroed start-up state.
+        if not (self.sequence and self.started):
+            self.it.reset()
+        self.started = True
         for k, a in enumerate(xs):
             self.it.set_input(a, k)
         self.it.invoke()

@@ -5,8 +5,10 @@
 REQ holds model_<m> (uint8 bytes), nout_<m> (number of outputs) and in_<m>_<i> (N samples of input i, already in the input's
 type); RESP gets out_<m>_<o> (N samples of output o). A crash of the interpreter kills only
 this process; the parent reports which model was running (the last "model <m>" line).
+EDGEQ_TFLM_SEQUENCE=1 runs each model's samples as one sequence (no reset between invokes).
 """
 
+import os
 import sys
 
 import numpy as np
@@ -31,7 +33,10 @@ def main(req: str, resp: str) -> None:
             n_out = int(z[f"nout_{m}"])
             results = [[] for _ in range(n_out)]
             for s in range(n):
-                interp.reset()  # independent samples: an LSTM's state starts from zero, as on the device
+                # independent samples: an LSTM's state starts from zero, as on the device; with
+                # EDGEQ_TFLM_SEQUENCE=1 the samples are one sequence (an SVDF's state carries over)
+                if s == 0 or os.environ.get("EDGEQ_TFLM_SEQUENCE") != "1":
+                    interp.reset()
                 for i, x in enumerate(ins):
                     interp.set_input(x[s:s + 1], i)
                 interp.invoke()

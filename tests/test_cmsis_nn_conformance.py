@@ -25,7 +25,7 @@ EXPECTED_PASS = [
     "arm_depthwise_conv_s8_opt", "arm_depthwise_conv_fast_s16",
     "arm_ds_cnn_s_s8", "arm_ds_cnn_l_s8",
     "arm_batch_matmul_s8", "arm_batch_matmul_s16", "arm_maximum_minimum_s8", "arm_transpose_s8",
-    "arm_transpose_conv_s8", "arm_reverse_transpose_conv_s8",
+    "arm_transpose_conv_s8", "arm_reverse_transpose_conv_s8", "arm_svdf_s8", "arm_svdf_state_s16_s8",
 ]
 # Cases that assert an upstream implementation detail edgeq does not share: on a DSP core
 # upstream's depthwise kernels use scratch (the tests assert a buffer size > 0); edgeq's need none.

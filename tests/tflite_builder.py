@@ -1,10 +1,12 @@
 """Write small .tflite flatbuffers by hand (no TensorFlow) for parser / planner / size-check tests.
 
     T = tensor spec: dict(name, shape, dtype="int8", data=None, scale=None, zp=None, axis=0)
+    T may also say variable=True (a variable tensor: an SVDF's state).
     O = op spec:     dict(op="ADD" or builtin code, inputs=[...], outputs=[...], custom=None,
-                          deprecated=None (deprecated_builtin_code override))
+                          deprecated=None (deprecated_builtin_code override),
+                          options=None or ("SVDFOptions", {"rank": 2, ...}): scalar fields only)
 
-Options tables are not written (ops get defaults), which is all these tests need.
+Ops without options get the defaults, which is all most tests need.
 """
 
 from __future__ import annotations
@@ -43,6 +45,18 @@ def _offset_vector(b, start_fn, offsets):
     return b.EndVector()
 
 
+def _options(b, spec):
+    """(BuiltinOptions type, table offset) of ("XOptions", {"field_name": scalar, ...})."""
+    import tflite
+
+    kind, fields = spec
+    mod = _m(kind)
+    mod.Start(b)
+    for k, v in fields.items():
+        getattr(mod, "Add" + "".join(w.title() for w in k.split("_")))(b, v)
+    return getattr(tflite.BuiltinOptions, kind), mod.End(b)
+
+
 def _subgraph(b, tensors, ops, inputs, outputs, opcode_index, tensor_buffers, name):
     T, O, Q, S = _m("Tensor"), _m("Operator"), _m("QuantizationParameters"), _m("SubGraph")
     t_offs = []
@@ -75,12 +89,18 @@ def _subgraph(b, tensors, ops, inputs, outputs, opcode_index, tensor_buffers, na
         T.AddName(b, nm)
         if q is not None:
             T.AddQuantization(b, q)
+        if t.get("variable"):
+            T.AddIsVariable(b, True)
         t_offs.append(T.End(b))
     o_offs = []
     for op in ops:
         iv = _int_vector(b, O.StartInputsVector, op["inputs"])
         ov = _int_vector(b, O.StartOutputsVector, op["outputs"])
+        opt = _options(b, op["options"]) if op.get("options") else None
         O.Start(b)
+        if opt is not None:
+            O.AddBuiltinOptionsType(b, opt[0])
+            O.AddBuiltinOptions(b, opt[1])
         O.AddOpcodeIndex(b, opcode_index[(op["op"], op.get("custom"), op.get("deprecated"))])
         O.AddInputs(b, iv)
         O.AddOutputs(b, ov)

@@ -95,6 +95,13 @@ def _poison_table(lowered: Lowered) -> dict:
     return {"at": at, "ranges": flat or [0, 0], "steps": len(steps)}
 
 
+def _state_tensors(lowered: Lowered) -> list[dict]:
+    """The variable tensors' arena slots (an SVDF's state, kept across invokes): NAME_reset() zeroes them."""
+    g, plan = lowered.graph, lowered.plan
+    return [{"name": t.name, "offset": plan.offset(t.index), "bytes": t.nbytes}
+            for t in g.tensors if t.is_variable and t.index in plan.tensor_buffer]
+
+
 def _place_flag(placement) -> str:
     """The --place option that reproduces ``placement`` (for the banner), or ''."""
     if not placement:
@@ -127,6 +134,7 @@ def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, f
         arena_section=placement.arena_section if placement else None,
         weights_section=placement.weights_section if placement else None,
         place=_place_flag(placement),
+        state=_state_tensors(lowered),  # variable tensors: NAME_reset() zeroes them
     )
     if regenerate:
         ctx["regenerate"] = regenerate

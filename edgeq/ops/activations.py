@@ -21,8 +21,9 @@ TFLM facts this follows (checked against the interpreter by tests/test_ops_activ
   quantization (the converter gives RELU6 an output scale different from its input's; TFLM's
   bytes are what they are, edgeq reproduces them).
 - RSQRT rejects inputs below the zero point (Invoke fails); edgeq maps them to the maximum.
-- HARD_SWISH, ELU, LOG_SOFTMAX, L2_NORMALIZATION and RSQRT have int8 kernels only; EXP is float
-  only and RELU_N1_TO_1 has no TFLM kernel at all, so neither is registered.
+- HARD_SWISH, ELU, LOG_SOFTMAX, L2_NORMALIZATION and RSQRT have int8 kernels only. EXP (float
+  only in TFLM) and RELU_N1_TO_1 (no TFLM kernel) are held to the TFLite interpreter:
+  ``activations_tflite.py``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,19 @@ void edgeq_lut_s8(const int8_t *input, int32_t size, const int8_t *table, int8_t
     }
 }
 
+void edgeq_lut_s16(const int16_t *input, int32_t size, const int16_t *table, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++)
+    {
+        const int32_t v = input[i];
+        const int32_t at = 256 + (v >> 7); /* arithmetic shift: anchors 0..511 */
+        /* int16 slope: the reference wraps it where anchors are 65535 apart (an overflowed table) */
+        const int32_t slope = (int16_t)(uint16_t)((uint32_t)(uint16_t)table[at + 1] - (uint32_t)(uint16_t)table[at]);
+        output[i] = (int16_t)(uint16_t)((uint32_t)table[at] + (uint32_t)((slope * (v & 0x7F) + 64) >> 7));
+    }
+}
+
 void edgeq_tanh_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift,
                     const uint16_t *table, int16_t *output)
 {

@@ -17,6 +17,11 @@ extern "C" {
  * RSQRT). */
 void edgeq_lut_s8(const int8_t *input, int32_t size, const int8_t *table, int8_t *output);
 
+/* Any int16 -> int16 elementwise op held to TFLite's 513-entry interpolation tables (EXP):
+ * output = table[256 + (in >> 7)] + ((slope * (in & 127) + 64) >> 7), slope the int16 difference
+ * to the next anchor (wrapping as TFLite's does), the sum truncated to int16. */
+void edgeq_lut_s16(const int16_t *input, int32_t size, const int16_t *table, int16_t *output);
+
 /* TANH with int16 activations (zero points 0, output scale 2^-15): the input rescaled by
  * (x * multiplier + round) >> shift to units of 1/(3 * 4096), then tanh(x) = 2 sigmoid(2x) - 1
  * interpolated in the 256-entry Q0.16 table of sigmoid(i/24) that LOGISTIC uses. */

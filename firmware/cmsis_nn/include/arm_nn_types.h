@@ -224,6 +224,18 @@ typedef struct
     void *cell_state;
 } cmsis_nn_lstm_context;
 
+/** SVDF parameters (arm_svdf_s8, arm_svdf_state_s16_s8). input_activation clamps the feature
+ *  values written into the state (the state type's range), output_activation the int8 output. */
+typedef struct
+{
+    int32_t rank;
+    int32_t input_offset;  /**< the input zero point: subtracted from the input (as upstream's
+                                kernels use it and TFLM sets it, whatever upstream's comment says) */
+    int32_t output_offset; /**< the output zero point */
+    cmsis_nn_activation input_activation;
+    cmsis_nn_activation output_activation;
+} cmsis_nn_svdf_params;
+
 /** Per-tensor or per-channel requantization (arm_fully_connected_wrapper_s8): is_per_channel != 0:
  * one multiplier / shift per output channel, else multiplier[0] / shift[0] for all. */
 typedef struct

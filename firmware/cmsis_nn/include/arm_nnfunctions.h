@@ -454,6 +454,59 @@ arm_cmsis_nn_status arm_lstm_unidirectional_s8(const int8_t *input,
                                                const cmsis_nn_lstm_params *params,
                                                cmsis_nn_lstm_context *buffers);
 
+/**
+ * @brief SVDF with int8 input/output and feature weights, int32 bias (may be NULL), as TFLM's
+ *        integer SVDF: the state (batches x feature_batches x time_batches, oldest first) moves
+ *        one step back, each feature's input dot product (input - input_offset), requantized by
+ *        input_quant_params and clamped to input_activation, becomes its newest entry; each
+ *        feature's state row dotted with its time weights, summed per unit over `rank` features
+ *        (+ bias), requantized by output_quant_params, + output_offset, clamped to output_activation.
+ *        Read: input_dims->n (batches), ->h (input size), weights_feature_dims->n (features),
+ *        weights_time_dims->h (memory); input_ctx holds batches x features int32, output_ctx
+ *        batches x units int32. The state is kept by the caller between calls (a variable tensor).
+ *        arm_svdf_s8: int8 state and time weights; arm_svdf_state_s16_s8: int16 ones.
+ * @return ARM_CMSIS_NN_SUCCESS, or ARM_CMSIS_NN_ARG_ERROR on a bad rank or missing scratch.
+ */
+arm_cmsis_nn_status arm_svdf_s8(const cmsis_nn_context *ctx,
+                                const cmsis_nn_context *input_ctx,
+                                const cmsis_nn_context *output_ctx,
+                                const cmsis_nn_svdf_params *svdf_params,
+                                const cmsis_nn_per_tensor_quant_params *input_quant_params,
+                                const cmsis_nn_per_tensor_quant_params *output_quant_params,
+                                const cmsis_nn_dims *input_dims,
+                                const int8_t *input_data,
+                                const cmsis_nn_dims *state_dims,
+                                int8_t *state_data,
+                                const cmsis_nn_dims *weights_feature_dims,
+                                const int8_t *weights_feature_data,
+                                const cmsis_nn_dims *weights_time_dims,
+                                const int8_t *weights_time_data,
+                                const cmsis_nn_dims *bias_dims,
+                                const int32_t *bias_data,
+                                const cmsis_nn_dims *output_dims,
+                                int8_t *output_data);
+arm_cmsis_nn_status arm_svdf_state_s16_s8(const cmsis_nn_context *input_ctx,
+                                          const cmsis_nn_context *output_ctx,
+                                          const cmsis_nn_svdf_params *svdf_params,
+                                          const cmsis_nn_per_tensor_quant_params *input_quant_params,
+                                          const cmsis_nn_per_tensor_quant_params *output_quant_params,
+                                          const cmsis_nn_dims *input_dims,
+                                          const int8_t *input_data,
+                                          const cmsis_nn_dims *state_dims,
+                                          int16_t *state_data,
+                                          const cmsis_nn_dims *weights_feature_dims,
+                                          const int8_t *weights_feature_data,
+                                          const cmsis_nn_dims *weights_time_dims,
+                                          const int16_t *weights_time_data,
+                                          const cmsis_nn_dims *bias_dims,
+                                          const int32_t *bias_data,
+                                          const cmsis_nn_dims *output_dims,
+                                          int8_t *output_data);
+/* Extra buffer (ctx) arm_svdf_s8 needs: none in edgeq (no precomputed kernel sums), any core. */
+int32_t arm_svdf_s8_get_buffer_size(const cmsis_nn_dims *filter_dims);
+int32_t arm_svdf_s8_get_buffer_size_dsp(const cmsis_nn_dims *filter_dims);
+int32_t arm_svdf_s8_get_buffer_size_mve(const cmsis_nn_dims *filter_dims);
+
 /* CMSIS-NN's specialised depthwise variants: wrappers over edgeq's general depthwise kernels
  * (src/arm_depthwise_conv_variants.c), with the variants' documented preconditions. */
 arm_cmsis_nn_status arm_depthwise_conv_3x3_s8(const cmsis_nn_context *ctx,
