@@ -114,6 +114,13 @@ def diff_device(model: Path, opts: DiffOptions, log: Log = lambda s: None) -> di
             convert_model(model, opts.calib or opts.data, tflite_path, ConvertOptions())
         tflite = tflite_path.read_bytes()
         graph = load_graph(tflite, name=tflite_path.name)
+        from .reference import keeps_state
+
+        if keeps_state(tflite):
+            # INFER_LAYER runs the model up to each layer in turn: every run would advance the state
+            raise InputError(f"{tflite_path.name} keeps state across invokes (SVDF): diff-device runs the model "
+                             "once per layer, which would advance that state, so its tensors cannot be compared",
+                             "compare whole outputs with flash-and-test (it runs the samples as one sequence)")
         in_names, out_names = io_names(graph)
         specs = [(n, tuple(graph.tensor(t).shape[1:])) for n, t in zip(in_names, graph.inputs)]
         ds = data_mod.load(opts.data, role="data", inputs=specs, outputs=out_names)

@@ -208,3 +208,17 @@ def test_edgeq_reference_runs_svdf_samples_as_a_sequence():
     assert keeps_state(m) and np.array_equal(np.asarray(got).reshape(want.shape), want)
     from tflite_builder import fc_model
     assert not keeps_state(fc_model())
+
+
+def test_diff_device_refuses_a_stateful_model(tmp_path):
+    """diff-device runs the model once per layer: on an SVDF every run would advance the state."""
+    import subprocess
+    import sys
+
+    (tmp_path / "svdf.tflite").write_bytes(svdf_model(3, 6, 4, 3, 1))
+    np.savez(tmp_path / "d.npz", x=np.zeros((2, 6), np.float32))
+    r = subprocess.run([sys.executable, "-m", "edgeq", "diff-device", str(tmp_path / "svdf.tflite"), "--board",
+                        "qemu-mps2-an386", "--data", str(tmp_path / "d.npz"), "--workdir", str(tmp_path / "w")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert "keeps state" in " ".join(r.stderr.split()) and "Traceback" not in r.stderr
