@@ -55,6 +55,10 @@ def m4(tmp_path_factory):
     target = target_from_board(board)
     values = dict(a[2:].split("=", 1) for a in cmake_args(target))
     values["EDGEQ_BOARD_EXTRA_DEFINES"] = ""
+    # edgeq_firmware.cmake's lines for the board's other memory regions (--place): none here
+    values["EDGEQ_LD_MEMORY"] = values["EDGEQ_LD_SECTIONS"] = ""
+    values.setdefault("EDGEQ_RAM_NAME", "ram")  # the cmake file's defaults for the default regions
+    values.setdefault("EDGEQ_FLASH_NAME", "flash")
     root = tmp_path_factory.mktemp("m4")
     inc = root / "include"
     inc.mkdir()
