@@ -135,7 +135,8 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
 
 def test_fast_requantization_matches_reference(tmp_path):
     """edgeq_requant_fast(_pre) + output offset + SSAT == edgeq_requantize + offset + clamp on
-    random and edge accumulators, for multipliers and shifts the converter produces."""
+    random and edge accumulators, for multipliers and shifts the converter produces; likewise
+    edgeq_requant_bounded (offset folded into its rounding constant) for |acc| < 2^29."""
     if shutil.which("gcc") is None:
         pytest.skip("gcc not installed")
     repo = Path(__file__).resolve().parents[1]
@@ -144,7 +145,8 @@ def test_fast_requantization_matches_reference(tmp_path):
                     f"-I{repo / 'firmware' / 'cmsis_nn' / 'edgeq'}",
                     str(Path(__file__).parent / "c" / "requant_fast_probe.c"), "-o", str(exe)], check=True)
     rng = np.random.default_rng(12)
-    edge_acc = [-(1 << 31), (1 << 31) - 1, 0, 1, -1, (1 << 30), -(1 << 30), (1 << 30) - 1, -(1 << 30) + 1]
+    edge_acc = [-(1 << 31), (1 << 31) - 1, 0, 1, -1, (1 << 30), -(1 << 30), (1 << 30) - 1, -(1 << 30) + 1,
+                (1 << 29) - 1, -(1 << 29) + 1]
     lines = []
     for _ in range(3000):
         acc = int(rng.choice(edge_acc)) if rng.random() < 0.2 else int(rng.integers(-(1 << 31), 1 << 31))
@@ -160,3 +162,27 @@ def test_fast_requantization_matches_reference(tmp_path):
     bad = [ln for ln, r, w in zip(lines, out, want) if r != w]
     assert not bad, bad[:5]
     assert want.count("1") > 2000
+
+
+def test_bounded_requantization_eligibility(tmp_path):
+    """edgeq_requant_bounded_ok: refuses a layer whose bias (plus taps * 255 * 128) could reach
+    2^29, a shift outside [-23, -1], and INT32_MIN multipliers; accepts ordinary layers."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc not installed")
+    repo = Path(__file__).resolve().parents[1]
+    src = tmp_path / "ok.c"
+    src.write_text('#include <stdio.h>\n#include "edgeq_fixedpoint.h"\n'
+                   "int main(void){\n"
+                   "  const int32_t m[2] = {1518500250, 1073741824}, s[2] = {-7, -23}, bad_s[2] = {-7, 0};\n"
+                   "  const int32_t small[2] = {-100000, 250000}, big[2] = {0, (1 << 29) - 9 * 255 * 128};\n"
+                   "  const int32_t edge[2] = {0, (1 << 29) - 9 * 255 * 128 - 1}, mmin[2] = {INT32_MIN, 1 << 30};\n"
+                   '  printf("%d %d %d %d %d %d\\n", (int)edgeq_requant_bounded_ok(m, s, small, 2, 9),\n'
+                   "    (int)edgeq_requant_bounded_ok(m, s, 0, 2, 9), (int)edgeq_requant_bounded_ok(m, s, big, 2, 9),\n"
+                   "    (int)edgeq_requant_bounded_ok(m, s, edge, 2, 9), (int)edgeq_requant_bounded_ok(m, bad_s, small, 2, 9),\n"
+                   "    (int)edgeq_requant_bounded_ok(mmin, s, small, 2, 9));\n"
+                   "  return 0;\n}\n")
+    exe = tmp_path / "ok"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-DEDGEQ_EMULATE_DSP",
+                    f"-I{repo / 'firmware' / 'cmsis_nn' / 'edgeq'}", str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "1", "0", "1", "0", "0"]

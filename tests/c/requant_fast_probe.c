@@ -1,7 +1,8 @@
 /* Test probe for the DSP kernels' shortcuts in edgeq_fixedpoint.h (compiled with
  * -DEDGEQ_EMULATE_DSP): reads "acc multiplier shift" lines and prints, per line, 1 when
  * edgeq_requant_fast / edgeq_requant_fast_pre give the same int8 as edgeq_requantize for every
- * output offset in [-128, 127] (after SSAT), else 0. */
+ * output offset in [-128, 127] (after SSAT), else 0; when |acc| < 2^29 (what
+ * edgeq_requant_bounded_ok guarantees) edgeq_requant_bounded must agree too. */
 #include <stdio.h>
 
 #include "edgeq_fixedpoint.h"
@@ -27,6 +28,14 @@ int main(void)
             if (got != want || got_pre != want)
             {
                 ok = 0;
+            }
+            if (acc > -(1 << 29) && acc < (1 << 29))
+            {
+                const edgeq_rq r = edgeq_rq_prepare(mult, shift, off);
+                if (edgeq_requant_bounded(acc, r.m, r.k, r.e) != want)
+                {
+                    ok = 0;
+                }
             }
         }
         printf("%d\n", ok);

@@ -425,6 +425,72 @@ EDGEQ_INLINE int32_t edgeq_requant_fast_ok(const int32_t *mult, const int32_t *s
     }
     return 1;
 }
+
+/* SMMULR: (a * b + 2^31) >> 32, the rounded high word of the 64-bit product. */
+#if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(EDGEQ_PORTABLE_ONLY)
+EDGEQ_INLINE int32_t edgeq_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#else
+EDGEQ_INLINE int32_t edgeq_smmulr(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+#endif
+
+/*
+ * Requantization when the accumulator is known to stay below 2^29 in magnitude (checked per
+ * layer from the bias and the number of taps: edgeq_requant_bounded_ok). Then 2 * acc fits in
+ * int32 and srdhm(acc, m) = (2 acc m + 2^31) >> 32 is one SMMULR on the doubled accumulator; the
+ * rounding divide by 2^e cannot overflow (|v| < 2^29), and the output offset joins the rounding
+ * constant: k = 2^(e-1) + (out_off << e) is a multiple of 2^e away from 2^(e-1), so
+ * (v + k - [v < 0]) >> e = round(v / 2^e) + out_off exactly (|k| <= 2^30 + 2^22: no overflow).
+ * Six instructions with k and e precomputed per channel (edgeq_rq_prepare); bit-exact with
+ * edgeq_requantize + out_off saturated to int8 under the same conditions as edgeq_requant_fast.
+ */
+typedef struct
+{
+    int32_t m, k, e;
+} edgeq_rq;
+
+EDGEQ_INLINE edgeq_rq edgeq_rq_prepare(int32_t m, int32_t shift, int32_t out_off)
+{
+    edgeq_rq r;
+    r.m = m;
+    r.e = -shift;
+    r.k = (int32_t)((1u << (r.e - 1)) + ((uint32_t)out_off << r.e));
+    return r;
+}
+
+EDGEQ_INLINE int32_t edgeq_requant_bounded(int32_t acc, int32_t m, int32_t k, int32_t e)
+{
+    const int32_t v = edgeq_smmulr((int32_t)((uint32_t)acc << 1), m);
+    return edgeq_ssat8((v + k + (v >> 31)) >> e);
+}
+
+/* Whether edgeq_requant_bounded applies to all n channels: edgeq_requant_fast_ok, and every
+ * accumulator |bias| + taps * 255 * 128 below 2^29 (|x + input_offset| <= 255, |w| <= 128). */
+EDGEQ_INLINE int32_t edgeq_requant_bounded_ok(const int32_t *mult, const int32_t *shift, const int32_t *bias,
+                                              int32_t n, int32_t taps)
+{
+    const int64_t limit = ((int64_t)1 << 29) - (int64_t)taps * 255 * 128;
+    int32_t i;
+    if (!edgeq_requant_fast_ok(mult, shift, n) || limit <= 0)
+    {
+        return 0;
+    }
+    for (i = 0; bias != 0 && i < n; i++)
+    {
+        if ((bias[i] < 0 ? -(int64_t)bias[i] : (int64_t)bias[i]) >= limit)
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
 #endif
 
 /* sum(a[i] * b[i]) over n int8 pairs. Cortex-M cores with the DSP extension use dual 16-bit

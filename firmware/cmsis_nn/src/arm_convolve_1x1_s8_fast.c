@@ -154,11 +154,20 @@ static inline void edgeq_1x1_2x2_groups(const int8_t **x0, const int8_t **w0, in
 }
 #endif
 
-/* One int8 output: requantized (fast: rq_e >= 1 is the right shift, rq_half 2^(e-1); else the
- * general edgeq_requantize with shift), offset and clamped (full: the range is all of int8). */
+/* One int8 output: requantized (modes 1 and 2, fast: e >= 1 is the right shift, half 2^(e-1);
+ * modes 3 and 4, edgeq_requant_bounded: half is its k; else the general edgeq_requantize with
+ * shift), offset and clamped (modes 2 and 4: the range is all of int8). */
 static inline int8_t edgeq_1x1_out(int32_t acc, int32_t m, int32_t s, int32_t e, int32_t half, int32_t mode,
                                    int32_t out_off, int32_t act_min, int32_t act_max)
 {
+    if (mode == 4) /* edgeq_requant_bounded: half holds its constant k (the output offset folded in) */
+    {
+        return (int8_t)edgeq_requant_bounded(acc, m, half, e);
+    }
+    if (mode == 3)
+    {
+        return (int8_t)edgeq_clamp_i32(edgeq_requant_bounded(acc, m, half, e), act_min, act_max);
+    }
     if (mode == 2)
     {
         return (int8_t)edgeq_ssat8(edgeq_requant_fast_pre(acc, m, half, e) + out_off);
@@ -215,11 +224,15 @@ static __attribute__((noinline)) void edgeq_1x1_pairs_dispatch(const int8_t *x, 
                                                               int32_t base1, const edgeq_1x1_rq *rq, int32_t mode,
                                                               int8_t *out)
 {
-    if (mode == 2)
+    if (mode == 4)
     {
-        edgeq_1x1_pairs(x, w0, in_c, out_c, n_pairs, base0, base1, rq, 2, out);
+        edgeq_1x1_pairs(x, w0, in_c, out_c, n_pairs, base0, base1, rq, 4, out);
     }
-    else if (mode == 1)
+    else if (mode == 3)
+    {
+        edgeq_1x1_pairs(x, w0, in_c, out_c, n_pairs, base0, base1, rq, 3, out);
+    }
+    else if (mode != 0) /* 1 and 2 (only when the bound fails): the clamp is a no-op for mode 2 */
     {
         edgeq_1x1_pairs(x, w0, in_c, out_c, n_pairs, base0, base1, rq, 1, out);
     }
@@ -265,10 +278,18 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
         const int32_t m0 = quant_params->multiplier[oc], s0 = quant_params->shift[oc];
         const int32_t m1 = quant_params->multiplier[oc + n_oc - 1], s1 = quant_params->shift[oc + n_oc - 1];
         const int32_t fast = edgeq_requant_fast_ok(quant_params->multiplier + oc, quant_params->shift + oc, n_oc);
-        const int32_t mode = fast ? (full_act ? 2 : 1) : 0;
+        /* the accumulator bias + sum((x + off) * w) provably below 2^29: edgeq_requant_bounded */
+        const int32_t bounded =
+            fast && edgeq_requant_bounded_ok(quant_params->multiplier + oc, quant_params->shift + oc,
+                                             bias_data != 0 ? bias_data + oc : 0, n_oc, in_c);
+        const int32_t mode = bounded ? (full_act ? 4 : 3) : fast ? (full_act ? 2 : 1) : 0;
         const int32_t e0 = -s0, e1 = -s1;
-        const int32_t h0 = fast ? (int32_t)(0x40000000u >> (31 + s0)) : 0;
-        const int32_t h1 = fast ? (int32_t)(0x40000000u >> (31 + s1)) : 0;
+        const int32_t h0 = bounded ? edgeq_rq_prepare(m0, s0, out_off).k
+                           : fast  ? (int32_t)(0x40000000u >> (31 + s0))
+                                   : 0;
+        const int32_t h1 = bounded ? edgeq_rq_prepare(m1, s1, out_off).k
+                           : fast  ? (int32_t)(0x40000000u >> (31 + s1))
+                                   : 0;
         int32_t base0 = bias_data != 0 ? bias_data[oc] : 0;
         int32_t base1 = bias_data != 0 ? bias_data[oc + n_oc - 1] : 0;
         int32_t wsum0 = 0, wsum1 = 0;

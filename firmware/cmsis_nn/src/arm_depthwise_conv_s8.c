@@ -207,6 +207,39 @@ static inline void edgeq_dw_out4(const edgeq_dw_layer *L, const int32_t acc[4], 
     }
 }
 
+/* The requantization constants (edgeq_rq) and biases of channels c..c+3. */
+typedef struct
+{
+    edgeq_rq rq[4];
+    int32_t bias[4];
+} edgeq_dw_block;
+
+static void edgeq_dw_block_prepare(const edgeq_dw_layer *L, int32_t c, edgeq_dw_block *B)
+{
+    int32_t j;
+    for (j = 0; j < 4; j++)
+    {
+        B->rq[j] = edgeq_rq_prepare(L->mult[c + j], L->shift[c + j], L->out_off);
+        B->bias[j] = L->bias != 0 ? L->bias[c + j] : 0;
+    }
+}
+
+/* Four outputs through edgeq_requant_bounded (modes 3 and 4: the clamp only in mode 3). */
+static inline void edgeq_dw_out4_bounded(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int32_t acc[4],
+                                         int32_t mode, int8_t *out)
+{
+    int32_t j;
+    for (j = 0; j < 4; j++)
+    {
+        int32_t v = edgeq_requant_bounded(acc[j], B->rq[j].m, B->rq[j].k, B->rq[j].e);
+        if (mode == 3)
+        {
+            v = edgeq_clamp_i32(v, L->act_min, L->act_max);
+        }
+        out[j] = (int8_t)v;
+    }
+}
+
 static inline void edgeq_dw_bias4(const edgeq_dw_layer *L, int32_t c, int32_t acc[4])
 {
     if (L->bias != 0)
@@ -253,7 +286,16 @@ static inline void edgeq_dw_pixel(const edgeq_dw_layer *L, const int8_t *x, cons
         {
             edgeq_dw_window4(x + c, w + c, n_rows, n_taps, L->ch, L->tap_step, L->row_step, L->w_row, L->off2, acc);
         }
-        edgeq_dw_out4(L, acc, c, mode, out);
+        if (mode >= 3)
+        {
+            edgeq_dw_block B;
+            edgeq_dw_block_prepare(L, c, &B);
+            edgeq_dw_out4_bounded(L, &B, acc, mode, out + c);
+        }
+        else
+        {
+            edgeq_dw_out4(L, acc, c, mode, out);
+        }
     }
     edgeq_dw_tail(L, x, w, n_rows, n_taps, out);
 }
@@ -277,14 +319,67 @@ static inline void edgeq_dw_3x3_run_body(const edgeq_dw_layer *L, const int8_t *
     }
 }
 
+/* Modes 3 and 4: channel blocks outermost, so each block's requantization constants and biases
+ * are prepared once per run (on the stack) rather than recomputed per pixel. */
+/* One channel block (filter w) over the run's n_px pixels; a function of its own so that GCC
+ * -O3 sees only this loop around the 13-register assembly. */
+static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int8_t *x,
+                                           const int8_t *w, int32_t x_step, int32_t n_px, int32_t mode, int8_t *out)
+{
+    for (; n_px > 0; n_px--, x += x_step, out += L->ch)
+    {
+        int32_t acc[4];
+        memcpy(acc, B->bias, sizeof acc);
+        edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, acc);
+        edgeq_dw_out4_bounded(L, B, acc, mode, out);
+    }
+}
+
+static __attribute__((noinline)) void edgeq_dw_3x3_block_run(const edgeq_dw_layer *L, const edgeq_dw_block *B,
+                                                            const int8_t *x, const int8_t *w, int32_t x_step,
+                                                            int32_t n_px, int32_t clamp, int8_t *out)
+{
+    if (clamp)
+    {
+        edgeq_dw_3x3_block_body(L, B, x, w, x_step, n_px, 3, out);
+    }
+    else
+    {
+        edgeq_dw_3x3_block_body(L, B, x, w, x_step, n_px, 4, out);
+    }
+}
+
+static inline void edgeq_dw_3x3_run_blocks(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step, int32_t n_px,
+                                           int32_t mode, int8_t *out)
+{
+    int32_t c, p;
+    for (c = 0; c + 4 <= L->ch; c += 4)
+    {
+        edgeq_dw_block B;
+        edgeq_dw_block_prepare(L, c, &B);
+        edgeq_dw_3x3_block_run(L, &B, x + c, L->filter + c, x_step, n_px, mode == 3, out + c);
+    }
+    if (L->ch & 3)
+    {
+        for (p = 0; p < n_px; p++, x += x_step, out += L->ch)
+        {
+            edgeq_dw_tail(L, x, L->filter, 3, 3, out);
+        }
+    }
+}
+
 static __attribute__((noinline)) void edgeq_dw_3x3_run(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step,
                                                       int32_t n_px, int32_t mode, int8_t *out)
 {
-    if (mode == 2)
+    if (mode == 4)
     {
-        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 2, out);
+        edgeq_dw_3x3_run_blocks(L, x, x_step, n_px, 4, out);
     }
-    else if (mode == 1)
+    else if (mode == 3)
+    {
+        edgeq_dw_3x3_run_blocks(L, x, x_step, n_px, 3, out);
+    }
+    else if (mode != 0) /* 1 and 2 (only when the bound fails): the clamp is a no-op for mode 2 */
     {
         edgeq_dw_3x3_run_body(L, x, x_step, n_px, 1, out);
     }
@@ -320,9 +415,9 @@ static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, cons
         {
             const int8_t *x = in_b + ((y0 + ky_lo * L->dil_h) * in_w + x0 + kx_lo * L->dil_w) * L->ch;
             const int8_t *w = L->filter + (ky_lo * L->k_w + kx_lo) * L->ch;
-            if (mode == 2)
+            if (mode == 4)
             {
-                edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, 2, out);
+                edgeq_dw_pixel(L, x, w, ky_hi - ky_lo, kx_hi - kx_lo, 4, out);
             }
             else
             {
@@ -343,8 +438,11 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     const int32_t stride_h = dw->stride.h, stride_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
     const int32_t act_min = dw->activation.min, act_max = dw->activation.max;
     /* 2: the fast requantization and the activation range is all of int8 (SSAT alone clamps) */
-    const int32_t mode =
-        edgeq_requant_fast_ok(q->multiplier, q->shift, ch) ? (act_min <= -128 && act_max >= 127 ? 2 : 1) : 0;
+    /* 4 / 3: edgeq_requant_bounded applies (the accumulators provably below 2^29) */
+    const int32_t full = act_min <= -128 && act_max >= 127;
+    const int32_t mode = edgeq_requant_bounded_ok(q->multiplier, q->shift, bias_data, ch, k_h * k_w)
+                             ? (full ? 4 : 3)
+                             : (edgeq_requant_fast_ok(q->multiplier, q->shift, ch) ? (full ? 2 : 1) : 0);
     const int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
     /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
     const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
