@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from . import data as data_mod
+from . import shards
 from .artifacts import write_json_atomic
 from .errors import GateFailed, InputError
 
@@ -58,6 +59,8 @@ class FlashTestOptions:
     # scratch its kernels want on the board's core (edgeq.cmsis_nn)
     kernels: str = "edgeq"
     cmsis_nn: Path | None = None
+    # the test set split over this many device sessions (emulator instances) run at once (edgeq.shards)
+    jobs: int = 1
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -90,6 +93,14 @@ def _check_options(opts: FlashTestOptions, board) -> None:
             raise InputError("--kernels cmsis-nn needs a CMSIS-NN checkout: give --cmsis-nn PATH or set "
                              "EDGEQ_CMSIS_NN_DIR")
         check_checkout(opts.cmsis_nn)
+    if opts.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {opts.jobs}")
+    if opts.jobs > 1 and not board.emulated:
+        raise InputError(f"--jobs {opts.jobs} needs as many devices: {board.name} is one real board on --port",
+                         "run real boards in parallel through a labgrid farm, or drop --jobs")
+    if opts.jobs > 1 and opts.telemetry:
+        raise InputError("--telemetry counts saturation on one device: it cannot be combined with --jobs",
+                         "drop --jobs (or --telemetry)")
     if opts.limit is not None and opts.limit <= 0:
         raise InputError(f"--limit must be positive, got {opts.limit}")
     if opts.upload not in UPLOADS:
@@ -256,7 +267,6 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
 def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progress) -> dict:
     from .build import build_firmware
     from .codegen import generate
-    from .device.runner import run_dataset
     from .device.session import device_session
     from .graph import load_graph
     from .reference import REFERENCE_NAMES, reference_for, run_tflm
@@ -309,9 +319,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     identity = _run_identity(board, graph, full_ds, ds, indices, opts)
     if opts.resume:
         _check_resume(meta_path, results_path, identity)
-        from .device.runner import load_results
-
-        reused = sum(1 for i in load_results(results_path) if 0 <= i < len(ds))
+        reused = sum(1 for i in shards.recorded(results_path) if 0 <= i < len(ds))
         log(f"note: resuming: {reused} of {len(ds)} results reused from {results_path}, {len(ds) - reused} to run")
 
     from .cmsis_nn import scratch_for_board
@@ -342,23 +350,17 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     if not opts.resume:
         # the old results go before the new identity is written: at no moment does the identity
         # file vouch for records of another run
-        results_path.unlink(missing_ok=True)
+        shards.discard(results_path)
     write_json_atomic(meta_path, identity)
-    log(f"{'start' if board.emulated else 'flash'} {board.name}; inputs over "
-        f"{'the UART' if opts.upload == 'serial' else 'semihosting (host file)'}")
-    with device_session(board, fw.elf, port=opts.port, baudrate=opts.baud) as dev:
-        info = dev.client.info()
-        if info.model_sha256 != gen.sha256:
-            raise GateFailed(f"the device runs model {info.model_sha256[:12]}…, not {gen.sha256[:12]}…")
-        samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
-        if opts.telemetry:
-            dev.client.saturation(reset=True)  # count this run's inferences only
-        recs = run_dataset(dev.client, samples, results_path, resume=opts.resume,
-                           icount_shift=dev.icount_shift, upload=opts.upload, profile=opts.profile,
-                           progress=(lambda done, total, rec: progress(done, total)) if progress else None)
-        device_stats = dev.client.saturation() if opts.telemetry else None
-        link = dev.client.stats.to_dict()
-        icount_shift = dev.icount_shift
+    jobs = min(opts.jobs, len(ds))
+    log(f"{'start' if board.emulated else 'flash'} {board.name}" + (f" ×{jobs}" if jobs > 1 else "")
+        + f"; inputs over {'the UART' if opts.upload == 'serial' else 'semihosting (host file)'}")
+    samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
+    run = shards.run_device(lambda k: device_session(board, fw.elf, port=opts.port, baudrate=opts.baud), jobs,
+                            samples, results_path, resume=opts.resume, expected_sha=gen.sha256,
+                            upload=opts.upload, profile=opts.profile, telemetry=opts.telemetry, progress=progress)
+    recs, info, link, icount_shift, device_stats = (run.records, run.info, run.link, run.icount_shift,
+                                                   run.device_stats)
     device_qs = [np.stack([r.output_arrays(info)[k] for r in recs]).reshape(host.shape)
                  for k, host in enumerate(ref.outputs_qs)]
     report = _compare(ref, device_qs, ds, keras_model, recs, info, out_names)

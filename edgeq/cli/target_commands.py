@@ -222,6 +222,8 @@ def flash_and_test(
     drift_threshold: Annotated[Optional[float], typer.Option("--drift-threshold", help="Flag a layer whose "
                                                              "clipping rate exceeds calibration's by more than "
                                                              "this fraction of its outputs (default 0.005).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Split the test set over N emulator instances run "
+                                      "at once (one build); results merge into the same report.")] = 1,
     kernels: KernelsOpt = None,
     cmsis_nn: CmsisNnOpt = None,
     json_out: JsonOpt = False,
@@ -247,7 +249,8 @@ def flash_and_test(
     opts = FlashTestOptions(board=board, data=data, calib=calib, port=port, baud=baud, limit=limit,
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
-                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout)
+                            drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout,
+                            jobs=jobs)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)
