@@ -61,6 +61,10 @@ class FlashTestOptions:
     cmsis_nn: Path | None = None
     # the test set split over this many device sessions (emulator instances) run at once (edgeq.shards)
     jobs: int = 1
+    # labgrid places to run on instead of a local board/emulator (edgeq.farm), and the coordinator
+    # (HOST:PORT; default $LG_COORDINATOR)
+    labgrid: tuple[str, ...] = ()
+    coordinator: str | None = None
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -95,7 +99,20 @@ def _check_options(opts: FlashTestOptions, board) -> None:
         check_checkout(opts.cmsis_nn)
     if opts.jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {opts.jobs}")
-    if opts.jobs > 1 and not board.emulated:
+    if opts.labgrid:
+        from .farm.place import coordinator_address
+
+        coordinator_address(opts.coordinator)
+        if opts.upload == "file":
+            raise InputError("--upload file reads inputs from a file on the emulator's host: not with --labgrid")
+        if opts.port:
+            raise InputError("--port and --labgrid both name the board's serial port: give one",
+                             "a labgrid place brings its own (network) serial port")
+        if len(set(opts.labgrid)) != len(opts.labgrid):
+            raise InputError("the same --labgrid place is given twice")
+        if opts.jobs > len(opts.labgrid):
+            raise InputError(f"--jobs {opts.jobs} needs as many labgrid places; {len(opts.labgrid)} given")
+    elif opts.jobs > 1 and not board.emulated:
         raise InputError(f"--jobs {opts.jobs} needs as many devices: {board.name} is one real board on --port",
                          "run real boards in parallel through a labgrid farm, or drop --jobs")
     if opts.jobs > 1 and opts.telemetry:
@@ -108,7 +125,7 @@ def _check_options(opts: FlashTestOptions, board) -> None:
     if opts.upload == "file" and not board.emulated:
         raise InputError(f"--upload file works only on emulated boards; {board.name} is a real board",
                          "a real board gets its inputs over serial: drop --upload (or pass --upload serial)")
-    if not board.emulated and not opts.port:
+    if not board.emulated and not opts.port and not opts.labgrid:
         # refused here, before minutes of converting, generating and building
         raise InputError(f"{board.name} is a real board: give its serial port with --port",
                          "e.g. --port /dev/ttyACM0 (a board's port is usually /dev/ttyACM* or /dev/ttyUSB*)")
@@ -352,11 +369,23 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         # file vouch for records of another run
         shards.discard(results_path)
     write_json_atomic(meta_path, identity)
-    jobs = min(opts.jobs, len(ds))
-    log(f"{'start' if board.emulated else 'flash'} {board.name}" + (f" ×{jobs}" if jobs > 1 else "")
+    jobs = min(opts.jobs if opts.jobs > 1 or not opts.labgrid else len(opts.labgrid), len(ds))
+    where = f"labgrid place{'s' if jobs > 1 else ''} {', '.join(opts.labgrid[:jobs])}" if opts.labgrid else \
+        board.name + (f" ×{jobs}" if jobs > 1 else "")
+    log(f"{'start' if board.emulated and not opts.labgrid else 'flash'} {where}"
         + f"; inputs over {'the UART' if opts.upload == 'serial' else 'semihosting (host file)'}")
     samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
-    run = shards.run_device(lambda k: device_session(board, fw.elf, port=opts.port, baudrate=opts.baud), jobs,
+    if opts.labgrid:
+        from .farm.place import coordinator_address, place_session
+
+        address = coordinator_address(opts.coordinator)
+
+        def open_session(k):
+            return place_session(address, opts.labgrid[k], board, fw.elf, log=log)
+    else:
+        def open_session(k):
+            return device_session(board, fw.elf, port=opts.port, baudrate=opts.baud)
+    run = shards.run_device(open_session, jobs,
                             samples, results_path, resume=opts.resume, expected_sha=gen.sha256,
                             upload=opts.upload, profile=opts.profile, telemetry=opts.telemetry, progress=progress)
     recs, info, link, icount_shift, device_stats = (run.records, run.info, run.link, run.icount_shift,

@@ -224,6 +224,11 @@ def flash_and_test(
                                                              "this fraction of its outputs (default 0.005).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Split the test set over N emulator instances run "
                                       "at once (one build); results merge into the same report.")] = 1,
+    labgrid: Annotated[Optional[list[str]], typer.Option("--labgrid", help="Run on this labgrid place "
+                                                         "(acquired, flashed, released); repeat for --jobs "
+                                                         "across places.")] = None,
+    coordinator: Annotated[Optional[str], typer.Option("--coordinator", help="labgrid coordinator HOST:PORT "
+                                                       "(default: $LG_COORDINATOR).")] = None,
     kernels: KernelsOpt = None,
     cmsis_nn: CmsisNnOpt = None,
     json_out: JsonOpt = False,
@@ -250,7 +255,7 @@ def flash_and_test(
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
                             drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout,
-                            jobs=jobs)
+                            jobs=jobs, labgrid=tuple(labgrid or ()), coordinator=coordinator)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)
