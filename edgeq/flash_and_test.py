@@ -277,6 +277,11 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
 
     board = get_board(opts.board)  # looked up once: every stage below takes this object
     _check_options(opts, board)
+    if opts.labgrid:
+        from .farm.place import check_places, coordinator_address
+
+        check_places(coordinator_address(opts.coordinator), opts.labgrid[:max(opts.jobs, 1)] if opts.jobs > 1
+                     else opts.labgrid)
     with workdir_lock(Path(opts.workdir)):
         return _flash_and_test(model, opts, board, log, progress)
 
@@ -375,19 +380,20 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     log(f"{'start' if board.emulated and not opts.labgrid else 'flash'} {where}"
         + f"; inputs over {'the UART' if opts.upload == 'serial' else 'semihosting (host file)'}")
     samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
-    if opts.labgrid:
-        from .farm.place import coordinator_address, place_session
+    with contextlib.ExitStack() as farm:
+        if opts.labgrid:
+            from .farm.place import coordinator_address, coordinator_session, place_session
 
-        address = coordinator_address(opts.coordinator)
+            lg = farm.enter_context(coordinator_session(coordinator_address(opts.coordinator)))
 
-        def open_session(k):
-            return place_session(address, opts.labgrid[k], board, fw.elf, log=log)
-    else:
-        def open_session(k):
-            return device_session(board, fw.elf, port=opts.port, baudrate=opts.baud)
-    run = shards.run_device(open_session, jobs,
-                            samples, results_path, resume=opts.resume, expected_sha=gen.sha256,
-                            upload=opts.upload, profile=opts.profile, telemetry=opts.telemetry, progress=progress)
+            def open_session(k):
+                return place_session(lg, opts.labgrid[k], board, fw.elf, log=log)
+        else:
+            def open_session(k):
+                return device_session(board, fw.elf, port=opts.port, baudrate=opts.baud)
+        run = shards.run_device(open_session, jobs, samples, results_path, resume=opts.resume,
+                                expected_sha=gen.sha256, upload=opts.upload, profile=opts.profile,
+                                telemetry=opts.telemetry, progress=progress)
     recs, info, link, icount_shift, device_stats = (run.records, run.info, run.link, run.icount_shift,
                                                    run.device_stats)
     device_qs = [np.stack([r.output_arrays(info)[k] for r in recs]).reshape(host.shape)

@@ -117,6 +117,21 @@ def acquire(session, place_name: str) -> Any:
     return session.places[place_name]
 
 
+def check_places(address: str, place_names) -> None:
+    """Refuse (exit 2) a place that does not exist or is held by someone: before minutes of
+    building. (Acquiring comes later, and refuses again if someone was quicker.)"""
+    with coordinator_session(address) as session:
+        for name in place_names:
+            if name not in session.places:
+                known = ", ".join(sorted(session.places)) or "none"
+                raise InputError(f"labgrid place {name!r} does not exist on the coordinator (places: {known})")
+            holder = session.places[name].acquired
+            if holder:
+                raise InputError(f"labgrid place {name} is already acquired by {holder}",
+                                 f"labgrid-client -p {name} release" if holder == _me(session) else
+                                 "wait for it to be released, or use another place")
+
+
 def release(session, place_name: str) -> None:
     session.args.place = place_name
     _run(session, session.release())
@@ -173,28 +188,31 @@ def _flash(res: dict[str, Any], place_name: str, board, elf: Path, log) -> bool:
 
 
 @contextlib.contextmanager
-def place_session(address: str, place_name: str, board, elf: str | Path, *, timeout: float = 2.0,
+def place_session(session, place_name: str, board, elf: str | Path, *, timeout: float = 2.0,
                   retries: int = 5, log: Callable[[str], None] = lambda s: None) -> Iterator[DeviceSession]:
-    """Acquire ``place_name``, flash ``elf``, yield a connected DeviceSession; the place is
-    released on every exit path (an error, Ctrl-C, SIGTERM unwinding)."""
-    with coordinator_session(address) as session:
-        place = acquire(session, place_name)
+    """Acquire ``place_name`` through ``session`` (one coordinator_session serves every place of a
+    run: labgrid's gRPC client wants one event loop), flash ``elf``, yield a connected
+    DeviceSession; the place is released on every exit path (an error, Ctrl-C, SIGTERM unwinding)."""
+    place = acquire(session, place_name)
+    try:
+        res = place_resources(session, place)
+        url = serial_url(res, place_name)
+        emulated = _flash(res, place_name, board, Path(elf), log)
+        client = DeviceClient.open(url, timeout=timeout, retries=retries)
         try:
-            res = place_resources(session, place)
-            url = serial_url(res, place_name)
-            emulated = _flash(res, place_name, board, Path(elf), log)
-            client = DeviceClient.open(url, timeout=timeout, retries=retries)
             try:
-                try:
-                    client.wait_ready(10.0)
-                except DeviceLost:
-                    client.ping(b"edgeq")  # READY went out before we listened: any answer will do
-                yield DeviceSession(client, str(getattr(board, "name", place_name)), emulated,
-                                    0 if emulated else None, None, url)
-                with contextlib.suppress(Exception):
-                    client.bye()
-            finally:
-                client.close()
-        finally:
+                client.wait_ready(10.0)
+            except DeviceLost:
+                client.ping(b"edgeq")  # READY went out before we listened: any answer will do
+            yield DeviceSession(client, str(getattr(board, "name", place_name)), emulated,
+                                0 if emulated else None, None, url)
             with contextlib.suppress(Exception):
-                release(session, place_name)
+                client.bye()
+        finally:
+            client.close()
+    finally:
+        try:
+            release(session, place_name)
+        except Exception as e:  # noqa: BLE001 - said, not hidden: the place stays blocked otherwise
+            log(f"warning: could not release labgrid place {place_name}: {e} "
+                f"(labgrid-client -p {place_name} release)")
