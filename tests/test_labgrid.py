@@ -1,5 +1,5 @@
 """`flash-and-test --labgrid PLACE` against a real labgrid farm on 127.0.0.1: a labgrid-coordinator,
-a labgrid-exporter exporting two virtual boards (edgeq.farm.virtual_board: QEMU with its UART on
+a labgrid-exporter exporting two virtual boards (edgeq.farm.board_server: QEMU with its UART on
 a TCP port as a NetworkSerialPort, flashed by upload), places made with labgrid-client."""
 
 from __future__ import annotations
@@ -82,16 +82,16 @@ class Farm:
         for name in BOARDS:
             serial, flash = _free_port(), _free_port()
             ready = self.root / f"{name}.ready"
-            vb = self.spawn(name, [sys.executable, "-m", "edgeq.farm.virtual_board", "--machine", "mps2-an386",
+            vb = self.spawn(name, [sys.executable, "-m", "edgeq.farm.board_server", "--machine", "mps2-an386",
                                    "--serial-port", str(serial), "--flash-port", str(flash), "--ready-file", str(ready)])
             _wait(f"virtual board {name}", ready.exists, 60, [vb])
             config += [f"{name}:",
                        f"  NetworkSerialPort: {{host: 127.0.0.1, port: {serial}, protocol: raw, speed: 115200}}",
-                       f"  EdgeqQemuFlasher: {{host: 127.0.0.1, port: {flash}}}"]
+                       f"  EdgeqFlasher: {{host: 127.0.0.1, port: {flash}}}"]
         (self.root / "exporter.yaml").write_text("\n".join(config) + "\n")
         exp = self.spawn("exporter", ["labgrid-exporter", "-c", self.address, "--name", "testexp",
                                       "--hostname", "127.0.0.1", "exporter.yaml"])
-        want = {f"testexp/{b}/{cls}" for b in BOARDS for cls in ("NetworkSerialPort", "EdgeqQemuFlasher")}
+        want = {f"testexp/{b}/{cls}" for b in BOARDS for cls in ("NetworkSerialPort", "EdgeqFlasher")}
         _wait("labgrid-exporter resources", lambda: want <= set(self.client("resources").stdout.split()), 120, [exp])
         for name in BOARDS:
             for cmd in (["-p", name, "create"], ["-p", name, "add-match", f"testexp/{name}/*"]):

@@ -7,14 +7,13 @@ resources that a client acquires for exclusive use. This module uses labgrid's c
 (``labgrid.remote.client.start_session``) — the same calls ``labgrid-client acquire/release``
 make — so a place acquired here shows as acquired by ``HOST/USER`` to everyone else.
 
-Flashing goes by what the place offers:
-
-* ``EdgeqQemuFlasher`` (host, port): a virtual board (``edgeq.farm.virtual_board``): the ELF
-  is uploaded and the board restarts QEMU with it.
-* ``USBDebugger`` / ``NetworkUSBDebugger`` (a probe on the exporter's host): labgrid's
-  OpenOCDDriver with the board's OpenOCD configs (labgrid copies the image over SSH).
-* ``USBFlashableDevice`` / ``NetworkUSBFlashableDevice``: labgrid's FlashScriptDriver with the
-  script named by ``--flash-script`` is not wired up yet: refused with a clear message.
+Flashing goes through the place's ``EdgeqFlasher`` resource (host, port): an
+``edgeq.farm.board_server`` on the exporter host that takes the ELF over TCP and flashes it with
+the board's own tool (openocd, pyocd, st-flash, ... from the board definition), or restarts QEMU
+with it for a virtual board. labgrid's own OpenOCDDriver/FlashScriptDriver would copy the image
+to the exporter over SSH; the upload needs no SSH account on the exporter host.
+The serial port is the place's ``NetworkSerialPort`` (ser2net behind a USBSerialPort /
+RawSerialPort export, or a raw TCP port), opened with pyserial's ``rfc2217://`` / ``socket://``.
 """
 
 from __future__ import annotations
@@ -160,9 +159,10 @@ def serial_url(res: dict[str, Any], place_name: str) -> str:
     return f"{scheme}://{p['host']}:{int(p['port'])}"
 
 
-def upload_virtual(host: str, port: int, elf: Path, timeout: float = 60.0) -> None:
-    """Flash an ``edgeq.farm.virtual_board``: send the ELF, wait for its ``ok``."""
-    from edgeq.farm.virtual_board import MAGIC
+def upload(host: str, port: int, elf: Path, timeout: float = 300.0) -> None:
+    """Flash through an ``edgeq.farm.board_server``: send the ELF, wait for its ``ok`` (a real
+    board's tool may take a minute)."""
+    from edgeq.farm.board_server import MAGIC
 
     image = Path(elf).read_bytes()
     try:
@@ -170,21 +170,24 @@ def upload_virtual(host: str, port: int, elf: Path, timeout: float = 60.0) -> No
             s.sendall(MAGIC + struct.pack("<Q", len(image)) + image)
             reply = s.makefile("rb").readline().decode(errors="replace").strip()
     except OSError as e:
-        raise DeviceLost(f"cannot flash the virtual board at {host}:{port}: {e}") from None
+        raise DeviceLost(f"cannot flash through the board server at {host}:{port}: {e}") from None
     if reply != "ok":
-        raise FlashError(f"the virtual board at {host}:{port} refused the image: {reply or 'no answer'}")
+        raise FlashError(f"the board server at {host}:{port} could not flash the image: {reply or 'no answer'}")
 
 
 def _flash(res: dict[str, Any], place_name: str, board, elf: Path, log) -> bool:
-    """Flash through the place's resources; True when the board is an emulator (-icount)."""
-    if "EdgeqQemuFlasher" in res:
-        p = res["EdgeqQemuFlasher"].params
-        log(f"flash {place_name} (virtual board at {p['host']}:{p['port']})")
-        upload_virtual(p["host"], int(p["port"]), elf)
-        return True
-    kinds = ", ".join(sorted(res)) or "none"
-    raise InputError(f"labgrid place {place_name} has no resource edgeq can flash with (it has: {kinds})",
-                     "export an EdgeqQemuFlasher for a virtual board; real probes (OpenOCD) are not wired up yet")
+    """Flash through the place's EdgeqFlasher; True when the board is an emulator (-icount)."""
+    if "EdgeqFlasher" not in res:
+        kinds = ", ".join(sorted(res)) or "none"
+        raise InputError(f"labgrid place {place_name} has no EdgeqFlasher resource to flash with (it has: {kinds})",
+                         "run `python -m edgeq.farm.board_server` next to the board and export its port as "
+                         "EdgeqFlasher (README: Team setup)")
+    p = res["EdgeqFlasher"].params
+    if not res["EdgeqFlasher"].avail:
+        raise DeviceLost(f"the flasher of labgrid place {place_name} is not available (exporter gone?)")
+    log(f"flash {place_name} through its board server at {p['host']}:{p['port']}")
+    upload(p["host"], int(p["port"]), elf)
+    return bool(getattr(board, "emulated", False))
 
 
 @contextlib.contextmanager

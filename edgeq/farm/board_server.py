@@ -1,18 +1,23 @@
-"""A virtual board for a labgrid exporter: QEMU with its UART on a fixed TCP port, "flashed" by
-uploading an ELF to a second TCP port, which restarts QEMU with that image.
+"""Flashing a farm board from a labgrid client: the exporter host runs this server next to the
+board; the client uploads the ELF to it over TCP and the server flashes it with the board's own
+tool (edgeq.device.flashers: openocd, pyocd, st-flash, ...), or — for a virtual board — restarts
+QEMU with it, its UART on a fixed TCP port.
 
-    python -m edgeq.farm.virtual_board --machine mps2-an386 --serial-port 5001 --flash-port 5002
+    python -m edgeq.farm.board_server --board nucleo-l476rg --flash-port 5002
+    python -m edgeq.farm.board_server --machine mps2-an386 --serial-port 5001 --flash-port 5002
 
-The exporter exports both ports (exporter YAML, see README "Team setup"):
+The exporter exports the flash port as an ``EdgeqFlasher`` resource next to the board's serial
+port (exporter YAML, see README "Team setup"):
 
     vboard0:
       NetworkSerialPort: {host: 127.0.0.1, port: 5001, protocol: raw, speed: 115200}
-      EdgeqQemuFlasher: {host: 127.0.0.1, port: 5002}
+      EdgeqFlasher: {host: 127.0.0.1, port: 5002}
 
 Flash protocol (one upload per connection): the client sends ``EDGEQFLASH`` + the image size as 8
-bytes little-endian + the ELF; the board answers one line, ``ok`` once the new QEMU listens on
-the serial port (QEMU then waits for the serial client before it runs the guest, so READY is
-never lost), or ``error: ...``. The QEMU runs with ``-icount shift=0`` like a local virtual board.
+bytes little-endian + the ELF; the server answers one line: ``ok`` once the board runs the image
+(a virtual board: once the new QEMU listens on the serial port — QEMU then waits for the serial
+client before it runs the guest, so READY is never lost), or ``error: ...``. Virtual boards run
+with ``-icount shift=0`` like local ones.
 """
 
 from __future__ import annotations
@@ -119,15 +124,45 @@ class VirtualBoard:
                         pass
 
 
+class ProbeBoard:
+    """A real board on this host: an upload is flashed with the board's tool."""
+
+    def __init__(self, board, workdir: Path):
+        self.board, self.workdir = board, workdir
+        self.lock = threading.Lock()
+
+    def flash(self, image: bytes) -> None:
+        from edgeq.device.flashers import flash
+
+        with self.lock:
+            elf = self.workdir / "image.elf"
+            elf.write_bytes(image)
+            flash(self.board, elf)
+
+    def stop_qemu(self) -> None:  # nothing runs here between uploads
+        pass
+
+    serve = VirtualBoard.serve
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m edgeq.farm.virtual_board", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--machine", required=True, help="QEMU machine, e.g. mps2-an386")
-    ap.add_argument("--serial-port", type=int, required=True, help="TCP port of the board's UART (127.0.0.1)")
+    ap = argparse.ArgumentParser(prog="python -m edgeq.farm.board_server", description=__doc__.split("\n\n")[0])
+    what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--machine", help="a virtual board: the QEMU machine, e.g. mps2-an386")
+    what.add_argument("--board", help="a board of `edgeq boards` attached to this host (flashed with its tool)")
+    ap.add_argument("--serial-port", type=int, help="a virtual board: TCP port of its UART (127.0.0.1)")
     ap.add_argument("--flash-port", type=int, required=True, help="TCP port that takes firmware uploads")
     ap.add_argument("--ready-file", type=Path, help="written once the flash port listens")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="edgeq-vboard-") as tmp:
-        board = VirtualBoard(args.machine, args.serial_port, Path(tmp))
+        if args.machine:
+            if args.serial_port is None:
+                ap.error("--machine needs --serial-port")
+            board = VirtualBoard(args.machine, args.serial_port, Path(tmp))
+        else:
+            from edgeq.boards import get_board
+
+            board = ProbeBoard(get_board(args.board), Path(tmp))
 
         def bye(signum, _frame):
             board.stop_qemu()
