@@ -23,7 +23,6 @@ import contextlib
 import os
 import socket
 import struct
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
