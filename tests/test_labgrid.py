@@ -183,6 +183,65 @@ def test_place_held_by_someone_else_is_refused(farm, digits_tflite, tmp_path):
         farm.client("-p", "vb1", "release", user="alice")
 
 
+def _qemu_of(pid: int) -> list[int]:
+    """QEMUs started by process ``pid`` (a board server of this test's farm)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (d / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # exited while we looked
+        if ppid == pid and b"qemu-system-arm" in cmd:
+            out.append(int(d.name))
+    return out
+
+
+def test_board_lost_mid_run_keeps_results_releases_the_place_and_resume_finishes(farm, digits_tflite, tmp_path):
+    """The farm board's emulator dies mid-run: exit 3, what was measured kept, the place released;
+    --resume through the place (flashed again) runs only the rest."""
+    import signal
+
+    server = farm.procs[1 + BOARDS.index("vb0")]  # the coordinator is procs[0], then the boards
+    args = ["flash-and-test", str(digits_tflite), "--board", "qemu-mps2-an386", "--data", str(DIGITS / "test.npz"),
+            "--limit", "150", "--workdir", str(tmp_path), "--labgrid", "vb0", "--coordinator", farm.address]
+    results = tmp_path / "results.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "edgeq", *args], env=farm.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    killed = None
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None:
+            if results.exists() and results.read_text().count("\n") > 0:
+                qemus = _qemu_of(server.pid)
+                if qemus:
+                    killed = qemus[0]
+                    os.kill(killed, signal.SIGKILL)  # started by the board server this test started
+                    break
+            time.sleep(0.01)
+        _out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert killed is not None, f"the board's QEMU was never seen while results came in: {err}"
+    kept = results.read_text().splitlines()
+    assert proc.returncode == 3, err
+    assert "Traceback" not in err and f"after {len(kept)} of 150 results" in " ".join(err.split())
+    assert 0 < len(kept) < 150
+    assert farm.acquired_by("vb0") is None  # released on the error path too
+    r = edgeq(*args, "--resume", "--json", env=farm.env)
+    assert r.returncode == 0, r.stderr
+    assert f"resuming: {len(kept)} of 150 results reused" in " ".join(r.stderr.split())
+    rep = json.loads(r.stdout)
+    assert rep["samples"] == 150 and rep["bit_exact_rate"] == 1.0
+    lines = results.read_text().splitlines()
+    assert lines[:len(kept)] == kept and sorted(json.loads(x)["index"] for x in lines) == list(range(150))
+    assert farm.acquired_by("vb0") is None
+
+
 def test_labgrid_without_coordinator_refused_before_building(digits_tflite, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "LG_COORDINATOR"}
     r = edgeq("flash-and-test", digits_tflite, "--board", "qemu-mps2-an386", "--data", DIGITS / "test.npz",
