@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from . import data as data_mod
+from . import shards
 from .artifacts import write_json_atomic
 from .errors import GateFailed, InputError
 
@@ -62,6 +63,12 @@ class FlashTestOptions:
     inplace: bool = True
     # memory banks (edgeq.placement): e.g. "arena=dtcm"; None: the board's default regions
     place: str | None = None
+    # the test set split over this many device sessions (emulator instances) run at once (edgeq.shards)
+    jobs: int = 1
+    # labgrid places to run on instead of a local board/emulator (edgeq.farm), and the coordinator
+    # (HOST:PORT; default $LG_COORDINATOR)
+    labgrid: tuple[str, ...] = ()
+    coordinator: str | None = None
 
 
 def _stats(values: list[int]) -> dict | None:
@@ -94,6 +101,27 @@ def _check_options(opts: FlashTestOptions, board) -> None:
             raise InputError("--kernels cmsis-nn needs a CMSIS-NN checkout: give --cmsis-nn PATH or set "
                              "EDGEQ_CMSIS_NN_DIR")
         check_checkout(opts.cmsis_nn)
+    if opts.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {opts.jobs}")
+    if opts.labgrid:
+        from .farm.place import coordinator_address
+
+        coordinator_address(opts.coordinator)
+        if opts.upload == "file":
+            raise InputError("--upload file reads inputs from a file on the emulator's host: not with --labgrid")
+        if opts.port:
+            raise InputError("--port and --labgrid both name the board's serial port: give one",
+                             "a labgrid place brings its own (network) serial port")
+        if len(set(opts.labgrid)) != len(opts.labgrid):
+            raise InputError("the same --labgrid place is given twice")
+        if opts.jobs > len(opts.labgrid):
+            raise InputError(f"--jobs {opts.jobs} needs as many labgrid places; {len(opts.labgrid)} given")
+    elif opts.jobs > 1 and not board.emulated:
+        raise InputError(f"--jobs {opts.jobs} needs as many devices: {board.name} is one real board on --port",
+                         "run real boards in parallel through a labgrid farm, or drop --jobs")
+    if opts.jobs > 1 and opts.telemetry:
+        raise InputError("--telemetry counts saturation on one device: it cannot be combined with --jobs",
+                         "drop --jobs (or --telemetry)")
     if opts.limit is not None and opts.limit <= 0:
         raise InputError(f"--limit must be positive, got {opts.limit}")
     if opts.upload not in UPLOADS:
@@ -101,7 +129,7 @@ def _check_options(opts: FlashTestOptions, board) -> None:
     if opts.upload == "file" and not board.emulated:
         raise InputError(f"--upload file works only on emulated boards; {board.name} is a real board",
                          "a real board gets its inputs over serial: drop --upload (or pass --upload serial)")
-    if not board.emulated and not opts.port:
+    if not board.emulated and not opts.port and not opts.labgrid:
         # refused here, before minutes of converting, generating and building
         raise InputError(f"{board.name} is a real board: give its serial port with --port",
                          "e.g. --port /dev/ttyACM0 (a board's port is usually /dev/ttyACM* or /dev/ttyUSB*)")
@@ -253,6 +281,11 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
 
     board = get_board(opts.board)  # looked up once: every stage below takes this object
     _check_options(opts, board)
+    if opts.labgrid:
+        from .farm.place import check_places, coordinator_address
+
+        check_places(coordinator_address(opts.coordinator), opts.labgrid[:max(opts.jobs, 1)] if opts.jobs > 1
+                     else opts.labgrid)
     with workdir_lock(Path(opts.workdir)):
         return _flash_and_test(model, opts, board, log, progress)
 
@@ -260,7 +293,6 @@ def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: Non
 def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progress) -> dict:
     from .build import build_firmware
     from .codegen import generate
-    from .device.runner import run_dataset
     from .device.session import device_session
     from .graph import load_graph
     from .reference import REFERENCE_NAMES, keeps_state, reference_for, run_tflm
@@ -318,9 +350,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     identity = _run_identity(board, graph, full_ds, ds, indices, opts)
     if opts.resume:
         _check_resume(meta_path, results_path, identity)
-        from .device.runner import load_results
-
-        reused = sum(1 for i in load_results(results_path) if 0 <= i < len(ds))
+        reused = sum(1 for i in shards.recorded(results_path) if 0 <= i < len(ds))
         log(f"note: resuming: {reused} of {len(ds)} results reused from {results_path}, {len(ds) - reused} to run")
 
     from .cmsis_nn import scratch_for_board
@@ -351,24 +381,30 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     if not opts.resume:
         # the old results go before the new identity is written: at no moment does the identity
         # file vouch for records of another run
-        results_path.unlink(missing_ok=True)
+        shards.discard(results_path)
     write_json_atomic(meta_path, identity)
-    log(f"{'start' if board.emulated else 'flash'} {board.name}; inputs over "
-        f"{'the UART' if opts.upload == 'serial' else 'semihosting (host file)'}")
-    with device_session(board, fw.elf, port=opts.port, baudrate=opts.baud) as dev:
-        info = dev.client.info()
-        if info.model_sha256 != gen.sha256:
-            raise GateFailed(f"the device runs model {info.model_sha256[:12]}…, not {gen.sha256[:12]}…")
-        samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
-        if opts.telemetry:
-            dev.client.saturation(reset=True)  # count this run's inferences only
-        recs = run_dataset(dev.client, samples, results_path, resume=opts.resume,
-                           icount_shift=dev.icount_shift, upload=opts.upload, profile=opts.profile,
-                           telemetry=opts.telemetry,
-                           progress=(lambda done, total, rec: progress(done, total)) if progress else None)
-        device_stats = dev.client.saturation() if opts.telemetry else None
-        link = dev.client.stats.to_dict()
-        icount_shift = dev.icount_shift
+    jobs = min(opts.jobs if opts.jobs > 1 or not opts.labgrid else len(opts.labgrid), len(ds))
+    where = f"labgrid place{'s' if jobs > 1 else ''} {', '.join(opts.labgrid[:jobs])}" if opts.labgrid else \
+        board.name + (f" ×{jobs}" if jobs > 1 else "")
+    log(f"{'start' if board.emulated and not opts.labgrid else 'flash'} {where}"
+        + f"; inputs over {'the UART' if opts.upload == 'serial' else 'semihosting (host file)'}")
+    samples = ref.inputs_q if len(ref.inputs_qs) == 1 else _Samples(ref.inputs_qs)
+    with contextlib.ExitStack() as farm:
+        if opts.labgrid:
+            from .farm.place import coordinator_address, coordinator_session, place_session
+
+            lg = farm.enter_context(coordinator_session(coordinator_address(opts.coordinator)))
+
+            def open_session(k):
+                return place_session(lg, opts.labgrid[k], board, fw.elf, log=log)
+        else:
+            def open_session(k):
+                return device_session(board, fw.elf, port=opts.port, baudrate=opts.baud)
+        run = shards.run_device(open_session, jobs, samples, results_path, resume=opts.resume,
+                                expected_sha=gen.sha256, upload=opts.upload, profile=opts.profile,
+                                telemetry=opts.telemetry, progress=progress)
+    recs, info, link, icount_shift, device_stats = (run.records, run.info, run.link, run.icount_shift,
+                                                   run.device_stats)
     device_qs = [np.stack([r.output_arrays(info)[k] for r in recs]).reshape(host.shape)
                  for k, host in enumerate(ref.outputs_qs)]
     report = _compare(ref, device_qs, ds, keras_model, recs, info, out_names)

@@ -306,6 +306,13 @@ def flash_and_test(
     drift_threshold: Annotated[Optional[float], typer.Option("--drift-threshold", help="Flag a layer whose "
                                                              "clipping rate exceeds calibration's by more than "
                                                              "this fraction of its outputs (default 0.005).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Split the test set over N emulator instances run "
+                                      "at once (one build); results merge into the same report.")] = 1,
+    labgrid: Annotated[Optional[list[str]], typer.Option("--labgrid", help="Run on this labgrid place "
+                                                         "(acquired, flashed, released); repeat for --jobs "
+                                                         "across places.")] = None,
+    coordinator: Annotated[Optional[str], typer.Option("--coordinator", help="labgrid coordinator HOST:PORT "
+                                                       "(default: $LG_COORDINATOR).")] = None,
     kernels: KernelsOpt = None,
     cmsis_nn: CmsisNnOpt = None,
     inplace: InplaceOpt = True,
@@ -334,7 +341,7 @@ def flash_and_test(
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
                             drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout, inplace=inplace,
-                            place=place)
+                            place=place, jobs=jobs, labgrid=tuple(labgrid or ()), coordinator=coordinator)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)
