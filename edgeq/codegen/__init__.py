@@ -69,6 +69,28 @@ class GenerateResult:
                 "placement": self.placement}
 
 
+def check_kernel_choice(kernels: str, cmsis_nn_dir, scratch_variant: str | None) -> tuple:
+    """Validate the kernel set and its checkout; the scratch variant defaults to what the kernels
+    want ("any" for an upstream CMSIS-NN of unknown core, "portable" for edgeq's).
+    Returns (the checked checkout or None, the scratch variant)."""
+    from ..cmsis_nn import KERNELS, check_checkout
+    from ..memory import SCRATCH_VARIANTS
+
+    if kernels not in KERNELS:
+        raise InputError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
+    if kernels == "cmsis-nn":
+        if cmsis_nn_dir is None:
+            raise InputError("--kernels cmsis-nn needs a CMSIS-NN checkout (--cmsis-nn PATH)")
+        cmsis_nn_dir = check_checkout(cmsis_nn_dir)
+    elif cmsis_nn_dir is not None:
+        raise InputError("a CMSIS-NN checkout was given with kernels=edgeq", "pass kernels=\"cmsis-nn\"")
+    if scratch_variant is None:
+        scratch_variant = "any" if kernels == "cmsis-nn" else "portable"
+    if scratch_variant not in SCRATCH_VARIANTS:
+        raise InputError(f"scratch variant {scratch_variant!r} is not one of {', '.join(SCRATCH_VARIANTS)}")
+    return cmsis_nn_dir, scratch_variant
+
+
 def check_name(name: str) -> str:
     if not _NAME_RE.match(name or "") or name in _C_KEYWORDS:
         raise InputError(f"--name {name!r} is not a usable C identifier",
@@ -229,21 +251,11 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     from ..placement import resolve as resolve_place
 
     placement = resolve_place(place, board)
-    from ..cmsis_nn import KERNELS, check_checkout
     from .packages import check_kernels, layout
 
     check_kernels(fmt, kernels, cmsis_nn_dir)
 
-    if kernels not in KERNELS:
-        raise InputError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
-    if kernels == "cmsis-nn":
-        if cmsis_nn_dir is None:
-            raise InputError("--kernels cmsis-nn needs a CMSIS-NN checkout (--cmsis-nn PATH)")
-        cmsis_nn_dir = check_checkout(cmsis_nn_dir)
-    elif cmsis_nn_dir is not None:
-        raise InputError("a CMSIS-NN checkout was given with kernels=edgeq", "pass kernels=\"cmsis-nn\"")
-    if scratch_variant is None:
-        scratch_variant = "any" if kernels == "cmsis-nn" else "portable"
+    cmsis_nn_dir, scratch_variant = check_kernel_choice(kernels, cmsis_nn_dir, scratch_variant)
     kernel_set = kernels
     from ..graph import load_graph
     from ..memory import flash_usage
@@ -251,10 +263,6 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     from .render import context, render
 
     check_name(name)
-    from ..memory import SCRATCH_VARIANTS
-
-    if scratch_variant not in SCRATCH_VARIANTS:
-        raise InputError(f"scratch variant {scratch_variant!r} is not one of {', '.join(SCRATCH_VARIANTS)}")
     target, keep = check_output_dir(out_dir, force)
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Union
 
 from ..errors import InputError
-from . import KERNELS_DIR, GenerateResult, PathOrBytes, _install, check_name, check_output_dir, kernel_sources
+from . import (KERNELS_DIR, GenerateResult, PathOrBytes, _install, check_kernel_choice, check_name,
+               check_output_dir, kernel_sources)
 
 SHARED_SYMBOL = "edgeq_shared_arena"  # the array, its .c/.h and its CMake target
 SHARED_GUARD = "EDGEQ_SHARED_ARENA"
@@ -63,9 +64,8 @@ def generate_set(models: list[PathOrBytes], out_dir: Union[str, Path], names: li
     ``names``: the C prefix of each model (default: from the file names). The other options mean
     what they mean for ``edgeq.codegen.generate`` and apply to every model."""
     from .. import __version__
-    from ..cmsis_nn import KERNELS, check_checkout
     from ..graph import load_graph
-    from ..memory import SCRATCH_VARIANTS, flash_usage
+    from ..memory import flash_usage
     from .lower import lower
     from .render import _cmake_string, environment, render
 
@@ -81,18 +81,7 @@ def generate_set(models: list[PathOrBytes], out_dir: Union[str, Path], names: li
     if dup:
         raise InputError(f"model name {dup[0]!r} is used twice (or is the shared arena's name)",
                          hint="give each model its own name: --name a,b")
-    if kernels not in KERNELS:
-        raise InputError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
-    if kernels == "cmsis-nn":
-        if cmsis_nn_dir is None:
-            raise InputError("--kernels cmsis-nn needs a CMSIS-NN checkout (--cmsis-nn PATH)")
-        cmsis_nn_dir = check_checkout(cmsis_nn_dir)
-    elif cmsis_nn_dir is not None:
-        raise InputError("a CMSIS-NN checkout was given with kernels=edgeq", "pass kernels=\"cmsis-nn\"")
-    if scratch_variant is None:
-        scratch_variant = "any" if kernels == "cmsis-nn" else "portable"
-    if scratch_variant not in SCRATCH_VARIANTS:
-        raise InputError(f"scratch variant {scratch_variant!r} is not one of {', '.join(SCRATCH_VARIANTS)}")
+    cmsis_nn_dir, scratch_variant = check_kernel_choice(kernels, cmsis_nn_dir, scratch_variant)
     target, keep = check_output_dir(out_dir, force)
 
     loaded = []
