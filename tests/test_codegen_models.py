@@ -124,7 +124,7 @@ _CMSIS_NN_LAYOUT = {  # upstream CMSIS-NN's Source/ folders, by kernel file pref
     "arm_softmax": "SoftmaxFunctions", "arm_elementwise": "BasicMathFunctions",
     "arm_maximum": "BasicMathFunctions", "arm_batch_matmul": "MatrixMultiplicationFunctions",
     "arm_transpose_conv": "ConvolutionFunctions", "arm_transpose": "TransposeFunctions",
-    "arm_lstm": "LSTMFunctions", "arm_vector_sum": "NNSupportFunctions", "arm_nn_": "NNSupportFunctions"}
+    "arm_lstm": "LSTMFunctions", "arm_svdf": "SVDFunctions", "arm_vector_sum": "NNSupportFunctions", "arm_nn_": "NNSupportFunctions"}
 
 
 def _fake_cmsis_nn_checkout(root):
