@@ -2,7 +2,8 @@
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
 range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails;
-im2col convolutions with odd output channels; fully connected with depth and unit tails; ADD.
+im2col convolutions with odd output channels and one whose bias is too large for the bounded
+requantization; fully connected with depth and unit tails; ADD.
 Plus the fast int8 requantization against the reference one on edge operands.
 
 On the device the same kernels run as hand-allocated assembly; `tests/test_ops_spatial.py -k m4`
@@ -64,6 +65,9 @@ def fam_pointwise():
         L.Conv2D(7, 3, padding="same")(x),  # im2col: k = 45 (a partial group), odd channels
         L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(c16),
         L.Conv2D(3, (2, 4), padding="valid")(L.Conv2D(1, 1)(x)),  # in_c 1: every tap a partial group
+        # im2col with a bias of ~1.5e9 quantized (> 2^30): fails edgeq_requant_bounded_ok, so the
+        # fast requantization must run (the bounded one would overflow doubling the accumulator)
+        L.Conv2D(3, 3, padding="same", bias_initializer=keras.initializers.Constant(2e4))(x),
     ]
     return keras.Model(x, outs), _u(-1, 1, (5, 5, 5)), "int8"
 

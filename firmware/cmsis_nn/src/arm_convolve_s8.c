@@ -345,11 +345,21 @@ static inline void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const in
     }
 }
 
-/* One int8 output; mode (a constant where inlined): 2 the fast requantization with the whole
- * int8 range as activation range (SSAT alone clamps), 1 fast + clamp, 0 the general one. */
-static inline int8_t edgeq_conv_out(int32_t acc, int32_t m, int32_t s, int32_t mode, int32_t out_off, int32_t act_min,
-                                    int32_t act_max)
+/* One int8 output; mode (a constant where inlined): 4 edgeq_requant_bounded (kb its constant k,
+ * the output offset folded in) with the whole int8 range as activation range, 3 bounded + clamp,
+ * 2 the fast requantization with the whole int8 range (SSAT alone clamps), 1 fast + clamp, 0 the
+ * general one. */
+static inline int8_t edgeq_conv_out(int32_t acc, int32_t m, int32_t s, int32_t kb, int32_t mode, int32_t out_off,
+                                    int32_t act_min, int32_t act_max)
 {
+    if (mode == 4)
+    {
+        return (int8_t)edgeq_requant_bounded(acc, m, kb, -s);
+    }
+    if (mode == 3)
+    {
+        return (int8_t)edgeq_clamp_i32(edgeq_requant_bounded(acc, m, kb, -s), act_min, act_max);
+    }
     if (mode == 2)
     {
         return (int8_t)edgeq_ssat8(edgeq_requant_fast(acc, m, s) + out_off);
@@ -378,17 +388,23 @@ static inline void edgeq_conv_channels(const int16_t *cols, const int8_t *filter
         acc[0] = acc[2] = bias != 0 ? bias[oc] : 0;
         acc[1] = acc[3] = bias != 0 ? bias[oc1] : 0;
         edgeq_dot_2x2(cols, w0, w1, k, acc);
-        out0[oc] = edgeq_conv_out(acc[0], mult[oc], shift[oc], mode, out_off, act_min, act_max);
-        if (n_px == 2)
         {
-            out1[oc] = edgeq_conv_out(acc[2], mult[oc], shift[oc], mode, out_off, act_min, act_max);
-        }
-        if (n_oc == 2)
-        {
-            out0[oc1] = edgeq_conv_out(acc[1], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+            const int32_t m0 = mult[oc], s0 = shift[oc], m1 = mult[oc1], s1 = shift[oc1];
+            /* the bounded modes' k, once per channel pair (two pixels share it) */
+            const int32_t kb0 = mode >= 3 ? edgeq_rq_prepare(m0, s0, out_off).k : 0;
+            const int32_t kb1 = mode >= 3 ? edgeq_rq_prepare(m1, s1, out_off).k : 0;
+            out0[oc] = edgeq_conv_out(acc[0], m0, s0, kb0, mode, out_off, act_min, act_max);
             if (n_px == 2)
             {
-                out1[oc1] = edgeq_conv_out(acc[3], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+                out1[oc] = edgeq_conv_out(acc[2], m0, s0, kb0, mode, out_off, act_min, act_max);
+            }
+            if (n_oc == 2)
+            {
+                out0[oc1] = edgeq_conv_out(acc[1], m1, s1, kb1, mode, out_off, act_min, act_max);
+                if (n_px == 2)
+                {
+                    out1[oc1] = edgeq_conv_out(acc[3], m1, s1, kb1, mode, out_off, act_min, act_max);
+                }
             }
         }
     }
@@ -401,7 +417,17 @@ static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *co
                                                               int32_t act_min, int32_t act_max, int32_t n_px,
                                                               int8_t *out0, int8_t *out1)
 {
-    if (mode == 2)
+    if (mode == 4)
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 4, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else if (mode == 3)
+    {
+        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 3, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else if (mode == 2)
     {
         edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 2, out_off, act_min, act_max, n_px,
                             out0, out1);
@@ -432,9 +458,13 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
     const int32_t groups = in_c / k_c, oc_per_group = out_c / groups;
     const int32_t out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    const int32_t mode = edgeq_requant_fast_ok(quant_params->multiplier, quant_params->shift, out_c)
-                             ? (act_min <= -128 && act_max >= 127 ? 2 : 1)
-                             : 0;
+    const int32_t full_act = act_min <= -128 && act_max >= 127;
+    /* 4 / 3: every accumulator bias + sum((x + input_offset) * w) over k taps provably below 2^29
+     * (padded taps add 0): edgeq_requant_bounded; 2 / 1 the fast requantization; 0 the general */
+    const int32_t mode =
+        edgeq_requant_bounded_ok(quant_params->multiplier, quant_params->shift, bias_data, out_c, k) ? (full_act ? 4 : 3)
+        : edgeq_requant_fast_ok(quant_params->multiplier, quant_params->shift, out_c)                 ? (full_act ? 2 : 1)
+                                                                                                      : 0;
     int32_t b, p, i, g;
 
     for (b = 0; b < input_dims->n; b++)
