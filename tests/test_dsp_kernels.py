@@ -2,8 +2,8 @@
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
 range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails;
-im2col convolutions with odd output channels and one whose bias is too large for the bounded
-requantization; fully connected with depth and unit tails; ADD.
+im2col convolutions with odd output channels, partial last groups (byte-field and generic
+im2col) and one whose bias is too large for the bounded requantization; fully connected with depth and unit tails; ADD.
 Plus the fast int8 requantization against the reference one on edge operands.
 
 On the device the same kernels run as hand-allocated assembly; `tests/test_ops_spatial.py -k m4`
@@ -68,6 +68,8 @@ def fam_pointwise():
         # im2col with a bias of ~1.5e9 quantized (> 2^30): fails edgeq_requant_bounded_ok, so the
         # fast requantization must run (the bounded one would overflow doubling the accumulator)
         L.Conv2D(3, 3, padding="same", bias_initializer=keras.initializers.Constant(2e4))(x),
+        # k = 3 * 3 * 58 = 522: past the byte-field route, a partial last group (2 elements)
+        L.Conv2D(3, 3, padding="same")(L.Conv2D(58, 1)(x)),
     ]
     return keras.Model(x, outs), _u(-1, 1, (5, 5, 5)), "int8"
 
