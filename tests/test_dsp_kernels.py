@@ -2,7 +2,10 @@
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
 range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails;
-im2col convolutions with odd output channels; fully connected with depth and unit tails; ADD.
+im2col convolutions with odd output channels, partial last groups (byte-field and generic
+im2col) and one whose bias is too large for the bounded requantization; max pooling with
+channel tails, padded windows and a clamped activation range; fully connected with depth and
+unit tails; ADD.
 Plus the fast int8 requantization against the reference one on edge operands.
 
 On the device the same kernels run as hand-allocated assembly; `tests/test_ops_spatial.py -k m4`
@@ -64,6 +67,11 @@ def fam_pointwise():
         L.Conv2D(7, 3, padding="same")(x),  # im2col: k = 45 (a partial group), odd channels
         L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(c16),
         L.Conv2D(3, (2, 4), padding="valid")(L.Conv2D(1, 1)(x)),  # in_c 1: every tap a partial group
+        # im2col with a bias of ~1.5e9 quantized (> 2^30): fails edgeq_requant_bounded_ok, so the
+        # fast requantization must run (the bounded one would overflow doubling the accumulator)
+        L.Conv2D(3, 3, padding="same", bias_initializer=keras.initializers.Constant(2e4))(x),
+        # k = 3 * 3 * 58 = 522: past the byte-field route, a partial last group (2 elements)
+        L.Conv2D(3, 3, padding="same")(L.Conv2D(58, 1)(x)),
     ]
     return keras.Model(x, outs), _u(-1, 1, (5, 5, 5)), "int8"
 
@@ -85,7 +93,21 @@ def fam_dense_add():
     return keras.Model(x, outs), _u(-2, 2, (13,)), "int8"
 
 
-FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "dense_add": fam_dense_add}
+def fam_pool():
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 7, 7), batch_size=1)  # 7 channels: one word of four + a tail of three
+    c12 = L.Conv2D(12, 1)(x)
+    outs = [
+        L.MaxPooling2D(2)(x),
+        L.MaxPooling2D(3, strides=2, padding="same")(c12),  # windows cut by the padding
+        L.MaxPooling2D((2, 3), strides=1, padding="same")(L.Conv2D(8, 1, activation="relu6")(x)),
+        L.ReLU(6.0)(L.MaxPooling2D(2, padding="same")(c12)),  # an activation range narrower than int8
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (9, 7, 7)), "int8"
+
+
+FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "dense_add": fam_dense_add, "pool": fam_pool}
 
 
 def _key(name: str) -> str:
@@ -129,6 +151,7 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
     assert {"DEPTHWISE_CONV_2D"} <= ops["depthwise"]
     assert {"CONV_2D"} <= ops["pointwise"]
     assert {"FULLY_CONNECTED", "ADD"} <= ops["dense_add"]
+    assert "MAX_POOL_2D" in ops["pool"]
     for n, ref in zip(names, tflm_run_many(cases)):
         assert assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs[n]), ref) >= SAMPLES
 

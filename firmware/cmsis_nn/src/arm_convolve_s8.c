@@ -51,12 +51,16 @@ int32_t arm_convolve_s8_get_buffer_size(const cmsis_nn_dims *input_dims, const c
  * at cols[8 * g + 4 * i ...], so one pointer walks both columns and each step reads 16
  * consecutive bytes (two LDRD). Within a whole group the order is [e0 e2 e1 e3]: SXTB16 of a
  * weight word yields the pairs (w0, w2) and (w1, w3), so the column words (e0, e2) and (e1, e3)
- * line up with them without repacking the weights. A last partial group (k % 4 elements) stays
- * in natural order for the scalar tail. Size: 8 * ceil(k / 4) = 2 * align4(k) int16.
+ * line up with them without repacking the weights. A last partial group (k % 4 elements) is
+ * stored in the same order and zero-filled to four, so a filter pair whose next align4(k) bytes
+ * lie inside the filter array runs it as a whole group (the bytes past the filter row meet 0);
+ * the last pair reads no further than its row (a scalar tail). Size: 8 * ceil(k / 4) =
+ * 2 * align4(k) int16.
  */
 
 /* Pixel i's column filled in natural order (element j at 8 * (j / 4) + 4 * i + j % 4, i.e.
- * j + (j & ~3) + 4 * i): swap e1 and e2 of every whole group. */
+ * j + (j & ~3) + 4 * i): swap e1 and e2 of every group (k4: the elements rounded up to whole
+ * groups, a partial last group zero-filled first). */
 static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
 {
     int16_t *g = cols + 4 * i;
@@ -78,8 +82,8 @@ static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
  * int8 in natural order (whole kernel rows copied when in bounds; padded taps get the byte
  * -input_offset, which is the input zero point, so that x + input_offset is 0 there), then
  * widened four at a time: SXTAB16 of a word gives (e0 + off, e2 + off) and (e1 + off, e3 + off),
- * exactly the [e0 e2 e1 e3] group order of the column. The last partial group is widened in
- * natural order like edgeq_im2col's. Replaces an element-by-element fill plus a reorder pass.
+ * exactly the [e0 e2 e1 e3] group order of the column. The last partial group is widened into
+ * the same order, zero-filled. Replaces an element-by-element fill plus a reorder pass.
  */
 static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int32_t in_h, int32_t in_w,
                                int32_t in_c, int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0,
@@ -136,9 +140,17 @@ static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int
         edgeq_write_s16x2(dst, edgeq_sxtab16(off2, v));
         edgeq_write_s16x2(dst + 2, edgeq_sxtab16_ror8(off2, v));
     }
-    for (; j < k; j++)
+    if (j < k) /* the partial last group: same order, zero-filled (those products vanish) */
     {
-        dst[j - k4] = (int16_t)(field[j] + in_off);
+        int16_t t[4] = {0, 0, 0, 0};
+        for (; j < k; j++)
+        {
+            t[j - k4] = (int16_t)(field[j] + in_off);
+        }
+        dst[0] = t[0];
+        dst[1] = t[2];
+        dst[2] = t[1];
+        dst[3] = t[3];
     }
 }
 
@@ -148,7 +160,6 @@ static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t i
                          int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0, int32_t dil_h,
                          int32_t dil_w, int32_t in_off)
 {
-    const int32_t k4 = (k_h * k_w * in_c) & ~3;
     const int32_t off2 = (int32_t)(((uint32_t)(in_off & 0xFFFF) << 16) | (uint32_t)(in_off & 0xFFFF));
     int32_t ky, kx, c, j = 0;
     for (ky = 0; ky < k_h; ky++)
@@ -200,7 +211,13 @@ static void edgeq_im2col(int16_t *cols, int32_t i, const int8_t *in_b, int32_t i
     }
     if ((in_c & 3) != 0)
     {
-        edgeq_col_interleave(cols, i, k4);
+        const int32_t k_all = k_h * k_w * in_c, k_up = (k_all + 3) & ~3;
+        int32_t e;
+        for (e = k_all; e < k_up; e++) /* zero-fill the partial last group */
+        {
+            cols[4 * i + e + (e & ~3)] = 0;
+        }
+        edgeq_col_interleave(cols, i, k_up);
     }
 }
 
@@ -321,23 +338,25 @@ static inline void edgeq_dot_2x2_groups(const int16_t **cols, const int8_t **w0,
  * out[p][oc] for the two interleaved columns (pixels) and two filters (output channels) at
  * once: each weight word is loaded and sign-extended once for both pixels, each column word
  * once for both channels. w1 is w0 + k, or w0 itself for an odd channel count (step -4; the
- * duplicate sums are not stored).
+ * duplicate sums are not stored). whole: the k % 4 last elements may run as a whole group (the
+ * caller checked that w1 + align4(k) stays inside the filter array; the column is 0 there).
  *
  * Overflow: every SMLAD adds two products of an int16 in [-255, 255] and an int8, |.| <= 65280.
  * The accumulators add modulo 2^32 (SMLAD only sets the Q flag), exactly like TFLM's int32
  * accumulator (bias + sum of products, in any order): the same bits for all int8 inputs, and
  * the exact sum whenever it fits int32 (k <= 32896 taps x channels covers every real layer).
  */
-static inline void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const int8_t *w1, int32_t k, int32_t acc[4])
+static inline void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const int8_t *w1, int32_t k, int32_t whole,
+                                 int32_t acc[4])
 {
     /* the planner's scratch is word aligned (LDRD of the column words) */
     const int16_t *col = (const int16_t *)__builtin_assume_aligned(cols, 4);
     const int8_t *w = w0;
-    int32_t j = k & ~3;
-    edgeq_dot_2x2_groups(&col, &w, k >> 2, (int32_t)(w1 - w0) - 4, acc);
-    for (; j < k; j++) /* natural order in the last, partial group */
+    int32_t j = whole ? k : k & ~3;
+    edgeq_dot_2x2_groups(&col, &w, whole ? (k + 3) >> 2 : k >> 2, (int32_t)(w1 - w0) - 4, acc);
+    for (; j < k; j++) /* the last, partial group, its elements in [e0 e2 e1 e3] order */
     {
-        const int32_t r = j & 3;
+        const int32_t r = ((j & 1) << 1) | ((j & 2) >> 1);
         acc[0] += col[r] * w0[j];
         acc[1] += col[r] * w1[j];
         acc[2] += col[4 + r] * w0[j];
@@ -345,11 +364,21 @@ static inline void edgeq_dot_2x2(const int16_t *cols, const int8_t *w0, const in
     }
 }
 
-/* One int8 output; mode (a constant where inlined): 2 the fast requantization with the whole
- * int8 range as activation range (SSAT alone clamps), 1 fast + clamp, 0 the general one. */
-static inline int8_t edgeq_conv_out(int32_t acc, int32_t m, int32_t s, int32_t mode, int32_t out_off, int32_t act_min,
-                                    int32_t act_max)
+/* One int8 output; mode (a constant where inlined): 4 edgeq_requant_bounded (kb its constant k,
+ * the output offset folded in) with the whole int8 range as activation range, 3 bounded + clamp,
+ * 2 the fast requantization with the whole int8 range (SSAT alone clamps), 1 fast + clamp, 0 the
+ * general one. */
+static inline int8_t edgeq_conv_out(int32_t acc, int32_t m, int32_t s, int32_t kb, int32_t mode, int32_t out_off,
+                                    int32_t act_min, int32_t act_max)
 {
+    if (mode == 4)
+    {
+        return (int8_t)edgeq_requant_bounded(acc, m, kb, -s);
+    }
+    if (mode == 3)
+    {
+        return (int8_t)edgeq_clamp_i32(edgeq_requant_bounded(acc, m, kb, -s), act_min, act_max);
+    }
     if (mode == 2)
     {
         return (int8_t)edgeq_ssat8(edgeq_requant_fast(acc, m, s) + out_off);
@@ -362,9 +391,10 @@ static inline int8_t edgeq_conv_out(int32_t acc, int32_t m, int32_t s, int32_t m
 }
 
 /* Output channels [oc0, oc_end) of the pixel pair in cols (n_px 1 or 2), two at a time. */
-static inline void edgeq_conv_channels(const int16_t *cols, const int8_t *filter_data, int32_t k, int32_t oc0,
-                                       int32_t oc_end, const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                       int32_t mode, int32_t out_off, int32_t act_min, int32_t act_max, int32_t n_px,
+static inline void edgeq_conv_channels(const int16_t *cols, const int8_t *filter_data, const int8_t *filter_end,
+                                       int32_t k, int32_t oc0, int32_t oc_end, const int32_t *bias, const int32_t *mult,
+                                       const int32_t *shift, int32_t mode, int32_t out_off, int32_t act_min,
+                                       int32_t act_max, int32_t n_px,
                                        int8_t *out0, int8_t *out1)
 {
     int32_t oc;
@@ -377,43 +407,61 @@ static inline void edgeq_conv_channels(const int16_t *cols, const int8_t *filter
         int32_t acc[4];
         acc[0] = acc[2] = bias != 0 ? bias[oc] : 0;
         acc[1] = acc[3] = bias != 0 ? bias[oc1] : 0;
-        edgeq_dot_2x2(cols, w0, w1, k, acc);
-        out0[oc] = edgeq_conv_out(acc[0], mult[oc], shift[oc], mode, out_off, act_min, act_max);
-        if (n_px == 2)
+        /* (pointer comparison within the filter array, or one past its end) */
+        edgeq_dot_2x2(cols, w0, w1, k, (k & 3) != 0 && (filter_end - w1) >= ((k + 3) & ~3), acc);
         {
-            out1[oc] = edgeq_conv_out(acc[2], mult[oc], shift[oc], mode, out_off, act_min, act_max);
-        }
-        if (n_oc == 2)
-        {
-            out0[oc1] = edgeq_conv_out(acc[1], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+            const int32_t m0 = mult[oc], s0 = shift[oc], m1 = mult[oc1], s1 = shift[oc1];
+            /* the bounded modes' k, once per channel pair (two pixels share it) */
+            const int32_t kb0 = mode >= 3 ? edgeq_rq_prepare(m0, s0, out_off).k : 0;
+            const int32_t kb1 = mode >= 3 ? edgeq_rq_prepare(m1, s1, out_off).k : 0;
+            out0[oc] = edgeq_conv_out(acc[0], m0, s0, kb0, mode, out_off, act_min, act_max);
             if (n_px == 2)
             {
-                out1[oc1] = edgeq_conv_out(acc[3], mult[oc1], shift[oc1], mode, out_off, act_min, act_max);
+                out1[oc] = edgeq_conv_out(acc[2], m0, s0, kb0, mode, out_off, act_min, act_max);
+            }
+            if (n_oc == 2)
+            {
+                out0[oc1] = edgeq_conv_out(acc[1], m1, s1, kb1, mode, out_off, act_min, act_max);
+                if (n_px == 2)
+                {
+                    out1[oc1] = edgeq_conv_out(acc[3], m1, s1, kb1, mode, out_off, act_min, act_max);
+                }
             }
         }
     }
 }
 
 static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *cols, const int8_t *filter_data,
-                                                              int32_t k, int32_t oc0, int32_t oc_end,
+                                                              const int8_t *filter_end, int32_t k, int32_t oc0,
+                                                              int32_t oc_end,
                                                               const int32_t *bias, const int32_t *mult,
                                                               const int32_t *shift, int32_t mode, int32_t out_off,
                                                               int32_t act_min, int32_t act_max, int32_t n_px,
                                                               int8_t *out0, int8_t *out1)
 {
-    if (mode == 2)
+    if (mode == 4)
     {
-        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 2, out_off, act_min, act_max, n_px,
+        edgeq_conv_channels(cols, filter_data, filter_end, k, oc0, oc_end, bias, mult, shift, 4, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else if (mode == 3)
+    {
+        edgeq_conv_channels(cols, filter_data, filter_end, k, oc0, oc_end, bias, mult, shift, 3, out_off, act_min, act_max, n_px,
+                            out0, out1);
+    }
+    else if (mode == 2)
+    {
+        edgeq_conv_channels(cols, filter_data, filter_end, k, oc0, oc_end, bias, mult, shift, 2, out_off, act_min, act_max, n_px,
                             out0, out1);
     }
     else if (mode == 1)
     {
-        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 1, out_off, act_min, act_max, n_px,
+        edgeq_conv_channels(cols, filter_data, filter_end, k, oc0, oc_end, bias, mult, shift, 1, out_off, act_min, act_max, n_px,
                             out0, out1);
     }
     else
     {
-        edgeq_conv_channels(cols, filter_data, k, oc0, oc_end, bias, mult, shift, 0, out_off, act_min, act_max, n_px,
+        edgeq_conv_channels(cols, filter_data, filter_end, k, oc0, oc_end, bias, mult, shift, 0, out_off, act_min, act_max, n_px,
                             out0, out1);
     }
 }
@@ -432,9 +480,13 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
     const int32_t groups = in_c / k_c, oc_per_group = out_c / groups;
     const int32_t out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
-    const int32_t mode = edgeq_requant_fast_ok(quant_params->multiplier, quant_params->shift, out_c)
-                             ? (act_min <= -128 && act_max >= 127 ? 2 : 1)
-                             : 0;
+    const int32_t full_act = act_min <= -128 && act_max >= 127;
+    /* 4 / 3: every accumulator bias + sum((x + input_offset) * w) over k taps provably below 2^29
+     * (padded taps add 0): edgeq_requant_bounded; 2 / 1 the fast requantization; 0 the general */
+    const int32_t mode =
+        edgeq_requant_bounded_ok(quant_params->multiplier, quant_params->shift, bias_data, out_c, k) ? (full_act ? 4 : 3)
+        : edgeq_requant_fast_ok(quant_params->multiplier, quant_params->shift, out_c)                 ? (full_act ? 2 : 1)
+                                                                                                      : 0;
     int32_t b, p, i, g;
 
     for (b = 0; b < input_dims->n; b++)
@@ -458,8 +510,8 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                                  ox * conv_params->stride.w - conv_params->padding.w, conv_params->dilation.h,
                                  conv_params->dilation.w, conv_params->input_offset);
                 }
-                edgeq_conv_channels_mode(cols, filter_data, k, g * oc_per_group, oc_end, bias_data,
-                                         quant_params->multiplier, quant_params->shift, mode, out_off, act_min,
+                edgeq_conv_channels_mode(cols, filter_data, filter_data + out_c * k, k, g * oc_per_group, oc_end,
+                                         bias_data, quant_params->multiplier, quant_params->shift, mode, out_off, act_min,
                                          act_max, n_px, out0, out1);
             }
         }
