@@ -31,7 +31,9 @@ def mve_edges():
     are not multiples of 16 (3x3x19 = 171) with padded taps; 1x1 depths with a 16-byte tail
     (19), output channel counts that leave 1 or 2 of a 3-channel group (19, 7, 131 > the
     128-channel correction chunk), odd pixel counts (7x5), strided 1x1; fully connected with
-    one and with several batches (a 3-D input keeps its rows), units not a multiple of 3."""
+    one and with several batches (a 3-D input keeps its rows), units not a multiple of 3;
+    elementwise ADD of 7x5x19 = 665 elements (a predicated 4-lane tail), plain and with a fused
+    RELU."""
     import keras
     from keras import layers as L
     x = keras.Input((7, 5, 19), batch_size=1)
@@ -48,6 +50,8 @@ def mve_edges():
         L.Conv2D(19, 1, strides=2, activation="relu6")(x),
         L.Dense(10)(L.Flatten()(x)),
         L.Dense(6)(L.Reshape((35, 19))(x)),
+        L.Add()([x, L.Conv2D(19, 1)(x)]),
+        L.ReLU()(L.Add()([L.Conv2D(19, 1, use_bias=False)(x), x])),
     ]
     return keras.Model(x, outs), _u(-1, 2, (1, 7, 5, 19)), "int8"
 
@@ -80,7 +84,7 @@ def test_mve_emulation_selects_the_mve_path(builder_mve):
     lib = builder_mve.kernel_lib()
     syms = subprocess.run(["nm", str(lib)], capture_output=True, text=True, check=True).stdout
     for fn in ("edgeq_mve_fully_connected_s8", "edgeq_mve_convolve_1x1_s8", "edgeq_mve_convolve_s8",
-               "edgeq_mve_depthwise_conv_s8"):
+               "edgeq_mve_depthwise_conv_s8", "edgeq_mve_add_s8"):
         assert f" T {fn}" in syms, fn
 
 
@@ -91,7 +95,7 @@ def test_mve_edges_bit_exact_on_host(mve_edges_tflite, builder_mve):
     require_tool("gcc")
     g = load_graph(mve_edges_tflite)
     ops = {op.opcode for op in g.operators}
-    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= ops
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD"} <= ops
     inputs = random_inputs(g, 16, seed=9)
     ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
     assert_bit_exact("mve edges (MVE path)", builder_mve.build(mve_edges_tflite, name="mve_edges").run(inputs), ref)

@@ -9,6 +9,7 @@
  */
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_fixedpoint.h"
+#include "edgeq_mve_kernels.h"
 
 arm_cmsis_nn_status EDGEQ_EW_ADD(const EDGEQ_EW_T *input_1_vect,
                                  const EDGEQ_EW_T *input_2_vect,
@@ -28,6 +29,16 @@ arm_cmsis_nn_status EDGEQ_EW_ADD(const EDGEQ_EW_T *input_1_vect,
                                  const int32_t block_size)
 {
     int32_t i;
+#if defined(EDGEQ_MVE)
+    if (sizeof(EDGEQ_EW_T) == 1 &&
+        edgeq_mve_add_s8((const int8_t *)input_1_vect, (const int8_t *)input_2_vect, input_1_offset, input_1_mult,
+                         input_1_shift, input_2_offset, input_2_mult, input_2_shift, left_shift, (int8_t *)output,
+                         out_offset, out_mult, out_shift, out_activation_min, out_activation_max,
+                         block_size) == ARM_CMSIS_NN_SUCCESS)
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
 #if defined(EDGEQ_DOT_DSP)
     /*
      * int8, the shifts TFLM's Prepare produces (each in [-31, 0], multipliers >= 0): the

@@ -406,6 +406,16 @@ EDGEQ_MVE_INLINE int32x4_t vrshlq_s32(int32x4_t a, int32x4_t b)
     return a;
 }
 EDGEQ_MVE_INLINE int32x4_t vrshlq_n_s32(int32x4_t a, int32_t b) { return vrshlq_s32(a, vdupq_n_s32(b)); }
+/* VMLA (vector by scalar): a + b * c in each lane, modulo 2^32 */
+EDGEQ_MVE_INLINE int32x4_t vmlaq_n_s32(int32x4_t a, int32x4_t b, int32_t c)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        a.v[i] = (int32_t)((uint32_t)a.v[i] + (uint32_t)b.v[i] * (uint32_t)c);
+    }
+    return a;
+}
 
 #endif /* EDGEQ_EMULATE_MVE */
 

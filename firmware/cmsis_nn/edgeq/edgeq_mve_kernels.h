@@ -64,6 +64,14 @@ arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *d
                                                 const int32_t *bias_data, const cmsis_nn_dims *output_dims,
                                                 int8_t *output_data);
 
+/* Elementwise int8 ADD (same shapes), the arguments of arm_elementwise_add_s8. Needs every shift
+ * <= 0 and 0 <= left_shift <= 21 (what TFLM's Prepare produces); else returns
+ * ARM_CMSIS_NN_ARG_ERROR without writing anything (the caller runs its own code). */
+arm_cmsis_nn_status edgeq_mve_add_s8(const int8_t *in1, const int8_t *in2, int32_t off1, int32_t mult1,
+                                     int32_t shift1, int32_t off2, int32_t mult2, int32_t shift2, int32_t left_shift,
+                                     int8_t *out, int32_t out_off, int32_t out_mult, int32_t out_shift,
+                                     int32_t act_min, int32_t act_max, int32_t n);
+
 #ifdef __cplusplus
 }
 #endif
