@@ -421,6 +421,15 @@ EDGEQ_MVE_INLINE int32x4_t vmlaq_n_s32(int32x4_t a, int32x4_t b, int32_t c)
 
 /* ------------------------------------------------------------------ shared helpers */
 
+/* Keeps GCC from hoisting the loads and products of later taps above this point (it would keep
+ * them all live at once and spill the eight Q registers to the stack): two vectors pinned in
+ * registers, memory ordered. No effect on the result; nothing on the host. */
+#if defined(EDGEQ_EMULATE_MVE)
+#define EDGEQ_MVE_ORDER2(a, b) ((void)0)
+#else
+#define EDGEQ_MVE_ORDER2(a, b) __asm__ volatile("" : "+w"(a), "+w"(b) : : "memory")
+#endif
+
 /* [a0, a1, a2, a1]: three scalars into the lanes of a vector, three instructions (VDUP, two
  * VMOV.32; lane 3 is a don't-care). (The two-lane VMOV Qd[2], Qd[0], Rt, Rt2 would save one, but
  * GCC 12's own use of it and QEMU 7.2 disagree on which register goes to which lane.) */
