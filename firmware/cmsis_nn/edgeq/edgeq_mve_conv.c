@@ -54,7 +54,9 @@ static void edgeq_mve_corrections(int32_t *corr, const int8_t *filter, int32_t k
     for (c = c0; c < c1; c++)
     {
         const uint32_t b = bias != 0 ? (uint32_t)bias[c] : 0u;
-        corr[c - c0] = (int32_t)(b + (uint32_t)off * (uint32_t)edgeq_mve_sum_s8(filter + c * k, k));
+        /* no offset (the banded 1x1 calls: the generator folded it into the bias): no sums */
+        corr[c - c0] = off == 0 ? (int32_t)b
+                                : (int32_t)(b + (uint32_t)off * (uint32_t)edgeq_mve_sum_s8(filter + c * k, k));
     }
 }
 
@@ -192,12 +194,13 @@ static inline __attribute__((always_inline)) void edgeq_mve_group(const edgeq_mv
 
 /*
  * Output channels [c0, c1) of two input rows x0, x1 (n_rows 1 or 2; x1 = x0 for one) of depth k:
- * out0[c] and out1[c] (out1 unused for one row). corr[c - c0] as above.
+ * out0[c] and out1[c] (out1 unused for one row). corr[c - c0] as above; simple:
+ * edgeq_mve_all_right(shift, per_channel, c0, c1) (the caller's, once per channel chunk).
  */
 static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, const int8_t *filter, int32_t k,
                             int32_t c0, int32_t c1, const int32_t *corr, const int32_t *mult, const int32_t *shift,
-                            int32_t per_channel, int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out0,
-                            int8_t *out1)
+                            int32_t per_channel, int32_t simple, int32_t out_off, int32_t act_min, int32_t act_max,
+                            int8_t *out0, int8_t *out1)
 {
     edgeq_mve_rows_args a;
     int8_t dummy[EDGEQ_MVE_CHUNK + 4];
@@ -217,7 +220,7 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
         x1 = x0;
         out1 = dummy - c0; /* the second row's results go nowhere */
     }
-    if (edgeq_mve_all_right(shift, per_channel, c0, c1))
+    if (simple)
     {
         for (c = c0; c + 3 <= c1; c += 3)
         {
@@ -231,7 +234,11 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
             edgeq_mve_group(&a, x0, x1, c, 3, 1, 0, out0, out1);
         }
     }
-    if (c < c1)
+    if (c < c1 && simple)
+    {
+        edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, 1, out0, out1);
+    }
+    else if (c < c1)
     {
         edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, 0, out0, out1);
     }
@@ -317,13 +324,14 @@ arm_cmsis_nn_status edgeq_mve_fully_connected_s8(const cmsis_nn_fc_params *fc_pa
     for (c0 = 0; c0 < units; c0 += EDGEQ_MVE_CHUNK)
     {
         const int32_t c1 = units - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : units;
+        const int32_t simple = edgeq_mve_all_right(shift, per_channel, c0, c1);
         edgeq_mve_corrections(corr, filter_data, k, bias_data, in_off, c0, c1);
         for (b = 0; b < batches; b += 2)
         {
             const int32_t n_rows = batches - b >= 2 ? 2 : 1;
             const int8_t *x0 = input_data + b * k;
             edgeq_mve_rows2(x0, n_rows == 2 ? x0 + k : x0, n_rows, filter_data, k, c0, c1, corr, mult, shift,
-                            per_channel, out_off, act_min, act_max, output_data + b * units,
+                            per_channel, simple, out_off, act_min, act_max, output_data + b * units,
                             output_data + (b + n_rows - 1) * units);
         }
     }
@@ -347,6 +355,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
+        const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
         edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
         for (p = 0; p < pixels; p += 2)
         {
@@ -369,7 +378,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
                 }
             }
             edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, corr, quant_params->multiplier,
-                            quant_params->shift, 1, conv_params->output_offset, conv_params->activation.min,
+                            quant_params->shift, 1, simple, conv_params->output_offset, conv_params->activation.min,
                             conv_params->activation.max, output_data + p * out_c,
                             output_data + (p + n_rows - 1) * out_c);
         }
@@ -476,6 +485,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
     for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
+        const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
         edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
         for (p = 0; p < pixels; p += 2)
         {
@@ -488,7 +498,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
                                  filter_dims, r / out_w, r % out_w, pad);
             }
             edgeq_mve_rows2(col0, n_rows == 2 ? col1 : col0, n_rows, filter_data, k, c0, c1, corr,
-                            quant_params->multiplier, quant_params->shift, 1, conv_params->output_offset,
+                            quant_params->multiplier, quant_params->shift, 1, simple, conv_params->output_offset,
                             conv_params->activation.min, conv_params->activation.max, output_data + p * out_c,
                             output_data + (p + n_rows - 1) * out_c);
         }
