@@ -33,7 +33,8 @@ def mve_edges():
     128-channel correction chunk), odd pixel counts (7x5), strided 1x1; fully connected with
     one and with several batches (a 3-D input keeps its rows), units not a multiple of 3;
     elementwise ADD of 7x5x19 = 665 elements (a predicated 4-lane tail), plain and with a fused
-    RELU."""
+    RELU; average pooling with padded windows and a whole-input window (19 channels: a 3-channel
+    tail of the 4-lane blocks)."""
     import keras
     from keras import layers as L
     x = keras.Input((7, 5, 19), batch_size=1)
@@ -52,6 +53,8 @@ def mve_edges():
         L.Dense(6)(L.Reshape((35, 19))(x)),
         L.Add()([x, L.Conv2D(19, 1)(x)]),
         L.ReLU()(L.Add()([L.Conv2D(19, 1, use_bias=False)(x), x])),
+        L.AveragePooling2D(3, strides=2, padding="same")(x),
+        L.AveragePooling2D((7, 5))(x),
     ]
     return keras.Model(x, outs), _u(-1, 2, (1, 7, 5, 19)), "int8"
 
@@ -84,7 +87,7 @@ def test_mve_emulation_selects_the_mve_path(builder_mve):
     lib = builder_mve.kernel_lib()
     syms = subprocess.run(["nm", str(lib)], capture_output=True, text=True, check=True).stdout
     for fn in ("edgeq_mve_fully_connected_s8", "edgeq_mve_convolve_1x1_s8", "edgeq_mve_convolve_s8",
-               "edgeq_mve_depthwise_conv_s8", "edgeq_mve_add_s8"):
+               "edgeq_mve_depthwise_conv_s8", "edgeq_mve_add_s8", "edgeq_mve_avgpool_s8"):
         assert f" T {fn}" in syms, fn
 
 
@@ -95,7 +98,7 @@ def test_mve_edges_bit_exact_on_host(mve_edges_tflite, builder_mve):
     require_tool("gcc")
     g = load_graph(mve_edges_tflite)
     ops = {op.opcode for op in g.operators}
-    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD"} <= ops
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D"} <= ops
     inputs = random_inputs(g, 16, seed=9)
     ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
     assert_bit_exact("mve edges (MVE path)", builder_mve.build(mve_edges_tflite, name="mve_edges").run(inputs), ref)

@@ -159,6 +159,7 @@ EDGEQ_MVE_INLINE void vstrbq_p_s32(int8_t *p, int32x4_t x, mve_pred16_t pred)
     }
 }
 EDGEQ_MVE_INLINE void vstrbq_s32(int8_t *p, int32x4_t x) { vstrbq_p_s32(p, x, 0xFFFFu); }
+EDGEQ_MVE_INLINE void vstrwq_s32(int32_t *p, int32x4_t x) { memcpy(p, x.v, sizeof(x.v)); }
 
 /* ---- dot products: VMLADAVA (sum of lane products + accumulator), VADDVA (sum of lanes +
  * accumulator); both add modulo 2^32 like the hardware */

@@ -72,6 +72,11 @@ arm_cmsis_nn_status edgeq_mve_add_s8(const int8_t *in1, const int8_t *in2, int32
                                      int8_t *out, int32_t out_off, int32_t out_mult, int32_t out_shift,
                                      int32_t act_min, int32_t act_max, int32_t n);
 
+/* int8 average pooling, the arguments of arm_avgpool_s8 (without the context). */
+arm_cmsis_nn_status edgeq_mve_avgpool_s8(const cmsis_nn_pool_params *p, const cmsis_nn_dims *input_dims,
+                                         const int8_t *input_data, const cmsis_nn_dims *filter_dims,
+                                         const cmsis_nn_dims *output_dims, int8_t *output_data);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
  */
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
+#include "edgeq_mve_kernels.h"
 
 #include <string.h>
 
@@ -30,6 +31,9 @@ arm_cmsis_nn_status arm_avgpool_s8(const cmsis_nn_context *ctx,
                                    int8_t *output_data)
 {
     (void)ctx;
+#if defined(EDGEQ_MVE)
+    return edgeq_mve_avgpool_s8(pool_params, input_dims, input_data, filter_dims, output_dims, output_data);
+#endif
     return edgeq_pool_s8(0, pool_params, input_dims, input_data, filter_dims, output_dims, output_data);
 }
 
