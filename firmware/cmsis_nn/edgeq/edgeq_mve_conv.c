@@ -234,11 +234,7 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
             edgeq_mve_group(&a, x0, x1, c, 3, 1, 0, out0, out1);
         }
     }
-    if (c < c1 && simple)
-    {
-        edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, 1, out0, out1);
-    }
-    else if (c < c1)
+    if (c < c1)
     {
         edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, 0, out0, out1);
     }
