@@ -1,0 +1,199 @@
+/*
+ * edgeq -- 4-bit-coded weights decoded on the fly (see edgeq_packed_weights.h).
+ * SPDX-License-Identifier: MIT
+ */
+#include "edgeq_packed_weights.h"
+
+#include "edgeq_fixedpoint.h"
+
+const int8_t edgeq_int4_table[16] = {0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1};
+
+/* The code of element e (the even element sits in the low nibble). */
+static inline int32_t edgeq_code(const uint8_t *codes, int32_t e)
+{
+    const uint32_t byte = codes[e >> 1];
+    return (int32_t)((e & 1) ? (byte >> 4) : (byte & 0x0Fu));
+}
+
+/* sum over n consecutive elements from element e of (x[i] + offset) * table[code]. */
+static inline int32_t edgeq_dot_codes(const int8_t *x, int32_t offset, const uint8_t *codes, int32_t e,
+                                      const int8_t *table, int32_t n)
+{
+    int32_t acc = 0;
+    int32_t i = 0;
+    if ((e & 1) && n > 0)
+    {
+        /* start on a high nibble: take it alone, then whole bytes */
+        acc += ((int32_t)x[0] + offset) * table[codes[e >> 1] >> 4];
+        i = 1;
+    }
+    {
+        const uint8_t *p = codes + ((e + i) >> 1);
+        for (; i + 1 < n; i += 2)
+        {
+            const uint32_t byte = *p++;
+            acc += ((int32_t)x[i] + offset) * table[byte & 0x0Fu];
+            acc += ((int32_t)x[i + 1] + offset) * table[byte >> 4];
+        }
+        if (i < n)
+        {
+            acc += ((int32_t)x[i] + offset) * table[*p & 0x0Fu];
+        }
+    }
+    return acc;
+}
+
+static inline int8_t edgeq_requant_out(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset, int32_t lo,
+                                       int32_t hi)
+{
+    int32_t v = edgeq_requantize(acc, mult, shift) + out_offset;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
+arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_params,
+                                          const cmsis_nn_per_channel_quant_params *quant_params,
+                                          const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                          const cmsis_nn_dims *filter_dims, const uint8_t *codes,
+                                          const int8_t *table, int32_t table_stride, const int32_t *bias_data,
+                                          const cmsis_nn_dims *output_dims, int8_t *output_data)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, k_c = filter_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t groups = k_c > 0 ? in_c / k_c : 1;
+    const int32_t per_group = groups > 0 ? out_c / groups : out_c;
+    const int32_t filter_size = k_h * k_w * k_c;
+    const int32_t off = conv_params->input_offset;
+    int32_t b, oy, ox, oc, ky, kx;
+    if (k_c <= 0 || groups <= 0 || per_group <= 0)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (b = 0; b < input_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_h * in_w * in_c;
+        for (oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * conv_params->stride.h - conv_params->padding.h;
+            for (ox = 0; ox < out_w; ox++)
+            {
+                const int32_t x0 = ox * conv_params->stride.w - conv_params->padding.w;
+                int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c;
+                for (oc = 0; oc < out_c; oc++)
+                {
+                    const int8_t *tab = table + table_stride * oc;
+                    const int32_t c0 = (oc / per_group) * k_c;
+                    int32_t acc = bias_data ? bias_data[oc] : 0;
+                    for (ky = 0; ky < k_h; ky++)
+                    {
+                        const int32_t y = y0 + ky * conv_params->dilation.h;
+                        if (y < 0 || y >= in_h)
+                        {
+                            continue; /* padded taps add nothing (their input is -input_offset) */
+                        }
+                        for (kx = 0; kx < k_w; kx++)
+                        {
+                            const int32_t x = x0 + kx * conv_params->dilation.w;
+                            if (x < 0 || x >= in_w)
+                            {
+                                continue;
+                            }
+                            acc += edgeq_dot_codes(in_b + (y * in_w + x) * in_c + c0, off, codes,
+                                                   oc * filter_size + (ky * k_w + kx) * k_c, tab, k_c);
+                        }
+                    }
+                    out[oc] = edgeq_requant_out(acc, quant_params->multiplier[oc], quant_params->shift[oc],
+                                                conv_params->output_offset, conv_params->activation.min,
+                                                conv_params->activation.max);
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                const cmsis_nn_per_channel_quant_params *quant_params,
+                                                const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                const cmsis_nn_dims *filter_dims, const uint8_t *codes,
+                                                const int8_t *table, int32_t table_stride,
+                                                const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                                int8_t *output_data)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t mult = dw_conv_params->ch_mult;
+    const int32_t off = dw_conv_params->input_offset;
+    int32_t b, oy, ox, oc, ky, kx;
+    if (mult <= 0 || in_c * mult != out_c)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (b = 0; b < input_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_h * in_w * in_c;
+        for (oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * dw_conv_params->stride.h - dw_conv_params->padding.h;
+            for (ox = 0; ox < out_w; ox++)
+            {
+                const int32_t x0 = ox * dw_conv_params->stride.w - dw_conv_params->padding.w;
+                int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c;
+                for (oc = 0; oc < out_c; oc++)
+                {
+                    const int8_t *tab = table + table_stride * oc;
+                    const int32_t ic = oc / mult;
+                    int32_t acc = bias_data ? bias_data[oc] : 0;
+                    for (ky = 0; ky < k_h; ky++)
+                    {
+                        const int32_t y = y0 + ky * dw_conv_params->dilation.h;
+                        if (y < 0 || y >= in_h)
+                        {
+                            continue;
+                        }
+                        for (kx = 0; kx < k_w; kx++)
+                        {
+                            const int32_t x = x0 + kx * dw_conv_params->dilation.w;
+                            if (x < 0 || x >= in_w)
+                            {
+                                continue;
+                            }
+                            acc += ((int32_t)in_b[(y * in_w + x) * in_c + ic] + off) *
+                                   tab[edgeq_code(codes, (ky * k_w + kx) * out_c + oc)];
+                        }
+                    }
+                    out[oc] = edgeq_requant_out(acc, quant_params->multiplier[oc], quant_params->shift[oc],
+                                                dw_conv_params->output_offset, dw_conv_params->activation.min,
+                                                dw_conv_params->activation.max);
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status edgeq_fully_connected_lut_s8(const int8_t *input_data, const uint8_t *codes, const int8_t *table,
+                                                 int32_t table_stride, const int32_t *bias_data, int32_t batches,
+                                                 int32_t depth, int32_t units, int32_t input_offset,
+                                                 int32_t output_offset, const int32_t *multiplier,
+                                                 const int32_t *shift, int32_t per_channel, int32_t act_min,
+                                                 int32_t act_max, int8_t *output_data)
+{
+    int32_t b, u;
+    for (b = 0; b < batches; b++)
+    {
+        const int8_t *x = input_data + b * depth;
+        for (u = 0; u < units; u++)
+        {
+            const int32_t acc = (bias_data ? bias_data[u] : 0) +
+                                edgeq_dot_codes(x, input_offset, codes, u * depth, table + table_stride * u, depth);
+            const int32_t q = per_channel ? u : 0;
+            output_data[b * units + u] =
+                edgeq_requant_out(acc, multiplier[q], shift[q], output_offset, act_min, act_max);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
