@@ -171,3 +171,43 @@ def test_packed_weights_bit_exact_on_board(board, base_tflite, tmp_path):
     ref = tflm_run_many([(buf, inputs, len(g.outputs))])[0]
     got = qemu_run(buf, inputs, tmp_path, board=board, name="packed")
     assert_bit_exact(f"mixed packed weights ({board})", got, ref)
+
+
+def test_size_check_weights_by_precision(base_tflite, tmp_path):
+    """size-check counts weights as generate stores them: per layer (precision, bytes) and per
+    precision totals in the JSON and the table; --pack-weights off counts them as int8."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from edgeq.cli import app
+    from edgeq.codegen import generate
+
+    buf = patch_weights(base_tflite, MIXES["mixed"])
+    model = tmp_path / "mixed.tflite"
+    model.write_bytes(buf)
+    runner = CliRunner()
+    r = runner.invoke(app, ["size-check", str(model), "--flash", "1M", "--sram", "1M", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    byp = res["weights_by_precision"]
+    assert set(byp) == {"int4", "clustered", "int8"}
+    layers = [x for x in res["layers"] if x["weight_precision"]]
+    for p, d in byp.items():
+        assert d["bytes"] == sum(x["weights"] for x in layers if x["weight_precision"] == p)
+    assert byp["int4"]["bytes"] == sum((x["weights_int8"] + 1) // 2 for x in layers if x["weight_precision"] == "int4")
+    # the stored bytes are the generated arrays' bytes: off - auto data = what packing saved
+    on = generate(buf, tmp_path / "on", name="m")
+    off = generate(buf, tmp_path / "off", name="m", pack_weights="off")
+    assert off.data_bytes - on.data_bytes == sum(d["int8_bytes"] - d["bytes"] for d in byp.values())
+    r = runner.invoke(app, ["size-check", str(model), "--flash", "1M", "--sram", "1M", "--json",
+                            "--pack-weights", "off"])
+    assert set(json.loads(r.output)["weights_by_precision"]) == {"int8"}
+    r = runner.invoke(app, ["size-check", str(model), "--flash", "1M", "--sram", "1M", "--layers"],
+                      env={"COLUMNS": "160"})
+    assert r.exit_code == 0 and "weights by precision: clustered" in r.output and "int4" in r.output
+    r = runner.invoke(app, ["size-check", str(model), "--flash", "1M", "--sram", "1M", "--pack-weights", "x"])
+    assert r.exit_code == 2 and "--pack-weights" in r.output
+    r = runner.invoke(app, ["generate", str(model), "-o", str(tmp_path / "g"), "--pack-weights", "off", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["pack_weights"] == "off"

@@ -199,6 +199,7 @@ def size_check_cmd(
                                                    "to this file.")] = None,
     inplace: InplaceOpt = True,
     place: PlaceOpt = None,
+    pack_weights: PackWeightsOpt = "auto",
     json_out: JsonOpt = False,
 ):
     """Will the model fit? Itemized flash and SRAM (planned arena, stack, reserves) vs a board.
@@ -233,7 +234,8 @@ def size_check_cmd(
         return
     graph, note = run(load_model_graph, model[0], calib)
     res = run(size_check, graph, board, flash_budget=flash, sram_budget=sram, reserve_sram=reserve_sram,
-              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace, place=place)
+              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace, place=place,
+              pack_weights=pack_weights)
     if note:
         res.notes.insert(0, note)
     if report is not None:
@@ -321,6 +323,7 @@ def flash_and_test(
     cmsis_nn: CmsisNnOpt = None,
     inplace: InplaceOpt = True,
     place: PlaceOpt = None,
+    pack_weights: PackWeightsOpt = "auto",
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -345,7 +348,7 @@ def flash_and_test(
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
                             drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout, inplace=inplace,
-                            place=place, jobs=jobs, labgrid=tuple(labgrid or ()), coordinator=coordinator)
+                            place=place, pack_weights=pack_weights, jobs=jobs, labgrid=tuple(labgrid or ()), coordinator=coordinator)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)
