@@ -4,6 +4,8 @@
  */
 #include "edgeq_packed_weights.h"
 
+#include <string.h>
+
 #include "edgeq_fixedpoint.h"
 
 const int8_t edgeq_int4_table[16] = {0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1};
@@ -41,6 +43,70 @@ static inline int32_t edgeq_dot_codes(const int8_t *x, int32_t offset, const uin
         }
     }
     return acc;
+}
+
+/* The same sum for int4 weights (the code is the weight's two's-complement nibble). On a core with
+ * the DSP extension (and under EDGEQ_EMULATE_DSP) eight weights a step: one word of codes, the
+ * even and odd nibbles masked out with bit 3 flipped (n ^ 8, 0..15), widened to 16-bit lanes by
+ * SXTB16 and shifted back by -8 per lane (SADD16), which sign-extends them; the eight inputs are
+ * widened with the offset (SXTAB16) and paired to the weights' lane order (PKHBT / PKHTB): lanes
+ * (0, 4), (2, 6), (1, 5), (3, 7); four SMLAD. About 29 instructions per 8 MACs instead of 44. */
+static inline int32_t edgeq_dot_s4(const int8_t *x, int32_t offset, const uint8_t *codes, int32_t e, int32_t n)
+{
+    int32_t acc = 0;
+    int32_t i = 0;
+    const uint8_t *p;
+    if ((e & 1) && n > 0)
+    {
+        acc += ((int32_t)x[0] + offset) * ((int32_t)(int8_t)(uint8_t)codes[e >> 1] >> 4);
+        i = 1;
+    }
+    p = codes + ((e + i) >> 1);
+#if defined(EDGEQ_DOT_DSP)
+    {
+        const int32_t off2 = (int32_t)(((uint32_t)offset << 16) | ((uint32_t)offset & 0xFFFFu));
+        const int32_t minus8 = (int32_t)0xFFF8FFF8u;
+        for (; i + 8 <= n; i += 8)
+        {
+            uint32_t w;
+            int32_t lo, hi, x0, x1, x02, x13, x46, x57;
+            memcpy(&w, p, 4);
+            p += 4;
+            w ^= 0x88888888u;
+            lo = (int32_t)(w & 0x0F0F0F0Fu);        /* n0 n2 n4 n6 (each ^ 8) */
+            hi = (int32_t)((w >> 4) & 0x0F0F0F0Fu); /* n1 n3 n5 n7 */
+            x0 = edgeq_read_s8x4(x + i);
+            x1 = edgeq_read_s8x4(x + i + 4);
+            x02 = edgeq_sxtab16(off2, x0);
+            x13 = edgeq_sxtab16_ror8(off2, x0);
+            x46 = edgeq_sxtab16(off2, x1);
+            x57 = edgeq_sxtab16_ror8(off2, x1);
+            acc = edgeq_smlad(edgeq_pkhbt(x02, x46), edgeq_sadd16(edgeq_sxtb16(lo), minus8), acc);
+            acc = edgeq_smlad(edgeq_pkhtb(x46, x02), edgeq_sadd16(edgeq_sxtb16_ror8(lo), minus8), acc);
+            acc = edgeq_smlad(edgeq_pkhbt(x13, x57), edgeq_sadd16(edgeq_sxtb16(hi), minus8), acc);
+            acc = edgeq_smlad(edgeq_pkhtb(x57, x13), edgeq_sadd16(edgeq_sxtb16_ror8(hi), minus8), acc);
+        }
+    }
+#endif
+    for (; i + 1 < n; i += 2)
+    {
+        const uint32_t byte = *p++;
+        acc += ((int32_t)x[i] + offset) * ((int32_t)(int8_t)(uint8_t)(byte << 4) >> 4);
+        acc += ((int32_t)x[i + 1] + offset) * ((int32_t)(int8_t)(uint8_t)byte >> 4);
+    }
+    if (i < n)
+    {
+        acc += ((int32_t)x[i] + offset) * ((int32_t)(int8_t)(uint8_t)((uint32_t)*p << 4) >> 4);
+    }
+    return acc;
+}
+
+/* Either sum: int4 weights take the dedicated path. */
+static inline int32_t edgeq_dot(const int8_t *x, int32_t offset, const uint8_t *codes, int32_t e,
+                                const int8_t *table, int32_t n)
+{
+    return table == edgeq_int4_table ? edgeq_dot_s4(x, offset, codes, e, n)
+                                     : edgeq_dot_codes(x, offset, codes, e, table, n);
 }
 
 static inline int8_t edgeq_requant_out(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset, int32_t lo,
@@ -100,7 +166,7 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
                             {
                                 continue;
                             }
-                            acc += edgeq_dot_codes(in_b + (y * in_w + x) * in_c + c0, off, codes,
+                            acc += edgeq_dot(in_b + (y * in_w + x) * in_c + c0, off, codes,
                                                    oc * filter_size + (ky * k_w + kx) * k_c, tab, k_c);
                         }
                     }
@@ -189,7 +255,7 @@ arm_cmsis_nn_status edgeq_fully_connected_lut_s8(const int8_t *input_data, const
         for (u = 0; u < units; u++)
         {
             const int32_t acc = (bias_data ? bias_data[u] : 0) +
-                                edgeq_dot_codes(x, input_offset, codes, u * depth, table + table_stride * u, depth);
+                                edgeq_dot(x, input_offset, codes, u * depth, table + table_stride * u, depth);
             const int32_t q = per_channel ? u : 0;
             output_data[b * units + u] =
                 edgeq_requant_out(acc, multiplier[q], shift[q], output_offset, act_min, act_max);
