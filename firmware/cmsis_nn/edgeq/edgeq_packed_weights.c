@@ -146,6 +146,9 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
             for (ox = 0; ox < out_w; ox++)
             {
                 const int32_t x0 = ox * conv_params->stride.w - conv_params->padding.w;
+                const int32_t kx_lo = x0 < 0 ? -x0 : 0;
+                const int32_t kx_hi = x0 + k_w > in_w ? in_w - x0 : k_w;
+                const int32_t row_runs = conv_params->dilation.w == 1 && groups == 1 && kx_hi > kx_lo;
                 int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c;
                 for (oc = 0; oc < out_c; oc++)
                 {
@@ -159,6 +162,14 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
                         {
                             continue; /* padded taps add nothing (their input is -input_offset) */
                         }
+                        if (row_runs)
+                        {
+                            /* the in-bounds taps of a kernel row are one contiguous run of input and
+                             * of weights: one dot product for the row */
+                            acc += edgeq_dot(in_b + (y * in_w + x0 + kx_lo) * in_c, off, codes,
+                                             oc * filter_size + (ky * k_w + kx_lo) * k_c, tab, (kx_hi - kx_lo) * k_c);
+                            continue;
+                        }
                         for (kx = 0; kx < k_w; kx++)
                         {
                             const int32_t x = x0 + kx * conv_params->dilation.w;
@@ -167,7 +178,7 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
                                 continue;
                             }
                             acc += edgeq_dot(in_b + (y * in_w + x) * in_c + c0, off, codes,
-                                                   oc * filter_size + (ky * k_w + kx) * k_c, tab, k_c);
+                                             oc * filter_size + (ky * k_w + kx) * k_c, tab, k_c);
                         }
                     }
                     out[oc] = edgeq_requant_out(acc, quant_params->multiplier[oc], quant_params->shift[oc],
@@ -179,6 +190,9 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
     }
     return ARM_CMSIS_NN_SUCCESS;
 }
+
+/* Output channels per pass of the depthwise kernel: their accumulators live on the stack. */
+#define EDGEQ_DW_CHUNK 32
 
 arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                 const cmsis_nn_per_channel_quant_params *quant_params,
@@ -193,7 +207,8 @@ arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *d
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t mult = dw_conv_params->ch_mult;
     const int32_t off = dw_conv_params->input_offset;
-    int32_t b, oy, ox, oc, ky, kx;
+    int32_t b, oy, ox, c0, ky, kx;
+    int32_t acc[EDGEQ_DW_CHUNK];
     if (mult <= 0 || in_c * mult != out_c)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
@@ -208,11 +223,16 @@ arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *d
             {
                 const int32_t x0 = ox * dw_conv_params->stride.w - dw_conv_params->padding.w;
                 int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c;
-                for (oc = 0; oc < out_c; oc++)
+                /* channels innermost: each in-bounds tap is a run of channels, contiguous in the
+                 * input (depth multiplier 1) and in the codes (filter [1, k_h, k_w, out_c]) */
+                for (c0 = 0; c0 < out_c; c0 += EDGEQ_DW_CHUNK)
                 {
-                    const int8_t *tab = table + table_stride * oc;
-                    const int32_t ic = oc / mult;
-                    int32_t acc = bias_data ? bias_data[oc] : 0;
+                    const int32_t n = out_c - c0 < EDGEQ_DW_CHUNK ? out_c - c0 : EDGEQ_DW_CHUNK;
+                    int32_t c;
+                    for (c = 0; c < n; c++)
+                    {
+                        acc[c] = bias_data ? bias_data[c0 + c] : 0;
+                    }
                     for (ky = 0; ky < k_h; ky++)
                     {
                         const int32_t y = y0 + ky * dw_conv_params->dilation.h;
@@ -223,17 +243,39 @@ arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *d
                         for (kx = 0; kx < k_w; kx++)
                         {
                             const int32_t x = x0 + kx * dw_conv_params->dilation.w;
+                            const int8_t *xp;
+                            int32_t e;
                             if (x < 0 || x >= in_w)
                             {
                                 continue;
                             }
-                            acc += ((int32_t)in_b[(y * in_w + x) * in_c + ic] + off) *
-                                   tab[edgeq_code(codes, (ky * k_w + kx) * out_c + oc)];
+                            xp = in_b + (y * in_w + x) * in_c;
+                            e = (ky * k_w + kx) * out_c + c0;
+                            if (mult == 1 && table_stride == 0)
+                            {
+                                xp += c0;
+                                for (c = 0; c < n; c++, e++)
+                                {
+                                    acc[c] += ((int32_t)xp[c] + off) * table[edgeq_code(codes, e)];
+                                }
+                            }
+                            else
+                            {
+                                for (c = 0; c < n; c++, e++)
+                                {
+                                    acc[c] += ((int32_t)xp[(c0 + c) / mult] + off) *
+                                              table[table_stride * (c0 + c) + edgeq_code(codes, e)];
+                                }
+                            }
                         }
                     }
-                    out[oc] = edgeq_requant_out(acc, quant_params->multiplier[oc], quant_params->shift[oc],
-                                                dw_conv_params->output_offset, dw_conv_params->activation.min,
-                                                dw_conv_params->activation.max);
+                    for (c = 0; c < n; c++)
+                    {
+                        out[c0 + c] = edgeq_requant_out(acc[c], quant_params->multiplier[c0 + c],
+                                                        quant_params->shift[c0 + c], dw_conv_params->output_offset,
+                                                        dw_conv_params->activation.min,
+                                                        dw_conv_params->activation.max);
+                    }
                 }
             }
         }
