@@ -211,3 +211,15 @@ def test_size_check_weights_by_precision(base_tflite, tmp_path):
     r = runner.invoke(app, ["generate", str(model), "-o", str(tmp_path / "g"), "--pack-weights", "off", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["pack_weights"] == "off"
+
+
+def test_report_weight_flash(base_tflite):
+    """The report's memory section lists weight flash per layer and per precision (as generated)."""
+    from edgeq.graph import load_graph
+    from edgeq.report import weight_flash
+
+    buf = patch_weights(base_tflite, MIXES["mixed"])
+    wf = weight_flash(load_graph(buf))
+    assert set(wf["by_precision"]) == {"int4", "clustered", "int8"}
+    assert wf["bytes"] == sum(d["bytes"] for d in wf["by_precision"].values()) < wf["int8_bytes"]
+    assert [r["precision"] for r in wf["layers"]] == _precisions(buf)
