@@ -57,6 +57,13 @@ def _channels_first(w: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
 
 
+def _channel_index(shape, axis: int) -> np.ndarray:
+    """The output channel of every element of a tensor of ``shape``, flattened in C order."""
+    chans = int(shape[axis])
+    return np.broadcast_to(np.arange(chans).reshape([chans if a == axis else 1 for a in range(len(shape))]),
+                           shape).reshape(-1)
+
+
 def choose_packing(values: np.ndarray, channel_axis: int) -> Packing | None:
     """How to store an int8 weight tensor (None: as int8). ``channel_axis``: its output-channel
     axis (conv/FC 0, depthwise 3), which per-channel tables are indexed by."""
@@ -81,18 +88,19 @@ def choose_packing(values: np.ndarray, channel_axis: int) -> Packing | None:
         return None
     rows = _channels_first(w, channel_axis)
     tables = np.zeros((chans, 16), np.int8)
+    uniques = []
     for c in range(chans):
         u = np.unique(rows[c])
         if u.size > 16:
             return None
         tables[c, :u.size] = u
-    # code of each element: its position in its channel's table
-    ch_index = np.moveaxis(np.broadcast_to(np.arange(chans).reshape(
-        [chans if a == channel_axis else 1 for a in range(w.ndim)]), w.shape), 0, 0).reshape(-1)
+        uniques.append(u)
+    # each element's code: its position in its own channel's table
+    ch_index = _channel_index(w.shape, channel_axis)
     codes = np.empty(n, np.uint8)
     for c in range(chans):
         sel = ch_index == c
-        codes[sel] = np.searchsorted(tables[c, :np.unique(rows[c]).size], flat[sel])
+        codes[sel] = np.searchsorted(uniques[c], flat[sel])
     return Packing("clustered", pack_nibbles(codes), tables.reshape(-1), 16)
 
 
@@ -104,10 +112,7 @@ def decode(p: Packing, shape, channel_axis: int) -> np.ndarray:
         return INT4_CODES[codes].reshape(shape)
     if p.table_stride == 0:
         return p.table[codes].reshape(shape)
-    chans = int(shape[channel_axis])
-    ch = np.broadcast_to(np.arange(chans).reshape([chans if a == channel_axis else 1 for a in range(len(shape))]),
-                         shape).reshape(-1)
-    return p.table[ch * 16 + codes].reshape(shape)
+    return p.table[_channel_index(shape, channel_axis) * 16 + codes].reshape(shape)
 
 
 def check_mode(mode: str) -> str:
