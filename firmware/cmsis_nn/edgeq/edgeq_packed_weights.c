@@ -191,69 +191,8 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
     return ARM_CMSIS_NN_SUCCESS;
 }
 
-/* Taps a depthwise window may have for the fast path (their offsets are gathered per pixel). */
-#define EDGEQ_DW_MAX_TAPS 49
-
-/* Depthwise, depth multiplier 1 and one table: the window's in-bounds taps gathered once per
- * output pixel (input offset and code index of channel 0), then each channel summed over them in
- * a register. */
-static void edgeq_depthwise_lut_m1(const cmsis_nn_dw_conv_params *p, const cmsis_nn_per_channel_quant_params *q,
-                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
-                                   const cmsis_nn_dims *filter_dims, const uint8_t *codes, const int8_t *table,
-                                   const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data)
-{
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    const int32_t off = p->input_offset;
-    int32_t x_at[EDGEQ_DW_MAX_TAPS], e_at[EDGEQ_DW_MAX_TAPS];
-    int32_t b, oy, ox, ky, kx, c, t;
-    for (b = 0; b < input_dims->n; b++)
-    {
-        const int8_t *in_b = input_data + b * in_h * in_w * ch;
-        for (oy = 0; oy < out_h; oy++)
-        {
-            const int32_t y0 = oy * p->stride.h - p->padding.h;
-            for (ox = 0; ox < out_w; ox++)
-            {
-                const int32_t x0 = ox * p->stride.w - p->padding.w;
-                int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * ch;
-                int32_t taps = 0;
-                for (ky = 0; ky < k_h; ky++)
-                {
-                    const int32_t y = y0 + ky * p->dilation.h;
-                    if (y < 0 || y >= in_h)
-                    {
-                        continue;
-                    }
-                    for (kx = 0; kx < k_w; kx++)
-                    {
-                        const int32_t x = x0 + kx * p->dilation.w;
-                        if (x < 0 || x >= in_w)
-                        {
-                            continue;
-                        }
-                        x_at[taps] = (y * in_w + x) * ch;
-                        e_at[taps] = (ky * k_w + kx) * ch;
-                        taps++;
-                    }
-                }
-                for (c = 0; c < ch; c++)
-                {
-                    int32_t acc = bias_data ? bias_data[c] : 0;
-                    for (t = 0; t < taps; t++)
-                    {
-                        const int32_t e = e_at[t] + c;
-                        const uint32_t byte = codes[e >> 1];
-                        acc += ((int32_t)in_b[x_at[t] + c] + off) * table[(e & 1) ? (byte >> 4) : (byte & 0x0Fu)];
-                    }
-                    out[c] = edgeq_requant_out(acc, q->multiplier[c], q->shift[c], p->output_offset, p->activation.min,
-                                               p->activation.max);
-                }
-            }
-        }
-    }
-}
+/* Output channels per pass of the depthwise kernel: their accumulators live on the stack. */
+#define EDGEQ_DW_CHUNK 32
 
 arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                 const cmsis_nn_per_channel_quant_params *quant_params,
@@ -268,18 +207,12 @@ arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *d
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t mult = dw_conv_params->ch_mult;
     const int32_t off = dw_conv_params->input_offset;
-    int32_t b, oy, ox, oc, ky, kx;
+    int32_t b, oy, ox, c0, ky, kx;
+    int32_t acc[EDGEQ_DW_CHUNK];
     if (mult <= 0 || in_c * mult != out_c)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
-    if (mult == 1 && table_stride == 0 && k_h * k_w <= EDGEQ_DW_MAX_TAPS)
-    {
-        edgeq_depthwise_lut_m1(dw_conv_params, quant_params, input_dims, input_data, filter_dims, codes, table,
-                               bias_data, output_dims, output_data);
-        return ARM_CMSIS_NN_SUCCESS;
-    }
-    /* the general case (depth multiplier, a table per channel) */
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * in_c;
@@ -290,11 +223,16 @@ arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *d
             {
                 const int32_t x0 = ox * dw_conv_params->stride.w - dw_conv_params->padding.w;
                 int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c;
-                for (oc = 0; oc < out_c; oc++)
+                /* channels innermost: each in-bounds tap is a run of channels, contiguous in the
+                 * input (depth multiplier 1) and in the codes (filter [1, k_h, k_w, out_c]) */
+                for (c0 = 0; c0 < out_c; c0 += EDGEQ_DW_CHUNK)
                 {
-                    const int8_t *tab = table + table_stride * oc;
-                    const int32_t ic = oc / mult;
-                    int32_t acc = bias_data ? bias_data[oc] : 0;
+                    const int32_t n = out_c - c0 < EDGEQ_DW_CHUNK ? out_c - c0 : EDGEQ_DW_CHUNK;
+                    int32_t c;
+                    for (c = 0; c < n; c++)
+                    {
+                        acc[c] = bias_data ? bias_data[c0 + c] : 0;
+                    }
                     for (ky = 0; ky < k_h; ky++)
                     {
                         const int32_t y = y0 + ky * dw_conv_params->dilation.h;
@@ -305,17 +243,39 @@ arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *d
                         for (kx = 0; kx < k_w; kx++)
                         {
                             const int32_t x = x0 + kx * dw_conv_params->dilation.w;
+                            const int8_t *xp;
+                            int32_t e;
                             if (x < 0 || x >= in_w)
                             {
                                 continue;
                             }
-                            acc += ((int32_t)in_b[(y * in_w + x) * in_c + ic] + off) *
-                                   tab[edgeq_code(codes, (ky * k_w + kx) * out_c + oc)];
+                            xp = in_b + (y * in_w + x) * in_c;
+                            e = (ky * k_w + kx) * out_c + c0;
+                            if (mult == 1 && table_stride == 0)
+                            {
+                                xp += c0;
+                                for (c = 0; c < n; c++, e++)
+                                {
+                                    acc[c] += ((int32_t)xp[c] + off) * table[edgeq_code(codes, e)];
+                                }
+                            }
+                            else
+                            {
+                                for (c = 0; c < n; c++, e++)
+                                {
+                                    acc[c] += ((int32_t)xp[(c0 + c) / mult] + off) *
+                                              table[table_stride * (c0 + c) + edgeq_code(codes, e)];
+                                }
+                            }
                         }
                     }
-                    out[oc] = edgeq_requant_out(acc, quant_params->multiplier[oc], quant_params->shift[oc],
-                                                dw_conv_params->output_offset, dw_conv_params->activation.min,
-                                                dw_conv_params->activation.max);
+                    for (c = 0; c < n; c++)
+                    {
+                        out[c0 + c] = edgeq_requant_out(acc[c], quant_params->multiplier[c0 + c],
+                                                        quant_params->shift[c0 + c], dw_conv_params->output_offset,
+                                                        dw_conv_params->activation.min,
+                                                        dw_conv_params->activation.max);
+                    }
                 }
             }
         }
