@@ -5,6 +5,7 @@
     python bench/run.py --models digits:16x8,kws:16x8 --boards qemu-mps2-an386   # 16x8 mode
     python bench/run.py --models mnv3,lstm_kws            # models/zoo.py: MobileNetV3-style, LSTM KWS
     python bench/run.py --models kws --boards qemu-mps2-an386 --profile   # + instructions per layer
+    python bench/run.py --models vww,vww:int4,vww:clustered --boards qemu-mps2-an386   # 4-bit weights
     python bench/run.py --models kws,resnet8 --boards qemu-mps2-an386,qemu-mps3-an547 --cmsis-nn ../CMSIS-NN
 
 For each model × board: instructions per inference (QEMU -icount: deterministic, whatever the host
@@ -15,6 +16,12 @@ arena TFLM ran in, and flash bytes from the ELF. Seconds are never reported: mac
 With --cmsis-nn PATH (default: $EDGEQ_CMSIS_NN_DIR) every model × board is also built against that
 upstream CMSIS-NN checkout (the same generated code, upstream's kernels, scratch sized for the core)
 and the table puts both side by side: instructions of edgeq + CMSIS-NN, and edgeq / CMSIS-NN.
+
+NAME:int4 / NAME:clustered: the int8 model with its conv / depthwise / fully connected weight bytes
+overwritten in place (tests/_weight_patch.py: round(q / 18) clipped to [-8, 7], or q snapped to 15
+multiples of 17), which `edgeq generate` stores as packed nibbles (+ a 16-entry table) and runs
+with its 4-bit-weight kernels; TFLM runs the patched int8 file as the reference. Accuracy is not
+meaningful for these (the weights are not retrained): they measure flash and the speed cost.
 """
 
 from __future__ import annotations
@@ -42,6 +49,14 @@ def model_tflite(name: str, work: Path) -> tuple[Path, np.ndarray]:
     from edgeq.quantize.convert import ConvertOptions, convert_model
 
     base, _, mode = name.partition(":")
+    if mode in ("int4", "clustered"):
+        sys.path.insert(0, str(REPO / "tests"))
+        from _weight_patch import patch_weights
+
+        src, x = model_tflite(base, work)
+        out = work / f"{base}-{mode}.tflite"
+        out.write_bytes(patch_weights(src.read_bytes(), "int4" if mode == "int4" else "tensor"))
+        return out, x
     precision = {"": "int8", "16x8": "int16x8"}[mode]
     out = work / f"{base}-{precision}.tflite"
     if base == "digits":
@@ -71,6 +86,7 @@ def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, 
     from edgeq.device.runner import run_dataset
     from edgeq.device.session import device_session
     from edgeq.graph import load_graph
+    from edgeq.flash_usage import flash_usage
     from edgeq.memory import op_macs, plan_memory
     from edgeq.reference import run_tflm
 
@@ -101,7 +117,8 @@ def measure(name: str, tflite: Path, x: np.ndarray, board_name: str, runs: int, 
            "instructions": instr, "macs": macs,
            "macs_per_instruction": macs / instr, "arena_bytes": gen.arena_bytes,
            "liveness_bound": plan.lower_bound, "arena_vs_bound": gen.arena_bytes / plan.lower_bound,
-           "flash_bytes": fw.flash_bytes, "bit_exact": bool(np.array_equal(dev_out, ref.outputs_q))}
+           "flash_bytes": fw.flash_bytes, "bit_exact": bool(np.array_equal(dev_out, ref.outputs_q)),
+           "weight_bytes": flash_usage(graph).weights, "weight_precisions": dict(gen.weight_precisions)}
     if profile:  # (instructions above then include the hooks' few per layer)
         row["profile"] = profile_table(layers_of(graph, symbol), recs, info.timer_hz, info.cpu_hz, True)
     if name in TFLM_CMSIS_M4_INSTRUCTIONS:
@@ -153,7 +170,7 @@ def main() -> int:
     cols = ["model", "board", "instr/inference", "MAC/instr"]
     if side:
         cols += ["edgeq+CMSIS-NN instr", "edgeq/CMSIS-NN"]
-    cols += ["vs TFLM+CMSIS-NN (M4)", "arena/bound", "arena/TFLM min", "flash B", "bit-exact"]
+    cols += ["vs TFLM+CMSIS-NN (M4)", "arena/bound", "arena/TFLM min", "weights B", "flash B", "bit-exact"]
     for c in cols:
         t.add_column(c, justify="left" if c in ("model", "board") else "right")
     upstream = {(r["model"], r["board"]): r for r in rows if r["kernels"] == "cmsis-nn"}
@@ -167,7 +184,7 @@ def main() -> int:
                       f"{r['vs_cmsis_nn']:.2f}×"]
         cells += [f"{r['vs_tflm_cmsis_m4']:.2f}×" if "vs_tflm_cmsis_m4" in r else "-",
                   f"{r['arena_vs_bound']:.3f}", f"{r['arena_vs_tflm_min']:.3f}" if "arena_vs_tflm_min" in r else "-",
-                  f"{r['flash_bytes']:,}", "yes" if r["bit_exact"] else "NO"]
+                  f"{r['weight_bytes']:,}", f"{r['flash_bytes']:,}", "yes" if r["bit_exact"] else "NO"]
         t.add_row(*cells)
     Console(width=190).print(t)
     if side:

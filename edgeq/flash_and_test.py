@@ -61,6 +61,8 @@ class FlashTestOptions:
     cmsis_nn: Path | None = None
     # in-place planning (edgeq.inplace); False: the classic arena (flash-and-test --no-inplace)
     inplace: bool = True
+    # 4-bit weight storage (generate --pack-weights): "auto" or "off"
+    pack_weights: str = "auto"
     # memory banks (edgeq.placement): e.g. "arena=dtcm"; None: the board's default regions
     place: str | None = None
     # the test set split over this many device sessions (emulator instances) run at once (edgeq.shards)
@@ -326,7 +328,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
         raise InputError("--resume is not possible for a model that keeps state between inferences (SVDF): "
                          "its samples form one sequence; run it again from the start")
     # needs only the model and the board: the most basic answer comes first
-    fit = size_check(graph, board, inplace=opts.inplace, place=opts.place)
+    fit = size_check(graph, board, inplace=opts.inplace, place=opts.place, pack_weights=opts.pack_weights)
     if not fit.fits:
         raise GateFailed(f"the model does not fit {board.name}: {fit.failure_message()}")
 
@@ -359,7 +361,8 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     scratch = scratch_for_board(opts.kernels, board)
     log(f"generate C for {tflite_path.name}" + (f" (upstream CMSIS-NN kernels, {scratch} scratch)" if cmsis_nn else ""))
     gen = generate(tflite, work / "gen", name=opts.name, kernels=opts.kernels, cmsis_nn_dir=cmsis_nn,
-                   scratch_variant=scratch, inplace=opts.inplace, place=opts.place, board=board)
+                   scratch_variant=scratch, inplace=opts.inplace, place=opts.place, board=board,
+                   pack_weights=opts.pack_weights)
     log(f"build firmware for {board.name}" + (f" with CMSIS-NN from {gen.cmsis_nn_dir}" if cmsis_nn else ""))
     from .profile import OBSERVE_CMAKE
     from .telemetry import STATS_CMAKE
@@ -418,6 +421,8 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
                    "ram_bytes": fw.ram_bytes, "stack_bytes": fw.stack_bytes, "ram_capacity": fw.ram_capacity,
                    "arena_bytes": gen.arena_bytes, "planned_arena_bytes": fit.plan.arena_bytes,
                    "inplace": opts.inplace, "liveness_bound_bytes": fit.plan.lower_bound,
+                   "pack_weights": opts.pack_weights, "weight_precisions": gen.weight_precisions,
+                   "weights_by_precision": fit.flash_usage.weights_by_precision,
                    "placement": gen.placement, "regions": [b.to_dict() for b in fit.regions]},
         "kernels": {"set": opts.kernels, "cmsis_nn_dir": str(gen.cmsis_nn_dir) if gen.cmsis_nn_dir else None,
                     "scratch": gen.scratch_variant},

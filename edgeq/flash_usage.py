@@ -56,6 +56,8 @@ class OpFlash:
     constants: int = 0  # other constant operands emitted as arrays (e.g. a constant ADD operand)
     glue: int = CODE_BYTES_PER_CALL
     macs: int = 0
+    weight_precision: str | None = None  # conv / depthwise / FC: "int8", "int4" or "clustered" (as generated)
+    weights_int8: int = 0  # the same weights stored as int8 (what packing saves: weights_int8 - weights)
 
     @property
     def total(self) -> int:
@@ -64,7 +66,8 @@ class OpFlash:
     def to_dict(self) -> dict:
         return {"index": self.index, "opcode": self.opcode, "output": self.output, "weights": self.weights,
                 "biases": self.biases, "quant_params": self.quant_params, "constants": self.constants,
-                "glue": self.glue, "macs": self.macs, "total": self.total}
+                "glue": self.glue, "macs": self.macs, "total": self.total,
+                "weight_precision": self.weight_precision, "weights_int8": self.weights_int8}
 
 
 @dataclass
@@ -82,6 +85,18 @@ class FlashUsage:
     @property
     def biases(self) -> int:
         return sum(o.biases for o in self.ops)
+
+    @property
+    def weights_by_precision(self) -> dict[str, dict]:
+        """precision → {"layers", "bytes" (as stored), "int8_bytes" (as int8)} over the weighted layers."""
+        out: dict[str, dict] = {}
+        for o in self.ops:
+            if o.weight_precision:
+                d = out.setdefault(o.weight_precision, {"layers": 0, "bytes": 0, "int8_bytes": 0})
+                d["layers"] += 1
+                d["bytes"] += o.weights
+                d["int8_bytes"] += o.weights_int8
+        return out
 
     @property
     def quant_params(self) -> int:
@@ -117,6 +132,7 @@ class FlashUsage:
                 "constants": self.constants, "code_estimate": self.code, "kernel_code": dict(self.kernel_code),
                 "glue": self.glue, "shared_code": self.shared_code, "total": self.total, "macs": self.macs,
                 "code_measured": self.measured, "code_family": self.family,
+                "weights_by_precision": self.weights_by_precision,
                 "ops": [o.to_dict() for o in self.ops]}
 
 
@@ -154,7 +170,7 @@ def kernel_key(graph: Graph, op) -> str:
     return op.label
 
 
-def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
+def flash_usage(graph: Graph, core: str | None = None, pack_weights: str = "auto") -> FlashUsage:
     """Itemized flash of the model: weights, biases, requant arrays, constants, code estimate.
 
     The code estimate uses the kernel, glue and shared-helper sizes measured from firmware
@@ -165,7 +181,12 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
     DEPTHWISE_CONV_2D always get per-channel multiplier + shift arrays (int32 each per output
     channel, as the CMSIS-NN API takes them); FULLY_CONNECTED only when its weights are
     per-channel quantized (per-tensor FC takes two scalars in the code).
+
+    ``pack_weights`` (as generate's): "auto" counts weights that fit 4 bits as generate stores them
+    (packed nibbles, plus the tables of clustered weights; ``edgeq.codegen.packed_weights``).
     """
+    from .codegen.packed_weights import layer_weights
+
     seen: set[int] = set()
     tables: set[str] = set()
     rows: list[OpFlash] = []
@@ -188,7 +209,10 @@ def flash_usage(graph: Graph, core: str | None = None) -> FlashUsage:
                 continue
             seen.add(ti)
             if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and pos == 1:
-                row.weights += t.nbytes
+                lw = layer_weights(graph, op, pack_weights)
+                row.weight_precision, stored = (lw[0], lw[1]) if lw else ("int8", t.nbytes)
+                row.weights += stored
+                row.weights_int8 += t.nbytes
             elif op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and pos == 2:
                 row.biases += t.nbytes
             else:

@@ -478,6 +478,18 @@ def _memory_context(graph, plan) -> dict:
                      "offset": b.offset, "end": b.end, "first": b.first, "last": b.last})
     return {"arena_bytes": plan.arena_bytes, "lower_bound": plan.lower_bound, "optimal": plan.optimal,
             "greedy_bytes": plan.greedy_bytes, "strategy": plan.strategy, "peak_step": plan.peak_step,
-            "alignment": plan.alignment, "buffers": bufs}
+            "alignment": plan.alignment, "buffers": bufs, "weights": weight_flash(graph)}
+
+
+def weight_flash(graph) -> dict:
+    """Weight flash as `edgeq generate` stores it (4-bit weights packed: edgeq.codegen.packed_weights):
+    per weighted layer and per precision."""
+    from .flash_usage import flash_usage
+
+    fu = flash_usage(graph)
+    rows = [{"index": o.index, "opcode": o.opcode, "output": o.output.split(";")[0], "precision": o.weight_precision,
+             "bytes": o.weights, "int8_bytes": o.weights_int8} for o in fu.ops if o.weight_precision]
+    return {"layers": rows, "by_precision": fu.weights_by_precision, "bytes": sum(r["bytes"] for r in rows),
+            "int8_bytes": sum(r["int8_bytes"] for r in rows)}
 
 

@@ -133,6 +133,7 @@ class SizeCheckResult:
     peak: dict
     notes: list[str] = field(default_factory=list)
     inplace: bool = True  # in-place planning was on (generate's default; off: --no-inplace)
+    pack_weights: str = "auto"  # 4-bit weight storage as generate's --pack-weights
     # memory banks (--place): budgets of the other board regions the placement uses
     regions: list[Budget] = field(default_factory=list)
     placement: dict | None = None
@@ -168,6 +169,7 @@ class SizeCheckResult:
                           "vs_liveness_bound": round(self.plan.arena_bytes / max(self.plan.lower_bound, 1), 4),
                           "inplace": [d.to_dict() for _, d in sorted(self.plan.inplace.items())]},
                 "peak": self.peak, "layers": self.layers, "macs": self.flash_usage.macs,
+                "pack_weights": self.pack_weights, "weights_by_precision": self.flash_usage.weights_by_precision,
                 "buffers": [b.to_dict() for b in self.plan.buffers], "notes": list(self.notes),
                 "failure": self.failure_message()}
 
@@ -178,7 +180,8 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                sram_budget: int | str | None = None, reserve_sram: int | str = DEFAULT_RESERVE_SRAM,
                stack_reserve: int | str = DEFAULT_STACK_RESERVE,
                reserve_flash: int | str | None = None, io_buffers: bool = True,
-               scratch_variant: str = "portable", inplace: bool = True, place=None) -> SizeCheckResult:
+               scratch_variant: str = "portable", inplace: bool = True, place=None,
+               pack_weights: str = "auto") -> SizeCheckResult:
     """Check `graph` against a board (a ``Board`` or a board name) or explicit budgets.
 
     Explicit ``flash_budget`` / ``sram_budget`` override the board's default regions. Returns
@@ -187,7 +190,11 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     ``inplace`` False: plan without in-place overlaps (what ``generate --no-inplace`` declares).
     ``place`` (``generate --place``'s value, ``edgeq.placement``): the arena and/or the constants in
     other regions of the board; each such region becomes its own budget.
+    ``pack_weights`` (generate's --pack-weights): "auto" counts weights that fit 4 bits packed.
     """
+    from .codegen.packed_weights import check_mode
+
+    check_mode(pack_weights)
     from .placement import resolve as resolve_place
 
     from . import boards as boards_mod
@@ -206,13 +213,16 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     reserve_flash = default_reserve_flash(core) if reserve_measured else parse_size(reserve_flash, "--reserve-flash")
 
     plan = plan_memory(graph, scratch=True, variant=scratch_variant, inplace=inplace)
-    fu = flash_usage(graph, core)
+    fu = flash_usage(graph, core, pack_weights)
     io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
     io = _io_tensors(graph)
 
     n_kernels = len([k for k, v in fu.kernel_code.items() if v])
     flash_items = [
-        Item("weights", fu.weights, "int8 filters of conv / depthwise / fully connected"),
+        Item("weights", fu.weights, "filters of conv / depthwise / fully connected: "
+             + ", ".join(f"{p} {d['bytes']:,} B ({d['layers']} layers)"
+                         for p, d in sorted(fu.weights_by_precision.items())) if fu.weights_by_precision
+             else "filters of conv / depthwise / fully connected"),
         Item("biases", fu.biases, "int32 biases"),
         Item("requant params", fu.quant_params, "int32 multiplier + shift per output channel"),
         Item("other constants", fu.constants, "constant operands emitted as arrays"),
@@ -263,6 +273,7 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
         f = fu_by_op[op.index]
         layers.append({"index": op.index, "opcode": op.label, "output": out.name if out else None,
                        "shape": list(out.shape) if out else None, "weights": f.weights, "biases": f.biases,
+                       "weight_precision": f.weight_precision, "weights_int8": f.weights_int8,
                        "quant_params": f.quant_params, "constants": f.constants,
                        "flash": f.weights + f.biases + f.quant_params + f.constants,
                        "scratch": sc.size if sc else 0, "live_bytes": plan.live_bytes[op.index], "macs": f.macs})
@@ -285,7 +296,8 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
              "io": io}  # every input and output tensor: what the harness stages for it
     return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, plan=plan,
                            flash_usage=fu, layers=layers, peak=peak, notes=notes, inplace=inplace,
-                           regions=regions, placement=placement.to_dict() if placement else None)
+                           regions=regions, placement=placement.to_dict() if placement else None,
+                           pack_weights=pack_weights)
 
 
 def _io_tensors(graph: Graph) -> list[dict]:
@@ -363,13 +375,21 @@ def render(result: SizeCheckResult, console, layers: bool = False) -> None:
         console.print(f"in place: {len(p.inplace)} ops write over an input that dies there "
                       f"(bound with these overlaps {p.inplace_bound:,} B); {len(banded)} run as bands, "
                       f"{sum(d.count for d in banded)} kernel calls")
+    byp = result.flash_usage.weights_by_precision
+    if set(byp) - {"int8"}:
+        stored, as_int8 = sum(d["bytes"] for d in byp.values()), sum(d["int8_bytes"] for d in byp.values())
+        console.print("weights by precision: " + ", ".join(
+            f"{p} {d['bytes']:,} B in {d['layers']} layers" for p, d in sorted(byp.items()))
+            + f"; {stored:,} B = {stored / max(as_int8, 1):.3f} × the int8 {as_int8:,} B"
+            + ("" if result.pack_weights == "auto" else f" (--pack-weights {result.pack_weights})"))
     for n in result.notes:
         console.print(f"[dim]note: {n}[/]")
     if layers:
         lt = Table(title="per layer", title_justify="left")
-        for c in ("#", "op", "output shape", "flash", "scratch", "live SRAM", "MACs"):
-            lt.add_column(c, justify="left" if c in ("op", "output shape") else "right")
+        for c in ("#", "op", "output shape", "weights", "flash", "scratch", "live SRAM", "MACs"):
+            lt.add_column(c, justify="left" if c in ("op", "output shape", "weights") else "right")
         for r in result.layers:
-            lt.add_row(str(r["index"]), r["opcode"], "×".join(map(str, r["shape"] or [])), f"{r['flash']:,}",
+            wp = f"{r['weight_precision']} {r['weights']:,}" if r.get("weight_precision") else ""
+            lt.add_row(str(r["index"]), r["opcode"], "×".join(map(str, r["shape"] or [])), wp, f"{r['flash']:,}",
                        f"{r['scratch']:,}", f"{r['live_bytes']:,}", f"{r['macs']:,}")
         console.print(lt)

@@ -37,6 +37,12 @@ InplaceOpt = Annotated[bool, typer.Option(
     "--inplace/--no-inplace", help="Let an op's output overlap an input that dies at that op where the "
                                    "kernel's access order makes it safe (smaller arena). --no-inplace: every "
                                    "tensor whole and separate (the classic liveness-bound arena).")]
+# 4-bit weight storage (edgeq.codegen.packed_weights): one meaning for generate, size-check and flash-and-test.
+PackWeightsOpt = Annotated[str, typer.Option(
+    "--pack-weights", help="auto: conv / depthwise / fully connected weights whose int8 values fit 4 bits "
+                           "(all in [-8, 7]: int4; at most 16 distinct values per tensor or output channel: "
+                           "clustered, indices + table) are stored packed and run by 4-bit-weight kernels "
+                           "(same results). off: every weight as int8.")]
 # Memory banks (edgeq.placement): one meaning for generate, size-check and flash-and-test.
 PlaceOpt = Annotated[Optional[str], typer.Option(
     "--place", help="Put buffer classes in other regions of the --board: arena=REGION (activations + "

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_GATE, EXIT_USAGE
-from . import CmsisNnOpt, InplaceOpt, JsonOpt, KernelsOpt, PlaceOpt, app, run
+from . import CmsisNnOpt, InplaceOpt, JsonOpt, KernelsOpt, PackWeightsOpt, PlaceOpt, app, run
 from .render import render_flash_test
 
 
@@ -45,6 +45,7 @@ def generate(
                                      "an example sketch). Same C in each.")] = "cmake",
     inplace: InplaceOpt = True,
     place: PlaceOpt = None,
+    pack_weights: PackWeightsOpt = "auto",
     json_out: JsonOpt = False,
 ):
     """Generate ahead-of-time C for an int8 model: CMSIS-NN-API kernel calls, one static arena.
@@ -93,7 +94,7 @@ def generate(
 
         names = [n.strip() for n in name.split(",")] if name else None
         res = run(generate_set, model, output, names=names, scratch_variant=scratch, force=force, kernels=kernels,
-                  cmsis_nn_dir=checkout, inplace=inplace)
+                  cmsis_nn_dir=checkout, inplace=inplace, pack_weights=pack_weights)
         if json_out:
             ui.print_json(res.to_dict())
             return
@@ -106,7 +107,8 @@ def generate(
                      f"{res.kernel_files[0].relative_to(res.out_dir).parts[0]}/")
         return
     res = run(generate_fn, model[0], output, name=name or "model", scratch_variant=scratch, force=force,
-              kernels=kernels, cmsis_nn_dir=checkout, fmt=fmt, inplace=inplace, place=place, board=target)
+              kernels=kernels, cmsis_nn_dir=checkout, fmt=fmt, inplace=inplace, place=place, board=target,
+              pack_weights=pack_weights)
     if json_out:
         ui.print_json(res.to_dict())
         return
@@ -120,6 +122,8 @@ def generate(
             ["arena (SRAM)", f"{res.arena_bytes:,} B" + ("" if inplace else " (--no-inplace)")
              + (f" in {res.placement['arena']} ({res.placement['arena_section']})"
                 if res.placement and res.placement["arena"] else "")], ["constant data", f"{res.data_bytes:,} B"],
+            ["weights", ", ".join(f"{k} ×{v}" for k, v in sorted(res.weight_precisions.items())) or "none"
+             + ("" if pack_weights == "auto" else "") + (" (--pack-weights off)" if pack_weights == "off" else "")],
             ["flash (data + est. code)", f"{res.flash_bytes:,} B"], ["model sha256", res.sha256[:16] + "…"]]
     ui.out.print(ui.table(f"edgeq generate — {res.name}", ["", ""], rows, justify_right_from=2))
 
@@ -195,6 +199,7 @@ def size_check_cmd(
                                                    "to this file.")] = None,
     inplace: InplaceOpt = True,
     place: PlaceOpt = None,
+    pack_weights: PackWeightsOpt = "auto",
     json_out: JsonOpt = False,
 ):
     """Will the model fit? Itemized flash and SRAM (planned arena, stack, reserves) vs a board.
@@ -229,7 +234,8 @@ def size_check_cmd(
         return
     graph, note = run(load_model_graph, model[0], calib)
     res = run(size_check, graph, board, flash_budget=flash, sram_budget=sram, reserve_sram=reserve_sram,
-              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace, place=place)
+              stack_reserve=stack, reserve_flash=reserve_flash, inplace=inplace, place=place,
+              pack_weights=pack_weights)
     if note:
         res.notes.insert(0, note)
     if report is not None:
@@ -317,6 +323,7 @@ def flash_and_test(
     cmsis_nn: CmsisNnOpt = None,
     inplace: InplaceOpt = True,
     place: PlaceOpt = None,
+    pack_weights: PackWeightsOpt = "auto",
     json_out: JsonOpt = False,
 ):
     """Build firmware around the model, run it on a board (QEMU for virtual ones), stream the test set
@@ -341,7 +348,7 @@ def flash_and_test(
                             max_drop=max_drop, allow_mismatch=allow_mismatch, resume=resume, workdir=workdir,
                             upload=upload, float_model=float_model, profile=profile, telemetry=telemetry,
                             drift_threshold=drift_threshold, kernels=kernels, cmsis_nn=checkout, inplace=inplace,
-                            place=place, jobs=jobs, labgrid=tuple(labgrid or ()), coordinator=coordinator)
+                            place=place, pack_weights=pack_weights, jobs=jobs, labgrid=tuple(labgrid or ()), coordinator=coordinator)
     def log(s: str) -> None:  # progress notes are quiet under --json; warnings and notes never are
         if s.startswith(("warning:", "note:")):
             ui.err.print(f"[yellow]{s}[/]" if s.startswith("warning:") else s, soft_wrap=True)

@@ -58,6 +58,8 @@ class GenerateResult:
     format: str = "cmake"  # the layout (edgeq.codegen.packages.FORMATS)
     inplace: bool = True  # in-place planning (off: generate --no-inplace, the classic liveness arena)
     placement: dict | None = None  # --place: the regions/sections of the arena and the constants
+    pack_weights: str = "auto"  # 4-bit weight storage (generate --pack-weights; edgeq.codegen.packed_weights)
+    weight_precisions: dict = field(default_factory=dict)  # "int8"/"int4"/"clustered" → layers
 
     def to_dict(self) -> dict:
         return {"out_dir": str(self.out_dir), "name": self.name, "files": [str(p) for p in self.files],
@@ -66,7 +68,8 @@ class GenerateResult:
                 "kernel_files": [str(p) for p in self.kernel_files], "kept": list(self.kept),
                 "kernel_set": self.kernel_set, "cmsis_nn_dir": str(self.cmsis_nn_dir) if self.cmsis_nn_dir else None,
                 "scratch_variant": self.scratch_variant, "format": self.format, "inplace": self.inplace,
-                "placement": self.placement}
+                "placement": self.placement, "pack_weights": self.pack_weights,
+                "weight_precisions": dict(self.weight_precisions)}
 
 
 def check_kernel_choice(kernels: str, cmsis_nn_dir, scratch_variant: str | None) -> tuple:
@@ -234,7 +237,7 @@ def _install(files: dict[str, bytes], target: Path, keep: list[str]) -> None:
 def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
              scratch_variant: str | None = None, force: bool = False, kernels: str = "edgeq",
              cmsis_nn_dir: Union[str, Path, None] = None, fmt: str = "cmake", inplace: bool = True, place=None,
-             board=None) -> GenerateResult:
+             board=None, pack_weights: str = "auto") -> GenerateResult:
     """Generate C for an int8 ``.tflite`` (path or bytes) into ``out_dir`` (replaced atomically).
 
     ``force``: write into a directory that also holds files edgeq did not write (they are kept).
@@ -247,7 +250,13 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     no op output overlaps an input (the arena is then the classic liveness-bound plan; recorded in
     the banner). ``place`` ('arena=dtcm,weights=flash', a dict or an ``edgeq.placement.Placement``):
     the board regions (``board``: an ``edgeq.boards`` Board or name) of the arena and of the
-    constant arrays, as named sections (``edgeq.placement``)."""
+    constant arrays, as named sections (``edgeq.placement``). ``pack_weights`` "auto": conv /
+    depthwise / fully connected weights whose int8 values fit 4 bits (int4, or at most 16 distinct
+    values) are stored packed and run by 4-bit-weight kernels; "off": every weight as int8
+    (``edgeq.codegen.packed_weights``; recorded in the banner)."""
+    from .packed_weights import check_mode
+
+    check_mode(pack_weights)
     from ..placement import resolve as resolve_place
 
     placement = resolve_place(place, board)
@@ -266,8 +275,9 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     target, keep = check_output_dir(out_dir, force)
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
-    lowered = lower(graph, name=name, variant=scratch_variant, inplace=inplace)
-    ctx = context(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, fmt=fmt, inplace=inplace, placement=placement)
+    lowered = lower(graph, name=name, variant=scratch_variant, inplace=inplace, pack_weights=pack_weights)
+    ctx = context(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, fmt=fmt, inplace=inplace, placement=placement,
+                  pack_weights=pack_weights)
     files = render(lowered, name, source, ctx=ctx)
     kernels_src = kernel_sources()
     payload, model_files = layout(fmt, name, files, kernels_src, lowered, ctx)
@@ -279,8 +289,12 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     out_dir = target
     flash = flash_usage(graph)
     kernels: dict[str, int] = {}
+    precisions: dict[str, int] = {}
     for c in lowered.calls:
         kernels[c.kind] = kernels.get(c.kind, 0) + 1
+        if c.kind in ("conv", "dwconv", "fc") and not c.args.get("s16"):
+            p = (c.args.get("packed") or {}).get("precision", "int8")
+            precisions[p] = precisions.get(p, 0) + 1
     return GenerateResult(out_dir=out_dir, name=name, files=[out_dir / f for f in model_files],
                           arena_bytes=lowered.arena_bytes, data_bytes=lowered.data_bytes,
                           flash_bytes=lowered.data_bytes + flash.code, sha256=graph.sha256,
@@ -289,4 +303,5 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
                           kept=[k for k in keep if k not in {p.split("/")[0] for p in payload}],
                           kernel_set=kernel_set,
                           cmsis_nn_dir=cmsis_nn_dir, scratch_variant=scratch_variant, format=fmt, inplace=inplace,
-                          placement=placement.to_dict() if placement else None)
+                          placement=placement.to_dict() if placement else None, pack_weights=pack_weights,
+                          weight_precisions=precisions)

@@ -95,11 +95,12 @@ class Lowered:
 
 
 class _Lowerer:
-    def __init__(self, graph: Graph, name: str, plan: MemoryPlan, variant: str):
+    def __init__(self, graph: Graph, name: str, plan: MemoryPlan, variant: str, pack_weights: str = "auto"):
         self.g = graph
         self.name = name
         self.plan = plan
         self.variant = variant
+        self.pack_weights = pack_weights  # "auto": 4-bit storage where the values allow (packed_weights)
         self.data: list[DataArray] = []
         self._const_syms: dict[int, str] = {}
 
@@ -126,6 +127,33 @@ class _Lowerer:
             self.data.append(DataArray(sym, ct, values, f"{t.name} {t.dtype}{list(t.shape)}"))
             self._const_syms[t.index] = sym
         return self._const_syms[t.index]
+
+    def packed(self, op: Operator, w: Tensor, channel_axis: int) -> dict | None:
+        """The 4-bit storage of an int8-activation layer's weights (``packed_weights``), or None
+        (int8). Returns {precision, codes, table, table_stride} (symbols; table None for int4)."""
+        from .packed_weights import choose_packing
+
+        if self.pack_weights == "off" or w.dtype != "int8" or not w.is_constant:
+            return None
+        if w.quant.is_quantized and (w.quant.zero_points != 0).any():
+            return None
+        p = choose_packing(np.asarray(w.data).reshape(w.shape), channel_axis)
+        if p is None:
+            return None
+        sym = f"{self.name}_t{w.index}_{'s4' if p.precision == 'int4' else 'idx'}"
+        if not any(d.symbol == sym for d in self.data):
+            what = "int4 weights, 2 a byte (even element low nibble)" if p.precision == "int4" else \
+                "clustered weights: 4-bit table indices, 2 a byte"
+            codes = [int(v) - 256 if v > 127 else int(v) for v in p.codes] if p.precision == "int4" else \
+                [int(v) for v in p.codes]
+            self.data.append(DataArray(sym, "int8_t" if p.precision == "int4" else "uint8_t", codes,
+                                       f"{w.name} {w.dtype}{list(w.shape)}: {what}"))
+            if p.table is not None:
+                self.data.append(DataArray(f"{sym}_table", "int8_t", [int(v) for v in p.table],
+                                           f"{w.name}: cluster values, 16 per "
+                                           f"{'output channel' if p.table_stride else 'tensor'}"))
+        return {"precision": p.precision, "codes": sym, "table": f"{sym}_table" if p.table is not None else None,
+                "table_stride": p.table_stride}
 
     def int_array(self, symbol: str, values, comment: str = "") -> str:
         self.data.append(DataArray(symbol, "int32_t", [int(v) for v in values], comment))
@@ -263,11 +291,13 @@ class _Lowerer:
                       offset=self.plan.offset(i), ctype=CTYPES[t.dtype])
 
 
-def lower(graph: Graph, name: str = "model", variant: str = "portable", inplace: bool = True) -> Lowered:
+def lower(graph: Graph, name: str = "model", variant: str = "portable", inplace: bool = True,
+          pack_weights: str = "auto") -> Lowered:
     """Lower a checked graph (``load_graph(..., check_supported=True)``) to kernel calls.
-    ``inplace`` False: no output overlaps an input (the classic liveness-bound arena)."""
+    ``inplace`` False: no output overlaps an input (the classic liveness-bound arena).
+    ``pack_weights`` "auto": weights whose values fit 4 bits are stored packed (``packed_weights``)."""
     plan = plan_memory(graph, scratch=True, variant=variant, inplace=inplace)
-    lw = _Lowerer(graph, name, plan, variant)
+    lw = _Lowerer(graph, name, plan, variant, pack_weights)
     calls = lw.lower()
     inputs = [lw.io(i) for i in graph.inputs]
     outputs = [lw.io(i) for i in graph.outputs]

@@ -58,7 +58,8 @@ def default_names(models: list) -> list[str]:
 
 def generate_set(models: list[PathOrBytes], out_dir: Union[str, Path], names: list[str] | None = None,
                  scratch_variant: str | None = None, force: bool = False, kernels: str = "edgeq",
-                 cmsis_nn_dir: Union[str, Path, None] = None, inplace: bool = True) -> GenerateSetResult:
+                 cmsis_nn_dir: Union[str, Path, None] = None, inplace: bool = True,
+                 pack_weights: str = "auto") -> GenerateSetResult:
     """Generate C for several int8 models sharing one arena into ``out_dir`` (replaced atomically).
 
     ``names``: the C prefix of each model (default: from the file names). The other options mean
@@ -82,6 +83,9 @@ def generate_set(models: list[PathOrBytes], out_dir: Union[str, Path], names: li
         raise InputError(f"model name {dup[0]!r} is used twice (or is the shared arena's name)",
                          hint="give each model its own name: --name a,b")
     cmsis_nn_dir, scratch_variant = check_kernel_choice(kernels, cmsis_nn_dir, scratch_variant)
+    from .packed_weights import check_mode
+
+    check_mode(pack_weights)
     target, keep = check_output_dir(out_dir, force)
 
     loaded = []
@@ -93,11 +97,13 @@ def generate_set(models: list[PathOrBytes], out_dir: Union[str, Path], names: li
                              f"(variable tensor {stateful[0]!r}): it cannot share an arena with other models",
                              hint="generate it on its own")
         source = graph.name if not isinstance(m, (bytes, bytearray, memoryview)) else "model.tflite"
-        loaded.append((graph, n, source, lower(graph, name=n, variant=scratch_variant, inplace=inplace)))
+        loaded.append((graph, n, source, lower(graph, name=n, variant=scratch_variant, inplace=inplace,
+                                                   pack_weights=pack_weights)))
     arena = max(lw.arena_bytes for *_, lw in loaded)
     sources = " ".join(Path(s).name for _, _, s, _ in loaded)
     regenerate = (f"edgeq generate {sources} -o DIR --name {','.join(names)}"
-                  + ("" if inplace else " --no-inplace"))
+                  + ("" if inplace else " --no-inplace")
+                  + ("" if pack_weights == "auto" else f" --pack-weights {pack_weights}"))
 
     files: dict[str, str] = {}
     results = []

@@ -112,7 +112,7 @@ def _place_flag(placement) -> str:
 
 def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, fmt: str = "cmake",
             inplace: bool = True, shared: dict | None = None, regenerate: str | None = None,
-            placement=None) -> dict:
+            placement=None, pack_weights: str = "auto") -> dict:
     """The values every template sees (the model's and the package layouts'). ``cmsis_nn_dir``:
     the CMSIS-NN checkout the CMakeLists.txt links by default (None: edgeq's kernels, the copy in
     edgeq_kernels/). ``shared`` (a model of a set, ``edgeq.codegen.model_set``): the arena is the
@@ -130,6 +130,7 @@ def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, f
         poison=_poison_table(lowered),
         regen_extra="" if fmt == "cmake" else f" --format {fmt}",  # the banner's command line
         inplace=inplace,  # provenance: the banner's regenerate line carries --no-inplace
+        pack_weights=pack_weights,  # provenance: ... and --pack-weights off
         arena=shared["symbol"] if shared else f"{name}_arena", shared=shared,
         arena_section=placement.arena_section if placement else None,
         weights_section=placement.weights_section if placement else None,

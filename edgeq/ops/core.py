@@ -56,8 +56,10 @@ def _conv_common(lw, op: Operator, depthwise: bool) -> dict:
     mults, shifts = qm.conv_multipliers(x.quant.scale, w.quant.scales, y.quant.scale, out_c)
     pre = f"{lw.name}_op{op.index}"
     lo, hi = lw.act(op, y)
+    packed = None if s16 else lw.packed(op, w, 3 if depthwise else 0)
     return dict(
-        input=lw.ref(x.index), output=lw.ref(y.index), weights=lw.const_symbol(w),
+        input=lw.ref(x.index), output=lw.ref(y.index), weights=None if packed else lw.const_symbol(w),
+        packed=packed,
         bias=bias if s16 else (lw.const_symbol(b) if b is not None else None),
         s16=s16, bias_int32=s16 and bias_int32,
         mult=lw.int_array(f"{pre}_mult", mults, "per-channel multipliers"),
@@ -126,17 +128,18 @@ def _lower_fully_connected(lw, op):
     if w.is_constant is False:
         raise lw.fail(op, "non-constant weights are not supported")
     units, depth = int(w.shape[0]), int(w.shape[-1])
+    packed = None if s16 or w.quant.zero_point != 0 else lw.packed(op, w, 0)
     batches = x.size // depth
     mults, shifts = qm.conv_multipliers(x.quant.scale, w.quant.scales, y.quant.scale,
                                         units if w.per_channel else 1)
     lo, hi = lw.act(op, y)
-    a = dict(input=lw.ref(x.index), output=lw.ref(y.index), weights=lw.const_symbol(w),
-             bias=bias, s16=s16, bias_int32=bias_int32, batches=batches, depth=depth,
+    a = dict(input=lw.ref(x.index), output=lw.ref(y.index), weights=None if packed else lw.const_symbol(w),
+             packed=packed, bias=bias, s16=s16, bias_int32=bias_int32, batches=batches, depth=depth,
              units=units, input_offset=-x.quant.zero_point, filter_offset=-w.quant.zero_point,
              output_offset=y.quant.zero_point, act_min=lo, act_max=hi, per_channel=w.per_channel,
              scratch=lw.scratch(op))
     a["ksum"] = None
-    if not s16 and lw.variant in ("mve", "any"):
+    if not s16 and not packed and lw.variant in ("mve", "any"):
         # upstream CMSIS-NN's MVE kernels read per-unit kernel sums from ctx.buf (what its
         # arm_vector_sum_s8 computes: bias + input offset × (row sum + depth × filter offset));
         # they are known now, so they go to flash rather than into the arena at every invoke
