@@ -5,7 +5,7 @@ range narrower than int8); 1x1 convolutions with odd pixel / channel counts and 
 im2col convolutions with odd output channels, partial last groups (byte-field and generic
 im2col) and one whose bias is too large for the bounded requantization; max pooling with
 channel tails, padded windows and a clamped activation range; fully connected with depth and
-unit tails; ADD.
+unit tails; ADD, short and long enough for the tabulated input terms.
 Plus the fast int8 requantization against the reference one on edge operands.
 
 On the device the same kernels run as hand-allocated assembly; `tests/test_ops_spatial.py -k m4`
@@ -83,12 +83,16 @@ def fam_dense_add():
     d12 = L.Dense(12, activation="relu")(x)
     a = L.Dense(8)(x)
     b = L.Dense(8, activation="relu")(x)
+    big_a, big_b = L.Dense(600)(x), L.Dense(600, activation="relu")(x)
     outs = [
         L.Dense(7)(x),  # one block of four units + three
         L.Dense(9, activation="relu6")(d12),  # depth 12: the single-group entry
         L.Dense(16)(L.Dense(24)(d12)),  # depth 24: the two-group loop
         L.Add()([a, b]),
         L.Add()([L.Reshape((2, 2, 2))(a), L.Reshape((2, 2, 2))(L.Dense(8)(d12))]),
+        # 600 elements (>= EDGEQ_EW_LUT_MIN): the tabulated ADD, full range and a fused ReLU
+        L.Add()([big_a, big_b]),
+        L.ReLU()(L.Add()([big_a, L.Dense(600)(d12)])),
     ]
     return keras.Model(x, outs), _u(-2, 2, (13,)), "int8"
 
