@@ -88,6 +88,8 @@ def fam_dense_add():
         L.Dense(7)(x),  # one block of four units + three
         L.Dense(9, activation="relu6")(d12),  # depth 12: the single-group entry
         L.Dense(16)(L.Dense(24)(d12)),  # depth 24: the two-group loop
+        # a bias of ~1.5e9 quantized (> 2^29): fails the bounded requantization's bound
+        L.Dense(6, bias_initializer=keras.initializers.Constant(6e4))(x),
         L.Add()([a, b]),
         L.Add()([L.Reshape((2, 2, 2))(a), L.Reshape((2, 2, 2))(L.Dense(8)(d12))]),
         # 600 elements (>= EDGEQ_EW_LUT_MIN): the tabulated ADD, full range and a fused ReLU
