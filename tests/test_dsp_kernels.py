@@ -1,8 +1,8 @@
 """The Cortex-M DSP kernel variants' edge cases, through the emulated DSP path on the host
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
-range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails;
-im2col convolutions with odd output channels, partial last groups (byte-field and generic
+range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails
+(both 1x1 routes, and a bias failing the widened route's bound); im2col convolutions with odd output channels, partial last groups (byte-field and generic
 im2col) and one whose bias is too large for the bounded requantization; max pooling with
 channel tails, padded windows and a clamped activation range; fully connected with depth and
 unit tails; ADD, short and long enough for the tabulated input terms.
@@ -59,11 +59,18 @@ def fam_pointwise():
     from keras import layers as L
     x = keras.Input((5, 5, 5), batch_size=1)  # 25 pixels (odd), 5 channels (a tail of one)
     c16 = L.Conv2D(16, 1, activation="relu")(x)
+    c32 = L.Conv2D(32, 1, activation="relu")(x)
     outs = [
         L.Conv2D(7, 1)(x),  # odd output channels
         L.Conv2D(9, 1, activation="relu6")(c16),
         L.Conv2D(8, 1)(c16),
         L.Conv2D(5, 1, strides=2)(c16),  # strided 1x1
+        # in_c 32: the widened-input 1x1 route (odd output channels, clamp, stride 2), and one
+        # whose bias fails the bounded requantization's bound: the route must step aside
+        L.Conv2D(9, 1, activation="relu6")(c32),
+        L.Conv2D(6, 1)(c32),
+        L.Conv2D(5, 1, strides=2)(c32),
+        L.Conv2D(6, 1, bias_initializer=keras.initializers.Constant(4e4))(c32),
         L.Conv2D(7, 3, padding="same")(x),  # im2col: k = 45 (a partial group), odd channels
         L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(c16),
         L.Conv2D(3, (2, 4), padding="valid")(L.Conv2D(1, 1)(x)),  # in_c 1: every tap a partial group
