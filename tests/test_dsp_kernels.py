@@ -71,6 +71,7 @@ def fam_pointwise():
         L.Conv2D(6, 1)(c32),
         L.Conv2D(5, 1, strides=2)(c32),
         L.Conv2D(6, 1, bias_initializer=keras.initializers.Constant(4e4))(c32),
+        L.Conv2D(6, 1)(L.Conv2D(64, 1)(x)),  # in_c 64: 13 pixel pairs, two chunks of the buffer
         L.Conv2D(7, 3, padding="same")(x),  # im2col: k = 45 (a partial group), odd channels
         L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(c16),
         L.Conv2D(3, (2, 4), padding="valid")(L.Conv2D(1, 1)(x)),  # in_c 1: every tap a partial group

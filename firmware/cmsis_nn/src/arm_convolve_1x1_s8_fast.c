@@ -249,15 +249,16 @@ static __attribute__((noinline)) void edgeq_1x1_pairs_dispatch(const int8_t *x, 
  * 4 SXTB16 (the filter words) and 8 SMLAD for 16 MACs, where reading int8 pixels takes 20
  * (their 4 SXTB16 are paid once per pixel pair instead of once per channel pair). Layout per
  * group g: buf[4g..4g+3] = pixel 0 (bytes 0, 2), pixel 0 (bytes 1, 3), pixel 1 (0, 2), (1, 3).
- * Taken when in_c is a multiple of four in [EDGEQ_1X1W_MIN_C, EDGEQ_1X1W_MAX_C] (the buffer:
- * 4 * in_c bytes of stack) and the bounded requantization holds for every channel; an odd pixel or channel count
- * computes its last pair with the pixel / filter repeated and stores the half that exists.
+ * Pixel pairs are widened in chunks of as many as the buffer holds (EDGEQ_1X1W_MAX_C words,
+ * 2 KB of stack), so each channel pair prepares its constants once per chunk. Taken when in_c
+ * is a multiple of four in [EDGEQ_1X1W_MIN_C, EDGEQ_1X1W_MAX_C] and the bounded requantization
+ * holds for every channel; an odd pixel or channel count computes its last pair with the pixel / filter repeated and stores the half that exists.
  */
 #define EDGEQ_1X1W_MAX_C 512
 /* Below this many input channels the per-block work (requantization constants, four outputs)
- * outweighs the saved sign extensions (vww's in_c 8 and 16 layers ran 4-8 % slower). */
+ * may outweigh the saved sign extensions (measured: in_c 8 still gains, vww 1.32 -> 1.12 M). */
 #ifndef EDGEQ_1X1W_MIN_C
-#define EDGEQ_1X1W_MIN_C 32
+#define EDGEQ_1X1W_MIN_C 8
 #endif
 
 static void edgeq_1x1w_widen(const int8_t *x0, const int8_t *x1, int32_t n4, int32_t off2, int32_t *buf)
@@ -342,44 +343,56 @@ static inline void edgeq_1x1w_block(const int32_t *xb, const int8_t *w, int32_t 
 }
 #endif
 
-/* One pixel pair (widened in xb) against every output-channel pair; n_px 1 or 2 outputs per
- * channel stored. full: no clamp after the SSAT (a constant at each call site). */
-static inline void edgeq_1x1w_pixels(const int32_t *xb, const int8_t *filter, const int32_t *bias,
-                                     const int32_t *mult, const int32_t *shift, int32_t in_c, int32_t out_c,
-                                     int32_t out_off, int32_t act_min, int32_t act_max, int32_t n_px, int8_t *out,
-                                     int32_t full)
+/* n_pairs pixel pairs (widened, in_c words apart from xb; the last may hold one pixel: odd_last)
+ * against every output-channel pair: the channel pair's constants once, then its pixel pairs.
+ * out: the first pair's first pixel. full: no clamp after the SSAT (a constant at each call). */
+static inline void edgeq_1x1w_chunk(const int32_t *xb, int32_t n_pairs, int32_t odd_last, const int8_t *filter,
+                                    const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t in_c,
+                                    int32_t out_c, int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out,
+                                    int32_t full)
 {
     const int32_t n4 = in_c >> 2;
     int32_t oc;
     for (oc = 0; oc < out_c; oc += 2)
     {
         const int32_t o1 = oc + 1 < out_c ? oc + 1 : oc; /* an odd last channel repeats */
-        const int32_t e0 = -shift[oc], e1 = -shift[o1];
+        const int32_t e0 = -shift[oc], e1 = -shift[o1], m0 = mult[oc], m1 = mult[o1];
         const int32_t k0 = (int32_t)((1u << (e0 - 1)) + ((uint32_t)out_off << e0));
         const int32_t k1 = (int32_t)((1u << (e1 - 1)) + ((uint32_t)out_off << e1));
-        int32_t acc[4], v[4], j;
-        acc[0] = acc[2] = bias != 0 ? bias[oc] : 0;
-        acc[1] = acc[3] = bias != 0 ? bias[o1] : 0;
-        edgeq_1x1w_block(xb, filter + oc * in_c, n4, (o1 - oc) * in_c - 4, acc);
-        v[0] = edgeq_requant_bounded(acc[0], mult[oc], k0, e0);
-        v[1] = edgeq_requant_bounded(acc[1], mult[o1], k1, e1);
-        v[2] = edgeq_requant_bounded(acc[2], mult[oc], k0, e0);
-        v[3] = edgeq_requant_bounded(acc[3], mult[o1], k1, e1);
-        for (j = 0; !full && j < 4; j++)
+        const int32_t b0 = bias != 0 ? bias[oc] : 0, b1 = bias != 0 ? bias[o1] : 0;
+        const int8_t *w = filter + oc * in_c;
+        const int32_t step = (o1 - oc) * in_c - 4;
+        int8_t *o = out + oc;
+        int32_t j;
+        for (j = 0; j < n_pairs; j++, o += 2 * out_c)
         {
-            v[j] = edgeq_clamp_i32(v[j], act_min, act_max);
-        }
-        out[oc] = (int8_t)v[0];
-        if (o1 != oc)
-        {
-            out[o1] = (int8_t)v[1];
-        }
-        if (n_px == 2)
-        {
-            out[out_c + oc] = (int8_t)v[2];
+            int32_t acc[4], v0, v1, v2, v3;
+            acc[0] = acc[2] = b0;
+            acc[1] = acc[3] = b1;
+            edgeq_1x1w_block(xb + j * in_c, w, n4, step, acc);
+            v0 = edgeq_requant_bounded(acc[0], m0, k0, e0);
+            v1 = edgeq_requant_bounded(acc[1], m1, k1, e1);
+            v2 = edgeq_requant_bounded(acc[2], m0, k0, e0);
+            v3 = edgeq_requant_bounded(acc[3], m1, k1, e1);
+            if (!full)
+            {
+                v0 = edgeq_clamp_i32(v0, act_min, act_max);
+                v1 = edgeq_clamp_i32(v1, act_min, act_max);
+                v2 = edgeq_clamp_i32(v2, act_min, act_max);
+                v3 = edgeq_clamp_i32(v3, act_min, act_max);
+            }
+            o[0] = (int8_t)v0;
             if (o1 != oc)
             {
-                out[out_c + o1] = (int8_t)v[3];
+                o[1] = (int8_t)v1;
+            }
+            if (!(odd_last && j == n_pairs - 1))
+            {
+                o[out_c] = (int8_t)v2;
+                if (o1 != oc)
+                {
+                    o[out_c + 1] = (int8_t)v3;
+                }
             }
         }
     }
@@ -401,30 +414,39 @@ static int32_t edgeq_1x1w_run(const cmsis_nn_conv_params *conv_params,
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     const int32_t full = act_min <= -128 && act_max >= 127;
     int32_t buf[EDGEQ_1X1W_MAX_C];
+    const int32_t chunk = EDGEQ_1X1W_MAX_C / (in_c > 0 ? in_c : 1); /* pixel pairs per buffer */
     int32_t p;
     if ((in_c & 3) != 0 || in_c < EDGEQ_1X1W_MIN_C || in_c > EDGEQ_1X1W_MAX_C ||
         !edgeq_requant_bounded_ok(quant_params->multiplier, quant_params->shift, bias_data, out_c, in_c))
     {
         return 0;
     }
-    for (p = 0; p < pixels; p += 2)
+    /* chunks of as many pixel pairs as the buffer holds: each channel pair's constants are
+     * prepared once per chunk */
+    for (p = 0; p < pixels; p += 2 * chunk)
     {
-        const int32_t n_px = pixels - p >= 2 ? 2 : 1;
-        const int8_t *x0 = dense ? input_data + p * in_c
-                                 : edgeq_1x1_src(input_data, p, conv_params, input_dims, output_dims);
-        const int8_t *x1 = n_px == 1 ? x0
-                           : dense  ? x0 + in_c
-                                    : edgeq_1x1_src(input_data, p + 1, conv_params, input_dims, output_dims);
-        edgeq_1x1w_widen(x0, x1, in_c >> 2, off2, buf);
+        const int32_t n_px = pixels - p < 2 * chunk ? pixels - p : 2 * chunk;
+        const int32_t n_pairs = (n_px + 1) >> 1;
+        int32_t j;
+        for (j = 0; j < n_pairs; j++)
+        {
+            const int32_t q = p + 2 * j;
+            const int8_t *x0 = dense ? input_data + q * in_c
+                                     : edgeq_1x1_src(input_data, q, conv_params, input_dims, output_dims);
+            const int8_t *x1 = q + 1 >= pixels ? x0
+                               : dense         ? x0 + in_c
+                                               : edgeq_1x1_src(input_data, q + 1, conv_params, input_dims, output_dims);
+            edgeq_1x1w_widen(x0, x1, in_c >> 2, off2, buf + j * in_c);
+        }
         if (full)
         {
-            edgeq_1x1w_pixels(buf, filter_data, bias_data, quant_params->multiplier, quant_params->shift, in_c, out_c,
-                              out_off, act_min, act_max, n_px, output_data + p * out_c, 1);
+            edgeq_1x1w_chunk(buf, n_pairs, n_px & 1, filter_data, bias_data, quant_params->multiplier,
+                             quant_params->shift, in_c, out_c, out_off, act_min, act_max, output_data + p * out_c, 1);
         }
         else
         {
-            edgeq_1x1w_pixels(buf, filter_data, bias_data, quant_params->multiplier, quant_params->shift, in_c, out_c,
-                              out_off, act_min, act_max, n_px, output_data + p * out_c, 0);
+            edgeq_1x1w_chunk(buf, n_pairs, n_px & 1, filter_data, bias_data, quant_params->multiplier,
+                             quant_params->shift, in_c, out_c, out_off, act_min, act_max, output_data + p * out_c, 0);
         }
     }
     return 1;
