@@ -127,8 +127,7 @@ static void edgeq_fc_dot_1x4(const int8_t *x, const int8_t *w, int32_t depth, in
 /*
  * One int8 output of unit q. mode (a constant at each call site, so each copy has no
  * per-output dispatch): 3 = edgeq_requant_bounded (the accumulator provably below 2^29; the
- * output offset in its rounding constant), 1 = edgeq_requant_fast, 0 = the general
- * arm_nn_requantize. full (also a constant): the activation range is all of int8 (no clamp
+ * output offset in its rounding constant), 0 = the general arm_nn_requantize. full (also a constant): the activation range is all of int8 (no clamp
  * after the SSAT).
  */
 static inline int8_t edgeq_fc_out(int32_t acc, int32_t m, int32_t shift, const cmsis_nn_fc_params *p, int32_t mode,
@@ -140,10 +139,6 @@ static inline int8_t edgeq_fc_out(int32_t acc, int32_t m, int32_t shift, const c
         const int32_t e = -shift;
         const int32_t k = (int32_t)((1u << (e - 1)) + ((uint32_t)p->output_offset << e));
         v = edgeq_requant_bounded(acc, m, k, e);
-    }
-    else if (mode == 1)
-    {
-        v = edgeq_ssat8(edgeq_requant_fast(acc, m, shift) + p->output_offset);
     }
     else
     {
@@ -182,8 +177,9 @@ static inline void edgeq_fc_row(const cmsis_nn_fc_params *p, const int32_t *mult
 }
 
 /* filter_offset == 0. The requantization is chosen once per layer: bounded when every
- * accumulator |bias| + depth * 255 * 128 stays below 2^29 (edgeq_requant_bounded_ok), else the
- * fast one when the shifts allow it, else the general one. */
+ * accumulator |bias| + depth * 255 * 128 stays below 2^29 and the shifts allow it
+ * (edgeq_requant_bounded_ok's conditions), else the general one (rare: a bias near 2^29; one
+ * copy fewer keeps the flash down). */
 static __attribute__((noinline)) void edgeq_fc_core_dsp(const cmsis_nn_fc_params *p, const int32_t *mult,
                                                         const int32_t *shift, int32_t per_channel, int32_t batches,
                                                         const int8_t *input, const int8_t *filter, int32_t depth,
@@ -211,10 +207,6 @@ static __attribute__((noinline)) void edgeq_fc_core_dsp(const cmsis_nn_fc_params
         else if (bounded)
         {
             edgeq_fc_row(p, mult, shift, per_channel, in, filter, depth, bias, units, out, 3, 0);
-        }
-        else if (fast) /* (the clamp is a no-op for the full range) */
-        {
-            edgeq_fc_row(p, mult, shift, per_channel, in, filter, depth, bias, units, out, 1, 0);
         }
         else
         {
