@@ -1,11 +1,11 @@
 """The Cortex-M DSP kernel variants' edge cases, through the emulated DSP path on the host
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
-range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails;
-im2col convolutions with odd output channels, partial last groups (byte-field and generic
+range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails
+(both 1x1 routes, and a bias failing the widened route's bound); im2col convolutions with odd output channels, partial last groups (byte-field and generic
 im2col) and one whose bias is too large for the bounded requantization; max pooling with
 channel tails, padded windows and a clamped activation range; fully connected with depth and
-unit tails; ADD.
+unit tails; ADD, short and long enough for the tabulated input terms.
 Plus the fast int8 requantization against the reference one on edge operands.
 
 On the device the same kernels run as hand-allocated assembly; `tests/test_ops_spatial.py -k m4`
@@ -59,11 +59,19 @@ def fam_pointwise():
     from keras import layers as L
     x = keras.Input((5, 5, 5), batch_size=1)  # 25 pixels (odd), 5 channels (a tail of one)
     c16 = L.Conv2D(16, 1, activation="relu")(x)
+    c32 = L.Conv2D(32, 1, activation="relu")(x)
     outs = [
         L.Conv2D(7, 1)(x),  # odd output channels
         L.Conv2D(9, 1, activation="relu6")(c16),
         L.Conv2D(8, 1)(c16),
         L.Conv2D(5, 1, strides=2)(c16),  # strided 1x1
+        # in_c 32: the widened-input 1x1 route (odd output channels, clamp, stride 2), and one
+        # whose bias fails the bounded requantization's bound: the route must step aside
+        L.Conv2D(9, 1, activation="relu6")(c32),
+        L.Conv2D(6, 1)(c32),
+        L.Conv2D(5, 1, strides=2)(c32),
+        L.Conv2D(6, 1, bias_initializer=keras.initializers.Constant(4e4))(c32),
+        L.Conv2D(6, 1)(L.Conv2D(64, 1)(x)),  # in_c 64: 13 pixel pairs, two chunks of the buffer
         L.Conv2D(7, 3, padding="same")(x),  # im2col: k = 45 (a partial group), odd channels
         L.Conv2D(6, 3, strides=2, padding="same", activation="relu")(c16),
         L.Conv2D(3, (2, 4), padding="valid")(L.Conv2D(1, 1)(x)),  # in_c 1: every tap a partial group
@@ -83,12 +91,18 @@ def fam_dense_add():
     d12 = L.Dense(12, activation="relu")(x)
     a = L.Dense(8)(x)
     b = L.Dense(8, activation="relu")(x)
+    big_a, big_b = L.Dense(600)(x), L.Dense(600, activation="relu")(x)
     outs = [
         L.Dense(7)(x),  # one block of four units + three
         L.Dense(9, activation="relu6")(d12),  # depth 12: the single-group entry
         L.Dense(16)(L.Dense(24)(d12)),  # depth 24: the two-group loop
+        # a bias of ~1.5e9 quantized (> 2^29): fails the bounded requantization's bound
+        L.Dense(6, bias_initializer=keras.initializers.Constant(6e4))(x),
         L.Add()([a, b]),
         L.Add()([L.Reshape((2, 2, 2))(a), L.Reshape((2, 2, 2))(L.Dense(8)(d12))]),
+        # 600 elements (>= EDGEQ_EW_LUT_MIN): the tabulated ADD, full range and a fused ReLU
+        L.Add()([big_a, big_b]),
+        L.ReLU()(L.Add()([big_a, L.Dense(600)(d12)])),
     ]
     return keras.Model(x, outs), _u(-2, 2, (13,)), "int8"
 

@@ -124,43 +124,93 @@ static void edgeq_fc_dot_1x4(const int8_t *x, const int8_t *w, int32_t depth, in
 }
 #endif
 
-/* filter_offset == 0: units in blocks of four, the remainder one at a time. */
-static void edgeq_fc_core_dsp(const cmsis_nn_fc_params *p, const int32_t *mult, const int32_t *shift,
-                              int32_t per_channel, int32_t batches, const int8_t *input, const int8_t *filter,
-                              int32_t depth, const int32_t *bias, int32_t units, int8_t *output)
+/*
+ * One int8 output of unit q. mode (a constant at each call site, so each copy has no
+ * per-output dispatch): 3 = edgeq_requant_bounded (the accumulator provably below 2^29; the
+ * output offset in its rounding constant), 0 = the general arm_nn_requantize. full (also a constant): the activation range is all of int8 (no clamp
+ * after the SSAT).
+ */
+static inline int8_t edgeq_fc_out(int32_t acc, int32_t m, int32_t shift, const cmsis_nn_fc_params *p, int32_t mode,
+                                  int32_t full)
 {
-    const int32_t fast = edgeq_requant_fast_ok(mult, shift, per_channel ? units : 1);
-    int32_t b, u, j;
+    int32_t v;
+    if (mode == 3)
+    {
+        const int32_t e = -shift;
+        const int32_t k = (int32_t)((1u << (e - 1)) + ((uint32_t)p->output_offset << e));
+        v = edgeq_requant_bounded(acc, m, k, e);
+    }
+    else
+    {
+        v = arm_nn_requantize(acc, m, shift) + p->output_offset;
+        full = 0;
+    }
+    return (int8_t)(full ? v : edgeq_clamp_i32(v, p->activation.min, p->activation.max));
+}
+
+/* One batch row, units in blocks of four (the remainder one at a time), requantized by mode. */
+static inline void edgeq_fc_row(const cmsis_nn_fc_params *p, const int32_t *mult, const int32_t *shift,
+                                int32_t per_channel, const int8_t *in, const int8_t *filter, int32_t depth,
+                                const int32_t *bias, int32_t units, int8_t *out, int32_t mode, int32_t full)
+{
+    int32_t u, j;
+    for (u = 0; u + 4 <= units; u += 4)
+    {
+        int32_t acc[4];
+        for (j = 0; j < 4; j++)
+        {
+            acc[j] = bias != 0 ? bias[u + j] : 0;
+        }
+        edgeq_fc_dot_1x4(in, filter + u * depth, depth, p->input_offset, acc);
+        for (j = 0; j < 4; j++)
+        {
+            const int32_t q = per_channel ? u + j : 0;
+            out[u + j] = edgeq_fc_out(acc[j], mult[q], shift[q], p, mode, full);
+        }
+    }
+    for (; u < units; u++)
+    {
+        const int32_t q = per_channel ? u : 0;
+        const int32_t acc = (bias != 0 ? bias[u] : 0) + edgeq_dot_off_s8(in, filter + u * depth, depth, p->input_offset);
+        out[u] = edgeq_fc_out(acc, mult[q], shift[q], p, mode, full);
+    }
+}
+
+/* filter_offset == 0. The requantization is chosen once per layer: bounded when every
+ * accumulator |bias| + depth * 255 * 128 stays below 2^29 and the shifts allow it
+ * (edgeq_requant_bounded_ok's conditions), else the general one (rare: a bias near 2^29; one
+ * copy fewer keeps the flash down). */
+static __attribute__((noinline)) void edgeq_fc_core_dsp(const cmsis_nn_fc_params *p, const int32_t *mult,
+                                                        const int32_t *shift, int32_t per_channel, int32_t batches,
+                                                        const int8_t *input, const int8_t *filter, int32_t depth,
+                                                        const int32_t *bias, int32_t units, int8_t *output)
+{
+    const int32_t nq = per_channel ? units : 1;
+    const int32_t fast = edgeq_requant_fast_ok(mult, shift, nq);
+    const int32_t full = p->activation.min <= -128 && p->activation.max >= 127;
+    /* (edgeq_requant_bounded_ok's bias test, for a bias of units entries and nq multipliers) */
+    const int64_t limit = ((int64_t)1 << 29) - (int64_t)depth * 255 * 128;
+    int32_t bounded = fast && limit > 0;
+    int32_t b, u;
+    for (u = 0; bounded && bias != 0 && u < units; u++)
+    {
+        bounded = (bias[u] < 0 ? -(int64_t)bias[u] : (int64_t)bias[u]) < limit;
+    }
     for (b = 0; b < batches; b++)
     {
         const int8_t *in = input + b * depth;
         int8_t *out = output + b * units;
-        for (u = 0; u < units; u += 4)
+        if (bounded && full)
         {
-            const int32_t n = units - u >= 4 ? 4 : units - u;
-            int32_t acc[4];
-            for (j = 0; j < n; j++)
-            {
-                acc[j] = bias != 0 ? bias[u + j] : 0;
-            }
-            if (n == 4)
-            {
-                edgeq_fc_dot_1x4(in, filter + u * depth, depth, p->input_offset, acc);
-            }
-            else
-            {
-                for (j = 0; j < n; j++)
-                {
-                    acc[j] += edgeq_dot_off_s8(in, filter + (u + j) * depth, depth, p->input_offset);
-                }
-            }
-            for (j = 0; j < n; j++)
-            {
-                const int32_t q = per_channel ? u + j : 0;
-                const int32_t v = fast ? edgeq_ssat8(edgeq_requant_fast(acc[j], mult[q], shift[q]) + p->output_offset)
-                                       : arm_nn_requantize(acc[j], mult[q], shift[q]) + p->output_offset;
-                out[u + j] = (int8_t)edgeq_clamp_i32(v, p->activation.min, p->activation.max);
-            }
+            edgeq_fc_row(p, mult, shift, per_channel, in, filter, depth, bias, units, out, 3, 1);
+        }
+        else if (bounded)
+        {
+            edgeq_fc_row(p, mult, shift, per_channel, in, filter, depth, bias, units, out, 3, 0);
+        }
+        else
+        {
+            edgeq_fc_row(p, mult, shift, per_channel, in, filter, depth, bias, units, out, 0, 0);
         }
     }
 }
