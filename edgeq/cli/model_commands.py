@@ -41,6 +41,15 @@ def convert(
                                                  "this board's memory.")] = None,
     allow_host_only: Annotated[bool, typer.Option(help="Write the model even if it has ops edgeq generate "
                                                   "cannot run (it still runs in TFLM).")] = False,
+    weights: Annotated[str, typer.Option(help="Weights of every CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED "
+                                         "layer: int8 | int4 (values -7..7, nibbles on the device) | cluster16 "
+                                         "(at most 16 distinct values, 4-bit indices + a table).")] = "int8",
+    int4: Annotated[Optional[list[str]], typer.Option(
+        "--int4", help="This layer's weights at int4 (the others as --weights says). Repeatable.")] = None,
+    cluster16: Annotated[Optional[list[str]], typer.Option(
+        "--cluster16", help="This layer's weights clustered to 16 values. Repeatable.")] = None,
+    cluster_granularity: Annotated[str, typer.Option(help="Clustering: 16 values per-tensor | per-channel.")
+                                   ] = "per-tensor",
     json_out: JsonOpt = False,
 ):
     """Quantize a Keras model to a full-integer TFLite model, calibrated on representative data.
@@ -56,13 +65,19 @@ def convert(
         edgeq convert model.keras --calib train.npz --keep dense_2            # one layer at int16
 
         edgeq convert model.keras --calib train.npz --auto --max-drop 1 --data test.npz --board nucleo-l4r5zi
+
+        edgeq convert model.keras --calib train.npz --weights int4             # 4-bit weights everywhere
+
+        edgeq convert model.keras --calib train.npz --int4 conv2 --int4 fc1   # chosen layers only
     """
     from .. import ui
     from ..quantize.convert import ConvertOptions, convert_model
 
     opts = ConvertOptions(samples=samples, seed=seed, granularity=granularity, io=io, precision=precision,
                           method=method, percentile=percentile, keep=tuple(keep or ()), auto=auto,
-                          max_drop=max_drop, eval_data=data, board=board, allow_host_only=allow_host_only)
+                          max_drop=max_drop, eval_data=data, board=board, allow_host_only=allow_host_only,
+                          weights=weights, int4=tuple(int4 or ()), cluster=tuple(cluster16 or ()),
+                          cluster_granularity=cluster_granularity)
     out_path = output or model.with_suffix(".tflite")
     with ui.progress("calibrating", enabled=not json_out) as bar:
         res = run(convert_model, model, calib, out_path, opts, bar)

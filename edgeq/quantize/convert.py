@@ -39,6 +39,10 @@ class ConvertOptions:
     eval_data: str | None = None
     board: str | None = None  # with auto: only choices that fit this board
     allow_host_only: bool = False  # accept ops edgeq generate cannot run (the .tflite still runs in TFLM)
+    weights: str = "int8"  # every weight layer's format: int8 | int4 | cluster16 (see lowbit.py)
+    int4: tuple[str, ...] = ()  # layers whose weights drop to int4 (values -7..7)
+    cluster: tuple[str, ...] = ()  # layers whose weights take at most 16 distinct values
+    cluster_granularity: str = "per-tensor"  # 16 values per tensor or per output channel
 
     def validate(self) -> None:
         for name, value, allowed in (("granularity", self.granularity, GRANULARITIES),
@@ -61,6 +65,20 @@ class ConvertOptions:
             raise InputError("--auto needs --max-drop PP and labelled held-out --data to measure the drop")
         if self.keep and self.auto:
             raise InputError("give either --keep LAYER (by hand) or --auto, not both")
+        from .lowbit import CLUSTER_GRANULARITIES, FORMATS
+
+        if self.weights not in FORMATS:
+            raise InputError(f"--weights must be one of {', '.join(FORMATS)}, not {self.weights!r}")
+        if self.cluster_granularity not in CLUSTER_GRANULARITIES:
+            raise InputError(f"--cluster-granularity must be one of {', '.join(CLUSTER_GRANULARITIES)}, "
+                             f"not {self.cluster_granularity!r}")
+        if self.low_bit and self.precision != "int8":
+            raise InputError("--weights int4/cluster16, --int4 and --cluster16 rewrite int8 models: use them with "
+                             "--precision int8 (layers at int16 keep int8 weights)")
+
+    @property
+    def low_bit(self) -> bool:
+        return self.weights != "int8" or bool(self.int4) or bool(self.cluster)
 
 
 @dataclass
@@ -127,6 +145,7 @@ def finish(prep: Prepared, options: ConvertOptions, tflite: bytes, chosen: dict,
     mix = None
     if options.keep or options.auto:
         tflite, mix = _mixed_precision(model, prep.shape, ds.x, tflite, options)
+    tflite, weights = low_bit_weights(model, tflite, options)
     tensors = _tensor_table(tflite)
     _check_fully_integer(tflite, model, options)
     if not options.allow_host_only:
@@ -138,6 +157,7 @@ def finish(prep: Prepared, options: ConvertOptions, tflite: bytes, chosen: dict,
             manifest["calibration"]["method_check"] = method_check
     if mix is not None:
         manifest["mixed_precision"] = mix
+    manifest["weights"] = weights
     result = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(ds), tensors=tensors,
                            ranges=chosen, warnings=[method_check["warning"]] if method_check and
                            method_check.get("warning") else [])
@@ -254,6 +274,18 @@ def _mixed_precision(model, shape, x: np.ndarray, int8: bytes, options: ConvertO
                        "drop_pp": auto.drop_pp, "eval_samples": len(test), "steps": auto.steps,
                        "board": options.board}
     return (auto.splice.tflite if auto.splice else int8), summary
+
+
+def low_bit_weights(model, tflite: bytes, options: ConvertOptions) -> tuple[bytes, dict]:
+    """Every weight layer's format (int8, or int4 / cluster16 as chosen), applied in place; the
+    manifest's ``weights`` record (per layer: format, bytes int8 and as `generate` stores them)."""
+    from . import lowbit
+
+    layers = lowbit.weight_layers(tflite, model)
+    plan = lowbit.choose(layers, options.weights, options.int4, options.cluster,
+                         keras_io.layer_names(model) if model is not None else None)
+    tflite, records = lowbit.apply(tflite, layers, plan, options.cluster_granularity)
+    return tflite, lowbit.summary(records, options.weights, options.cluster_granularity)
 
 
 def _mix_summary(res) -> dict:
