@@ -50,6 +50,11 @@ def convert(
         "--cluster16", help="This layer's weights clustered to 16 values. Repeatable.")] = None,
     cluster_granularity: Annotated[str, typer.Option(help="Clustering: 16 values per-tensor | per-channel.")
                                    ] = "per-tensor",
+    int4_scale: Annotated[str, typer.Option(help="int4 scale per channel: mse (clipped where that lowers the "
+                                            "squared error) | max (max|w|/7).")] = "mse",
+    max_flash: Annotated[Optional[str], typer.Option(help="With --auto: budget for the weight bytes (64K, 1M, "
+                                                     "bytes); layers drop to int4 until it is met within "
+                                                     "--max-drop (exit 1 if it cannot be).")] = None,
     json_out: JsonOpt = False,
 ):
     """Quantize a Keras model to a full-integer TFLite model, calibrated on representative data.
@@ -77,7 +82,8 @@ def convert(
                           method=method, percentile=percentile, keep=tuple(keep or ()), auto=auto,
                           max_drop=max_drop, eval_data=data, board=board, allow_host_only=allow_host_only,
                           weights=weights, int4=tuple(int4 or ()), cluster=tuple(cluster16 or ()),
-                          cluster_granularity=cluster_granularity)
+                          cluster_granularity=cluster_granularity, max_flash=max_flash,
+                          int4_scale=int4_scale)
     out_path = output or model.with_suffix(".tflite")
     with ui.progress("calibrating", enabled=not json_out) as bar:
         res = run(convert_model, model, calib, out_path, opts, bar)
@@ -92,6 +98,10 @@ def convert(
     if auto_res and not auto_res["met"]:
         ui.error(f"--auto could not bring the drop within {max_drop} pp: best {auto_res['drop_pp']:.2f} pp with "
                  f"{len(mix['int16_layers'])} int16 layer(s); the best model found was written")
+        raise typer.Exit(EXIT_GATE)
+    w_auto = (res.manifest.get("weights") or {}).get("auto")
+    if w_auto and not w_auto["met"]:
+        ui.error(f"--auto: {w_auto['reason']}; the best model found was written")
         raise typer.Exit(EXIT_GATE)
 
 

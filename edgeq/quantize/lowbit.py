@@ -1,7 +1,8 @@
 """Weights below 8 bits in an ordinary int8 model: int4 values and 16-value clusters (issue 16).
 
 A layer's "int4 weights" are int8 weights that take only the values -7..7 (per-channel symmetric,
-scale_c = max|w_c| / 7, zero point 0); "cluster16" weights take at most 16 distinct values per
+zero point 0, scale_c = max|w_c| / 7 or, by default, the clipped scale with the least squared error:
+``int4_scales``); "cluster16" weights take at most 16 distinct values per
 tensor (or per output channel). Both stay an int8 TFLite model that unmodified TFLM runs — that
 model is the bit-exact reference — and `edgeq generate` stores such a tensor in nibbles (int4) or
 as 4-bit indices into a 16-entry table (clustered).
@@ -36,6 +37,7 @@ from ..errors import InputError
 WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 FORMATS = ("int8", "int4", "cluster16")
 CLUSTER_GRANULARITIES = ("per-tensor", "per-channel")
+INT4_SCALES = ("mse", "max")  # how a channel's int4 scale is chosen (int4_scales)
 INT4_MAX = 7
 CLUSTERS = 16
 TABLE_BYTES = CLUSTERS  # one int8 table entry per cluster
@@ -200,9 +202,11 @@ def _from_per_channel(rows: np.ndarray, shape, axis: int | None) -> np.ndarray:
     return np.moveaxis(rows.reshape(moved), 0, axis)
 
 
-def apply(tflite: bytes, layers: list[WeightLayer], plan: WeightPlan,
-          cluster_granularity: str = "per-tensor") -> tuple[bytes, list[dict]]:
+def apply(tflite: bytes, layers: list[WeightLayer], plan: WeightPlan, cluster_granularity: str = "per-tensor",
+          int4_scale: str = "mse") -> tuple[bytes, list[dict]]:
     """Rewrite the chosen layers in place; returns the new bytes and one record per weight layer."""
+    if int4_scale not in INT4_SCALES:
+        raise InputError(f"--int4-scale must be one of {', '.join(INT4_SCALES)}, not {int4_scale!r}")
     if cluster_granularity not in CLUSTER_GRANULARITIES:
         raise InputError(f"--cluster-granularity must be one of {', '.join(CLUSTER_GRANULARITIES)}, "
                          f"not {cluster_granularity!r}")
@@ -219,7 +223,7 @@ def apply(tflite: bytes, layers: list[WeightLayer], plan: WeightPlan,
             raise InputError(f"layer {wl.name!r}: its weight buffer is shared with another tensor; "
                              "edgeq cannot rewrite it alone")
         if fmt == "int4":
-            _to_int4(m, sg, wl)
+            _to_int4(m, sg, wl, int4_scale)
         elif fmt == "cluster16":
             _cluster(m, sg, wl, cluster_granularity)
         w = m.Buffers(w_t.Buffer()).DataAsNumpy().view(np.int8)
@@ -230,13 +234,42 @@ def apply(tflite: bytes, layers: list[WeightLayer], plan: WeightPlan,
                "bytes": flash_bytes(wl.elements, wl.channels, fmt, cluster_granularity)}
         if fmt == "cluster16":
             rec["cluster_granularity"] = cluster_granularity
+        if fmt == "int4":
+            rec["int4_scale"] = int4_scale
         if wl.op in plan.notes:
             rec["note"] = plan.notes[wl.op]
         records.append(rec)
     return bytes(buf), records
 
 
-def _to_int4(m, sg, wl: WeightLayer) -> None:
+def int4_scales(real: np.ndarray, old: np.ndarray, method: str = "mse") -> np.ndarray:
+    """Per-channel int4 scales (float32) for the rows of ``real`` (channel × weights).
+
+    ``max``: max|w_c| / 7, every value in range. ``mse``: max|w_c| · f / 7 with f in 1.00, 0.99,
+    ..., 0.50, the f whose clipped, rounded weights have the least squared error (the first, i.e.
+    the largest, on a tie). At 15 levels the largest weight is often worth clipping: on the residual
+    test net it decides between 73 % and 98 % accuracy with int4 everywhere. A channel of zeros
+    keeps its scale (any scale represents it)."""
+    peak = np.abs(real).max(axis=1)
+    best = np.where(peak > 0, peak / INT4_MAX, old).astype(np.float32)
+    if method == "max":
+        return best
+    err = _int4_error(real, best)
+    for f in np.arange(99, 49, -1) / 100.0:
+        s = np.where(peak > 0, peak * f / INT4_MAX, old).astype(np.float32)
+        e = _int4_error(real, s)
+        better = e < err
+        best, err = np.where(better, s, best), np.where(better, e, err)
+    return best
+
+
+def _int4_error(real: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    s = scales.astype(np.float64)[:, None]
+    q = np.clip(round_half_away(real / s), -INT4_MAX, INT4_MAX)
+    return ((q * s - real) ** 2).sum(axis=1)
+
+
+def _to_int4(m, sg, wl: WeightLayer, scale_method: str = "mse") -> None:
     w_t = sg.Tensors(wl.weight)
     q = w_t.Quantization()
     shape = tuple(int(d) for d in w_t.ShapeAsNumpy())
@@ -246,9 +279,7 @@ def _to_int4(m, sg, wl: WeightLayer) -> None:
     rows = _per_channel(w8.reshape(shape).astype(np.float64), axis)
     old = scales.astype(np.float64)
     real = rows * old[:, None]  # the float weights the int8 model holds
-    peak = np.abs(real).max(axis=1)
-    # a channel of zeros keeps its scale (any scale represents it); float32 as the file stores it
-    new = np.where(peak > 0, peak / INT4_MAX, old).astype(np.float32)
+    new = int4_scales(real, old, scale_method)
     q4 = np.clip(round_half_away(real / new.astype(np.float64)[:, None]), -INT4_MAX, INT4_MAX)
     w8[:] = _from_per_channel(q4.astype(np.int8), shape, axis).reshape(-1)
     _rescale_bias(m, sg, wl, old, new)
@@ -333,11 +364,11 @@ def _cluster(m, sg, wl: WeightLayer, granularity: str) -> None:
     w8[:] = _from_per_channel(out, shape, axis).reshape(-1)
 
 
-def summary(records: list[dict], default: str, cluster_granularity: str) -> dict:
+def summary(records: list[dict], default: str, cluster_granularity: str, int4_scale: str = "mse") -> dict:
     """The manifest's ``weights`` entry."""
     total8 = sum(r["int8_bytes"] for r in records)
     total = sum(r["bytes"] for r in records)
-    return {"default": default, "cluster_granularity": cluster_granularity,
+    return {"default": default, "cluster_granularity": cluster_granularity, "int4_scale": int4_scale,
             "formats": {f: sum(1 for r in records if r["format"] == f) for f in FORMATS},
             "int8_bytes": total8, "bytes": total, "ratio": round(total / total8, 4) if total8 else None,
             "layers": records}
