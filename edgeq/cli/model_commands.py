@@ -239,8 +239,9 @@ def sensitivity(
     """Rank layers by what quantizing them costs.
 
     Each layer is quantized alone (the rest float) and the model is quantized with only that
-    layer left float; both run through the TFLM reference on the held-out data. The last column
-    is what `convert --keep LAYER` (that layer's activation at int16, the rest int8) wins back.
+    layer left float; both run through the TFLM reference on the held-out data. The --keep column
+    is what `convert --keep LAYER` (that layer's activation at int16, the rest int8) wins back; the
+    --int4 column what `convert --int4 LAYER` (only its weights at int4) costs, and the bytes it saves.
 
     Example:
 
@@ -262,12 +263,16 @@ def sensitivity(
 
     from ..graph import tensor_label
 
+    def int4(r):
+        k = r.get("int4_weights")
+        return "-" if not k else f"{-100 * k['cost']:+.2f} ({k['saves_bytes']:,} B)"
+
     rows = [[r["layer"] or tensor_label(r["tensor"], 40), r["op"], fmt(r["only_this_quantized"]["metric"]),
              f"{100 * r['cost']:+.2f}", fmt(r["all_but_this_quantized"]["metric"]), f"{100 * r['recovery']:+.2f}",
-             keep16(r)] for r in res["layers"]]
+             keep16(r), int4(r)] for r in res["layers"]]
     ui.out.print(ui.table(f"layer sensitivity — float {fmt(res['float_metric'])}, all int8 {fmt(res['int8_metric'])}",
                           ["layer", "op", "only it int8", "cost pp", "all but it int8", "float recovery pp",
-                           "--keep (int16) pp"], rows, justify_right_from=2))
+                           "--keep (int16) pp", "--int4 pp (saves)"], rows, justify_right_from=2))
     ui.out.print(f"most sensitive: [bold]{res['most_sensitive']}[/]")
     best = max((r for r in res["layers"] if (r.get("int16_keep") or {}).get("possible")),
                key=lambda r: r["int16_keep"]["recovery"], default=None)

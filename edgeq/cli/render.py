@@ -35,6 +35,10 @@ def render_convert(res, opts) -> None:
     if w and w["default"] != "int8" or w and (w["formats"]["int4"] or w["formats"]["cluster16"]):
         counts = ", ".join(f"{n} {f}" for f, n in w["formats"].items() if n)
         rows.append(["weights", f"{counts}: {w['bytes']:,} of {w['int8_bytes']:,} B as int8 ({w['ratio']:.2f}x)"])
+    wa = (w or {}).get("auto")
+    if wa:
+        rows.append(["int4 layers (--auto)", f"{', '.join(wa['int4_layers']) or 'none needed'}: accuracy "
+                     f"{ui.pct(wa['accuracy'])} (drop {wa['drop_pp']:.2f} pp)"])
     rows.append(["manifest", str(res.manifest_path)])
     ui.out.print(ui.table("edgeq convert", ["", ""], rows, justify_right_from=2))
 
