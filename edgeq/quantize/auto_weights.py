@@ -3,9 +3,10 @@
 After the int16 search (keep.auto_select) has chosen the activations, the weights are searched
 the other way: while the weight bytes exceed the budget (``--max-flash``, and/or the model must
 fit ``--board``), layers drop to int4, the cheapest first. Each candidate is first measured alone
-(the model with only that layer at int4: its int4 sensitivity); candidates are taken in order of
-the accuracy they cost alone (fewest samples lost), then of the bytes they save (most first),
-and each is kept only if the accuracy of the model so far stays within ``--max-drop`` of float.
+(the model with only that layer at int4: its int4 sensitivity); the layers that alone stay within
+``--max-drop`` are taken first, those that save the most bytes first (so few layers meet the
+budget), then the others, least harmful first; each is kept only if the accuracy of the model so
+far stays within ``--max-drop`` of float.
 The search stops as soon as the budget is met; when no order of the candidates meets it, the
 result says so (convert exits 1, as --auto does when the drop cannot be met).
 
@@ -63,7 +64,10 @@ def search(tflite: bytes, model, accuracy_of: Callable[[bytes], float], float_ac
         acc = accuracy_of(build({wl.op}))
         saved = wl.elements - lowbit.flash_bytes(wl.elements, wl.channels, "int4")
         alone.append({"layer": wl.name, "alone_accuracy": acc, "saves_bytes": saved, "_wl": wl})
-    alone.sort(key=lambda r: (-round(r["alone_accuracy"], 9), -r["saves_bytes"], r["_wl"].op))
+    # the biggest savings first among the layers that alone stay within the drop; the others
+    # (which would break it already on their own) last, the least harmful first
+    alone.sort(key=lambda r: (r["alone_accuracy"] < target - 1e-12, -r["saves_bytes"] if r["alone_accuracy"]
+                              >= target - 1e-12 else -round(r["alone_accuracy"], 9), r["_wl"].op))
     chosen: set[int] = set()
     names: list[str] = []
     acc, current, steps = base_acc, tflite, []
