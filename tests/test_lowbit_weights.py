@@ -190,6 +190,18 @@ def test_per_layer_choice_and_refusals(digits_tflite, digits_model):
             ConvertOptions(**bad).validate()
 
 
+def test_per_tensor_weights_int4(digits_data, digits_model):
+    """--granularity per-tensor: one scale per tensor, and the bias's single scale follows it (the
+    interpreters refuse a bias scale other than input_scale · weight_scale)."""
+    int8 = convert_model(DIGITS / "digits.keras", CALIB, None, ConvertOptions(samples=100,
+                                                                              granularity="per-tensor")).tflite
+    int4, w = low_bit_weights(digits_model, int8, ConvertOptions(weights="int4"))
+    assert all(r["channels"] == 1 for r in w["layers"])
+    _check_int4_against_int8(int8, int4, w)
+    x, y = digits_data["x_test"], digits_data["y_test"]
+    assert _accuracy(int4, x, y) >= _accuracy(int8, x, y) - 0.01
+
+
 def test_kmeans_is_deterministic_and_keeps_few_values():
     rng = np.random.default_rng(0)
     v = np.clip(np.round(rng.normal(0, 30, 5000)), -127, 127).astype(np.int8)

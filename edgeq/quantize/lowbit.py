@@ -288,7 +288,7 @@ def _to_int4(m, sg, wl: WeightLayer, scale_method: str = "mse") -> None:
 
 def _rescale_bias(m, sg, wl: WeightLayer, old_w: np.ndarray, new_w: np.ndarray) -> None:
     """bias_q = round(b / (input_scale · weight_scale_c)) with b what the old bias_q meant; the
-    bias tensor's own scale vector follows (TFLM does not read it, but a reader of the file may)."""
+    bias tensor's own scale follows (the interpreters check it against input · weight scale)."""
     if wl.bias is None:
         return
     b_t = sg.Tensors(wl.bias)
@@ -307,9 +307,11 @@ def _rescale_bias(m, sg, wl: WeightLayer, old_w: np.ndarray, new_w: np.ndarray) 
     b_real = bias.astype(np.float64) * in_scale * old.astype(np.float64)
     new_scale = in_scale * new.astype(np.float64)
     bias[:] = np.clip(round_half_away(b_real / new_scale), lo, hi).astype(bias.dtype)
-    bq = b_t.Quantization()
+    bq = b_t.Quantization()  # TFLite's Prepare checks it equals input_scale · weight_scale
     if bq is not None and bq.ScaleLength() == n:
         bq.ScaleAsNumpy()[:] = new_scale.astype(np.float32)
+    elif bq is not None and bq.ScaleLength() == 1 and new_w.size == 1:
+        bq.ScaleAsNumpy()[:] = np.float32(in_scale * float(new_w[0]))
 
 
 def kmeans_1d(levels: np.ndarray, counts: np.ndarray, k: int = CLUSTERS, iterations: int = 100) -> np.ndarray:
