@@ -202,6 +202,23 @@ def test_per_tensor_weights_int4(digits_data, digits_model):
     assert _accuracy(int4, x, y) >= _accuracy(int8, x, y) - 0.01
 
 
+def test_auto_weight_search_on_digits(digits_tflite, digits_data, digits_model):
+    """The search with the real TFLM accuracy: a budget met by int4 on the biggest layer alone, and
+    one that no choice meets (all layers at int4 still exceed it)."""
+    from edgeq.evaluate import _predict
+    from edgeq.quantize import auto_weights
+
+    int8 = digits_tflite.read_bytes()
+    x, y = digits_data["x_test"], digits_data["y_test"]
+    acc = auto_weights.accuracy_on(_predict(digits_model, x), x, y)
+    f_acc = float(np.mean(_predict(digits_model, x).argmax(1) == y))
+    ok = auto_weights.search(int8, digits_model, acc, f_acc, 1.0, 9736 - 4096 + 1, None)
+    assert ok.met and ok.int4_layers == ["fc1"] and ok.weight_bytes == 9736 - 4096  # fc1: 8192 weights
+    assert ok.accuracy == acc(ok.tflite) >= f_acc - 0.01
+    bad = auto_weights.search(int8, digits_model, acc, f_acc, 1.0, 1000, None)
+    assert not bad.met and "flash budget" in bad.reason and bad.weight_bytes > 1000
+
+
 def test_kmeans_is_deterministic_and_keeps_few_values():
     rng = np.random.default_rng(0)
     v = np.clip(np.round(rng.normal(0, 30, 5000)), -127, 127).astype(np.int8)
@@ -232,8 +249,13 @@ def test_cli_weights_errors(tmp_path):
               "--int4", "conv9")
     assert r.returncode == 2 and "conv9" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
-    r = edgeq("convert", str(DIGITS / "digits.keras"), "--calib", CALIB, "-o", str(out), "--samples", "50",
-              "--int4", "flatten", "--json")
+
+
+@pytest.mark.long
+def test_cli_weightless_layer(tmp_path):
+    out = tmp_path / "x.tflite"
+    r = subprocess.run([sys.executable, "-m", "edgeq", "convert", str(DIGITS / "digits.keras"), "--calib", CALIB,
+                        "-o", str(out), "--samples", "50", "--int4", "flatten", "--json"], capture_output=True, text=True)
     assert r.returncode == 2 and "flatten" in r.stderr and "no CONV_2D" in r.stderr and not out.exists()
 
 
@@ -272,7 +294,7 @@ def test_residual_int4_everywhere_within_one_point(residual, digits_data):
     assert _accuracy(plain, x, y) < acc4
 
 
-def test_residual_auto_meets_a_flash_budget_and_fails_an_impossible_one(residual, digits_data, tmp_path):
+def test_residual_auto_meets_a_flash_budget(residual, digits_data, tmp_path):
     x, y = digits_data["x_test"], digits_data["y_test"]
     res = convert_model(residual, CALIB, tmp_path / "auto.tflite",
                         ConvertOptions(samples=200, auto=True, max_drop=1.0, eval_data=TEST, max_flash=1200))
@@ -281,6 +303,10 @@ def test_residual_auto_meets_a_flash_budget_and_fails_an_impossible_one(residual
     assert a["met"] and w["bytes"] <= 1200 and a["drop_pp"] <= 1.0
     assert a["int4_layers"] and {r["layer"] for r in w["layers"] if r["format"] == "int4"} == set(a["int4_layers"])
     assert abs(_accuracy(res.tflite, x, y) - a["accuracy"]) < 1e-9  # what it wrote is what it measured
+
+
+@pytest.mark.long
+def test_residual_auto_impossible_flash_budget_exits_1(residual, tmp_path):
     r = subprocess.run([sys.executable, "-m", "edgeq", "convert", str(residual), "--calib", CALIB, "--samples", "200",
                         "-o", str(tmp_path / "tight.tflite"), "--auto", "--max-drop", "1", "--data", TEST,
                         "--max-flash", "100"], capture_output=True, text=True)
