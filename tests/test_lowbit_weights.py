@@ -255,7 +255,8 @@ def test_cli_weights_errors(tmp_path):
 def test_cli_weightless_layer(tmp_path):
     out = tmp_path / "x.tflite"
     r = subprocess.run([sys.executable, "-m", "edgeq", "convert", str(DIGITS / "digits.keras"), "--calib", CALIB,
-                        "-o", str(out), "--samples", "50", "--int4", "flatten", "--json"], capture_output=True, text=True)
+                        "-o", str(out), "--samples", "50", "--int4", "flatten", "--json"],
+                       capture_output=True, text=True)
     assert r.returncode == 2 and "flatten" in r.stderr and "no CONV_2D" in r.stderr and not out.exists()
 
 
