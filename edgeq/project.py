@@ -56,6 +56,9 @@ SCHEMA: dict[str, dict[str, tuple[str, tuple | None, str]]] = {
         "method": (_STR, ("minmax", "percentile", "mse", "entropy"), "activation ranges"),
         "percentile": (_FLOAT, None, "percentile kept by method = percentile"),
         "keep": (_STRLIST, None, "layers kept at int16 (mixed precision)"),
+        "weights": (_STR, ("int8", "int4", "cluster16"), "format of every weight layer"),
+        "int4": (_STRLIST, None, "layers whose weights drop to int4"),
+        "cluster16": (_STRLIST, None, "layers whose weights are clustered to 16 values"),
     },
     "evaluate": {
         "task": (_STR, ("auto", "classification", "binary", "regression"), "task"),

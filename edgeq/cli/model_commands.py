@@ -41,6 +41,20 @@ def convert(
                                                  "this board's memory.")] = None,
     allow_host_only: Annotated[bool, typer.Option(help="Write the model even if it has ops edgeq generate "
                                                   "cannot run (it still runs in TFLM).")] = False,
+    weights: Annotated[str, typer.Option(help="Weights of every CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED "
+                                         "layer: int8 | int4 (values -7..7, nibbles on the device) | cluster16 "
+                                         "(at most 16 distinct values, 4-bit indices + a table).")] = "int8",
+    int4: Annotated[Optional[list[str]], typer.Option(
+        "--int4", help="This layer's weights at int4 (the others as --weights says). Repeatable.")] = None,
+    cluster16: Annotated[Optional[list[str]], typer.Option(
+        "--cluster16", help="This layer's weights clustered to 16 values. Repeatable.")] = None,
+    cluster_granularity: Annotated[str, typer.Option(help="Clustering: 16 values per-tensor | per-channel.")
+                                   ] = "per-tensor",
+    int4_scale: Annotated[str, typer.Option(help="int4 scale per channel: mse (clipped where that lowers the "
+                                            "squared error) | max (max|w|/7).")] = "mse",
+    max_flash: Annotated[Optional[str], typer.Option(help="With --auto: budget for the weight bytes (64K, 1M, "
+                                                     "bytes); layers drop to int4 until it is met within "
+                                                     "--max-drop (exit 1 if it cannot be).")] = None,
     json_out: JsonOpt = False,
 ):
     """Quantize a Keras model to a full-integer TFLite model, calibrated on representative data.
@@ -56,13 +70,20 @@ def convert(
         edgeq convert model.keras --calib train.npz --keep dense_2            # one layer at int16
 
         edgeq convert model.keras --calib train.npz --auto --max-drop 1 --data test.npz --board nucleo-l4r5zi
+
+        edgeq convert model.keras --calib train.npz --weights int4             # 4-bit weights everywhere
+
+        edgeq convert model.keras --calib train.npz --int4 conv2 --int4 fc1   # chosen layers only
     """
     from .. import ui
     from ..quantize.convert import ConvertOptions, convert_model
 
     opts = ConvertOptions(samples=samples, seed=seed, granularity=granularity, io=io, precision=precision,
                           method=method, percentile=percentile, keep=tuple(keep or ()), auto=auto,
-                          max_drop=max_drop, eval_data=data, board=board, allow_host_only=allow_host_only)
+                          max_drop=max_drop, eval_data=data, board=board, allow_host_only=allow_host_only,
+                          weights=weights, int4=tuple(int4 or ()), cluster=tuple(cluster16 or ()),
+                          cluster_granularity=cluster_granularity, max_flash=max_flash,
+                          int4_scale=int4_scale)
     out_path = output or model.with_suffix(".tflite")
     with ui.progress("calibrating", enabled=not json_out) as bar:
         res = run(convert_model, model, calib, out_path, opts, bar)
@@ -77,6 +98,10 @@ def convert(
     if auto_res and not auto_res["met"]:
         ui.error(f"--auto could not bring the drop within {max_drop} pp: best {auto_res['drop_pp']:.2f} pp with "
                  f"{len(mix['int16_layers'])} int16 layer(s); the best model found was written")
+        raise typer.Exit(EXIT_GATE)
+    w_auto = (res.manifest.get("weights") or {}).get("auto")
+    if w_auto and not w_auto["met"]:
+        ui.error(f"--auto: {w_auto['reason']}; the best model found was written")
         raise typer.Exit(EXIT_GATE)
 
 
@@ -214,8 +239,9 @@ def sensitivity(
     """Rank layers by what quantizing them costs.
 
     Each layer is quantized alone (the rest float) and the model is quantized with only that
-    layer left float; both run through the TFLM reference on the held-out data. The last column
-    is what `convert --keep LAYER` (that layer's activation at int16, the rest int8) wins back.
+    layer left float; both run through the TFLM reference on the held-out data. The --keep column
+    is what `convert --keep LAYER` (that layer's activation at int16, the rest int8) wins back; the
+    --int4 column what `convert --int4 LAYER` (only its weights at int4) costs, and the bytes it saves.
 
     Example:
 
@@ -237,12 +263,16 @@ def sensitivity(
 
     from ..graph import tensor_label
 
+    def int4(r):
+        k = r.get("int4_weights")
+        return "-" if not k else f"{-100 * k['cost']:+.2f} ({k['saves_bytes']:,} B)"
+
     rows = [[r["layer"] or tensor_label(r["tensor"], 40), r["op"], fmt(r["only_this_quantized"]["metric"]),
              f"{100 * r['cost']:+.2f}", fmt(r["all_but_this_quantized"]["metric"]), f"{100 * r['recovery']:+.2f}",
-             keep16(r)] for r in res["layers"]]
+             keep16(r), int4(r)] for r in res["layers"]]
     ui.out.print(ui.table(f"layer sensitivity — float {fmt(res['float_metric'])}, all int8 {fmt(res['int8_metric'])}",
                           ["layer", "op", "only it int8", "cost pp", "all but it int8", "float recovery pp",
-                           "--keep (int16) pp"], rows, justify_right_from=2))
+                           "--keep (int16) pp", "--int4 pp (saves)"], rows, justify_right_from=2))
     ui.out.print(f"most sensitive: [bold]{res['most_sensitive']}[/]")
     best = max((r for r in res["layers"] if (r.get("int16_keep") or {}).get("possible")),
                key=lambda r: r["int16_keep"]["recovery"], default=None)

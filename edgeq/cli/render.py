@@ -31,6 +31,14 @@ def render_convert(res, opts) -> None:
             rows.append(["accuracy float / int8 / mixed", f"{ui.pct(a['float_accuracy'])} / "
                          f"{ui.pct(a['all_int8_accuracy'])} / {ui.pct(a['accuracy'])}  (drop {a['drop_pp']:.2f} pp, "
                          f"target {a['max_drop_pp']} pp)"])
+    w = m.get("weights")
+    if w and w["default"] != "int8" or w and (w["formats"]["int4"] or w["formats"]["cluster16"]):
+        counts = ", ".join(f"{n} {f}" for f, n in w["formats"].items() if n)
+        rows.append(["weights", f"{counts}: {w['bytes']:,} of {w['int8_bytes']:,} B as int8 ({w['ratio']:.2f}x)"])
+    wa = (w or {}).get("auto")
+    if wa:
+        rows.append(["int4 layers (--auto)", f"{', '.join(wa['int4_layers']) or 'none needed'}: accuracy "
+                     f"{ui.pct(wa['accuracy'])} (drop {wa['drop_pp']:.2f} pp)"])
     rows.append(["manifest", str(res.manifest_path)])
     ui.out.print(ui.table("edgeq convert", ["", ""], rows, justify_right_from=2))
 

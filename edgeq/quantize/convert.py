@@ -39,6 +39,12 @@ class ConvertOptions:
     eval_data: str | None = None
     board: str | None = None  # with auto: only choices that fit this board
     allow_host_only: bool = False  # accept ops edgeq generate cannot run (the .tflite still runs in TFLM)
+    weights: str = "int8"  # every weight layer's format: int8 | int4 | cluster16 (see lowbit.py)
+    int4: tuple[str, ...] = ()  # layers whose weights drop to int4 (values -7..7)
+    cluster: tuple[str, ...] = ()  # layers whose weights take at most 16 distinct values
+    cluster_granularity: str = "per-tensor"  # 16 values per tensor or per output channel
+    int4_scale: str = "mse"  # int4 scale per channel: mse (clipped, least squared error) | max (max|w|/7)
+    max_flash: str | int | None = None  # with auto: weight bytes budget (int4 where needed, see auto_weights.py)
 
     def validate(self) -> None:
         for name, value, allowed in (("granularity", self.granularity, GRANULARITIES),
@@ -61,6 +67,32 @@ class ConvertOptions:
             raise InputError("--auto needs --max-drop PP and labelled held-out --data to measure the drop")
         if self.keep and self.auto:
             raise InputError("give either --keep LAYER (by hand) or --auto, not both")
+        from .lowbit import CLUSTER_GRANULARITIES, FORMATS, INT4_SCALES
+
+        if self.int4_scale not in INT4_SCALES:
+            raise InputError(f"--int4-scale must be one of {', '.join(INT4_SCALES)}, not {self.int4_scale!r}")
+
+        if self.weights not in FORMATS:
+            raise InputError(f"--weights must be one of {', '.join(FORMATS)}, not {self.weights!r}")
+        if self.cluster_granularity not in CLUSTER_GRANULARITIES:
+            raise InputError(f"--cluster-granularity must be one of {', '.join(CLUSTER_GRANULARITIES)}, "
+                             f"not {self.cluster_granularity!r}")
+        if self.max_flash is not None:
+            from ..sizecheck import parse_size
+
+            parse_size(self.max_flash, "--max-flash")
+            if not self.auto:
+                raise InputError("--max-flash is a budget for --auto (give --auto --max-drop PP --data TEST too)")
+        if self.auto and self.low_bit:
+            raise InputError("--auto chooses the weight formats itself (int4 where --max-flash or --board needs "
+                             "it): drop --weights / --int4 / --cluster16, or --auto")
+        if self.low_bit and self.precision != "int8":
+            raise InputError("--weights int4/cluster16, --int4 and --cluster16 rewrite int8 models: use them with "
+                             "--precision int8 (layers at int16 keep int8 weights)")
+
+    @property
+    def low_bit(self) -> bool:
+        return self.weights != "int8" or bool(self.int4) or bool(self.cluster)
 
 
 @dataclass
@@ -127,6 +159,10 @@ def finish(prep: Prepared, options: ConvertOptions, tflite: bytes, chosen: dict,
     mix = None
     if options.keep or options.auto:
         tflite, mix = _mixed_precision(model, prep.shape, ds.x, tflite, options)
+    if options.auto and (options.max_flash is not None or options.board):
+        tflite, weights = _auto_weights(model, prep.shape, tflite, options)
+    else:
+        tflite, weights = low_bit_weights(model, tflite, options)
     tensors = _tensor_table(tflite)
     _check_fully_integer(tflite, model, options)
     if not options.allow_host_only:
@@ -138,6 +174,7 @@ def finish(prep: Prepared, options: ConvertOptions, tflite: bytes, chosen: dict,
             manifest["calibration"]["method_check"] = method_check
     if mix is not None:
         manifest["mixed_precision"] = mix
+    manifest["weights"] = weights
     result = ConvertResult(tflite=tflite, manifest=manifest, calib_samples=len(ds), tensors=tensors,
                            ranges=chosen, warnings=[method_check["warning"]] if method_check and
                            method_check.get("warning") else [])
@@ -254,6 +291,47 @@ def _mixed_precision(model, shape, x: np.ndarray, int8: bytes, options: ConvertO
                        "drop_pp": auto.drop_pp, "eval_samples": len(test), "steps": auto.steps,
                        "board": options.board}
     return (auto.splice.tflite if auto.splice else int8), summary
+
+
+def low_bit_weights(model, tflite: bytes, options: ConvertOptions) -> tuple[bytes, dict]:
+    """Every weight layer's format (int8, or int4 / cluster16 as chosen), applied in place; the
+    manifest's ``weights`` record (per layer: format, bytes int8 and as `generate` stores them)."""
+    from . import lowbit
+
+    layers = lowbit.weight_layers(tflite, model)
+    plan = lowbit.choose(layers, options.weights, options.int4, options.cluster,
+                         keras_io.layer_names(model) if model is not None else None)
+    tflite, records = lowbit.apply(tflite, layers, plan, options.cluster_granularity, options.int4_scale)
+    return tflite, lowbit.summary(records, options.weights, options.cluster_granularity, options.int4_scale)
+
+
+def _auto_weights(model, shape, tflite: bytes, options: ConvertOptions) -> tuple[bytes, dict]:
+    """--auto with a flash budget: int4 for the layers ``auto_weights.search`` picks."""
+    from ..evaluate import _predict
+    from ..sizecheck import parse_size
+    from . import auto_weights
+
+    test = data_mod.load(options.eval_data, shape, role="evaluation data")
+    if test.y is None:
+        raise InputError(f"--auto: evaluation data {test.source} has no labels")
+    y_float = _predict(model, test.x)
+    from ..evaluate import compare
+
+    float_acc = compare(y_float, y_float, test.y).metrics.get("float_accuracy")
+    if float_acc is None:
+        raise InputError("--auto needs a classifier and labelled --data (it gates on accuracy drop)")
+    budget = parse_size(options.max_flash, "--max-flash") if options.max_flash is not None else None
+    found = auto_weights.search(tflite, model, auto_weights.accuracy_on(y_float, test.x, test.y), float_acc,
+                                options.max_drop, budget, _fits_board(options.board) if options.board else None,
+                                options.int4_scale)
+    chosen, weights = low_bit_weights(model, tflite, replace(options, int4=tuple(found.int4_layers)))
+    if chosen != found.tflite:
+        raise InputError("internal: the weight search's model and its re-application differ")
+    weights["auto"] = {"max_flash_bytes": budget, "board": options.board, "max_drop_pp": options.max_drop,
+                       "met": found.met, "reason": found.reason, "int4_layers": found.int4_layers,
+                       "accuracy": found.accuracy, "float_accuracy": float_acc,
+                       "drop_pp": round(100.0 * (float_acc - found.accuracy), 4), "steps": found.steps}
+    return chosen, weights
 
 
 def _mix_summary(res) -> dict:

@@ -93,6 +93,7 @@ def _int16_column(model, x: np.ndarray, layers: list[dict], measure) -> None:
     int16, _ = quantize_keras(model, x, ConvertOptions(precision="int16x8"))
     plan = build_plan(model, int8, int16)
     int8_metric = measure(int8)["metric"]
+    _int4_column(model, int8, layers, measure, int8_metric)
     for row in layers:
         row["int16_keep"] = None
         if row["layer"] not in plan.layer_tensor:
@@ -105,3 +106,24 @@ def _int16_column(model, x: np.ndarray, layers: list[dict], measure) -> None:
         m = measure(res.tflite)
         row["int16_keep"] = {"possible": True, "metric": m["metric"], "sqnr_db": m["sqnr_db"],
                              "recovery": m["metric"] - int8_metric}
+
+
+def _int4_column(model, int8: bytes, layers: list[dict], measure, int8_metric: float) -> None:
+    """What `convert --int4 LAYER` costs: the int8 model with only that layer's weights at int4
+    (None for a layer without CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weights)."""
+    from . import lowbit
+
+    weight_layers = lowbit.weight_layers(int8, model)
+    for row in layers:
+        row["int4_weights"] = None
+        if not row["layer"]:
+            continue
+        try:
+            plan = lowbit.choose(weight_layers, "int8", int4=(row["layer"],))
+        except InputError:
+            continue  # no weights (or int16 activations): nothing to drop
+        tflite, records = lowbit.apply(int8, weight_layers, plan)
+        m = measure(tflite)
+        rec = next(r for r in records if r["format"] == "int4")
+        row["int4_weights"] = {"metric": m["metric"], "sqnr_db": m["sqnr_db"], "cost": int8_metric - m["metric"],
+                               "weight_layer": rec["layer"], "saves_bytes": rec["int8_bytes"] - rec["bytes"]}
