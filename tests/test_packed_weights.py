@@ -223,3 +223,24 @@ def test_report_weight_flash(base_tflite):
     assert set(wf["by_precision"]) == {"int4", "clustered", "int8"}
     assert wf["bytes"] == sum(d["bytes"] for d in wf["by_precision"].values()) < wf["int8_bytes"]
     assert [r["precision"] for r in wf["layers"]] == _precisions(buf)
+
+
+def test_int4_with_upstream_kernels_is_refused_clearly(base_tflite, tmp_path):
+    """Upstream CMSIS-NN's s4 kernels want scratch the plan does not reserve: generate refuses
+    int4 layers with --kernels cmsis-nn (naming one, suggesting --pack-weights off) and writes
+    nothing; with --pack-weights off, or clustered weights only, it generates."""
+    from test_codegen_models import _fake_cmsis_nn_checkout
+
+    from edgeq.codegen import generate
+    from edgeq.errors import InputError
+
+    nn = _fake_cmsis_nn_checkout(tmp_path / "CMSIS-NN")
+    buf = patch_weights(base_tflite, "int4")
+    with pytest.raises(InputError, match="int4 weights .*--kernels cmsis-nn") as e:
+        generate(buf, tmp_path / "x", name="m", kernels="cmsis-nn", cmsis_nn_dir=nn)
+    assert "--pack-weights off" in str(e.value.hint) and not (tmp_path / "x").exists()
+    off = generate(buf, tmp_path / "off", name="m", kernels="cmsis-nn", cmsis_nn_dir=nn, pack_weights="off")
+    assert set(off.weight_precisions) == {"int8"}
+    lut = generate(patch_weights(base_tflite, "tensor"), tmp_path / "lut", name="m", kernels="cmsis-nn",
+                   cmsis_nn_dir=nn)
+    assert "int4" not in lut.weight_precisions and lut.weight_precisions.get("clustered")

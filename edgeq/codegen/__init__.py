@@ -254,7 +254,7 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     depthwise / fully connected weights whose int8 values fit 4 bits (int4, or at most 16 distinct
     values) are stored packed and run by 4-bit-weight kernels; "off": every weight as int8
     (``edgeq.codegen.packed_weights``; recorded in the banner)."""
-    from .packed_weights import check_mode
+    from .packed_weights import check_mode, check_upstream_kernels
 
     check_mode(pack_weights)
     from ..placement import resolve as resolve_place
@@ -276,6 +276,7 @@ def generate(model: PathOrBytes, out_dir: Union[str, Path], name: str = "model",
     graph = load_graph(model, check_supported=True)
     source = graph.name if not isinstance(model, (bytes, bytearray, memoryview)) else "model.tflite"
     lowered = lower(graph, name=name, variant=scratch_variant, inplace=inplace, pack_weights=pack_weights)
+    check_upstream_kernels(lowered, kernel_set)
     ctx = context(lowered, name, source, cmsis_nn_dir=cmsis_nn_dir, fmt=fmt, inplace=inplace, placement=placement,
                   pack_weights=pack_weights)
     files = render(lowered, name, source, ctx=ctx)

@@ -68,6 +68,7 @@ def generate_set(models: list[PathOrBytes], out_dir: Union[str, Path], names: li
     from ..graph import load_graph
     from ..memory import flash_usage
     from .lower import lower
+    from .packed_weights import check_upstream_kernels
     from .render import _cmake_string, environment, render
 
     if len(models) < 2:
@@ -97,8 +98,9 @@ def generate_set(models: list[PathOrBytes], out_dir: Union[str, Path], names: li
                              f"(variable tensor {stateful[0]!r}): it cannot share an arena with other models",
                              hint="generate it on its own")
         source = graph.name if not isinstance(m, (bytes, bytearray, memoryview)) else "model.tflite"
-        loaded.append((graph, n, source, lower(graph, name=n, variant=scratch_variant, inplace=inplace,
-                                                   pack_weights=pack_weights)))
+        lowered = lower(graph, name=n, variant=scratch_variant, inplace=inplace, pack_weights=pack_weights)
+        check_upstream_kernels(lowered, kernels)
+        loaded.append((graph, n, source, lowered))
     arena = max(lw.arena_bytes for *_, lw in loaded)
     sources = " ".join(Path(s).name for _, _, s, _ in loaded)
     regenerate = (f"edgeq generate {sources} -o DIR --name {','.join(names)}"

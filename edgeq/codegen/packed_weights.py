@@ -123,6 +123,21 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def check_upstream_kernels(lowered, kernels: str) -> None:
+    """Upstream CMSIS-NN's arm_*_s4 kernels want scratch the memory plan does not reserve (edgeq's
+    own need none) and are untested here: refuse int4 layers with --kernels cmsis-nn rather than
+    build firmware that fails at run time. Clustered layers run edgeq's kernels either way."""
+    from ..errors import InputError
+
+    if kernels != "cmsis-nn":
+        return
+    int4 = [c.comment for c in lowered.calls if (c.args.get("packed") or {}).get("precision") == "int4"]
+    if int4:
+        raise InputError(f"{len(int4)} layer(s) have int4 weights ({int4[0]}{', ...' if len(int4) > 1 else ''}), "
+                         "which --kernels cmsis-nn does not run yet",
+                         hint="pass --pack-weights off (stores them as int8, same outputs) or use the edgeq kernels")
+
+
 # the weight input and its output-channel axis of the ops whose weights can be packed
 PACKABLE = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 
