@@ -101,7 +101,11 @@ def test_pack_nibbles_order_and_decode():
 @pytest.fixture(scope="module")
 def builders(tmp_path_factory):
     root = tmp_path_factory.mktemp("packed")
-    return {"portable": HostBuilder(root / "portable"), "dsp": HostBuilder(root / "dsp", defines=("EDGEQ_EMULATE_DSP",))}
+    # "dsp-small": a 64-byte decode buffer, so the conv / depthwise kernels decode a few output
+    # channels per chunk (tails of 1-2 channels) and layers whose filter does not fit take the
+    # decode-in-the-dot-product fallback
+    return {"portable": HostBuilder(root / "portable"), "dsp": HostBuilder(root / "dsp", defines=("EDGEQ_EMULATE_DSP",)),
+            "dsp-small": HostBuilder(root / "dsp-small", defines=("EDGEQ_EMULATE_DSP", "EDGEQ_DECODE_BYTES=64"))}
 
 
 @pytest.mark.toolchain

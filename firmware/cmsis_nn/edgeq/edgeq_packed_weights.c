@@ -118,6 +118,281 @@ static inline int8_t edgeq_requant_out(int32_t acc, int32_t mult, int32_t shift,
     return (int8_t)v;
 }
 
+/* Output channels per pass of the depthwise kernel: their accumulators live on the stack. */
+#define EDGEQ_DW_CHUNK 32
+
+/* ---- Decode-then-multiply: a block of weights decoded once into an int8 buffer on the stack,
+ * then every output pixel runs int8 x int8 dot products on it. Decoding then costs O(weights)
+ * per layer call instead of per output pixel. EDGEQ_DECODE_BYTES bounds the buffer (the
+ * firmware stack is 8 KB); a layer whose one output channel (conv) or one channel's taps
+ * (depthwise) do not fit falls back to decoding inside the dot products above. */
+#ifndef EDGEQ_DECODE_BYTES
+#define EDGEQ_DECODE_BYTES 1024
+#endif
+
+/* dst[i] = table[code of element e + i], i < n. */
+static void edgeq_decode_run(const uint8_t *codes, int32_t e, int32_t n, const int8_t *table, int8_t *dst)
+{
+    const uint8_t *p;
+    int32_t i = 0;
+    if ((e & 1) && n > 0)
+    {
+        dst[0] = table[codes[e >> 1] >> 4];
+        i = 1;
+    }
+    p = codes + ((e + i) >> 1);
+    for (; i + 1 < n; i += 2)
+    {
+        const uint32_t byte = *p++;
+        dst[i] = table[byte & 0x0Fu];
+        dst[i + 1] = table[byte >> 4];
+    }
+    if (i < n)
+    {
+        dst[i] = table[*p & 0x0Fu];
+    }
+}
+
+/* acc0 += sum((x[i] + offset) * w0[i]), acc1 likewise with w1: two output channels share each
+ * input load and widening (SXTAB16 adds the offset in the same instruction on DSP cores). */
+static inline void edgeq_dot2_off_s8(const int8_t *x, int32_t offset, const int8_t *w0, const int8_t *w1,
+                                     int32_t n, int32_t *acc0, int32_t *acc1)
+{
+    int32_t a0 = *acc0, a1 = *acc1, i = 0;
+#if defined(EDGEQ_DOT_DSP)
+    {
+        const int32_t off2 = (int32_t)(((uint32_t)(offset & 0xFFFF) << 16) | (uint32_t)(offset & 0xFFFF));
+        for (; i + 4 <= n; i += 4)
+        {
+            const int32_t vx = edgeq_read_s8x4(x + i);
+            const int32_t x02 = edgeq_sxtab16(off2, vx), x13 = edgeq_sxtab16_ror8(off2, vx);
+            const int32_t v0 = edgeq_read_s8x4(w0 + i), v1 = edgeq_read_s8x4(w1 + i);
+            a0 = edgeq_smlad(x02, edgeq_sxtb16(v0), a0);
+            a0 = edgeq_smlad(x13, edgeq_sxtb16_ror8(v0), a0);
+            a1 = edgeq_smlad(x02, edgeq_sxtb16(v1), a1);
+            a1 = edgeq_smlad(x13, edgeq_sxtb16_ror8(v1), a1);
+        }
+    }
+#endif
+    for (; i < n; i++)
+    {
+        const int32_t xi = (int32_t)x[i] + offset;
+        a0 += xi * w0[i];
+        a1 += xi * w1[i];
+    }
+    *acc0 = a0;
+    *acc1 = a1;
+}
+
+/* One pixel, one or two output channels of edgeq_convolve_lut_s8 (w: decoded filters). */
+typedef struct
+{
+    const int8_t *in_b;
+    int32_t in_h, in_w, in_c, k_h, k_w, k_c, y0, x0, dil_h, dil_w, off, filter_size;
+} edgeq_conv_px;
+
+static inline void edgeq_conv_px_dot2(const edgeq_conv_px *px, int32_t c_in0, const int8_t *w0, const int8_t *w1,
+                                      int32_t *acc0, int32_t *acc1)
+{
+    const int32_t kx_lo = px->x0 < 0 ? -px->x0 : 0;
+    const int32_t kx_hi = px->x0 + px->k_w > px->in_w ? px->in_w - px->x0 : px->k_w;
+    const int32_t row_runs = px->dil_w == 1 && px->k_c == px->in_c && kx_hi > kx_lo;
+    int32_t ky, kx;
+    for (ky = 0; ky < px->k_h; ky++)
+    {
+        const int32_t y = px->y0 + ky * px->dil_h;
+        if (y < 0 || y >= px->in_h)
+        {
+            continue; /* padded taps add nothing (their input is -input_offset) */
+        }
+        if (row_runs)
+        {
+            const int32_t wo = (ky * px->k_w + kx_lo) * px->k_c;
+            edgeq_dot2_off_s8(px->in_b + (y * px->in_w + px->x0 + kx_lo) * px->in_c, px->off, w0 + wo, w1 + wo,
+                              (kx_hi - kx_lo) * px->k_c, acc0, acc1);
+            continue;
+        }
+        for (kx = 0; kx < px->k_w; kx++)
+        {
+            const int32_t x = px->x0 + kx * px->dil_w;
+            const int32_t wo = (ky * px->k_w + kx) * px->k_c;
+            if (x < 0 || x >= px->in_w)
+            {
+                continue;
+            }
+            edgeq_dot2_off_s8(px->in_b + (y * px->in_w + x) * px->in_c + c_in0, px->off, w0 + wo, w1 + wo, px->k_c,
+                              acc0, acc1);
+        }
+    }
+}
+
+/* edgeq_convolve_lut_s8 when one output channel's filter fits the buffer: chunks of output
+ * channels decoded once, then all pixels; output channels in pairs (same group). */
+static void edgeq_convolve_decoded(const cmsis_nn_conv_params *conv_params,
+                                   const cmsis_nn_per_channel_quant_params *quant_params,
+                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                   const cmsis_nn_dims *filter_dims, const uint8_t *codes, const int8_t *table,
+                                   int32_t table_stride, const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                   int8_t *output_data, int32_t per_group)
+{
+    int8_t w[EDGEQ_DECODE_BYTES];
+    edgeq_conv_px px;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
+    const int32_t per_chunk = EDGEQ_DECODE_BYTES / filter_size;
+    int32_t oc0, b, oy, ox, c;
+    px.in_h = input_dims->h;
+    px.in_w = input_dims->w;
+    px.in_c = input_dims->c;
+    px.k_h = filter_dims->h;
+    px.k_w = filter_dims->w;
+    px.k_c = filter_dims->c;
+    px.dil_h = conv_params->dilation.h;
+    px.dil_w = conv_params->dilation.w;
+    px.off = conv_params->input_offset;
+    px.filter_size = filter_size;
+    for (oc0 = 0; oc0 < out_c; oc0 += per_chunk)
+    {
+        const int32_t n = out_c - oc0 < per_chunk ? out_c - oc0 : per_chunk;
+        for (c = 0; c < n; c++)
+        {
+            edgeq_decode_run(codes, (oc0 + c) * filter_size, filter_size, table + table_stride * (oc0 + c),
+                             w + c * filter_size);
+        }
+        for (b = 0; b < input_dims->n; b++)
+        {
+            px.in_b = input_data + b * px.in_h * px.in_w * px.in_c;
+            for (oy = 0; oy < out_h; oy++)
+            {
+                px.y0 = oy * conv_params->stride.h - conv_params->padding.h;
+                for (ox = 0; ox < out_w; ox++)
+                {
+                    int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c;
+                    px.x0 = ox * conv_params->stride.w - conv_params->padding.w;
+                    for (c = 0; c < n;)
+                    {
+                        const int32_t oc = oc0 + c;
+                        const int32_t pair = c + 1 < n && (oc + 1) / per_group == oc / per_group;
+                        const int8_t *w0 = w + c * filter_size;
+                        int32_t acc0 = bias_data ? bias_data[oc] : 0;
+                        int32_t acc1 = pair && bias_data ? bias_data[oc + 1] : 0;
+                        /* a lone channel runs as a pair with itself; the second sum is dropped */
+                        edgeq_conv_px_dot2(&px, (oc / per_group) * px.k_c, w0, pair ? w0 + filter_size : w0, &acc0,
+                                           &acc1);
+                        out[oc] = edgeq_requant_out(acc0, quant_params->multiplier[oc], quant_params->shift[oc],
+                                                    conv_params->output_offset, conv_params->activation.min,
+                                                    conv_params->activation.max);
+                        if (pair)
+                        {
+                            out[oc + 1] = edgeq_requant_out(acc1, quant_params->multiplier[oc + 1],
+                                                            quant_params->shift[oc + 1], conv_params->output_offset,
+                                                            conv_params->activation.min,
+                                                            conv_params->activation.max);
+                        }
+                        c += pair ? 2 : 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* edgeq_depthwise_conv_lut_s8 when one channel's taps fit the buffer: a block of up to
+ * EDGEQ_DW_CHUNK channels' taps decoded once ([tap][channel]), then all pixels. */
+static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                    const cmsis_nn_per_channel_quant_params *quant_params,
+                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                    const cmsis_nn_dims *filter_dims, const uint8_t *codes, const int8_t *table,
+                                    int32_t table_stride, const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                    int8_t *output_data)
+{
+    int8_t w[EDGEQ_DECODE_BYTES];
+    int32_t acc[EDGEQ_DW_CHUNK];
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, taps = k_h * k_w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t mult = dw_conv_params->ch_mult;
+    const int32_t off = dw_conv_params->input_offset;
+    const int32_t fit = EDGEQ_DECODE_BYTES / taps;
+    const int32_t per_chunk = fit < EDGEQ_DW_CHUNK ? fit : EDGEQ_DW_CHUNK;
+    int32_t c0, b, oy, ox, ky, kx, c, t;
+    for (c0 = 0; c0 < out_c; c0 += per_chunk)
+    {
+        const int32_t n = out_c - c0 < per_chunk ? out_c - c0 : per_chunk;
+        for (t = 0; t < taps; t++)
+        {
+            if (table_stride == 0)
+            {
+                edgeq_decode_run(codes, t * out_c + c0, n, table, w + t * n);
+            }
+            else
+            {
+                for (c = 0; c < n; c++)
+                {
+                    w[t * n + c] = table[table_stride * (c0 + c) + edgeq_code(codes, t * out_c + c0 + c)];
+                }
+            }
+        }
+        for (b = 0; b < input_dims->n; b++)
+        {
+            const int8_t *in_b = input_data + b * in_h * in_w * in_c;
+            for (oy = 0; oy < out_h; oy++)
+            {
+                const int32_t y0 = oy * dw_conv_params->stride.h - dw_conv_params->padding.h;
+                for (ox = 0; ox < out_w; ox++)
+                {
+                    const int32_t x0 = ox * dw_conv_params->stride.w - dw_conv_params->padding.w;
+                    int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c + c0;
+                    for (c = 0; c < n; c++)
+                    {
+                        acc[c] = bias_data ? bias_data[c0 + c] : 0;
+                    }
+                    for (ky = 0; ky < k_h; ky++)
+                    {
+                        const int32_t y = y0 + ky * dw_conv_params->dilation.h;
+                        if (y < 0 || y >= in_h)
+                        {
+                            continue;
+                        }
+                        for (kx = 0; kx < k_w; kx++)
+                        {
+                            const int32_t x = x0 + kx * dw_conv_params->dilation.w;
+                            const int8_t *wt = w + (ky * k_w + kx) * n;
+                            const int8_t *xp;
+                            if (x < 0 || x >= in_w)
+                            {
+                                continue;
+                            }
+                            xp = in_b + (y * in_w + x) * in_c;
+                            if (mult == 1)
+                            {
+                                xp += c0;
+                                for (c = 0; c < n; c++)
+                                {
+                                    acc[c] += ((int32_t)xp[c] + off) * wt[c];
+                                }
+                            }
+                            else
+                            {
+                                for (c = 0; c < n; c++)
+                                {
+                                    acc[c] += ((int32_t)xp[(c0 + c) / mult] + off) * wt[c];
+                                }
+                            }
+                        }
+                    }
+                    for (c = 0; c < n; c++)
+                    {
+                        out[c] = edgeq_requant_out(acc[c], quant_params->multiplier[c0 + c], quant_params->shift[c0 + c],
+                                                   dw_conv_params->output_offset, dw_conv_params->activation.min,
+                                                   dw_conv_params->activation.max);
+                    }
+                }
+            }
+        }
+    }
+}
+
 arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_params,
                                           const cmsis_nn_per_channel_quant_params *quant_params,
                                           const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -136,6 +411,12 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
     if (k_c <= 0 || groups <= 0 || per_group <= 0)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    if (filter_size <= EDGEQ_DECODE_BYTES)
+    {
+        edgeq_convolve_decoded(conv_params, quant_params, input_dims, input_data, filter_dims, codes, table,
+                               table_stride, bias_data, output_dims, output_data, per_group);
+        return ARM_CMSIS_NN_SUCCESS;
     }
     for (b = 0; b < input_dims->n; b++)
     {
@@ -191,9 +472,6 @@ arm_cmsis_nn_status edgeq_convolve_lut_s8(const cmsis_nn_conv_params *conv_param
     return ARM_CMSIS_NN_SUCCESS;
 }
 
-/* Output channels per pass of the depthwise kernel: their accumulators live on the stack. */
-#define EDGEQ_DW_CHUNK 32
-
 arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                 const cmsis_nn_per_channel_quant_params *quant_params,
                                                 const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -212,6 +490,12 @@ arm_cmsis_nn_status edgeq_depthwise_conv_lut_s8(const cmsis_nn_dw_conv_params *d
     if (mult <= 0 || in_c * mult != out_c)
     {
         return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    if (k_h * k_w <= EDGEQ_DECODE_BYTES)
+    {
+        edgeq_depthwise_decoded(dw_conv_params, quant_params, input_dims, input_data, filter_dims, codes, table,
+                                table_stride, bias_data, output_dims, output_data);
+        return ARM_CMSIS_NN_SUCCESS;
     }
     for (b = 0; b < input_dims->n; b++)
     {
