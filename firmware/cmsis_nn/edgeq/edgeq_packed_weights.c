@@ -121,6 +121,35 @@ static inline int8_t edgeq_requant_out(int32_t acc, int32_t mult, int32_t shift,
 /* Output channels per pass of the depthwise kernel: their accumulators live on the stack. */
 #define EDGEQ_DW_CHUNK 32
 
+/* Output requantization of the decoded kernels: on DSP cores edgeq_requant_fast when the layer's
+ * parameters allow it (checked once per call: fast != 0), bit-exact with edgeq_requant_out. */
+static inline int8_t edgeq_requant_out2(int32_t fast, int32_t acc, int32_t mult, int32_t shift, int32_t out_offset,
+                                        int32_t lo, int32_t hi)
+{
+#if defined(EDGEQ_DOT_DSP)
+    if (fast)
+    {
+        int32_t v = edgeq_requant_fast(acc, mult, shift) + out_offset;
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+        return (int8_t)v;
+    }
+#endif
+    (void)fast;
+    return edgeq_requant_out(acc, mult, shift, out_offset, lo, hi);
+}
+
+static inline int32_t edgeq_requant_fast_layer(const cmsis_nn_per_channel_quant_params *q, int32_t n)
+{
+#if defined(EDGEQ_DOT_DSP)
+    return edgeq_requant_fast_ok(q->multiplier, q->shift, n);
+#else
+    (void)q;
+    (void)n;
+    return 0;
+#endif
+}
+
 /* ---- Decode-then-multiply: a block of weights decoded once into an int8 buffer on the stack,
  * then every output pixel runs int8 x int8 dot products on it. Decoding then costs O(weights)
  * per layer call instead of per output pixel. EDGEQ_DECODE_BYTES bounds the buffer (the
@@ -240,6 +269,7 @@ static void edgeq_convolve_decoded(const cmsis_nn_conv_params *conv_params,
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
     const int32_t filter_size = filter_dims->h * filter_dims->w * filter_dims->c;
     const int32_t per_chunk = EDGEQ_DECODE_BYTES / filter_size;
+    const int32_t fast = edgeq_requant_fast_layer(quant_params, out_c);
     int32_t oc0, b, oy, ox, c;
     px.in_h = input_dims->h;
     px.in_w = input_dims->w;
@@ -279,12 +309,12 @@ static void edgeq_convolve_decoded(const cmsis_nn_conv_params *conv_params,
                         /* a lone channel runs as a pair with itself; the second sum is dropped */
                         edgeq_conv_px_dot2(&px, (oc / per_group) * px.k_c, w0, pair ? w0 + filter_size : w0, &acc0,
                                            &acc1);
-                        out[oc] = edgeq_requant_out(acc0, quant_params->multiplier[oc], quant_params->shift[oc],
+                        out[oc] = edgeq_requant_out2(fast, acc0, quant_params->multiplier[oc], quant_params->shift[oc],
                                                     conv_params->output_offset, conv_params->activation.min,
                                                     conv_params->activation.max);
                         if (pair)
                         {
-                            out[oc + 1] = edgeq_requant_out(acc1, quant_params->multiplier[oc + 1],
+                            out[oc + 1] = edgeq_requant_out2(fast, acc1, quant_params->multiplier[oc + 1],
                                                             quant_params->shift[oc + 1], conv_params->output_offset,
                                                             conv_params->activation.min,
                                                             conv_params->activation.max);
@@ -315,6 +345,7 @@ static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_param
     const int32_t off = dw_conv_params->input_offset;
     const int32_t fit = EDGEQ_DECODE_BYTES / taps;
     const int32_t per_chunk = fit < EDGEQ_DW_CHUNK ? fit : EDGEQ_DW_CHUNK;
+    const int32_t fast = edgeq_requant_fast_layer(quant_params, out_c);
     int32_t c0, b, oy, ox, ky, kx, c, t;
     for (c0 = 0; c0 < out_c; c0 += per_chunk)
     {
@@ -343,11 +374,53 @@ static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_param
                 {
                     const int32_t x0 = ox * dw_conv_params->stride.w - dw_conv_params->padding.w;
                     int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c + c0;
-                    for (c = 0; c < n; c++)
+                    c = 0;
+#if defined(EDGEQ_DOT_DSP)
+                    /* depth multiplier 1: four channels a pass, accumulators in registers; one
+                     * word of inputs and one of weights per tap, lanes (0, 2) and (1, 3) */
+                    for (; mult == 1 && c + 4 <= n; c += 4)
                     {
-                        acc[c] = bias_data ? bias_data[c0 + c] : 0;
+                        const int32_t off2 = edgeq_dup16(off);
+                        int32_t a0 = bias_data ? bias_data[c0 + c] : 0, a1 = bias_data ? bias_data[c0 + c + 1] : 0;
+                        int32_t a2 = bias_data ? bias_data[c0 + c + 2] : 0, a3 = bias_data ? bias_data[c0 + c + 3] : 0;
+                        for (ky = 0; ky < k_h; ky++)
+                        {
+                            const int32_t y = y0 + ky * dw_conv_params->dilation.h;
+                            if (y < 0 || y >= in_h)
+                            {
+                                continue;
+                            }
+                            for (kx = 0; kx < k_w; kx++)
+                            {
+                                const int32_t x = x0 + kx * dw_conv_params->dilation.w;
+                                int32_t vx, vw, x02, x13, w02, w13;
+                                if (x < 0 || x >= in_w)
+                                {
+                                    continue;
+                                }
+                                vx = edgeq_read_s8x4(in_b + (y * in_w + x) * in_c + c0 + c);
+                                vw = edgeq_read_s8x4(w + (ky * k_w + kx) * n + c);
+                                x02 = edgeq_sxtab16(off2, vx);
+                                x13 = edgeq_sxtab16_ror8(off2, vx);
+                                w02 = edgeq_sxtb16(vw);
+                                w13 = edgeq_sxtb16_ror8(vw);
+                                a0 = edgeq_smlabb(x02, w02, a0);
+                                a2 = edgeq_smlatt(x02, w02, a2);
+                                a1 = edgeq_smlabb(x13, w13, a1);
+                                a3 = edgeq_smlatt(x13, w13, a3);
+                            }
+                        }
+                        acc[c] = a0;
+                        acc[c + 1] = a1;
+                        acc[c + 2] = a2;
+                        acc[c + 3] = a3;
                     }
-                    for (ky = 0; ky < k_h; ky++)
+#endif
+                    for (t = c; t < n; t++)
+                    {
+                        acc[t] = bias_data ? bias_data[c0 + t] : 0;
+                    }
+                    for (ky = 0; ky < k_h && c < n; ky++)
                     {
                         const int32_t y = y0 + ky * dw_conv_params->dilation.h;
                         if (y < 0 || y >= in_h)
@@ -359,33 +432,23 @@ static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_param
                             const int32_t x = x0 + kx * dw_conv_params->dilation.w;
                             const int8_t *wt = w + (ky * k_w + kx) * n;
                             const int8_t *xp;
+                            int32_t i;
                             if (x < 0 || x >= in_w)
                             {
                                 continue;
                             }
                             xp = in_b + (y * in_w + x) * in_c;
-                            if (mult == 1)
+                            for (i = c; i < n; i++)
                             {
-                                xp += c0;
-                                for (c = 0; c < n; c++)
-                                {
-                                    acc[c] += ((int32_t)xp[c] + off) * wt[c];
-                                }
-                            }
-                            else
-                            {
-                                for (c = 0; c < n; c++)
-                                {
-                                    acc[c] += ((int32_t)xp[(c0 + c) / mult] + off) * wt[c];
-                                }
+                                acc[i] += ((int32_t)xp[(c0 + i) / mult] + off) * wt[i];
                             }
                         }
                     }
-                    for (c = 0; c < n; c++)
+                    for (t = 0; t < n; t++)
                     {
-                        out[c] = edgeq_requant_out(acc[c], quant_params->multiplier[c0 + c], quant_params->shift[c0 + c],
-                                                   dw_conv_params->output_offset, dw_conv_params->activation.min,
-                                                   dw_conv_params->activation.max);
+                        out[t] = edgeq_requant_out2(fast, acc[t], quant_params->multiplier[c0 + t],
+                                                    quant_params->shift[c0 + t], dw_conv_params->output_offset,
+                                                    dw_conv_params->activation.min, dw_conv_params->activation.max);
                     }
                 }
             }
