@@ -213,6 +213,48 @@ static inline void edgeq_dot2_off_s8(const int8_t *x, int32_t offset, const int8
     *acc1 = a1;
 }
 
+/* Four output channels (filters w, w + fs, w + 2 fs, w + 3 fs) sharing each input load and
+ * widening: 23 instructions per 16 MACs on DSP cores instead of 26 for two pairs. */
+static inline void edgeq_dot4_off_s8(const int8_t *x, int32_t offset, const int8_t *w, int32_t fs, int32_t n,
+                                     int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i = 0;
+#if defined(EDGEQ_DOT_DSP)
+    {
+        const int32_t off2 = edgeq_dup16(offset);
+        for (; i + 4 <= n; i += 4)
+        {
+            const int32_t vx = edgeq_read_s8x4(x + i);
+            const int32_t x02 = edgeq_sxtab16(off2, vx), x13 = edgeq_sxtab16_ror8(off2, vx);
+            int32_t v = edgeq_read_s8x4(w + i);
+            a0 = edgeq_smlad(x02, edgeq_sxtb16(v), a0);
+            a0 = edgeq_smlad(x13, edgeq_sxtb16_ror8(v), a0);
+            v = edgeq_read_s8x4(w + fs + i);
+            a1 = edgeq_smlad(x02, edgeq_sxtb16(v), a1);
+            a1 = edgeq_smlad(x13, edgeq_sxtb16_ror8(v), a1);
+            v = edgeq_read_s8x4(w + 2 * fs + i);
+            a2 = edgeq_smlad(x02, edgeq_sxtb16(v), a2);
+            a2 = edgeq_smlad(x13, edgeq_sxtb16_ror8(v), a2);
+            v = edgeq_read_s8x4(w + 3 * fs + i);
+            a3 = edgeq_smlad(x02, edgeq_sxtb16(v), a3);
+            a3 = edgeq_smlad(x13, edgeq_sxtb16_ror8(v), a3);
+        }
+    }
+#endif
+    for (; i < n; i++)
+    {
+        const int32_t xi = (int32_t)x[i] + offset;
+        a0 += xi * w[i];
+        a1 += xi * w[fs + i];
+        a2 += xi * w[2 * fs + i];
+        a3 += xi * w[3 * fs + i];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 /* One pixel, one or two output channels of edgeq_convolve_lut_s8 (w: decoded filters). */
 typedef struct
 {
@@ -255,8 +297,43 @@ static inline void edgeq_conv_px_dot2(const edgeq_conv_px *px, int32_t c_in0, co
     }
 }
 
+/* The same for four output channels of one group. */
+static inline void edgeq_conv_px_dot4(const edgeq_conv_px *px, int32_t c_in0, const int8_t *w0, int32_t acc[4])
+{
+    const int32_t kx_lo = px->x0 < 0 ? -px->x0 : 0;
+    const int32_t kx_hi = px->x0 + px->k_w > px->in_w ? px->in_w - px->x0 : px->k_w;
+    const int32_t row_runs = px->dil_w == 1 && px->k_c == px->in_c && kx_hi > kx_lo;
+    int32_t ky, kx;
+    for (ky = 0; ky < px->k_h; ky++)
+    {
+        const int32_t y = px->y0 + ky * px->dil_h;
+        if (y < 0 || y >= px->in_h)
+        {
+            continue; /* padded taps add nothing (their input is -input_offset) */
+        }
+        if (row_runs)
+        {
+            const int32_t wo = (ky * px->k_w + kx_lo) * px->k_c;
+            edgeq_dot4_off_s8(px->in_b + (y * px->in_w + px->x0 + kx_lo) * px->in_c, px->off, w0 + wo,
+                              px->filter_size, (kx_hi - kx_lo) * px->k_c, acc);
+            continue;
+        }
+        for (kx = 0; kx < px->k_w; kx++)
+        {
+            const int32_t x = px->x0 + kx * px->dil_w;
+            const int32_t wo = (ky * px->k_w + kx) * px->k_c;
+            if (x < 0 || x >= px->in_w)
+            {
+                continue;
+            }
+            edgeq_dot4_off_s8(px->in_b + (y * px->in_w + x) * px->in_c + c_in0, px->off, w0 + wo, px->filter_size,
+                              px->k_c, acc);
+        }
+    }
+}
+
 /* edgeq_convolve_lut_s8 when one output channel's filter fits the buffer: chunks of output
- * channels decoded once, then all pixels; output channels in pairs (same group). */
+ * channels decoded once, then all pixels; output channels four (or two, or one) a pass within a group. */
 static void edgeq_convolve_decoded(const cmsis_nn_conv_params *conv_params,
                                    const cmsis_nn_per_channel_quant_params *quant_params,
                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -302,6 +379,24 @@ static void edgeq_convolve_decoded(const cmsis_nn_conv_params *conv_params,
                     for (c = 0; c < n;)
                     {
                         const int32_t oc = oc0 + c;
+                        if (c + 4 <= n && (oc + 3) / per_group == oc / per_group)
+                        {
+                            int32_t acc[4], j;
+                            for (j = 0; j < 4; j++)
+                            {
+                                acc[j] = bias_data ? bias_data[oc + j] : 0;
+                            }
+                            edgeq_conv_px_dot4(&px, (oc / per_group) * px.k_c, w + c * filter_size, acc);
+                            for (j = 0; j < 4; j++)
+                            {
+                                out[oc + j] = edgeq_requant_out2(fast, acc[j], quant_params->multiplier[oc + j],
+                                                                 quant_params->shift[oc + j], conv_params->output_offset,
+                                                                 conv_params->activation.min,
+                                                                 conv_params->activation.max);
+                            }
+                            c += 4;
+                            continue;
+                        }
                         const int32_t pair = c + 1 < n && (oc + 1) / per_group == oc / per_group;
                         const int8_t *w0 = w + c * filter_size;
                         int32_t acc0 = bias_data ? bias_data[oc] : 0;
