@@ -105,7 +105,8 @@ def builders(tmp_path_factory):
     # channels per chunk (tails of 1-2 channels) and layers whose filter does not fit take the
     # decode-in-the-dot-product fallback
     return {"portable": HostBuilder(root / "portable"), "dsp": HostBuilder(root / "dsp", defines=("EDGEQ_EMULATE_DSP",)),
-            "dsp-small": HostBuilder(root / "dsp-small", defines=("EDGEQ_EMULATE_DSP", "EDGEQ_DECODE_BYTES=64"))}
+            "dsp-small": HostBuilder(root / "dsp-small", defines=("EDGEQ_EMULATE_DSP", "EDGEQ_DECODE_BYTES=64")),
+            "mve": HostBuilder(root / "mve", defines=("EDGEQ_EMULATE_DSP", "EDGEQ_EMULATE_MVE"))}
 
 
 @pytest.mark.toolchain

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "edgeq_fixedpoint.h"
+#include "edgeq_mve.h" /* the decoded conv's dot products on Helium (Cortex-M55) */
 
 const int8_t edgeq_int4_table[16] = {0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1};
 
@@ -188,7 +189,15 @@ static inline void edgeq_dot2_off_s8(const int8_t *x, int32_t offset, const int8
                                      int32_t n, int32_t *acc0, int32_t *acc1)
 {
     int32_t a0 = *acc0, a1 = *acc1, i = 0;
-#if defined(EDGEQ_DOT_DSP)
+#if defined(EDGEQ_MVE)
+    for (; i < n; i += 8)
+    {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+        const int16x8_t vx = vaddq_n_s16(vldrbq_z_s16(x + i, p), (int16_t)offset);
+        a0 = vmladavaq_s16(a0, vx, vldrbq_z_s16(w0 + i, p));
+        a1 = vmladavaq_s16(a1, vx, vldrbq_z_s16(w1 + i, p));
+    }
+#elif defined(EDGEQ_DOT_DSP)
     {
         const int32_t off2 = (int32_t)(((uint32_t)(offset & 0xFFFF) << 16) | (uint32_t)(offset & 0xFFFF));
         for (; i + 4 <= n; i += 4)
@@ -219,7 +228,19 @@ static inline void edgeq_dot4_off_s8(const int8_t *x, int32_t offset, const int8
                                      int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i = 0;
-#if defined(EDGEQ_DOT_DSP)
+#if defined(EDGEQ_MVE)
+    /* eight elements a step widened to 16-bit lanes, the tail predicated (inactive weights load
+     * as 0 and add nothing; the loads do not touch memory past n) */
+    for (; i < n; i += 8)
+    {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+        const int16x8_t vx = vaddq_n_s16(vldrbq_z_s16(x + i, p), (int16_t)offset);
+        a0 = vmladavaq_s16(a0, vx, vldrbq_z_s16(w + i, p));
+        a1 = vmladavaq_s16(a1, vx, vldrbq_z_s16(w + fs + i, p));
+        a2 = vmladavaq_s16(a2, vx, vldrbq_z_s16(w + 2 * fs + i, p));
+        a3 = vmladavaq_s16(a3, vx, vldrbq_z_s16(w + 3 * fs + i, p));
+    }
+#elif defined(EDGEQ_DOT_DSP)
     {
         const int32_t off2 = edgeq_dup16(offset);
         for (; i + 4 <= n; i += 4)
