@@ -443,6 +443,17 @@ static void edgeq_convolve_decoded(const cmsis_nn_conv_params *conv_params,
     }
 }
 
+/* The taps [lo, hi) of a kernel of k taps (dilation d) from input position start that land
+ * inside [0, size): padded taps add nothing (their input is -input_offset). */
+static inline void edgeq_taps_inside(int32_t start, int32_t d, int32_t k, int32_t size, int32_t *lo, int32_t *hi)
+{
+    int32_t l = start < 0 ? (-start + d - 1) / d : 0;
+    int32_t h = size - start <= 0 ? 0 : (size - start + d - 1) / d;
+    h = h > k ? k : h;
+    *lo = l;
+    *hi = h > l ? h : l;
+}
+
 /* edgeq_depthwise_conv_lut_s8 when one channel's taps fit the buffer: a block of up to
  * EDGEQ_DW_CHUNK channels' taps decoded once ([tap][channel]), then all pixels. */
 static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_params,
@@ -462,6 +473,7 @@ static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_param
     const int32_t fit = EDGEQ_DECODE_BYTES / taps;
     const int32_t per_chunk = fit < EDGEQ_DW_CHUNK ? fit : EDGEQ_DW_CHUNK;
     const int32_t fast = edgeq_requant_fast_layer(quant_params, out_c);
+    const int32_t dil_h = dw_conv_params->dilation.h, dil_w = dw_conv_params->dilation.w;
     int32_t c0, b, oy, ox, ky, kx, c, t;
     for (c0 = 0; c0 < out_c; c0 += per_chunk)
     {
@@ -486,10 +498,14 @@ static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_param
             for (oy = 0; oy < out_h; oy++)
             {
                 const int32_t y0 = oy * dw_conv_params->stride.h - dw_conv_params->padding.h;
+                int32_t ky_lo, ky_hi;
+                edgeq_taps_inside(y0, dil_h, k_h, in_h, &ky_lo, &ky_hi);
                 for (ox = 0; ox < out_w; ox++)
                 {
                     const int32_t x0 = ox * dw_conv_params->stride.w - dw_conv_params->padding.w;
                     int8_t *out = output_data + ((b * out_h + oy) * out_w + ox) * out_c + c0;
+                    int32_t kx_lo, kx_hi;
+                    edgeq_taps_inside(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
                     c = 0;
 #if defined(EDGEQ_DOT_DSP)
                     /* depth multiplier 1: four channels a pass, accumulators in registers; one
@@ -497,74 +513,64 @@ static void edgeq_depthwise_decoded(const cmsis_nn_dw_conv_params *dw_conv_param
                     for (; mult == 1 && c + 4 <= n; c += 4)
                     {
                         const int32_t off2 = edgeq_dup16(off);
+                        int32_t a[4];
                         int32_t a0 = bias_data ? bias_data[c0 + c] : 0, a1 = bias_data ? bias_data[c0 + c + 1] : 0;
                         int32_t a2 = bias_data ? bias_data[c0 + c + 2] : 0, a3 = bias_data ? bias_data[c0 + c + 3] : 0;
-                        for (ky = 0; ky < k_h; ky++)
+                        for (ky = ky_lo; ky < ky_hi; ky++)
                         {
-                            const int32_t y = y0 + ky * dw_conv_params->dilation.h;
-                            if (y < 0 || y >= in_h)
+                            const int8_t *xr = in_b + ((y0 + ky * dil_h) * in_w + x0 + kx_lo * dil_w) * in_c + c0 + c;
+                            const int8_t *wr = w + (ky * k_w + kx_lo) * n + c;
+                            for (kx = kx_lo; kx < kx_hi; kx++, xr += dil_w * in_c, wr += n)
                             {
-                                continue;
-                            }
-                            for (kx = 0; kx < k_w; kx++)
-                            {
-                                const int32_t x = x0 + kx * dw_conv_params->dilation.w;
-                                int32_t vx, vw, x02, x13, w02, w13;
-                                if (x < 0 || x >= in_w)
-                                {
-                                    continue;
-                                }
-                                vx = edgeq_read_s8x4(in_b + (y * in_w + x) * in_c + c0 + c);
-                                vw = edgeq_read_s8x4(w + (ky * k_w + kx) * n + c);
-                                x02 = edgeq_sxtab16(off2, vx);
-                                x13 = edgeq_sxtab16_ror8(off2, vx);
-                                w02 = edgeq_sxtb16(vw);
-                                w13 = edgeq_sxtb16_ror8(vw);
+                                const int32_t vx = edgeq_read_s8x4(xr), vw = edgeq_read_s8x4(wr);
+                                const int32_t x02 = edgeq_sxtab16(off2, vx), x13 = edgeq_sxtab16_ror8(off2, vx);
+                                const int32_t w02 = edgeq_sxtb16(vw), w13 = edgeq_sxtb16_ror8(vw);
                                 a0 = edgeq_smlabb(x02, w02, a0);
                                 a2 = edgeq_smlatt(x02, w02, a2);
                                 a1 = edgeq_smlabb(x13, w13, a1);
                                 a3 = edgeq_smlatt(x13, w13, a3);
                             }
                         }
-                        acc[c] = a0;
-                        acc[c + 1] = a1;
-                        acc[c + 2] = a2;
-                        acc[c + 3] = a3;
+                        a[0] = a0;
+                        a[1] = a1;
+                        a[2] = a2;
+                        a[3] = a3;
+                        for (t = 0; t < 4; t++)
+                        {
+                            out[c + t] = edgeq_requant_out2(fast, a[t], quant_params->multiplier[c0 + c + t],
+                                                            quant_params->shift[c0 + c + t],
+                                                            dw_conv_params->output_offset,
+                                                            dw_conv_params->activation.min,
+                                                            dw_conv_params->activation.max);
+                        }
                     }
 #endif
-                    for (t = c; t < n; t++)
+                    if (c < n)
                     {
-                        acc[t] = bias_data ? bias_data[c0 + t] : 0;
-                    }
-                    for (ky = 0; ky < k_h && c < n; ky++)
-                    {
-                        const int32_t y = y0 + ky * dw_conv_params->dilation.h;
-                        if (y < 0 || y >= in_h)
+                        for (t = c; t < n; t++)
                         {
-                            continue;
+                            acc[t] = bias_data ? bias_data[c0 + t] : 0;
                         }
-                        for (kx = 0; kx < k_w; kx++)
+                        for (ky = ky_lo; ky < ky_hi; ky++)
                         {
-                            const int32_t x = x0 + kx * dw_conv_params->dilation.w;
-                            const int8_t *wt = w + (ky * k_w + kx) * n;
-                            const int8_t *xp;
-                            int32_t i;
-                            if (x < 0 || x >= in_w)
+                            for (kx = kx_lo; kx < kx_hi; kx++)
                             {
-                                continue;
-                            }
-                            xp = in_b + (y * in_w + x) * in_c;
-                            for (i = c; i < n; i++)
-                            {
-                                acc[i] += ((int32_t)xp[(c0 + i) / mult] + off) * wt[i];
+                                const int8_t *xp = in_b + ((y0 + ky * dil_h) * in_w + x0 + kx * dil_w) * in_c;
+                                const int8_t *wt = w + (ky * k_w + kx) * n;
+                                int32_t i;
+                                for (i = c; i < n; i++)
+                                {
+                                    acc[i] += ((int32_t)xp[(c0 + i) / mult] + off) * wt[i];
+                                }
                             }
                         }
-                    }
-                    for (t = 0; t < n; t++)
-                    {
-                        out[t] = edgeq_requant_out2(fast, acc[t], quant_params->multiplier[c0 + t],
-                                                    quant_params->shift[c0 + t], dw_conv_params->output_offset,
-                                                    dw_conv_params->activation.min, dw_conv_params->activation.max);
+                        for (t = c; t < n; t++)
+                        {
+                            out[t] = edgeq_requant_out2(fast, acc[t], quant_params->multiplier[c0 + t],
+                                                        quant_params->shift[c0 + t], dw_conv_params->output_offset,
+                                                        dw_conv_params->activation.min,
+                                                        dw_conv_params->activation.max);
+                        }
                     }
                 }
             }
