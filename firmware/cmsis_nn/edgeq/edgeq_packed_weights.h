@@ -5,7 +5,10 @@
  * nibble 0). A code is decoded through a 16-entry int8 table: edgeq_int4_table (code = the
  * weight's two's-complement nibble, [-8, 7]) for int4 weights, or the model's own table for
  * clustered weights (at most 16 distinct values per tensor, or per output channel with
- * table_stride 16). Decoding happens on the fly: no scratch, no RAM copy of the weights.
+ * table_stride 16). No scratch from the memory plan and no RAM copy of the whole tensor: conv and
+ * depthwise decode a chunk of output channels at a time into a bounded stack buffer
+ * (EDGEQ_DECODE_BYTES, 1 KB) and run int8 dot products on it for every pixel; a filter too big
+ * for it, and FC (each weight used once a batch), decode inside the dot products.
  * Arithmetic is that of the int8 kernels (TFLite's int8 spec), so results are bit-exact with
  * TFLM running the same weights stored as int8.
  * SPDX-License-Identifier: MIT

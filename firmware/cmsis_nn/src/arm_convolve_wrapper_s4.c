@@ -2,7 +2,8 @@
  * edgeq portable kernels -- int4 weights (int8 activations) under CMSIS-NN's s4 API:
  * arm_convolve_wrapper_s4, arm_depthwise_conv_wrapper_s4, arm_fully_connected_s4. The filter is
  * packed two weights a byte over the whole flattened tensor, the even element in the low nibble.
- * edgeq decodes the nibbles on the fly (edgeq/edgeq_packed_weights.c): no scratch is needed.
+ * edgeq decodes the nibbles itself (edgeq/edgeq_packed_weights.c: a chunk of output channels at a
+ * time into a bounded stack buffer): no scratch from the memory plan is needed.
  * SPDX-License-Identifier: MIT
  */
 #include "arm_nnfunctions.h"
