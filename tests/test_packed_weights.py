@@ -42,6 +42,7 @@ def packed_edges():
         L.DepthwiseConv2D(3, strides=2, padding="valid", depth_multiplier=2)(x),
         L.DepthwiseConv2D((3, 2), dilation_rate=2, padding="same")(x),
         L.DepthwiseConv2D(5, strides=(1, 2), padding="same", use_bias=False)(small),
+        L.Conv2D(15, 3, groups=5, padding="same")(small),  # 3 per group: quads / pairs stop at groups
         L.Dense(11)(L.Flatten()(x)),
         L.Dense(7)(L.Reshape((35, 19))(x)),  # 35 batches, 133 weights
     ]
