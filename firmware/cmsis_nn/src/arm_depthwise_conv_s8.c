@@ -389,6 +389,138 @@ static __attribute__((noinline)) void edgeq_dw_3x3_run(const edgeq_dw_layer *L, 
     }
 }
 
+/* ---- 3x3 dilation-1 filters in the bounded modes (3, 4): a whole output row per channel block */
+
+/* acc[0..3] += n_rows rows of n_taps (0..3) taps, the input rows row_step apart, the filter rows
+ * 3 ch apart (k_w 3), taps ch apart in both: the border windows (a column or row of taps
+ * dropped) without a per-tap loop. */
+#if defined(EDGEQ_DSP_ASM)
+static inline void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
+                                    int32_t row_step, int32_t off2, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t xv, wv, t1, t2;
+    for (; n_rows > 0; n_rows--, x += row_step, w += 3 * ch)
+    {
+        if (n_taps == 3)
+        {
+            __asm__(EDGEQ_DW_ASM_ROW
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv), [wv] "=&r"(wv),
+                      [t1] "=&r"(t1), [t2] "=&r"(t2)
+                    : [x] "r"(x), [w] "r"(w), [ch] "r"(ch), [off2] "r"(off2)
+                    : "memory");
+        }
+        else if (n_taps == 2)
+        {
+            __asm__(EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]")
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv), [wv] "=&r"(wv),
+                      [t1] "=&r"(t1), [t2] "=&r"(t2)
+                    : [x] "r"(x), [w] "r"(w), [ch] "r"(ch), [off2] "r"(off2)
+                    : "memory");
+        }
+        else if (n_taps == 1)
+        {
+            __asm__(EDGEQ_DW_ASM_TAP("", "")
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv), [wv] "=&r"(wv),
+                      [t1] "=&r"(t1), [t2] "=&r"(t2)
+                    : [x] "r"(x), [w] "r"(w), [off2] "r"(off2)
+                    : "memory");
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#else
+static inline void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
+                                    int32_t row_step, int32_t off2, int32_t acc[4])
+{
+    for (; n_rows > 0 && n_taps > 0; n_rows--, x += row_step, w += 3 * ch)
+    {
+        edgeq_dw_row4(x, w, n_taps, ch, ch, off2, &acc[0], &acc[1], &acc[2], &acc[3]);
+    }
+}
+#endif
+
+/* Output pixels [ox0, ox1) of one channel block whose windows are clipped at the left or right
+ * (the tap columns from the column's own range). */
+static inline void edgeq_dw_3x3_edge(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int8_t *x_row,
+                                     const int8_t *w_row, int32_t n_rows, int32_t in_w, int32_t stride_w,
+                                     int32_t pad_w, int32_t ox0, int32_t ox1, int32_t mode, int8_t *out)
+{
+    int32_t ox;
+    for (ox = ox0; ox < ox1; ox++)
+    {
+        const int32_t x0 = ox * stride_w - pad_w;
+        int32_t kx_lo, kx_hi, acc[4];
+        edgeq_tap_range(x0, 1, 3, in_w, &kx_lo, &kx_hi);
+        memcpy(acc, B->bias, sizeof acc);
+        edgeq_dw_rows3_4(x_row + (x0 + kx_lo) * L->ch, w_row + kx_lo * L->ch, n_rows, kx_hi - kx_lo, L->ch,
+                         L->row_step, L->off2, acc);
+        edgeq_dw_out4_bounded(L, B, acc, mode, out + ox * L->ch);
+    }
+}
+
+/* One output row, channel block by channel block (the block's requantization constants and
+ * biases prepared once per row): the left border columns [0, ox_a), the interior [ox_a, ox_b)
+ * whose windows are all columns wide, the right border [ox_b, out_w). x_row / w_row: the input
+ * row and filter row of the first in-bounds tap row; n_rows in-bounds tap rows (0..3). */
+static __attribute__((noinline)) void edgeq_dw_3x3_row_blocks(const edgeq_dw_layer *L, const int8_t *x_row,
+                                                             const int8_t *w_row, int32_t n_rows, int32_t in_w,
+                                                             int32_t stride_w, int32_t pad_w, int32_t out_w,
+                                                             int32_t ox_a, int32_t ox_b, int32_t clamp, int8_t *out)
+{
+    const int32_t mode = clamp ? 3 : 4;
+    const int32_t x_step = stride_w * L->ch;
+    int32_t c, ox;
+    for (c = 0; c + 4 <= L->ch; c += 4)
+    {
+        edgeq_dw_block B;
+        edgeq_dw_block_prepare(L, c, &B);
+        edgeq_dw_3x3_edge(L, &B, x_row + c, w_row + c, n_rows, in_w, stride_w, pad_w, 0, ox_a, mode, out + c);
+        if (ox_a < ox_b)
+        {
+            const int8_t *x = x_row + c + (ox_a * stride_w - pad_w) * L->ch;
+            if (n_rows == 3)
+            {
+                if (clamp)
+                {
+                    edgeq_dw_3x3_block_body(L, &B, x, w_row + c, x_step, ox_b - ox_a, 3, out + c + ox_a * L->ch);
+                }
+                else
+                {
+                    edgeq_dw_3x3_block_body(L, &B, x, w_row + c, x_step, ox_b - ox_a, 4, out + c + ox_a * L->ch);
+                }
+            }
+            else
+            {
+                int8_t *o = out + c + ox_a * L->ch;
+                for (ox = ox_a; ox < ox_b; ox++, x += x_step, o += L->ch)
+                {
+                    int32_t acc[4];
+                    memcpy(acc, B.bias, sizeof acc);
+                    edgeq_dw_rows3_4(x, w_row + c, n_rows, 3, L->ch, L->row_step, L->off2, acc);
+                    edgeq_dw_out4_bounded(L, &B, acc, mode, o);
+                }
+            }
+        }
+        edgeq_dw_3x3_edge(L, &B, x_row + c, w_row + c, n_rows, in_w, stride_w, pad_w, ox_a < ox_b ? ox_b : ox_a,
+                          out_w, mode, out + c);
+    }
+    if (L->ch & 3)
+    {
+        for (ox = 0; ox < out_w; ox++)
+        {
+            const int32_t x0 = ox * stride_w - pad_w;
+            int32_t kx_lo, kx_hi;
+            edgeq_tap_range(x0, 1, 3, in_w, &kx_lo, &kx_hi);
+            edgeq_dw_tail(L, x_row + (x0 + kx_lo) * L->ch, w_row + kx_lo * L->ch, n_rows, kx_hi - kx_lo,
+                          out + ox * L->ch);
+        }
+    }
+}
+
 /* One output row: the border pixels through edgeq_dw_pixel, the interior run [ox_a, ox_b) of a
  * row whose window rows are all in bounds through edgeq_dw_3x3_run (use3x3). */
 static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, const int8_t *in_b, int32_t in_w,
@@ -474,6 +606,15 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
         {
             const int32_t y0 = oy * stride_h - pad_h;
             const int32_t use3x3 = is3x3 && y0 >= 0 && y0 + 3 <= in_h && ox_a < ox_b;
+            if (is3x3 && mode >= 3)
+            {
+                int32_t ky_lo, ky_hi;
+                edgeq_tap_range(y0, 1, 3, in_h, &ky_lo, &ky_hi);
+                edgeq_dw_3x3_row_blocks(&L, in_b + (y0 + ky_lo) * in_w * ch, filter_data + ky_lo * 3 * ch,
+                                        ky_hi - ky_lo, in_w, stride_w, pad_w, out_w, edgeq_min_i32(ox_a, out_w), ox_b,
+                                        mode == 3, out_row);
+                continue;
+            }
             edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, use3x3, ox_a, ox_b, mode, out_row);
         }
     }
