@@ -389,42 +389,46 @@ static __attribute__((noinline)) void edgeq_dw_3x3_run(const edgeq_dw_layer *L, 
     }
 }
 
-/* ---- 3x3 dilation-1 filters in the bounded modes (3, 4): a whole output row per channel block */
+/* ---- 3x3 filters, dilation 1: a whole output row per channel block */
 
 /* acc[0..3] += n_rows rows of n_taps (0..3) taps, the input rows row_step apart, the filter rows
  * 3 ch apart (k_w 3), taps ch apart in both: the border windows (a column or row of taps
  * dropped) without a per-tap loop. */
 #if defined(EDGEQ_DSP_ASM)
-static inline void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
+#define EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]")
+#define EDGEQ_DW_ASM_NEXT_ROW                                                                                          \
+    "add %[x], %[x], %[rs]\n\t"                                                                                        \
+    "add %[w], %[w], %[ch], lsl #1\n\t"                                                                                \
+    "add %[w], %[w], %[ch]\n\t"
+/* the asm operands of a window: accumulators, pointers (advanced row by row), temporaries */
+#define EDGEQ_DW_ASM_WINDOW_OPS                                                                                        \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w), [xv] "=&r"(xv),         \
+      [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)                                                                   \
+    : [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)                                                               \
+    : "memory"
+static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
                                     int32_t row_step, int32_t off2, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t xv, wv, t1, t2;
-    for (; n_rows > 0; n_rows--, x += row_step, w += 3 * ch)
+    if (n_taps == 2 && n_rows == 3) /* a left or right border column: 6 taps */
     {
-        if (n_taps == 3)
+        __asm__(EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW2
+                    EDGEQ_DW_ASM_WINDOW_OPS);
+    }
+    else if (n_taps == 3 && n_rows == 2) /* the top or bottom row */
+    {
+        __asm__(EDGEQ_DW_ASM_ROW EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW EDGEQ_DW_ASM_WINDOW_OPS);
+    }
+    else if (n_taps == 2 && n_rows == 2) /* a corner */
+    {
+        __asm__(EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_WINDOW_OPS);
+    }
+    else
+    {
+        for (; n_rows > 0 && n_taps > 0; n_rows--, x += row_step, w += 3 * ch)
         {
-            __asm__(EDGEQ_DW_ASM_ROW
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv), [wv] "=&r"(wv),
-                      [t1] "=&r"(t1), [t2] "=&r"(t2)
-                    : [x] "r"(x), [w] "r"(w), [ch] "r"(ch), [off2] "r"(off2)
-                    : "memory");
-        }
-        else if (n_taps == 2)
-        {
-            __asm__(EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]")
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv), [wv] "=&r"(wv),
-                      [t1] "=&r"(t1), [t2] "=&r"(t2)
-                    : [x] "r"(x), [w] "r"(w), [ch] "r"(ch), [off2] "r"(off2)
-                    : "memory");
-        }
-        else if (n_taps == 1)
-        {
-            __asm__(EDGEQ_DW_ASM_TAP("", "")
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xv] "=&r"(xv), [wv] "=&r"(wv),
-                      [t1] "=&r"(t1), [t2] "=&r"(t2)
-                    : [x] "r"(x), [w] "r"(w), [off2] "r"(off2)
-                    : "memory");
+            edgeq_dw_row4(x, w, n_taps, ch, ch, off2, &a0, &a1, &a2, &a3);
         }
     }
     acc[0] = a0;
@@ -433,7 +437,7 @@ static inline void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_
     acc[3] = a3;
 }
 #else
-static inline void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
+static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
                                     int32_t row_step, int32_t off2, int32_t acc[4])
 {
     for (; n_rows > 0 && n_taps > 0; n_rows--, x += row_step, w += 3 * ch)
@@ -443,80 +447,119 @@ static inline void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_
 }
 #endif
 
-/* Output pixels [ox0, ox1) of one channel block whose windows are clipped at the left or right
- * (the tap columns from the column's own range). */
-static inline void edgeq_dw_3x3_edge(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int8_t *x_row,
-                                     const int8_t *w_row, int32_t n_rows, int32_t in_w, int32_t stride_w,
-                                     int32_t pad_w, int32_t ox0, int32_t ox1, int32_t mode, int8_t *out)
+/* edgeq_dw_block_prepare, and whether edgeq_requant_bounded applies to these four channels (the
+ * conditions of edgeq_requant_bounded_ok for a 3x3 window, checked per block where the constants
+ * are loaded anyway rather than over the whole layer at every call). */
+static int32_t edgeq_dw_block_prepare_3x3(const edgeq_dw_layer *L, int32_t c, edgeq_dw_block *B)
 {
-    int32_t ox;
-    for (ox = ox0; ox < ox1; ox++)
+    const int32_t limit = (1 << 29) - 9 * 255 * 128;
+    int32_t j, ok = 1;
+    for (j = 0; j < 4; j++)
     {
-        const int32_t x0 = ox * stride_w - pad_w;
+        const int32_t m = L->mult[c + j], s = L->shift[c + j], b = L->bias != 0 ? L->bias[c + j] : 0;
+        if ((uint32_t)s + 23u > 22u || m == INT32_MIN || (uint32_t)b + (uint32_t)(limit - 1) > (uint32_t)(2 * limit - 2))
+        {
+            ok = 0;
+            continue;
+        }
+        B->rq[j] = edgeq_rq_prepare(m, s, L->out_off);
+        B->bias[j] = b;
+    }
+    return ok;
+}
+
+/* One output row of the 3x3 path: x_row / w_row the input row and filter row of its first
+ * in-bounds tap row, n_rows in-bounds tap rows (0..3); output columns [ox_a, ox_b) have all three
+ * tap columns in bounds (run: and all three rows, the unrolled 3x3 window). */
+typedef struct
+{
+    const int8_t *x_row, *w_row;
+    int32_t n_rows, in_w, stride_w, pad_w, out_w, ox_a, ox_b, run;
+    int8_t *out;
+} edgeq_dw_row3;
+
+/* One channel block over the row; mode 3 / 4 as edgeq_dw_out4_bounded, 0 the general
+ * requantization (every column through the per-column window). The border columns first (each
+ * with its own tap range), then the interior run. */
+static inline __attribute__((always_inline)) void edgeq_dw_3x3_block_row_body(const edgeq_dw_layer *L, const edgeq_dw_row3 *R,
+                                               const edgeq_dw_block *B, int32_t c, int32_t mode)
+{
+    const int32_t run = mode != 0 && R->run;
+    int32_t ox = 0;
+    if (run && R->ox_a == 0)
+    {
+        ox = R->ox_b;
+    }
+    while (ox < R->out_w)
+    {
+        const int32_t x0 = ox * R->stride_w - R->pad_w;
         int32_t kx_lo, kx_hi, acc[4];
-        edgeq_tap_range(x0, 1, 3, in_w, &kx_lo, &kx_hi);
-        memcpy(acc, B->bias, sizeof acc);
-        edgeq_dw_rows3_4(x_row + (x0 + kx_lo) * L->ch, w_row + kx_lo * L->ch, n_rows, kx_hi - kx_lo, L->ch,
-                         L->row_step, L->off2, acc);
-        edgeq_dw_out4_bounded(L, B, acc, mode, out + ox * L->ch);
+        edgeq_tap_range(x0, 1, 3, R->in_w, &kx_lo, &kx_hi);
+        if (mode == 0)
+        {
+            edgeq_dw_bias4(L, c, acc);
+        }
+        else
+        {
+            memcpy(acc, B->bias, sizeof acc);
+        }
+        edgeq_dw_rows3_4(R->x_row + (x0 + kx_lo) * L->ch + c, R->w_row + kx_lo * L->ch + c, R->n_rows,
+                         kx_hi - kx_lo, L->ch, L->row_step, L->off2, acc);
+        if (mode == 0)
+        {
+            edgeq_dw_out4(L, acc, c, 0, R->out + ox * L->ch);
+        }
+        else
+        {
+            edgeq_dw_out4_bounded(L, B, acc, mode, R->out + ox * L->ch + c);
+        }
+        ox = run && ox + 1 == R->ox_a ? R->ox_b : ox + 1;
+    }
+    if (run)
+    {
+        edgeq_dw_3x3_block_body(L, B, R->x_row + c + (R->ox_a * R->stride_w - R->pad_w) * L->ch, R->w_row + c,
+                                R->stride_w * L->ch, R->ox_b - R->ox_a, mode, R->out + c + R->ox_a * L->ch);
+    }
+}
+
+static __attribute__((noinline)) void edgeq_dw_3x3_block_row(const edgeq_dw_layer *L, const edgeq_dw_row3 *R,
+                                                            const edgeq_dw_block *B, int32_t c, int32_t mode)
+{
+    if (mode == 4)
+    {
+        edgeq_dw_3x3_block_row_body(L, R, B, c, 4);
+    }
+    else if (mode == 3)
+    {
+        edgeq_dw_3x3_block_row_body(L, R, B, c, 3);
+    }
+    else
+    {
+        edgeq_dw_3x3_block_row_body(L, R, B, c, 0);
     }
 }
 
 /* One output row, channel block by channel block (the block's requantization constants and
- * biases prepared once per row): the left border columns [0, ox_a), the interior [ox_a, ox_b)
- * whose windows are all columns wide, the right border [ox_b, out_w). x_row / w_row: the input
- * row and filter row of the first in-bounds tap row; n_rows in-bounds tap rows (0..3). */
-static __attribute__((noinline)) void edgeq_dw_3x3_row_blocks(const edgeq_dw_layer *L, const int8_t *x_row,
-                                                             const int8_t *w_row, int32_t n_rows, int32_t in_w,
-                                                             int32_t stride_w, int32_t pad_w, int32_t out_w,
-                                                             int32_t ox_a, int32_t ox_b, int32_t clamp, int8_t *out)
+ * biases prepared once per row). A block whose constants fail the bounded requantization's
+ * conditions takes the general one. */
+static __attribute__((noinline)) void edgeq_dw_3x3_row_blocks(const edgeq_dw_layer *L, const edgeq_dw_row3 *R)
 {
-    const int32_t mode = clamp ? 3 : 4;
-    const int32_t x_step = stride_w * L->ch;
+    const int32_t mode = L->act_min > -128 || L->act_max < 127 ? 3 : 4;
     int32_t c, ox;
     for (c = 0; c + 4 <= L->ch; c += 4)
     {
         edgeq_dw_block B;
-        edgeq_dw_block_prepare(L, c, &B);
-        edgeq_dw_3x3_edge(L, &B, x_row + c, w_row + c, n_rows, in_w, stride_w, pad_w, 0, ox_a, mode, out + c);
-        if (ox_a < ox_b)
-        {
-            const int8_t *x = x_row + c + (ox_a * stride_w - pad_w) * L->ch;
-            if (n_rows == 3)
-            {
-                if (clamp)
-                {
-                    edgeq_dw_3x3_block_body(L, &B, x, w_row + c, x_step, ox_b - ox_a, 3, out + c + ox_a * L->ch);
-                }
-                else
-                {
-                    edgeq_dw_3x3_block_body(L, &B, x, w_row + c, x_step, ox_b - ox_a, 4, out + c + ox_a * L->ch);
-                }
-            }
-            else
-            {
-                int8_t *o = out + c + ox_a * L->ch;
-                for (ox = ox_a; ox < ox_b; ox++, x += x_step, o += L->ch)
-                {
-                    int32_t acc[4];
-                    memcpy(acc, B.bias, sizeof acc);
-                    edgeq_dw_rows3_4(x, w_row + c, n_rows, 3, L->ch, L->row_step, L->off2, acc);
-                    edgeq_dw_out4_bounded(L, &B, acc, mode, o);
-                }
-            }
-        }
-        edgeq_dw_3x3_edge(L, &B, x_row + c, w_row + c, n_rows, in_w, stride_w, pad_w, ox_a < ox_b ? ox_b : ox_a,
-                          out_w, mode, out + c);
+        edgeq_dw_3x3_block_row(L, R, &B, c, edgeq_dw_block_prepare_3x3(L, c, &B) ? mode : 0);
     }
     if (L->ch & 3)
     {
-        for (ox = 0; ox < out_w; ox++)
+        for (ox = 0; ox < R->out_w; ox++)
         {
-            const int32_t x0 = ox * stride_w - pad_w;
+            const int32_t x0 = ox * R->stride_w - R->pad_w;
             int32_t kx_lo, kx_hi;
-            edgeq_tap_range(x0, 1, 3, in_w, &kx_lo, &kx_hi);
-            edgeq_dw_tail(L, x_row + (x0 + kx_lo) * L->ch, w_row + kx_lo * L->ch, n_rows, kx_hi - kx_lo,
-                          out + ox * L->ch);
+            edgeq_tap_range(x0, 1, 3, R->in_w, &kx_lo, &kx_hi);
+            edgeq_dw_tail(L, R->x_row + (x0 + kx_lo) * L->ch, R->w_row + kx_lo * L->ch, R->n_rows, kx_hi - kx_lo,
+                          R->out + ox * L->ch);
         }
     }
 }
@@ -572,10 +615,12 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     /* 2: the fast requantization and the activation range is all of int8 (SSAT alone clamps) */
     /* 4 / 3: edgeq_requant_bounded applies (the accumulators provably below 2^29) */
     const int32_t full = act_min <= -128 && act_max >= 127;
-    const int32_t mode = edgeq_requant_bounded_ok(q->multiplier, q->shift, bias_data, ch, k_h * k_w)
+    /* (3x3 filters with dilation 1 decide per channel block: edgeq_dw_3x3_row_blocks) */
+    const int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
+    const int32_t mode = is3x3 ? 0
+                         : edgeq_requant_bounded_ok(q->multiplier, q->shift, bias_data, ch, k_h * k_w)
                              ? (full ? 4 : 3)
                              : (edgeq_requant_fast_ok(q->multiplier, q->shift, ch) ? (full ? 2 : 1) : 0);
-    const int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
     /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
     const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
     const int32_t ox_b = is3x3 && in_w - 3 + pad_w >= 0 ? edgeq_min_i32((in_w - 3 + pad_w) / stride_w + 1, out_w) : 0;
@@ -606,13 +651,23 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
         {
             const int32_t y0 = oy * stride_h - pad_h;
             const int32_t use3x3 = is3x3 && y0 >= 0 && y0 + 3 <= in_h && ox_a < ox_b;
-            if (is3x3 && mode >= 3)
+            if (is3x3)
             {
                 int32_t ky_lo, ky_hi;
+                edgeq_dw_row3 R;
                 edgeq_tap_range(y0, 1, 3, in_h, &ky_lo, &ky_hi);
-                edgeq_dw_3x3_row_blocks(&L, in_b + (y0 + ky_lo) * in_w * ch, filter_data + ky_lo * 3 * ch,
-                                        ky_hi - ky_lo, in_w, stride_w, pad_w, out_w, edgeq_min_i32(ox_a, out_w), ox_b,
-                                        mode == 3, out_row);
+                R.x_row = in_b + (y0 + ky_lo) * in_w * ch;
+                R.w_row = filter_data + ky_lo * 3 * ch;
+                R.n_rows = ky_hi - ky_lo;
+                R.in_w = in_w;
+                R.stride_w = stride_w;
+                R.pad_w = pad_w;
+                R.out_w = out_w;
+                R.ox_a = edgeq_min_i32(ox_a, out_w);
+                R.ox_b = ox_b;
+                R.run = R.n_rows == 3 && R.ox_a < ox_b;
+                R.out = out_row;
+                edgeq_dw_3x3_row_blocks(&L, &R);
                 continue;
             }
             edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, use3x3, ox_a, ox_b, mode, out_row);
