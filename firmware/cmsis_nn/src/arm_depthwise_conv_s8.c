@@ -300,29 +300,8 @@ static inline void edgeq_dw_pixel(const edgeq_dw_layer *L, const int8_t *x, cons
     edgeq_dw_tail(L, x, w, n_rows, n_taps, out);
 }
 
-/* n_px output pixels whose 3x3 windows (dilation 1) are wholly in bounds, x_step input bytes
- * apart: no tap ranges, no per-pixel index arithmetic. */
-static inline void edgeq_dw_3x3_run_body(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step, int32_t n_px,
-                                         int32_t mode, int8_t *out)
-{
-    for (; n_px > 0; n_px--, x += x_step, out += L->ch)
-    {
-        int32_t c;
-        for (c = 0; c + 4 <= L->ch; c += 4)
-        {
-            int32_t acc[4];
-            edgeq_dw_bias4(L, c, acc);
-            edgeq_dw_3x3_4(x + c, L->filter + c, L->ch, L->row_step, L->off2, acc);
-            edgeq_dw_out4(L, acc, c, mode, out);
-        }
-        edgeq_dw_tail(L, x, L->filter, 3, 3, out);
-    }
-}
-
-/* Modes 3 and 4: channel blocks outermost, so each block's requantization constants and biases
- * are prepared once per run (on the stack) rather than recomputed per pixel. */
-/* One channel block (filter w) over the run's n_px pixels; a function of its own so that GCC
- * -O3 sees only this loop around the 13-register assembly. */
+/* Modes 3 and 4: one channel block (filter w) over a run of n_px pixels whose 3x3 windows are
+ * wholly in bounds, x_step input bytes apart (the block's constants prepared once per row). */
 static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int8_t *x,
                                            const int8_t *w, int32_t x_step, int32_t n_px, int32_t mode, int8_t *out)
 {
@@ -332,60 +311,6 @@ static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_
         memcpy(acc, B->bias, sizeof acc);
         edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, acc);
         edgeq_dw_out4_bounded(L, B, acc, mode, out);
-    }
-}
-
-static __attribute__((noinline)) void edgeq_dw_3x3_block_run(const edgeq_dw_layer *L, const edgeq_dw_block *B,
-                                                            const int8_t *x, const int8_t *w, int32_t x_step,
-                                                            int32_t n_px, int32_t clamp, int8_t *out)
-{
-    if (clamp)
-    {
-        edgeq_dw_3x3_block_body(L, B, x, w, x_step, n_px, 3, out);
-    }
-    else
-    {
-        edgeq_dw_3x3_block_body(L, B, x, w, x_step, n_px, 4, out);
-    }
-}
-
-static inline void edgeq_dw_3x3_run_blocks(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step, int32_t n_px,
-                                           int32_t mode, int8_t *out)
-{
-    int32_t c, p;
-    for (c = 0; c + 4 <= L->ch; c += 4)
-    {
-        edgeq_dw_block B;
-        edgeq_dw_block_prepare(L, c, &B);
-        edgeq_dw_3x3_block_run(L, &B, x + c, L->filter + c, x_step, n_px, mode == 3, out + c);
-    }
-    if (L->ch & 3)
-    {
-        for (p = 0; p < n_px; p++, x += x_step, out += L->ch)
-        {
-            edgeq_dw_tail(L, x, L->filter, 3, 3, out);
-        }
-    }
-}
-
-static __attribute__((noinline)) void edgeq_dw_3x3_run(const edgeq_dw_layer *L, const int8_t *x, int32_t x_step,
-                                                      int32_t n_px, int32_t mode, int8_t *out)
-{
-    if (mode == 4)
-    {
-        edgeq_dw_3x3_run_blocks(L, x, x_step, n_px, 4, out);
-    }
-    else if (mode == 3)
-    {
-        edgeq_dw_3x3_run_blocks(L, x, x_step, n_px, 3, out);
-    }
-    else if (mode != 0) /* 1 and 2 (only when the bound fails): the clamp is a no-op for mode 2 */
-    {
-        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 1, out);
-    }
-    else
-    {
-        edgeq_dw_3x3_run_body(L, x, x_step, n_px, 0, out);
     }
 }
 
@@ -447,6 +372,14 @@ static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t 
 }
 #endif
 
+/* (the same, out of line: the general requantization's rare path) */
+static __attribute__((noinline)) void edgeq_dw_rows3_4_call(const int8_t *x, const int8_t *w, int32_t n_rows,
+                                                           int32_t n_taps, int32_t ch, int32_t row_step, int32_t off2,
+                                                           int32_t acc[4])
+{
+    edgeq_dw_rows3_4(x, w, n_rows, n_taps, ch, row_step, off2, acc);
+}
+
 /* edgeq_dw_block_prepare, and whether edgeq_requant_bounded applies to these four channels (the
  * conditions of edgeq_requant_bounded_ok for a 3x3 window, checked per block where the constants
  * are loaded anyway rather than over the whole layer at every call). */
@@ -471,11 +404,19 @@ static int32_t edgeq_dw_block_prepare_3x3(const edgeq_dw_layer *L, int32_t c, ed
 /* One output row of the 3x3 path: x_row / w_row the input row and filter row of its first
  * in-bounds tap row, n_rows in-bounds tap rows (0..3); output columns [ox_a, ox_b) have all three
  * tap columns in bounds (run: and all three rows, the unrolled 3x3 window). */
+#define EDGEQ_DW_MAX_EDGE 8
 typedef struct
 {
     const int8_t *x_row, *w_row;
     int32_t n_rows, in_w, stride_w, pad_w, out_w, ox_a, ox_b, run;
     int8_t *out;
+    /* the border columns (outside [ox_a, ox_b)), prepared once per call: byte offsets of the
+     * first in-bounds tap in the input row and in the filter row, the tap count, the output */
+    int32_t n_edge;
+    struct
+    {
+        int32_t x, w, taps, o;
+    } edge[EDGEQ_DW_MAX_EDGE];
 } edgeq_dw_row3;
 
 /* One channel block over the row; mode 3 / 4 as edgeq_dw_out4_bounded, 0 the general
@@ -485,35 +426,39 @@ static inline __attribute__((always_inline)) void edgeq_dw_3x3_block_row_body(co
                                                const edgeq_dw_block *B, int32_t c, int32_t mode)
 {
     const int32_t run = mode != 0 && R->run;
-    int32_t ox = 0;
-    if (run && R->ox_a == 0)
+    const int32_t n = R->n_edge + (run ? 0 : R->ox_b - R->ox_a);
+    int32_t i;
+    /* the border columns, then (rows with fewer than three tap rows, or mode 0) the interior */
+    for (i = 0; i < n; i++)
     {
-        ox = R->ox_b;
-    }
-    while (ox < R->out_w)
-    {
-        const int32_t x0 = ox * R->stride_w - R->pad_w;
-        int32_t kx_lo, kx_hi, acc[4];
-        edgeq_tap_range(x0, 1, 3, R->in_w, &kx_lo, &kx_hi);
+        int32_t acc[4], xo = 0, wo = 0, taps = 3, o;
+        if (i < R->n_edge)
+        {
+            xo = R->edge[i].x;
+            wo = R->edge[i].w;
+            taps = R->edge[i].taps;
+            o = R->edge[i].o;
+        }
+        else
+        {
+            const int32_t ox = R->ox_a + i - R->n_edge;
+            xo = (ox * R->stride_w - R->pad_w) * L->ch;
+            o = ox * L->ch;
+        }
         if (mode == 0)
         {
             edgeq_dw_bias4(L, c, acc);
+            edgeq_dw_rows3_4_call(R->x_row + xo + c, R->w_row + wo + c, R->n_rows, taps, L->ch, L->row_step, L->off2,
+                                  acc);
+            edgeq_dw_out4(L, acc, c, 0, R->out + o);
         }
         else
         {
             memcpy(acc, B->bias, sizeof acc);
+            edgeq_dw_rows3_4(R->x_row + xo + c, R->w_row + wo + c, R->n_rows, taps, L->ch, L->row_step, L->off2,
+                             acc);
+            edgeq_dw_out4_bounded(L, B, acc, mode, R->out + o + c);
         }
-        edgeq_dw_rows3_4(R->x_row + (x0 + kx_lo) * L->ch + c, R->w_row + kx_lo * L->ch + c, R->n_rows,
-                         kx_hi - kx_lo, L->ch, L->row_step, L->off2, acc);
-        if (mode == 0)
-        {
-            edgeq_dw_out4(L, acc, c, 0, R->out + ox * L->ch);
-        }
-        else
-        {
-            edgeq_dw_out4_bounded(L, B, acc, mode, R->out + ox * L->ch + c);
-        }
-        ox = run && ox + 1 == R->ox_a ? R->ox_b : ox + 1;
     }
     if (run)
     {
@@ -564,12 +509,11 @@ static __attribute__((noinline)) void edgeq_dw_3x3_row_blocks(const edgeq_dw_lay
     }
 }
 
-/* One output row: the border pixels through edgeq_dw_pixel, the interior run [ox_a, ox_b) of a
- * row whose window rows are all in bounds through edgeq_dw_3x3_run (use3x3). */
+/* One output row of the general path (filters other than 3x3 with dilation 1): every pixel
+ * through edgeq_dw_pixel with its own tap ranges. */
 static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, const int8_t *in_b, int32_t in_w,
                                                   int32_t in_h, int32_t k_h, int32_t y0, int32_t stride_w,
-                                                  int32_t pad_w, int32_t out_w, int32_t use3x3, int32_t ox_a,
-                                                  int32_t ox_b, int32_t mode, int8_t *out)
+                                                  int32_t pad_w, int32_t out_w, int32_t mode, int8_t *out)
 {
     int32_t ky_lo, ky_hi, ox;
     edgeq_tap_range(y0, L->dil_h, k_h, in_h, &ky_lo, &ky_hi);
@@ -577,15 +521,6 @@ static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, cons
     {
         const int32_t x0 = ox * stride_w - pad_w;
         int32_t kx_lo, kx_hi;
-        if (use3x3 && ox == ox_a)
-        {
-            const int8_t *x = in_b + (y0 * in_w + x0) * L->ch;
-            const int32_t n = ox_b - ox_a;
-            edgeq_dw_3x3_run(L, x, stride_w * L->ch, n, mode, out);
-            ox = ox_b - 1;
-            out += (n - 1) * L->ch;
-            continue;
-        }
         edgeq_tap_range(x0, L->dil_w, L->k_w, in_w, &kx_lo, &kx_hi);
         {
             const int8_t *x = in_b + ((y0 + ky_lo * L->dil_h) * in_w + x0 + kx_lo * L->dil_w) * L->ch;
@@ -616,15 +551,13 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     /* 4 / 3: edgeq_requant_bounded applies (the accumulators provably below 2^29) */
     const int32_t full = act_min <= -128 && act_max >= 127;
     /* (3x3 filters with dilation 1 decide per channel block: edgeq_dw_3x3_row_blocks) */
-    const int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
-    const int32_t mode = is3x3 ? 0
-                         : edgeq_requant_bounded_ok(q->multiplier, q->shift, bias_data, ch, k_h * k_w)
-                             ? (full ? 4 : 3)
-                             : (edgeq_requant_fast_ok(q->multiplier, q->shift, ch) ? (full ? 2 : 1) : 0);
+    int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
+    int32_t mode = 0;
     /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
     const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
     const int32_t ox_b = is3x3 && in_w - 3 + pad_w >= 0 ? edgeq_min_i32((in_w - 3 + pad_w) / stride_w + 1, out_w) : 0;
     edgeq_dw_layer L;
+    edgeq_dw_row3 R;
     int32_t b, oy;
 
     L.filter = filter_data;
@@ -643,6 +576,43 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     L.tap_step = L.dil_w * ch;
     L.row_step = L.dil_h * in_w * ch;
     L.w_row = k_w * ch;
+    if (is3x3)
+    {
+        int32_t ox;
+        R.in_w = in_w;
+        R.stride_w = stride_w;
+        R.pad_w = pad_w;
+        R.out_w = out_w;
+        R.ox_a = edgeq_min_i32(ox_a, out_w);
+        R.ox_b = edgeq_max_i32(ox_b, R.ox_a);
+        R.n_edge = 0;
+        for (ox = 0; ox < out_w; ox++)
+        {
+            const int32_t x0 = ox * stride_w - pad_w;
+            int32_t kx_lo, kx_hi;
+            if (ox >= R.ox_a && ox < R.ox_b)
+            {
+                continue;
+            }
+            if (R.n_edge == EDGEQ_DW_MAX_EDGE)
+            {
+                break; /* (only with paddings wider than the filter: the per-pixel path below) */
+            }
+            edgeq_tap_range(x0, 1, 3, in_w, &kx_lo, &kx_hi);
+            R.edge[R.n_edge].x = (x0 + kx_lo) * ch;
+            R.edge[R.n_edge].w = kx_lo * ch;
+            R.edge[R.n_edge].taps = kx_hi - kx_lo;
+            R.edge[R.n_edge].o = ox * ch;
+            R.n_edge++;
+        }
+        is3x3 = ox == out_w;
+    }
+    if (!is3x3)
+    {
+        mode = edgeq_requant_bounded_ok(q->multiplier, q->shift, bias_data, ch, k_h * k_w)
+                   ? (full ? 4 : 3)
+                   : (edgeq_requant_fast_ok(q->multiplier, q->shift, ch) ? (full ? 2 : 1) : 0);
+    }
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * ch;
@@ -650,27 +620,19 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
         for (oy = 0; oy < out_h; oy++, out_row += out_w * ch)
         {
             const int32_t y0 = oy * stride_h - pad_h;
-            const int32_t use3x3 = is3x3 && y0 >= 0 && y0 + 3 <= in_h && ox_a < ox_b;
             if (is3x3)
             {
                 int32_t ky_lo, ky_hi;
-                edgeq_dw_row3 R;
                 edgeq_tap_range(y0, 1, 3, in_h, &ky_lo, &ky_hi);
                 R.x_row = in_b + (y0 + ky_lo) * in_w * ch;
                 R.w_row = filter_data + ky_lo * 3 * ch;
                 R.n_rows = ky_hi - ky_lo;
-                R.in_w = in_w;
-                R.stride_w = stride_w;
-                R.pad_w = pad_w;
-                R.out_w = out_w;
-                R.ox_a = edgeq_min_i32(ox_a, out_w);
-                R.ox_b = ox_b;
-                R.run = R.n_rows == 3 && R.ox_a < ox_b;
+                R.run = R.n_rows == 3 && R.ox_a < R.ox_b;
                 R.out = out_row;
                 edgeq_dw_3x3_row_blocks(&L, &R);
                 continue;
             }
-            edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, use3x3, ox_a, ox_b, mode, out_row);
+            edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, mode, out_row);
         }
     }
 }
