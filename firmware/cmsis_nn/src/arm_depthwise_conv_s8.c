@@ -133,22 +133,33 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
     "smlatt %[a3], %[t1], %[t2], %[a3]\n\t"
 #define EDGEQ_DW_ASM_ROW                                                                                               \
     EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]") EDGEQ_DW_ASM_TAP(", %[ch], lsl #1", ", %[ch], lsl #1")
+/* Taps on pre-extended weights (edgeq_dw_block.wx, w the block's wx + the window's first tap):
+ * the filter words at immediate offsets (8 bytes a tap, 24 a row), eight instructions a tap. */
+#define EDGEQ_DW_ASM_TAPX(xoff, woff)                                                                                  \
+    "ldr %[xv], [%[x]" xoff "]\n\t"                                                                                    \
+    "ldrd %[wa], %[wb], [%[w], #" woff "]\n\t"                                                                         \
+    "sxtab16 %[t1], %[off2], %[xv]\n\t"                                                                                \
+    "smlabb %[a0], %[t1], %[wa], %[a0]\n\t"                                                                            \
+    "smlatt %[a2], %[t1], %[wa], %[a2]\n\t"                                                                            \
+    "sxtab16 %[t1], %[off2], %[xv], ror #8\n\t"                                                                        \
+    "smlabb %[a1], %[t1], %[wb], %[a1]\n\t"                                                                            \
+    "smlatt %[a3], %[t1], %[wb], %[a3]\n\t"
+#define EDGEQ_DW_ASM_ROWX3(w0, w1, w2)                                                                                 \
+    EDGEQ_DW_ASM_TAPX("", w0) EDGEQ_DW_ASM_TAPX(", %[ch]", w1) EDGEQ_DW_ASM_TAPX(", %[ch], lsl #1", w2)
+#define EDGEQ_DW_ASM_ROWX2(w0, w1) EDGEQ_DW_ASM_TAPX("", w0) EDGEQ_DW_ASM_TAPX(", %[ch]", w1)
+#define EDGEQ_DW_ASM_NEXT_ROW "add %[x], %[x], %[rs]\n\t"
+#define EDGEQ_DW_ASM_WINDOW_OPS                                                                                        \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [xv] "=&r"(xv), [wa] "=&r"(wa),       \
+      [wb] "=&r"(wb), [t1] "=&r"(t1)                                                                                   \
+    : [w] "r"(w), [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)                                                   \
+    : "memory"
 static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
                                   int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t xv, wv, t1, t2;
-    __asm__(EDGEQ_DW_ASM_ROW
-            "add %[x], %[x], %[rs]\n\t"
-            "add %[w], %[w], %[ch], lsl #1\n\t"
-            "add %[w], %[w], %[ch]\n\t" EDGEQ_DW_ASM_ROW
-            "add %[x], %[x], %[rs]\n\t"
-            "add %[w], %[w], %[ch], lsl #1\n\t"
-            "add %[w], %[w], %[ch]\n\t" EDGEQ_DW_ASM_ROW
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w),
-              [xv] "=&r"(xv), [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)
-            : [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)
-            : "memory");
+    int32_t xv, wa, wb, t1;
+    __asm__(EDGEQ_DW_ASM_ROWX3("0", "8", "16") EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX3("24", "32", "40")
+                EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX3("48", "56", "64") EDGEQ_DW_ASM_WINDOW_OPS);
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
@@ -212,6 +223,11 @@ typedef struct
 {
     edgeq_rq rq[4];
     int32_t bias[4];
+#if defined(EDGEQ_DSP_ASM)
+    /* 3x3 path: the block's nine filter taps sign-extended once per row, tap t as (w0, w2) and
+     * (w1, w3) at words 2t and 2t + 1 (the inner loops load both with one LDRD) */
+    int32_t wx[18] __attribute__((aligned(8)));
+#endif
 } edgeq_dw_block;
 
 static void edgeq_dw_block_prepare(const edgeq_dw_layer *L, int32_t c, edgeq_dw_block *B)
@@ -320,40 +336,42 @@ static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_
  * 3 ch apart (k_w 3), taps ch apart in both: the border windows (a column or row of taps
  * dropped) without a per-tap loop. */
 #if defined(EDGEQ_DSP_ASM)
-#define EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]")
-#define EDGEQ_DW_ASM_NEXT_ROW                                                                                          \
-    "add %[x], %[x], %[rs]\n\t"                                                                                        \
-    "add %[w], %[w], %[ch], lsl #1\n\t"                                                                                \
-    "add %[w], %[w], %[ch]\n\t"
-/* the asm operands of a window: accumulators, pointers (advanced row by row), temporaries */
-#define EDGEQ_DW_ASM_WINDOW_OPS                                                                                        \
-    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+&r"(x), [w] "+&r"(w), [xv] "=&r"(xv),         \
-      [wv] "=&r"(wv), [t1] "=&r"(t1), [t2] "=&r"(t2)                                                                   \
-    : [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)                                                               \
-    : "memory"
-static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
-                                    int32_t row_step, int32_t off2, int32_t acc[4])
+static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w,
+                                                                   int32_t n_rows, int32_t n_taps, int32_t ch,
+                                                                   int32_t row_step, int32_t off2, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t xv, wv, t1, t2;
+    int32_t xv, wa, wb, t1;
     if (n_taps == 2 && n_rows == 3) /* a left or right border column: 6 taps */
     {
-        __asm__(EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW2
-                    EDGEQ_DW_ASM_WINDOW_OPS);
+        __asm__(EDGEQ_DW_ASM_ROWX2("0", "8") EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX2("24", "32")
+                    EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX2("48", "56") EDGEQ_DW_ASM_WINDOW_OPS);
     }
     else if (n_taps == 3 && n_rows == 2) /* the top or bottom row */
     {
-        __asm__(EDGEQ_DW_ASM_ROW EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW EDGEQ_DW_ASM_WINDOW_OPS);
+        __asm__(EDGEQ_DW_ASM_ROWX3("0", "8", "16") EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX3("24", "32", "40")
+                    EDGEQ_DW_ASM_WINDOW_OPS);
     }
     else if (n_taps == 2 && n_rows == 2) /* a corner */
     {
-        __asm__(EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROW2 EDGEQ_DW_ASM_WINDOW_OPS);
+        __asm__(EDGEQ_DW_ASM_ROWX2("0", "8") EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX2("24", "32")
+                    EDGEQ_DW_ASM_WINDOW_OPS);
     }
     else
     {
-        for (; n_rows > 0 && n_taps > 0; n_rows--, x += row_step, w += 3 * ch)
+        const int32_t *wr = (const int32_t *)(const void *)w;
+        int32_t r, t;
+        for (r = 0; r < n_rows; r++, x += row_step, wr += 6)
         {
-            edgeq_dw_row4(x, w, n_taps, ch, ch, off2, &a0, &a1, &a2, &a3);
+            for (t = 0; t < n_taps; t++)
+            {
+                const int32_t v = edgeq_read_s8x4(x + t * ch);
+                const int32_t x02 = edgeq_sxtab16(off2, v), x13 = edgeq_sxtab16_ror8(off2, v);
+                a0 = edgeq_smlabb(x02, wr[2 * t], a0);
+                a2 = edgeq_smlatt(x02, wr[2 * t], a2);
+                a1 = edgeq_smlabb(x13, wr[2 * t + 1], a1);
+                a3 = edgeq_smlatt(x13, wr[2 * t + 1], a3);
+            }
         }
     }
     acc[0] = a0;
@@ -387,6 +405,14 @@ static int32_t edgeq_dw_block_prepare_3x3(const edgeq_dw_layer *L, int32_t c, ed
 {
     const int32_t limit = (1 << 29) - 9 * 255 * 128;
     int32_t j, ok = 1;
+#if defined(EDGEQ_DSP_ASM)
+    for (j = 0; j < 9; j++)
+    {
+        const int32_t v = edgeq_read_s8x4(L->filter + j * L->ch + c);
+        B->wx[2 * j] = edgeq_sxtb16(v);
+        B->wx[2 * j + 1] = edgeq_sxtb16_ror8(v);
+    }
+#endif
     for (j = 0; j < 4; j++)
     {
         const int32_t m = L->mult[c + j], s = L->shift[c + j], b = L->bias != 0 ? L->bias[c + j] : 0;
@@ -408,16 +434,24 @@ static int32_t edgeq_dw_block_prepare_3x3(const edgeq_dw_layer *L, int32_t c, ed
 typedef struct
 {
     const int8_t *x_row, *w_row;
-    int32_t n_rows, in_w, stride_w, pad_w, out_w, ox_a, ox_b, run;
+    int32_t ky_lo, n_rows, in_w, stride_w, pad_w, out_w, ox_a, ox_b, run;
     int8_t *out;
     /* the border columns (outside [ox_a, ox_b)), prepared once per call: byte offsets of the
-     * first in-bounds tap in the input row and in the filter row, the tap count, the output */
+     * first in-bounds tap in the input row, its filter column, the tap count, the output */
     int32_t n_edge;
     struct
     {
-        int32_t x, w, taps, o;
+        int32_t x, kx, taps, o;
     } edge[EDGEQ_DW_MAX_EDGE];
 } edgeq_dw_row3;
+
+/* The filter pointer of a window starting at tap column kx of the row's first tap row: the
+ * block's pre-extended taps on the core, the int8 filter elsewhere. */
+#if defined(EDGEQ_DSP_ASM)
+#define EDGEQ_DW_3X3_W(L, R, B, c, kx) ((const int8_t *)(const void *)((B)->wx + 2 * (3 * (R)->ky_lo + (kx))))
+#else
+#define EDGEQ_DW_3X3_W(L, R, B, c, kx) ((R)->w_row + (kx) * (L)->ch + (c))
+#endif
 
 /* One channel block over the row; mode 3 / 4 as edgeq_dw_out4_bounded, 0 the general
  * requantization (every column through the per-column window). The border columns first (each
@@ -431,11 +465,12 @@ static inline __attribute__((always_inline)) void edgeq_dw_3x3_block_row_body(co
     /* the border columns, then (rows with fewer than three tap rows, or mode 0) the interior */
     for (i = 0; i < n; i++)
     {
-        int32_t acc[4], xo = 0, wo = 0, taps = 3, o;
+        int32_t acc[4], xo = 0, kx = 0, taps = 3, o;
+        const int8_t *w;
         if (i < R->n_edge)
         {
             xo = R->edge[i].x;
-            wo = R->edge[i].w;
+            kx = R->edge[i].kx;
             taps = R->edge[i].taps;
             o = R->edge[i].o;
         }
@@ -445,24 +480,24 @@ static inline __attribute__((always_inline)) void edgeq_dw_3x3_block_row_body(co
             xo = (ox * R->stride_w - R->pad_w) * L->ch;
             o = ox * L->ch;
         }
+        w = EDGEQ_DW_3X3_W(L, R, B, c, kx);
         if (mode == 0)
         {
             edgeq_dw_bias4(L, c, acc);
-            edgeq_dw_rows3_4_call(R->x_row + xo + c, R->w_row + wo + c, R->n_rows, taps, L->ch, L->row_step, L->off2,
-                                  acc);
+            edgeq_dw_rows3_4_call(R->x_row + xo + c, w, R->n_rows, taps, L->ch, L->row_step, L->off2, acc);
             edgeq_dw_out4(L, acc, c, 0, R->out + o);
         }
         else
         {
             memcpy(acc, B->bias, sizeof acc);
-            edgeq_dw_rows3_4(R->x_row + xo + c, R->w_row + wo + c, R->n_rows, taps, L->ch, L->row_step, L->off2,
-                             acc);
+            edgeq_dw_rows3_4(R->x_row + xo + c, w, R->n_rows, taps, L->ch, L->row_step, L->off2, acc);
             edgeq_dw_out4_bounded(L, B, acc, mode, R->out + o + c);
         }
     }
     if (run)
     {
-        edgeq_dw_3x3_block_body(L, B, R->x_row + c + (R->ox_a * R->stride_w - R->pad_w) * L->ch, R->w_row + c,
+        edgeq_dw_3x3_block_body(L, B, R->x_row + c + (R->ox_a * R->stride_w - R->pad_w) * L->ch,
+                                EDGEQ_DW_3X3_W(L, R, B, c, 0),
                                 R->stride_w * L->ch, R->ox_b - R->ox_a, mode, R->out + c + R->ox_a * L->ch);
     }
 }
@@ -600,7 +635,7 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
             }
             edgeq_tap_range(x0, 1, 3, in_w, &kx_lo, &kx_hi);
             R.edge[R.n_edge].x = (x0 + kx_lo) * ch;
-            R.edge[R.n_edge].w = kx_lo * ch;
+            R.edge[R.n_edge].kx = kx_lo;
             R.edge[R.n_edge].taps = kx_hi - kx_lo;
             R.edge[R.n_edge].o = ox * ch;
             R.n_edge++;
@@ -626,6 +661,7 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
                 edgeq_tap_range(y0, 1, 3, in_h, &ky_lo, &ky_hi);
                 R.x_row = in_b + (y0 + ky_lo) * in_w * ch;
                 R.w_row = filter_data + ky_lo * 3 * ch;
+                R.ky_lo = ky_lo;
                 R.n_rows = ky_hi - ky_lo;
                 R.run = R.n_rows == 3 && R.ox_a < R.ox_b;
                 R.out = out_row;
