@@ -8,8 +8,9 @@ channel tails, padded windows and a clamped activation range; fully connected wi
 unit tails; ADD, short and long enough for the tabulated input terms.
 Plus the fast int8 requantization against the reference one on edge operands.
 
-On the device the same kernels run as hand-allocated assembly; `tests/test_ops_spatial.py -k m4`
-and `bench/run.py` (its bit-exact column) check those.
+On the device the same kernels run as hand-allocated assembly; the depthwise family also runs on
+the emulated Cortex-M4 here, and `tests/test_ops_spatial.py -k m4` and `bench/run.py` (its
+bit-exact column) check the rest.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def fam_depthwise():
     c12 = L.Conv2D(12, 1)(x)
     c5 = L.Conv2D(5, 1)(x)
     narrow = L.Cropping2D(((0, 0), (0, 7)))(x)  # width 2: no whole 3x3 window in any row
+    column = L.Cropping2D(((0, 0), (0, 8)))(x)  # width 1: one tap column per window
+    single = L.Cropping2D(((0, 6), (0, 8)))(x)  # 1x1: one tap per window
     outs = [
         L.DepthwiseConv2D(3, padding="same")(x),
         L.DepthwiseConv2D(3, padding="valid", activation="relu6")(x),
@@ -49,6 +52,8 @@ def fam_depthwise():
         L.DepthwiseConv2D(5, padding="same")(c5),
         L.DepthwiseConv2D(3, dilation_rate=2, padding="same")(c12),
         L.DepthwiseConv2D(3, padding="same")(narrow),
+        L.DepthwiseConv2D(3, padding="same")(column),
+        L.DepthwiseConv2D(3, padding="same", activation="relu6")(single),
         L.DepthwiseConv2D((3, 1), strides=(2, 1), padding="same")(c12),
     ]
     return keras.Model(x, outs), _u(-1, 1, (7, 9, 7)), "int8"
@@ -168,6 +173,19 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
     assert "MAX_POOL_2D" in ops["pool"]
     for n, ref in zip(names, tflm_run_many(cases)):
         assert assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs[n]), ref) >= SAMPLES
+
+
+def test_dsp_depthwise_on_virtual_m4_bit_exact(dsp_models, tmp_path):
+    """The depthwise family on the emulated Cortex-M4: the hand-allocated assembly (pre-extended
+    filter taps, the unrolled border windows, the per-block requantization choice) rather than
+    the host's C emulation, byte for byte equal to TFLM."""
+    from _codegen_harness import qemu_run
+    from edgeq.graph import load_graph
+
+    buf = dsp_models["depthwise"]
+    inputs = random_inputs(load_graph(buf), 6, seed=21)
+    ref = tflm_run_many([(buf, inputs, len(load_graph(buf).outputs))])[0]
+    assert assert_bit_exact("depthwise (Cortex-M4 assembly)", qemu_run(buf, inputs, tmp_path), ref) >= 6
 
 
 def test_fast_requantization_matches_reference(tmp_path):

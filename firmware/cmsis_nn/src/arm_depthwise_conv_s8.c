@@ -112,27 +112,13 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
 }
 
 /* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
- * (row_step = in_w * ch) and the filter's nine taps contiguous (ch apart). */
+ * (row_step = in_w * ch). */
 #if defined(EDGEQ_DSP_ASM)
 /*
- * On the core: the same instructions as EDGEQ_DW_TAP, register-allocated by hand. With the
- * intrinsics GCC schedules every load of the window first and spills a fifth of the block to
- * the stack; here each tap is 2 loads + 4 extends + 4 MACs (10 instructions) and the window
- * needs 13 registers. Offsets ch and 2 ch come from the one register ch (LSL #1 addressing).
+ * On the core: register-allocated by hand (with the intrinsics GCC schedules every load of the
+ * window first and spills a fifth of the block to the stack); 13 registers. Input offsets ch and
+ * 2 ch come from the one register ch (LSL #1 addressing).
  */
-#define EDGEQ_DW_ASM_TAP(xoff, woff)                                                                                   \
-    "ldr %[xv], [%[x]" xoff "]\n\t"                                                                                    \
-    "ldr %[wv], [%[w]" woff "]\n\t"                                                                                    \
-    "sxtab16 %[t1], %[off2], %[xv]\n\t"                                                                                \
-    "sxtb16 %[t2], %[wv]\n\t"                                                                                          \
-    "smlabb %[a0], %[t1], %[t2], %[a0]\n\t"                                                                            \
-    "smlatt %[a2], %[t1], %[t2], %[a2]\n\t"                                                                            \
-    "sxtab16 %[t1], %[off2], %[xv], ror #8\n\t"                                                                        \
-    "sxtb16 %[t2], %[wv], ror #8\n\t"                                                                                  \
-    "smlabb %[a1], %[t1], %[t2], %[a1]\n\t"                                                                            \
-    "smlatt %[a3], %[t1], %[t2], %[a3]\n\t"
-#define EDGEQ_DW_ASM_ROW                                                                                               \
-    EDGEQ_DW_ASM_TAP("", "") EDGEQ_DW_ASM_TAP(", %[ch]", ", %[ch]") EDGEQ_DW_ASM_TAP(", %[ch], lsl #1", ", %[ch], lsl #1")
 /* Taps on pre-extended weights (edgeq_dw_block.wx, w the block's wx + the window's first tap):
  * the filter words at immediate offsets (8 bytes a tap, 24 a row), eight instructions a tap. */
 #define EDGEQ_DW_ASM_TAPX(xoff, woff)                                                                                  \
