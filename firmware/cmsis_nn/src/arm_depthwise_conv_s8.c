@@ -14,6 +14,13 @@
 #if defined(EDGEQ_DOT_DSP)
 /* ------------------------------------------------------------------ DSP path, ch_mult == 1 */
 
+/* The 3x3 path's assembly (13 registers) and its pre-extended filter taps: optimised builds on
+ * the core, except -Os, where GCC cannot free 13 registers around the 3x3 window; there (and
+ * off the core) the same arithmetic in C on the int8 filter. */
+#if defined(EDGEQ_DSP_ASM) && !defined(__OPTIMIZE_SIZE__)
+#define EDGEQ_DW_ASM3 1
+#endif
+
 /*
  * Channels are independent in a depthwise convolution, so the vector runs across channels:
  * one input word (channels c..c+3 of a tap) becomes (x0 + off, x2 + off) and (x1 + off,
@@ -113,7 +120,7 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
 
 /* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
  * (row_step = in_w * ch). */
-#if defined(EDGEQ_DSP_ASM)
+#if defined(EDGEQ_DW_ASM3)
 /*
  * On the core: register-allocated by hand (with the intrinsics GCC schedules every load of the
  * window first and spills a fifth of the block to the stack); 13 registers. Input offsets ch and
@@ -209,7 +216,7 @@ typedef struct
 {
     edgeq_rq rq[4];
     int32_t bias[4];
-#if defined(EDGEQ_DSP_ASM)
+#if defined(EDGEQ_DW_ASM3)
     /* 3x3 path: the block's nine filter taps sign-extended once per row, tap t as (w0, w2) and
      * (w1, w3) at words 2t and 2t + 1 (the inner loops load both with one LDRD) */
     int32_t wx[18] __attribute__((aligned(8)));
@@ -321,7 +328,7 @@ static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_
 /* acc[0..3] += n_rows rows of n_taps (0..3) taps, the input rows row_step apart, the filter rows
  * 3 ch apart (k_w 3), taps ch apart in both: the border windows (a column or row of taps
  * dropped) without a per-tap loop. */
-#if defined(EDGEQ_DSP_ASM)
+#if defined(EDGEQ_DW_ASM3)
 static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w,
                                                                    int32_t n_rows, int32_t n_taps, int32_t ch,
                                                                    int32_t row_step, int32_t off2, int32_t acc[4])
@@ -391,7 +398,7 @@ static int32_t edgeq_dw_block_prepare_3x3(const edgeq_dw_layer *L, int32_t c, ed
 {
     const int32_t limit = (1 << 29) - 9 * 255 * 128;
     int32_t j, ok = 1;
-#if defined(EDGEQ_DSP_ASM)
+#if defined(EDGEQ_DW_ASM3)
     for (j = 0; j < 9; j++)
     {
         const int32_t v = edgeq_read_s8x4(L->filter + j * L->ch + c);
@@ -433,7 +440,7 @@ typedef struct
 
 /* The filter pointer of a window starting at tap column kx of the row's first tap row: the
  * block's pre-extended taps on the core, the int8 filter elsewhere. */
-#if defined(EDGEQ_DSP_ASM)
+#if defined(EDGEQ_DW_ASM3)
 #define EDGEQ_DW_3X3_W(L, R, B, c, kx) ((const int8_t *)(const void *)((B)->wx + 2 * (3 * (R)->ky_lo + (kx))))
 #else
 #define EDGEQ_DW_3X3_W(L, R, B, c, kx) ((R)->w_row + (kx) * (L)->ch + (c))
