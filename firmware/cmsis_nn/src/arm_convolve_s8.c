@@ -77,6 +77,51 @@ static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
  * not a multiple of four (the field lives on the stack). */
 #define EDGEQ_IM2COL_FIELD_MAX 512
 
+/* Kernel rows of a receptive field that lies wholly inside the input, gathered as int8 (rows of
+ * row_len bytes, src_step bytes apart in the input): a word at a time (unaligned words), the
+ * last row_len % 4 bytes one by one. */
+static inline void edgeq_field_rows(int8_t *f, const int8_t *src, int32_t k_h, int32_t row_len, int32_t src_step)
+{
+    const int32_t row_words = row_len & ~3;
+    int32_t ky, j;
+    for (ky = 0; ky < k_h; ky++, f += row_len, src += src_step)
+    {
+        for (j = 0; j < row_words; j += 4)
+        {
+            int32_t v = edgeq_read_s8x4(src + j);
+            /* (an empty asm on the value, here and below: GCC would turn the loops into memcpy
+             * calls, costlier than the copy of a few words) */
+            __asm__("" : "+r"(v));
+            memcpy(f + j, &v, 4);
+        }
+        for (; j < row_len; j++)
+        {
+            int32_t v = src[j];
+            __asm__("" : "+r"(v));
+            f[j] = (int8_t)v;
+        }
+    }
+}
+
+/* A gathered int8 field (k elements; 3 bytes of room past them) widened into pixel i's column,
+ * four at a time: SXTAB16 of a word gives (e0 + off, e2 + off) and (e1 + off, e3 + off), the
+ * [e0 e2 e1 e3] group order. The partial last group's missing elements are the pad byte
+ * (-input_offset), which widens to 0: those products vanish. */
+static inline void edgeq_field_widen(int16_t *cols, int32_t i, int8_t *field, int32_t k, int8_t pad, int32_t off2)
+{
+    int16_t *dst = cols + 4 * i;
+    int32_t j;
+    field[k] = pad;
+    field[k + 1] = pad;
+    field[k + 2] = pad;
+    for (j = 0; j < k; j += 4, dst += 8)
+    {
+        const int32_t v = edgeq_read_s8x4(field + j);
+        edgeq_write_s16x2(dst, edgeq_sxtab16(off2, v));
+        edgeq_write_s16x2(dst + 2, edgeq_sxtab16_ror8(off2, v));
+    }
+}
+
 /*
  * Pixel i's receptive field, in_c % 4 != 0 (a first layer's 1 or 3 channels): gathered first as
  * int8 in natural order (whole kernel rows copied when in bounds; padded taps get the byte
@@ -89,69 +134,61 @@ static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int
                                int32_t in_c, int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0,
                                int32_t dil_h, int32_t dil_w, int32_t in_off)
 {
-    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 4];
-    const int32_t k = k_h * k_w * in_c, k4 = k & ~3, row_len = k_w * in_c;
+    /* +8: whole words copied past a row's end and the pad bytes of the last group */
+    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 8];
+    const int32_t k = k_h * k_w * in_c, row_len = k_w * in_c;
     const int8_t pad = (int8_t)(-in_off);
     const int32_t off2 = edgeq_dup16(in_off);
     const int32_t row_contiguous = dil_w == 1 && c_stride == in_c && x0 >= 0 && x0 + k_w <= in_w;
     int8_t *f = field;
-    int16_t *dst = cols + 4 * i;
     int32_t ky, kx, c, j;
-    for (ky = 0; ky < k_h; ky++)
+    if (row_contiguous && y0 >= 0 && y0 + (k_h - 1) * dil_h < in_h)
     {
-        const int32_t y = y0 + ky * dil_h;
-        if (y < 0 || y >= in_h)
+        /* the whole field inside the input (every pixel of an interior run): each kernel row
+         * copied a word at a time (unaligned words), its last row_len % 4 bytes one by one */
+        edgeq_field_rows(field, in_b + (y0 * in_w + x0) * in_c, k_h, row_len, dil_h * in_w * in_c);
+    }
+    else
+    {
+        for (ky = 0; ky < k_h; ky++)
         {
-            memset(f, pad, (size_t)row_len);
-            f += row_len;
-        }
-        else if (row_contiguous)
-        {
-            const int8_t *src = in_b + (y * in_w + x0) * in_c;
-            for (j = 0; j < row_len; j++)
+            const int32_t y = y0 + ky * dil_h;
+            if (y < 0 || y >= in_h)
             {
-                f[j] = src[j];
+                memset(f, pad, (size_t)row_len);
+                f += row_len;
             }
-            f += row_len;
-        }
-        else
-        {
-            for (kx = 0; kx < k_w; kx++, f += in_c)
+            else if (row_contiguous)
             {
-                const int32_t x = x0 + kx * dil_w;
-                if (x < 0 || x >= in_w)
+                const int8_t *src = in_b + (y * in_w + x0) * in_c;
+                for (j = 0; j < row_len; j++)
                 {
-                    memset(f, pad, (size_t)in_c);
+                    f[j] = src[j];
                 }
-                else
+                f += row_len;
+            }
+            else
+            {
+                for (kx = 0; kx < k_w; kx++, f += in_c)
                 {
-                    const int8_t *src = in_b + (y * in_w + x) * c_stride;
-                    for (c = 0; c < in_c; c++)
+                    const int32_t x = x0 + kx * dil_w;
+                    if (x < 0 || x >= in_w)
                     {
-                        f[c] = src[c];
+                        memset(f, pad, (size_t)in_c);
+                    }
+                    else
+                    {
+                        const int8_t *src = in_b + (y * in_w + x) * c_stride;
+                        for (c = 0; c < in_c; c++)
+                        {
+                            f[c] = src[c];
+                        }
                     }
                 }
             }
         }
     }
-    for (j = 0; j < k4; j += 4, dst += 8)
-    {
-        const int32_t v = edgeq_read_s8x4(field + j);
-        edgeq_write_s16x2(dst, edgeq_sxtab16(off2, v));
-        edgeq_write_s16x2(dst + 2, edgeq_sxtab16_ror8(off2, v));
-    }
-    if (j < k) /* the partial last group: same order, zero-filled (those products vanish) */
-    {
-        int16_t t[4] = {0, 0, 0, 0};
-        for (; j < k; j++)
-        {
-            t[j - k4] = (int16_t)(field[j] + in_off);
-        }
-        dst[0] = t[0];
-        dst[1] = t[2];
-        dst[2] = t[1];
-        dst[3] = t[3];
-    }
+    edgeq_field_widen(cols, i, field, k, pad, off2);
 }
 
 /* Pixel i's receptive field into the interleaved columns (k = k_h * k_w * in_c elements): in_c
@@ -466,6 +503,137 @@ static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *co
     }
 }
 
+/*
+ * The byte-field route as a whole layer loop (a first layer's 1 or 3 input channels: groups 1,
+ * in_c % 4 != 0, k <= EDGEQ_IM2COL_FIELD_MAX, out_c <= EDGEQ_FIELD_OC_MAX, the bounded
+ * requantization): pixel coordinates walked instead of divided, interior fields gathered inline
+ * (border ones by edgeq_im2col_field), the requantization constants prepared once per call, and
+ * each output-channel pair's two-pixel dot product requantized straight from its accumulators.
+ * Same columns, same sums, same requantization as the generic loop: the same bytes.
+ */
+#define EDGEQ_FIELD_OC_MAX 64
+
+static inline void edgeq_field_channels(const int16_t *cols, const int8_t *filter, const int8_t *filter_end, int32_t k,
+                                        int32_t out_c, const int32_t *bias, const edgeq_rq *rq, int32_t clamp,
+                                        int32_t act_min, int32_t act_max, int32_t n_px, int8_t *out0, int8_t *out1)
+{
+    const int32_t k_up = (k + 3) & ~3;
+    const int8_t *w0 = filter;
+    int32_t oc;
+    for (oc = 0; oc < out_c; oc += 2, w0 += 2 * k)
+    {
+        const int32_t two = oc + 1 < out_c;
+        const int8_t *w1 = two ? w0 + k : w0;
+        const edgeq_rq q0 = rq[oc], q1 = rq[oc + two];
+        int32_t acc[4], r00, r01, r10, r11;
+        acc[0] = acc[2] = bias != 0 ? bias[oc] : 0;
+        acc[1] = acc[3] = bias != 0 ? bias[oc + two] : 0;
+        /* (pointer comparison within the filter array, or one past its end) */
+        edgeq_dot_2x2(cols, w0, w1, k, (k & 3) != 0 && (filter_end - w1) >= k_up, acc);
+        r00 = edgeq_requant_bounded(acc[0], q0.m, q0.k, q0.e);
+        r01 = edgeq_requant_bounded(acc[1], q1.m, q1.k, q1.e);
+        r10 = edgeq_requant_bounded(acc[2], q0.m, q0.k, q0.e);
+        r11 = edgeq_requant_bounded(acc[3], q1.m, q1.k, q1.e);
+        if (clamp)
+        {
+            r00 = edgeq_clamp_i32(r00, act_min, act_max);
+            r01 = edgeq_clamp_i32(r01, act_min, act_max);
+            r10 = edgeq_clamp_i32(r10, act_min, act_max);
+            r11 = edgeq_clamp_i32(r11, act_min, act_max);
+        }
+        out0[oc] = (int8_t)r00;
+        if (n_px == 2)
+        {
+            out1[oc] = (int8_t)r10;
+        }
+        if (two)
+        {
+            out0[oc + 1] = (int8_t)r01;
+            if (n_px == 2)
+            {
+                out1[oc + 1] = (int8_t)r11;
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params,
+                     const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
+                     const int8_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                     const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_w = output_dims->w, out_c = output_dims->c, pixels = output_dims->h * out_w;
+    const int32_t k = k_h * k_w * in_c, row_len = k_w * in_c;
+    const int32_t stride_h = conv_params->stride.h, stride_w = conv_params->stride.w;
+    const int32_t pad_h = conv_params->padding.h, pad_w = conv_params->padding.w;
+    const int32_t dil_h = k_h == 1 ? 1 : conv_params->dilation.h, dil_w = k_w == 1 ? 1 : conv_params->dilation.w;
+    const int32_t in_off = conv_params->input_offset, out_off = conv_params->output_offset;
+    const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
+    const int32_t y_reach = (k_h - 1) * dil_h, src_step = dil_h * in_w * in_c;
+    const int8_t pad = (int8_t)(-in_off);
+    const int32_t off2 = edgeq_dup16(in_off);
+    const int8_t *filter_end = filter_data + out_c * k;
+    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 8];
+    edgeq_rq rq[EDGEQ_FIELD_OC_MAX];
+    int32_t b, p, i, oc;
+    for (oc = 0; oc < out_c; oc++)
+    {
+        rq[oc] = edgeq_rq_prepare(quant_params->multiplier[oc], quant_params->shift[oc], out_off);
+    }
+    for (b = 0; b < input_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_h * in_w * in_c;
+        int8_t *out0 = output_data + b * pixels * out_c;
+        int32_t oy = 0, ox = 0; /* pixel p's coordinates */
+        for (p = 0; p < pixels; p += 2, out0 += 2 * out_c)
+        {
+            const int32_t n_px = pixels - p >= 2 ? 2 : 1;
+            for (i = 0; i < 2; i++)
+            {
+                /* an odd last pixel fills both columns (its duplicate results are not stored) */
+                const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
+                if (dil_w == 1 && y0 >= 0 && y0 + y_reach < in_h && x0 >= 0 && x0 + k_w <= in_w)
+                {
+                    edgeq_field_rows(field, in_b + (y0 * in_w + x0) * in_c, k_h, row_len, src_step);
+                    edgeq_field_widen(cols, i, field, k, pad, off2);
+                }
+                else
+                {
+                    edgeq_im2col_field(cols, i, in_b, in_h, in_w, in_c, in_c, k_h, k_w, y0, x0, dil_h, dil_w, in_off);
+                }
+                if (i < n_px && ++ox == out_w)
+                {
+                    ox = 0;
+                    oy++;
+                }
+            }
+            edgeq_field_channels(cols, filter_data, filter_end, k, out_c, bias_data, rq, clamp, act_min, act_max, n_px,
+                                 out0, out0 + out_c);
+        }
+    }
+}
+
+static __attribute__((noinline)) void
+edgeq_conv_field_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
+                     const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
+                     const int8_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                     const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
+{
+    if (clamp)
+    {
+        edgeq_conv_field_run(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                             bias_data, output_dims, output_data, 1);
+    }
+    else
+    {
+        edgeq_conv_field_run(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                             bias_data, output_dims, output_data, 0);
+    }
+}
+
 static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
                                   const cmsis_nn_per_channel_quant_params *quant_params,
                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -489,6 +657,13 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                                                                                                       : 0;
     int32_t b, p, i, g;
 
+    if (groups == 1 && mode >= 3 && out_c <= EDGEQ_FIELD_OC_MAX && (in_c & 3) != 0 && k <= EDGEQ_IM2COL_FIELD_MAX &&
+        conv_params->input_offset >= -127 && conv_params->input_offset <= 128)
+    {
+        edgeq_conv_field_dsp(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                             bias_data, output_dims, output_data, mode == 3);
+        return;
+    }
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * in_c;
