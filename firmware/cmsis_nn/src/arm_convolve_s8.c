@@ -505,35 +505,142 @@ static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *co
 
 /*
  * The byte-field route as a whole layer loop (a first layer's 1 or 3 input channels: groups 1,
- * in_c % 4 != 0, k <= EDGEQ_IM2COL_FIELD_MAX, out_c <= EDGEQ_FIELD_OC_MAX, the bounded
- * requantization): pixel coordinates walked instead of divided, interior fields gathered inline
- * (border ones by edgeq_im2col_field), the requantization constants prepared once per call, and
- * each output-channel pair's two-pixel dot product requantized straight from its accumulators.
- * Same columns, same sums, same requantization as the generic loop: the same bytes.
+ * in_c % 4 != 0, k <= EDGEQ_IM2COL_FIELD_MAX, the bounded requantization, a filter table that
+ * fits EDGEQ_FIELD_TABLE_WORDS): pixel coordinates walked instead of divided, interior fields
+ * gathered inline (border ones by edgeq_im2col_field), and the filters widened once per call
+ * into a stack table in the order the block loop reads them: per output-channel pair a header
+ * {bias a, bias b, m, k, e of a, of b}, then per group of four taps {a (w0, w2), a (w1, w3),
+ * b (w0, w2), b (w1, w3)} as int16 pairs, the partial last group zero-filled. Per group of the
+ * 2 pixels x 2 channels block: 4 LDRD and 8 SMLAD (no sign extension, no tail), where the int8
+ * filters took 2 LDR and 4 SXTB16 more. Same sums (modulo 2^32) and the same requantization as
+ * the generic loop: the same bytes.
  */
-#define EDGEQ_FIELD_OC_MAX 64
+#define EDGEQ_FIELD_TABLE_WORDS 768
+#define EDGEQ_FIELD_HEADER 8
 
-static inline void edgeq_field_channels(const int16_t *cols, const int8_t *filter, const int8_t *filter_end, int32_t k,
-                                        int32_t out_c, const int32_t *bias, const edgeq_rq *rq, int32_t clamp,
-                                        int32_t act_min, int32_t act_max, int32_t n_px, int8_t *out0, int8_t *out1)
+/* Words of the filter table for out_c channels of k taps. */
+static int32_t edgeq_field_table_words(int32_t out_c, int32_t k)
 {
-    const int32_t k_up = (k + 3) & ~3;
-    const int8_t *w0 = filter;
-    int32_t oc;
-    for (oc = 0; oc < out_c; oc += 2, w0 += 2 * k)
+    return ((out_c + 1) >> 1) * (EDGEQ_FIELD_HEADER + ((k + 3) & ~3));
+}
+
+/* Taps [4g, 4g + 4) of a k-tap filter as one word, the taps past k as 0. */
+static int32_t edgeq_field_group(const int8_t *w, int32_t g, int32_t k)
+{
+    if (4 * g + 4 <= k)
     {
-        const int32_t two = oc + 1 < out_c;
-        const int8_t *w1 = two ? w0 + k : w0;
-        const edgeq_rq q0 = rq[oc], q1 = rq[oc + two];
+        return edgeq_read_s8x4(w + 4 * g);
+    }
+    {
+        int8_t t[4] = {0, 0, 0, 0};
+        int32_t j;
+        for (j = 4 * g; j < k; j++)
+        {
+            t[j - 4 * g] = w[j];
+        }
+        return edgeq_read_s8x4(t);
+    }
+}
+
+static void edgeq_field_table(int32_t *table, const int8_t *filter, const int32_t *bias, const int32_t *mult,
+                              const int32_t *shift, int32_t out_off, int32_t out_c, int32_t k)
+{
+    const int32_t n_g = (k + 3) >> 2;
+    int32_t oc, g;
+    for (oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t ob = oc + 1 < out_c ? oc + 1 : oc; /* an odd last channel repeats (not stored) */
+        const int8_t *wa = filter + oc * k, *wb = filter + ob * k;
+        const edgeq_rq qa = edgeq_rq_prepare(mult[oc], shift[oc], out_off), qb = edgeq_rq_prepare(mult[ob], shift[ob], out_off);
+        table[0] = bias != 0 ? bias[oc] : 0;
+        table[1] = bias != 0 ? bias[ob] : 0;
+        table[2] = qa.m;
+        table[3] = qa.k;
+        table[4] = qa.e;
+        table[5] = qb.m;
+        table[6] = qb.k;
+        table[7] = qb.e;
+        table += EDGEQ_FIELD_HEADER;
+        for (g = 0; g < n_g; g++, table += 4)
+        {
+            const int32_t va = edgeq_field_group(wa, g, k), vb = edgeq_field_group(wb, g, k);
+            table[0] = edgeq_sxtb16(va);
+            table[1] = edgeq_sxtb16_ror8(va);
+            table[2] = edgeq_sxtb16(vb);
+            table[3] = edgeq_sxtb16_ror8(vb);
+        }
+    }
+}
+
+/* acc += the 2 x 2 block over n_g >= 1 groups: col the pixel pair's columns, w the pair's
+ * widened filter groups. */
+#if defined(EDGEQ_DSP_ASM)
+static inline void edgeq_field_block(const int16_t *col, const int32_t *w, int32_t n_g, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t c0, c1, d0, d1, p, q;
+    __asm__("1:\n\t"
+            "ldrd %[c0], %[c1], [%[col]], #8\n\t"
+            "ldrd %[d0], %[d1], [%[col]], #8\n\t"
+            "ldrd %[p], %[q], [%[w]], #8\n\t"
+            "smlad %[a00], %[c0], %[p], %[a00]\n\t"
+            "smlad %[a00], %[c1], %[q], %[a00]\n\t"
+            "smlad %[a10], %[d0], %[p], %[a10]\n\t"
+            "smlad %[a10], %[d1], %[q], %[a10]\n\t"
+            "ldrd %[p], %[q], [%[w]], #8\n\t"
+            "smlad %[a01], %[c0], %[p], %[a01]\n\t"
+            "smlad %[a01], %[c1], %[q], %[a01]\n\t"
+            "smlad %[a11], %[d0], %[p], %[a11]\n\t"
+            "smlad %[a11], %[d1], %[q], %[a11]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+&r"(col), [w] "+&r"(w),
+              [n] "+&r"(n_g), [c0] "=&r"(c0), [c1] "=&r"(c1), [d0] "=&r"(d0), [d1] "=&r"(d1), [p] "=&r"(p),
+              [q] "=&r"(q)
+            :
+            : "memory", "cc");
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#else
+static inline void edgeq_field_block(const int16_t *col, const int32_t *w, int32_t n_g, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (; n_g > 0; n_g--, col += 8, w += 4)
+    {
+        const int32_t c0 = edgeq_read_s16x2(col), c1 = edgeq_read_s16x2(col + 2);
+        const int32_t d0 = edgeq_read_s16x2(col + 4), d1 = edgeq_read_s16x2(col + 6);
+        a00 = edgeq_smlad(c1, w[1], edgeq_smlad(c0, w[0], a00));
+        a10 = edgeq_smlad(d1, w[1], edgeq_smlad(d0, w[0], a10));
+        a01 = edgeq_smlad(c1, w[3], edgeq_smlad(c0, w[2], a01));
+        a11 = edgeq_smlad(d1, w[3], edgeq_smlad(d0, w[2], a11));
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
+
+/* Every output channel of the pixel pair in cols (n_px 1 or 2). */
+static inline void edgeq_field_channels(const int16_t *cols, const int32_t *table, int32_t n_g, int32_t out_c,
+                                        int32_t clamp, int32_t act_min, int32_t act_max, int32_t n_px, int8_t *out0,
+                                        int8_t *out1)
+{
+    const int32_t rec = EDGEQ_FIELD_HEADER + 4 * n_g;
+    int32_t oc;
+    for (oc = 0; oc < out_c; oc += 2, table += rec)
+    {
         int32_t acc[4], r00, r01, r10, r11;
-        acc[0] = acc[2] = bias != 0 ? bias[oc] : 0;
-        acc[1] = acc[3] = bias != 0 ? bias[oc + two] : 0;
-        /* (pointer comparison within the filter array, or one past its end) */
-        edgeq_dot_2x2(cols, w0, w1, k, (k & 3) != 0 && (filter_end - w1) >= k_up, acc);
-        r00 = edgeq_requant_bounded(acc[0], q0.m, q0.k, q0.e);
-        r01 = edgeq_requant_bounded(acc[1], q1.m, q1.k, q1.e);
-        r10 = edgeq_requant_bounded(acc[2], q0.m, q0.k, q0.e);
-        r11 = edgeq_requant_bounded(acc[3], q1.m, q1.k, q1.e);
+        acc[0] = acc[2] = table[0];
+        acc[1] = acc[3] = table[1];
+        edgeq_field_block((const int16_t *)__builtin_assume_aligned(cols, 4), table + EDGEQ_FIELD_HEADER, n_g, acc);
+        r00 = edgeq_requant_bounded(acc[0], table[2], table[3], table[4]);
+        r10 = edgeq_requant_bounded(acc[2], table[2], table[3], table[4]);
+        r01 = edgeq_requant_bounded(acc[1], table[5], table[6], table[7]);
+        r11 = edgeq_requant_bounded(acc[3], table[5], table[6], table[7]);
         if (clamp)
         {
             r00 = edgeq_clamp_i32(r00, act_min, act_max);
@@ -546,7 +653,7 @@ static inline void edgeq_field_channels(const int16_t *cols, const int8_t *filte
         {
             out1[oc] = (int8_t)r10;
         }
-        if (two)
+        if (oc + 1 < out_c)
         {
             out0[oc + 1] = (int8_t)r01;
             if (n_px == 2)
@@ -558,31 +665,24 @@ static inline void edgeq_field_channels(const int16_t *cols, const int8_t *filte
 }
 
 static inline __attribute__((always_inline)) void
-edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params,
-                     const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
-                     const int8_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
-                     const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
+edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params, const int32_t *table,
+                     const cmsis_nn_dims *input_dims, const int8_t *input_data, const cmsis_nn_dims *filter_dims,
+                     const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t out_w = output_dims->w, out_c = output_dims->c, pixels = output_dims->h * out_w;
-    const int32_t k = k_h * k_w * in_c, row_len = k_w * in_c;
+    const int32_t k = k_h * k_w * in_c, row_len = k_w * in_c, n_g = (k + 3) >> 2;
     const int32_t stride_h = conv_params->stride.h, stride_w = conv_params->stride.w;
     const int32_t pad_h = conv_params->padding.h, pad_w = conv_params->padding.w;
     const int32_t dil_h = k_h == 1 ? 1 : conv_params->dilation.h, dil_w = k_w == 1 ? 1 : conv_params->dilation.w;
-    const int32_t in_off = conv_params->input_offset, out_off = conv_params->output_offset;
+    const int32_t in_off = conv_params->input_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     const int32_t y_reach = (k_h - 1) * dil_h, src_step = dil_h * in_w * in_c;
     const int8_t pad = (int8_t)(-in_off);
     const int32_t off2 = edgeq_dup16(in_off);
-    const int8_t *filter_end = filter_data + out_c * k;
     int8_t field[EDGEQ_IM2COL_FIELD_MAX + 8];
-    edgeq_rq rq[EDGEQ_FIELD_OC_MAX];
-    int32_t b, p, i, oc;
-    for (oc = 0; oc < out_c; oc++)
-    {
-        rq[oc] = edgeq_rq_prepare(quant_params->multiplier[oc], quant_params->shift[oc], out_off);
-    }
+    int32_t b, p, i;
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * in_c;
@@ -597,8 +697,17 @@ edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params,
                 const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
                 if (dil_w == 1 && y0 >= 0 && y0 + y_reach < in_h && x0 >= 0 && x0 + k_w <= in_w)
                 {
-                    edgeq_field_rows(field, in_b + (y0 * in_w + x0) * in_c, k_h, row_len, src_step);
-                    edgeq_field_widen(cols, i, field, k, pad, off2);
+                    const int8_t *src = in_b + (y0 * in_w + x0) * in_c;
+                    if (k_h == 3 && row_len == 9) /* 3 x 3 x 3 (an RGB first layer): unrolled */
+                    {
+                        edgeq_field_rows(field, src, 3, 9, src_step);
+                        edgeq_field_widen(cols, i, field, 27, pad, off2);
+                    }
+                    else
+                    {
+                        edgeq_field_rows(field, src, k_h, row_len, src_step);
+                        edgeq_field_widen(cols, i, field, k, pad, off2);
+                    }
                 }
                 else
                 {
@@ -610,8 +719,7 @@ edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params,
                     oy++;
                 }
             }
-            edgeq_field_channels(cols, filter_data, filter_end, k, out_c, bias_data, rq, clamp, act_min, act_max, n_px,
-                                 out0, out0 + out_c);
+            edgeq_field_channels(cols, table, n_g, out_c, clamp, act_min, act_max, n_px, out0, out0 + out_c);
         }
     }
 }
@@ -622,15 +730,16 @@ edgeq_conv_field_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
                      const int8_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
                      const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
 {
+    int32_t table[EDGEQ_FIELD_TABLE_WORDS];
+    edgeq_field_table(table, filter_data, bias_data, quant_params->multiplier, quant_params->shift,
+                      conv_params->output_offset, output_dims->c, filter_dims->h * filter_dims->w * input_dims->c);
     if (clamp)
     {
-        edgeq_conv_field_run(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
-                             bias_data, output_dims, output_data, 1);
+        edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims, output_data, 1);
     }
     else
     {
-        edgeq_conv_field_run(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
-                             bias_data, output_dims, output_data, 0);
+        edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims, output_data, 0);
     }
 }
 
@@ -657,8 +766,9 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                                                                                                       : 0;
     int32_t b, p, i, g;
 
-    if (groups == 1 && mode >= 3 && out_c <= EDGEQ_FIELD_OC_MAX && (in_c & 3) != 0 && k <= EDGEQ_IM2COL_FIELD_MAX &&
-        conv_params->input_offset >= -127 && conv_params->input_offset <= 128)
+    if (groups == 1 && mode >= 3 && (in_c & 3) != 0 && k <= EDGEQ_IM2COL_FIELD_MAX &&
+        edgeq_field_table_words(out_c, k) <= EDGEQ_FIELD_TABLE_WORDS && conv_params->input_offset >= -127 &&
+        conv_params->input_offset <= 128)
     {
         edgeq_conv_field_dsp(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
                              bias_data, output_dims, output_data, mode == 3);
