@@ -122,6 +122,32 @@ static inline void edgeq_field_widen(int16_t *cols, int32_t i, int8_t *field, in
     }
 }
 
+/* The 3 x 3 x 3 field (an RGB first layer) of an interior pixel straight into pixel i's column:
+ * its seven words built from unaligned loads within the three 9-byte rows (bytes 8 of row 0
+ * and 0..2 of row 1 merged by a shift, likewise across rows 1 and 2; the 28th byte is the pad
+ * byte, so it widens to 0), each widened by two SXTAB16. No byte field, no loops. */
+static inline void edgeq_field_333(int16_t *cols, int32_t i, const int8_t *r0, int32_t step, int32_t off2,
+                                   uint32_t pad24)
+{
+    const int8_t *r1 = r0 + step, *r2 = r1 + step;
+    int32_t *dst = (int32_t *)__builtin_assume_aligned(cols + 4 * i, 4);
+    uint16_t h;
+    int32_t w[7], g;
+    memcpy(&h, r1 + 7, 2);
+    w[0] = edgeq_read_s8x4(r0);
+    w[1] = edgeq_read_s8x4(r0 + 4);
+    w[2] = (int32_t)((uint32_t)(uint8_t)r0[8] | ((uint32_t)edgeq_read_s8x4(r1) << 8));
+    w[3] = edgeq_read_s8x4(r1 + 3);
+    w[4] = (int32_t)((uint32_t)h | ((uint32_t)edgeq_read_s8x4(r2) << 16));
+    w[5] = edgeq_read_s8x4(r2 + 2);
+    w[6] = (int32_t)(((uint32_t)edgeq_read_s8x4(r2 + 5) >> 8) | pad24); /* (no read past the row) */
+    for (g = 0; g < 7; g++, dst += 4)
+    {
+        dst[0] = edgeq_sxtab16(off2, w[g]);
+        dst[1] = edgeq_sxtab16_ror8(off2, w[g]);
+    }
+}
+
 /*
  * Pixel i's receptive field, in_c % 4 != 0 (a first layer's 1 or 3 channels): gathered first as
  * int8 in natural order (whole kernel rows copied when in bounds; padded taps get the byte
@@ -681,6 +707,7 @@ edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params, con
     const int32_t y_reach = (k_h - 1) * dil_h, src_step = dil_h * in_w * in_c;
     const int8_t pad = (int8_t)(-in_off);
     const int32_t off2 = edgeq_dup16(in_off);
+    const uint32_t pad24 = (uint32_t)(uint8_t)pad << 24;
     int8_t field[EDGEQ_IM2COL_FIELD_MAX + 8];
     int32_t b, p, i;
     for (b = 0; b < input_dims->n; b++)
@@ -698,10 +725,9 @@ edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params, con
                 if (dil_w == 1 && y0 >= 0 && y0 + y_reach < in_h && x0 >= 0 && x0 + k_w <= in_w)
                 {
                     const int8_t *src = in_b + (y0 * in_w + x0) * in_c;
-                    if (k_h == 3 && row_len == 9) /* 3 x 3 x 3 (an RGB first layer): unrolled */
+                    if (k_h == 3 && row_len == 9)
                     {
-                        edgeq_field_rows(field, src, 3, 9, src_step);
-                        edgeq_field_widen(cols, i, field, 27, pad, off2);
+                        edgeq_field_333(cols, i, src, src_step, off2, pad24);
                     }
                     else
                     {
