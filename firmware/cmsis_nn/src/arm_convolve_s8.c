@@ -126,7 +126,7 @@ static inline void edgeq_field_widen(int16_t *cols, int32_t i, int8_t *field, in
  * its seven words built from unaligned loads within the three 9-byte rows (bytes 8 of row 0
  * and 0..2 of row 1 merged by a shift, likewise across rows 1 and 2; the 28th byte is the pad
  * byte, so it widens to 0), each widened by two SXTAB16. No byte field, no loops. */
-static inline void edgeq_field_333(int16_t *cols, int32_t i, const int8_t *r0, int32_t step, int32_t off2,
+static __attribute__((noinline)) void edgeq_field_333(int16_t *cols, int32_t i, const int8_t *r0, int32_t step, int32_t off2,
                                    uint32_t pad24)
 {
     const int8_t *r1 = r0 + step, *r2 = r1 + step;
@@ -167,7 +167,7 @@ static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int
     const int32_t off2 = edgeq_dup16(in_off);
     const int32_t row_contiguous = dil_w == 1 && c_stride == in_c && x0 >= 0 && x0 + k_w <= in_w;
     int8_t *f = field;
-    int32_t ky, kx, c, j;
+    int32_t ky, kx, c;
     if (row_contiguous && y0 >= 0 && y0 + (k_h - 1) * dil_h < in_h)
     {
         /* the whole field inside the input (every pixel of an interior run): each kernel row
@@ -176,39 +176,31 @@ static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int
     }
     else
     {
+        /* a border field: tap by tap, a padded tap's in_c bytes the pad byte (byte loops with an
+         * empty asm on the value: GCC would call memset / memcpy for a handful of bytes) */
         for (ky = 0; ky < k_h; ky++)
         {
             const int32_t y = y0 + ky * dil_h;
-            if (y < 0 || y >= in_h)
+            for (kx = 0; kx < k_w; kx++, f += in_c)
             {
-                memset(f, pad, (size_t)row_len);
-                f += row_len;
-            }
-            else if (row_contiguous)
-            {
-                const int8_t *src = in_b + (y * in_w + x0) * in_c;
-                for (j = 0; j < row_len; j++)
+                const int32_t x = x0 + kx * dil_w;
+                if (y < 0 || y >= in_h || x < 0 || x >= in_w)
                 {
-                    f[j] = src[j];
-                }
-                f += row_len;
-            }
-            else
-            {
-                for (kx = 0; kx < k_w; kx++, f += in_c)
-                {
-                    const int32_t x = x0 + kx * dil_w;
-                    if (x < 0 || x >= in_w)
+                    for (c = 0; c < in_c; c++)
                     {
-                        memset(f, pad, (size_t)in_c);
+                        int32_t v = pad;
+                        __asm__("" : "+r"(v));
+                        f[c] = (int8_t)v;
                     }
-                    else
+                }
+                else
+                {
+                    const int8_t *src = in_b + (y * in_w + x) * c_stride;
+                    for (c = 0; c < in_c; c++)
                     {
-                        const int8_t *src = in_b + (y * in_w + x) * c_stride;
-                        for (c = 0; c < in_c; c++)
-                        {
-                            f[c] = src[c];
-                        }
+                        int32_t v = src[c];
+                        __asm__("" : "+r"(v));
+                        f[c] = (int8_t)v;
                     }
                 }
             }
