@@ -465,23 +465,24 @@ static int32_t edgeq_1x1w_run(const cmsis_nn_conv_params *conv_params,
  */
 #define EDGEQ_1X1S_MAX_C 16
 #define EDGEQ_1X1S_TABLE_WORDS 512
+/* flags the last record's e word (e <= 31 fits its low byte) */
+#define EDGEQ_1X1S_LAST 0x100
 
 #if defined(EDGEQ_DSP_ASM)
 /* One pixel's outputs, every channel (full activation range only: no clamp registers left).
  * x: the pixel's widened words; r: the table; o: the pixel's first output. in_c 16 takes 13
- * registers (8 input words, r, o, the accumulator, two load temporaries; the end pointer is
- * read from the stack: GCC finds no 14th register here). */
+ * registers (8 input words, r, o, the accumulator, two load temporaries): the loop ends at the
+ * record whose e word carries EDGEQ_1X1S_LAST (ASR reads only the shift register's low byte). */
 #define EDGEQ_1X1S_ASM_TAIL                                                                                           \
     "add %[p], %[p], %[a]\n\t"                                                                                          \
     "add %[p], %[p], %[a], asr #31\n\t"                                                                                 \
     "asr %[p], %[p], %[q]\n\t"                                                                                          \
     "ssat %[p], #8, %[p]\n\t"                                                                                           \
     "strb %[p], [%[o]], #1\n\t"                                                                                         \
-    "cmp %[o], %[end]\n\t"                                                                                              \
-    "bne 1b\n\t"
-static inline void edgeq_1x1s_pixel_asm(const int32_t *xw, const int32_t *r, int8_t *o, int32_t out_c, int32_t nw)
+    "tst %[q], #256\n\t"                                                                                                \
+    "beq 1b\n\t"
+static inline void edgeq_1x1s_pixel_asm(const int32_t *xw, const int32_t *r, int8_t *o, int32_t nw)
 {
-    int8_t *const end = o + out_c;
     int32_t a, p, q;
     if (nw == 4)
     {
@@ -497,7 +498,7 @@ static inline void edgeq_1x1s_pixel_asm(const int32_t *xw, const int32_t *r, int
                          "smmulr %[a], %[a], %[q]\n\t"
                          "ldrd %[p], %[q], [%[r]], #8\n\t" EDGEQ_1X1S_ASM_TAIL
                          : [a] "=&r"(a), [p] "=&r"(p), [q] "=&r"(q), [r] "+&r"(r), [o] "+&r"(o)
-                         : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [end] "r"(end)
+                         : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3)
                          : "memory", "cc");
     }
     else /* nw == 8 */
@@ -519,18 +520,10 @@ static inline void edgeq_1x1s_pixel_asm(const int32_t *xw, const int32_t *r, int
                          "ldrd %[p], %[q], [%[r]], #8\n\t"
                          "smlad %[a], %[x7], %[p], %[a]\n\t"
                          "smmulr %[a], %[a], %[q]\n\t"
-                         "ldrd %[p], %[q], [%[r]], #8\n\t"
-                         "add %[p], %[p], %[a]\n\t"
-                         "add %[p], %[p], %[a], asr #31\n\t"
-                         "asr %[p], %[p], %[q]\n\t"
-                         "ssat %[p], #8, %[p]\n\t"
-                         "strb %[p], [%[o]], #1\n\t"
-                         "ldr %[p], %[end]\n\t" /* (no register left for the end pointer) */
-                         "cmp %[o], %[p]\n\t"
-                         "bne 1b\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t" EDGEQ_1X1S_ASM_TAIL
                          : [a] "=&r"(a), [p] "=&r"(p), [q] "=&r"(q), [r] "+&r"(r), [o] "+&r"(o)
                          : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [x5] "r"(x5),
-                           [x6] "r"(x6), [x7] "r"(x7), [end] "m"(end)
+                           [x6] "r"(x6), [x7] "r"(x7)
                          : "memory", "cc");
     }
 }
@@ -555,7 +548,7 @@ static inline __attribute__((always_inline)) void edgeq_1x1s_pixels(const int8_t
 #if defined(EDGEQ_DSP_ASM)
         if (full && (nw == 4 || nw == 8))
         {
-            edgeq_1x1s_pixel_asm(xw, table, out, out_c, nw);
+            edgeq_1x1s_pixel_asm(xw, table, out, nw);
             continue;
         }
 #endif
@@ -567,7 +560,7 @@ static inline __attribute__((always_inline)) void edgeq_1x1s_pixels(const int8_t
                 acc = edgeq_smlad(xw[g], r[1 + g], acc);
             }
             v = edgeq_smmulr(acc, r[1 + nw]); /* acc is already doubled */
-            v = edgeq_ssat8((v + r[2 + nw] + (v >> 31)) >> r[3 + nw]);
+            v = edgeq_ssat8((v + r[2 + nw] + (v >> 31)) >> (r[3 + nw] & 0xFF));
             if (!full)
             {
                 v = edgeq_clamp_i32(v, act_min, act_max);
@@ -609,7 +602,7 @@ static int32_t edgeq_1x1s_run(const cmsis_nn_conv_params *conv_params,
         }
         r[1 + nw] = q.m;
         r[2 + nw] = q.k;
-        r[3 + nw] = q.e;
+        r[3 + nw] = q.e | (oc == out_c - 1 ? EDGEQ_1X1S_LAST : 0);
     }
     /* one copy per depth (constant trip counts: the pixel's words stay in registers) */
 #define EDGEQ_1X1S_CASE(NW)                                                                                           \
