@@ -3,9 +3,9 @@
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
 range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails
 (both 1x1 routes, and a bias failing the widened route's bound); im2col convolutions with odd output channels, partial last groups (byte-field and generic
-im2col) and one whose bias is too large for the bounded requantization, 3-channel first layers
-(the byte-field layer loop: unrolled 3x3x3 gather, border and dilated fields) and shallow 1x1
-layers (in_c 4-16: the widened-filter table); max pooling with
+im2col) and one whose bias is too large for the bounded requantization; 3-channel first layers
+(the byte-field layer loop: unrolled 3x3x3 gather, border, dilated and 5x5 fields) and shallow
+1x1 layers (in_c 4-16: the widened-filter table); max pooling with
 channel tails, padded windows and a clamped activation range; fully connected with depth and
 unit tails; ADD, short and long enough for the tabulated input terms.
 Plus the fast int8 requantization against the reference one on edge operands.
@@ -62,7 +62,6 @@ def fam_pointwise():
     x = keras.Input((5, 5, 5), batch_size=1)  # 25 pixels (odd), 5 channels (a tail of one)
     c16 = L.Conv2D(16, 1, activation="relu")(x)
     c32 = L.Conv2D(32, 1, activation="relu")(x)
-    rgb = L.Conv2D(3, 1)(x)
     outs = [
         L.Conv2D(7, 1)(x),  # odd output channels
         L.Conv2D(9, 1, activation="relu6")(c16),
@@ -83,19 +82,30 @@ def fam_pointwise():
         L.Conv2D(3, 3, padding="same", bias_initializer=keras.initializers.Constant(2e4))(x),
         # k = 3 * 3 * 58 = 522: past the byte-field route, a partial last group (2 elements)
         L.Conv2D(3, 3, padding="same")(L.Conv2D(58, 1)(x)),
-        # 3 input channels, 3 x 3, stride 2 (an RGB first layer): the byte-field layer loop's
-        # unrolled 3x3x3 gather (interior) and border fields, 9 pixels (an odd last one); clamped
-        # and odd output channels; a dilated one (border fields but for one row)
-        L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(rgb),
-        L.Conv2D(5, 3, padding="same", activation="relu6")(rgb),
-        L.Conv2D(4, 3, dilation_rate=2, padding="same")(rgb),
-        # shallow 1x1 (in_c 4, 8, 12, 16 from c16 above): the widened-filter-table route, odd
-        # output channels, clamped
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (5, 5, 5)), "int8"
+
+
+def fam_first_shallow():
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 11, 3), batch_size=1)  # 3 channels: an RGB first layer
+    outs = [
+        # 3 x 3 x 3, stride 2 "same": the byte-field layer loop's unrolled gather (interior) and
+        # border fields (the last row and column), 30 pixels; clamped, odd output channels (and
+        # an odd pixel count: 99); dilated (interior rows at a dilated reach); a 5 x 5 field
+        L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x),
+        L.Conv2D(5, 3, padding="same", activation="relu6")(x),
+        L.Conv2D(4, 3, dilation_rate=2, padding="same")(x),
+        L.Conv2D(6, 5, strides=2, padding="valid")(x),
+        # shallow 1x1 (in_c 4, 8, 12, 16): the widened-filter-table route, odd output channels,
+        # clamped
         L.Conv2D(7, 1)(L.Conv2D(8, 1)(x)),
         L.Conv2D(6, 1, activation="relu6")(L.Conv2D(4, 1)(x)),
         L.Conv2D(5, 1)(L.Conv2D(12, 1)(x)),
+        L.Conv2D(9, 1, activation="relu")(L.Conv2D(16, 1)(x)),
     ]
-    return keras.Model(x, outs), _u(-1, 1, (5, 5, 5)), "int8"
+    return keras.Model(x, outs), _u(-1, 1, (9, 11, 3)), "int8"
 
 
 def fam_dense_add():
@@ -135,7 +145,8 @@ def fam_pool():
     return keras.Model(x, outs), _u(-1, 1, (9, 7, 7)), "int8"
 
 
-FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "dense_add": fam_dense_add, "pool": fam_pool}
+FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "first_shallow": fam_first_shallow,
+            "dense_add": fam_dense_add, "pool": fam_pool}
 
 
 def _key(name: str) -> str:
