@@ -195,6 +195,21 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
         assert assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs[n]), ref) >= SAMPLES
 
 
+
+@pytest.mark.emulator
+def test_first_shallow_on_virtual_cortex_m4(dsp_models, tmp_path):
+    """The first-layer and shallow-1x1 family on QEMU mps2-an386, where their inner loops run
+    as the hand-allocated assembly (the host runs the same algorithm in C): bytes equal to TFLM."""
+    from _codegen_harness import qemu_run
+
+    from edgeq.graph import load_graph
+
+    buf = dsp_models["first_shallow"]
+    g = load_graph(buf)
+    inputs = random_inputs(g, 4, seed=9)
+    ref = tflm_run_many([(buf, inputs, len(g.outputs))])[0]
+    assert_bit_exact("first_shallow on Cortex-M4", qemu_run(buf, inputs, tmp_path), ref)
+
 def test_fast_requantization_matches_reference(tmp_path):
     """edgeq_requant_fast(_pre) + output offset + SSAT == edgeq_requantize + offset + clamp on
     random and edge accumulators, for multipliers and shifts the converter produces; likewise
