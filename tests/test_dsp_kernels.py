@@ -93,11 +93,12 @@ def fam_first_shallow():
     outs = [
         # 3 x 3 x 3, stride 2 "same": the byte-field layer loop's unrolled gather (interior) and
         # border fields (the last row and column), 30 pixels; clamped, odd output channels (and
-        # an odd pixel count: 99); dilated (interior rows at a dilated reach); a 5 x 5 field
+        # an odd pixel count: 99); dilated (interior rows at a dilated reach); a 5 x 5 field with
+        # 21 filters: the filter table in two chunks (18 + 3 channels)
         L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x),
         L.Conv2D(5, 3, padding="same", activation="relu6")(x),
         L.Conv2D(4, 3, dilation_rate=2, padding="same")(x),
-        L.Conv2D(6, 5, strides=2, padding="valid")(x),
+        L.Conv2D(21, 5, strides=2, padding="valid")(x),
         # shallow 1x1 (in_c 4, 8, 12, 16): the widened-filter-table route, odd output channels,
         # clamped
         L.Conv2D(7, 1)(L.Conv2D(8, 1)(x)),

@@ -523,10 +523,10 @@ static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *co
 
 /*
  * The byte-field route as a whole layer loop (a first layer's 1 or 3 input channels: groups 1,
- * in_c % 4 != 0, k <= EDGEQ_IM2COL_FIELD_MAX, the bounded requantization, a filter table that
- * fits EDGEQ_FIELD_TABLE_WORDS): pixel coordinates walked instead of divided, interior fields
- * gathered inline (border ones by edgeq_im2col_field), and the filters widened once per call
- * into a stack table in the order the block loop reads them: per output-channel pair a header
+ * in_c % 4 != 0, k <= EDGEQ_IM2COL_FIELD_MAX, the bounded requantization): pixel coordinates
+ * walked instead of divided, interior fields gathered inline (border ones by
+ * edgeq_im2col_field), and the filters widened once per call (per chunk of output channels
+ * when they outgrow EDGEQ_FIELD_TABLE_WORDS, 3 KB of stack) into a stack table in the order the block loop reads them: per output-channel pair a header
  * {bias a, bias b, m, k, e of a, of b}, then per group of four taps {a (w0, w2), a (w1, w3),
  * b (w0, w2), b (w1, w3)} as int16 pairs, the partial last group zero-filled. Per group of the
  * 2 pixels x 2 channels block: 4 LDRD and 8 SMLAD (no sign extension, no tail), where the int8
@@ -685,7 +685,7 @@ static inline void edgeq_field_channels(const int16_t *cols, const int32_t *tabl
 static inline __attribute__((always_inline)) void
 edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params, const int32_t *table,
                      const cmsis_nn_dims *input_dims, const int8_t *input_data, const cmsis_nn_dims *filter_dims,
-                     const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
+                     const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t n_oc, int32_t clamp)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
@@ -737,7 +737,7 @@ edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params, con
                     oy++;
                 }
             }
-            edgeq_field_channels(cols, table, n_g, out_c, clamp, act_min, act_max, n_px, out0, out0 + out_c);
+            edgeq_field_channels(cols, table, n_g, n_oc, clamp, act_min, act_max, n_px, out0, out0 + out_c);
         }
     }
 }
@@ -748,16 +748,28 @@ edgeq_conv_field_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
                      const int8_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
                      const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
 {
+    /* output channels in chunks of as many pairs as the table holds (each chunk gathers the
+     * fields again: only layers with many filters, e.g. kws's 64 of 40 taps, take two) */
+    const int32_t out_c = output_dims->c, k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t chunk = 2 * (EDGEQ_FIELD_TABLE_WORDS / edgeq_field_table_words(2, k));
     int32_t table[EDGEQ_FIELD_TABLE_WORDS];
-    edgeq_field_table(table, filter_data, bias_data, quant_params->multiplier, quant_params->shift,
-                      conv_params->output_offset, output_dims->c, filter_dims->h * filter_dims->w * input_dims->c);
-    if (clamp)
+    int32_t c0;
+    for (c0 = 0; c0 < out_c; c0 += chunk)
     {
-        edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims, output_data, 1);
-    }
-    else
-    {
-        edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims, output_data, 0);
+        const int32_t n_oc = out_c - c0 < chunk ? out_c - c0 : chunk;
+        edgeq_field_table(table, filter_data + c0 * k, bias_data != 0 ? bias_data + c0 : 0,
+                          quant_params->multiplier + c0, quant_params->shift + c0, conv_params->output_offset, n_oc,
+                          k);
+        if (clamp)
+        {
+            edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims,
+                                 output_data + c0, n_oc, 1);
+        }
+        else
+        {
+            edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims,
+                                 output_data + c0, n_oc, 0);
+        }
     }
 }
 
@@ -785,7 +797,7 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
     int32_t b, p, i, g;
 
     if (groups == 1 && mode >= 3 && (in_c & 3) != 0 && k <= EDGEQ_IM2COL_FIELD_MAX &&
-        edgeq_field_table_words(out_c, k) <= EDGEQ_FIELD_TABLE_WORDS && conv_params->input_offset >= -127 &&
+        conv_params->input_offset >= -127 &&
         conv_params->input_offset <= 128)
     {
         edgeq_conv_field_dsp(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
