@@ -3,7 +3,9 @@
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
 range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails
 (both 1x1 routes, and a bias failing the widened route's bound); im2col convolutions with odd output channels, partial last groups (byte-field and generic
-im2col) and one whose bias is too large for the bounded requantization; max pooling with
+im2col) and one whose bias is too large for the bounded requantization; 3-channel first layers
+(the byte-field layer loop: unrolled 3x3x3 gather, border, dilated and 5x5 fields) and shallow
+1x1 layers (in_c 4-16: the widened-filter table); max pooling with
 channel tails, padded windows and a clamped activation range; fully connected with depth and
 unit tails; ADD, short and long enough for the tabulated input terms.
 Plus the fast int8 requantization against the reference one on edge operands.
@@ -89,6 +91,29 @@ def fam_pointwise():
     return keras.Model(x, outs), _u(-1, 1, (5, 5, 5)), "int8"
 
 
+def fam_first_shallow():
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 11, 3), batch_size=1)  # 3 channels: an RGB first layer
+    outs = [
+        # 3 x 3 x 3, stride 2 "same": the byte-field layer loop's unrolled gather (interior) and
+        # border fields (the last row and column), 30 pixels; clamped, odd output channels (and
+        # an odd pixel count: 99); dilated (interior rows at a dilated reach); a 5 x 5 field with
+        # 21 filters: the filter table in two chunks (18 + 3 channels)
+        L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x),
+        L.Conv2D(5, 3, padding="same", activation="relu6")(x),
+        L.Conv2D(4, 3, dilation_rate=2, padding="same")(x),
+        L.Conv2D(21, 5, strides=2, padding="valid")(x),
+        # shallow 1x1 (in_c 4, 8, 12, 16): the widened-filter-table route, odd output channels,
+        # clamped
+        L.Conv2D(7, 1)(L.Conv2D(8, 1)(x)),
+        L.Conv2D(6, 1, activation="relu6")(L.Conv2D(4, 1)(x)),
+        L.Conv2D(5, 1)(L.Conv2D(12, 1)(x)),
+        L.Conv2D(9, 1, activation="relu")(L.Conv2D(16, 1)(x)),
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (9, 11, 3)), "int8"
+
+
 def fam_dense_add():
     import keras
     from keras import layers as L
@@ -126,7 +151,8 @@ def fam_pool():
     return keras.Model(x, outs), _u(-1, 1, (9, 7, 7)), "int8"
 
 
-FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "dense_add": fam_dense_add, "pool": fam_pool}
+FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "first_shallow": fam_first_shallow,
+            "dense_add": fam_dense_add, "pool": fam_pool}
 
 
 def _key(name: str) -> str:
@@ -175,6 +201,7 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
         assert assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs[n]), ref) >= SAMPLES
 
 
+@pytest.mark.emulator
 def test_dsp_depthwise_on_virtual_m4_bit_exact(dsp_models, tmp_path):
     """The depthwise family on the emulated Cortex-M4: the hand-allocated assembly (pre-extended
     filter taps, the unrolled border windows, the per-block requantization choice) rather than
@@ -186,6 +213,21 @@ def test_dsp_depthwise_on_virtual_m4_bit_exact(dsp_models, tmp_path):
     inputs = random_inputs(load_graph(buf), 6, seed=21)
     ref = tflm_run_many([(buf, inputs, len(load_graph(buf).outputs))])[0]
     assert assert_bit_exact("depthwise (Cortex-M4 assembly)", qemu_run(buf, inputs, tmp_path), ref) >= 6
+
+
+@pytest.mark.emulator
+def test_first_shallow_on_virtual_cortex_m4(dsp_models, tmp_path):
+    """The first-layer and shallow-1x1 family on QEMU mps2-an386, where their inner loops run
+    as the hand-allocated assembly (the host runs the same algorithm in C): bytes equal to TFLM."""
+    from _codegen_harness import qemu_run
+
+    from edgeq.graph import load_graph
+
+    buf = dsp_models["first_shallow"]
+    g = load_graph(buf)
+    inputs = random_inputs(g, 4, seed=9)
+    ref = tflm_run_many([(buf, inputs, len(g.outputs))])[0]
+    assert_bit_exact("first_shallow on Cortex-M4", qemu_run(buf, inputs, tmp_path), ref)
 
 
 def test_fast_requantization_matches_reference(tmp_path):

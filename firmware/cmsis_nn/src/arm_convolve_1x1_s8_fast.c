@@ -453,6 +453,182 @@ static int32_t edgeq_1x1w_run(const cmsis_nn_conv_params *conv_params,
 }
 
 /*
+ * Shallow route (in_c 4, 8, 12 or 16, stride 1, the bounded requantization): with so few
+ * products per output the per-output work dominates, so the layer's filters are widened once
+ * per call into a stack table in the order the loop reads it, one record per output channel:
+ * {2 * bias, the filter as in_c / 2 int16 pairs doubled (SXTB16 lane order), m, k, e} (no sign
+ * extension per use; the doubled accumulator 2 * bias + sum(x * 2w) is the SMMULR operand of
+ * edgeq_requant_bounded as it stands: the same bits as doubling acc, modulo 2^32, |2w| <= 256
+ * fits a lane). Each pixel's widened input (input offset added) stays in registers while every
+ * output channel runs: per output in_c / 2 SMLAD, the record's LDRDs, five instructions of
+ * requantization and the store (in_c 8: 16 instructions where the 2 x 2 block route took 24).
+ */
+#define EDGEQ_1X1S_MAX_C 16
+#define EDGEQ_1X1S_TABLE_WORDS 512
+/* flags the last record's e word (e <= 31 fits its low byte) */
+#define EDGEQ_1X1S_LAST 0x100
+
+#if defined(EDGEQ_DSP_ASM)
+/* One pixel's outputs, every channel (full activation range only: no clamp registers left).
+ * x: the pixel's widened words; r: the table; o: the pixel's first output. in_c 16 takes 13
+ * registers (8 input words, r, o, the accumulator, two load temporaries): the loop ends at the
+ * record whose e word carries EDGEQ_1X1S_LAST (ASR reads only the shift register's low byte). */
+#define EDGEQ_1X1S_ASM_TAIL                                                                                           \
+    "add %[p], %[p], %[a]\n\t"                                                                                          \
+    "add %[p], %[p], %[a], asr #31\n\t"                                                                                 \
+    "asr %[p], %[p], %[q]\n\t"                                                                                          \
+    "ssat %[p], #8, %[p]\n\t"                                                                                           \
+    "strb %[p], [%[o]], #1\n\t"                                                                                         \
+    "tst %[q], #256\n\t"                                                                                                \
+    "beq 1b\n\t"
+static inline void edgeq_1x1s_pixel_asm(const int32_t *xw, const int32_t *r, int8_t *o, int32_t nw)
+{
+    int32_t a, p, q;
+    if (nw == 4)
+    {
+        const int32_t x0 = xw[0], x1 = xw[1], x2 = xw[2], x3 = xw[3];
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a], %[p], [%[r]], #8\n\t"
+                         "smlad %[a], %[x0], %[p], %[a]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t"
+                         "smlad %[a], %[x1], %[p], %[a]\n\t"
+                         "smlad %[a], %[x2], %[q], %[a]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t"
+                         "smlad %[a], %[x3], %[p], %[a]\n\t"
+                         "smmulr %[a], %[a], %[q]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t" EDGEQ_1X1S_ASM_TAIL
+                         : [a] "=&r"(a), [p] "=&r"(p), [q] "=&r"(q), [r] "+&r"(r), [o] "+&r"(o)
+                         : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3)
+                         : "memory", "cc");
+    }
+    else /* nw == 8 */
+    {
+        const int32_t x0 = xw[0], x1 = xw[1], x2 = xw[2], x3 = xw[3], x4 = xw[4], x5 = xw[5], x6 = xw[6],
+                      x7 = xw[7];
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a], %[p], [%[r]], #8\n\t"
+                         "smlad %[a], %[x0], %[p], %[a]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t"
+                         "smlad %[a], %[x1], %[p], %[a]\n\t"
+                         "smlad %[a], %[x2], %[q], %[a]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t"
+                         "smlad %[a], %[x3], %[p], %[a]\n\t"
+                         "smlad %[a], %[x4], %[q], %[a]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t"
+                         "smlad %[a], %[x5], %[p], %[a]\n\t"
+                         "smlad %[a], %[x6], %[q], %[a]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t"
+                         "smlad %[a], %[x7], %[p], %[a]\n\t"
+                         "smmulr %[a], %[a], %[q]\n\t"
+                         "ldrd %[p], %[q], [%[r]], #8\n\t" EDGEQ_1X1S_ASM_TAIL
+                         : [a] "=&r"(a), [p] "=&r"(p), [q] "=&r"(q), [r] "+&r"(r), [o] "+&r"(o)
+                         : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3), [x4] "r"(x4), [x5] "r"(x5),
+                           [x6] "r"(x6), [x7] "r"(x7)
+                         : "memory", "cc");
+    }
+}
+#endif
+
+static inline __attribute__((always_inline)) void edgeq_1x1s_pixels(const int8_t *x, int32_t pixels, const int32_t *table,
+                                                                     int32_t out_c, int32_t off2, int32_t act_min,
+                                                                     int32_t act_max, int8_t *out, int32_t nw,
+                                                                     int32_t full)
+{
+    int32_t p, oc, g;
+    for (p = 0; p < pixels; p++, x += 2 * nw, out += out_c)
+    {
+        int32_t xw[EDGEQ_1X1S_MAX_C / 2];
+        const int32_t *r = table;
+        for (g = 0; g < nw; g += 2)
+        {
+            const int32_t v = edgeq_read_s8x4(x + 2 * g);
+            xw[g] = edgeq_sxtab16(off2, v);
+            xw[g + 1] = edgeq_sxtab16_ror8(off2, v);
+        }
+#if defined(EDGEQ_DSP_ASM)
+        if (full && (nw == 4 || nw == 8))
+        {
+            edgeq_1x1s_pixel_asm(xw, table, out, nw);
+            continue;
+        }
+#endif
+        for (oc = 0; oc < out_c; oc++, r += 4 + nw)
+        {
+            int32_t acc = r[0], v;
+            for (g = 0; g < nw; g++)
+            {
+                acc = edgeq_smlad(xw[g], r[1 + g], acc);
+            }
+            v = edgeq_smmulr(acc, r[1 + nw]); /* acc is already doubled */
+            v = edgeq_ssat8((v + r[2 + nw] + (v >> 31)) >> (r[3 + nw] & 0xFF));
+            if (!full)
+            {
+                v = edgeq_clamp_i32(v, act_min, act_max);
+            }
+            out[oc] = (int8_t)v;
+        }
+    }
+}
+
+/* Whether the shallow route applies (see above); then runs it. */
+static int32_t edgeq_1x1s_run(const cmsis_nn_conv_params *conv_params,
+                              const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
+                              const int8_t *input_data, const int8_t *filter_data, const int32_t *bias_data,
+                              const cmsis_nn_dims *output_dims, int8_t *output_data)
+{
+    const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
+    const int32_t in_c = input_dims->c, out_c = output_dims->c, nw = in_c >> 1;
+    const int32_t off2 = edgeq_dup16(conv_params->input_offset), out_off = conv_params->output_offset;
+    const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
+    const int32_t full = act_min <= -128 && act_max >= 127;
+    int32_t table[EDGEQ_1X1S_TABLE_WORDS];
+    int32_t oc, g, *r = table;
+    if ((in_c & 3) != 0 || in_c < 4 || in_c > EDGEQ_1X1S_MAX_C || out_c * (4 + nw) > EDGEQ_1X1S_TABLE_WORDS ||
+        conv_params->stride.h != 1 || conv_params->stride.w != 1 ||
+        !edgeq_requant_bounded_ok(quant_params->multiplier, quant_params->shift, bias_data, out_c, in_c))
+    {
+        return 0;
+    }
+    for (oc = 0; oc < out_c; oc++, r += 4 + nw)
+    {
+        const edgeq_rq q = edgeq_rq_prepare(quant_params->multiplier[oc], quant_params->shift[oc], out_off);
+        const int8_t *w = filter_data + oc * in_c;
+        r[0] = (int32_t)((uint32_t)(bias_data != 0 ? bias_data[oc] : 0) << 1);
+        for (g = 0; g < nw; g += 2)
+        {
+            const int32_t v = edgeq_read_s8x4(w + 2 * g), lo = edgeq_sxtb16(v), hi = edgeq_sxtb16_ror8(v);
+            r[1 + g] = edgeq_sadd16(lo, lo);
+            r[2 + g] = edgeq_sadd16(hi, hi);
+        }
+        r[1 + nw] = q.m;
+        r[2 + nw] = q.k;
+        r[3 + nw] = q.e | (oc == out_c - 1 ? EDGEQ_1X1S_LAST : 0);
+    }
+    /* one copy per depth (constant trip counts: the pixel's words stay in registers) */
+#define EDGEQ_1X1S_CASE(NW)                                                                                           \
+    case NW:                                                                                                           \
+        if (full)                                                                                                      \
+        {                                                                                                              \
+            edgeq_1x1s_pixels(input_data, pixels, table, out_c, off2, act_min, act_max, output_data, NW, 1);           \
+        }                                                                                                              \
+        else                                                                                                           \
+        {                                                                                                              \
+            edgeq_1x1s_pixels(input_data, pixels, table, out_c, off2, act_min, act_max, output_data, NW, 0);           \
+        }                                                                                                              \
+        break;
+    switch (nw)
+    {
+        EDGEQ_1X1S_CASE(2)
+        EDGEQ_1X1S_CASE(4)
+        EDGEQ_1X1S_CASE(6)
+        default:
+        EDGEQ_1X1S_CASE(8)
+    }
+#undef EDGEQ_1X1S_CASE
+    return 1;
+}
+
+/*
  * The input offset is hoisted out of the inner loop: sum((x + off) * w) + bias =
  * sum(x * w) + (bias + off * sum(w)), both sides modulo 2^32. Valid because a 1x1 convolution
  * without padding has no padded taps (every tap really contributes (x + off) * w).
@@ -480,6 +656,11 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     const int32_t full_act = act_min <= -128 && act_max >= 127;
     int32_t p, oc, i;
+    if (edgeq_1x1s_run(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
+                       output_data))
+    {
+        return;
+    }
     if (edgeq_1x1w_run(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
                        output_data))
     {

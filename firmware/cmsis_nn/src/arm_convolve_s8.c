@@ -77,6 +77,77 @@ static void edgeq_col_interleave(int16_t *cols, int32_t i, int32_t k4)
  * not a multiple of four (the field lives on the stack). */
 #define EDGEQ_IM2COL_FIELD_MAX 512
 
+/* Kernel rows of a receptive field that lies wholly inside the input, gathered as int8 (rows of
+ * row_len bytes, src_step bytes apart in the input): a word at a time (unaligned words), the
+ * last row_len % 4 bytes one by one. */
+static inline void edgeq_field_rows(int8_t *f, const int8_t *src, int32_t k_h, int32_t row_len, int32_t src_step)
+{
+    const int32_t row_words = row_len & ~3;
+    int32_t ky, j;
+    for (ky = 0; ky < k_h; ky++, f += row_len, src += src_step)
+    {
+        for (j = 0; j < row_words; j += 4)
+        {
+            int32_t v = edgeq_read_s8x4(src + j);
+            /* (an empty asm on the value, here and below: GCC would turn the loops into memcpy
+             * calls, costlier than the copy of a few words) */
+            __asm__("" : "+r"(v));
+            memcpy(f + j, &v, 4);
+        }
+        for (; j < row_len; j++)
+        {
+            int32_t v = src[j];
+            __asm__("" : "+r"(v));
+            f[j] = (int8_t)v;
+        }
+    }
+}
+
+/* A gathered int8 field (k elements; 3 bytes of room past them) widened into pixel i's column,
+ * four at a time: SXTAB16 of a word gives (e0 + off, e2 + off) and (e1 + off, e3 + off), the
+ * [e0 e2 e1 e3] group order. The partial last group's missing elements are the pad byte
+ * (-input_offset), which widens to 0: those products vanish. */
+static inline void edgeq_field_widen(int16_t *cols, int32_t i, int8_t *field, int32_t k, int8_t pad, int32_t off2)
+{
+    int16_t *dst = cols + 4 * i;
+    int32_t j;
+    field[k] = pad;
+    field[k + 1] = pad;
+    field[k + 2] = pad;
+    for (j = 0; j < k; j += 4, dst += 8)
+    {
+        const int32_t v = edgeq_read_s8x4(field + j);
+        edgeq_write_s16x2(dst, edgeq_sxtab16(off2, v));
+        edgeq_write_s16x2(dst + 2, edgeq_sxtab16_ror8(off2, v));
+    }
+}
+
+/* The 3 x 3 x 3 field (an RGB first layer) of an interior pixel straight into pixel i's column:
+ * its seven words built from unaligned loads within the three 9-byte rows (bytes 8 of row 0
+ * and 0..2 of row 1 merged by a shift, likewise across rows 1 and 2; the 28th byte is the pad
+ * byte, so it widens to 0), each widened by two SXTAB16. No byte field, no loops. */
+static __attribute__((noinline)) void edgeq_field_333(int16_t *cols, int32_t i, const int8_t *r0, int32_t step, int32_t off2,
+                                   uint32_t pad24)
+{
+    const int8_t *r1 = r0 + step, *r2 = r1 + step;
+    int32_t *dst = (int32_t *)__builtin_assume_aligned(cols + 4 * i, 4);
+    uint16_t h;
+    int32_t w[7], g;
+    memcpy(&h, r1 + 7, 2);
+    w[0] = edgeq_read_s8x4(r0);
+    w[1] = edgeq_read_s8x4(r0 + 4);
+    w[2] = (int32_t)((uint32_t)(uint8_t)r0[8] | ((uint32_t)edgeq_read_s8x4(r1) << 8));
+    w[3] = edgeq_read_s8x4(r1 + 3);
+    w[4] = (int32_t)((uint32_t)h | ((uint32_t)edgeq_read_s8x4(r2) << 16));
+    w[5] = edgeq_read_s8x4(r2 + 2);
+    w[6] = (int32_t)(((uint32_t)edgeq_read_s8x4(r2 + 5) >> 8) | pad24); /* (no read past the row) */
+    for (g = 0; g < 7; g++, dst += 4)
+    {
+        dst[0] = edgeq_sxtab16(off2, w[g]);
+        dst[1] = edgeq_sxtab16_ror8(off2, w[g]);
+    }
+}
+
 /*
  * Pixel i's receptive field, in_c % 4 != 0 (a first layer's 1 or 3 channels): gathered first as
  * int8 in natural order (whole kernel rows copied when in bounds; padded taps get the byte
@@ -89,69 +160,53 @@ static void edgeq_im2col_field(int16_t *cols, int32_t i, const int8_t *in_b, int
                                int32_t in_c, int32_t c_stride, int32_t k_h, int32_t k_w, int32_t y0, int32_t x0,
                                int32_t dil_h, int32_t dil_w, int32_t in_off)
 {
-    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 4];
-    const int32_t k = k_h * k_w * in_c, k4 = k & ~3, row_len = k_w * in_c;
+    /* +8: whole words copied past a row's end and the pad bytes of the last group */
+    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 8];
+    const int32_t k = k_h * k_w * in_c, row_len = k_w * in_c;
     const int8_t pad = (int8_t)(-in_off);
     const int32_t off2 = edgeq_dup16(in_off);
     const int32_t row_contiguous = dil_w == 1 && c_stride == in_c && x0 >= 0 && x0 + k_w <= in_w;
     int8_t *f = field;
-    int16_t *dst = cols + 4 * i;
-    int32_t ky, kx, c, j;
-    for (ky = 0; ky < k_h; ky++)
+    int32_t ky, kx, c;
+    if (row_contiguous && y0 >= 0 && y0 + (k_h - 1) * dil_h < in_h)
     {
-        const int32_t y = y0 + ky * dil_h;
-        if (y < 0 || y >= in_h)
+        /* the whole field inside the input (every pixel of an interior run): each kernel row
+         * copied a word at a time (unaligned words), its last row_len % 4 bytes one by one */
+        edgeq_field_rows(field, in_b + (y0 * in_w + x0) * in_c, k_h, row_len, dil_h * in_w * in_c);
+    }
+    else
+    {
+        /* a border field: tap by tap, a padded tap's in_c bytes the pad byte (byte loops with an
+         * empty asm on the value: GCC would call memset / memcpy for a handful of bytes) */
+        for (ky = 0; ky < k_h; ky++)
         {
-            memset(f, pad, (size_t)row_len);
-            f += row_len;
-        }
-        else if (row_contiguous)
-        {
-            const int8_t *src = in_b + (y * in_w + x0) * in_c;
-            for (j = 0; j < row_len; j++)
-            {
-                f[j] = src[j];
-            }
-            f += row_len;
-        }
-        else
-        {
+            const int32_t y = y0 + ky * dil_h;
             for (kx = 0; kx < k_w; kx++, f += in_c)
             {
                 const int32_t x = x0 + kx * dil_w;
-                if (x < 0 || x >= in_w)
+                if (y < 0 || y >= in_h || x < 0 || x >= in_w)
                 {
-                    memset(f, pad, (size_t)in_c);
+                    for (c = 0; c < in_c; c++)
+                    {
+                        int32_t v = pad;
+                        __asm__("" : "+r"(v));
+                        f[c] = (int8_t)v;
+                    }
                 }
                 else
                 {
                     const int8_t *src = in_b + (y * in_w + x) * c_stride;
                     for (c = 0; c < in_c; c++)
                     {
-                        f[c] = src[c];
+                        int32_t v = src[c];
+                        __asm__("" : "+r"(v));
+                        f[c] = (int8_t)v;
                     }
                 }
             }
         }
     }
-    for (j = 0; j < k4; j += 4, dst += 8)
-    {
-        const int32_t v = edgeq_read_s8x4(field + j);
-        edgeq_write_s16x2(dst, edgeq_sxtab16(off2, v));
-        edgeq_write_s16x2(dst + 2, edgeq_sxtab16_ror8(off2, v));
-    }
-    if (j < k) /* the partial last group: same order, zero-filled (those products vanish) */
-    {
-        int16_t t[4] = {0, 0, 0, 0};
-        for (; j < k; j++)
-        {
-            t[j - k4] = (int16_t)(field[j] + in_off);
-        }
-        dst[0] = t[0];
-        dst[1] = t[2];
-        dst[2] = t[1];
-        dst[3] = t[3];
-    }
+    edgeq_field_widen(cols, i, field, k, pad, off2);
 }
 
 /* Pixel i's receptive field into the interleaved columns (k = k_h * k_w * in_c elements): in_c
@@ -466,6 +521,258 @@ static __attribute__((noinline)) void edgeq_conv_channels_mode(const int16_t *co
     }
 }
 
+/*
+ * The byte-field route as a whole layer loop (a first layer's 1 or 3 input channels: groups 1,
+ * in_c % 4 != 0, k <= EDGEQ_IM2COL_FIELD_MAX, the bounded requantization): pixel coordinates
+ * walked instead of divided, interior fields gathered inline (border ones by
+ * edgeq_im2col_field), and the filters widened once per call (per chunk of output channels
+ * when they outgrow EDGEQ_FIELD_TABLE_WORDS, 3 KB of stack) into a stack table in the order the block loop reads them: per output-channel pair a header
+ * {bias a, bias b, m, k, e of a, of b}, then per group of four taps {a (w0, w2), a (w1, w3),
+ * b (w0, w2), b (w1, w3)} as int16 pairs, the partial last group zero-filled. Per group of the
+ * 2 pixels x 2 channels block: 4 LDRD and 8 SMLAD (no sign extension, no tail), where the int8
+ * filters took 2 LDR and 4 SXTB16 more. Same sums (modulo 2^32) and the same requantization as
+ * the generic loop: the same bytes.
+ */
+#define EDGEQ_FIELD_TABLE_WORDS 768
+#define EDGEQ_FIELD_HEADER 8
+
+/* Words of the filter table for out_c channels of k taps. */
+static int32_t edgeq_field_table_words(int32_t out_c, int32_t k)
+{
+    return ((out_c + 1) >> 1) * (EDGEQ_FIELD_HEADER + ((k + 3) & ~3));
+}
+
+/* Taps [4g, 4g + 4) of a k-tap filter as one word, the taps past k as 0. */
+static int32_t edgeq_field_group(const int8_t *w, int32_t g, int32_t k)
+{
+    if (4 * g + 4 <= k)
+    {
+        return edgeq_read_s8x4(w + 4 * g);
+    }
+    {
+        int8_t t[4] = {0, 0, 0, 0};
+        int32_t j;
+        for (j = 4 * g; j < k; j++)
+        {
+            t[j - 4 * g] = w[j];
+        }
+        return edgeq_read_s8x4(t);
+    }
+}
+
+static void edgeq_field_table(int32_t *table, const int8_t *filter, const int32_t *bias, const int32_t *mult,
+                              const int32_t *shift, int32_t out_off, int32_t out_c, int32_t k)
+{
+    const int32_t n_g = (k + 3) >> 2;
+    int32_t oc, g;
+    for (oc = 0; oc < out_c; oc += 2)
+    {
+        const int32_t ob = oc + 1 < out_c ? oc + 1 : oc; /* an odd last channel repeats (not stored) */
+        const int8_t *wa = filter + oc * k, *wb = filter + ob * k;
+        const edgeq_rq qa = edgeq_rq_prepare(mult[oc], shift[oc], out_off), qb = edgeq_rq_prepare(mult[ob], shift[ob], out_off);
+        table[0] = bias != 0 ? bias[oc] : 0;
+        table[1] = bias != 0 ? bias[ob] : 0;
+        table[2] = qa.m;
+        table[3] = qa.k;
+        table[4] = qa.e;
+        table[5] = qb.m;
+        table[6] = qb.k;
+        table[7] = qb.e;
+        table += EDGEQ_FIELD_HEADER;
+        for (g = 0; g < n_g; g++, table += 4)
+        {
+            const int32_t va = edgeq_field_group(wa, g, k), vb = edgeq_field_group(wb, g, k);
+            table[0] = edgeq_sxtb16(va);
+            table[1] = edgeq_sxtb16_ror8(va);
+            table[2] = edgeq_sxtb16(vb);
+            table[3] = edgeq_sxtb16_ror8(vb);
+        }
+    }
+}
+
+/* acc += the 2 x 2 block over n_g >= 1 groups: col the pixel pair's columns, w the pair's
+ * widened filter groups. */
+#if defined(EDGEQ_DSP_ASM)
+static inline void edgeq_field_block(const int16_t *col, const int32_t *w, int32_t n_g, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t c0, c1, d0, d1, p, q;
+    __asm__("1:\n\t"
+            "ldrd %[c0], %[c1], [%[col]], #8\n\t"
+            "ldrd %[d0], %[d1], [%[col]], #8\n\t"
+            "ldrd %[p], %[q], [%[w]], #8\n\t"
+            "smlad %[a00], %[c0], %[p], %[a00]\n\t"
+            "smlad %[a00], %[c1], %[q], %[a00]\n\t"
+            "smlad %[a10], %[d0], %[p], %[a10]\n\t"
+            "smlad %[a10], %[d1], %[q], %[a10]\n\t"
+            "ldrd %[p], %[q], [%[w]], #8\n\t"
+            "smlad %[a01], %[c0], %[p], %[a01]\n\t"
+            "smlad %[a01], %[c1], %[q], %[a01]\n\t"
+            "smlad %[a11], %[d0], %[p], %[a11]\n\t"
+            "smlad %[a11], %[d1], %[q], %[a11]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [col] "+&r"(col), [w] "+&r"(w),
+              [n] "+&r"(n_g), [c0] "=&r"(c0), [c1] "=&r"(c1), [d0] "=&r"(d0), [d1] "=&r"(d1), [p] "=&r"(p),
+              [q] "=&r"(q)
+            :
+            : "memory", "cc");
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#else
+static inline void edgeq_field_block(const int16_t *col, const int32_t *w, int32_t n_g, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (; n_g > 0; n_g--, col += 8, w += 4)
+    {
+        const int32_t c0 = edgeq_read_s16x2(col), c1 = edgeq_read_s16x2(col + 2);
+        const int32_t d0 = edgeq_read_s16x2(col + 4), d1 = edgeq_read_s16x2(col + 6);
+        a00 = edgeq_smlad(c1, w[1], edgeq_smlad(c0, w[0], a00));
+        a10 = edgeq_smlad(d1, w[1], edgeq_smlad(d0, w[0], a10));
+        a01 = edgeq_smlad(c1, w[3], edgeq_smlad(c0, w[2], a01));
+        a11 = edgeq_smlad(d1, w[3], edgeq_smlad(d0, w[2], a11));
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#endif
+
+/* Every output channel of the pixel pair in cols (n_px 1 or 2). */
+static inline void edgeq_field_channels(const int16_t *cols, const int32_t *table, int32_t n_g, int32_t out_c,
+                                        int32_t clamp, int32_t act_min, int32_t act_max, int32_t n_px, int8_t *out0,
+                                        int8_t *out1)
+{
+    const int32_t rec = EDGEQ_FIELD_HEADER + 4 * n_g;
+    int32_t oc;
+    for (oc = 0; oc < out_c; oc += 2, table += rec)
+    {
+        int32_t acc[4], r00, r01, r10, r11;
+        acc[0] = acc[2] = table[0];
+        acc[1] = acc[3] = table[1];
+        edgeq_field_block((const int16_t *)__builtin_assume_aligned(cols, 4), table + EDGEQ_FIELD_HEADER, n_g, acc);
+        r00 = edgeq_requant_bounded(acc[0], table[2], table[3], table[4]);
+        r10 = edgeq_requant_bounded(acc[2], table[2], table[3], table[4]);
+        r01 = edgeq_requant_bounded(acc[1], table[5], table[6], table[7]);
+        r11 = edgeq_requant_bounded(acc[3], table[5], table[6], table[7]);
+        if (clamp)
+        {
+            r00 = edgeq_clamp_i32(r00, act_min, act_max);
+            r01 = edgeq_clamp_i32(r01, act_min, act_max);
+            r10 = edgeq_clamp_i32(r10, act_min, act_max);
+            r11 = edgeq_clamp_i32(r11, act_min, act_max);
+        }
+        out0[oc] = (int8_t)r00;
+        if (n_px == 2)
+        {
+            out1[oc] = (int8_t)r10;
+        }
+        if (oc + 1 < out_c)
+        {
+            out0[oc + 1] = (int8_t)r01;
+            if (n_px == 2)
+            {
+                out1[oc + 1] = (int8_t)r11;
+            }
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+edgeq_conv_field_run(int16_t *cols, const cmsis_nn_conv_params *conv_params, const int32_t *table,
+                     const cmsis_nn_dims *input_dims, const int8_t *input_data, const cmsis_nn_dims *filter_dims,
+                     const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t n_oc, int32_t clamp)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_w = output_dims->w, out_c = output_dims->c, pixels = output_dims->h * out_w;
+    const int32_t k = k_h * k_w * in_c, row_len = k_w * in_c, n_g = (k + 3) >> 2;
+    const int32_t stride_h = conv_params->stride.h, stride_w = conv_params->stride.w;
+    const int32_t pad_h = conv_params->padding.h, pad_w = conv_params->padding.w;
+    const int32_t dil_h = k_h == 1 ? 1 : conv_params->dilation.h, dil_w = k_w == 1 ? 1 : conv_params->dilation.w;
+    const int32_t in_off = conv_params->input_offset;
+    const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
+    const int32_t y_reach = (k_h - 1) * dil_h, src_step = dil_h * in_w * in_c;
+    const int8_t pad = (int8_t)(-in_off);
+    const int32_t off2 = edgeq_dup16(in_off);
+    const uint32_t pad24 = (uint32_t)(uint8_t)pad << 24;
+    int8_t field[EDGEQ_IM2COL_FIELD_MAX + 8];
+    int32_t b, p, i;
+    for (b = 0; b < input_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_h * in_w * in_c;
+        int8_t *out0 = output_data + b * pixels * out_c;
+        int32_t oy = 0, ox = 0; /* pixel p's coordinates */
+        for (p = 0; p < pixels; p += 2, out0 += 2 * out_c)
+        {
+            const int32_t n_px = pixels - p >= 2 ? 2 : 1;
+            for (i = 0; i < 2; i++)
+            {
+                /* an odd last pixel fills both columns (its duplicate results are not stored) */
+                const int32_t y0 = oy * stride_h - pad_h, x0 = ox * stride_w - pad_w;
+                if (dil_w == 1 && y0 >= 0 && y0 + y_reach < in_h && x0 >= 0 && x0 + k_w <= in_w)
+                {
+                    const int8_t *src = in_b + (y0 * in_w + x0) * in_c;
+                    if (k_h == 3 && row_len == 9)
+                    {
+                        edgeq_field_333(cols, i, src, src_step, off2, pad24);
+                    }
+                    else
+                    {
+                        edgeq_field_rows(field, src, k_h, row_len, src_step);
+                        edgeq_field_widen(cols, i, field, k, pad, off2);
+                    }
+                }
+                else
+                {
+                    edgeq_im2col_field(cols, i, in_b, in_h, in_w, in_c, in_c, k_h, k_w, y0, x0, dil_h, dil_w, in_off);
+                }
+                if (i < n_px && ++ox == out_w)
+                {
+                    ox = 0;
+                    oy++;
+                }
+            }
+            edgeq_field_channels(cols, table, n_g, n_oc, clamp, act_min, act_max, n_px, out0, out0 + out_c);
+        }
+    }
+}
+
+static __attribute__((noinline)) void
+edgeq_conv_field_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
+                     const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
+                     const int8_t *input_data, const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                     const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data, int32_t clamp)
+{
+    /* output channels in chunks of as many pairs as the table holds (each chunk gathers the
+     * fields again: only layers with many filters, e.g. kws's 64 of 40 taps, take two) */
+    const int32_t out_c = output_dims->c, k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t chunk = 2 * (EDGEQ_FIELD_TABLE_WORDS / edgeq_field_table_words(2, k));
+    int32_t table[EDGEQ_FIELD_TABLE_WORDS];
+    int32_t c0;
+    for (c0 = 0; c0 < out_c; c0 += chunk)
+    {
+        const int32_t n_oc = out_c - c0 < chunk ? out_c - c0 : chunk;
+        edgeq_field_table(table, filter_data + c0 * k, bias_data != 0 ? bias_data + c0 : 0,
+                          quant_params->multiplier + c0, quant_params->shift + c0, conv_params->output_offset, n_oc,
+                          k);
+        if (clamp)
+        {
+            edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims,
+                                 output_data + c0, n_oc, 1);
+        }
+        else
+        {
+            edgeq_conv_field_run(cols, conv_params, table, input_dims, input_data, filter_dims, output_dims,
+                                 output_data + c0, n_oc, 0);
+        }
+    }
+}
+
 static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
                                   const cmsis_nn_per_channel_quant_params *quant_params,
                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -489,6 +796,14 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                                                                                                       : 0;
     int32_t b, p, i, g;
 
+    if (groups == 1 && mode >= 3 && (in_c & 3) != 0 && k <= EDGEQ_IM2COL_FIELD_MAX &&
+        conv_params->input_offset >= -127 &&
+        conv_params->input_offset <= 128)
+    {
+        edgeq_conv_field_dsp(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                             bias_data, output_dims, output_data, mode == 3);
+        return;
+    }
     for (b = 0; b < input_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_h * in_w * in_c;
