@@ -173,6 +173,8 @@ EDGEQ_MVE_INLINE int32_t vmladavaq_s8(int32_t acc, int8x16_t a, int8x16_t b)
     }
     return (int32_t)s;
 }
+/* VMLADAV: the same without an accumulator */
+EDGEQ_MVE_INLINE int32_t vmladavq_s8(int8x16_t a, int8x16_t b) { return vmladavaq_s8(0, a, b); }
 EDGEQ_MVE_INLINE int32_t vmladavaq_s16(int32_t acc, int16x8_t a, int16x8_t b)
 {
     uint32_t s = (uint32_t)acc;
