@@ -65,7 +65,7 @@ def mve_small_depth():
     (3x3x3 = 27 taps, stride 2, padded borders; 10x4x1 = 40 like KWS; 3x3x5 = 45 with 15-byte
     kernel rows; a dilated one on the generic gather), 1x1 depths 3, 8, 16, 33 and 48 (predicated
     row loads, the last channels' weight loads stopping at the filter's end: out channels 1, 7,
-    16, 131 > the 128-channel chunk), shifts of either sign (a 1x1 after a tiny-range input),
+    16, 131 > the 128-channel chunk), 1x1 depths 50 and 64 (one row in four vectors), shifts of either sign (a 1x1 after a tiny-range input),
     odd pixel counts."""
     import keras
     from keras import layers as L
@@ -87,6 +87,8 @@ def mve_small_depth():
         L.Conv2D(131, 1)(c33),
         L.Conv2D(9, 1, strides=2)(c48),
         L.Conv2D(6, 1)(L.Multiply()([x, x])),
+        L.Conv2D(131, 1)(L.Conv2D(64, 1)(x)),
+        L.Conv2D(5, 1, activation="relu")(L.Conv2D(50, 1)(x)),
     ]
     return keras.Model(x, outs), _u(-1, 2, (1, 9, 7, 3)), "int8"
 

@@ -303,6 +303,38 @@ static void edgeq_mve_small_k_any(const int8x16_t *xa, const int8x16_t *xb, int3
     }
 }
 
+/*
+ * One input row of depth 48 < k <= 64 held in four vectors (lanes from k on zero): acc[c - c0]
+ * for c in [c0, c1), four weight loads and four VMLADAVA per channel (two rows would need eight
+ * vectors: more than the eight Q registers leave for the weights). c_safe as edgeq_mve_small_k.
+ */
+static void edgeq_mve_k64_row(const int8x16_t *xa, const int8_t *filter, int32_t k, int32_t c0, int32_t c1,
+                              int32_t c_safe, int32_t *acc)
+{
+    const int8x16_t x0 = xa[0], x1 = xa[1], x2 = xa[2], x3 = xa[3];
+    const int8_t *w = filter + c0 * k;
+    const int32_t c_end = c_safe < c1 ? c_safe : c1;
+    int32_t c;
+    for (c = c0; c < c_end; c++)
+    {
+        int32_t a = vmladavq_s8(x0, vldrbq_s8(w));
+        a = vmladavaq_s8(a, x1, vldrbq_s8(w + 16));
+        a = vmladavaq_s8(a, x2, vldrbq_s8(w + 32));
+        a = vmladavaq_s8(a, x3, vldrbq_s8(w + 48));
+        acc[c - c0] = a;
+        w += k;
+    }
+    for (; c < c1; c++)
+    {
+        int32_t a = vmladavq_s8(x0, vldrbq_s8(w));
+        a = vmladavaq_s8(a, x1, vldrbq_s8(w + 16));
+        a = vmladavaq_s8(a, x2, vldrbq_s8(w + 32));
+        a = vmladavaq_s8(a, x3, vldrbq_z_s8(w + 48, vctp8q((uint32_t)(k - 48))));
+        acc[c - c0] = a;
+        w += k;
+    }
+}
+
 /* the largest depth the small-depth path takes */
 #define EDGEQ_MVE_SMALL_K 48
 
@@ -334,6 +366,26 @@ static inline void edgeq_mve_load_row(int8x16_t *xv, const int8_t *row, int32_t 
     {
         xv[i] = vldrbq_z_s8(row + 16 * i, vctp8q((uint32_t)(k - 16 * i)));
     }
+}
+
+/* edgeq_mve_rows2 for 48 < k <= 64 (rows x0, x1 as there): each row in four vectors, one row
+ * at a time (edgeq_mve_k64_row). */
+static void edgeq_mve_k64_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, const int8_t *filter, int32_t k,
+                                int32_t c0, int32_t c1, int32_t c_safe, const int32_t *corr, const int32_t *mult,
+                                const int32_t *shift, int32_t simple, int32_t out_off, int32_t act_min,
+                                int32_t act_max, int8_t *out0, int8_t *out1)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    int8x16_t xv[4];
+    edgeq_mve_load_row(xv, x0, k);
+    edgeq_mve_k64_row(xv, filter, k, c0, c1, c_safe, acc0);
+    if (n_rows == 2)
+    {
+        edgeq_mve_load_row(xv, x1, k);
+        edgeq_mve_k64_row(xv, filter, k, c0, c1, c_safe, acc1);
+    }
+    edgeq_mve_requant_rows(acc0, acc1, n_rows, c1 - c0, corr, mult + c0, shift + c0, simple, out_off, act_min,
+                           act_max, out0 + c0, out1 + c0);
 }
 
 /*
@@ -530,6 +582,15 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
                                       conv_params->output_offset, conv_params->activation.min,
                                       conv_params->activation.max, output_data + p * out_c,
                                       output_data + (p + n_rows - 1) * out_c);
+                continue;
+            }
+            if (in_c <= 64)
+            {
+                edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, corr,
+                                    quant_params->multiplier, quant_params->shift, simple,
+                                    conv_params->output_offset, conv_params->activation.min,
+                                    conv_params->activation.max, output_data + p * out_c,
+                                    output_data + (p + n_rows - 1) * out_c);
                 continue;
             }
             edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, corr, quant_params->multiplier,
