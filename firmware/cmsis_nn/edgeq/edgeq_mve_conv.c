@@ -441,7 +441,7 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
 /* ------------------------------------------------------------------ fully connected */
 
 /* One input row: units [0, units) three at a time, the weight sums in the same pass. */
-static void edgeq_mve_fc_row(const int8_t *x, const int8_t *filter, int32_t k, int32_t units, const int32_t *bias,
+static __attribute__((noinline)) void edgeq_mve_fc_row(const int8_t *x, const int8_t *filter, int32_t k, int32_t units, const int32_t *bias,
                              int32_t in_off, const int32_t *mult, const int32_t *shift, int32_t per_channel,
                              int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out)
 {
