@@ -59,6 +59,56 @@ def mve_edges():
     return keras.Model(x, outs), _u(-1, 2, (1, 7, 5, 19)), "int8"
 
 
+def mve_small_depth():
+    """Shapes of the small-depth matrix path (receptive fields or 1x1 depths of at most 48 bytes
+    held in registers: 1, 2 or 3 vectors): first-layer convolutions on 3- and 1-channel input
+    (3x3x3 = 27 taps, stride 2, padded borders; 10x4x1 = 40 like KWS; 3x3x5 = 45 with 15-byte
+    kernel rows; a dilated one on the generic gather), 1x1 depths 3, 8, 16, 33 and 48 (predicated
+    row loads, the last channels' weight loads stopping at the filter's end: out channels 1, 7,
+    16, 131 > the 128-channel chunk), 1x1 depths 50 and 64 (one row in four vectors), shifts of either sign (a 1x1 after a tiny-range input),
+    odd pixel counts."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 7, 3), batch_size=1)
+    one = L.Conv2D(1, 1)(x)
+    five = L.Conv2D(5, 1)(x)
+    eight = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+    c33 = L.Conv2D(33, 1)(x)
+    c48 = L.Conv2D(48, 1)(x)
+    outs = [
+        eight,
+        L.Conv2D(7, 3, padding="same")(x),
+        L.Conv2D(5, (10, 4), strides=(2, 2), padding="same")(one),
+        L.Conv2D(131, 3, padding="valid")(five),
+        L.Conv2D(4, 3, dilation_rate=2, padding="same")(x),
+        L.Conv2D(1, 1)(x),
+        L.Conv2D(16, 1, activation="relu")(eight),
+        L.Conv2D(7, 1)(L.Conv2D(16, 1)(x)),
+        L.Conv2D(131, 1)(c33),
+        L.Conv2D(9, 1, strides=2)(c48),
+        L.Conv2D(6, 1)(L.Multiply()([x, x])),
+        L.Conv2D(131, 1)(L.Conv2D(64, 1)(x)),
+        L.Conv2D(5, 1, activation="relu")(L.Conv2D(50, 1)(x)),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 9, 7, 3)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_small_depth_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_small_depth)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_small_depth-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(12)
+        model, data_fn, io = mve_small_depth()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
 @pytest.fixture(scope="module")
 def mve_edges_tflite(request) -> bytes:
     import tensorflow as tf
@@ -105,6 +155,18 @@ def test_mve_edges_bit_exact_on_host(mve_edges_tflite, builder_mve):
 
 
 @pytest.mark.toolchain
+def test_mve_small_depth_bit_exact_on_host(mve_small_depth_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_small_depth_tflite)
+    inputs = random_inputs(g, 16, seed=13)
+    ref = tflm_run_many([(mve_small_depth_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve small depth (MVE path)",
+                     builder_mve.build(mve_small_depth_tflite, name="mve_small_depth").run(inputs), ref)
+
+
+@pytest.mark.toolchain
 def test_mve_code_path_families_bit_exact_on_host(family_results, family_models, builder_mve):  # noqa: F811
     """Every op family of tests/test_codegen_ops.py through the emulated MVE path."""
     from concurrent.futures import ThreadPoolExecutor
@@ -141,3 +203,14 @@ def test_mve_edges_bit_exact_on_cortex_m55(mve_edges_tflite, tmp_path):
     ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_edges_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_edges")
     assert_bit_exact("mve edges (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_small_depth_bit_exact_on_cortex_m55(mve_small_depth_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_small_depth_tflite)
+    inputs = random_inputs(g, 3, seed=14)
+    ref = tflm_run_many([(mve_small_depth_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_small_depth_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_small_depth")
+    assert_bit_exact("mve small depth (Cortex-M55)", got, ref)

@@ -173,6 +173,8 @@ EDGEQ_MVE_INLINE int32_t vmladavaq_s8(int32_t acc, int8x16_t a, int8x16_t b)
     }
     return (int32_t)s;
 }
+/* VMLADAV: the same without an accumulator */
+EDGEQ_MVE_INLINE int32_t vmladavq_s8(int8x16_t a, int8x16_t b) { return vmladavaq_s8(0, a, b); }
 EDGEQ_MVE_INLINE int32_t vmladavaq_s16(int32_t acc, int16x8_t a, int16x8_t b)
 {
     uint32_t s = (uint32_t)acc;
@@ -244,6 +246,50 @@ EDGEQ_MVE_INLINE int16x8_t vmovntq_s32(int16x8_t a, int32x4_t b)
     }
     return a;
 }
+/* VQMOVN(B|T).S32: b's lanes saturated to int16 into the even / odd elements of a */
+EDGEQ_MVE_INLINE int16_t edgeq_emu_sat16(int32_t x)
+{
+    return (int16_t)(x > INT16_MAX ? INT16_MAX : (x < INT16_MIN ? INT16_MIN : x));
+}
+EDGEQ_MVE_INLINE int16x8_t vqmovnbq_s32(int16x8_t a, int32x4_t b)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        a.v[2 * i] = edgeq_emu_sat16(b.v[i]);
+    }
+    return a;
+}
+EDGEQ_MVE_INLINE int16x8_t vqmovntq_s32(int16x8_t a, int32x4_t b)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        a.v[2 * i + 1] = edgeq_emu_sat16(b.v[i]);
+    }
+    return a;
+}
+/* VQSHL.S16 #n (saturating left shift, 0 <= n <= 15) and VSHR.S16 #n (arithmetic, 1 <= n <= 16) */
+EDGEQ_MVE_INLINE int16x8_t edgeq_emu_vqshl16(int16x8_t a, int n)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        a.v[i] = edgeq_emu_sat16((int32_t)a.v[i] * (1 << n));
+    }
+    return a;
+}
+#define vqshlq_n_s16(a, n) edgeq_emu_vqshl16((a), (n))
+EDGEQ_MVE_INLINE int16x8_t edgeq_emu_vshr16(int16x8_t a, int n)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        a.v[i] = (int16_t)((int32_t)a.v[i] >> n);
+    }
+    return a;
+}
+#define vshrq_n_s16(a, n) edgeq_emu_vshr16((a), (n))
 EDGEQ_MVE_INLINE int8x16_t vdupq_n_s8(int8_t x)
 {
     int8x16_t r;

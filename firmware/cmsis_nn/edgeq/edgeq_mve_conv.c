@@ -129,27 +129,66 @@ static inline __attribute__((always_inline)) void edgeq_mve_store4(int8_t *out, 
     vstrbq_p_s32(out, r, pred);
 }
 
-/* What every channel group of edgeq_mve_rows2 shares (one pointer instead of many arguments). */
-typedef struct
+/*
+ * Requantize n channels of one or two rows of raw accumulators (acc0, acc1: the dot products of
+ * channels [c0, c0 + n), without bias or offset terms), four channels per vector with the
+ * corrections, multipliers and shifts loaded contiguously (mult, shift, corr indexed from c0):
+ * out0[0..n), out1[0..n). The accumulate loops only store scalars, so the per-channel work is
+ * done once per four channels here instead of once per three-channel group with lanes unused.
+ * simple: every shift negative (edgeq_mve_all_right).
+ */
+static void edgeq_mve_requant_rows(const int32_t *acc0, const int32_t *acc1, int32_t n_rows, int32_t n,
+                                   const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t simple,
+                                   int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out0, int8_t *out1)
 {
-    const int8_t *filter;
-    const int32_t *corr, *mult, *shift; /* corr indexed from c0 */
-    int32_t k, c0, per_channel, out_off, act_min, act_max;
-} edgeq_mve_rows_args;
+    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
+    const mve_pred16_t all = vctp32q(4u);
+    int32_t c = 0;
+    if (simple && n_rows == 2)
+    {
+        for (; c + 4 <= n; c += 4)
+        {
+            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, 1, all, 1);
+            const int32x4_t cv = vldrwq_s32(corr + c);
+            edgeq_mve_store4(out0 + c, vaddq_s32(vldrwq_s32(acc0 + c), cv), &rq, out_off, lo, hi, all, 1);
+            edgeq_mve_store4(out1 + c, vaddq_s32(vldrwq_s32(acc1 + c), cv), &rq, out_off, lo, hi, all, 1);
+        }
+    }
+    else if (simple)
+    {
+        for (; c + 4 <= n; c += 4)
+        {
+            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, 1, all, 1);
+            const int32x4_t cv = vldrwq_s32(corr + c);
+            edgeq_mve_store4(out0 + c, vaddq_s32(vldrwq_s32(acc0 + c), cv), &rq, out_off, lo, hi, all, 1);
+        }
+    }
+    for (; c < n; c += 4)
+    {
+        /* shifts of either sign, and the predicated tail of fewer than four channels */
+        const mve_pred16_t pred = vctp32q((uint32_t)(n - c));
+        const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, 1, pred, 0);
+        const int32x4_t cv = vldrwq_z_s32(corr + c, pred);
+        edgeq_mve_store4(out0 + c, vaddq_s32(vldrwq_z_s32(acc0 + c, pred), cv), &rq, out_off, lo, hi, pred, 0);
+        if (n_rows == 2)
+        {
+            edgeq_mve_store4(out1 + c, vaddq_s32(vldrwq_z_s32(acc1 + c, pred), cv), &rq, out_off, lo, hi, pred, 0);
+        }
+    }
+}
 
 /*
- * Channels [c, c + n) (n <= 3; full: n == 3) of two input rows x0, x1 (x1 = x0 for one row,
- * out1 then a dummy): out0[c..], out1[c..].
+ * The dot products of channels [c, c + 3) (fewer at the end: the missing filter rows repeat
+ * the first, their sums land in acc[3] slots the caller ignores) with two input rows x0, x1 of
+ * depth k: acc0[0..3), acc1[0..3).
  */
-static inline __attribute__((always_inline)) void edgeq_mve_group(const edgeq_mve_rows_args *a, const int8_t *x0,
-                                                                  const int8_t *x1, int32_t c, int32_t n, int full,
-                                                                  int simple, int8_t *out0, int8_t *out1)
+static inline __attribute__((always_inline)) void edgeq_mve_group(const int8_t *filter, int32_t k, const int8_t *x0,
+                                                                  const int8_t *x1, int32_t c, int32_t n,
+                                                                  int32_t *acc0, int32_t *acc1)
 {
-    const int32_t k = a->k;
-    const mve_pred16_t pred = vctp32q((uint32_t)n);
-    const int8_t *w0 = a->filter + c * k;
-    const int8_t *w1 = full || n > 1 ? w0 + k : w0;
-    const int8_t *w2 = full || n > 2 ? w0 + 2 * k : w0;
+    const int8_t *w0 = filter + c * k;
+    const int8_t *w1 = n > 1 ? w0 + k : w0;
+    const int8_t *w2 = n > 2 ? w0 + 2 * k : w0;
     int32_t a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0;
     int32_t i;
     for (i = k >> 4; i > 0; i--)
@@ -180,16 +219,173 @@ static inline __attribute__((always_inline)) void edgeq_mve_group(const edgeq_mv
         b1 = vmladavaq_s8(b1, u1, v1);
         b2 = vmladavaq_s8(b2, u1, v2);
     }
+    acc0[0] = a0;
+    acc0[1] = a1;
+    acc0[2] = a2;
+    acc1[0] = b0;
+    acc1[1] = b1;
+    acc1[2] = b2;
+}
+
+/*
+ * Small depth (k <= 16 * nv, nv <= 3): the two input rows stay in registers as nv vectors each
+ * (xa, xb; lanes from k on zero), and every output channel costs nv weight loads and 2 nv
+ * VMLADAVA. A channel's weight vectors run on into the next channel's weights, which meet the
+ * rows' zero lanes; only the last channels, whose vectors would read past the filter, load
+ * predicated (c_safe: the first such channel).
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_small_k(const int8x16_t *xa, const int8x16_t *xb,
+                                                                    int nv, const int8_t *filter, int32_t k,
+                                                                    int32_t c0, int32_t c1, int32_t c_safe,
+                                                                    int32_t *acc0, int32_t *acc1)
+{
+    const int8x16_t x00 = xa[0], x10 = xb[0];
+    const int8x16_t x01 = nv > 1 ? xa[1] : x00, x11 = nv > 1 ? xb[1] : x10;
+    const int8x16_t x02 = nv > 2 ? xa[2] : x00, x12 = nv > 2 ? xb[2] : x10;
+    const int8_t *w = filter + c0 * k;
+    const int32_t c_end = c_safe < c1 ? c_safe : c1;
+    int32_t c;
+    for (c = c0; c < c_end; c++)
     {
-        const edgeq_mve_rq rq = edgeq_mve_rq_load(a->mult + (a->per_channel ? c : 0),
-                                                  a->shift + (a->per_channel ? c : 0), a->per_channel, pred, simple);
-        const int32x4_t cv = vldrwq_z_s32(a->corr + (c - a->c0), pred);
-        const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
-        edgeq_mve_store4(out0 + c, vaddq_s32(edgeq_mve_lanes3(a0, a1, a2), cv), &rq, a->out_off, lo, hi, pred,
-                         simple);
-        edgeq_mve_store4(out1 + c, vaddq_s32(edgeq_mve_lanes3(b0, b1, b2), cv), &rq, a->out_off, lo, hi, pred,
-                         simple);
+        int32_t a, b;
+        const int8x16_t w0 = vldrbq_s8(w);
+        a = vmladavq_s8(x00, w0);
+        b = vmladavq_s8(x10, w0);
+        if (nv > 1)
+        {
+            const int8x16_t w1 = vldrbq_s8(w + 16);
+            a = vmladavaq_s8(a, x01, w1);
+            b = vmladavaq_s8(b, x11, w1);
+        }
+        if (nv > 2)
+        {
+            const int8x16_t w2 = vldrbq_s8(w + 32);
+            a = vmladavaq_s8(a, x02, w2);
+            b = vmladavaq_s8(b, x12, w2);
+        }
+        acc0[c - c0] = a;
+        acc1[c - c0] = b;
+        w += k;
     }
+    for (; c < c1; c++)
+    {
+        int32_t a, b, i;
+        const int8x16_t xs0[3] = {x00, x01, x02}, xs1[3] = {x10, x11, x12};
+        a = 0;
+        b = 0;
+        for (i = 0; i < nv && 16 * i < k; i++)
+        {
+            const int8x16_t wv = vldrbq_z_s8(w + 16 * i, vctp8q((uint32_t)(k - 16 * i)));
+            a = vmladavaq_s8(a, xs0[i], wv);
+            b = vmladavaq_s8(b, xs1[i], wv);
+        }
+        acc0[c - c0] = a;
+        acc1[c - c0] = b;
+        w += k;
+    }
+}
+
+/* Rows of up to 48 bytes whose lanes from k on are zero: xa, xb hold nv = ceil(k / 16) vectors. */
+static void edgeq_mve_small_k_any(const int8x16_t *xa, const int8x16_t *xb, int32_t k, const int8_t *filter,
+                                  int32_t c0, int32_t c1, int32_t c_safe, int32_t *acc0, int32_t *acc1)
+{
+    if (k <= 16)
+    {
+        edgeq_mve_small_k(xa, xb, 1, filter, k, c0, c1, c_safe, acc0, acc1);
+    }
+    else if (k <= 32)
+    {
+        edgeq_mve_small_k(xa, xb, 2, filter, k, c0, c1, c_safe, acc0, acc1);
+    }
+    else
+    {
+        edgeq_mve_small_k(xa, xb, 3, filter, k, c0, c1, c_safe, acc0, acc1);
+    }
+}
+
+/*
+ * One input row of depth 48 < k <= 64 held in four vectors (lanes from k on zero): acc[c - c0]
+ * for c in [c0, c1), four weight loads and four VMLADAVA per channel (two rows would need eight
+ * vectors: more than the eight Q registers leave for the weights). c_safe as edgeq_mve_small_k.
+ */
+static void edgeq_mve_k64_row(const int8x16_t *xa, const int8_t *filter, int32_t k, int32_t c0, int32_t c1,
+                              int32_t c_safe, int32_t *acc)
+{
+    const int8x16_t x0 = xa[0], x1 = xa[1], x2 = xa[2], x3 = xa[3];
+    const int8_t *w = filter + c0 * k;
+    const int32_t c_end = c_safe < c1 ? c_safe : c1;
+    int32_t c;
+    for (c = c0; c < c_end; c++)
+    {
+        int32_t a = vmladavq_s8(x0, vldrbq_s8(w));
+        a = vmladavaq_s8(a, x1, vldrbq_s8(w + 16));
+        a = vmladavaq_s8(a, x2, vldrbq_s8(w + 32));
+        a = vmladavaq_s8(a, x3, vldrbq_s8(w + 48));
+        acc[c - c0] = a;
+        w += k;
+    }
+    for (; c < c1; c++)
+    {
+        int32_t a = vmladavq_s8(x0, vldrbq_s8(w));
+        a = vmladavaq_s8(a, x1, vldrbq_s8(w + 16));
+        a = vmladavaq_s8(a, x2, vldrbq_s8(w + 32));
+        a = vmladavaq_s8(a, x3, vldrbq_z_s8(w + 48, vctp8q((uint32_t)(k - 48))));
+        acc[c - c0] = a;
+        w += k;
+    }
+}
+
+/* the largest depth the small-depth path takes */
+#define EDGEQ_MVE_SMALL_K 48
+
+/* The first channel whose nv weight vectors (nv = ceil(k / 16)) would read past out_c rows of k. */
+static int32_t edgeq_mve_c_safe(int32_t k, int32_t out_c)
+{
+    const int32_t span = 16 * ((k + 15) >> 4);
+    return out_c + 1 - (span + k - 1) / k;
+}
+
+/* edgeq_mve_rows2 for rows of depth k <= EDGEQ_MVE_SMALL_K already in vectors (lanes from k on
+ * zero; xb = xa for one row). c_safe: edgeq_mve_c_safe(k, out_c). */
+static void edgeq_mve_small_rows2(const int8x16_t *xa, const int8x16_t *xb, int32_t n_rows, const int8_t *filter,
+                                  int32_t k, int32_t c0, int32_t c1, int32_t c_safe, const int32_t *corr,
+                                  const int32_t *mult, const int32_t *shift, int32_t simple, int32_t out_off,
+                                  int32_t act_min, int32_t act_max, int8_t *out0, int8_t *out1)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    edgeq_mve_small_k_any(xa, xb, k, filter, c0, c1, c_safe, acc0, acc1);
+    edgeq_mve_requant_rows(acc0, acc1, n_rows, c1 - c0, corr, mult + c0, shift + c0, simple, out_off, act_min,
+                           act_max, out0 + c0, out1 + c0);
+}
+
+/* xv[0..ceil(k / 16)) = row[0..k), zero from k on (predicated loads: nothing read past k). */
+static inline void edgeq_mve_load_row(int8x16_t *xv, const int8_t *row, int32_t k)
+{
+    int32_t i;
+    for (i = 0; 16 * i < k; i++)
+    {
+        xv[i] = vldrbq_z_s8(row + 16 * i, vctp8q((uint32_t)(k - 16 * i)));
+    }
+}
+
+/* edgeq_mve_rows2 for 48 < k <= 64 (rows x0, x1 as there): each row in four vectors, one row
+ * at a time (edgeq_mve_k64_row). */
+static void edgeq_mve_k64_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, const int8_t *filter, int32_t k,
+                                int32_t c0, int32_t c1, int32_t c_safe, const int32_t *corr, const int32_t *mult,
+                                const int32_t *shift, int32_t simple, int32_t out_off, int32_t act_min,
+                                int32_t act_max, int8_t *out0, int8_t *out1)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    int8x16_t xv[4];
+    edgeq_mve_load_row(xv, x0, k);
+    edgeq_mve_k64_row(xv, filter, k, c0, c1, c_safe, acc0);
+    if (n_rows == 2)
+    {
+        edgeq_mve_load_row(xv, x1, k);
+        edgeq_mve_k64_row(xv, filter, k, c0, c1, c_safe, acc1);
+    }
+    edgeq_mve_requant_rows(acc0, acc1, n_rows, c1 - c0, corr, mult + c0, shift + c0, simple, out_off, act_min,
+                           act_max, out0 + c0, out1 + c0);
 }
 
 /*
@@ -202,48 +398,50 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
                             int32_t per_channel, int32_t simple, int32_t out_off, int32_t act_min, int32_t act_max,
                             int8_t *out0, int8_t *out1)
 {
-    edgeq_mve_rows_args a;
-    int8_t dummy[EDGEQ_MVE_CHUNK + 4];
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
     int32_t c;
-    a.filter = filter;
-    a.corr = corr;
-    a.mult = mult;
-    a.shift = shift;
-    a.k = k;
-    a.c0 = c0;
-    a.per_channel = per_channel;
-    a.out_off = out_off;
-    a.act_min = act_min;
-    a.act_max = act_max;
     if (n_rows < 2)
     {
         x1 = x0;
-        out1 = dummy - c0; /* the second row's results go nowhere */
     }
-    if (simple)
+    for (c = c0; c + 3 <= c1; c += 3)
     {
-        for (c = c0; c + 3 <= c1; c += 3)
-        {
-            edgeq_mve_group(&a, x0, x1, c, 3, 1, 1, out0, out1);
-        }
-    }
-    else
-    {
-        for (c = c0; c + 3 <= c1; c += 3)
-        {
-            edgeq_mve_group(&a, x0, x1, c, 3, 1, 0, out0, out1);
-        }
+        edgeq_mve_group(filter, k, x0, x1, c, 3, acc0 + (c - c0), acc1 + (c - c0));
     }
     if (c < c1)
     {
-        edgeq_mve_group(&a, x0, x1, c, c1 - c, 0, 0, out0, out1);
+        edgeq_mve_group(filter, k, x0, x1, c, c1 - c, acc0 + (c - c0), acc1 + (c - c0));
+    }
+    if (per_channel)
+    {
+        edgeq_mve_requant_rows(acc0, acc1, n_rows, c1 - c0, corr, mult + c0, shift + c0, simple, out_off, act_min,
+                               act_max, out0 + c0, out1 + c0);
+    }
+    else
+    {
+        /* one multiplier / shift for all: per-tensor FC (several batches), one channel at a time */
+        int32_t mv[4], sv[4], i, r;
+        for (i = 0; i < 4; i++)
+        {
+            mv[i] = mult[0];
+            sv[i] = shift[0];
+        }
+        for (c = 0; c < c1 - c0; c += 4)
+        {
+            const int32_t n = c1 - c0 - c < 4 ? c1 - c0 - c : 4;
+            for (r = 0; r < n_rows; r++)
+            {
+                edgeq_mve_requant_rows((r == 0 ? acc0 : acc1) + c, 0, 1, n, corr + c, mv, sv, 0, out_off, act_min,
+                                       act_max, (r == 0 ? out0 : out1) + c0 + c, 0);
+            }
+        }
     }
 }
 
 /* ------------------------------------------------------------------ fully connected */
 
 /* One input row: units [0, units) three at a time, the weight sums in the same pass. */
-static void edgeq_mve_fc_row(const int8_t *x, const int8_t *filter, int32_t k, int32_t units, const int32_t *bias,
+static __attribute__((noinline)) void edgeq_mve_fc_row(const int8_t *x, const int8_t *filter, int32_t k, int32_t units, const int32_t *bias,
                              int32_t in_off, const int32_t *mult, const int32_t *shift, int32_t per_channel,
                              int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out)
 {
@@ -346,6 +544,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     const int32_t out_w = output_dims->w, pixels = output_dims->n * output_dims->h * out_w;
     const int32_t per_batch = output_dims->h * out_w;
     const int32_t s_h = conv_params->stride.h, s_w = conv_params->stride.w;
+    const int32_t c_safe = edgeq_mve_c_safe(in_c, out_c);
     int32_t corr[EDGEQ_MVE_CHUNK];
     int32_t c0, p;
     for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
@@ -372,6 +571,27 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
                     const int32_t y = (r / out_w) * s_h, xx = (r % out_w) * s_w;
                     x[i] = input_data + ((bt * input_dims->h + y) * input_dims->w + xx) * in_c;
                 }
+            }
+            if (in_c <= EDGEQ_MVE_SMALL_K)
+            {
+                int8x16_t xa[3], xb[3];
+                edgeq_mve_load_row(xa, x[0], in_c);
+                edgeq_mve_load_row(xb, x[1], in_c);
+                edgeq_mve_small_rows2(xa, xb, n_rows, filter_data, in_c, c0, c1, c_safe, corr,
+                                      quant_params->multiplier, quant_params->shift, simple,
+                                      conv_params->output_offset, conv_params->activation.min,
+                                      conv_params->activation.max, output_data + p * out_c,
+                                      output_data + (p + n_rows - 1) * out_c);
+                continue;
+            }
+            if (in_c <= 64)
+            {
+                edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, corr,
+                                    quant_params->multiplier, quant_params->shift, simple,
+                                    conv_params->output_offset, conv_params->activation.min,
+                                    conv_params->activation.max, output_data + p * out_c,
+                                    output_data + (p + n_rows - 1) * out_c);
+                continue;
             }
             edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, corr, quant_params->multiplier,
                             quant_params->shift, 1, simple, conv_params->output_offset, conv_params->activation.min,
@@ -462,6 +682,81 @@ static void edgeq_mve_im2col(int8_t *col, const int8_t *in_b, const cmsis_nn_con
     }
 }
 
+/*
+ * The receptive field of output pixel (oy, ox) into col (filter order, lanes from k on left as
+ * they are: zero). An interior pixel whose kernel rows are contiguous in the input (dilation 1
+ * along x) and at most 16 bytes long copies each row with one predicated load and one 16-byte
+ * store (the store's lanes past the row are zero, overwritten by the next row or, after the last
+ * row, past k); other pixels take edgeq_mve_im2col.
+ */
+static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis_nn_conv_params *cp,
+                                    const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims, int32_t oy,
+                                    int32_t ox, int8_t pad, int32_t fast_rows)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t dil_h = k_h == 1 ? 1 : cp->dilation.h;
+    const int32_t y0 = oy * cp->stride.h - cp->padding.h, x0 = ox * cp->stride.w - cp->padding.w;
+    if (fast_rows && y0 >= 0 && y0 + (k_h - 1) * dil_h < in_h && x0 >= 0 && x0 + k_w <= in_w)
+    {
+        const int32_t row = k_w * in_c, y_step = dil_h * in_w * in_c;
+        const mve_pred16_t rp = vctp8q((uint32_t)row);
+        const int8_t *src = in_b + (y0 * in_w + x0) * in_c;
+        int32_t ky;
+        for (ky = 0; ky < k_h; ky++)
+        {
+            vstrbq_s8(col + ky * row, vldrbq_z_s8(src, rp));
+            src += y_step;
+        }
+        return;
+    }
+    edgeq_mve_im2col(col, in_b, cp, input_dims, filter_dims, oy, ox, pad);
+}
+
+/*
+ * edgeq_mve_convolve_s8's output channels [c0, c1) when the receptive field has at most
+ * EDGEQ_MVE_SMALL_K taps (a first layer on 1- or 3-channel input): two pixels' fields gathered
+ * into zero-padded 64-byte columns on the stack, then held in registers for every channel
+ * (edgeq_mve_small_rows2).
+ */
+static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims,
+                                       const int8_t *input_data, const cmsis_nn_dims *filter_dims,
+                                       const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t c0,
+                                       int32_t c1, const int32_t *corr, const int32_t *mult, const int32_t *shift,
+                                       int32_t simple, int8_t *output_data)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t per_batch = out_h * out_w, pixels = output_dims->n * per_batch;
+    const int32_t in_batch = input_dims->h * input_dims->w * input_dims->c;
+    const int32_t fast_rows = (filter_dims->w == 1 || cp->dilation.w == 1) && filter_dims->w * input_dims->c <= 16;
+    const int32_t c_safe = edgeq_mve_c_safe(k, out_c);
+    const int8_t pad = (int8_t)(-cp->input_offset);
+    /* 3 * 16 lanes, and the last row's 16-byte store from at most k - 1 on */
+    int8_t col[2][EDGEQ_MVE_SMALL_K + 16];
+    int32_t p, i;
+    edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
+    for (p = 0; p < pixels; p += 2)
+    {
+        const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
+        int8x16_t xa[3], xb[3];
+        for (i = 0; i < n_rows; i++)
+        {
+            const int32_t q = p + i, bt = q / per_batch, r = q % per_batch;
+            edgeq_mve_gather(col[i], input_data + bt * in_batch, cp, input_dims, filter_dims, r / out_w, r % out_w,
+                             pad, fast_rows);
+        }
+        for (i = 0; 16 * i < k; i++)
+        {
+            xa[i] = vldrbq_s8(col[0] + 16 * i);
+            xb[i] = vldrbq_s8(col[n_rows - 1] + 16 * i);
+        }
+        edgeq_mve_small_rows2(xa, xb, n_rows, filter_data, k, c0, c1, c_safe, corr, mult, shift, simple,
+                              cp->output_offset, cp->activation.min, cp->activation.max, output_data + p * out_c,
+                              output_data + (p + n_rows - 1) * out_c);
+    }
+}
+
 arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_params *conv_params,
                                           const cmsis_nn_per_channel_quant_params *quant_params,
                                           const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -483,6 +778,13 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
         edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
+        if (k <= EDGEQ_MVE_SMALL_K)
+        {
+            edgeq_mve_convolve_small_k(conv_params, input_dims, input_data, filter_dims, filter_data, output_dims,
+                                       c0, c1, corr, quant_params->multiplier, quant_params->shift, simple,
+                                       output_data);
+            continue;
+        }
         for (p = 0; p < pixels; p += 2)
         {
             const int32_t n_rows = pixels - p >= 2 ? 2 : 1;

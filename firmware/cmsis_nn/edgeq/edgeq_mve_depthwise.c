@@ -93,7 +93,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw_win3(const edgeq_
 static inline __attribute__((always_inline)) void edgeq_mve_dw_block(const edgeq_mve_dw_args *a, const int8_t *in,
                                                                      const int8_t *w, int8_t *out, int32_t c,
                                                                      int32_t n, int full, int simple, int win3,
-                                                                     uint32x4_t ev,
+                                                                     int int8_range, uint32x4_t ev,
                                                                      uint32x4_t od, int32x4_t lo, int32x4_t hi)
 {
     const mve_pred16_t p16 = vctp16q((uint32_t)n);
@@ -159,10 +159,21 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw_block(const edgeq
         ro = edgeq_mve_requantize(acc_o, vldrwq_gather_shifted_offset_z_s32(a->mult + c, od, po),
                                   vmaxq_s32(so, zero), vminq_s32(so, zero));
     }
-    re = vminq_s32(vmaxq_s32(vaddq_n_s32(re, a->out_off), lo), hi);
-    ro = vminq_s32(vmaxq_s32(vaddq_n_s32(ro, a->out_off), lo), hi);
-    r16 = vmovnbq_s32(vdupq_n_s16(0), re);
-    r16 = vmovntq_s32(r16, ro);
+    if (int8_range)
+    {
+        /* activation range = the int8 range: saturate to int16 while narrowing, then to int8 by a
+         * saturating shift left and back (no clamp vectors held in Q registers) */
+        r16 = vqmovnbq_s32(vdupq_n_s16(0), vaddq_n_s32(re, a->out_off));
+        r16 = vqmovntq_s32(r16, vaddq_n_s32(ro, a->out_off));
+        r16 = vshrq_n_s16(vqshlq_n_s16(r16, 8), 8);
+    }
+    else
+    {
+        re = vminq_s32(vmaxq_s32(vaddq_n_s32(re, a->out_off), lo), hi);
+        ro = vminq_s32(vmaxq_s32(vaddq_n_s32(ro, a->out_off), lo), hi);
+        r16 = vmovnbq_s32(vdupq_n_s16(0), re);
+        r16 = vmovntq_s32(r16, ro);
+    }
     if (full)
     {
         vstrbq_s16(out + c, r16);
@@ -193,6 +204,7 @@ arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *d
     const int32_t ch_full = ch & ~7;
     edgeq_mve_dw_args a;
     const int32_t k3 = k_h == 3 && k_w == 3;
+    const int32_t int8_range = dw_conv_params->activation.min == -128 && dw_conv_params->activation.max == 127;
     int32_t b, oy, ox, c, simple = 1;
     for (c = 0; c < ch; c++)
     {
@@ -236,18 +248,25 @@ arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *d
                 w_first = filter_data + (ky_lo * k_w + kx_lo) * ch;
                 if (k3 && a.n_ky == 3 && a.n_kx == 3)
                 {
-                    if (simple)
+                    if (simple && int8_range)
                     {
                         for (c = 0; c < ch_full; c += 8)
                         {
-                            edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 1, 1, ev, od, lo, hi);
+                            edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 1, 1, 1, ev, od, lo, hi);
+                        }
+                    }
+                    else if (simple)
+                    {
+                        for (c = 0; c < ch_full; c += 8)
+                        {
+                            edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 1, 1, 0, ev, od, lo, hi);
                         }
                     }
                     else
                     {
                         for (c = 0; c < ch_full; c += 8)
                         {
-                            edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 0, 1, ev, od, lo, hi);
+                            edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 0, 1, 0, ev, od, lo, hi);
                         }
                     }
                 }
@@ -255,19 +274,19 @@ arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *d
                 {
                     for (c = 0; c < ch_full; c += 8)
                     {
-                        edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 1, 0, ev, od, lo, hi);
+                        edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 1, 0, 0, ev, od, lo, hi);
                     }
                 }
                 else
                 {
                     for (c = 0; c < ch_full; c += 8)
                     {
-                        edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 0, 0, ev, od, lo, hi);
+                        edgeq_mve_dw_block(&a, in_first, w_first, out, c, 8, 1, 0, 0, 0, ev, od, lo, hi);
                     }
                 }
                 if (c < ch)
                 {
-                    edgeq_mve_dw_block(&a, in_first, w_first, out, c, ch - c, 0, 0, 0, ev, od, lo, hi);
+                    edgeq_mve_dw_block(&a, in_first, w_first, out, c, ch - c, 0, 0, 0, 0, ev, od, lo, hi);
                 }
             }
         }
