@@ -6,7 +6,8 @@ range narrower than int8); 1x1 convolutions with odd pixel / channel counts and 
 im2col) and one whose bias is too large for the bounded requantization; 3-channel first layers
 (the byte-field layer loop: unrolled 3x3x3 gather, border, dilated and 5x5 fields) and shallow
 1x1 layers (in_c 4-16: the widened-filter table); max pooling with
-channel tails, padded windows and a clamped activation range; fully connected with depth and
+channel tails, padded windows and a clamped activation range; average pooling (sums in 16-bit
+lanes) likewise and over a whole input; fully connected with depth and
 unit tails; ADD, short and long enough for the tabulated input terms.
 Plus the fast int8 requantization against the reference one on edge operands.
 
@@ -147,6 +148,12 @@ def fam_pool():
         L.MaxPooling2D(3, strides=2, padding="same")(c12),  # windows cut by the padding
         L.MaxPooling2D((2, 3), strides=1, padding="same")(L.Conv2D(8, 1, activation="relu6")(x)),
         L.ReLU(6.0)(L.MaxPooling2D(2, padding="same")(c12)),  # an activation range narrower than int8
+        # average pooling, sums in 16-bit lanes: a channel tail, windows cut by the padding
+        # (4, 6 and 9 taps), a clamped range, and one window over the whole input (63 taps)
+        L.AveragePooling2D(2)(x),
+        L.AveragePooling2D(3, strides=2, padding="same")(c12),
+        L.ReLU(6.0)(L.AveragePooling2D((2, 3), strides=1, padding="same")(c12)),
+        L.AveragePooling2D((9, 7))(c12),
     ]
     return keras.Model(x, outs), _u(-1, 1, (9, 7, 7)), "int8"
 
@@ -196,23 +203,25 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
     assert {"DEPTHWISE_CONV_2D"} <= ops["depthwise"]
     assert {"CONV_2D"} <= ops["pointwise"]
     assert {"FULLY_CONNECTED", "ADD"} <= ops["dense_add"]
-    assert "MAX_POOL_2D" in ops["pool"]
+    assert {"MAX_POOL_2D", "AVERAGE_POOL_2D"} <= ops["pool"]
     for n, ref in zip(names, tflm_run_many(cases)):
         assert assert_bit_exact(f"{n} (DSP path)", built[n].run(inputs[n]), ref) >= SAMPLES
 
 
 @pytest.mark.emulator
-def test_dsp_depthwise_on_virtual_m4_bit_exact(dsp_models, tmp_path):
-    """The depthwise family on the emulated Cortex-M4: the hand-allocated assembly (pre-extended
-    filter taps, the unrolled border windows, the per-block requantization choice) rather than
-    the host's C emulation, byte for byte equal to TFLM."""
+@pytest.mark.parametrize("family", ["depthwise", "pool"])
+def test_dsp_family_on_virtual_m4_bit_exact(dsp_models, tmp_path, family):
+    """The depthwise family (the hand-allocated assembly: pre-extended filter taps, the unrolled
+    border windows, the per-block requantization choice) and the pool family (SSUB8 + SEL,
+    SXTAB16 with its built-in rotation) on the emulated Cortex-M4 rather than the host's C
+    emulation, byte for byte equal to TFLM."""
     from _codegen_harness import qemu_run
     from edgeq.graph import load_graph
 
-    buf = dsp_models["depthwise"]
+    buf = dsp_models[family]
     inputs = random_inputs(load_graph(buf), 6, seed=21)
     ref = tflm_run_many([(buf, inputs, len(load_graph(buf).outputs))])[0]
-    assert assert_bit_exact("depthwise (Cortex-M4 assembly)", qemu_run(buf, inputs, tmp_path), ref) >= 6
+    assert assert_bit_exact(f"{family} (Cortex-M4 assembly)", qemu_run(buf, inputs, tmp_path), ref) >= 6
 
 
 @pytest.mark.emulator
