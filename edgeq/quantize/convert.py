@@ -139,6 +139,10 @@ def prepare(model_path: Path, calib: str, options: ConvertOptions) -> Prepared:
     options.validate()
     model_path = keras_io.check_model_path(Path(model_path))
     model = keras_io.load_float_model(model_path)
+    if options.keep:
+        from . import keep
+
+        keep.check_names(model, options.keep)
     specs, outputs = keras_io.input_specs(model), keras_io.output_names(model)
     several = len(specs) > 1 or len(outputs) > 1
     if several:

@@ -53,6 +53,19 @@ class KeepPlan:
         return out
 
 
+def check_names(model, names) -> None:
+    """Refuse a --keep name that is no layer of the model at all before anything is converted (the
+    two conversions a plan needs cost seconds each); ``KeepPlan.resolve`` then checks the rest
+    against the layers the converted model actually has."""
+    known = keras_io.layer_names(model)
+    for n in names:
+        if n not in known:
+            close = difflib.get_close_matches(n, known, n=3)
+            raise InputError(f"--keep {n!r}: no such layer in the model",
+                             hint=("did you mean " + ", ".join(close) + "? " if close else "")
+                             + "layers: " + ", ".join(known))
+
+
 def build_plan(model, int8: bytes, int16: bytes) -> KeepPlan:
     from ..ops import int16_ops
 
