@@ -42,7 +42,9 @@ def test_bit_exact_on_virtual_boards(board, digits_tflite, tmp_path):
     assert rep["samples"] == 40 and rep["bit_exact_rate"] == 1.0 and rep["mismatch_count"] == 0
     assert rep["device_accuracy"] == rep["host_accuracy"] > 0.9
     lat = rep["latency"]["instructions"]
-    assert lat["min"] > 10_000 and lat["max"] < 1.02 * lat["min"]  # deterministic under -icount
+    # counted instructions, not time: the spread is the data-dependent work only (softmax's
+    # exponentials and sums, clamped outputs), a few percent of digits' 0.1-0.2 M per inference
+    assert lat["min"] > 10_000 and lat["max"] < 1.05 * lat["min"]
     assert rep["memory"]["flash_bytes"] < rep["memory"]["flash_capacity"]
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 40 and json.loads((tmp_path / "report.json").read_text())["samples"] == 40
