@@ -119,8 +119,8 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
     }
 }
 
-/* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
- * (row_step = in_w * ch). */
+/* acc = bias + the whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked
+ * row by row (row_step = in_w * ch); the accumulators start from the bias (no copy per pixel). */
 #if defined(EDGEQ_DW_ASM3)
 /*
  * On the core: register-allocated by hand (with the intrinsics GCC schedules every load of the
@@ -147,10 +147,10 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
       [wb] "=&r"(wb), [t1] "=&r"(t1)                                                                                   \
     : [w] "r"(w), [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)                                                   \
     : "memory"
-static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
-                                  int32_t acc[4])
+static inline __attribute__((always_inline)) void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  const int32_t bias[4], int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     int32_t xv, wa, wb, t1;
     __asm__(EDGEQ_DW_ASM_ROWX3("0", "8", "16") EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX3("24", "32", "40")
                 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX3("48", "56", "64") EDGEQ_DW_ASM_WINDOW_OPS);
@@ -161,10 +161,10 @@ static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, 
 }
 #else
 /* Off the core (and in -Os builds): the same taps in C, on the same pre-extended weights. */
-static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
-                                  int32_t acc[4])
+static inline __attribute__((always_inline)) void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  const int32_t bias[4], int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     const int32_t *wr = (const int32_t *)(const void *)w;
     int32_t r, t;
     for (r = 0; r < 3; r++, x += row_step, wr += 6)
@@ -252,7 +252,8 @@ static inline void edgeq_dw_out4_bounded(const edgeq_dw_layer *L, const edgeq_dw
                                          int32_t mode, int8_t *out)
 {
     int32_t j;
-    for (j = 0; j < 4; j++)
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++) /* unrolled: the loop's own counter and branch cost a third of it */
     {
         int32_t v = edgeq_requant_bounded(acc[j], B->rq[j].m, B->rq[j].k, B->rq[j].e);
         if (mode == 3)
@@ -331,8 +332,7 @@ static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_
     for (; n_px > 0; n_px--, x += x_step, out += L->ch)
     {
         int32_t acc[4];
-        memcpy(acc, B->bias, sizeof acc);
-        edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, acc);
+        edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, B->bias, acc); /* acc = bias + the window */
         edgeq_dw_out4_bounded(L, B, acc, mode, out);
     }
 }
