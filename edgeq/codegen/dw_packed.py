@@ -88,6 +88,8 @@ def add_blocks(lw, op, a: dict) -> str | None:
         bias = np.asarray(values[a["bias"]], np.int64)
     words = pack_blocks(np.asarray(w.data), bias, values[a["mult"]], values[a["shift"]], a["output_offset"])
     sym = f"{lw.name}_op{op.index}_dw3x3"
+    replaced = tuple(x for x in (a["weights"], a["bias"], a["mult"], a["shift"]) if x)
     lw.data.append(DataArray(sym, "int32_t", words, f"{w.name}: 3x3 depthwise blocks of 4 channels "
-                             "(edgeq_dw_packed.h: int16 tap pairs, biases, requantization constants)"))
+                             "(edgeq_dw_packed.h: int16 tap pairs, biases, requantization constants)",
+                             replaces=replaced))
     return sym
