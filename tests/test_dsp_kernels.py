@@ -360,9 +360,12 @@ def test_depthwise_prepared_blocks_cover_the_routes(dsp_models):
         w = np.asarray(g.tensors[g.operators[c.index].inputs[1]].data, np.int64).reshape(9, -1)
         mult, shift = data[a["mult"]], data[a["shift"]]
         shifts += list(shift)
+        bias = np.zeros(a["out_c"], np.int64) if a["bias"] is None else np.array(data[a["bias"]], np.int64)
         for b, blk in enumerate(words.reshape(-1, WORDS_PER_BLOCK)):
-            lo = ((blk[:18] & 0xFFFF) ^ 0x8000) - 0x8000
-            hi = blk[:18] >> 16
+            f = 1 if blk[24] == 0 else 2  # bounded blocks hold doubled taps and biases
+            lo = (((blk[:18] & 0xFFFF) ^ 0x8000) - 0x8000) // f
+            hi = (blk[:18] >> 16) // f
+            assert (blk[18:22] == f * bias[4 * b:4 * b + 4]).all()
             assert (lo[0::2] == w[:, 4 * b]).all() and (hi[0::2] == w[:, 4 * b + 2]).all()
             assert (lo[1::2] == w[:, 4 * b + 1]).all() and (hi[1::2] == w[:, 4 * b + 3]).all()
             rq = blk[22:].reshape(4, 3)

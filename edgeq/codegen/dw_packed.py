@@ -5,7 +5,8 @@ channels: nine taps sign-extended to int16 pairs, four biases, and per channel t
 the bounded requantization. Prepared at run time that costs about 175 instructions per block and
 output row (kws: every call is one 5-pixel row); edgeq knows all of it when it generates, so it
 writes the blocks here, in the exact layout the kernel reads (edgeq_dw_packed.h: 34 int32 per
-block), and the generated code hands them to ``edgeq_depthwise_conv_3x3_packed_s8`` on cores
+block; a block on the bounded requantization stores its taps and biases doubled), and the
+generated code hands them to ``edgeq_depthwise_conv_3x3_packed_s8`` on cores
 where that kernel runs. The arithmetic mirrors the kernel's own preparation
 (``edgeq_dw_block_prepare_3x3``) bit for bit; the tests compare the outputs with TFLM.
 """
@@ -56,13 +57,16 @@ def pack_blocks(weights: np.ndarray, bias: np.ndarray | None, mults, shifts, out
     b = np.zeros(chans, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
     words: list[int] = []
     for c in range(0, chans, 4):
-        for t in range(9):
-            words += [_pair(int(w[t, c]), int(w[t, c + 2])), _pair(int(w[t, c + 1]), int(w[t, c + 3]))]
-        words += [int(v) for v in b[c:c + 4]]
         ms = [int(mults[c + j]) for j in range(4)]
         ss = [int(shifts[c + j]) for j in range(4)]
         bounded = all(-23 <= s <= -1 and m != -(1 << 31) and -(BIAS_LIMIT - 1) <= int(b[c + j]) <= BIAS_LIMIT - 1
                       for j, (m, s) in enumerate(zip(ms, ss)))
+        # bounded blocks: taps and biases doubled, the window sums 2 * acc (what the bounded
+        # requantization multiplies; |2 w| <= 256 fits the int16 lanes, |2 acc| < 2^30)
+        f = 2 if bounded else 1
+        for t in range(9):
+            words += [_pair(f * int(w[t, c]), f * int(w[t, c + 2])), _pair(f * int(w[t, c + 1]), f * int(w[t, c + 3]))]
+        words += [f * int(v) for v in b[c:c + 4]]
         for m, s in zip(ms, ss):
             if bounded:
                 e = -s

@@ -13,6 +13,8 @@
  *                 (edgeq_requant_bounded); e == 0 in the first channel marks a block it does not
  *                 apply to (a shift outside [-23, -1], an INT32_MIN multiplier, or a bias whose
  *                 accumulators could reach 2^29), whose words then hold {m, shift, 0}.
+ * In a bounded block the taps and biases are stored doubled (|2 w| <= 256 fits the int16 lanes):
+ * the window then sums 2 * acc, which the bounded requantization's SMMULR takes as it is.
  * The record replaces the int8 filter, the bias and the multiplier / shift arrays of the layer in
  * the firmware (+13 bytes of flash per channel); the generated code calls it where
  * EDGEQ_DW3X3_PACKED is defined and the ordinary depthwise wrapper elsewhere (cores without DSP,

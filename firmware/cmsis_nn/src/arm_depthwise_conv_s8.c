@@ -226,7 +226,8 @@ static inline void edgeq_dw_out4(const edgeq_dw_layer *L, const int32_t acc[4], 
  * (edgeq_depthwise_conv_3x3_packed_s8: prepared at generation time, in flash, the layout
  * edgeq/codegen/dw_packed.py writes) or prepares them once per row (edgeq_dw_block_prepare_3x3).
  * rq[0].e == 0 marks a block the bounded requantization does not apply to; its rq[j] then hold
- * {multiplier, shift, 0} for the general requantization. */
+ * {multiplier, shift, 0} for the general requantization. A bounded block's taps and biases are
+ * doubled (the window then sums 2 * acc, what edgeq_requant_bounded's SMMULR takes). */
 typedef struct edgeq_dw_block_s
 {
     /* tap t (row-major over the 3x3 window) as (w0, w2) and (w1, w3) int16 pairs at words 2t and
@@ -261,6 +262,26 @@ static inline void edgeq_dw_out4_bounded(const edgeq_dw_layer *L, const edgeq_dw
             v = edgeq_clamp_i32(v, L->act_min, L->act_max);
         }
         out[j] = (int8_t)v;
+    }
+}
+
+/* edgeq_dw_out4_bounded on doubled accumulators (the 3x3 path's bounded blocks carry doubled
+ * taps and biases, so the window sums 2 * acc directly: edgeq_requant_bounded without its shift;
+ * exact since |acc| < 2^29). */
+static inline void edgeq_dw_out4_bounded2(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int32_t acc2[4],
+                                          int32_t mode, int8_t *out)
+{
+    int32_t j;
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++)
+    {
+        const int32_t v = edgeq_smmulr(acc2[j], B->rq[j].m);
+        int32_t r = edgeq_ssat8((v + B->rq[j].k + (v >> 31)) >> B->rq[j].e);
+        if (mode == 3)
+        {
+            r = edgeq_clamp_i32(r, L->act_min, L->act_max);
+        }
+        out[j] = (int8_t)r;
     }
 }
 
@@ -332,8 +353,8 @@ static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_
     for (; n_px > 0; n_px--, x += x_step, out += L->ch)
     {
         int32_t acc[4];
-        edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, B->bias, acc); /* acc = bias + the window */
-        edgeq_dw_out4_bounded(L, B, acc, mode, out);
+        edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, B->bias, acc); /* acc = 2 (bias + the window) */
+        edgeq_dw_out4_bounded2(L, B, acc, mode, out);
     }
 }
 
@@ -454,8 +475,19 @@ static int32_t edgeq_dw_block_prepare_3x3(const edgeq_dw_layer *L, int32_t c, ed
             B->rq[j].k = L->shift[c + j];
             B->rq[j].e = 0;
         }
+        return 0;
     }
-    return ok;
+    /* bounded: taps and biases doubled (|2 w| <= 256 fits the int16 lanes, |2 acc| < 2^30), so the
+     * requantization needs no doubling of its own */
+    for (j = 0; j < 18; j++)
+    {
+        B->wx[j] = edgeq_sadd16(B->wx[j], B->wx[j]);
+    }
+    for (j = 0; j < 4; j++)
+    {
+        B->bias[j] *= 2;
+    }
+    return 1;
 }
 
 /* Four outputs of a block the bounded requantization does not apply to (rq: multiplier, shift). */
@@ -529,7 +561,7 @@ static inline __attribute__((always_inline)) void edgeq_dw_3x3_block_row_body(co
         {
             memcpy(acc, B->bias, sizeof acc);
             edgeq_dw_rows3_4(R->x_row + xo + c, w, R->n_rows, taps, L->ch, L->row_step, L->off2, acc);
-            edgeq_dw_out4_bounded(L, B, acc, mode, R->out + o + c);
+            edgeq_dw_out4_bounded2(L, B, acc, mode, R->out + o + c);
         }
     }
     if (run)
