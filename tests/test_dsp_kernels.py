@@ -1,7 +1,9 @@
 """The Cortex-M DSP kernel variants' edge cases, through the emulated DSP path on the host
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
-range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails
+range narrower than int8), 8-channel layers on the blocks prepared at generation time (shifts of
+both signs, a block past the bounded requantization's bound, depth multiplier 2 left to the
+ordinary call); 1x1 convolutions with odd pixel / channel counts and channel tails
 (both 1x1 routes, and a bias failing the widened route's bound); im2col convolutions with odd output channels, partial last groups (byte-field and generic
 im2col) and one whose bias is too large for the bounded requantization; 3-channel first layers
 (the byte-field layer loop: unrolled 3x3x3 gather, border, dilated and 5x5 fields) and shallow
