@@ -1,7 +1,9 @@
 """The Cortex-M DSP kernel variants' edge cases, through the emulated DSP path on the host
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
-range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails
+range narrower than int8), 8-channel layers on the blocks prepared at generation time (shifts of
+both signs, a block past the bounded requantization's bound, depth multiplier 2 left to the
+ordinary call); 1x1 convolutions with odd pixel / channel counts and channel tails
 (both 1x1 routes, and a bias failing the widened route's bound); im2col convolutions with odd output channels, partial last groups (byte-field and generic
 im2col) and one whose bias is too large for the bounded requantization; 3-channel first layers
 (the byte-field layer loop: unrolled 3x3x3 gather, border, dilated and 5x5 fields) and shallow
@@ -59,7 +61,45 @@ def fam_depthwise():
         L.DepthwiseConv2D(3, padding="same", activation="relu6")(single),
         L.DepthwiseConv2D((3, 1), strides=(2, 1), padding="same")(c12),
     ]
+    # 8 channels at the input's scale (x and a copy of its first channel): the 3x3 blocks prepared
+    # at generation time (edgeq/codegen/dw_packed.py) with per-block requantization choices
+    c8 = L.Conv2D(8, 1, kernel_initializer=_Fixed(np.eye(7, 8, dtype=np.float32) + _first_copy()),
+                  bias_initializer="zeros")(x)
+    mag = np.array([1000.0] * 4 + [1.0] * 4, np.float32)  # weight ranges per channel
+    outs += [
+        # ReLU6 (output scale 6/255): channels 0-3 get positive shifts (a block on the general
+        # requantization), channels 4-7 negative ones (bounded)
+        L.DepthwiseConv2D(3, padding="same", activation="relu6",
+                          depthwise_initializer=_Fixed(_dw_weights(mag, seed=1)))(c8),
+        # channels 4-7 with a bias of ~1e9 quantized (> 2^29): that block fails the bound, stride 2
+        L.DepthwiseConv2D(3, strides=2, padding="same", depthwise_initializer=_Fixed(_dw_weights(np.ones(8), seed=2)),
+                          bias_initializer=_Fixed(np.array([0.1] * 4 + [6e4] * 4, np.float32)))(c8),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(c8),  # depth multiplier 2: not prepared
+    ]
     return keras.Model(x, outs), _u(-1, 1, (7, 9, 7)), "int8"
+
+
+class _Fixed:
+    """A Keras initializer returning fixed values."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, np.float32)
+
+    def __call__(self, shape, dtype=None):
+        return self.values.reshape(shape)
+
+
+def _first_copy():
+    k = np.zeros((7, 8), np.float32)
+    k[0, 7] = 1.0  # output channel 7 = input channel 0
+    return k
+
+
+def _dw_weights(mag, seed):
+    """3x3 depthwise kernel (3, 3, C, 1), channel c uniform in [-mag[c], mag[c]]."""
+    rng = np.random.default_rng(seed)
+    mag = np.asarray(mag, np.float32)
+    return (rng.uniform(-1, 1, (3, 3, mag.size, 1)) * mag[None, None, :, None]).astype(np.float32)
 
 
 def fam_pointwise():
@@ -292,3 +332,52 @@ def test_bounded_requantization_eligibility(tmp_path):
                     f"-I{repo / 'firmware' / 'cmsis_nn' / 'edgeq'}", str(src), "-o", str(exe)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["1", "1", "0", "1", "0", "0"]
+
+
+def test_depthwise_prepared_blocks_cover_the_routes(dsp_models):
+    """The depthwise family exercises the generation-time 3x3 blocks (edgeq/codegen/dw_packed.py)
+    where they apply (3x3, dilation 1, depth multiplier 1, channels a multiple of 4: stride 1 and
+    2, both paddings) and not elsewhere (channel tails, 5x5, dilation, depth multiplier 2), with
+    blocks on both requantizations (a positive shift, a bias past the bound) and shifts of both
+    signs; and the words of each block are its filter, bias and constants as the kernel reads them."""
+    from edgeq.codegen.dw_packed import WORDS_PER_BLOCK
+    from edgeq.codegen.lower import lower
+    from edgeq.graph import load_graph
+
+    g = load_graph(dsp_models["depthwise"], check_supported=True)
+    low = lower(g, "m", variant="dsp")
+    data = {d.symbol: d.values for d in low.data}
+    packed, plain, general, bounded, shifts = 0, 0, 0, 0, []
+    for c in low.calls:
+        if c.kind != "dwconv":
+            continue
+        a = c.args
+        if not a["dw3x3"]:
+            plain += 1
+            assert (a["k_h"], a["k_w"], a["dil_h"], a["ch_mult"], a["out_c"] % 4) != (3, 3, 1, 1, 0) or a["pad_w"] > 2
+            continue
+        packed += 1
+        words = np.array(data[a["dw3x3"]], np.int64)
+        assert words.size == a["out_c"] // 4 * WORDS_PER_BLOCK
+        w = np.asarray(g.tensors[g.operators[c.index].inputs[1]].data, np.int64).reshape(9, -1)
+        mult, shift = data[a["mult"]], data[a["shift"]]
+        shifts += list(shift)
+        bias = np.zeros(a["out_c"], np.int64) if a["bias"] is None else np.array(data[a["bias"]], np.int64)
+        for b, blk in enumerate(words.reshape(-1, WORDS_PER_BLOCK)):
+            f = 1 if blk[24] == 0 else 2  # bounded blocks hold doubled taps and biases
+            lo = (((blk[:18] & 0xFFFF) ^ 0x8000) - 0x8000) // f
+            hi = (blk[:18] >> 16) // f
+            assert (blk[18:22] == f * bias[4 * b:4 * b + 4]).all()
+            assert (lo[0::2] == w[:, 4 * b]).all() and (hi[0::2] == w[:, 4 * b + 2]).all()
+            assert (lo[1::2] == w[:, 4 * b + 1]).all() and (hi[1::2] == w[:, 4 * b + 3]).all()
+            rq = blk[22:].reshape(4, 3)
+            assert list(rq[:, 0]) == list(mult[4 * b:4 * b + 4])
+            if rq[0, 2] == 0:
+                general += 1
+                assert list(rq[:, 1]) == list(shift[4 * b:4 * b + 4])
+            else:
+                bounded += 1
+                assert list(rq[:, 2]) == [-s for s in shift[4 * b:4 * b + 4]]
+    assert packed >= 4 and plain >= 6
+    assert general >= 2 and bounded >= 4
+    assert min(shifts) < 0 < max(shifts)
