@@ -292,26 +292,25 @@ static const int8_t *edgeq_1x1_src(const int8_t *input_data, int32_t p, const cm
 #define EDGEQ_1X1D_ALIGN 1024
 
 /* A channel pair's constants, read by the block loop right after the filter buffer (word
- * offsets fixed by the asm: LDM of m0..e1, then o, s, d, then two copies of the doubled biases,
- * then the pixel-pair end and the rewind from state + 24 back to the filter buffer). */
+ * offsets fixed by the asm: LDM of m0..e1, LDM of o, s, d, s + d, one LDM of the pixel-pair end,
+ * the rewind from state + 40 back to the filter buffer and two copies of the doubled biases). */
 typedef struct
 {
     int32_t m0, k0, e0, m1, k1, e1; /* requantization of channel 0 and channel 1 */
     int8_t *o;                      /* output of the next pixel pair, channel 0 */
     int32_t s;                      /* pixel stride of the output (0: a repeated last pixel) */
     int32_t d;                      /* channel 1's offset from channel 0 (0: a repeated last channel) */
-    int32_t b[4];                   /* 2 * bias: channel 0, 1, 0, 1 (the accumulators' start) */
+    int32_t sd;                     /* s + d */
     const int32_t *xend;            /* the input buffer after the last pixel pair of this run */
-    int32_t rewind;                 /* bytes from state + 24 back to the first filter word */
+    int32_t rewind;                 /* bytes from state + 40 back to the first filter word */
+    int32_t b[4];                   /* 2 * bias: channel 0, 1, 0, 1 (the accumulators' start) */
     int32_t lo, hi;                 /* the activation range */
-    int32_t pad;
 } edgeq_1x1d_state;
 
 #if defined(EDGEQ_DSP_ASM)
 /* the asm's offsets (32-bit pointers) */
 typedef char edgeq_1x1d_state_layout[(sizeof(edgeq_1x1d_state) == 72 && offsetof(edgeq_1x1d_state, o) == 24 &&
-                                      offsetof(edgeq_1x1d_state, b) == 36 && offsetof(edgeq_1x1d_state, xend) == 52 &&
-                                      offsetof(edgeq_1x1d_state, lo) == 60)
+                                      offsetof(edgeq_1x1d_state, xend) == 40 && offsetof(edgeq_1x1d_state, b) == 48)
                                          ? 1
                                          : -1];
 #endif
@@ -337,8 +336,8 @@ typedef char edgeq_1x1d_state_layout[(sizeof(edgeq_1x1d_state) == 72 && offsetof
 /* r0 the input pairs, r1 the filter buffer, r2 the state (after the filters); BODY: the groups
  * of one loop iteration. */
 #define EDGEQ_1X1D_ASM(BODY)                                                                                           \
-    "ldrd r10, r11, [r2, #36]\n\t"                                                                                     \
-    "ldrd r12, lr, [r2, #44]\n\t"                                                                                      \
+    "ldrd r10, r11, [r2, #48]\n\t"                                                                                     \
+    "ldrd r12, lr, [r2, #56]\n\t"                                                                                      \
     "1:\n\t" BODY "tst r1, #0x3f0\n\t"                                                                                 \
     "bne 1b\n\t"                                                                                                       \
     "ldm r1!, {r2, r3, r4, r5, r6, r7}\n\t" /* m0 k0 e0 m1 k1 e1; r1 = state + 24 */                                   \
@@ -346,17 +345,14 @@ typedef char edgeq_1x1d_state_layout[(sizeof(edgeq_1x1d_state) == 72 && offsetof
     EDGEQ_1X1D_RQ("r9", "r12", "r2", "r3", "r4")                                                                       \
     EDGEQ_1X1D_RQ("r10", "r11", "r5", "r6", "r7")                                                                      \
     EDGEQ_1X1D_RQ("r11", "lr", "r5", "r6", "r7")                                                                       \
-    "ldm r1, {r2, r3, r4}\n\t" /* o, s, d */                                                                           \
+    "ldm r1!, {r2, r3, r4, r5}\n\t" /* o, s, d, s + d; r1 = state + 40 */                                          \
     "strb r8, [r2]\n\t"                                                                                                \
     "strb r10, [r2, r4]\n\t"                                                                                           \
-    "add r2, r2, r3\n\t"                                                                                               \
-    "strb r9, [r2]\n\t"                                                                                                \
-    "strb r11, [r2, r4]\n\t"                                                                                           \
-    "add r2, r2, r3\n\t"                                                                                               \
-    "str r2, [r1]\n\t"                                                                                                 \
-    "ldrd r10, r11, [r1, #12]\n\t"                                                                                     \
-    "ldrd r12, lr, [r1, #20]\n\t"                                                                                      \
-    "ldrd r4, r5, [r1, #28]\n\t" /* xend, rewind */                                                                    \
+    "strb r9, [r2, r3]\n\t"                                                                                            \
+    "strb r11, [r2, r5]\n\t"                                                                                           \
+    "add r2, r2, r3, lsl #1\n\t"                                                                                       \
+    "str r2, [r1, #-16]\n\t"                                                                                           \
+    "ldm r1, {r4, r5, r10, r11, r12, lr}\n\t" /* xend, rewind, the biases */                                          \
     "sub r1, r1, r5\n\t"                                                                                               \
     "cmp r0, r4\n\t"                                                                                                   \
     "bne 1b\n\t"
@@ -392,7 +388,7 @@ static __attribute__((noinline)) void edgeq_1x1d_pairs_asm(const int32_t *xb, co
  * with the activation clamp. */
 static void edgeq_1x1d_pairs_c(const int32_t *xb, const int32_t *wb, edgeq_1x1d_state *st)
 {
-    const int32_t n4 = (st->rewind - 24) >> 4;
+    const int32_t n4 = (st->rewind - 40) >> 4;
     const int32_t *x = xb;
     int32_t g;
     while (x != st->xend)
@@ -636,7 +632,7 @@ static int32_t edgeq_1x1d_run(const cmsis_nn_conv_params *conv_params,
     }
     st->lo = act_min;
     st->hi = act_max;
-    st->rewind = 16 * gp + 24;
+    st->rewind = 16 * gp + 40;
     for (p = 0; p < pixels; p += 2 * (na + nb))
     {
         const int32_t n_px = pixels - p < 2 * (na + nb) ? pixels - p : 2 * (na + nb);
@@ -670,6 +666,7 @@ static int32_t edgeq_1x1d_run(const cmsis_nn_conv_params *conv_params,
             st->o = output_data + p * out_c + oc;
             st->s = out_c;
             st->d = o1 - oc;
+            st->sd = out_c + o1 - oc;
             /* the full pairs of each piece, then a repeated last pixel with pixel stride 0 */
             if (full_a > 0)
             {
@@ -686,6 +683,7 @@ static int32_t edgeq_1x1d_run(const cmsis_nn_conv_params *conv_params,
                 const int32_t *last = in_b > 0 ? xbb + pair_words * (in_b - 1) : xa + pair_words * (in_a - 1);
                 st->xend = last + pair_words;
                 st->s = 0;
+                st->sd = o1 - oc;
                 edgeq_1x1d_pairs(last, wb, st, full, two);
             }
         }
