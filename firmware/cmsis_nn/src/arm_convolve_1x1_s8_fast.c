@@ -637,7 +637,8 @@ static int32_t edgeq_1x1d_run(const cmsis_nn_conv_params *conv_params,
     {
         const int32_t n_px = pixels - p < 2 * (na + nb) ? pixels - p : 2 * (na + nb);
         const int32_t n_pairs = (n_px + 1) >> 1, odd = n_px & 1;
-        const int32_t in_a = n_pairs < na ? n_pairs : na, in_b = n_pairs - in_a;
+        /* a chunk that fits one piece stays in it (one run per channel pair, not two) */
+        const int32_t in_a = n_pairs <= nb ? 0 : n_pairs < na ? n_pairs : na, in_b = n_pairs - in_a;
         /* pairs of two real pixels in each piece (the last pair is in b when b has any) */
         const int32_t full_a = in_a - (odd && in_b == 0), full_b = in_b > 0 ? in_b - odd : 0;
         edgeq_1x1d_widen_x(xa, p, in_a, pixels, pair_words, off4, input_data, conv_params, input_dims, output_dims);
