@@ -198,8 +198,41 @@ def fam_pool():
     return keras.Model(x, outs), _u(-1, 1, (9, 7, 7)), "int8"
 
 
+def fam_pointwise_deep():
+    """The doubly-widened 1x1 route: group counts that run four per iteration (12), two (10, 2)
+    and odd ones padded with a zero group (9), odd pixel (35) and output-channel counts, the
+    widest depth (256: one or two pixel pairs per chunk, many chunks), a clamped range (the C
+    loop), strides, and the layers that must step aside: depth not a multiple of 4 (30), past
+    256 (260), and per-channel shifts of both signs (channels that cancel on identical inputs
+    get multipliers >= 0.5)."""
+    import keras
+    import numpy as np
+    from keras import layers as L
+    x = keras.Input((7, 5, 6), batch_size=1)  # 35 pixels
+    c48 = L.Conv2D(48, 1, activation="relu")(x)
+    same = L.Conv2D(16, 1, kernel_initializer="ones", use_bias=False)(x)  # 16 identical channels
+    alt = np.tile([1.0, -1.0], 8)
+    # channels 0 and 2 (large weights) nearly cancel, 1 and 3 are small: the output scale is
+    # small, so channel 0's multiplier is >= 0.5 (shift >= 0) and channel 1's far below
+    k = np.stack([alt, 0.002 * np.linspace(-1, 1, 16), 0.5 * alt + 0.004 * (np.arange(16) == 3),
+                  0.002 * np.cos(np.arange(16))], axis=1).reshape(1, 1, 16, 4)
+    outs = [
+        L.Conv2D(11, 1)(c48),  # in_c 48: 12 groups, 11 channels, 35 pixels
+        L.Conv2D(7, 1, activation="relu")(L.Conv2D(40, 1)(x)),  # 10 groups: two per iteration
+        L.Conv2D(5, 1)(L.Conv2D(36, 1)(x)),  # 9 groups: padded to 10
+        L.Conv2D(9, 1)(L.Conv2D(8, 1)(x)),  # in_c 8: 2 groups
+        L.Conv2D(6, 1, activation="relu6")(c48),  # relu6: clamped unless its range is all of int8
+        L.Conv2D(6, 1)(L.Conv2D(30, 1)(x)),  # depth 30: the int8 block
+        L.Conv2D(3, 1, strides=2)(c48),  # strided: the widening gathers the pixels
+        L.Conv2D(13, 1)(L.Conv2D(256, 1)(x)),  # 64 groups: 1 KB pixel pairs
+        L.Conv2D(4, 1)(L.Conv2D(260, 1)(x)),  # past the route
+        L.Conv2D(4, 1, kernel_initializer=keras.initializers.Constant(k))(same),  # shifts of both signs
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (7, 5, 6)), "int8"
+
+
 FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "first_shallow": fam_first_shallow,
-            "dense_add": fam_dense_add, "pool": fam_pool}
+            "dense_add": fam_dense_add, "pool": fam_pool, "pointwise_deep": fam_pointwise_deep}
 
 
 def _key(name: str) -> str:
@@ -249,12 +282,14 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
 
 
 @pytest.mark.emulator
-@pytest.mark.parametrize("family", ["depthwise", "pool"])
+@pytest.mark.parametrize("family", ["depthwise", "pool", "pointwise", "pointwise_deep"])
 def test_dsp_family_on_virtual_m4_bit_exact(dsp_models, tmp_path, family):
     """The depthwise family (the hand-allocated assembly: pre-extended filter taps, the unrolled
-    border windows, the per-block requantization choice) and the pool family (SSUB8 + SEL,
-    SXTAB16 with its built-in rotation) on the emulated Cortex-M4 rather than the host's C
-    emulation, byte for byte equal to TFLM."""
+    border windows, the per-block requantization choice), the pool family (SSUB8 + SEL,
+    SXTAB16 with its built-in rotation) and the two 1x1 families (the doubly-widened route's
+    assembly: TST-terminated loop, SMMLAR requantization, repeated last pixel / channel, LDRD
+    filter widening) on the emulated Cortex-M4 rather than the host's C emulation, byte for
+    byte equal to TFLM."""
     from _codegen_harness import qemu_run
     from edgeq.graph import load_graph
 
