@@ -142,26 +142,51 @@ static void edgeq_mve_requant_rows(const int32_t *acc0, const int32_t *acc1, int
                                    int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out0, int8_t *out1)
 {
     const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
-    const mve_pred16_t all = vctp32q(4u);
     int32_t c = 0;
-    if (simple && n_rows == 2)
+    if (simple)
     {
-        for (; c + 4 <= n; c += 4)
+        /* whole groups of four: unpredicated loads and stores, every pointer stepped (no indexed
+         * address arithmetic, no predicate set-up per load) */
+        const int32_t *pa0 = acc0, *pa1 = acc1, *pc = corr, *pm = mult, *ps = shift;
+        int8_t *po0 = out0, *po1 = out1;
+        const int32_t groups = n >> 2;
+        int32_t g;
+        if (n_rows == 2)
         {
-            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, 1, all, 1);
-            const int32x4_t cv = vldrwq_s32(corr + c);
-            edgeq_mve_store4(out0 + c, vaddq_s32(vldrwq_s32(acc0 + c), cv), &rq, out_off, lo, hi, all, 1);
-            edgeq_mve_store4(out1 + c, vaddq_s32(vldrwq_s32(acc1 + c), cv), &rq, out_off, lo, hi, all, 1);
+            for (g = 0; g < groups; g++)
+            {
+                const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
+                int32x4_t r0 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa0), cv), m, sh);
+                int32x4_t r1 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa1), cv), m, sh);
+                r0 = vminq_s32(vmaxq_s32(vaddq_n_s32(r0, out_off), lo), hi);
+                r1 = vminq_s32(vmaxq_s32(vaddq_n_s32(r1, out_off), lo), hi);
+                vstrbq_s32(po0, r0);
+                vstrbq_s32(po1, r1);
+                pa0 += 4;
+                pa1 += 4;
+                pc += 4;
+                pm += 4;
+                ps += 4;
+                po0 += 4;
+                po1 += 4;
+            }
         }
-    }
-    else if (simple)
-    {
-        for (; c + 4 <= n; c += 4)
+        else
         {
-            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, 1, all, 1);
-            const int32x4_t cv = vldrwq_s32(corr + c);
-            edgeq_mve_store4(out0 + c, vaddq_s32(vldrwq_s32(acc0 + c), cv), &rq, out_off, lo, hi, all, 1);
+            for (g = 0; g < groups; g++)
+            {
+                const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
+                int32x4_t r0 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa0), cv), m, sh);
+                r0 = vminq_s32(vmaxq_s32(vaddq_n_s32(r0, out_off), lo), hi);
+                vstrbq_s32(po0, r0);
+                pa0 += 4;
+                pc += 4;
+                pm += 4;
+                ps += 4;
+                po0 += 4;
+            }
         }
+        c = groups << 2;
     }
     for (; c < n; c += 4)
     {
