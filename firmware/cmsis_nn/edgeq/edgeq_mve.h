@@ -413,6 +413,16 @@ EDGEQ_MVE_INLINE int32x4_t vqaddq_s32(int32x4_t a, int32x4_t b)
     }
     return a;
 }
+/* VMAXV: the largest of a and the lanes of b */
+EDGEQ_MVE_INLINE int32_t vmaxvq_s32(int32_t a, int32x4_t b)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        a = b.v[i] > a ? b.v[i] : a;
+    }
+    return a;
+}
 /* VQRDMULH: saturate((2 * a * b + 2^31) >> 32) */
 EDGEQ_MVE_INLINE int32_t edgeq_emu_qrdmulh(int32_t a, int32_t b)
 {

@@ -46,18 +46,24 @@ static int32_t edgeq_mve_sum_s8(const int8_t *w, int32_t k)
     return s;
 }
 
-/* corr[c - c0] = bias[c] + off * sum(filter row c), c in [c0, c1) */
-static void edgeq_mve_corrections(int32_t *corr, const int8_t *filter, int32_t k, const int32_t *bias, int32_t off,
-                                  int32_t c0, int32_t c1)
+/* The corrections bias[c] + off * sum(filter row c), c in [c0, c1), indexed from c0: with no input
+ * offset (the banded 1x1 calls: the generator folded it into the bias) the bias itself (no copy),
+ * else computed into corr. */
+static const int32_t *edgeq_mve_corrections(int32_t *corr, const int8_t *filter, int32_t k, const int32_t *bias,
+                                            int32_t off, int32_t c0, int32_t c1)
 {
     int32_t c;
+    if (off == 0 && bias != 0)
+    {
+        return bias + c0;
+    }
     for (c = c0; c < c1; c++)
     {
         const uint32_t b = bias != 0 ? (uint32_t)bias[c] : 0u;
-        /* no offset (the banded 1x1 calls: the generator folded it into the bias): no sums */
         corr[c - c0] = off == 0 ? (int32_t)b
                                 : (int32_t)(b + (uint32_t)off * (uint32_t)edgeq_mve_sum_s8(filter + c * k, k));
     }
+    return corr;
 }
 
 /* The requantization parameters of up to four consecutive channels (lanes beyond n zeroed). */
@@ -98,22 +104,28 @@ static inline __attribute__((always_inline)) edgeq_mve_rq edgeq_mve_rq_load(cons
     return r;
 }
 
-/* 1 if shift[i] < 0 for every i in [c0, c1) (per_channel) or shift[0] < 0. */
+/* 1 if shift[i] < 0 for every i in [c0, c1) (per_channel) or shift[0] < 0: the largest shift,
+ * four at a time (VMAX, then VMAXV across the lanes). */
 static int32_t edgeq_mve_all_right(const int32_t *shift, int32_t per_channel, int32_t c0, int32_t c1)
 {
+    int32x4_t mx = vdupq_n_s32(INT32_MIN);
     int32_t c;
     if (!per_channel)
     {
         return shift[0] < 0;
     }
-    for (c = c0; c < c1; c++)
+    for (c = c0; c + 4 <= c1; c += 4)
+    {
+        mx = vmaxq_s32(mx, vldrwq_s32(shift + c));
+    }
+    for (; c < c1; c++)
     {
         if (shift[c] >= 0)
         {
             return 0;
         }
     }
-    return 1;
+    return vmaxvq_s32(INT32_MIN, mx) < 0;
 }
 
 /* Requantize, offset, clamp and store the active lanes of acc as int8 at out. */
@@ -544,12 +556,12 @@ arm_cmsis_nn_status edgeq_mve_fully_connected_s8(const cmsis_nn_fc_params *fc_pa
     {
         const int32_t c1 = units - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : units;
         const int32_t simple = edgeq_mve_all_right(shift, per_channel, c0, c1);
-        edgeq_mve_corrections(corr, filter_data, k, bias_data, in_off, c0, c1);
+        const int32_t *cr = edgeq_mve_corrections(corr, filter_data, k, bias_data, in_off, c0, c1);
         for (b = 0; b < batches; b += 2)
         {
             const int32_t n_rows = batches - b >= 2 ? 2 : 1;
             const int8_t *x0 = input_data + b * k;
-            edgeq_mve_rows2(x0, n_rows == 2 ? x0 + k : x0, n_rows, filter_data, k, c0, c1, corr, mult, shift,
+            edgeq_mve_rows2(x0, n_rows == 2 ? x0 + k : x0, n_rows, filter_data, k, c0, c1, cr, mult, shift,
                             per_channel, simple, out_off, act_min, act_max, output_data + b * units,
                             output_data + (b + n_rows - 1) * units);
         }
@@ -576,7 +588,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
-        edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
+        const int32_t *cr = edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
         for (p = 0; p < pixels; p += 2)
         {
             const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
@@ -602,7 +614,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
                 int8x16_t xa[3], xb[3];
                 edgeq_mve_load_row(xa, x[0], in_c);
                 edgeq_mve_load_row(xb, x[1], in_c);
-                edgeq_mve_small_rows2(xa, xb, n_rows, filter_data, in_c, c0, c1, c_safe, corr,
+                edgeq_mve_small_rows2(xa, xb, n_rows, filter_data, in_c, c0, c1, c_safe, cr,
                                       quant_params->multiplier, quant_params->shift, simple,
                                       conv_params->output_offset, conv_params->activation.min,
                                       conv_params->activation.max, output_data + p * out_c,
@@ -611,14 +623,14 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
             }
             if (in_c <= 64)
             {
-                edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, corr,
+                edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, cr,
                                     quant_params->multiplier, quant_params->shift, simple,
                                     conv_params->output_offset, conv_params->activation.min,
                                     conv_params->activation.max, output_data + p * out_c,
                                     output_data + (p + n_rows - 1) * out_c);
                 continue;
             }
-            edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, corr, quant_params->multiplier,
+            edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, cr, quant_params->multiplier,
                             quant_params->shift, 1, simple, conv_params->output_offset, conv_params->activation.min,
                             conv_params->activation.max, output_data + p * out_c,
                             output_data + (p + n_rows - 1) * out_c);
@@ -802,11 +814,11 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
-        edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
+        const int32_t *cr = edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
         if (k <= EDGEQ_MVE_SMALL_K)
         {
             edgeq_mve_convolve_small_k(conv_params, input_dims, input_data, filter_dims, filter_data, output_dims,
-                                       c0, c1, corr, quant_params->multiplier, quant_params->shift, simple,
+                                       c0, c1, cr, quant_params->multiplier, quant_params->shift, simple,
                                        output_data);
             continue;
         }
@@ -820,7 +832,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
                 edgeq_mve_im2col(i == 0 ? col0 : col1, input_data + bt * in_batch, conv_params, input_dims,
                                  filter_dims, r / out_w, r % out_w, pad);
             }
-            edgeq_mve_rows2(col0, n_rows == 2 ? col1 : col0, n_rows, filter_data, k, c0, c1, corr,
+            edgeq_mve_rows2(col0, n_rows == 2 ? col1 : col0, n_rows, filter_data, k, c0, c1, cr,
                             quant_params->multiplier, quant_params->shift, 1, simple, conv_params->output_offset,
                             conv_params->activation.min, conv_params->activation.max, output_data + p * out_c,
                             output_data + (p + n_rows - 1) * out_c);
