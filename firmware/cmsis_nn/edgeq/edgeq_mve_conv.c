@@ -141,6 +141,34 @@ static inline __attribute__((always_inline)) void edgeq_mve_store4(int8_t *out, 
     vstrbq_p_s32(out, r, pred);
 }
 
+/* edgeq_mve_requant_rows for two rows, every shift negative, groups x 4 channels: unpredicated
+ * loads and stores, every pointer stepped (no indexed address arithmetic, no predicate set-up). */
+static inline __attribute__((always_inline)) void edgeq_mve_requant2_simple(const int32_t *pa0, const int32_t *pa1,
+                                                                           int32_t groups, const int32_t *pc,
+                                                                           const int32_t *pm, const int32_t *ps,
+                                                                           int32_t out_off, int32x4_t lo,
+                                                                           int32x4_t hi, int8_t *po0, int8_t *po1)
+{
+    int32_t g;
+    for (g = 0; g < groups; g++)
+    {
+        const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
+        int32x4_t r0 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa0), cv), m, sh);
+        int32x4_t r1 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa1), cv), m, sh);
+        r0 = vminq_s32(vmaxq_s32(vaddq_n_s32(r0, out_off), lo), hi);
+        r1 = vminq_s32(vmaxq_s32(vaddq_n_s32(r1, out_off), lo), hi);
+        vstrbq_s32(po0, r0);
+        vstrbq_s32(po1, r1);
+        pa0 += 4;
+        pa1 += 4;
+        pc += 4;
+        pm += 4;
+        ps += 4;
+        po0 += 4;
+        po1 += 4;
+    }
+}
+
 /*
  * Requantize n channels of one or two rows of raw accumulators (acc0, acc1: the dot products of
  * channels [c0, c0 + n), without bias or offset terms), four channels per vector with the
@@ -159,29 +187,13 @@ static void edgeq_mve_requant_rows(const int32_t *acc0, const int32_t *acc1, int
     {
         /* whole groups of four: unpredicated loads and stores, every pointer stepped (no indexed
          * address arithmetic, no predicate set-up per load) */
-        const int32_t *pa0 = acc0, *pa1 = acc1, *pc = corr, *pm = mult, *ps = shift;
-        int8_t *po0 = out0, *po1 = out1;
+        const int32_t *pa0 = acc0, *pc = corr, *pm = mult, *ps = shift;
+        int8_t *po0 = out0;
         const int32_t groups = n >> 2;
         int32_t g;
         if (n_rows == 2)
         {
-            for (g = 0; g < groups; g++)
-            {
-                const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
-                int32x4_t r0 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa0), cv), m, sh);
-                int32x4_t r1 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa1), cv), m, sh);
-                r0 = vminq_s32(vmaxq_s32(vaddq_n_s32(r0, out_off), lo), hi);
-                r1 = vminq_s32(vmaxq_s32(vaddq_n_s32(r1, out_off), lo), hi);
-                vstrbq_s32(po0, r0);
-                vstrbq_s32(po1, r1);
-                pa0 += 4;
-                pa1 += 4;
-                pc += 4;
-                pm += 4;
-                ps += 4;
-                po0 += 4;
-                po1 += 4;
-            }
+            edgeq_mve_requant2_simple(acc0, acc1, groups, corr, mult, shift, out_off, lo, hi, out0, out1);
         }
         else
         {
@@ -475,6 +487,69 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
     }
 }
 
+/*
+ * Unpadded 1x1 convolution, stride 1, depth k <= 16 * nv (nv <= 3), every shift negative, a
+ * multiple of four output channels [c0, c1): the pixel-pair loop with the row loads, the dot
+ * products (edgeq_mve_small_k) and the requantization all inline, no call per pair (for VWW's
+ * shallow 1x1s, whose 8-32 channels a pair made the calls a third of the work). Returns the
+ * pixels done (an even count: an odd last pixel is left to the caller).
+ */
+static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int nv, const int8_t *x, int32_t pixels,
+                                                                            int32_t k, const int8_t *filter,
+                                                                            int32_t c0, int32_t c1, int32_t c_safe,
+                                                                            const int32_t *corr, const int32_t *mult,
+                                                                            const int32_t *shift, int32_t out_off,
+                                                                            int32_t act_min, int32_t act_max,
+                                                                            int8_t *out, int32_t out_c)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
+    const int32_t groups = (c1 - c0) >> 2;
+    int32_t p, i;
+    out += c0;
+    for (p = 0; p + 2 <= pixels; p += 2)
+    {
+        int8x16_t xa[3], xb[3];
+        for (i = 0; i < nv; i++)
+        {
+            const mve_pred16_t lp = vctp8q((uint32_t)(k - 16 * i));
+            xa[i] = vldrbq_z_s8(x + 16 * i, lp);
+            xb[i] = vldrbq_z_s8(x + k + 16 * i, lp);
+        }
+        edgeq_mve_small_k(xa, xb, nv, filter, k, c0, c1, c_safe, acc0, acc1);
+        edgeq_mve_requant2_simple(acc0, acc1, groups, corr, mult + c0, shift + c0, out_off, lo, hi, out,
+                                  out + out_c);
+        x += 2 * k;
+        out += 2 * out_c;
+    }
+    return p;
+}
+
+/* edgeq_mve_1x1_small_run with nv = ceil(k / 16) a constant (a call of its own: the 1x1 kernel's
+ * other paths keep their code generation). */
+static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, int32_t pixels, int32_t k,
+                                                             const int8_t *filter, int32_t c0, int32_t c1,
+                                                             int32_t c_safe, const int32_t *corr,
+                                                             const cmsis_nn_per_channel_quant_params *qp,
+                                                             const cmsis_nn_conv_params *cp, int8_t *out,
+                                                             int32_t out_c)
+{
+    const int32_t *mlt = qp->multiplier, *sft = qp->shift;
+    const int32_t oo = cp->output_offset, amin = cp->activation.min, amax = cp->activation.max;
+    if (k <= 16)
+    {
+        return edgeq_mve_1x1_small_run(1, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
+                                       out_c);
+    }
+    if (k <= 32)
+    {
+        return edgeq_mve_1x1_small_run(2, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
+                                       out_c);
+    }
+    return edgeq_mve_1x1_small_run(3, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
+                                   out_c);
+}
+
 /* ------------------------------------------------------------------ fully connected */
 
 /* One input row: units [0, units) three at a time, the weight sums in the same pass. */
@@ -589,7 +664,13 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
         const int32_t *cr = edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
-        for (p = 0; p < pixels; p += 2)
+        p = 0;
+        if (s_h == 1 && s_w == 1 && in_c <= EDGEQ_MVE_SMALL_K && simple && ((c1 - c0) & 3) == 0)
+        {
+            p = edgeq_mve_1x1_small(input_data, pixels, in_c, filter_data, c0, c1, c_safe, cr, quant_params,
+                                    conv_params, output_data, out_c);
+        }
+        for (; p < pixels; p += 2)
         {
             const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
             const int8_t *x[2];
