@@ -832,6 +832,80 @@ static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis
 }
 
 /*
+ * edgeq_mve_convolve_small_k's pixel pairs when every shift is negative and [c0, c1) is a
+ * multiple of four channels, with nv = ceil(k / 16) a constant: the output position stepped (no
+ * divisions), the dot products and the requantization inline (no calls per pair). col: the two
+ * zero-padded columns. Returns the pixels done (even; an odd last one is left to the caller).
+ */
+static inline __attribute__((always_inline)) int32_t edgeq_mve_conv_small_run(
+    int nv, const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims, const int8_t *input_data,
+    const cmsis_nn_dims *filter_dims, const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t c0,
+    int32_t c1, int32_t c_safe, const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t fast_rows,
+    int8_t (*col)[EDGEQ_MVE_SMALL_K + 16], int8_t *output_data)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t pixels = output_dims->n * out_h * out_w;
+    const int32_t in_batch = input_dims->h * input_dims->w * input_dims->c;
+    const int8_t pad = (int8_t)(-cp->input_offset);
+    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
+    const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
+    const int8_t *in_b = input_data;
+    int8_t *out = output_data + c0;
+    int32_t p, i, oy = 0, ox = 0;
+    for (p = 0; p + 2 <= pixels; p += 2)
+    {
+        int8x16_t xa[3], xb[3];
+        for (i = 0; i < 2; i++)
+        {
+            edgeq_mve_gather(col[i], in_b, cp, input_dims, filter_dims, oy, ox, pad, fast_rows);
+            if (++ox == out_w)
+            {
+                ox = 0;
+                if (++oy == out_h)
+                {
+                    oy = 0;
+                    in_b += in_batch;
+                }
+            }
+        }
+        for (i = 0; i < nv; i++)
+        {
+            xa[i] = vldrbq_s8(col[0] + 16 * i);
+            xb[i] = vldrbq_s8(col[1] + 16 * i);
+        }
+        edgeq_mve_small_k(xa, xb, nv, filter_data, k, c0, c1, c_safe, acc0, acc1);
+        edgeq_mve_requant2_simple(acc0, acc1, groups, corr, mult + c0, shift + c0, out_off, lo, hi, out,
+                                  out + out_c);
+        out += 2 * out_c;
+    }
+    return p;
+}
+
+static __attribute__((noinline)) int32_t edgeq_mve_conv_small(const cmsis_nn_conv_params *cp,
+                                                              const cmsis_nn_dims *input_dims,
+                                                              const int8_t *input_data,
+                                                              const cmsis_nn_dims *filter_dims,
+                                                              const int8_t *filter_data,
+                                                              const cmsis_nn_dims *output_dims, int32_t c0,
+                                                              int32_t c1, int32_t c_safe, const int32_t *corr,
+                                                              const int32_t *mult, const int32_t *shift,
+                                                              int32_t fast_rows,
+                                                              int8_t (*col)[EDGEQ_MVE_SMALL_K + 16],
+                                                              int8_t *output_data)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    if (k <= 32)
+    {
+        return edgeq_mve_conv_small_run(2, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1,
+                                        c_safe, corr, mult, shift, fast_rows, col, output_data);
+    }
+    return edgeq_mve_conv_small_run(3, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1,
+                                    c_safe, corr, mult, shift, fast_rows, col, output_data);
+}
+
+/*
  * edgeq_mve_convolve_s8's output channels [c0, c1) when the receptive field has at most
  * EDGEQ_MVE_SMALL_K taps (a first layer on 1- or 3-channel input): two pixels' fields gathered
  * into zero-padded 64-byte columns on the stack, then held in registers for every channel
@@ -854,7 +928,15 @@ static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cms
     int8_t col[2][EDGEQ_MVE_SMALL_K + 16];
     int32_t p, i;
     edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
-    for (p = 0; p < pixels; p += 2)
+    p = 0;
+    if (simple && ((c1 - c0) & 3) == 0 && k > 16)
+    {
+        /* (receptive fields of 17-48 taps: VWW's 27 and KWS's 40; a field of at most 16 keeps the
+         * loop below, one instantiation fewer in flash) */
+        p = edgeq_mve_conv_small(cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, c_safe,
+                                 corr, mult, shift, fast_rows, col, output_data);
+    }
+    for (; p < pixels; p += 2)
     {
         const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
         int8x16_t xa[3], xb[3];

@@ -154,22 +154,19 @@ static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *
                               int32_t n, int32_t out_off, int32x4_t lo, int32x4_t hi, int32_t simple,
                               int32_t int8_range)
 {
-    if (n < 8)
-    {
-        /* the last block of a channel count that is not a multiple of 8: predicated store */
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, n, out_off, lo, hi, 0, 0);
-    }
-    else if (simple && int8_range)
+    if (n == 8 && simple && int8_range)
     {
         edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, 8, out_off, lo, hi, 1, 1);
     }
-    else if (simple)
+    else if (n == 8 && simple)
     {
         edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, 8, out_off, lo, hi, 1, 0);
     }
     else
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, 8, out_off, lo, hi, 0, 0);
+        /* shifts of either sign, and the last block of a channel count that is not a multiple of 8
+         * (predicated store) */
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, n, out_off, lo, hi, 0, 0);
     }
 }
 
