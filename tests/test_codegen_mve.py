@@ -96,10 +96,13 @@ def mve_small_depth():
 def mve_dw_rows():
     """Depthwise 3x3 layers on the row-buffer route (edgeq_mve_depthwise_rows.c: at least 16 output
     pixels a call): channel counts 21 (a 5-channel tail block), 8 (one block) and 3 (one partial
-    block), stride 1 and 2 and (2, 1), same and valid padding (odd and even input sizes: the last
-    input column unread by a strided valid window), no bias, ReLU6 / ReLU (a clamp narrower than
-    int8) and none (the int8 range); a tiny-range input for larger multipliers. One call per layer
-    here (no bands in the host harness)."""
+    block), stride 1 and 2, same and valid padding (odd and even input sizes: the last input
+    column unread by a strided valid window), no bias, ReLU6 (a clamp narrower than int8) and none
+    (the int8 range). The in-place planner runs the (2, 1)-strided and the tiny-range layers in
+    one-row bands of 9 pixels: those take the per-pixel route (fewer than 16 pixels a call), next
+    to the row route in the same model. (The quantizer gives every layer here right shifts; shifts
+    of either sign go through the same edgeq_mve_requantize as the 1x1 and per-pixel routes, whose
+    shapes have them.)"""
     import keras
     from keras import layers as L
     x = keras.Input((12, 9, 21), batch_size=1)
