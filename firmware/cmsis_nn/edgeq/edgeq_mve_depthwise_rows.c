@@ -194,12 +194,24 @@ static void edgeq_mve_dw3_fill_row(int8_t *dst, const int8_t *in_b, int32_t y, i
         else
         {
             const int8_t *s = in_b + y * in_w * ch + c;
-            const mve_pred16_t p = vctp16q((uint32_t)n);
-            for (x = 0; x < cols; x++)
+            if (n == 8)
             {
-                vstrbq_s16(d, vldrbq_z_s16(s, p));
-                d += 8;
-                s += ch;
+                for (x = 0; x < cols; x++)
+                {
+                    vstrbq_s16(d, vldrbq_s16(s));
+                    d += 8;
+                    s += ch;
+                }
+            }
+            else
+            {
+                const mve_pred16_t p = vctp16q((uint32_t)n);
+                for (x = 0; x < cols; x++)
+                {
+                    vstrbq_s16(d, vldrbq_z_s16(s, p));
+                    d += 8;
+                    s += ch;
+                }
             }
         }
     }
@@ -235,8 +247,15 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
     static const uint32_t even_idx[4] = {0, 2, 4, 6}, odd_idx[4] = {1, 3, 5, 7};
     const uint32x4_t ev = vldrwq_u32(even_idx), od = vldrwq_u32(odd_idx);
     int8_t buf[EDGEQ_MVE_DW3_BUF] __attribute__((aligned(16)));
-    int32_t simple = 1, c, b0;
-    for (c = 0; c < ch; c++)
+    int32x4_t mx = vdupq_n_s32(INT32_MIN);
+    int32_t simple, c, b0;
+    /* simple: every shift negative (the largest, four at a time) */
+    for (c = 0; c + 4 <= ch; c += 4)
+    {
+        mx = vmaxq_s32(mx, vldrwq_s32(qp->shift + c));
+    }
+    simple = vmaxvq_s32(INT32_MIN, mx) < 0;
+    for (; c < ch; c++)
     {
         simple &= qp->shift[c] < 0;
     }
@@ -257,25 +276,53 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
             int32_t *prm = pbuf + b * 32;
             int32x4_t be = zero, bo = zero, se, so;
             int16x8_t s16 = vdupq_n_s16(0);
-            for (t = 0; t < 9; t++)
+            const int8_t *wsrc = filter_data + c0;
+            int8_t *wdst = wbuf + b * EDGEQ_MVE_DW3_W;
+            if (n == 8)
             {
-                /* the weights of channels past ch packed as 0: their products are 0 */
-                const int16x8_t wv = vldrbq_z_s16(filter_data + t * ch + c0, p16);
-                vstrbq_s16(wbuf + (b * 9 + t) * 8, wv);
-                s16 = vaddq_s16(s16, wv); /* |sum| <= 9 * 128: exact in 16 bits */
+                /* a whole block: unpredicated loads, no predicate set-up per load */
+                for (t = 0; t < 9; t++)
+                {
+                    const int16x8_t wv = vldrbq_s16(wsrc);
+                    vstrbq_s16(wdst, wv);
+                    s16 = vaddq_s16(s16, wv); /* |sum| <= 9 * 128: exact in 16 bits */
+                    wsrc += ch;
+                    wdst += 8;
+                }
+                if (bias_data != 0)
+                {
+                    be = vldrwq_gather_shifted_offset_s32(bias_data + c0, ev);
+                    bo = vldrwq_gather_shifted_offset_s32(bias_data + c0, od);
+                }
+                vstrwq_s32(prm + 8, vldrwq_gather_shifted_offset_s32(qp->multiplier + c0, ev));
+                vstrwq_s32(prm + 12, vldrwq_gather_shifted_offset_s32(qp->multiplier + c0, od));
+                se = vldrwq_gather_shifted_offset_s32(qp->shift + c0, ev);
+                so = vldrwq_gather_shifted_offset_s32(qp->shift + c0, od);
             }
-            if (bias_data != 0)
+            else
             {
-                be = vldrwq_gather_shifted_offset_z_s32(bias_data + c0, ev, pe);
-                bo = vldrwq_gather_shifted_offset_z_s32(bias_data + c0, od, po);
+                for (t = 0; t < 9; t++)
+                {
+                    /* the weights of channels past ch packed as 0: their products are 0 */
+                    const int16x8_t wv = vldrbq_z_s16(wsrc, p16);
+                    vstrbq_s16(wdst, wv);
+                    s16 = vaddq_s16(s16, wv);
+                    wsrc += ch;
+                    wdst += 8;
+                }
+                if (bias_data != 0)
+                {
+                    be = vldrwq_gather_shifted_offset_z_s32(bias_data + c0, ev, pe);
+                    bo = vldrwq_gather_shifted_offset_z_s32(bias_data + c0, od, po);
+                }
+                vstrwq_s32(prm + 8, vldrwq_gather_shifted_offset_z_s32(qp->multiplier + c0, ev, pe));
+                vstrwq_s32(prm + 12, vldrwq_gather_shifted_offset_z_s32(qp->multiplier + c0, od, po));
+                se = vldrwq_gather_shifted_offset_z_s32(qp->shift + c0, ev, pe);
+                so = vldrwq_gather_shifted_offset_z_s32(qp->shift + c0, od, po);
             }
             /* the correction bias + off * sum(w), modulo 2^32 like TFLM's accumulator */
             vstrwq_s32(prm, vmlaq_n_s32(be, vmovlbq_s16(s16), off));
             vstrwq_s32(prm + 4, vmlaq_n_s32(bo, vmovltq_s16(s16), off));
-            vstrwq_s32(prm + 8, vldrwq_gather_shifted_offset_z_s32(qp->multiplier + c0, ev, pe));
-            vstrwq_s32(prm + 12, vldrwq_gather_shifted_offset_z_s32(qp->multiplier + c0, od, po));
-            se = vldrwq_gather_shifted_offset_z_s32(qp->shift + c0, ev, pe);
-            so = vldrwq_gather_shifted_offset_z_s32(qp->shift + c0, od, po);
             vstrwq_s32(prm + 16, vmaxq_s32(se, zero));
             vstrwq_s32(prm + 20, vmaxq_s32(so, zero));
             vstrwq_s32(prm + 24, vminq_s32(se, zero));
