@@ -814,6 +814,12 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
         return ARM_CMSIS_NN_ARG_ERROR;
     }
 #if defined(EDGEQ_MVE)
+    if (mult == 1 && out_h * out_w * batches >= EDGEQ_MVE_DW3_MIN_PIXELS &&
+        edgeq_mve_depthwise3_rows_ok(dw_conv_params, input_dims, filter_dims, output_dims))
+    {
+        return edgeq_mve_depthwise3_rows_s8(dw_conv_params, quant_params, input_dims, input_data, filter_data,
+                                            bias_data, output_dims, output_data);
+    }
     if (mult == 1)
     {
         return edgeq_mve_depthwise_conv_s8(dw_conv_params, quant_params, input_dims, input_data, filter_dims,
