@@ -52,6 +52,10 @@ KERNEL_OWNERS = [
     (r"^arm_elementwise_mul_s16|^edgeq_broadcast_mul_s16", "MUL/int16"), (r"^edgeq_pad_s16", "PAD/int16"),
     (r"^edgeq_concat_s16", "CONCATENATION/int16"), (r"^edgeq_mean_s16", "MEAN/int16"),
     (r"^edgeq_logistic_s16", "LOGISTIC/int16"),
+    # edgeq's own conv / depthwise routes and their helpers (not "shared": a model without the op
+    # does not link them)
+    (r"^edgeq_(1x1|conv|field|im2col|col_interleave)|^edgeq_mve_(convolve|conv_|1x1)", "CONV_2D"),
+    (r"^edgeq_(depthwise|dw_)|^edgeq_mve_depthwise", "DEPTHWISE_CONV_2D"),
     (r"^arm_convolve.*_s8", "CONV_2D"), (r"^arm_depthwise_conv.*_s8", "DEPTHWISE_CONV_2D"),
     (r"^arm_fully_connected_s8|^arm_fully_connected_per_channel_s8", "FULLY_CONNECTED"),
     (r"^arm_avgpool_s8", "AVERAGE_POOL_2D"), (r"^arm_max_pool_s8", "MAX_POOL_2D"),
