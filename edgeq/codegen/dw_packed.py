@@ -8,7 +8,7 @@ writes the blocks here, in the exact layout the kernel reads (edgeq_dw_packed.h:
 block; a block on the bounded requantization stores its taps and biases doubled), and the
 generated code hands them to ``edgeq_depthwise_conv_3x3_packed_s8`` on cores
 where that kernel runs. The arithmetic mirrors the kernel's own preparation
-(``edgeq_dw_block_prepare_3x3``) bit for bit; the tests compare the outputs with TFLM.
+(``edgeq_dw_block_prepare``) bit for bit; the tests compare the outputs with TFLM.
 """
 
 from __future__ import annotations

@@ -224,7 +224,7 @@ static inline void edgeq_dw_out4(const edgeq_dw_layer *L, const int32_t acc[4], 
 /* A block of four channels c..c+3: its filter taps sign-extended (the 3x3 path), biases and
  * requantization constants. The 3x3 path either reads these from the generated code
  * (edgeq_depthwise_conv_3x3_packed_s8: prepared at generation time, in flash, the layout
- * edgeq/codegen/dw_packed.py writes) or prepares them once per row (edgeq_dw_block_prepare_3x3).
+ * edgeq/codegen/dw_packed.py writes) or prepares them once per row (edgeq_dw_block_prepare).
  * rq[0].e == 0 marks a block the bounded requantization does not apply to; its rq[j] then hold
  * {multiplier, shift, 0} for the general requantization. A bounded block's taps and biases are
  * doubled (the window then sums 2 * acc, what edgeq_requant_bounded's SMMULR takes). */
