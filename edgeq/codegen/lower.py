@@ -96,9 +96,15 @@ class Lowered:
     def data_bytes(self) -> int:
         sizes = {d.symbol: d.nbytes for d in self.data}
         total = sum(sizes.values())
+        alternatives: dict[tuple, list[int]] = {}  # the arrays replaced -> their replacements' sizes
         for d in self.data:
-            if d.replaces:  # only one of the alternatives is linked: count the larger
-                total -= min(d.nbytes, sum(sizes.get(r, 0) for r in d.replaces))
+            if d.replaces:
+                alternatives.setdefault(d.replaces, []).append(d.nbytes)
+        for replaced, sizes_alt in alternatives.items():
+            # only one of the alternatives (the originals or one replacement per core) is linked:
+            # count the largest
+            orig = sum(sizes.get(r, 0) for r in replaced)
+            total -= orig + sum(sizes_alt) - max([orig] + sizes_alt)
         return total
 
 

@@ -38,6 +38,8 @@
 #define EDGEQ_MVE_DW3_BUF 3072
 #define EDGEQ_MVE_DW3_W 72    /* packed weights per block: 9 taps x 8 channels */
 #define EDGEQ_MVE_DW3_P 128   /* parameters per block: 8 int32x4 */
+/* a block as edgeq/codegen/dw_mve.py writes it: the packed weights, then the parameters */
+#define EDGEQ_MVE_DW3_RECORD (EDGEQ_MVE_DW3_W + EDGEQ_MVE_DW3_P)
 
 /* Channel blocks per chunk for a padded row of wp pixels (0: the row buffers do not fit). */
 static int32_t edgeq_mve_dw3_blocks(int32_t wp)
@@ -217,6 +219,77 @@ static void edgeq_mve_dw3_fill_row(int8_t *dst, const int8_t *in_b, int32_t y, i
     }
 }
 
+/*
+ * Blocks [b0, b0 + nb) of every output pixel, through the ring (3 slots of nb * wp * 8 bytes):
+ * w + b * w_stride the packed weights ([tap][8]) and prm + b * p_stride the parameters (32 int32,
+ * the layout above) of block b0 + b.
+ */
+static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
+                                const int8_t *input_data, const cmsis_nn_dims *output_dims, int8_t *output_data,
+                                int32_t b0, int32_t nb, const int8_t *w, int32_t w_stride, const int32_t *prm,
+                                int32_t p_stride, int8_t *ring, int32_t simple)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t s_h = dw->stride.h, s_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
+    const int32_t out_off = dw->output_offset;
+    const int32_t wp = (out_w - 1) * s_w + 3;
+    const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
+    const int32_t int8_range = dw->activation.min == -128 && dw->activation.max == 127;
+    const int8_t zp = (int8_t)(-dw->input_offset);
+    const int32_t slot = nb * wp * 8;
+    int32_t b, bt, oy;
+    for (bt = 0; bt < input_dims->n; bt++)
+    {
+        const int8_t *in_b = input_data + bt * in_h * in_w * ch;
+        int32_t tag[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+        /* the padding columns (left and right of the input) hold the zero point for good */
+        {
+            const int16x8_t z = vdupq_n_s16(zp);
+            const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
+            int32_t sl, x;
+            for (sl = 0; sl < 3 * nb; sl++)
+            {
+                int8_t *r = ring + sl * wp * 8;
+                for (x = 0; x < pad_w; x++)
+                {
+                    vstrbq_s16(r + x * 8, z);
+                }
+                for (x = pad_w + cols; x < wp; x++)
+                {
+                    vstrbq_s16(r + x * 8, z);
+                }
+            }
+        }
+        for (oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * s_h - pad_h;
+            int8_t *rows[3];
+            int32_t ky;
+            for (ky = 0; ky < 3; ky++)
+            {
+                const int32_t y = y0 + ky, s = ((y % 3) + 3) % 3;
+                /* rows outside the input all hold the zero point: one tag for them */
+                const int32_t key = (y < 0 || y >= in_h) ? -1 : y;
+                if (tag[s] != key)
+                {
+                    edgeq_mve_dw3_fill_row(ring + s * slot, in_b, y, in_h, in_w, ch, b0, nb, wp, pad_w, zp);
+                    tag[s] = key;
+                }
+                rows[ky] = ring + s * slot;
+            }
+            for (b = 0; b < nb; b++)
+            {
+                const int32_t c0 = (b0 + b) * 8, n = ch - c0 < 8 ? ch - c0 : 8;
+                const int32_t o = b * wp * 8;
+                edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + b * w_stride,
+                                  prm + b * p_stride, output_data + ((bt * out_h + oy) * out_w) * ch + c0, out_w,
+                                  s_w * 8, ch, n, out_off, lo, hi, simple, int8_range);
+            }
+        }
+    }
+}
+
 /* 1 when the 3x3 row-buffer route takes this depthwise convolution. */
 int32_t edgeq_mve_depthwise3_rows_ok(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *input_dims,
                                      const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims)
@@ -234,16 +307,11 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
                                                  const int8_t *filter_data, const int32_t *bias_data,
                                                  const cmsis_nn_dims *output_dims, int8_t *output_data)
 {
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    const int32_t s_h = dw->stride.h, s_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
-    const int32_t off = dw->input_offset, out_off = dw->output_offset;
+    const int32_t ch = input_dims->c;
+    const int32_t off = dw->input_offset;
     /* padded row: every column some window of this call reads */
-    const int32_t wp = (out_w - 1) * s_w + 3;
+    const int32_t wp = (output_dims->w - 1) * dw->stride.w + 3;
     const int32_t blocks = (ch + 7) >> 3, per_chunk = edgeq_mve_dw3_blocks(wp);
-    const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
-    const int32_t int8_range = dw->activation.min == -128 && dw->activation.max == 127;
-    const int8_t zp = (int8_t)(-off);
     static const uint32_t even_idx[4] = {0, 2, 4, 6}, odd_idx[4] = {1, 3, 5, 7};
     const uint32x4_t ev = vldrwq_u32(even_idx), od = vldrwq_u32(odd_idx);
     int8_t buf[EDGEQ_MVE_DW3_BUF] __attribute__((aligned(16)));
@@ -265,8 +333,7 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
         int8_t *wbuf = buf;                                             /* [nb][9][8] */
         int32_t *pbuf = (int32_t *)(void *)(buf + nb * EDGEQ_MVE_DW3_W); /* [nb][8][4] */
         int8_t *ring = buf + nb * (EDGEQ_MVE_DW3_W + EDGEQ_MVE_DW3_P);   /* [3][nb][wp][8] */
-        const int32_t slot = nb * wp * 8;
-        int32_t b, t, bt, oy;
+        int32_t b, t;
         for (b = 0; b < nb; b++)
         {
             const int32_t c0 = (b0 + b) * 8, n = ch - c0 < 8 ? ch - c0 : 8;
@@ -328,55 +395,42 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
             vstrwq_s32(prm + 24, vminq_s32(se, zero));
             vstrwq_s32(prm + 28, vminq_s32(so, zero));
         }
-        for (bt = 0; bt < input_dims->n; bt++)
-        {
-            const int8_t *in_b = input_data + bt * in_h * in_w * ch;
-            int32_t tag[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
-            /* the padding columns (left and right of the input) hold the zero point for good */
-            {
-                const int16x8_t z = vdupq_n_s16(zp);
-                const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
-                int32_t sl, x;
-                for (sl = 0; sl < 3 * nb; sl++)
-                {
-                    int8_t *r = ring + sl * wp * 8;
-                    for (x = 0; x < pad_w; x++)
-                    {
-                        vstrbq_s16(r + x * 8, z);
-                    }
-                    for (x = pad_w + cols; x < wp; x++)
-                    {
-                        vstrbq_s16(r + x * 8, z);
-                    }
-                }
-            }
-            for (oy = 0; oy < out_h; oy++)
-            {
-                const int32_t y0 = oy * s_h - pad_h;
-                int8_t *rows[3];
-                int32_t ky;
-                for (ky = 0; ky < 3; ky++)
-                {
-                    const int32_t y = y0 + ky, s = ((y % 3) + 3) % 3;
-                    /* rows outside the input all hold the zero point: one tag for them */
-                    const int32_t key = (y < 0 || y >= in_h) ? -1 : y;
-                    if (tag[s] != key)
-                    {
-                        edgeq_mve_dw3_fill_row(ring + s * slot, in_b, y, in_h, in_w, ch, b0, nb, wp, pad_w, zp);
-                        tag[s] = key;
-                    }
-                    rows[ky] = ring + s * slot;
-                }
-                for (b = 0; b < nb; b++)
-                {
-                    const int32_t c0 = (b0 + b) * 8, n = ch - c0 < 8 ? ch - c0 : 8;
-                    const int32_t o = b * wp * 8;
-                    edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, wbuf + b * EDGEQ_MVE_DW3_W,
-                                      pbuf + b * 32, output_data + ((bt * out_h + oy) * out_w) * ch + c0, out_w,
-                                      s_w * 8, ch, n, out_off, lo, hi, simple, int8_range);
-                }
-            }
-        }
+        edgeq_mve_dw3_chunk(dw, input_dims, input_data, output_dims, output_data, b0, nb, wbuf, EDGEQ_MVE_DW3_W,
+                            pbuf, 32, ring, simple);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+/* 1 when edgeq_mve_depthwise3_packed_s8 takes a depthwise convolution of this geometry (every
+ * call of a banded layer has the same output width and stride). */
+int32_t edgeq_mve_depthwise3_packed_ok(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *input_dims,
+                                       const cmsis_nn_dims *output_dims)
+{
+    const int32_t wp = (output_dims->w - 1) * p->stride.w + 3;
+    return input_dims->c == output_dims->c && p->ch_mult == 1 && p->dilation.h == 1 && p->dilation.w == 1 &&
+           p->padding.w >= 0 && p->padding.h >= 0 && 3 * 8 * wp <= EDGEQ_MVE_DW3_BUF;
+}
+
+arm_cmsis_nn_status edgeq_mve_depthwise3_packed_s8(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
+                                                   const int8_t *input_data, const cmsis_nn_dims *output_dims,
+                                                   int8_t *output_data, const int32_t *blocks, int32_t simple)
+{
+    const int32_t wp = (output_dims->w - 1) * dw->stride.w + 3;
+    const int32_t n_blocks = (input_dims->c + 7) >> 3, per_chunk = EDGEQ_MVE_DW3_BUF / (3 * 8 * wp);
+    const int8_t *w = (const int8_t *)(const void *)blocks;
+    int8_t ring[EDGEQ_MVE_DW3_BUF] __attribute__((aligned(16)));
+    int32_t b0;
+    if (!edgeq_mve_depthwise3_packed_ok(dw, input_dims, output_dims))
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (b0 = 0; b0 < n_blocks; b0 += per_chunk)
+    {
+        const int32_t nb = n_blocks - b0 < per_chunk ? n_blocks - b0 : per_chunk;
+        const int8_t *blk = w + b0 * EDGEQ_MVE_DW3_RECORD;
+        edgeq_mve_dw3_chunk(dw, input_dims, input_data, output_dims, output_data, b0, nb, blk, EDGEQ_MVE_DW3_RECORD,
+                            (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W), EDGEQ_MVE_DW3_RECORD / 4, ring,
+                            simple);
     }
     return ARM_CMSIS_NN_SUCCESS;
 }
