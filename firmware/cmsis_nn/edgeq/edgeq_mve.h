@@ -321,6 +321,81 @@ EDGEQ_MVE_INLINE int16x8_t edgeq_emu_vshr16(int16x8_t a, int n)
     return a;
 }
 #define vshrq_n_s16(a, n) edgeq_emu_vshr16((a), (n))
+/* (edgeq_mve_depthwise_rows.c) VMAX / VMIN.S16 */
+EDGEQ_MVE_INLINE int16x8_t vmaxq_s16(int16x8_t a, int16x8_t b)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
+    }
+    return a;
+}
+EDGEQ_MVE_INLINE int16x8_t vminq_s16(int16x8_t a, int16x8_t b)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        a.v[i] = a.v[i] < b.v[i] ? a.v[i] : b.v[i];
+    }
+    return a;
+}
+/* (edgeq_mve_depthwise_rows.c) VSTRW.32 scatter, byte offsets; the bytes of a vector as int32 lanes
+ * (little-endian, as on the target); an unsigned lane set */
+EDGEQ_MVE_INLINE void vstrwq_scatter_offset_s32(int32_t *base, uint32x4_t off, int32x4_t x)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        memcpy((int8_t *)base + off.v[i], &x.v[i], 4);
+    }
+}
+EDGEQ_MVE_INLINE int32x4_t vreinterpretq_s32_s8(int8x16_t a)
+{
+    int32x4_t r;
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        r.v[i] = (int32_t)((uint32_t)(uint8_t)a.v[4 * i] | ((uint32_t)(uint8_t)a.v[4 * i + 1] << 8) |
+                           ((uint32_t)(uint8_t)a.v[4 * i + 2] << 16) | ((uint32_t)(uint8_t)a.v[4 * i + 3] << 24));
+    }
+    return r;
+}
+EDGEQ_MVE_INLINE uint32x4_t vsetq_lane_u32(uint32_t x, uint32x4_t a, int lane)
+{
+    a.v[lane] = x;
+    return a;
+}
+/* (edgeq_mve_depthwise_rows.c) VQADD.S16 with a scalar; VQMOVNB.S16: b saturated to int8 into the
+ * even bytes of a; a vector's bytes as 16-bit lanes (little-endian) */
+EDGEQ_MVE_INLINE int16x8_t vqaddq_n_s16(int16x8_t a, int16_t b)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        a.v[i] = edgeq_emu_sat16((int32_t)a.v[i] + b);
+    }
+    return a;
+}
+EDGEQ_MVE_INLINE int8x16_t vqmovnbq_s16(int8x16_t a, int16x8_t b)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        a.v[2 * i] = (int8_t)(b.v[i] > 127 ? 127 : (b.v[i] < -128 ? -128 : b.v[i]));
+    }
+    return a;
+}
+EDGEQ_MVE_INLINE int16x8_t vreinterpretq_s16_s8(int8x16_t a)
+{
+    int16x8_t r;
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        r.v[i] = (int16_t)(uint16_t)((uint32_t)(uint8_t)a.v[2 * i] | ((uint32_t)(uint8_t)a.v[2 * i + 1] << 8));
+    }
+    return r;
+}
 EDGEQ_MVE_INLINE int8x16_t vdupq_n_s8(int8_t x)
 {
     int8x16_t r;

@@ -91,58 +91,93 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int
 #endif
 }
 
+/* The outputs of one pixel's block from its requantized even / odd lanes (re, ro): output offset,
+ * activation range, narrowed back into channel order, stored (n < 8: the first n channels). */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_store(int8_t *out, int32x4_t re, int32x4_t ro, int32_t n,
+                                                                      int32_t out_off, int32_t lo, int32_t hi,
+                                                                      int int8_range)
+{
+    /* saturated to int16, the output offset added saturating, then to int8 or the activation range:
+     * exact, as every saturation bound lies outside the final range. (On the target in assembly:
+     * GCC materializes the don't-care halves of the narrowing destinations from the stack.) */
+    int16x8_t r16;
+#if defined(EDGEQ_EMULATE_MVE)
+    r16 = vqaddq_n_s16(vqmovntq_s32(vqmovnbq_s32(vdupq_n_s16(0), re), ro), (int16_t)out_off);
+    if (int8_range)
+    {
+        /* into the even bytes, the low byte of each 16-bit lane that VSTRB.16 stores */
+        r16 = vreinterpretq_s16_s8(vqmovnbq_s16(vdupq_n_s8(0), r16));
+    }
+#else
+    if (int8_range)
+    {
+        int16x8_t h;
+        __asm__("vqmovnb.s32 %q[h], %q[e]\n\tvqmovnt.s32 %q[h], %q[o]\n\tvqadd.s16 %q[h], %q[h], %[off]\n\t"
+                "vqmovnb.s16 %q[b], %q[h]"
+                : [h] "=&w"(h), [b] "=&w"(r16)
+                : [e] "w"(re), [o] "w"(ro), [off] "r"(out_off));
+    }
+    else
+    {
+        __asm__("vqmovnb.s32 %q[h], %q[e]\n\tvqmovnt.s32 %q[h], %q[o]\n\tvqadd.s16 %q[h], %q[h], %[off]"
+                : [h] "=&w"(r16)
+                : [e] "w"(re), [o] "w"(ro), [off] "r"(out_off));
+    }
+#endif
+    if (!int8_range)
+    {
+        r16 = vminq_s16(vmaxq_s16(r16, vdupq_n_s16((int16_t)lo)), vdupq_n_s16((int16_t)hi));
+    }
+    if (n == 8)
+    {
+        vstrbq_s16(out, r16);
+    }
+    else
+    {
+        vstrbq_p_s16(out, r16, vctp16q((uint32_t)n));
+    }
+}
+
+/* Hides p's value from GCC at this point: it then addresses the parameter loads as p plus an
+ * immediate offset in the loop instead of hoisting one pointer per load out of it (eight more live
+ * pointers than registers: spilled and reloaded on every iteration). No effect on the host. */
+#if defined(EDGEQ_EMULATE_MVE)
+#define EDGEQ_MVE_DW3_OPAQUE(p) ((void)0)
+#else
+#define EDGEQ_MVE_DW3_OPAQUE(p) __asm__("" : "+r"(p))
+#endif
+
+/* acc (the correction added) requantized with the parameters at prm + 8 (lanes: the even or the
+ * odd channels, off = 0 or 4) */
+#define EDGEQ_MVE_DW3_RQ(acc, prm, off, simple)                                                               \
+    ((simple) ? edgeq_mve_requantize_right((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 24 + (off))) \
+              : edgeq_mve_requantize((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 16 + (off)),       \
+                                     vldrwq_s32((prm) + 24 + (off))))
+
 /*
  * One block (8 channels, n of them stored) of n_px output pixels along a row: r0..r2 the row
- * pointers of the first pixel's window, px_step the bytes between windows (stride * 8), out the
- * first pixel's output at the block's channel, out_step the bytes between output pixels.
+ * pointers of the first pixel's window, s_w the stride (px_step = 8 * s_w bytes between windows),
+ * out the first pixel's output at the block's channel, out_step the bytes between output pixels.
+ * (Two pixels per iteration, sharing the weight and parameter loads, measured slower on the virtual
+ * M55: GCC spills around the 8 accumulator / input / weight registers.)
  */
 static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t *r0, const int8_t *r1,
                                                                     const int8_t *r2, const int8_t *w,
                                                                     const int32_t *prm, int8_t *out, int32_t n_px,
-                                                                    int32_t px_step, int32_t out_step, int32_t n,
-                                                                    int32_t out_off, int32x4_t lo, int32x4_t hi,
+                                                                    int32_t s_w, int32_t out_step, int32_t n,
+                                                                    int32_t out_off, int32_t lo, int32_t hi,
                                                                     int simple, int int8_range)
 {
-    const mve_pred16_t p16 = vctp16q((uint32_t)n);
+    const int32_t px_step = 8 * s_w;
     int32_t i;
     for (i = 0; i < n_px; i++)
     {
-        int32x4_t ae, ao, re, ro;
-        int16x8_t r16;
+        int32x4_t ae, ao;
+        EDGEQ_MVE_DW3_OPAQUE(prm);
         edgeq_mve_dw3_window(r0, r1, r2, w, &ae, &ao);
-        ae = vaddq_s32(ae, vldrwq_s32(prm));
-        ao = vaddq_s32(ao, vldrwq_s32(prm + 4));
-        if (simple)
-        {
-            re = edgeq_mve_requantize_right(ae, vldrwq_s32(prm + 8), vldrwq_s32(prm + 24));
-            ro = edgeq_mve_requantize_right(ao, vldrwq_s32(prm + 12), vldrwq_s32(prm + 28));
-        }
-        else
-        {
-            re = edgeq_mve_requantize(ae, vldrwq_s32(prm + 8), vldrwq_s32(prm + 16), vldrwq_s32(prm + 24));
-            ro = edgeq_mve_requantize(ao, vldrwq_s32(prm + 12), vldrwq_s32(prm + 20), vldrwq_s32(prm + 28));
-        }
-        if (int8_range)
-        {
-            r16 = vqmovnbq_s32(vdupq_n_s16(0), vaddq_n_s32(re, out_off));
-            r16 = vqmovntq_s32(r16, vaddq_n_s32(ro, out_off));
-            r16 = vshrq_n_s16(vqshlq_n_s16(r16, 8), 8);
-        }
-        else
-        {
-            re = vminq_s32(vmaxq_s32(vaddq_n_s32(re, out_off), lo), hi);
-            ro = vminq_s32(vmaxq_s32(vaddq_n_s32(ro, out_off), lo), hi);
-            r16 = vmovnbq_s32(vdupq_n_s16(0), re);
-            r16 = vmovntq_s32(r16, ro);
-        }
-        if (n == 8)
-        {
-            vstrbq_s16(out, r16);
-        }
-        else
-        {
-            vstrbq_p_s16(out, r16, p16);
-        }
+        ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, simple);
+        ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, simple);
+        edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
         r0 += px_step;
         r1 += px_step;
         r2 += px_step;
@@ -152,23 +187,23 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
 
 /* The same for the four requantization variants (constant flags: one specialised loop each). */
 static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
-                              const int32_t *prm, int8_t *out, int32_t n_px, int32_t px_step, int32_t out_step,
-                              int32_t n, int32_t out_off, int32x4_t lo, int32x4_t hi, int32_t simple,
+                              const int32_t *prm, int8_t *out, int32_t n_px, int32_t s_w, int32_t out_step,
+                              int32_t n, int32_t out_off, int32_t lo, int32_t hi, int32_t simple,
                               int32_t int8_range)
 {
     if (n == 8 && simple && int8_range)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, 8, out_off, lo, hi, 1, 1);
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, 8, out_off, lo, hi, 1, 1);
     }
     else if (n == 8 && simple)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, 8, out_off, lo, hi, 1, 0);
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, 8, out_off, lo, hi, 1, 0);
     }
     else
     {
         /* shifts of either sign, and the last block of a channel count that is not a multiple of 8
          * (predicated store) */
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, n, out_off, lo, hi, 0, 0);
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, 0, 0);
     }
 }
 
@@ -179,8 +214,34 @@ static void edgeq_mve_dw3_fill_row(int8_t *dst, const int8_t *in_b, int32_t y, i
 {
     /* the input columns the padded row holds (a valid convolution may never read the last ones) */
     const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
-    int32_t b, x;
-    for (b = 0; b < nb; b++)
+    int32_t b = 0, x;
+    if (y >= 0 && y < in_h)
+    {
+        /* pairs of whole blocks: per column one 16-byte load of 16 channels and one scatter of
+         * its four words (two to each block's column) */
+        static const uint32_t word_off[4] = {0, 4, 0, 4};
+        const int32_t pairs = ((ch - b0 * 8) >= nb * 8 ? nb : (ch - b0 * 8) >> 3) >> 1;
+        if (pairs > 0)
+        {
+            const uint32x4_t so = vsetq_lane_u32((uint32_t)(wp * 8) + 4u,
+                                                 vsetq_lane_u32((uint32_t)(wp * 8), vldrwq_u32(word_off), 2), 3);
+            const int8_t *srow = in_b + y * in_w * ch + b0 * 8;
+            int32_t g;
+            for (g = 0; g < pairs; g++)
+            {
+                const int8_t *sp = srow + g * 16;
+                int8_t *d = dst + (2 * g * wp + pad_w) * 8;
+                for (x = 0; x < cols; x++)
+                {
+                    vstrwq_scatter_offset_s32((int32_t *)(void *)d, so, vreinterpretq_s32_s8(vldrbq_s8(sp)));
+                    sp += ch;
+                    d += 8;
+                }
+            }
+            b = 2 * pairs;
+        }
+    }
+    for (; b < nb; b++)
     {
         int8_t *d = dst + (b * wp + pad_w) * 8;
         const int32_t c = (b0 + b) * 8, n = ch - c < 8 ? ch - c : 8;
@@ -234,8 +295,8 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
     const int32_t s_h = dw->stride.h, s_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
     const int32_t out_off = dw->output_offset;
     const int32_t wp = (out_w - 1) * s_w + 3;
-    const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
-    const int32_t int8_range = dw->activation.min == -128 && dw->activation.max == 127;
+    const int32_t lo = dw->activation.min, hi = dw->activation.max;
+    const int32_t int8_range = lo == -128 && hi == 127;
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32_t slot = nb * wp * 8;
     int32_t b, bt, oy;
@@ -284,7 +345,7 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
                 const int32_t o = b * wp * 8;
                 edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + b * w_stride,
                                   prm + b * p_stride, output_data + ((bt * out_h + oy) * out_w) * ch + c0, out_w,
-                                  s_w * 8, ch, n, out_off, lo, hi, simple, int8_range);
+                                  s_w, ch, n, out_off, lo, hi, simple, int8_range);
             }
         }
     }
