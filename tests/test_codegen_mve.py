@@ -120,6 +120,36 @@ def mve_dw_rows():
     return keras.Model(x, outs), _u(-1, 2, (1, 12, 9, 21)), "int8"
 
 
+def mve_dw_packed():
+    """Depthwise 3x3 layers on the blocks prepared at generation time (edgeq/codegen/dw_mve.py,
+    edgeq_mve_depthwise3_packed_s8): padded rows too wide for two blocks in the ring (70 columns:
+    chunks of one block), chunks of six blocks of 64 channels (the second chunk starts at block 6:
+    the 16-channel row copies past the first chunk), 40 channels (two 16-channel pairs and a last
+    whole block copied alone), 19 (a 3-channel tail block), stride 1 and 2, same and valid padding,
+    no bias, ReLU, and ReLU6 on weights of magnitude 1000 in half the channels (multipliers above 1:
+    left shifts, the general requantization) next to ordinary ones."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((6, 70, 5), batch_size=1)
+    c40 = L.Conv2D(40, 1)(x)
+    narrow = L.AveragePooling2D((1, 4))(c40)  # 17 columns
+    c64 = L.Conv2D(64, 1)(narrow)
+    c19 = L.Conv2D(19, 1)(narrow)
+    rng = np.random.default_rng(3)
+    mag = np.array([1000.0] * 20 + [1.0] * 20, np.float32)
+    big = (rng.uniform(-1, 1, (3, 3, 40, 1)) * mag[None, None, :, None]).astype(np.float32)
+    outs = [
+        L.DepthwiseConv2D(3, padding="same", activation="relu")(c40),
+        L.DepthwiseConv2D(3, strides=2, padding="valid")(c40),
+        L.DepthwiseConv2D(3, padding="same", activation="relu6",
+                          depthwise_initializer=lambda shape, dtype=None: big.reshape(shape))(narrow),
+        L.DepthwiseConv2D(3, padding="same")(c64),
+        L.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False)(c64),
+        L.DepthwiseConv2D(3, padding="same")(c19),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 6, 70, 5)), "int8"
+
+
 @pytest.fixture(scope="module")
 def mve_dw_rows_tflite(request) -> bytes:
     import tensorflow as tf
@@ -132,6 +162,22 @@ def mve_dw_rows_tflite(request) -> bytes:
         import keras
         keras.utils.set_random_seed(15)
         model, data_fn, io = mve_dw_rows()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def mve_dw_packed_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_dw_packed)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_packed-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(18)
+        model, data_fn, io = mve_dw_packed()
         path.write_bytes(convert_keras(model, data_fn, io))
     return path.read_bytes()
 
@@ -180,7 +226,8 @@ def test_mve_emulation_selects_the_mve_path(builder_mve):
     lib = builder_mve.kernel_lib()
     syms = subprocess.run(["nm", str(lib)], capture_output=True, text=True, check=True).stdout
     for fn in ("edgeq_mve_fully_connected_s8", "edgeq_mve_convolve_1x1_s8", "edgeq_mve_convolve_s8",
-               "edgeq_mve_depthwise_conv_s8", "edgeq_mve_depthwise3_rows_s8", "edgeq_mve_add_s8",
+               "edgeq_mve_depthwise_conv_s8", "edgeq_mve_depthwise3_rows_s8", "edgeq_mve_depthwise3_packed_s8",
+               "edgeq_mve_add_s8",
                "edgeq_mve_avgpool_s8"):
         assert f" T {fn}" in syms, fn
 
@@ -220,6 +267,72 @@ def test_mve_dw_rows_bit_exact_on_host(mve_dw_rows_tflite, builder_mve):
     ref = tflm_run_many([(mve_dw_rows_tflite, inputs, len(g.outputs))])[0]
     assert_bit_exact("mve depthwise rows (MVE path)",
                      builder_mve.build(mve_dw_rows_tflite, name="mve_dw_rows").run(inputs), ref)
+
+
+def test_mve_dw_packed_blocks_layout(mve_dw_packed_tflite):
+    """Every 3x3 depthwise layer of the model takes the Helium blocks, shifts of both signs occur,
+    and the words of each block are its taps ([tap][8] bytes), the correction bias + input offset x
+    the taps' sum (modulo 2^32) and the requantization vectors, even channels before odd ones."""
+    from edgeq.codegen.dw_mve import WORDS_PER_BLOCK
+    from edgeq.codegen.lower import lower
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_dw_packed_tflite, check_supported=True)
+    low = lower(g, "m")
+    data = {d.symbol: d.values for d in low.data}
+    shifts, n = [], 0
+    for c in low.calls:
+        if c.kind != "dwconv":
+            continue
+        a = c.args
+        assert a["dw3mve"], c.index
+        n += 1
+        words = np.array(data[a["dw3mve"]["blocks"]], np.int64).reshape(-1, WORDS_PER_BLOCK)
+        ch = a["out_c"]
+        assert len(words) == -(-ch // 8)
+        w = np.asarray(g.tensors[g.operators[c.index].inputs[1]].data, np.int64).reshape(9, -1)
+        bias = np.zeros(ch, np.int64) if a["bias"] is None else np.array(data[a["bias"]], np.int64)
+        mult, shift = np.array(data[a["mult"]], np.int64), np.array(data[a["shift"]], np.int64)
+        shifts += list(shift)
+        assert a["dw3mve"]["simple"] == int((shift < 0).all())
+        for b, blk in enumerate(words):
+            chans = np.arange(b * 8, b * 8 + 8)
+            real = chans < ch
+            taps = np.frombuffer(blk[:18].astype("<u4").tobytes(), np.int8).reshape(9, 8).astype(np.int64)
+            assert (taps[:, real] == w[:, chans[real]]).all() and (taps[:, ~real] == 0).all()
+            order = np.concatenate([chans[0::2], chans[1::2]])
+            ok = order < ch
+            corr = (bias[order[ok]] + a["input_offset"] * w[:, order[ok]].sum(axis=0) + 2**31) % 2**32 - 2**31
+            prm = blk[18:].reshape(4, 8)
+            assert (prm[0][ok] == corr).all() and (prm[1][ok] == mult[order[ok]]).all()
+            assert (prm[2][ok] == np.maximum(shift[order[ok]], 0)).all()
+            assert (prm[3][ok] == np.minimum(shift[order[ok]], 0)).all()
+            assert (prm[:, ~ok] == 0).all()
+    assert n == 6 and min(shifts) < 0 < max(shifts)
+
+
+def test_data_bytes_counts_the_largest_alternative():
+    """The original arrays of a layer and their replacements for the DSP and the Helium cores are
+    alternatives: the model's data size counts the largest of them once."""
+    from edgeq.codegen.lower import DataArray, Lowered
+
+    data = [DataArray("w", "int8_t", [0] * 100), DataArray("dsp", "int32_t", [0] * 40, replaces=("w",)),
+            DataArray("mve", "int32_t", [0] * 30, replaces=("w",)), DataArray("other", "int8_t", [0] * 7)]
+    low = Lowered.__new__(Lowered)
+    low.data = data
+    assert low.data_bytes == 160 + 7
+
+
+@pytest.mark.toolchain
+def test_mve_dw_packed_bit_exact_on_host(mve_dw_packed_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_dw_packed_tflite)
+    inputs = random_inputs(g, 12, seed=19)
+    ref = tflm_run_many([(mve_dw_packed_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve depthwise packed (MVE path)",
+                     builder_mve.build(mve_dw_packed_tflite, name="mve_dw_packed").run(inputs), ref)
 
 
 @pytest.mark.toolchain
@@ -281,3 +394,14 @@ def test_mve_dw_rows_bit_exact_on_cortex_m55(mve_dw_rows_tflite, tmp_path):
     ref = tflm_run_many([(mve_dw_rows_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_dw_rows_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_rows")
     assert_bit_exact("mve depthwise rows (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_dw_packed_bit_exact_on_cortex_m55(mve_dw_packed_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_dw_packed_tflite)
+    inputs = random_inputs(g, 3, seed=20)
+    ref = tflm_run_many([(mve_dw_packed_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_dw_packed_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_packed")
+    assert_bit_exact("mve depthwise packed (Cortex-M55)", got, ref)

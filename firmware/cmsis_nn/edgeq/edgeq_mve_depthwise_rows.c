@@ -309,16 +309,20 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
             const int16x8_t z = vdupq_n_s16(zp);
             const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
             int32_t sl, x;
-            for (sl = 0; sl < 3 * nb; sl++)
+            /* a padding column at a time down all 3 * nb slots (one loop of stores per column, not
+             * two short loops per slot) */
+            for (x = 0; x < wp; x++)
             {
-                int8_t *r = ring + sl * wp * 8;
-                for (x = 0; x < pad_w; x++)
+                int8_t *r = ring + x * 8;
+                if (x == pad_w && cols > 0)
                 {
-                    vstrbq_s16(r + x * 8, z);
+                    x = pad_w + cols - 1; /* skip the input's columns */
+                    continue;
                 }
-                for (x = pad_w + cols; x < wp; x++)
+                for (sl = 0; sl < 3 * nb; sl++)
                 {
-                    vstrbq_s16(r + x * 8, z);
+                    vstrbq_s16(r, z);
+                    r += wp * 8;
                 }
             }
         }
