@@ -27,6 +27,9 @@
 
 #include "edgeq_fixedpoint.h"
 
+#define EDGEQ_MVE_STR2(x) #x
+#define EDGEQ_MVE_STR(x) EDGEQ_MVE_STR2(x)
+
 /* channels whose corrections live on the stack at once (4 bytes each) */
 #define EDGEQ_MVE_CHUNK 128
 
@@ -276,6 +279,94 @@ static inline __attribute__((always_inline)) void edgeq_mve_group(const int8_t *
     acc1[2] = b2;
 }
 
+/* acc0 and acc1 of edgeq_mve_dot2x3 this many int32 apart (one array: the asm stores both rows
+ * through one pointer, the second with an immediate offset) */
+#define EDGEQ_MVE_ACC_STRIDE (EDGEQ_MVE_CHUNK + 4)
+
+/*
+ * The dot products of `groups` (>= 1) three-channel groups -- channels 3g..3g+2 of the filter
+ * rows at w, depth k a multiple of 16 and at least 32 -- with two input rows x0, x1:
+ * acc[3g + j] (x0) and acc[EDGEQ_MVE_ACC_STRIDE + 3g + j] (x1). The same 2 x 3 blocking as
+ * edgeq_mve_group (5 loads and 6 VMLADAVA per 16 bytes) with the group loop in one asm block:
+ * GCC spent about 50 instructions a group around the 12-instruction inner loop (pointer set-up,
+ * the tail test, accumulator moves and stores); here a group costs 17 besides it (the first
+ * step's VMLADAV starts the sums, STM + STR store them, the pointers step on from where the
+ * inner loop left them). k and the group count live in memory: the block needs every other
+ * core register (six even accumulators, five pointers, LR for the low-overhead loop).
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t *x0, const int8_t *x1,
+                                                                   const int8_t *w, int32_t k, int32_t groups,
+                                                                   int32_t *acc)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t g;
+    for (g = 0; g < groups; g++)
+    {
+        edgeq_mve_group(w, k, x0, x1, 3 * g, 3, acc + 3 * g, acc + EDGEQ_MVE_ACC_STRIDE + 3 * g);
+    }
+#else
+    register int32_t a0 __asm__("r0");
+    register int32_t a1 __asm__("r2");
+    register int32_t a2 __asm__("r4");
+    register int32_t b0 __asm__("r6");
+    register int32_t b1 __asm__("r8");
+    register int32_t b2 __asm__("r10");
+    const int8_t *xa = x0, *xb = x1, *w0 = w, *w1, *w2;
+    int32_t *pa = acc;
+    int32_t kk = k, n = groups;
+    int8x16_t u0, u1, v0, v1, v2;
+    __asm__ volatile(
+        "ldr lr, %[kk]\n\t"
+        "1:\n\t"
+        "add %[w1], %[w0], lr\n\t"
+        "add %[w2], %[w1], lr\n\t"
+        "lsr lr, lr, #4\n\t"
+        "sub lr, lr, #1\n\t"
+        "vldrb.u8 %q[u0], [%[xa]], #16\n\t"
+        "vldrb.u8 %q[v0], [%[w0]], #16\n\t"
+        "vldrb.u8 %q[u1], [%[xb]], #16\n\t"
+        "vmladav.s8 %[a0], %q[u0], %q[v0]\n\t"
+        "vldrb.u8 %q[v1], [%[w1]], #16\n\t"
+        "vmladav.s8 %[b0], %q[u1], %q[v0]\n\t"
+        "vldrb.u8 %q[v2], [%[w2]], #16\n\t"
+        "vmladav.s8 %[a1], %q[u0], %q[v1]\n\t"
+        "vmladav.s8 %[b1], %q[u1], %q[v1]\n\t"
+        "vmladav.s8 %[a2], %q[u0], %q[v2]\n\t"
+        "vmladav.s8 %[b2], %q[u1], %q[v2]\n\t"
+        "dls lr, lr\n\t"
+        "2:\n\t"
+        "vldrb.u8 %q[u0], [%[xa]], #16\n\t"
+        "vldrb.u8 %q[v0], [%[w0]], #16\n\t"
+        "vldrb.u8 %q[u1], [%[xb]], #16\n\t"
+        "vmladava.s8 %[a0], %q[u0], %q[v0]\n\t"
+        "vldrb.u8 %q[v1], [%[w1]], #16\n\t"
+        "vmladava.s8 %[b0], %q[u1], %q[v0]\n\t"
+        "vldrb.u8 %q[v2], [%[w2]], #16\n\t"
+        "vmladava.s8 %[a1], %q[u0], %q[v1]\n\t"
+        "vmladava.s8 %[b1], %q[u1], %q[v1]\n\t"
+        "vmladava.s8 %[a2], %q[u0], %q[v2]\n\t"
+        "vmladava.s8 %[b2], %q[u1], %q[v2]\n\t"
+        "le lr, 2b\n\t"
+        "str %[b0], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+        "str %[b1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 4) "]\n\t"
+        "str %[b2], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 8) "]\n\t"
+        "stmia %[pa]!, {%[a0], %[a1], %[a2]}\n\t"
+        "ldr lr, %[kk]\n\t"
+        "sub %[xa], %[xa], lr\n\t"
+        "sub %[xb], %[xb], lr\n\t"
+        "mov %[w0], %[w2]\n\t"
+        "ldr %[a0], %[n]\n\t"
+        "subs %[a0], %[a0], #1\n\t"
+        "str %[a0], %[n]\n\t"
+        "bne 1b\n\t"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2),
+          [xa] "+r"(xa), [xb] "+r"(xb), [w0] "+r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [pa] "+r"(pa),
+          [n] "+m"(n), [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2)
+        : [kk] "m"(kk)
+        : "lr", "cc", "memory");
+#endif
+}
+
 /*
  * Small depth (k <= 16 * nv, nv <= 3): the two input rows stay in registers as nv vectors each
  * (xa, xb; lanes from k on zero), and every output channel costs nv weight loads and 2 nv
@@ -447,13 +538,20 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
                             int32_t per_channel, int32_t simple, int32_t out_off, int32_t act_min, int32_t act_max,
                             int8_t *out0, int8_t *out1)
 {
-    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
-    int32_t c;
+    int32_t acc[2 * EDGEQ_MVE_ACC_STRIDE];
+    int32_t *const acc0 = acc, *const acc1 = acc + EDGEQ_MVE_ACC_STRIDE;
+    int32_t c = c0;
     if (n_rows < 2)
     {
         x1 = x0;
     }
-    for (c = c0; c + 3 <= c1; c += 3)
+    if ((k & 15) == 0 && k >= 32 && c1 - c0 >= 3)
+    {
+        const int32_t groups = (c1 - c0) / 3;
+        edgeq_mve_dot2x3(x0, x1, filter + c0 * k, k, groups, acc);
+        c = c0 + 3 * groups;
+    }
+    for (; c + 3 <= c1; c += 3)
     {
         edgeq_mve_group(filter, k, x0, x1, c, 3, acc0 + (c - c0), acc1 + (c - c0));
     }
@@ -702,7 +800,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
                                       output_data + (p + n_rows - 1) * out_c);
                 continue;
             }
-            if (in_c <= 64)
+            if (in_c <= 64 && (in_c & 15) != 0)
             {
                 edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, cr,
                                     quant_params->multiplier, quant_params->shift, simple,
