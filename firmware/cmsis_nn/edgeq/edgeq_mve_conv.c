@@ -1055,6 +1055,223 @@ static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cms
     }
 }
 
+/* ------------------------------------------------------------------ row-vector convolution */
+
+/*
+ * First-layer convolutions whose kernel rows fit one vector each (k_w * in_c <= 16, k_h <= 3,
+ * dilation 1; VWW's 3x3 on RGB: rows of 9 bytes): an interior output pixel loads each kernel
+ * row of its receptive field straight from the input with one predicated load (lanes past the
+ * row zero), and each filter row is read in place with a 16-byte load whose lanes past the row
+ * (the next row's weights) meet those zeros. No receptive-field gather through a stack column,
+ * no bounds test per pixel: the interior of an output row is known from the geometry, and its
+ * pixels run in pairs (k_h loads per pixel, k_h weight loads and 2 k_h VMLADAVA per channel and
+ * pair). Border pixels, and an odd last interior one, take edgeq_mve_convolve_small_k's gather.
+ */
+static int32_t edgeq_mve_rowvec_ok(const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims,
+                                   const cmsis_nn_dims *filter_dims)
+{
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    return k_h <= 3 && k_w * input_dims->c <= 16 && (k_h == 1 || cp->dilation.h == 1) &&
+           (k_w == 1 || cp->dilation.w == 1);
+}
+
+/* The dot products of channels [c0, c1) with the receptive fields of the pixel pair whose first
+ * field's top row starts at x (the second's px_step bytes on, rows row_step apart): nr (= k_h)
+ * rows of row_len (= k_w * in_c) bytes, acc0 / acc1 indexed from c0. Channels from c_safe on
+ * load their weight rows predicated (a 16-byte load would read past the filter). */
+static inline __attribute__((always_inline)) void edgeq_mve_rowvec_pair(int nr, const int8_t *x, int32_t row_step,
+                                                                        int32_t px_step, int32_t row_len,
+                                                                        mve_pred16_t rp, const int8_t *filter,
+                                                                        int32_t k, int32_t c0, int32_t c1,
+                                                                        int32_t c_safe, int32_t *acc0,
+                                                                        int32_t *acc1)
+{
+    const int8x16_t a0 = vldrbq_z_s8(x, rp), b0 = vldrbq_z_s8(x + px_step, rp);
+    const int8x16_t a1 = nr > 1 ? vldrbq_z_s8(x + row_step, rp) : a0;
+    const int8x16_t b1 = nr > 1 ? vldrbq_z_s8(x + row_step + px_step, rp) : b0;
+    const int8x16_t a2 = nr > 2 ? vldrbq_z_s8(x + 2 * row_step, rp) : a0;
+    const int8x16_t b2 = nr > 2 ? vldrbq_z_s8(x + 2 * row_step + px_step, rp) : b0;
+    const int8_t *w = filter + c0 * k;
+    const int32_t c_end = c_safe < c1 ? c_safe : c1;
+    int32_t c;
+    for (c = c0; c < c_end; c++)
+    {
+        const int8x16_t w0 = vldrbq_s8(w);
+        int32_t a = vmladavq_s8(a0, w0), b = vmladavq_s8(b0, w0);
+        if (nr > 1)
+        {
+            const int8x16_t w1 = vldrbq_s8(w + row_len);
+            a = vmladavaq_s8(a, a1, w1);
+            b = vmladavaq_s8(b, b1, w1);
+        }
+        if (nr > 2)
+        {
+            const int8x16_t w2 = vldrbq_s8(w + 2 * row_len);
+            a = vmladavaq_s8(a, a2, w2);
+            b = vmladavaq_s8(b, b2, w2);
+        }
+        acc0[c - c0] = a;
+        acc1[c - c0] = b;
+        w += k;
+    }
+    for (; c < c1; c++)
+    {
+        const int8x16_t w0 = vldrbq_z_s8(w, rp);
+        int32_t a = vmladavq_s8(a0, w0), b = vmladavq_s8(b0, w0);
+        if (nr > 1)
+        {
+            const int8x16_t w1 = vldrbq_z_s8(w + row_len, rp);
+            a = vmladavaq_s8(a, a1, w1);
+            b = vmladavaq_s8(b, b1, w1);
+        }
+        if (nr > 2)
+        {
+            const int8x16_t w2 = vldrbq_z_s8(w + 2 * row_len, rp);
+            a = vmladavaq_s8(a, a2, w2);
+            b = vmladavaq_s8(b, b2, w2);
+        }
+        acc0[c - c0] = a;
+        acc1[c - c0] = b;
+        w += k;
+    }
+}
+
+/* One or two arbitrary output pixels (linear indices q0, q1; n 1 or 2) through the gathered
+ * column (edgeq_mve_gather) and edgeq_mve_small_rows2: the border pixels of the row-vector route. */
+static void edgeq_mve_small_k_pixels(const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims,
+                                     const int8_t *input_data, const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t q0,
+                                     int32_t q1, int32_t n, int32_t c0, int32_t c1, int32_t c_safe,
+                                     const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t simple,
+                                     int8_t (*col)[EDGEQ_MVE_SMALL_K + 16], int8_t *output_data)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t out_w = output_dims->w, out_c = output_dims->c, per_batch = output_dims->h * out_w;
+    const int32_t in_batch = input_dims->h * input_dims->w * input_dims->c;
+    const int8_t pad = (int8_t)(-cp->input_offset);
+    int8x16_t xa[3], xb[3];
+    int32_t i;
+    for (i = 0; i < n; i++)
+    {
+        const int32_t q = i == 0 ? q0 : q1, bt = q / per_batch, r = q % per_batch;
+        edgeq_mve_gather(col[i], input_data + bt * in_batch, cp, input_dims, filter_dims, r / out_w, r % out_w, pad,
+                         0);
+    }
+    for (i = 0; 16 * i < k; i++)
+    {
+        xa[i] = vldrbq_s8(col[0] + 16 * i);
+        xb[i] = vldrbq_s8(col[n - 1] + 16 * i);
+    }
+    edgeq_mve_small_rows2(xa, xb, n, filter_data, k, c0, c1, c_safe, corr, mult, shift, simple, cp->output_offset,
+                          cp->activation.min, cp->activation.max, output_data + q0 * out_c,
+                          output_data + (n == 2 ? q1 : q0) * out_c);
+}
+
+static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
+    int nr, const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims, const int8_t *input_data,
+    const cmsis_nn_dims *filter_dims, const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t c0,
+    int32_t c1, const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t simple, int8_t *output_data)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    int8_t col[2][EDGEQ_MVE_SMALL_K + 16];
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_w = filter_dims->w, row_len = k_w * in_c, k = nr * row_len;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t s_h = cp->stride.h, s_w = cp->stride.w, pad_h = cp->padding.h, pad_w = cp->padding.w;
+    const int32_t row_step = in_w * in_c, px_step = s_w * in_c;
+    const int32_t in_batch = in_h * row_step;
+    const mve_pred16_t rp = vctp8q((uint32_t)row_len);
+    /* the first channel whose last 16-byte weight load would pass the filter's end */
+    const int32_t last = (nr - 1) * row_len + 16;
+    const int32_t c_safe_rows = out_c * k >= last ? (out_c * k - last) / k + 1 : 0;
+    const int32_t c_safe = edgeq_mve_c_safe(k, out_c);
+    /* interior columns: the window inside the input along x */
+    const int32_t ox_lo = pad_w > 0 ? (pad_w + s_w - 1) / s_w : 0;
+    int32_t ox_hi = in_w - k_w + pad_w >= 0 ? (in_w - k_w + pad_w) / s_w + 1 : 0;
+    int32_t b, oy, ox;
+    if (ox_hi > out_w)
+    {
+        ox_hi = out_w;
+    }
+    edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
+    for (b = 0; b < output_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_batch;
+        for (oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * s_h - pad_h;
+            const int32_t q_row = (b * out_h + oy) * out_w;
+            const int interior = y0 >= 0 && y0 + nr <= in_h;
+            const int32_t lo = interior ? ox_lo : out_w, hi = interior ? ox_hi : out_w;
+            int8_t *out = output_data + (q_row + lo) * out_c + c0;
+            const int8_t *x = interior ? in_b + y0 * row_step + (lo * s_w - pad_w) * in_c : in_b;
+            const int32x4_t vlo = vdupq_n_s32(cp->activation.min), vhi = vdupq_n_s32(cp->activation.max);
+            /* border pixels on the left (or the whole row) */
+            for (ox = 0; ox < (lo < out_w ? lo : out_w); ox += 2)
+            {
+                const int32_t n = ox + 1 < lo ? 2 : 1;
+                edgeq_mve_small_k_pixels(cp, input_dims, input_data, filter_dims, filter_data, output_dims,
+                                         q_row + ox, q_row + ox + 1, n, c0, c1, c_safe, corr, mult, shift, simple,
+                                         col, output_data);
+            }
+            for (ox = lo; ox + 2 <= hi; ox += 2)
+            {
+                edgeq_mve_rowvec_pair(nr, x, row_step, px_step, row_len, rp, filter_data, k, c0, c1, c_safe_rows,
+                                      acc0, acc1);
+                if (simple && ((c1 - c0) & 3) == 0)
+                {
+                    edgeq_mve_requant2_simple(acc0, acc1, (c1 - c0) >> 2, corr, mult + c0, shift + c0,
+                                              cp->output_offset, vlo, vhi, out, out + out_c);
+                }
+                else
+                {
+                    edgeq_mve_requant_rows(acc0, acc1, 2, c1 - c0, corr, mult + c0, shift + c0, simple,
+                                           cp->output_offset, cp->activation.min, cp->activation.max, out,
+                                           out + out_c);
+                }
+                x += 2 * px_step;
+                out += 2 * out_c;
+            }
+            /* an odd last interior pixel and the border on the right */
+            for (; ox < out_w && lo < out_w; ox += 2)
+            {
+                const int32_t n = ox + 1 < out_w ? 2 : 1;
+                edgeq_mve_small_k_pixels(cp, input_dims, input_data, filter_dims, filter_data, output_dims,
+                                         q_row + ox, q_row + ox + 1, n, c0, c1, c_safe, corr, mult, shift, simple,
+                                         col, output_data);
+            }
+        }
+    }
+}
+
+/* edgeq_mve_rowvec_run with the row count a constant (one instantiation per k_h). */
+static __attribute__((noinline)) void edgeq_mve_convolve_rowvec(const cmsis_nn_conv_params *cp,
+                                                                const cmsis_nn_dims *input_dims,
+                                                                const int8_t *input_data,
+                                                                const cmsis_nn_dims *filter_dims,
+                                                                const int8_t *filter_data,
+                                                                const cmsis_nn_dims *output_dims, int32_t c0,
+                                                                int32_t c1, const int32_t *corr, const int32_t *mult,
+                                                                const int32_t *shift, int32_t simple,
+                                                                int8_t *output_data)
+{
+    if (filter_dims->h == 3)
+    {
+        edgeq_mve_rowvec_run(3, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
+                             shift, simple, output_data);
+    }
+    else if (filter_dims->h == 2)
+    {
+        edgeq_mve_rowvec_run(2, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
+                             shift, simple, output_data);
+    }
+    else
+    {
+        edgeq_mve_rowvec_run(1, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
+                             shift, simple, output_data);
+    }
+}
+
 arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_params *conv_params,
                                           const cmsis_nn_per_channel_quant_params *quant_params,
                                           const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -1076,6 +1293,12 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
         const int32_t *cr = edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
+        if (edgeq_mve_rowvec_ok(conv_params, input_dims, filter_dims))
+        {
+            edgeq_mve_convolve_rowvec(conv_params, input_dims, input_data, filter_dims, filter_data, output_dims, c0,
+                                      c1, cr, quant_params->multiplier, quant_params->shift, simple, output_data);
+            continue;
+        }
         if (k <= EDGEQ_MVE_SMALL_K)
         {
             edgeq_mve_convolve_small_k(conv_params, input_dims, input_data, filter_dims, filter_data, output_dims,
