@@ -33,6 +33,10 @@
 /* channels whose corrections live on the stack at once (4 bytes each) */
 #define EDGEQ_MVE_CHUNK 128
 
+/* rows of raw accumulators (edgeq_mve_dot2x3, edgeq_mve_dot4) this many int32 apart: one array,
+ * so the asm stores every row through one pointer, the others with immediate offsets */
+#define EDGEQ_MVE_ACC_STRIDE (EDGEQ_MVE_CHUNK + 4)
+
 /* sum(w[0..k)) */
 static int32_t edgeq_mve_sum_s8(const int8_t *w, int32_t k)
 {
@@ -278,10 +282,6 @@ static inline __attribute__((always_inline)) void edgeq_mve_group(const int8_t *
     acc1[1] = b1;
     acc1[2] = b2;
 }
-
-/* acc0 and acc1 of edgeq_mve_dot2x3 this many int32 apart (one array: the asm stores both rows
- * through one pointer, the second with an immediate offset) */
-#define EDGEQ_MVE_ACC_STRIDE (EDGEQ_MVE_CHUNK + 4)
 
 /*
  * The dot products of `groups` (>= 1) three-channel groups -- channels 3g..3g+2 of the filter
@@ -623,6 +623,105 @@ static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int
     return p;
 }
 
+/*
+ * The dot products of channels [c0, c1) of filter rows of depth k <= 16 with four input rows
+ * held in x0..x3 (lanes from k on zero): acc[r * EDGEQ_MVE_ACC_STRIDE + c - c0] for row r. One
+ * weight load serves four VMLADAVA (the pair route's two: 2.75 instructions an output instead
+ * of 5). Channels from c_safe on load their row predicated (a 16-byte load would pass the
+ * filter's end); the others in one asm loop (GCC interleaved the stores badly and reloaded
+ * the pointers).
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_dot4(int8x16_t x0, int8x16_t x1, int8x16_t x2,
+                                                                 int8x16_t x3, const int8_t *filter, int32_t k,
+                                                                 int32_t c0, int32_t c1, int32_t c_safe,
+                                                                 int32_t *acc)
+{
+    const int8_t *w = filter + c0 * k;
+    const int32_t c_end = c_safe < c1 ? c_safe : c1;
+    int32_t *pa = acc;
+    int32_t c = c0;
+#if defined(EDGEQ_EMULATE_MVE)
+    for (; c < c_end; c++)
+    {
+        const int8x16_t wv = vldrbq_s8(w);
+        pa[0] = vmladavq_s8(x0, wv);
+        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
+        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
+        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
+        pa++;
+        w += k;
+    }
+#else
+    if (c < c_end)
+    {
+        int32_t r0, r1, r2, r3;
+        int8x16_t wv;
+        __asm__ volatile("dls lr, %[n]\n\t"
+                         "1:\n\t"
+                         "vldrb.u8 %q[wv], [%[w]]\n\t"
+                         "add %[w], %[w], %[k]\n\t"
+                         "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"
+                         "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"
+                         "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"
+                         "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"
+                         "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                         "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                         "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                         "str %[r0], [%[pa]], #4\n\t"
+                         "le lr, 1b\n\t"
+                         : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),
+                           [w] "+r"(w), [pa] "+r"(pa)
+                         : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)
+                         : "lr", "memory");
+        c = c_end;
+    }
+#endif
+    for (; c < c1; c++)
+    {
+        const int8x16_t wv = vldrbq_z_s8(w, vctp8q((uint32_t)k));
+        pa[0] = vmladavq_s8(x0, wv);
+        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
+        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
+        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
+        pa++;
+        w += k;
+    }
+}
+
+/*
+ * Unpadded stride-1 1x1 convolution of depth k <= 16, every shift negative, a multiple of four
+ * output channels [c0, c1): four pixels a step (edgeq_mve_dot4, then the requantization of two row
+ * pairs).
+ * Returns the pixels done (a multiple of four; the rest is left to the caller).
+ */
+static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int32_t pixels, int32_t k,
+                                                            const int8_t *filter, int32_t c0, int32_t c1,
+                                                            int32_t c_safe, const int32_t *corr,
+                                                            const cmsis_nn_per_channel_quant_params *qp,
+                                                            const cmsis_nn_conv_params *cp, int8_t *out,
+                                                            int32_t out_c)
+{
+    int32_t acc[4 * EDGEQ_MVE_ACC_STRIDE];
+    const int32_t *mult = qp->multiplier + c0, *shift = qp->shift + c0;
+    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
+    const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
+    const mve_pred16_t lp = vctp8q((uint32_t)k);
+    int32_t p;
+    out += c0;
+    for (p = 0; p + 4 <= pixels; p += 4)
+    {
+        edgeq_mve_dot4(vldrbq_z_s8(x, lp), vldrbq_z_s8(x + k, lp), vldrbq_z_s8(x + 2 * k, lp),
+                       vldrbq_z_s8(x + 3 * k, lp), filter, k, c0, c1, c_safe, acc);
+        edgeq_mve_requant2_simple(acc, acc + EDGEQ_MVE_ACC_STRIDE, groups, corr, mult, shift, out_off, lo, hi, out,
+                                  out + out_c);
+        edgeq_mve_requant2_simple(acc + 2 * EDGEQ_MVE_ACC_STRIDE, acc + 3 * EDGEQ_MVE_ACC_STRIDE, groups, corr, mult,
+                                  shift, out_off, lo, hi, out + 2 * out_c, out + 3 * out_c);
+        x += 4 * k;
+        out += 4 * out_c;
+    }
+    return p;
+}
+
 /* edgeq_mve_1x1_small_run with nv = ceil(k / 16) a constant (a call of its own: the 1x1 kernel's
  * other paths keep their code generation). */
 static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, int32_t pixels, int32_t k,
@@ -636,8 +735,9 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, in
     const int32_t oo = cp->output_offset, amin = cp->activation.min, amax = cp->activation.max;
     if (k <= 16)
     {
-        return edgeq_mve_1x1_small_run(1, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
-                                       out_c);
+        const int32_t p4 = edgeq_mve_1x1_quad(x, pixels, k, filter, c0, c1, c_safe, corr, qp, cp, out, out_c);
+        return p4 + edgeq_mve_1x1_small_run(1, x + p4 * k, pixels - p4, k, filter, c0, c1, c_safe, corr, mlt, sft, oo,
+                                            amin, amax, out + p4 * out_c, out_c);
     }
     if (k <= 32)
     {
