@@ -283,6 +283,26 @@ static inline __attribute__((always_inline)) void edgeq_mve_group(const int8_t *
     acc1[2] = b2;
 }
 
+/* One 16-byte step of edgeq_mve_dot2x3: five loads, six VMLADAV (op "vmladav" starts the sums,
+ * "vmladava" adds to them). */
+#define EDGEQ_MVE_2X3_STEP(op)                                                                              \
+    "vldrb.u8 %q[u0], [%[xa]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[v0], [%[w0]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[u1], [%[xb]], #16\n\t" op ".s8 %[a0], %q[u0], %q[v0]\n\t"                                   \
+    "vldrb.u8 %q[v1], [%[w1]], #16\n\t" op ".s8 %[b0], %q[u1], %q[v0]\n\t"                                   \
+    "vldrb.u8 %q[v2], [%[w2]], #16\n\t" op ".s8 %[a1], %q[u0], %q[v1]\n\t" op ".s8 %[b1], %q[u1], %q[v1]\n\t" \
+    op ".s8 %[a2], %q[u0], %q[v2]\n\t" op ".s8 %[b2], %q[u1], %q[v2]\n\t"
+/* the six sums: the second row's three at EDGEQ_MVE_ACC_STRIDE, the first row's stepping pa */
+#define EDGEQ_MVE_2X3_STORE                                                                                 \
+    "str %[b0], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                                  \
+    "str %[b1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 4) "]\n\t"                              \
+    "str %[b2], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 8) "]\n\t"                              \
+    "stmia %[pa]!, {%[a0], %[a1], %[a2]}\n\t"
+#define EDGEQ_MVE_2X3_OUTPUTS                                                                               \
+    [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2),         \
+        [xa] "+r"(xa), [xb] "+r"(xb), [w0] "+r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [pa] "+r"(pa),         \
+        [n] "+m"(n), [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2)
+
 /*
  * The dot products of `groups` (>= 1) three-channel groups -- channels 3g..3g+2 of the filter
  * rows at w, depth k a multiple of 16 and at least 32 -- with two input rows x0, x1:
@@ -315,6 +335,27 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
     int32_t *pa = acc;
     int32_t kk = k, n = groups;
     int8x16_t u0, u1, v0, v1, v2;
+    if (k == 64)
+    {
+        /* KWS's and VWW's 64-deep 1x1s: the four steps unrolled, the pointers stepped by immediates */
+        __asm__ volatile("1:\n\t"
+                         "add %[w1], %[w0], #64\n\t"
+                         "add %[w2], %[w0], #128\n\t"
+                         EDGEQ_MVE_2X3_STEP("vmladav") EDGEQ_MVE_2X3_STEP("vmladava")
+                         EDGEQ_MVE_2X3_STEP("vmladava") EDGEQ_MVE_2X3_STEP("vmladava")
+                         EDGEQ_MVE_2X3_STORE
+                         "sub %[xa], %[xa], #64\n\t"
+                         "sub %[xb], %[xb], #64\n\t"
+                         "mov %[w0], %[w2]\n\t"
+                         "ldr %[a0], %[n]\n\t"
+                         "subs %[a0], %[a0], #1\n\t"
+                         "str %[a0], %[n]\n\t"
+                         "bne 1b\n\t"
+                         : EDGEQ_MVE_2X3_OUTPUTS
+                         : [kk] "m"(kk)
+                         : "cc", "memory");
+        return;
+    }
     __asm__ volatile(
         "ldr lr, %[kk]\n\t"
         "1:\n\t"
@@ -322,35 +363,12 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
         "add %[w2], %[w1], lr\n\t"
         "lsr lr, lr, #4\n\t"
         "sub lr, lr, #1\n\t"
-        "vldrb.u8 %q[u0], [%[xa]], #16\n\t"
-        "vldrb.u8 %q[v0], [%[w0]], #16\n\t"
-        "vldrb.u8 %q[u1], [%[xb]], #16\n\t"
-        "vmladav.s8 %[a0], %q[u0], %q[v0]\n\t"
-        "vldrb.u8 %q[v1], [%[w1]], #16\n\t"
-        "vmladav.s8 %[b0], %q[u1], %q[v0]\n\t"
-        "vldrb.u8 %q[v2], [%[w2]], #16\n\t"
-        "vmladav.s8 %[a1], %q[u0], %q[v1]\n\t"
-        "vmladav.s8 %[b1], %q[u1], %q[v1]\n\t"
-        "vmladav.s8 %[a2], %q[u0], %q[v2]\n\t"
-        "vmladav.s8 %[b2], %q[u1], %q[v2]\n\t"
+        EDGEQ_MVE_2X3_STEP("vmladav")
         "dls lr, lr\n\t"
         "2:\n\t"
-        "vldrb.u8 %q[u0], [%[xa]], #16\n\t"
-        "vldrb.u8 %q[v0], [%[w0]], #16\n\t"
-        "vldrb.u8 %q[u1], [%[xb]], #16\n\t"
-        "vmladava.s8 %[a0], %q[u0], %q[v0]\n\t"
-        "vldrb.u8 %q[v1], [%[w1]], #16\n\t"
-        "vmladava.s8 %[b0], %q[u1], %q[v0]\n\t"
-        "vldrb.u8 %q[v2], [%[w2]], #16\n\t"
-        "vmladava.s8 %[a1], %q[u0], %q[v1]\n\t"
-        "vmladava.s8 %[b1], %q[u1], %q[v1]\n\t"
-        "vmladava.s8 %[a2], %q[u0], %q[v2]\n\t"
-        "vmladava.s8 %[b2], %q[u1], %q[v2]\n\t"
+        EDGEQ_MVE_2X3_STEP("vmladava")
         "le lr, 2b\n\t"
-        "str %[b0], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
-        "str %[b1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 4) "]\n\t"
-        "str %[b2], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 8) "]\n\t"
-        "stmia %[pa]!, {%[a0], %[a1], %[a2]}\n\t"
+        EDGEQ_MVE_2X3_STORE
         "ldr lr, %[kk]\n\t"
         "sub %[xa], %[xa], lr\n\t"
         "sub %[xb], %[xb], lr\n\t"
@@ -359,9 +377,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
         "subs %[a0], %[a0], #1\n\t"
         "str %[a0], %[n]\n\t"
         "bne 1b\n\t"
-        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2),
-          [xa] "+r"(xa), [xb] "+r"(xb), [w0] "+r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [pa] "+r"(pa),
-          [n] "+m"(n), [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2)
+        : EDGEQ_MVE_2X3_OUTPUTS
         : [kk] "m"(kk)
         : "lr", "cc", "memory");
 #endif
@@ -1236,6 +1252,51 @@ static inline __attribute__((always_inline)) void edgeq_mve_rowvec_pair(int nr, 
     }
 }
 
+/* the most channels edgeq_mve_rowvec3_packed takes (their filter rows copied to the stack, 48
+ * bytes a channel) */
+#define EDGEQ_MVE_RV_CH 16
+
+/* edgeq_mve_rowvec_pair for three kernel rows (fields a0..a2 and b0..b2 already loaded) with the
+ * filter rows copied to wp as 16-byte rows (zero past the row): one asm loop of 12 instructions a
+ * channel (GCC, short of Q registers with six fields live, spilled two of them and reloaded
+ * them every channel: 18). acc[c] and acc[EDGEQ_MVE_ACC_STRIDE + c], c in [0, n), n >= 1. */
+static inline __attribute__((always_inline)) void edgeq_mve_rowvec3_packed(int8x16_t a0, int8x16_t a1, int8x16_t a2,
+                                                                           int8x16_t b0, int8x16_t b1, int8x16_t b2,
+                                                                           const int8_t *wp, int32_t n, int32_t *acc)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t c;
+    for (c = 0; c < n; c++)
+    {
+        const int8x16_t w0 = vldrbq_s8(wp), w1 = vldrbq_s8(wp + 16), w2 = vldrbq_s8(wp + 32);
+        acc[c] = vmladavaq_s8(vmladavaq_s8(vmladavq_s8(a0, w0), a1, w1), a2, w2);
+        acc[EDGEQ_MVE_ACC_STRIDE + c] = vmladavaq_s8(vmladavaq_s8(vmladavq_s8(b0, w0), b1, w1), b2, w2);
+        wp += 48;
+    }
+#else
+    int32_t ra, rb;
+    int8x16_t wv;
+    __asm__ volatile("dls lr, %[n]\n\t"
+                     "1:\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladav.s8 %[ra], %q[a0], %q[wv]\n\t"
+                     "vmladav.s8 %[rb], %q[b0], %q[wv]\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladava.s8 %[ra], %q[a1], %q[wv]\n\t"
+                     "vmladava.s8 %[rb], %q[b1], %q[wv]\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladava.s8 %[ra], %q[a2], %q[wv]\n\t"
+                     "vmladava.s8 %[rb], %q[b2], %q[wv]\n\t"
+                     "str %[rb], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                     "str %[ra], [%[pa]], #4\n\t"
+                     "le lr, 1b\n\t"
+                     : [ra] "=&Te"(ra), [rb] "=&Te"(rb), [wv] "=&w"(wv), [wp] "+r"(wp), [pa] "+r"(acc)
+                     : [n] "r"(n), [a0] "w"(a0), [a1] "w"(a1), [a2] "w"(a2), [b0] "w"(b0), [b1] "w"(b1),
+                       [b2] "w"(b2)
+                     : "lr", "memory");
+#endif
+}
+
 /* One or two arbitrary output pixels (linear indices q0, q1; n 1 or 2) through the gathered
  * column (edgeq_mve_gather) and edgeq_mve_small_rows2: the border pixels of the row-vector route. */
 static void edgeq_mve_small_k_pixels(const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims,
@@ -1272,8 +1333,11 @@ static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
     const cmsis_nn_dims *filter_dims, const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t c0,
     int32_t c1, const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t simple, int8_t *output_data)
 {
-    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    int32_t acc[2 * EDGEQ_MVE_ACC_STRIDE];
+    int32_t *const acc0 = acc, *const acc1 = acc + EDGEQ_MVE_ACC_STRIDE;
     int8_t col[2][EDGEQ_MVE_SMALL_K + 16];
+    int8_t wp[48 * EDGEQ_MVE_RV_CH];
+    const int packed = nr == 3 && c1 - c0 <= EDGEQ_MVE_RV_CH;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t k_w = filter_dims->w, row_len = k_w * in_c, k = nr * row_len;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
@@ -1294,6 +1358,18 @@ static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
         ox_hi = out_w;
     }
     edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
+    if (packed)
+    {
+        /* the filter rows as 16-byte rows, zero past row_len (no read past the filter either) */
+        int32_t c, ky;
+        for (c = c0; c < c1; c++)
+        {
+            for (ky = 0; ky < 3; ky++)
+            {
+                vstrbq_s8(wp + ((c - c0) * 3 + ky) * 16, vldrbq_z_s8(filter_data + c * k + ky * row_len, rp));
+            }
+        }
+    }
     for (b = 0; b < output_dims->n; b++)
     {
         const int8_t *in_b = input_data + b * in_batch;
@@ -1316,8 +1392,18 @@ static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
             }
             for (ox = lo; ox + 2 <= hi; ox += 2)
             {
-                edgeq_mve_rowvec_pair(nr, x, row_step, px_step, row_len, rp, filter_data, k, c0, c1, c_safe_rows,
-                                      acc0, acc1);
+                if (packed)
+                {
+                    edgeq_mve_rowvec3_packed(vldrbq_z_s8(x, rp), vldrbq_z_s8(x + row_step, rp),
+                                             vldrbq_z_s8(x + 2 * row_step, rp), vldrbq_z_s8(x + px_step, rp),
+                                             vldrbq_z_s8(x + row_step + px_step, rp),
+                                             vldrbq_z_s8(x + 2 * row_step + px_step, rp), wp, c1 - c0, acc);
+                }
+                else
+                {
+                    edgeq_mve_rowvec_pair(nr, x, row_step, px_step, row_len, rp, filter_data, k, c0, c1,
+                                          c_safe_rows, acc0, acc1);
+                }
                 if (simple && ((c1 - c0) & 3) == 0)
                 {
                     edgeq_mve_requant2_simple(acc0, acc1, (c1 - c0) >> 2, corr, mult + c0, shift + c0,
