@@ -1019,7 +1019,8 @@ static void edgeq_mve_im2col(int8_t *col, const int8_t *in_b, const cmsis_nn_con
  * they are: zero). An interior pixel whose kernel rows are contiguous in the input (dilation 1
  * along x) and at most 16 bytes long copies each row with one predicated load and one 16-byte
  * store (the store's lanes past the row are zero, overwritten by the next row or, after the last
- * row, past k); other pixels take edgeq_mve_im2col.
+ * row, past k); a border pixel with such rows (fast_rows) merges each row's inside taps with the
+ * zero point (VPSEL) at the same cost; other pixels take edgeq_mve_im2col.
  */
 static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis_nn_conv_params *cp,
                                     const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims, int32_t oy,
@@ -1039,6 +1040,35 @@ static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis
         {
             vstrbq_s8(col + ky * row, vldrbq_z_s8(src, rp));
             src += y_step;
+        }
+        return;
+    }
+    if (fast_rows)
+    {
+        /* a border pixel, each kernel row still one vector: the input lanes of the taps inside
+         * the input (a lane mask [lo, hi) of the row), the zero point at the others, zero past the
+         * row; rows outside the input all zero point (edgeq_mve_im2col's result, a row a store) */
+        const int32_t row = k_w * in_c, y_step = dil_h * in_w * in_c;
+        int32_t kx_lo, kx_hi, ky;
+        edgeq_tap_range(x0, 1, k_w, in_w, &kx_lo, &kx_hi);
+        {
+            const uint32_t lo = (uint32_t)(kx_lo * in_c), hi = kx_hi > kx_lo ? (uint32_t)(kx_hi * in_c) : lo;
+            const mve_pred16_t m = (mve_pred16_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+            const int8x16_t pr = vpselq_s8(vdupq_n_s8(pad), vdupq_n_s8(0), vctp8q((uint32_t)row));
+            /* the row's first tap column (x0 may be left of the input: only lanes from lo are read) */
+            const intptr_t x_off = (intptr_t)x0 * in_c;
+            for (ky = 0; ky < k_h; ky++)
+            {
+                const int32_t y = y0 + ky * dil_h;
+                int8x16_t v = pr;
+                if (y >= 0 && y < in_h && m != 0)
+                {
+                    const int8_t *src = (const int8_t *)((intptr_t)(in_b + (intptr_t)y * in_w * in_c) + x_off);
+                    v = vpselq_s8(vldrbq_z_s8(src, m), pr, m);
+                }
+                vstrbq_s8(col + ky * row, v);
+            }
+            (void)y_step;
         }
         return;
     }
@@ -1316,7 +1346,7 @@ static void edgeq_mve_small_k_pixels(const cmsis_nn_conv_params *cp, const cmsis
     {
         const int32_t q = i == 0 ? q0 : q1, bt = q / per_batch, r = q % per_batch;
         edgeq_mve_gather(col[i], input_data + bt * in_batch, cp, input_dims, filter_dims, r / out_w, r % out_w, pad,
-                         0);
+                         1);
     }
     for (i = 0; 16 * i < k; i++)
     {
