@@ -1014,6 +1014,45 @@ static void edgeq_mve_im2col(int8_t *col, const int8_t *in_b, const cmsis_nn_con
     }
 }
 
+/* edgeq_mve_gather for a border pixel whose kernel rows are each at most 16 contiguous bytes: the
+ * input lanes of the taps inside the input (a lane mask [lo, hi) of the row), the zero point at
+ * the others, zero past the row; rows outside the input all zero point (edgeq_mve_im2col's
+ * result, one store a row). Out of line: one copy for every caller. */
+static __attribute__((noinline)) void edgeq_mve_gather_rows(int8_t *col, const int8_t *in_b,
+                                                            const cmsis_nn_conv_params *cp,
+                                                            const cmsis_nn_dims *input_dims,
+                                                            const cmsis_nn_dims *filter_dims, int32_t y0, int32_t x0,
+                                                            int8_t pad)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t dil_h = k_h == 1 ? 1 : cp->dilation.h;
+    const int32_t row = k_w * in_c;
+    int32_t kx_lo, kx_hi, ky;
+    uint32_t lo, hi;
+    mve_pred16_t m;
+    int8x16_t pr;
+    intptr_t x_off;
+    edgeq_tap_range(x0, 1, k_w, in_w, &kx_lo, &kx_hi);
+    lo = (uint32_t)(kx_lo * in_c);
+    hi = kx_hi > kx_lo ? (uint32_t)(kx_hi * in_c) : lo;
+    m = (mve_pred16_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    pr = vpselq_s8(vdupq_n_s8(pad), vdupq_n_s8(0), vctp8q((uint32_t)row));
+    /* the row's first tap column (x0 may be left of the input: only lanes from lo are read) */
+    x_off = (intptr_t)x0 * in_c;
+    for (ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky * dil_h;
+        int8x16_t v = pr;
+        if (y >= 0 && y < in_h && m != 0)
+        {
+            const int8_t *src = (const int8_t *)((intptr_t)(in_b + (intptr_t)y * in_w * in_c) + x_off);
+            v = vpselq_s8(vldrbq_z_s8(src, m), pr, m);
+        }
+        vstrbq_s8(col + ky * row, v);
+    }
+}
+
 /*
  * The receptive field of output pixel (oy, ox) into col (filter order, lanes from k on left as
  * they are: zero). An interior pixel whose kernel rows are contiguous in the input (dilation 1
@@ -1045,31 +1084,7 @@ static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis
     }
     if (fast_rows)
     {
-        /* a border pixel, each kernel row still one vector: the input lanes of the taps inside
-         * the input (a lane mask [lo, hi) of the row), the zero point at the others, zero past the
-         * row; rows outside the input all zero point (edgeq_mve_im2col's result, a row a store) */
-        const int32_t row = k_w * in_c, y_step = dil_h * in_w * in_c;
-        int32_t kx_lo, kx_hi, ky;
-        edgeq_tap_range(x0, 1, k_w, in_w, &kx_lo, &kx_hi);
-        {
-            const uint32_t lo = (uint32_t)(kx_lo * in_c), hi = kx_hi > kx_lo ? (uint32_t)(kx_hi * in_c) : lo;
-            const mve_pred16_t m = (mve_pred16_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-            const int8x16_t pr = vpselq_s8(vdupq_n_s8(pad), vdupq_n_s8(0), vctp8q((uint32_t)row));
-            /* the row's first tap column (x0 may be left of the input: only lanes from lo are read) */
-            const intptr_t x_off = (intptr_t)x0 * in_c;
-            for (ky = 0; ky < k_h; ky++)
-            {
-                const int32_t y = y0 + ky * dil_h;
-                int8x16_t v = pr;
-                if (y >= 0 && y < in_h && m != 0)
-                {
-                    const int8_t *src = (const int8_t *)((intptr_t)(in_b + (intptr_t)y * in_w * in_c) + x_off);
-                    v = vpselq_s8(vldrbq_z_s8(src, m), pr, m);
-                }
-                vstrbq_s8(col + ky * row, v);
-            }
-            (void)y_step;
-        }
+        edgeq_mve_gather_rows(col, in_b, cp, input_dims, filter_dims, y0, x0, pad);
         return;
     }
     edgeq_mve_im2col(col, in_b, cp, input_dims, filter_dims, oy, ox, pad);
@@ -1204,7 +1219,7 @@ static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cms
 /* ------------------------------------------------------------------ row-vector convolution */
 
 /*
- * First-layer convolutions whose kernel rows fit one vector each (k_w * in_c <= 16, k_h <= 3,
+ * First-layer convolutions whose kernel rows fit one vector each (k_w * in_c <= 16, k_h = 3,
  * dilation 1; VWW's 3x3 on RGB: rows of 9 bytes): an interior output pixel loads each kernel
  * row of its receptive field straight from the input with one predicated load (lanes past the
  * row zero), and each filter row is read in place with a 16-byte load whose lanes past the row
@@ -1216,9 +1231,10 @@ static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cms
 static int32_t edgeq_mve_rowvec_ok(const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims,
                                    const cmsis_nn_dims *filter_dims)
 {
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
-    return k_h <= 3 && k_w * input_dims->c <= 16 && (k_h == 1 || cp->dilation.h == 1) &&
-           (k_w == 1 || cp->dilation.w == 1);
+    /* (three rows only: VWW's shape; one or two rows keep edgeq_mve_convolve_small_k, one
+     * instantiation of this route in flash) */
+    return filter_dims->h == 3 && filter_dims->w * input_dims->c <= 16 && cp->dilation.h == 1 &&
+           (filter_dims->w == 1 || cp->dilation.w == 1);
 }
 
 /* The dot products of channels [c0, c1) with the receptive fields of the pixel pair whose first
@@ -1460,7 +1476,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
     }
 }
 
-/* edgeq_mve_rowvec_run with the row count a constant (one instantiation per k_h). */
+/* edgeq_mve_rowvec_run for three kernel rows (the row count a constant). */
 static __attribute__((noinline)) void edgeq_mve_convolve_rowvec(const cmsis_nn_conv_params *cp,
                                                                 const cmsis_nn_dims *input_dims,
                                                                 const int8_t *input_data,
@@ -1471,21 +1487,8 @@ static __attribute__((noinline)) void edgeq_mve_convolve_rowvec(const cmsis_nn_c
                                                                 const int32_t *shift, int32_t simple,
                                                                 int8_t *output_data)
 {
-    if (filter_dims->h == 3)
-    {
-        edgeq_mve_rowvec_run(3, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
-                             shift, simple, output_data);
-    }
-    else if (filter_dims->h == 2)
-    {
-        edgeq_mve_rowvec_run(2, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
-                             shift, simple, output_data);
-    }
-    else
-    {
-        edgeq_mve_rowvec_run(1, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
-                             shift, simple, output_data);
-    }
+    edgeq_mve_rowvec_run(3, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
+                         shift, simple, output_data);
 }
 
 arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_params *conv_params,
