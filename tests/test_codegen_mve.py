@@ -127,8 +127,9 @@ def mve_matrix_blocks():
     convolution of depth 144, fully connected layers of 36 batches of depth 32 and 24 of depth
     48) and of the row-vector first-layer route (kernel rows of at most 16 bytes, 1-3 of them: 3x3 on 3 channels with stride 2 and same padding, 2x3 valid, 1x5 with
     stride (1, 2), 3x4 on 4 channels = 16-byte rows, 5 and 6 output channels (a requantization
-    tail), a padding wider on one side). Clamped activations (ReLU, ReLU6), a tiny-range input
-    (right shifts only) and a wide one (positive shifts: multipliers above 1)."""
+    tail), a padding wider on one side). Clamped activations (ReLU, ReLU6). (The quantizer gives
+    every layer here right shifts; left shifts reach the same requantization code through
+    mve_small_depth's 1x1 after a product.)"""
     import keras
     from keras import layers as L
     x = keras.Input((9, 8, 3), batch_size=1)
