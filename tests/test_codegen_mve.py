@@ -150,6 +150,62 @@ def mve_dw_packed():
     return keras.Model(x, outs), _u(-1, 2, (1, 6, 70, 5)), "int8"
 
 
+def mve_matrix_blocks():
+    """Shapes of the asm 2-row x 3-channel group loop (depths that are multiples of 16, at least 32:
+    1x1 of depth 64, 80 and 128 with 131 channels (past the 128-channel chunk, whose last 3 are one
+    group), 2 (no whole group), 4, 5 and 7 (a 1- or 2-channel tail), a strided 1x1, a 3x3 im2col
+    convolution of depth 144, fully connected layers of 36 batches of depth 32 and 24 of depth
+    48) and of the row-vector first-layer route (kernel rows of at most 16 bytes, 1-3 of them: 3x3 on 3 channels with stride 2 and same padding, 2x3 valid, 1x5 with
+    stride (1, 2), 3x4 on 4 channels = 16-byte rows, 5 and 6 output channels (a requantization
+    tail), a padding wider on one side). Clamped activations (ReLU, ReLU6). (The quantizer gives
+    every layer here right shifts; left shifts reach the same requantization code through
+    mve_small_depth's 1x1 after a product.)"""
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 8, 3), batch_size=1)
+    d16 = L.Conv2D(16, 1)(x)
+    d64 = L.Conv2D(64, 1, activation="relu")(x)
+    d80 = L.Conv2D(80, 1)(x)
+    d128 = L.Conv2D(128, 1)(d16)
+    wide = L.Rescaling(40.0)(L.Conv2D(64, 1)(x))
+    tiny = L.Rescaling(0.01)(d64)
+    four = L.Conv2D(4, 1)(x)
+    outs = [
+        L.Conv2D(131, 1)(d64),
+        L.Conv2D(2, 1)(d64),
+        L.Conv2D(4, 1, activation="relu6")(d80),
+        L.Conv2D(5, 1)(d128),
+        L.Conv2D(7, 1, strides=2)(d64),
+        L.Conv2D(9, 1)(wide),
+        L.Conv2D(6, 1)(tiny),
+        L.Conv2D(10, 3, padding="same", activation="relu")(d16),
+        L.Dense(7)(L.Reshape((36, 32))(d16)),
+        L.Dense(5, use_bias=False)(L.Reshape((24, 48))(d16)),
+        L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x),
+        L.Conv2D(5, (2, 3), padding="valid")(x),
+        L.Conv2D(6, (1, 5), strides=(1, 2), padding="same")(x),
+        L.Conv2D(4, (3, 4), padding="same")(four),
+        L.Conv2D(12, 3, strides=(2, 1), padding="valid")(x),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 9, 8, 3)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_matrix_blocks_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_matrix_blocks)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_matrix_blocks-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(18)
+        model, data_fn, io = mve_matrix_blocks()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
 @pytest.fixture(scope="module")
 def mve_dw_rows_tflite(request) -> bytes:
     import tensorflow as tf
@@ -336,6 +392,18 @@ def test_mve_dw_packed_bit_exact_on_host(mve_dw_packed_tflite, builder_mve):
 
 
 @pytest.mark.toolchain
+def test_mve_matrix_blocks_bit_exact_on_host(mve_matrix_blocks_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_matrix_blocks_tflite)
+    inputs = random_inputs(g, 16, seed=19)
+    ref = tflm_run_many([(mve_matrix_blocks_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve matrix blocks (MVE path)",
+                     builder_mve.build(mve_matrix_blocks_tflite, name="mve_matrix_blocks").run(inputs), ref)
+
+
+@pytest.mark.toolchain
 def test_mve_code_path_families_bit_exact_on_host(family_results, family_models, builder_mve):  # noqa: F811
     """Every op family of tests/test_codegen_ops.py through the emulated MVE path."""
     from concurrent.futures import ThreadPoolExecutor
@@ -405,3 +473,15 @@ def test_mve_dw_packed_bit_exact_on_cortex_m55(mve_dw_packed_tflite, tmp_path):
     ref = tflm_run_many([(mve_dw_packed_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_dw_packed_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_packed")
     assert_bit_exact("mve depthwise packed (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_matrix_blocks_bit_exact_on_cortex_m55(mve_matrix_blocks_tflite, tmp_path):
+    """The asm group loop and the row-vector route run only on the device (the host runs their C twins)."""
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_matrix_blocks_tflite)
+    inputs = random_inputs(g, 3, seed=20)
+    ref = tflm_run_many([(mve_matrix_blocks_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_matrix_blocks_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_matrix_blocks")
+    assert_bit_exact("mve matrix blocks (Cortex-M55)", got, ref)

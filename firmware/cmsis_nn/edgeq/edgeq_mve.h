@@ -402,6 +402,16 @@ EDGEQ_MVE_INLINE int8x16_t vdupq_n_s8(int8_t x)
     memset(r.v, (uint8_t)x, sizeof(r.v));
     return r;
 }
+/* VPSEL: the active byte lanes from a, the others from b */
+EDGEQ_MVE_INLINE int8x16_t vpselq_s8(int8x16_t a, int8x16_t b, mve_pred16_t pred)
+{
+    int i;
+    for (i = 0; i < 16; i++)
+    {
+        a.v[i] = EDGEQ_EMU_ACTIVE(pred, i, 1) ? a.v[i] : b.v[i];
+    }
+    return a;
+}
 EDGEQ_MVE_INLINE int16x8_t vdupq_n_s16(int16_t x)
 {
     int16x8_t r;

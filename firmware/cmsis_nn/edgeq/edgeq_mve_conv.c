@@ -27,8 +27,15 @@
 
 #include "edgeq_fixedpoint.h"
 
+#define EDGEQ_MVE_STR2(x) #x
+#define EDGEQ_MVE_STR(x) EDGEQ_MVE_STR2(x)
+
 /* channels whose corrections live on the stack at once (4 bytes each) */
 #define EDGEQ_MVE_CHUNK 128
+
+/* rows of raw accumulators (edgeq_mve_dot2x3, edgeq_mve_dot4) this many int32 apart: one array,
+ * so the asm stores every row through one pointer, the others with immediate offsets */
+#define EDGEQ_MVE_ACC_STRIDE (EDGEQ_MVE_CHUNK + 4)
 
 /* sum(w[0..k)) */
 static int32_t edgeq_mve_sum_s8(const int8_t *w, int32_t k)
@@ -276,6 +283,106 @@ static inline __attribute__((always_inline)) void edgeq_mve_group(const int8_t *
     acc1[2] = b2;
 }
 
+/* One 16-byte step of edgeq_mve_dot2x3: five loads, six VMLADAV (op "vmladav" starts the sums,
+ * "vmladava" adds to them). */
+#define EDGEQ_MVE_2X3_STEP(op)                                                                              \
+    "vldrb.u8 %q[u0], [%[xa]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[v0], [%[w0]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[u1], [%[xb]], #16\n\t" op ".s8 %[a0], %q[u0], %q[v0]\n\t"                                   \
+    "vldrb.u8 %q[v1], [%[w1]], #16\n\t" op ".s8 %[b0], %q[u1], %q[v0]\n\t"                                   \
+    "vldrb.u8 %q[v2], [%[w2]], #16\n\t" op ".s8 %[a1], %q[u0], %q[v1]\n\t" op ".s8 %[b1], %q[u1], %q[v1]\n\t" \
+    op ".s8 %[a2], %q[u0], %q[v2]\n\t" op ".s8 %[b2], %q[u1], %q[v2]\n\t"
+/* the six sums: the second row's three at EDGEQ_MVE_ACC_STRIDE, the first row's stepping pa */
+#define EDGEQ_MVE_2X3_STORE                                                                                 \
+    "str %[b0], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                                  \
+    "str %[b1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 4) "]\n\t"                              \
+    "str %[b2], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 8) "]\n\t"                              \
+    "stmia %[pa]!, {%[a0], %[a1], %[a2]}\n\t"
+#define EDGEQ_MVE_2X3_OUTPUTS                                                                               \
+    [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2),         \
+        [xa] "+r"(xa), [xb] "+r"(xb), [w0] "+r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [pa] "+r"(pa),         \
+        [n] "+m"(n), [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2)
+
+/*
+ * The dot products of `groups` (>= 1) three-channel groups -- channels 3g..3g+2 of the filter
+ * rows at w, depth k a multiple of 16 and at least 32 -- with two input rows x0, x1:
+ * acc[3g + j] (x0) and acc[EDGEQ_MVE_ACC_STRIDE + 3g + j] (x1). The same 2 x 3 blocking as
+ * edgeq_mve_group (5 loads and 6 VMLADAVA per 16 bytes) with the group loop in one asm block:
+ * GCC spent about 50 instructions a group around the 12-instruction inner loop (pointer set-up,
+ * the tail test, accumulator moves and stores); here a group costs 17 besides it (the first
+ * step's VMLADAV starts the sums, STM + STR store them, the pointers step on from where the
+ * inner loop left them). k and the group count live in memory: the block needs every other
+ * core register (six even accumulators, five pointers, LR for the low-overhead loop).
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t *x0, const int8_t *x1,
+                                                                   const int8_t *w, int32_t k, int32_t groups,
+                                                                   int32_t *acc)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t g;
+    for (g = 0; g < groups; g++)
+    {
+        edgeq_mve_group(w, k, x0, x1, 3 * g, 3, acc + 3 * g, acc + EDGEQ_MVE_ACC_STRIDE + 3 * g);
+    }
+#else
+    register int32_t a0 __asm__("r0");
+    register int32_t a1 __asm__("r2");
+    register int32_t a2 __asm__("r4");
+    register int32_t b0 __asm__("r6");
+    register int32_t b1 __asm__("r8");
+    register int32_t b2 __asm__("r10");
+    const int8_t *xa = x0, *xb = x1, *w0 = w, *w1, *w2;
+    int32_t *pa = acc;
+    int32_t kk = k, n = groups;
+    int8x16_t u0, u1, v0, v1, v2;
+    if (k == 64)
+    {
+        /* KWS's and VWW's 64-deep 1x1s: the four steps unrolled, the pointers stepped by immediates */
+        __asm__ volatile("1:\n\t"
+                         "add %[w1], %[w0], #64\n\t"
+                         "add %[w2], %[w0], #128\n\t"
+                         EDGEQ_MVE_2X3_STEP("vmladav") EDGEQ_MVE_2X3_STEP("vmladava")
+                         EDGEQ_MVE_2X3_STEP("vmladava") EDGEQ_MVE_2X3_STEP("vmladava")
+                         EDGEQ_MVE_2X3_STORE
+                         "sub %[xa], %[xa], #64\n\t"
+                         "sub %[xb], %[xb], #64\n\t"
+                         "mov %[w0], %[w2]\n\t"
+                         "ldr %[a0], %[n]\n\t"
+                         "subs %[a0], %[a0], #1\n\t"
+                         "str %[a0], %[n]\n\t"
+                         "bne 1b\n\t"
+                         : EDGEQ_MVE_2X3_OUTPUTS
+                         : [kk] "m"(kk)
+                         : "cc", "memory");
+        return;
+    }
+    __asm__ volatile(
+        "ldr lr, %[kk]\n\t"
+        "1:\n\t"
+        "add %[w1], %[w0], lr\n\t"
+        "add %[w2], %[w1], lr\n\t"
+        "lsr lr, lr, #4\n\t"
+        "sub lr, lr, #1\n\t"
+        EDGEQ_MVE_2X3_STEP("vmladav")
+        "dls lr, lr\n\t"
+        "2:\n\t"
+        EDGEQ_MVE_2X3_STEP("vmladava")
+        "le lr, 2b\n\t"
+        EDGEQ_MVE_2X3_STORE
+        "ldr lr, %[kk]\n\t"
+        "sub %[xa], %[xa], lr\n\t"
+        "sub %[xb], %[xb], lr\n\t"
+        "mov %[w0], %[w2]\n\t"
+        "ldr %[a0], %[n]\n\t"
+        "subs %[a0], %[a0], #1\n\t"
+        "str %[a0], %[n]\n\t"
+        "bne 1b\n\t"
+        : EDGEQ_MVE_2X3_OUTPUTS
+        : [kk] "m"(kk)
+        : "lr", "cc", "memory");
+#endif
+}
+
 /*
  * Small depth (k <= 16 * nv, nv <= 3): the two input rows stay in registers as nv vectors each
  * (xa, xb; lanes from k on zero), and every output channel costs nv weight loads and 2 nv
@@ -447,13 +554,20 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
                             int32_t per_channel, int32_t simple, int32_t out_off, int32_t act_min, int32_t act_max,
                             int8_t *out0, int8_t *out1)
 {
-    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
-    int32_t c;
+    int32_t acc[2 * EDGEQ_MVE_ACC_STRIDE];
+    int32_t *const acc0 = acc, *const acc1 = acc + EDGEQ_MVE_ACC_STRIDE;
+    int32_t c = c0;
     if (n_rows < 2)
     {
         x1 = x0;
     }
-    for (c = c0; c + 3 <= c1; c += 3)
+    if ((k & 15) == 0 && k >= 32 && c1 - c0 >= 3)
+    {
+        const int32_t groups = (c1 - c0) / 3;
+        edgeq_mve_dot2x3(x0, x1, filter + c0 * k, k, groups, acc);
+        c = c0 + 3 * groups;
+    }
+    for (; c + 3 <= c1; c += 3)
     {
         edgeq_mve_group(filter, k, x0, x1, c, 3, acc0 + (c - c0), acc1 + (c - c0));
     }
@@ -525,6 +639,105 @@ static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int
     return p;
 }
 
+/*
+ * The dot products of channels [c0, c1) of filter rows of depth k <= 16 with four input rows
+ * held in x0..x3 (lanes from k on zero): acc[r * EDGEQ_MVE_ACC_STRIDE + c - c0] for row r. One
+ * weight load serves four VMLADAVA (the pair route's two: 2.75 instructions an output instead
+ * of 5). Channels from c_safe on load their row predicated (a 16-byte load would pass the
+ * filter's end); the others in one asm loop (GCC interleaved the stores badly and reloaded
+ * the pointers).
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_dot4(int8x16_t x0, int8x16_t x1, int8x16_t x2,
+                                                                 int8x16_t x3, const int8_t *filter, int32_t k,
+                                                                 int32_t c0, int32_t c1, int32_t c_safe,
+                                                                 int32_t *acc)
+{
+    const int8_t *w = filter + c0 * k;
+    const int32_t c_end = c_safe < c1 ? c_safe : c1;
+    int32_t *pa = acc;
+    int32_t c = c0;
+#if defined(EDGEQ_EMULATE_MVE)
+    for (; c < c_end; c++)
+    {
+        const int8x16_t wv = vldrbq_s8(w);
+        pa[0] = vmladavq_s8(x0, wv);
+        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
+        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
+        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
+        pa++;
+        w += k;
+    }
+#else
+    if (c < c_end)
+    {
+        int32_t r0, r1, r2, r3;
+        int8x16_t wv;
+        __asm__ volatile("dls lr, %[n]\n\t"
+                         "1:\n\t"
+                         "vldrb.u8 %q[wv], [%[w]]\n\t"
+                         "add %[w], %[w], %[k]\n\t"
+                         "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"
+                         "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"
+                         "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"
+                         "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"
+                         "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                         "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                         "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                         "str %[r0], [%[pa]], #4\n\t"
+                         "le lr, 1b\n\t"
+                         : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),
+                           [w] "+r"(w), [pa] "+r"(pa)
+                         : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)
+                         : "lr", "memory");
+        c = c_end;
+    }
+#endif
+    for (; c < c1; c++)
+    {
+        const int8x16_t wv = vldrbq_z_s8(w, vctp8q((uint32_t)k));
+        pa[0] = vmladavq_s8(x0, wv);
+        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
+        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
+        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
+        pa++;
+        w += k;
+    }
+}
+
+/*
+ * Unpadded stride-1 1x1 convolution of depth k <= 16, every shift negative, a multiple of four
+ * output channels [c0, c1): four pixels a step (edgeq_mve_dot4, then the requantization of two row
+ * pairs).
+ * Returns the pixels done (a multiple of four; the rest is left to the caller).
+ */
+static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int32_t pixels, int32_t k,
+                                                            const int8_t *filter, int32_t c0, int32_t c1,
+                                                            int32_t c_safe, const int32_t *corr,
+                                                            const cmsis_nn_per_channel_quant_params *qp,
+                                                            const cmsis_nn_conv_params *cp, int8_t *out,
+                                                            int32_t out_c)
+{
+    int32_t acc[4 * EDGEQ_MVE_ACC_STRIDE];
+    const int32_t *mult = qp->multiplier + c0, *shift = qp->shift + c0;
+    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
+    const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
+    const mve_pred16_t lp = vctp8q((uint32_t)k);
+    int32_t p;
+    out += c0;
+    for (p = 0; p + 4 <= pixels; p += 4)
+    {
+        edgeq_mve_dot4(vldrbq_z_s8(x, lp), vldrbq_z_s8(x + k, lp), vldrbq_z_s8(x + 2 * k, lp),
+                       vldrbq_z_s8(x + 3 * k, lp), filter, k, c0, c1, c_safe, acc);
+        edgeq_mve_requant2_simple(acc, acc + EDGEQ_MVE_ACC_STRIDE, groups, corr, mult, shift, out_off, lo, hi, out,
+                                  out + out_c);
+        edgeq_mve_requant2_simple(acc + 2 * EDGEQ_MVE_ACC_STRIDE, acc + 3 * EDGEQ_MVE_ACC_STRIDE, groups, corr, mult,
+                                  shift, out_off, lo, hi, out + 2 * out_c, out + 3 * out_c);
+        x += 4 * k;
+        out += 4 * out_c;
+    }
+    return p;
+}
+
 /* edgeq_mve_1x1_small_run with nv = ceil(k / 16) a constant (a call of its own: the 1x1 kernel's
  * other paths keep their code generation). */
 static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, int32_t pixels, int32_t k,
@@ -538,8 +751,9 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, in
     const int32_t oo = cp->output_offset, amin = cp->activation.min, amax = cp->activation.max;
     if (k <= 16)
     {
-        return edgeq_mve_1x1_small_run(1, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
-                                       out_c);
+        const int32_t p4 = edgeq_mve_1x1_quad(x, pixels, k, filter, c0, c1, c_safe, corr, qp, cp, out, out_c);
+        return p4 + edgeq_mve_1x1_small_run(1, x + p4 * k, pixels - p4, k, filter, c0, c1, c_safe, corr, mlt, sft, oo,
+                                            amin, amax, out + p4 * out_c, out_c);
     }
     if (k <= 32)
     {
@@ -702,7 +916,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
                                       output_data + (p + n_rows - 1) * out_c);
                 continue;
             }
-            if (in_c <= 64)
+            if (in_c <= 64 && (in_c & 15) != 0)
             {
                 edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, cr,
                                     quant_params->multiplier, quant_params->shift, simple,
@@ -800,12 +1014,52 @@ static void edgeq_mve_im2col(int8_t *col, const int8_t *in_b, const cmsis_nn_con
     }
 }
 
+/* edgeq_mve_gather for a border pixel whose kernel rows are each at most 16 contiguous bytes: the
+ * input lanes of the taps inside the input (a lane mask [lo, hi) of the row), the zero point at
+ * the others, zero past the row; rows outside the input all zero point (edgeq_mve_im2col's
+ * result, one store a row). Out of line: one copy for every caller. */
+static __attribute__((noinline)) void edgeq_mve_gather_rows(int8_t *col, const int8_t *in_b,
+                                                            const cmsis_nn_conv_params *cp,
+                                                            const cmsis_nn_dims *input_dims,
+                                                            const cmsis_nn_dims *filter_dims, int32_t y0, int32_t x0,
+                                                            int8_t pad)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t dil_h = k_h == 1 ? 1 : cp->dilation.h;
+    const int32_t row = k_w * in_c;
+    int32_t kx_lo, kx_hi, ky;
+    uint32_t lo, hi;
+    mve_pred16_t m;
+    int8x16_t pr;
+    intptr_t x_off;
+    edgeq_tap_range(x0, 1, k_w, in_w, &kx_lo, &kx_hi);
+    lo = (uint32_t)(kx_lo * in_c);
+    hi = kx_hi > kx_lo ? (uint32_t)(kx_hi * in_c) : lo;
+    m = (mve_pred16_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    pr = vpselq_s8(vdupq_n_s8(pad), vdupq_n_s8(0), vctp8q((uint32_t)row));
+    /* the row's first tap column (x0 may be left of the input: only lanes from lo are read) */
+    x_off = (intptr_t)x0 * in_c;
+    for (ky = 0; ky < k_h; ky++)
+    {
+        const int32_t y = y0 + ky * dil_h;
+        int8x16_t v = pr;
+        if (y >= 0 && y < in_h && m != 0)
+        {
+            const int8_t *src = (const int8_t *)((intptr_t)(in_b + (intptr_t)y * in_w * in_c) + x_off);
+            v = vpselq_s8(vldrbq_z_s8(src, m), pr, m);
+        }
+        vstrbq_s8(col + ky * row, v);
+    }
+}
+
 /*
  * The receptive field of output pixel (oy, ox) into col (filter order, lanes from k on left as
  * they are: zero). An interior pixel whose kernel rows are contiguous in the input (dilation 1
  * along x) and at most 16 bytes long copies each row with one predicated load and one 16-byte
  * store (the store's lanes past the row are zero, overwritten by the next row or, after the last
- * row, past k); other pixels take edgeq_mve_im2col.
+ * row, past k); a border pixel with such rows (fast_rows) merges each row's inside taps with the
+ * zero point (VPSEL) at the same cost; other pixels take edgeq_mve_im2col.
  */
 static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis_nn_conv_params *cp,
                                     const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims, int32_t oy,
@@ -826,6 +1080,11 @@ static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis
             vstrbq_s8(col + ky * row, vldrbq_z_s8(src, rp));
             src += y_step;
         }
+        return;
+    }
+    if (fast_rows)
+    {
+        edgeq_mve_gather_rows(col, in_b, cp, input_dims, filter_dims, y0, x0, pad);
         return;
     }
     edgeq_mve_im2col(col, in_b, cp, input_dims, filter_dims, oy, ox, pad);
@@ -957,6 +1216,281 @@ static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cms
     }
 }
 
+/* ------------------------------------------------------------------ row-vector convolution */
+
+/*
+ * First-layer convolutions whose kernel rows fit one vector each (k_w * in_c <= 16, k_h = 3,
+ * dilation 1; VWW's 3x3 on RGB: rows of 9 bytes): an interior output pixel loads each kernel
+ * row of its receptive field straight from the input with one predicated load (lanes past the
+ * row zero), and each filter row is read in place with a 16-byte load whose lanes past the row
+ * (the next row's weights) meet those zeros. No receptive-field gather through a stack column,
+ * no bounds test per pixel: the interior of an output row is known from the geometry, and its
+ * pixels run in pairs (k_h loads per pixel, k_h weight loads and 2 k_h VMLADAVA per channel and
+ * pair). Border pixels, and an odd last interior one, take edgeq_mve_convolve_small_k's gather.
+ */
+static int32_t edgeq_mve_rowvec_ok(const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims,
+                                   const cmsis_nn_dims *filter_dims)
+{
+    /* (three rows only: VWW's shape; one or two rows keep edgeq_mve_convolve_small_k, one
+     * instantiation of this route in flash) */
+    return filter_dims->h == 3 && filter_dims->w * input_dims->c <= 16 && cp->dilation.h == 1 &&
+           (filter_dims->w == 1 || cp->dilation.w == 1);
+}
+
+/* The dot products of channels [c0, c1) with the receptive fields of the pixel pair whose first
+ * field's top row starts at x (the second's px_step bytes on, rows row_step apart): nr (= k_h)
+ * rows of row_len (= k_w * in_c) bytes, acc0 / acc1 indexed from c0. Channels from c_safe on
+ * load their weight rows predicated (a 16-byte load would read past the filter). */
+static inline __attribute__((always_inline)) void edgeq_mve_rowvec_pair(int nr, const int8_t *x, int32_t row_step,
+                                                                        int32_t px_step, int32_t row_len,
+                                                                        mve_pred16_t rp, const int8_t *filter,
+                                                                        int32_t k, int32_t c0, int32_t c1,
+                                                                        int32_t c_safe, int32_t *acc0,
+                                                                        int32_t *acc1)
+{
+    const int8x16_t a0 = vldrbq_z_s8(x, rp), b0 = vldrbq_z_s8(x + px_step, rp);
+    const int8x16_t a1 = nr > 1 ? vldrbq_z_s8(x + row_step, rp) : a0;
+    const int8x16_t b1 = nr > 1 ? vldrbq_z_s8(x + row_step + px_step, rp) : b0;
+    const int8x16_t a2 = nr > 2 ? vldrbq_z_s8(x + 2 * row_step, rp) : a0;
+    const int8x16_t b2 = nr > 2 ? vldrbq_z_s8(x + 2 * row_step + px_step, rp) : b0;
+    const int8_t *w = filter + c0 * k;
+    const int32_t c_end = c_safe < c1 ? c_safe : c1;
+    int32_t c;
+    for (c = c0; c < c_end; c++)
+    {
+        const int8x16_t w0 = vldrbq_s8(w);
+        int32_t a = vmladavq_s8(a0, w0), b = vmladavq_s8(b0, w0);
+        if (nr > 1)
+        {
+            const int8x16_t w1 = vldrbq_s8(w + row_len);
+            a = vmladavaq_s8(a, a1, w1);
+            b = vmladavaq_s8(b, b1, w1);
+        }
+        if (nr > 2)
+        {
+            const int8x16_t w2 = vldrbq_s8(w + 2 * row_len);
+            a = vmladavaq_s8(a, a2, w2);
+            b = vmladavaq_s8(b, b2, w2);
+        }
+        acc0[c - c0] = a;
+        acc1[c - c0] = b;
+        w += k;
+    }
+    for (; c < c1; c++)
+    {
+        const int8x16_t w0 = vldrbq_z_s8(w, rp);
+        int32_t a = vmladavq_s8(a0, w0), b = vmladavq_s8(b0, w0);
+        if (nr > 1)
+        {
+            const int8x16_t w1 = vldrbq_z_s8(w + row_len, rp);
+            a = vmladavaq_s8(a, a1, w1);
+            b = vmladavaq_s8(b, b1, w1);
+        }
+        if (nr > 2)
+        {
+            const int8x16_t w2 = vldrbq_z_s8(w + 2 * row_len, rp);
+            a = vmladavaq_s8(a, a2, w2);
+            b = vmladavaq_s8(b, b2, w2);
+        }
+        acc0[c - c0] = a;
+        acc1[c - c0] = b;
+        w += k;
+    }
+}
+
+/* the most channels edgeq_mve_rowvec3_packed takes (their filter rows copied to the stack, 48
+ * bytes a channel) */
+#define EDGEQ_MVE_RV_CH 16
+
+/* edgeq_mve_rowvec_pair for three kernel rows (fields a0..a2 and b0..b2 already loaded) with the
+ * filter rows copied to wp as 16-byte rows (zero past the row): one asm loop of 12 instructions a
+ * channel (GCC, short of Q registers with six fields live, spilled two of them and reloaded
+ * them every channel: 18). acc[c] and acc[EDGEQ_MVE_ACC_STRIDE + c], c in [0, n), n >= 1. */
+static inline __attribute__((always_inline)) void edgeq_mve_rowvec3_packed(int8x16_t a0, int8x16_t a1, int8x16_t a2,
+                                                                           int8x16_t b0, int8x16_t b1, int8x16_t b2,
+                                                                           const int8_t *wp, int32_t n, int32_t *acc)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t c;
+    for (c = 0; c < n; c++)
+    {
+        const int8x16_t w0 = vldrbq_s8(wp), w1 = vldrbq_s8(wp + 16), w2 = vldrbq_s8(wp + 32);
+        acc[c] = vmladavaq_s8(vmladavaq_s8(vmladavq_s8(a0, w0), a1, w1), a2, w2);
+        acc[EDGEQ_MVE_ACC_STRIDE + c] = vmladavaq_s8(vmladavaq_s8(vmladavq_s8(b0, w0), b1, w1), b2, w2);
+        wp += 48;
+    }
+#else
+    int32_t ra, rb;
+    int8x16_t wv;
+    __asm__ volatile("dls lr, %[n]\n\t"
+                     "1:\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladav.s8 %[ra], %q[a0], %q[wv]\n\t"
+                     "vmladav.s8 %[rb], %q[b0], %q[wv]\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladava.s8 %[ra], %q[a1], %q[wv]\n\t"
+                     "vmladava.s8 %[rb], %q[b1], %q[wv]\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladava.s8 %[ra], %q[a2], %q[wv]\n\t"
+                     "vmladava.s8 %[rb], %q[b2], %q[wv]\n\t"
+                     "str %[rb], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                     "str %[ra], [%[pa]], #4\n\t"
+                     "le lr, 1b\n\t"
+                     : [ra] "=&Te"(ra), [rb] "=&Te"(rb), [wv] "=&w"(wv), [wp] "+r"(wp), [pa] "+r"(acc)
+                     : [n] "r"(n), [a0] "w"(a0), [a1] "w"(a1), [a2] "w"(a2), [b0] "w"(b0), [b1] "w"(b1),
+                       [b2] "w"(b2)
+                     : "lr", "memory");
+#endif
+}
+
+/* One or two arbitrary output pixels (linear indices q0, q1; n 1 or 2) through the gathered
+ * column (edgeq_mve_gather) and edgeq_mve_small_rows2: the border pixels of the row-vector route. */
+static void edgeq_mve_small_k_pixels(const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims,
+                                     const int8_t *input_data, const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t q0,
+                                     int32_t q1, int32_t n, int32_t c0, int32_t c1, int32_t c_safe,
+                                     const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t simple,
+                                     int8_t (*col)[EDGEQ_MVE_SMALL_K + 16], int8_t *output_data)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t out_w = output_dims->w, out_c = output_dims->c, per_batch = output_dims->h * out_w;
+    const int32_t in_batch = input_dims->h * input_dims->w * input_dims->c;
+    const int8_t pad = (int8_t)(-cp->input_offset);
+    int8x16_t xa[3], xb[3];
+    int32_t i;
+    for (i = 0; i < n; i++)
+    {
+        const int32_t q = i == 0 ? q0 : q1, bt = q / per_batch, r = q % per_batch;
+        edgeq_mve_gather(col[i], input_data + bt * in_batch, cp, input_dims, filter_dims, r / out_w, r % out_w, pad,
+                         1);
+    }
+    for (i = 0; 16 * i < k; i++)
+    {
+        xa[i] = vldrbq_s8(col[0] + 16 * i);
+        xb[i] = vldrbq_s8(col[n - 1] + 16 * i);
+    }
+    edgeq_mve_small_rows2(xa, xb, n, filter_data, k, c0, c1, c_safe, corr, mult, shift, simple, cp->output_offset,
+                          cp->activation.min, cp->activation.max, output_data + q0 * out_c,
+                          output_data + (n == 2 ? q1 : q0) * out_c);
+}
+
+static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
+    int nr, const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims, const int8_t *input_data,
+    const cmsis_nn_dims *filter_dims, const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t c0,
+    int32_t c1, const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t simple, int8_t *output_data)
+{
+    int32_t acc[2 * EDGEQ_MVE_ACC_STRIDE];
+    int32_t *const acc0 = acc, *const acc1 = acc + EDGEQ_MVE_ACC_STRIDE;
+    int8_t col[2][EDGEQ_MVE_SMALL_K + 16];
+    int8_t wp[48 * EDGEQ_MVE_RV_CH];
+    const int packed = nr == 3 && c1 - c0 <= EDGEQ_MVE_RV_CH;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_w = filter_dims->w, row_len = k_w * in_c, k = nr * row_len;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t s_h = cp->stride.h, s_w = cp->stride.w, pad_h = cp->padding.h, pad_w = cp->padding.w;
+    const int32_t row_step = in_w * in_c, px_step = s_w * in_c;
+    const int32_t in_batch = in_h * row_step;
+    const mve_pred16_t rp = vctp8q((uint32_t)row_len);
+    /* the first channel whose last 16-byte weight load would pass the filter's end */
+    const int32_t last = (nr - 1) * row_len + 16;
+    const int32_t c_safe_rows = out_c * k >= last ? (out_c * k - last) / k + 1 : 0;
+    const int32_t c_safe = edgeq_mve_c_safe(k, out_c);
+    /* interior columns: the window inside the input along x */
+    const int32_t ox_lo = pad_w > 0 ? (pad_w + s_w - 1) / s_w : 0;
+    int32_t ox_hi = in_w - k_w + pad_w >= 0 ? (in_w - k_w + pad_w) / s_w + 1 : 0;
+    int32_t b, oy, ox;
+    if (ox_hi > out_w)
+    {
+        ox_hi = out_w;
+    }
+    edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
+    if (packed)
+    {
+        /* the filter rows as 16-byte rows, zero past row_len (no read past the filter either) */
+        int32_t c, ky;
+        for (c = c0; c < c1; c++)
+        {
+            for (ky = 0; ky < 3; ky++)
+            {
+                vstrbq_s8(wp + ((c - c0) * 3 + ky) * 16, vldrbq_z_s8(filter_data + c * k + ky * row_len, rp));
+            }
+        }
+    }
+    for (b = 0; b < output_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_batch;
+        for (oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * s_h - pad_h;
+            const int32_t q_row = (b * out_h + oy) * out_w;
+            const int interior = y0 >= 0 && y0 + nr <= in_h;
+            const int32_t lo = interior ? ox_lo : out_w, hi = interior ? ox_hi : out_w;
+            int8_t *out = output_data + (q_row + lo) * out_c + c0;
+            const int8_t *x = interior ? in_b + y0 * row_step + (lo * s_w - pad_w) * in_c : in_b;
+            const int32x4_t vlo = vdupq_n_s32(cp->activation.min), vhi = vdupq_n_s32(cp->activation.max);
+            /* border pixels on the left (or the whole row) */
+            for (ox = 0; ox < (lo < out_w ? lo : out_w); ox += 2)
+            {
+                const int32_t n = ox + 1 < lo ? 2 : 1;
+                edgeq_mve_small_k_pixels(cp, input_dims, input_data, filter_dims, filter_data, output_dims,
+                                         q_row + ox, q_row + ox + 1, n, c0, c1, c_safe, corr, mult, shift, simple,
+                                         col, output_data);
+            }
+            for (ox = lo; ox + 2 <= hi; ox += 2)
+            {
+                if (packed)
+                {
+                    edgeq_mve_rowvec3_packed(vldrbq_z_s8(x, rp), vldrbq_z_s8(x + row_step, rp),
+                                             vldrbq_z_s8(x + 2 * row_step, rp), vldrbq_z_s8(x + px_step, rp),
+                                             vldrbq_z_s8(x + row_step + px_step, rp),
+                                             vldrbq_z_s8(x + 2 * row_step + px_step, rp), wp, c1 - c0, acc);
+                }
+                else
+                {
+                    edgeq_mve_rowvec_pair(nr, x, row_step, px_step, row_len, rp, filter_data, k, c0, c1,
+                                          c_safe_rows, acc0, acc1);
+                }
+                if (simple && ((c1 - c0) & 3) == 0)
+                {
+                    edgeq_mve_requant2_simple(acc0, acc1, (c1 - c0) >> 2, corr, mult + c0, shift + c0,
+                                              cp->output_offset, vlo, vhi, out, out + out_c);
+                }
+                else
+                {
+                    edgeq_mve_requant_rows(acc0, acc1, 2, c1 - c0, corr, mult + c0, shift + c0, simple,
+                                           cp->output_offset, cp->activation.min, cp->activation.max, out,
+                                           out + out_c);
+                }
+                x += 2 * px_step;
+                out += 2 * out_c;
+            }
+            /* an odd last interior pixel and the border on the right */
+            for (; ox < out_w && lo < out_w; ox += 2)
+            {
+                const int32_t n = ox + 1 < out_w ? 2 : 1;
+                edgeq_mve_small_k_pixels(cp, input_dims, input_data, filter_dims, filter_data, output_dims,
+                                         q_row + ox, q_row + ox + 1, n, c0, c1, c_safe, corr, mult, shift, simple,
+                                         col, output_data);
+            }
+        }
+    }
+}
+
+/* edgeq_mve_rowvec_run for three kernel rows (the row count a constant). */
+static __attribute__((noinline)) void edgeq_mve_convolve_rowvec(const cmsis_nn_conv_params *cp,
+                                                                const cmsis_nn_dims *input_dims,
+                                                                const int8_t *input_data,
+                                                                const cmsis_nn_dims *filter_dims,
+                                                                const int8_t *filter_data,
+                                                                const cmsis_nn_dims *output_dims, int32_t c0,
+                                                                int32_t c1, const int32_t *corr, const int32_t *mult,
+                                                                const int32_t *shift, int32_t simple,
+                                                                int8_t *output_data)
+{
+    edgeq_mve_rowvec_run(3, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
+                         shift, simple, output_data);
+}
+
 arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_params *conv_params,
                                           const cmsis_nn_per_channel_quant_params *quant_params,
                                           const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -978,6 +1512,12 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
         const int32_t *cr = edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
+        if (edgeq_mve_rowvec_ok(conv_params, input_dims, filter_dims))
+        {
+            edgeq_mve_convolve_rowvec(conv_params, input_dims, input_data, filter_dims, filter_data, output_dims, c0,
+                                      c1, cr, quant_params->multiplier, quant_params->shift, simple, output_data);
+            continue;
+        }
         if (k <= EDGEQ_MVE_SMALL_K)
         {
             edgeq_mve_convolve_small_k(conv_params, input_dims, input_data, filter_dims, filter_data, output_dims,
