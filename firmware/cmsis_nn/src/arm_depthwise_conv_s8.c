@@ -8,6 +8,7 @@
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
+#include "edgeq_route_guards.h"
 
 #include <string.h>
 
@@ -565,7 +566,8 @@ static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, cons
     }
 }
 
-static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_per_channel_quant_params *q,
+/* 1 when it ran the layer; 0 when the model's routes leave this layer to the portable loop */
+static int32_t edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_per_channel_quant_params *q,
                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
                                    const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
                                    const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data)
@@ -579,7 +581,7 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
     /* 4 / 3: edgeq_requant_bounded applies (the accumulators provably below 2^29) */
     const int32_t full = act_min <= -128 && act_max >= 127;
     /* (3x3 filters with dilation 1 decide per channel block: edgeq_dw_3x3_row_blocks) */
-    int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
+    int32_t is3x3 = EDGEQ_NEED_DW_3X3_DSP && k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
     int32_t mode = 0;
     /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
     const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
@@ -635,6 +637,10 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
         }
         is3x3 = ox == out_w;
     }
+    if (!is3x3 && !EDGEQ_NEED_DW_GENERIC_DSP)
+    {
+        return 0; /* (edgeq_route_guards.h) */
+    }
     if (!is3x3)
     {
         mode = edgeq_requant_bounded_ok(q->multiplier, q->shift, bias_data, ch, k_h * k_w)
@@ -664,6 +670,7 @@ static void edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsi
             edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, mode, out_row);
         }
     }
+    return 1;
 }
 #endif /* EDGEQ_DOT_DSP */
 
@@ -707,10 +714,9 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
     }
 #endif
 #if defined(EDGEQ_DOT_DSP)
-    if (mult == 1)
+    if (mult == 1 && edgeq_depthwise_s8_dsp(dw_conv_params, quant_params, input_dims, input_data, filter_dims,
+                                            filter_data, bias_data, output_dims, output_data))
     {
-        edgeq_depthwise_s8_dsp(dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
-                               bias_data, output_dims, output_data);
         return ARM_CMSIS_NN_SUCCESS;
     }
 #endif
