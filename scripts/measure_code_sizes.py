@@ -61,6 +61,16 @@ KERNEL_OWNERS = [
     (r"^edgeq_quantize|^edgeq_requantize", "QUANTIZE"), (r"^edgeq_dequantize", "DEQUANTIZE"),
 ]
 
+#: function-name pattern → kernel route (edgeq/codegen/routes.py, edgeq_route_guards.h): the
+#: optional variants a model links only when one of its layers takes them. Checked before
+#: KERNEL_OWNERS; what a route's code inlines into its entry function stays with the op type.
+ROUTE_OWNERS = [
+    (r"^edgeq_conv_field|^edgeq_im2col_field|^edgeq_field_", "CONV_FIELD_DSP"),
+    (r"^edgeq_conv_channels|^edgeq_im2col_any", "CONV_GENERIC_DSP"),
+    (r"^edgeq_1x1s_", "1X1S_DSP"), (r"^edgeq_1x1w_", "1X1W_DSP"), (r"^edgeq_1x1_pairs", "1X1_PAIRS_DSP"),
+    (r"^edgeq_dw_3x3|^edgeq_dw_rows3", "DW_3X3_DSP"), (r"^edgeq_dw_row$|^edgeq_dw_pixel", "DW_GENERIC_DSP"),
+]
+
 _SECTION = re.compile(r"^ (\.(?:text|rodata)[.\w$]*)\s*(?:\n\s+)?\s*0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", re.M)
 
 
@@ -69,6 +79,26 @@ def map_sections(map_file: Path) -> list[tuple[str, int, str]]:
     text = map_file.read_text()
     text = text[text.index("Linker script and memory map"):]
     return [(m.group(1), int(m.group(3), 16), m.group(4)) for m in _SECTION.finditer(text) if int(m.group(3), 16)]
+
+
+def stack_frames(build_dir: Path) -> dict[str, int]:
+    """Function → its own stack frame in bytes (gcc -fstack-usage, the EDGEQ_STACK_USAGE build)."""
+    frames: dict[str, int] = {}
+    for su in build_dir.rglob("*.su"):
+        for line in su.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[1].isdigit():
+                func = parts[0].rsplit(":", 1)[-1].split(".")[0]  # (foo.isra.0, foo.part.0: foo's frame)
+                frames[func] = max(frames.get(func, 0), int(parts[1]))
+    return frames
+
+
+def kernel_stack(frames: dict[str, int], funcs: dict[str, int]) -> int:
+    """An op type's or a route's stack: the largest own frame among its linked functions
+    (``funcs``: the map's kept sections). The routes' big buffers are locals of one function
+    each; edgeq.flash_usage adds a route's figure to its op type's (the entry point calls it)."""
+    own = [frames.get(f.split(".")[0], 0) for f in funcs]
+    return max(own, default=0)
 
 
 def classify(sections, name: str) -> dict:
@@ -81,7 +111,8 @@ def classify(sections, name: str) -> dict:
         elif f"({name}.c.obj)" in obj:
             glue += size
         elif "libedgeq_nn.a" in obj or "libedgeq_ops.a" in obj:
-            owner = next((op for pat, op in KERNEL_OWNERS if re.search(pat, func)), "shared")
+            owner = next((f"route:{r}" for pat, r in ROUTE_OWNERS if re.search(pat, func)), None)
+            owner = owner or next((op for pat, op in KERNEL_OWNERS if re.search(pat, func)), "shared")
             kernels.setdefault(owner, {})[func] = size
         else:
             runtime += size
@@ -145,13 +176,21 @@ def main() -> None:
         tfl = models(work)
         for family, board in BOARDS.items():
             union: dict[str, dict[str, int]] = {}
+            stacks: dict[str, int] = {}  # op type / route:NAME → stack bytes
+            callers: list[int] = []
             rows, runtimes, per_model = [], [], {}
             for mname, path in tfl.items():
                 gen = generate(path, work / f"gen_{mname}", name=mname)
-                fw = build_firmware(load_board(board), work / f"fw_{family}_{mname}", model_dir=gen.out_dir)
+                fw = build_firmware(load_board(board), work / f"fw_{family}_{mname}", model_dir=gen.out_dir,
+                                    extra_cmake={"EDGEQ_STACK_USAGE": "ON"})
                 c = classify(map_sections(fw.build_dir / "firmware.map"), mname)
+                frames = stack_frames(fw.build_dir)
                 for op, funcs in c["kernels"].items():
                     union.setdefault(op, {}).update(funcs)
+                    stacks[op] = max(stacks.get(op, 0), kernel_stack(frames, funcs))
+                # the frames above the kernels: the harness's call chain down to NAME_invoke
+                callers.append(sum(frames.get(f, 0) for f in ("main", "do_infer_file", "run_and_reply",
+                                                              f"{mname}_invoke")))
                 calls = sum(1 for op in load_graph(path).operators if op.opcode not in ("RESHAPE", "SQUEEZE"))
                 rows.append((calls, c["glue"]))
                 # the runtime as the rest of the image: also catches the vector table and fill bytes
@@ -165,7 +204,12 @@ def main() -> None:
             base, per_call = np.linalg.lstsq(a, np.array([g for _, g in rows], float), rcond=None)[0]
             result["families"][family] = {
                 "board": board,
-                "kernel_bytes": {op: sum(f.values()) for op, f in sorted(union.items()) if op != "shared"},
+                "kernel_bytes": {op: sum(f.values()) for op, f in sorted(union.items())
+                                 if op != "shared" and not op.startswith("route:")},
+                "route_bytes": {op[6:]: sum(f.values()) for op, f in sorted(union.items()) if op.startswith("route:")},
+                "kernel_stack_bytes": {op: n for op, n in sorted(stacks.items()) if not op.startswith("route:")},
+                "route_stack_bytes": {op[6:]: n for op, n in sorted(stacks.items()) if op.startswith("route:")},
+                "caller_stack_bytes": max(callers),
                 "shared_bytes": sum(union.get("shared", {}).values()),
                 "glue_base_bytes": int(round(base)), "glue_per_call_bytes": int(round(per_call)),
                 "runtime_bytes": max(runtimes), "measured": per_model}

@@ -117,3 +117,20 @@ def kernel_routes(lowered) -> KernelRoutes:
         for r in mve:
             routes.mve[r].append(c.index)
     return routes
+
+
+#: Which route set a core family's build links: the M3 family builds no DSP code (no routes).
+FAMILY_ROUTES = {"cortex-m4": "dsp", "cortex-m55": "mve"}
+
+
+def routes_by_op(lowered, family: str) -> dict[int, list[str]] | None:
+    """Operator index → the routes its call takes in ``family``'s build (``edgeq.flash_usage``
+    names: cortex-m3 / cortex-m4 / cortex-m55); None for a family without routes."""
+    which = FAMILY_ROUTES.get(family)
+    if which is None:
+        return None
+    out: dict[int, list[str]] = {}
+    for r, calls in getattr(kernel_routes(lowered), which).items():
+        for i in calls:
+            out.setdefault(i, []).append(r)
+    return out
