@@ -2,6 +2,7 @@
 """Measure the flash code that each op type pulls into real firmware; write edgeq/code_sizes.json.
 
     python scripts/measure_code_sizes.py            # ~6 minutes: 10 models x 3 virtual boards
+    python scripts/measure_code_sizes.py cortex-m4  # one family; the others kept from the JSON
 
 For each model (digits and the four MLPerf Tiny architectures in int8; digits, KWS and ResNet-8
 in 16x8 mode too; a small model with the ops those lack, in both) and each core family (Cortex-M3
@@ -169,12 +170,18 @@ def main() -> None:
     from edgeq.codegen import generate
     from edgeq.graph import load_graph
 
+    families = sys.argv[1:] or list(BOARDS)
+    unknown = [f for f in families if f not in BOARDS]
+    if unknown:
+        sys.exit(f"unknown core family {unknown[0]!r}; one of {', '.join(BOARDS)}")
     result = {"_how": __doc__.split("\n\n")[1].strip().replace("\n", " ") + " See scripts/measure_code_sizes.py.",
-              "families": {}}
+              "families": json.loads(OUT.read_text())["families"] if OUT.is_file() and len(families) < len(BOARDS)
+              else {}}
     with tempfile.TemporaryDirectory(prefix="edgeq-codesize-") as tmp:
         work = Path(tmp)
         tfl = models(work)
-        for family, board in BOARDS.items():
+        for family in families:
+            board = BOARDS[family]
             union: dict[str, dict[str, int]] = {}
             stacks: dict[str, int] = {}  # op type / route:NAME → stack bytes
             callers: list[int] = []

@@ -216,3 +216,38 @@ def test_scratch_row_keeps_the_sram_total(digits_tflite):
         + sram["application reserve"]
     out = runner.invoke(app, ["size-check", str(digits_tflite), "--board", "qemu-mps2-an386"]).output
     assert "scratch" in out
+
+
+#: the first-layer field table of arm_convolve_s8's DSP route: EDGEQ_FIELD_TABLE_WORDS int32 words
+#: on the stack (firmware/cmsis_nn/src/arm_convolve_s8.c)
+FIELD_TABLE_BYTES = 768 * 4
+
+
+def test_kernel_stack_row_and_stack_budget(mlperf_tflite):
+    """kws's first conv (one input channel) takes the field-table route, whose 3 KB table is a
+    stack local: the SRAM table's `kernel stack` row names it and is at least the table; the
+    autoencoder (fully connected layers only) needs less; a --stack below kws's kernel stack plus
+    the frames above it fails the `stack` budget (exit 1, JSON and message naming it)."""
+    from edgeq.memory import measured_code_sizes
+
+    if not (measured_code_sizes("cortex-m4") or {}).get("route_stack_bytes"):
+        pytest.skip("edgeq/code_sizes.json has no stack figures for the M4 family")
+    kws = mlperf_tflite("kws")
+    r = size_check(load_graph(kws), "qemu-mps2-an386")
+    ks = next(i for i in r.sram.items if i.name == "kernel stack")
+    rest = next(i for i in r.sram.items if i.name == "stack reserve")
+    assert "CONV_FIELD_DSP" in ks.detail and ks.bytes >= FIELD_TABLE_BYTES
+    assert ks.bytes + rest.bytes == DEFAULT_STACK_RESERVE  # the SRAM total is unchanged
+    assert r.stack.items[0].bytes == ks.bytes and r.stack.fits and r.fits
+    ae = size_check(load_graph(mlperf_tflite("autoencoder")), "qemu-mps2-an386")
+    assert next(i for i in ae.sram.items if i.name == "kernel stack").bytes < FIELD_TABLE_BYTES
+
+    small = r.stack.used - 1
+    tight = size_check(load_graph(kws), "qemu-mps2-an386", stack_reserve=small)
+    assert not tight.fits and not tight.stack.fits and tight.stack.overflow == 1
+    assert "stack over budget by 1 B" in tight.failure_message()
+    out = runner.invoke(app, ["size-check", str(kws), "--board", "qemu-mps2-an386", "--stack", str(small), "--json"])
+    assert out.exit_code == 1
+    d = json.loads(out.stdout)
+    assert d["stack"]["fits"] is False and d["stack"]["items"][0]["name"] == "kernel stack"
+    assert any(i["name"] == "kernel stack" for i in d["sram"]["items"])
