@@ -91,7 +91,8 @@ def diff_device(model: Path, opts: DiffOptions, log: Log = lambda s: None) -> di
     from .codegen import generate
     from .device.runner import sample_bytes
     from .device.session import device_session
-    from .flash_and_test import io_names, workdir_lock
+    from .flash_and_test import io_names
+    from .run_identity import workdir_lock
     from .graph import load_graph
     from .profile import OBSERVE_CMAKE, layers_of, output_tensors
     from .reference import REFERENCE_NAMES, reference_for, run_tflm

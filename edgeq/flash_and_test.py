@@ -8,9 +8,6 @@ their results into one report.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,14 +17,14 @@ import numpy as np
 from . import data as data_mod
 from . import shards
 from .artifacts import write_json_atomic
+from .device_compare import compare, index_list
 from .errors import GateFailed, InputError
+from .run_identity import SUBSET_SEED, check_resume, run_identity, workdir_lock
 
 Log = Callable[[str], None]
 
 
 UPLOADS = ("serial", "file")
-META_VERSION = 1
-SUBSET_SEED = 0  # the --limit draw (Dataset.subset); recorded so a resume can check it
 
 
 @dataclass(frozen=True)
@@ -73,25 +70,6 @@ class FlashTestOptions:
     coordinator: str | None = None
 
 
-def _stats(values: list[int]) -> dict | None:
-    if not values:
-        return None
-    a = np.asarray(values, dtype=np.float64)
-    return {"min": int(a.min()), "median": float(np.median(a)), "p99": float(np.percentile(a, 99)),
-            "max": int(a.max()), "mean": float(a.mean())}
-
-
-def _sha256_arrays(*arrays) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        if a is None:
-            h.update(b"none")
-            continue
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
 
 def _check_options(opts: FlashTestOptions, board) -> None:
     from .cmsis_nn import KERNELS, check_checkout
@@ -136,31 +114,6 @@ def _check_options(opts: FlashTestOptions, board) -> None:
         raise InputError(f"{board.name} is a real board: give its serial port with --port",
                          "e.g. --port /dev/ttyACM0 (a board's port is usually /dev/ttyACM* or /dev/ttyUSB*)")
 
-
-@contextlib.contextmanager
-def workdir_lock(work: Path):
-    """Hold WORKDIR/.edgeq.lock for the run: two runs in one workdir would race on the build and
-    interleave their results. An advisory lock, released by the OS however the holder dies."""
-    import fcntl
-
-    work.mkdir(parents=True, exist_ok=True)
-    path = work / ".edgeq.lock"
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise InputError(f"workdir {work} is in use by another run ({holder})",
-                             "wait for it to finish, or give this run its own --workdir") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"edgeq flash-and-test, pid {os.getpid()}\n")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def io_names(graph, keras_outputs: list[str] | None = None) -> tuple[list[str], list[str]]:
@@ -228,53 +181,6 @@ class _Samples:
     def __getitem__(self, i: int) -> tuple:
         return tuple(a[i] for a in self.arrays)
 
-
-def _run_identity(board, graph, full_ds, ds, indices, opts: FlashTestOptions) -> dict:
-    """What results.jsonl's records depend on: a resume must match every field (``data`` is
-    only informative: the same file may be named by another path)."""
-    return {"version": META_VERSION, "board": board.name, "model_sha256": graph.sha256,
-            "data": str(opts.data), "data_sha256": full_ds.sha256,
-            # a --limit at or above the data size selects everything, like no --limit
-            "limit": opts.limit if opts.limit is not None and opts.limit < len(full_ds) else None,
-            "seed": SUBSET_SEED, "samples": len(ds), "kernels": opts.kernels,
-            "indices_sha256": _sha256_arrays(np.asarray(indices, dtype=np.int64)),
-            # one input and output: the same hash as before several were supported (old runs resume)
-            "samples_sha256": _sha256_arrays(ds.x, ds.y) if len(ds.inputs) == 1 and len(ds.labels) == 1
-            else _sha256_arrays(*ds.inputs, *ds.labels)}
-
-
-_IDENTITY_NAMES = {"board": "board", "model_sha256": "model", "data_sha256": "test data",
-                   "limit": "--limit", "seed": "sample draw", "samples": "sample count",
-                   "indices_sha256": "sample indices", "samples_sha256": "selected samples",
-                   "version": "results format", "kernels": "--kernels"}
-
-
-def _check_resume(meta_path: Path, results_path: Path, identity: dict) -> None:
-    has_results = results_path.exists() and results_path.stat().st_size > 0
-    hint = "drop --resume to start over, or pass a fresh --workdir"
-    if not meta_path.exists():
-        if has_results:
-            raise InputError(f"cannot resume: {results_path} has no run identity ({meta_path.name} is "
-                             "missing), so its results may belong to another model or data set", hint)
-        return  # nothing recorded yet: a resume is just a start
-    try:
-        old = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as e:
-        raise InputError(f"cannot resume: {meta_path} is unreadable ({e})", hint) from e
-    old.setdefault("kernels", "edgeq")  # recorded before the kernels were selectable
-    diff = [k for k in identity if k != "data" and old.get(k) != identity[k]]
-    # name the cause (another --limit), not its consequences (other indices, other samples)
-    causes = [k for k in diff if k not in ("samples", "indices_sha256", "samples_sha256")]
-    diff = causes or diff
-    if diff:
-        def show(v):
-            if v is None:
-                return "none"
-            return f"{v[:12]}…" if isinstance(v, str) and len(v) == 64 else repr(v)
-
-        what = "; ".join(f"{_IDENTITY_NAMES.get(k, k)}: recorded {show(old.get(k))}, now {show(identity[k])}"
-                         for k in diff)
-        raise InputError(f"cannot resume: {results_path} belongs to a different run ({what})", hint)
 
 
 def flash_and_test(model: Path, opts: FlashTestOptions, log: Log = lambda s: None,
@@ -349,9 +255,9 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
     _check_labels(ds, graph, opts)
     results_path = work / "results.jsonl"
     meta_path = work / "results.meta.json"
-    identity = _run_identity(board, graph, full_ds, ds, indices, opts)
+    identity = run_identity(board, graph, full_ds, ds, indices, opts)
     if opts.resume:
-        _check_resume(meta_path, results_path, identity)
+        check_resume(meta_path, results_path, identity)
         reused = sum(1 for i in shards.recorded(results_path) if 0 <= i < len(ds))
         log(f"note: resuming: {reused} of {len(ds)} results reused from {results_path}, {len(ds) - reused} to run")
 
@@ -410,7 +316,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
                                                    run.device_stats)
     device_qs = [np.stack([r.output_arrays(info)[k] for r in recs]).reshape(host.shape)
                  for k, host in enumerate(ref.outputs_qs)]
-    report = _compare(ref, device_qs, ds, keras_model, recs, info, out_names)
+    report = compare(ref, device_qs, ds, keras_model, recs, info, out_names)
     report["reference"] = ref.reference_name
     for m in report["mismatches"]:
         m["data_index"] = int(indices[m["index"]])  # where the sample is in the test data file
@@ -451,7 +357,7 @@ def _flash_and_test(model: Path, opts: FlashTestOptions, board, log: Log, progre
             f"{o['index']} {o['name']}: {o['mismatch_count']}" for o in report["outputs"] if o["mismatch_count"]) + ")"
         failures.append(f"{report['mismatch_count']} of {report['samples']} {'samples' if several else 'outputs'} "
                         f"differ from the host reference{where}{bad_outputs}: "
-                        f"{_index_list([m['data_index'] for m in report['mismatches']])}")
+                        f"{index_list([m['data_index'] for m in report['mismatches']])}")
         report["suggest"] = (f"edgeq diff-device {model} --board {board.name} --data {opts.data} "
                              f"--sample {report['mismatches'][0]['data_index']}"
                              + (f" --calib {opts.calib}" if opts.calib and keras_model == model else "")
@@ -500,83 +406,3 @@ def _telemetry(tflite, graph, layers, device_stats, ref, ds, opts: FlashTestOpti
                           opts.drift_threshold if opts.drift_threshold is not None else DEFAULT_THRESHOLD)
     tel["calib"] = calib_spec
     return tel
-
-
-def _index_list(indices: list[int], shown: int = 10) -> str:
-    """"samples 3, 17, 40" — at most ``shown``, then how many more (a cut list says it is cut)."""
-    head = ", ".join(str(i) for i in indices[:shown])
-    more = f" and {len(indices) - shown} more (all in report.json)" if len(indices) > shown else ""
-    return f"sample{'s' if len(indices) > 1 else ''} {head}{more}"
-
-
-def _compare(ref, device_qs: list[np.ndarray], ds, keras_model, recs, info, names: list[str]) -> dict:
-    """Every output byte of the device against the host reference; metrics per output.
-
-    One output: the report's top-level keys are that output's (as before several were supported),
-    plus ``outputs`` with the one entry. Several: a sample matches when every output matches; the
-    top-level drops (what --max-drop gates) are the largest of the classifier outputs."""
-    n = len(device_qs[0])
-    floats = None
-    if keras_model is not None and any(y is not None for y in ds.labels):
-        from .evaluate import _predict_all
-        from .quantize import keras_io
-
-        floats = _predict_all(keras_io.load_float_model(keras_model), ds.model_input)
-    per_output = [_compare_output(k, names[k], tio, host_q, dev_q, ds.labels[k],
-                                  None if floats is None else floats[k])
-                  for k, (tio, host_q, dev_q) in enumerate(zip(ref.outputs_io, ref.outputs_qs, device_qs))]
-    diffs = [np.abs(d.reshape(n, -1).astype(np.int64) - h.reshape(n, -1).astype(np.int64))
-             for d, h in zip(device_qs, ref.outputs_qs)]
-    diff = np.concatenate(diffs, axis=1)
-    same = ~np.any(diff, axis=1)
-    bad = np.flatnonzero(~same)
-    out = {"samples": n, "bit_exact_rate": float(same.mean()), "mismatch_count": int(len(bad)),
-           # every mismatch, not a sample of them: a list that is silently cut misleads
-           "mismatches": [{"index": int(i), "max_abs_diff": int(diff[i].max()),
-                           "values_differing": int(np.count_nonzero(diff[i]))}
-                          | ({"outputs": [k for k, d in enumerate(diffs) if d[i].any()]} if len(diffs) > 1 else {})
-                          for i in bad]}
-    if len(per_output) == 1:
-        out.update({k: v for k, v in per_output[0].items() if k not in ("index", "name", "bit_exact_rate",
-                                                                          "mismatch_count")})
-    else:
-        for key in ("host_vs_device_drop_pp", "float_vs_device_drop_pp"):
-            drops = [o[key] for o in per_output if key in o]
-            if drops:
-                out[key] = max(drops)
-    out["outputs"] = per_output
-    out["latency"] = {"instructions": _stats([r.instructions for r in recs if r.instructions is not None]),
-                      "cycles": _stats([r.cycles for r in recs if r.cycles is not None]),
-                      "timer": recs[0].timer if recs else None}
-    return out
-
-
-def _compare_output(k: int, name: str, tio, host_q: np.ndarray, device_q: np.ndarray, labels, floats) -> dict:
-    n = len(device_q)
-    same = np.all(device_q.reshape(n, -1) == host_q.reshape(n, -1), axis=1)
-    out = {"index": k, "name": name, "bit_exact_rate": float(same.mean()), "mismatch_count": int((~same).sum())}
-    dev_f = tio.dequantize(device_q).reshape(n, -1).astype(np.float64)
-    host_f = tio.dequantize(host_q).reshape(n, -1).astype(np.float64)
-    fl = None if floats is None else floats.reshape(n, -1).astype(np.float64)
-    classify = dev_f.shape[1] > 1
-    if classify:
-        out["top1_agreement"] = float(np.mean(dev_f.argmax(1) == host_f.argmax(1)))
-    if labels is not None and classify and labels.ndim == 1:
-        y = labels.astype(np.int64)
-        out["device_accuracy"] = float(np.mean(dev_f.argmax(1) == y))
-        out["host_accuracy"] = float(np.mean(host_f.argmax(1) == y))
-        out["host_vs_device_drop_pp"] = round(100 * (out["host_accuracy"] - out["device_accuracy"]), 4)
-        if fl is not None:
-            out["float_accuracy"] = float(np.mean(fl.argmax(1) == y))
-            out["float_vs_device_drop_pp"] = round(100 * (out["float_accuracy"] - out["device_accuracy"]), 4)
-    elif labels is not None and labels.reshape(n, -1).shape[1] == dev_f.shape[1]:
-        t = labels.reshape(n, -1).astype(np.float64)
-        for who, v in (("device", dev_f), ("host", host_f), ("float", fl)):
-            if v is not None:
-                out[f"{who}_mse"] = float(np.mean((v - t) ** 2))
-                out[f"{who}_mae"] = float(np.mean(np.abs(v - t)))
-    if fl is not None and not classify:  # a regression output: how close the device is to float
-        err = dev_f - fl
-        p_err = float(np.mean(err ** 2))
-        out["device_vs_float_sqnr_db"] = None if p_err == 0 else float(10 * np.log10(np.mean(fl ** 2) / p_err))
-    return out

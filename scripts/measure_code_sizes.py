@@ -53,6 +53,10 @@ KERNEL_OWNERS = [
     (r"^arm_elementwise_mul_s16|^edgeq_broadcast_mul_s16", "MUL/int16"), (r"^edgeq_pad_s16", "PAD/int16"),
     (r"^edgeq_concat_s16", "CONCATENATION/int16"), (r"^edgeq_mean_s16", "MEAN/int16"),
     (r"^edgeq_logistic_s16", "LOGISTIC/int16"),
+    # edgeq's own conv / depthwise routes and their helpers (not "shared": a model without the op
+    # does not link them)
+    (r"^edgeq_(1x1|conv|field|im2col|col_interleave)|^edgeq_mve_(convolve|conv_|1x1)", "CONV_2D"),
+    (r"^edgeq_(depthwise|dw_)|^edgeq_mve_depthwise", "DEPTHWISE_CONV_2D"),
     (r"^arm_convolve.*_s8", "CONV_2D"), (r"^arm_depthwise_conv.*_s8", "DEPTHWISE_CONV_2D"),
     (r"^arm_fully_connected_s8|^arm_fully_connected_per_channel_s8", "FULLY_CONNECTED"),
     (r"^arm_avgpool_s8", "AVERAGE_POOL_2D"), (r"^arm_max_pool_s8", "MAX_POOL_2D"),
@@ -68,8 +72,11 @@ KERNEL_OWNERS = [
 ROUTE_OWNERS = [
     (r"^edgeq_conv_field|^edgeq_im2col_field|^edgeq_field_", "CONV_FIELD_DSP"),
     (r"^edgeq_conv_channels|^edgeq_im2col_any", "CONV_GENERIC_DSP"),
-    (r"^edgeq_1x1s_", "1X1S_DSP"), (r"^edgeq_1x1w_", "1X1W_DSP"), (r"^edgeq_1x1_pairs", "1X1_PAIRS_DSP"),
-    (r"^edgeq_dw_3x3|^edgeq_dw_rows3", "DW_3X3_DSP"), (r"^edgeq_dw_row$|^edgeq_dw_pixel", "DW_GENERIC_DSP"),
+    (r"^edgeq_1x1d_", "1X1D_DSP"), (r"^edgeq_1x1s_", "1X1S_DSP"), (r"^edgeq_1x1_pairs", "1X1_PAIRS_DSP"),
+    (r"^edgeq_dw_block_prepare_3x3", "DW_3X3_DSP"), (r"^edgeq_depthwise_conv_3x3_packed", "DW_3X3_PACKED_DSP"),
+    (r"^edgeq_dw_3x3|^edgeq_dw_rows3", "DW_3X3_ROWS_DSP"), (r"^edgeq_dw_row$|^edgeq_dw_pixel", "DW_GENERIC_DSP"),
+    (r"^edgeq_mve_conv_small", "CONV_PAIRS_MVE"), (r"^edgeq_mve_1x1_small", "1X1_PAIRS_MVE"),
+    (r"^edgeq_mve_depthwise3_rows|^edgeq_mve_dw3_", "DW_ROWS_MVE"),
 ]
 
 _SECTION = re.compile(r"^ (\.(?:text|rodata)[.\w$]*)\s*(?:\n\s+)?\s*0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", re.M)

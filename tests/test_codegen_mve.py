@@ -93,6 +93,49 @@ def mve_small_depth():
     return keras.Model(x, outs), _u(-1, 2, (1, 9, 7, 3)), "int8"
 
 
+def mve_dw_rows():
+    """Depthwise 3x3 layers on the row-buffer route (edgeq_mve_depthwise_rows.c: at least 16 output
+    pixels a call): channel counts 21 (a 5-channel tail block), 8 (one block) and 3 (one partial
+    block), stride 1 and 2, same and valid padding (odd and even input sizes: the last input
+    column unread by a strided valid window), no bias, ReLU6 (a clamp narrower than int8) and none
+    (the int8 range). The in-place planner runs the (2, 1)-strided and the tiny-range layers in
+    one-row bands of 9 pixels: those take the per-pixel route (fewer than 16 pixels a call), next
+    to the row route in the same model. (The quantizer gives every layer here right shifts; shifts
+    of either sign go through the same edgeq_mve_requantize as the 1x1 and per-pixel routes, whose
+    shapes have them.)"""
+    import keras
+    from keras import layers as L
+    x = keras.Input((12, 9, 21), batch_size=1)
+    eight = L.Conv2D(8, 1)(x)
+    three = L.Conv2D(3, 1)(x)
+    tiny = L.Rescaling(0.02)(x)
+    outs = [
+        L.DepthwiseConv2D(3, padding="same", activation="relu6")(x),
+        L.DepthwiseConv2D(3, strides=2, padding="same")(x),
+        L.DepthwiseConv2D(3, strides=2, padding="valid", use_bias=False)(x),
+        L.DepthwiseConv2D(3, strides=(2, 1), padding="same", activation="relu")(eight),
+        L.DepthwiseConv2D(3, padding="valid")(three),
+        L.DepthwiseConv2D(3, padding="same")(tiny),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 12, 9, 21)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_dw_rows_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_dw_rows)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_rows-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(15)
+        model, data_fn, io = mve_dw_rows()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
 @pytest.fixture(scope="module")
 def mve_small_depth_tflite(request) -> bytes:
     import tensorflow as tf
@@ -137,7 +180,8 @@ def test_mve_emulation_selects_the_mve_path(builder_mve):
     lib = builder_mve.kernel_lib()
     syms = subprocess.run(["nm", str(lib)], capture_output=True, text=True, check=True).stdout
     for fn in ("edgeq_mve_fully_connected_s8", "edgeq_mve_convolve_1x1_s8", "edgeq_mve_convolve_s8",
-               "edgeq_mve_depthwise_conv_s8", "edgeq_mve_add_s8", "edgeq_mve_avgpool_s8"):
+               "edgeq_mve_depthwise_conv_s8", "edgeq_mve_depthwise3_rows_s8", "edgeq_mve_add_s8",
+               "edgeq_mve_avgpool_s8"):
         assert f" T {fn}" in syms, fn
 
 
@@ -164,6 +208,18 @@ def test_mve_small_depth_bit_exact_on_host(mve_small_depth_tflite, builder_mve):
     ref = tflm_run_many([(mve_small_depth_tflite, inputs, len(g.outputs))])[0]
     assert_bit_exact("mve small depth (MVE path)",
                      builder_mve.build(mve_small_depth_tflite, name="mve_small_depth").run(inputs), ref)
+
+
+@pytest.mark.toolchain
+def test_mve_dw_rows_bit_exact_on_host(mve_dw_rows_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_dw_rows_tflite)
+    inputs = random_inputs(g, 16, seed=16)
+    ref = tflm_run_many([(mve_dw_rows_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve depthwise rows (MVE path)",
+                     builder_mve.build(mve_dw_rows_tflite, name="mve_dw_rows").run(inputs), ref)
 
 
 @pytest.mark.toolchain
@@ -214,3 +270,14 @@ def test_mve_small_depth_bit_exact_on_cortex_m55(mve_small_depth_tflite, tmp_pat
     ref = tflm_run_many([(mve_small_depth_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_small_depth_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_small_depth")
     assert_bit_exact("mve small depth (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_dw_rows_bit_exact_on_cortex_m55(mve_dw_rows_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_dw_rows_tflite)
+    inputs = random_inputs(g, 3, seed=17)
+    ref = tflm_run_many([(mve_dw_rows_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_dw_rows_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_rows")
+    assert_bit_exact("mve depthwise rows (Cortex-M55)", got, ref)

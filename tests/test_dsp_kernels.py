@@ -1,7 +1,9 @@
 """The Cortex-M DSP kernel variants' edge cases, through the emulated DSP path on the host
 (`-DEDGEQ_EMULATE_DSP`) against TFLM: 3x3 depthwise with channel counts not a multiple of 4,
 padding at every border, stride 2, rows too narrow for an interior run, ReLU6 (an activation
-range narrower than int8); 1x1 convolutions with odd pixel / channel counts and channel tails
+range narrower than int8), 8-channel layers on the blocks prepared at generation time (shifts of
+both signs, a block past the bounded requantization's bound, depth multiplier 2 left to the
+ordinary call); 1x1 convolutions with odd pixel / channel counts and channel tails
 (both 1x1 routes, and a bias failing the widened route's bound); im2col convolutions with odd output channels, partial last groups (byte-field and generic
 im2col) and one whose bias is too large for the bounded requantization; 3-channel first layers
 (the byte-field layer loop: unrolled 3x3x3 gather, border, dilated and 5x5 fields) and shallow
@@ -59,7 +61,45 @@ def fam_depthwise():
         L.DepthwiseConv2D(3, padding="same", activation="relu6")(single),
         L.DepthwiseConv2D((3, 1), strides=(2, 1), padding="same")(c12),
     ]
+    # 8 channels at the input's scale (x and a copy of its first channel): the 3x3 blocks prepared
+    # at generation time (edgeq/codegen/dw_packed.py) with per-block requantization choices
+    c8 = L.Conv2D(8, 1, kernel_initializer=_Fixed(np.eye(7, 8, dtype=np.float32) + _first_copy()),
+                  bias_initializer="zeros")(x)
+    mag = np.array([1000.0] * 4 + [1.0] * 4, np.float32)  # weight ranges per channel
+    outs += [
+        # ReLU6 (output scale 6/255): channels 0-3 get positive shifts (a block on the general
+        # requantization), channels 4-7 negative ones (bounded)
+        L.DepthwiseConv2D(3, padding="same", activation="relu6",
+                          depthwise_initializer=_Fixed(_dw_weights(mag, seed=1)))(c8),
+        # channels 4-7 with a bias of ~1e9 quantized (> 2^29): that block fails the bound, stride 2
+        L.DepthwiseConv2D(3, strides=2, padding="same", depthwise_initializer=_Fixed(_dw_weights(np.ones(8), seed=2)),
+                          bias_initializer=_Fixed(np.array([0.1] * 4 + [6e4] * 4, np.float32)))(c8),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same")(c8),  # depth multiplier 2: not prepared
+    ]
     return keras.Model(x, outs), _u(-1, 1, (7, 9, 7)), "int8"
+
+
+class _Fixed:
+    """A Keras initializer returning fixed values."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, np.float32)
+
+    def __call__(self, shape, dtype=None):
+        return self.values.reshape(shape)
+
+
+def _first_copy():
+    k = np.zeros((7, 8), np.float32)
+    k[0, 7] = 1.0  # output channel 7 = input channel 0
+    return k
+
+
+def _dw_weights(mag, seed):
+    """3x3 depthwise kernel (3, 3, C, 1), channel c uniform in [-mag[c], mag[c]]."""
+    rng = np.random.default_rng(seed)
+    mag = np.asarray(mag, np.float32)
+    return (rng.uniform(-1, 1, (3, 3, mag.size, 1)) * mag[None, None, :, None]).astype(np.float32)
 
 
 def fam_pointwise():
@@ -158,8 +198,41 @@ def fam_pool():
     return keras.Model(x, outs), _u(-1, 1, (9, 7, 7)), "int8"
 
 
+def fam_pointwise_deep():
+    """The doubly-widened 1x1 route: group counts that run four per iteration (12), two (10, 2)
+    and odd ones padded with a zero group (9), odd pixel (35) and output-channel counts, the
+    widest depth (256: one or two pixel pairs per chunk, many chunks), a clamped range (the C
+    loop), strides, and the layers that must step aside: depth not a multiple of 4 (30), past
+    256 (260), and per-channel shifts of both signs (channels that cancel on identical inputs
+    get multipliers >= 0.5)."""
+    import keras
+    import numpy as np
+    from keras import layers as L
+    x = keras.Input((7, 5, 6), batch_size=1)  # 35 pixels
+    c48 = L.Conv2D(48, 1, activation="relu")(x)
+    same = L.Conv2D(16, 1, kernel_initializer="ones", use_bias=False)(x)  # 16 identical channels
+    alt = np.tile([1.0, -1.0], 8)
+    # channels 0 and 2 (large weights) nearly cancel, 1 and 3 are small: the output scale is
+    # small, so channel 0's multiplier is >= 0.5 (shift >= 0) and channel 1's far below
+    k = np.stack([alt, 0.002 * np.linspace(-1, 1, 16), 0.5 * alt + 0.004 * (np.arange(16) == 3),
+                  0.002 * np.cos(np.arange(16))], axis=1).reshape(1, 1, 16, 4)
+    outs = [
+        L.Conv2D(11, 1)(c48),  # in_c 48: 12 groups, 11 channels, 35 pixels
+        L.Conv2D(7, 1, activation="relu")(L.Conv2D(40, 1)(x)),  # 10 groups: two per iteration
+        L.Conv2D(5, 1)(L.Conv2D(36, 1)(x)),  # 9 groups: padded to 10
+        L.Conv2D(9, 1)(L.Conv2D(8, 1)(x)),  # in_c 8: 2 groups
+        L.Conv2D(6, 1, activation="relu6")(c48),  # relu6: clamped unless its range is all of int8
+        L.Conv2D(6, 1)(L.Conv2D(30, 1)(x)),  # depth 30: the int8 block
+        L.Conv2D(3, 1, strides=2)(c48),  # strided: the widening gathers the pixels
+        L.Conv2D(13, 1)(L.Conv2D(256, 1)(x)),  # 64 groups: 1 KB pixel pairs
+        L.Conv2D(4, 1)(L.Conv2D(260, 1)(x)),  # past the route
+        L.Conv2D(4, 1, kernel_initializer=keras.initializers.Constant(k))(same),  # shifts of both signs
+    ]
+    return keras.Model(x, outs), _u(-1, 1, (7, 5, 6)), "int8"
+
+
 FAMILIES = {"depthwise": fam_depthwise, "pointwise": fam_pointwise, "first_shallow": fam_first_shallow,
-            "dense_add": fam_dense_add, "pool": fam_pool}
+            "dense_add": fam_dense_add, "pool": fam_pool, "pointwise_deep": fam_pointwise_deep}
 
 
 def _key(name: str) -> str:
@@ -209,12 +282,14 @@ def test_dsp_variants_bit_exact_on_host(dsp_models, dsp_builder):
 
 
 @pytest.mark.emulator
-@pytest.mark.parametrize("family", ["depthwise", "pool"])
+@pytest.mark.parametrize("family", ["depthwise", "pool", "pointwise", "pointwise_deep"])
 def test_dsp_family_on_virtual_m4_bit_exact(dsp_models, tmp_path, family):
     """The depthwise family (the hand-allocated assembly: pre-extended filter taps, the unrolled
-    border windows, the per-block requantization choice) and the pool family (SSUB8 + SEL,
-    SXTAB16 with its built-in rotation) on the emulated Cortex-M4 rather than the host's C
-    emulation, byte for byte equal to TFLM."""
+    border windows, the per-block requantization choice), the pool family (SSUB8 + SEL,
+    SXTAB16 with its built-in rotation) and the two 1x1 families (the doubly-widened route's
+    assembly: TST-terminated loop, SMMLAR requantization, repeated last pixel / channel, LDRD
+    filter widening) on the emulated Cortex-M4 rather than the host's C emulation, byte for
+    byte equal to TFLM."""
     from _codegen_harness import qemu_run
     from edgeq.graph import load_graph
 
@@ -292,3 +367,52 @@ def test_bounded_requantization_eligibility(tmp_path):
                     f"-I{repo / 'firmware' / 'cmsis_nn' / 'edgeq'}", str(src), "-o", str(exe)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["1", "1", "0", "1", "0", "0"]
+
+
+def test_depthwise_prepared_blocks_cover_the_routes(dsp_models):
+    """The depthwise family exercises the generation-time 3x3 blocks (edgeq/codegen/dw_packed.py)
+    where they apply (3x3, dilation 1, depth multiplier 1, channels a multiple of 4: stride 1 and
+    2, both paddings) and not elsewhere (channel tails, 5x5, dilation, depth multiplier 2), with
+    blocks on both requantizations (a positive shift, a bias past the bound) and shifts of both
+    signs; and the words of each block are its filter, bias and constants as the kernel reads them."""
+    from edgeq.codegen.dw_packed import WORDS_PER_BLOCK
+    from edgeq.codegen.lower import lower
+    from edgeq.graph import load_graph
+
+    g = load_graph(dsp_models["depthwise"], check_supported=True)
+    low = lower(g, "m", variant="dsp")
+    data = {d.symbol: d.values for d in low.data}
+    packed, plain, general, bounded, shifts = 0, 0, 0, 0, []
+    for c in low.calls:
+        if c.kind != "dwconv":
+            continue
+        a = c.args
+        if not a["dw3x3"]:
+            plain += 1
+            assert (a["k_h"], a["k_w"], a["dil_h"], a["ch_mult"], a["out_c"] % 4) != (3, 3, 1, 1, 0) or a["pad_w"] > 2
+            continue
+        packed += 1
+        words = np.array(data[a["dw3x3"]], np.int64)
+        assert words.size == a["out_c"] // 4 * WORDS_PER_BLOCK
+        w = np.asarray(g.tensors[g.operators[c.index].inputs[1]].data, np.int64).reshape(9, -1)
+        mult, shift = data[a["mult"]], data[a["shift"]]
+        shifts += list(shift)
+        bias = np.zeros(a["out_c"], np.int64) if a["bias"] is None else np.array(data[a["bias"]], np.int64)
+        for b, blk in enumerate(words.reshape(-1, WORDS_PER_BLOCK)):
+            f = 1 if blk[24] == 0 else 2  # bounded blocks hold doubled taps and biases
+            lo = (((blk[:18] & 0xFFFF) ^ 0x8000) - 0x8000) // f
+            hi = (blk[:18] >> 16) // f
+            assert (blk[18:22] == f * bias[4 * b:4 * b + 4]).all()
+            assert (lo[0::2] == w[:, 4 * b]).all() and (hi[0::2] == w[:, 4 * b + 2]).all()
+            assert (lo[1::2] == w[:, 4 * b + 1]).all() and (hi[1::2] == w[:, 4 * b + 3]).all()
+            rq = blk[22:].reshape(4, 3)
+            assert list(rq[:, 0]) == list(mult[4 * b:4 * b + 4])
+            if rq[0, 2] == 0:
+                general += 1
+                assert list(rq[:, 1]) == list(shift[4 * b:4 * b + 4])
+            else:
+                bounded += 1
+                assert list(rq[:, 2]) == [-s for s in shift[4 * b:4 * b + 4]]
+    assert packed >= 4 and plain >= 6
+    assert general >= 2 and bounded >= 4
+    assert min(shifts) < 0 < max(shifts)

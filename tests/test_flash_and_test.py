@@ -300,7 +300,7 @@ def test_real_board_without_port_refused_before_anything(digits_tflite, tmp_path
 
 def test_workdir_in_use_is_refused(digits_tflite, tmp_path):
     from edgeq.errors import InputError
-    from edgeq.flash_and_test import workdir_lock
+    from edgeq.run_identity import workdir_lock
 
     with workdir_lock(tmp_path):
         r = edgeq("flash-and-test", digits_tflite, "--board", "qemu-mps2-an386", "--data", DIGITS / "test.npz",

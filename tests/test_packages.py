@@ -17,7 +17,6 @@ How each tool builds a library (from its documentation):
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import shlex

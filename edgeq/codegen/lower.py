@@ -41,6 +41,9 @@ class DataArray:
     values: list
     comment: str = ""
     align: int = 16
+    #: arrays this one stands in for on the cores that use it (the others link those instead):
+    #: data_bytes counts the larger of the two
+    replaces: tuple = ()
 
     @property
     def count(self) -> int:
@@ -91,7 +94,12 @@ class Lowered:
 
     @property
     def data_bytes(self) -> int:
-        return sum(d.nbytes for d in self.data)
+        sizes = {d.symbol: d.nbytes for d in self.data}
+        total = sum(sizes.values())
+        for d in self.data:
+            if d.replaces:  # only one of the alternatives is linked: count the larger
+                total -= min(d.nbytes, sum(sizes.get(r, 0) for r in d.replaces))
+        return total
 
 
 class _Lowerer:

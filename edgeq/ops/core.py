@@ -105,6 +105,9 @@ def _lower_depthwise_conv_2d(lw, op):
     a["ch_mult"] = a["out_c"] // a["in_c"]
     if a["ch_mult"] * a["in_c"] != a["out_c"]:
         raise lw.fail(op, "output channels are not a multiple of input channels")
+    from ..codegen.dw_packed import add_blocks  # (imported late: codegen imports the registry)
+
+    a["dw3x3"] = add_blocks(lw, op, a)  # 3x3 blocks prepared for the DSP kernel, or None
     return lw._call("dwconv", op, **_with_bands(lw, op, a))
 
 

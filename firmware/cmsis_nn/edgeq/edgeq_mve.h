@@ -206,6 +206,37 @@ EDGEQ_MVE_INLINE int16x8_t vaddq_n_s16(int16x8_t a, int16_t b)
     }
     return a;
 }
+EDGEQ_MVE_INLINE int16x8_t vaddq_s16(int16x8_t a, int16x8_t b)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        a.v[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)a.v[i] + (uint32_t)(uint16_t)b.v[i]);
+    }
+    return a;
+}
+/* VMOVL(B|T).S16: the even (bottom) / odd (top) elements sign-extended to 32-bit lanes */
+EDGEQ_MVE_INLINE int32x4_t vmovlbq_s16(int16x8_t a)
+{
+    int32x4_t r;
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        r.v[i] = a.v[2 * i];
+    }
+    return r;
+}
+EDGEQ_MVE_INLINE int32x4_t vmovltq_s16(int16x8_t a)
+{
+    int32x4_t r;
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        r.v[i] = a.v[2 * i + 1];
+    }
+    return r;
+}
+EDGEQ_MVE_INLINE void vstrhq_s16(int16_t *p, int16x8_t x) { memcpy(p, x.v, sizeof(x.v)); }
 /* VMULL(B|T).S16: the products of the even (bottom) / odd (top) elements, as 32-bit lanes */
 EDGEQ_MVE_INLINE int32x4_t vmullbq_int_s16(int16x8_t a, int16x8_t b)
 {
@@ -379,6 +410,16 @@ EDGEQ_MVE_INLINE int32x4_t vqaddq_s32(int32x4_t a, int32x4_t b)
     for (i = 0; i < 4; i++)
     {
         a.v[i] = edgeq_emu_sat32((int64_t)a.v[i] + b.v[i]);
+    }
+    return a;
+}
+/* VMAXV: the largest of a and the lanes of b */
+EDGEQ_MVE_INLINE int32_t vmaxvq_s32(int32_t a, int32x4_t b)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        a = b.v[i] > a ? b.v[i] : a;
     }
     return a;
 }

@@ -26,6 +26,7 @@
 #if defined(EDGEQ_MVE)
 
 #include "edgeq_fixedpoint.h"
+#include "edgeq_route_guards.h"
 
 /* channels whose corrections live on the stack at once (4 bytes each) */
 #define EDGEQ_MVE_CHUNK 128
@@ -46,18 +47,24 @@ static int32_t edgeq_mve_sum_s8(const int8_t *w, int32_t k)
     return s;
 }
 
-/* corr[c - c0] = bias[c] + off * sum(filter row c), c in [c0, c1) */
-static void edgeq_mve_corrections(int32_t *corr, const int8_t *filter, int32_t k, const int32_t *bias, int32_t off,
-                                  int32_t c0, int32_t c1)
+/* The corrections bias[c] + off * sum(filter row c), c in [c0, c1), indexed from c0: with no input
+ * offset (the banded 1x1 calls: the generator folded it into the bias) the bias itself (no copy),
+ * else computed into corr. */
+static const int32_t *edgeq_mve_corrections(int32_t *corr, const int8_t *filter, int32_t k, const int32_t *bias,
+                                            int32_t off, int32_t c0, int32_t c1)
 {
     int32_t c;
+    if (off == 0 && bias != 0)
+    {
+        return bias + c0;
+    }
     for (c = c0; c < c1; c++)
     {
         const uint32_t b = bias != 0 ? (uint32_t)bias[c] : 0u;
-        /* no offset (the banded 1x1 calls: the generator folded it into the bias): no sums */
         corr[c - c0] = off == 0 ? (int32_t)b
                                 : (int32_t)(b + (uint32_t)off * (uint32_t)edgeq_mve_sum_s8(filter + c * k, k));
     }
+    return corr;
 }
 
 /* The requantization parameters of up to four consecutive channels (lanes beyond n zeroed). */
@@ -98,22 +105,28 @@ static inline __attribute__((always_inline)) edgeq_mve_rq edgeq_mve_rq_load(cons
     return r;
 }
 
-/* 1 if shift[i] < 0 for every i in [c0, c1) (per_channel) or shift[0] < 0. */
+/* 1 if shift[i] < 0 for every i in [c0, c1) (per_channel) or shift[0] < 0: the largest shift,
+ * four at a time (VMAX, then VMAXV across the lanes). */
 static int32_t edgeq_mve_all_right(const int32_t *shift, int32_t per_channel, int32_t c0, int32_t c1)
 {
+    int32x4_t mx = vdupq_n_s32(INT32_MIN);
     int32_t c;
     if (!per_channel)
     {
         return shift[0] < 0;
     }
-    for (c = c0; c < c1; c++)
+    for (c = c0; c + 4 <= c1; c += 4)
+    {
+        mx = vmaxq_s32(mx, vldrwq_s32(shift + c));
+    }
+    for (; c < c1; c++)
     {
         if (shift[c] >= 0)
         {
             return 0;
         }
     }
-    return 1;
+    return vmaxvq_s32(INT32_MIN, mx) < 0;
 }
 
 /* Requantize, offset, clamp and store the active lanes of acc as int8 at out. */
@@ -129,6 +142,34 @@ static inline __attribute__((always_inline)) void edgeq_mve_store4(int8_t *out, 
     vstrbq_p_s32(out, r, pred);
 }
 
+/* edgeq_mve_requant_rows for two rows, every shift negative, groups x 4 channels: unpredicated
+ * loads and stores, every pointer stepped (no indexed address arithmetic, no predicate set-up). */
+static inline __attribute__((always_inline)) void edgeq_mve_requant2_simple(const int32_t *pa0, const int32_t *pa1,
+                                                                           int32_t groups, const int32_t *pc,
+                                                                           const int32_t *pm, const int32_t *ps,
+                                                                           int32_t out_off, int32x4_t lo,
+                                                                           int32x4_t hi, int8_t *po0, int8_t *po1)
+{
+    int32_t g;
+    for (g = 0; g < groups; g++)
+    {
+        const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
+        int32x4_t r0 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa0), cv), m, sh);
+        int32x4_t r1 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa1), cv), m, sh);
+        r0 = vminq_s32(vmaxq_s32(vaddq_n_s32(r0, out_off), lo), hi);
+        r1 = vminq_s32(vmaxq_s32(vaddq_n_s32(r1, out_off), lo), hi);
+        vstrbq_s32(po0, r0);
+        vstrbq_s32(po1, r1);
+        pa0 += 4;
+        pa1 += 4;
+        pc += 4;
+        pm += 4;
+        ps += 4;
+        po0 += 4;
+        po1 += 4;
+    }
+}
+
 /*
  * Requantize n channels of one or two rows of raw accumulators (acc0, acc1: the dot products of
  * channels [c0, c0 + n), without bias or offset terms), four channels per vector with the
@@ -142,26 +183,35 @@ static void edgeq_mve_requant_rows(const int32_t *acc0, const int32_t *acc1, int
                                    int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out0, int8_t *out1)
 {
     const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
-    const mve_pred16_t all = vctp32q(4u);
     int32_t c = 0;
-    if (simple && n_rows == 2)
+    if (simple)
     {
-        for (; c + 4 <= n; c += 4)
+        /* whole groups of four: unpredicated loads and stores, every pointer stepped (no indexed
+         * address arithmetic, no predicate set-up per load) */
+        const int32_t *pa0 = acc0, *pc = corr, *pm = mult, *ps = shift;
+        int8_t *po0 = out0;
+        const int32_t groups = n >> 2;
+        int32_t g;
+        if (n_rows == 2)
         {
-            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, 1, all, 1);
-            const int32x4_t cv = vldrwq_s32(corr + c);
-            edgeq_mve_store4(out0 + c, vaddq_s32(vldrwq_s32(acc0 + c), cv), &rq, out_off, lo, hi, all, 1);
-            edgeq_mve_store4(out1 + c, vaddq_s32(vldrwq_s32(acc1 + c), cv), &rq, out_off, lo, hi, all, 1);
+            edgeq_mve_requant2_simple(acc0, acc1, groups, corr, mult, shift, out_off, lo, hi, out0, out1);
         }
-    }
-    else if (simple)
-    {
-        for (; c + 4 <= n; c += 4)
+        else
         {
-            const edgeq_mve_rq rq = edgeq_mve_rq_load(mult + c, shift + c, 1, all, 1);
-            const int32x4_t cv = vldrwq_s32(corr + c);
-            edgeq_mve_store4(out0 + c, vaddq_s32(vldrwq_s32(acc0 + c), cv), &rq, out_off, lo, hi, all, 1);
+            for (g = 0; g < groups; g++)
+            {
+                const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
+                int32x4_t r0 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa0), cv), m, sh);
+                r0 = vminq_s32(vmaxq_s32(vaddq_n_s32(r0, out_off), lo), hi);
+                vstrbq_s32(po0, r0);
+                pa0 += 4;
+                pc += 4;
+                pm += 4;
+                ps += 4;
+                po0 += 4;
+            }
         }
+        c = groups << 2;
     }
     for (; c < n; c += 4)
     {
@@ -438,6 +488,69 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
     }
 }
 
+/*
+ * Unpadded 1x1 convolution, stride 1, depth k <= 16 * nv (nv <= 3), every shift negative, a
+ * multiple of four output channels [c0, c1): the pixel-pair loop with the row loads, the dot
+ * products (edgeq_mve_small_k) and the requantization all inline, no call per pair (for VWW's
+ * shallow 1x1s, whose 8-32 channels a pair made the calls a third of the work). Returns the
+ * pixels done (an even count: an odd last pixel is left to the caller).
+ */
+static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int nv, const int8_t *x, int32_t pixels,
+                                                                            int32_t k, const int8_t *filter,
+                                                                            int32_t c0, int32_t c1, int32_t c_safe,
+                                                                            const int32_t *corr, const int32_t *mult,
+                                                                            const int32_t *shift, int32_t out_off,
+                                                                            int32_t act_min, int32_t act_max,
+                                                                            int8_t *out, int32_t out_c)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
+    const int32_t groups = (c1 - c0) >> 2;
+    int32_t p, i;
+    out += c0;
+    for (p = 0; p + 2 <= pixels; p += 2)
+    {
+        int8x16_t xa[3], xb[3];
+        for (i = 0; i < nv; i++)
+        {
+            const mve_pred16_t lp = vctp8q((uint32_t)(k - 16 * i));
+            xa[i] = vldrbq_z_s8(x + 16 * i, lp);
+            xb[i] = vldrbq_z_s8(x + k + 16 * i, lp);
+        }
+        edgeq_mve_small_k(xa, xb, nv, filter, k, c0, c1, c_safe, acc0, acc1);
+        edgeq_mve_requant2_simple(acc0, acc1, groups, corr, mult + c0, shift + c0, out_off, lo, hi, out,
+                                  out + out_c);
+        x += 2 * k;
+        out += 2 * out_c;
+    }
+    return p;
+}
+
+/* edgeq_mve_1x1_small_run with nv = ceil(k / 16) a constant (a call of its own: the 1x1 kernel's
+ * other paths keep their code generation). */
+static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, int32_t pixels, int32_t k,
+                                                             const int8_t *filter, int32_t c0, int32_t c1,
+                                                             int32_t c_safe, const int32_t *corr,
+                                                             const cmsis_nn_per_channel_quant_params *qp,
+                                                             const cmsis_nn_conv_params *cp, int8_t *out,
+                                                             int32_t out_c)
+{
+    const int32_t *mlt = qp->multiplier, *sft = qp->shift;
+    const int32_t oo = cp->output_offset, amin = cp->activation.min, amax = cp->activation.max;
+    if (k <= 16)
+    {
+        return edgeq_mve_1x1_small_run(1, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
+                                       out_c);
+    }
+    if (k <= 32)
+    {
+        return edgeq_mve_1x1_small_run(2, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
+                                       out_c);
+    }
+    return edgeq_mve_1x1_small_run(3, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
+                                   out_c);
+}
+
 /* ------------------------------------------------------------------ fully connected */
 
 /* One input row: units [0, units) three at a time, the weight sums in the same pass. */
@@ -519,12 +632,12 @@ arm_cmsis_nn_status edgeq_mve_fully_connected_s8(const cmsis_nn_fc_params *fc_pa
     {
         const int32_t c1 = units - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : units;
         const int32_t simple = edgeq_mve_all_right(shift, per_channel, c0, c1);
-        edgeq_mve_corrections(corr, filter_data, k, bias_data, in_off, c0, c1);
+        const int32_t *cr = edgeq_mve_corrections(corr, filter_data, k, bias_data, in_off, c0, c1);
         for (b = 0; b < batches; b += 2)
         {
             const int32_t n_rows = batches - b >= 2 ? 2 : 1;
             const int8_t *x0 = input_data + b * k;
-            edgeq_mve_rows2(x0, n_rows == 2 ? x0 + k : x0, n_rows, filter_data, k, c0, c1, corr, mult, shift,
+            edgeq_mve_rows2(x0, n_rows == 2 ? x0 + k : x0, n_rows, filter_data, k, c0, c1, cr, mult, shift,
                             per_channel, simple, out_off, act_min, act_max, output_data + b * units,
                             output_data + (b + n_rows - 1) * units);
         }
@@ -551,8 +664,15 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
-        edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
-        for (p = 0; p < pixels; p += 2)
+        const int32_t *cr = edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
+        p = 0;
+        if (EDGEQ_NEED_1X1_PAIRS_MVE && s_h == 1 && s_w == 1 && in_c <= EDGEQ_MVE_SMALL_K && simple &&
+            ((c1 - c0) & 3) == 0)
+        {
+            p = edgeq_mve_1x1_small(input_data, pixels, in_c, filter_data, c0, c1, c_safe, cr, quant_params,
+                                    conv_params, output_data, out_c);
+        }
+        for (; p < pixels; p += 2)
         {
             const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
             const int8_t *x[2];
@@ -577,7 +697,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
                 int8x16_t xa[3], xb[3];
                 edgeq_mve_load_row(xa, x[0], in_c);
                 edgeq_mve_load_row(xb, x[1], in_c);
-                edgeq_mve_small_rows2(xa, xb, n_rows, filter_data, in_c, c0, c1, c_safe, corr,
+                edgeq_mve_small_rows2(xa, xb, n_rows, filter_data, in_c, c0, c1, c_safe, cr,
                                       quant_params->multiplier, quant_params->shift, simple,
                                       conv_params->output_offset, conv_params->activation.min,
                                       conv_params->activation.max, output_data + p * out_c,
@@ -586,14 +706,14 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
             }
             if (in_c <= 64)
             {
-                edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, corr,
+                edgeq_mve_k64_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, c_safe, cr,
                                     quant_params->multiplier, quant_params->shift, simple,
                                     conv_params->output_offset, conv_params->activation.min,
                                     conv_params->activation.max, output_data + p * out_c,
                                     output_data + (p + n_rows - 1) * out_c);
                 continue;
             }
-            edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, corr, quant_params->multiplier,
+            edgeq_mve_rows2(x[0], x[1], n_rows, filter_data, in_c, c0, c1, cr, quant_params->multiplier,
                             quant_params->shift, 1, simple, conv_params->output_offset, conv_params->activation.min,
                             conv_params->activation.max, output_data + p * out_c,
                             output_data + (p + n_rows - 1) * out_c);
@@ -714,6 +834,80 @@ static inline void edgeq_mve_gather(int8_t *col, const int8_t *in_b, const cmsis
 }
 
 /*
+ * edgeq_mve_convolve_small_k's pixel pairs when every shift is negative and [c0, c1) is a
+ * multiple of four channels, with nv = ceil(k / 16) a constant: the output position stepped (no
+ * divisions), the dot products and the requantization inline (no calls per pair). col: the two
+ * zero-padded columns. Returns the pixels done (even; an odd last one is left to the caller).
+ */
+static inline __attribute__((always_inline)) int32_t edgeq_mve_conv_small_run(
+    int nv, const cmsis_nn_conv_params *cp, const cmsis_nn_dims *input_dims, const int8_t *input_data,
+    const cmsis_nn_dims *filter_dims, const int8_t *filter_data, const cmsis_nn_dims *output_dims, int32_t c0,
+    int32_t c1, int32_t c_safe, const int32_t *corr, const int32_t *mult, const int32_t *shift, int32_t fast_rows,
+    int8_t (*col)[EDGEQ_MVE_SMALL_K + 16], int8_t *output_data)
+{
+    int32_t acc0[EDGEQ_MVE_CHUNK + 4], acc1[EDGEQ_MVE_CHUNK + 4];
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t pixels = output_dims->n * out_h * out_w;
+    const int32_t in_batch = input_dims->h * input_dims->w * input_dims->c;
+    const int8_t pad = (int8_t)(-cp->input_offset);
+    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
+    const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
+    const int8_t *in_b = input_data;
+    int8_t *out = output_data + c0;
+    int32_t p, i, oy = 0, ox = 0;
+    for (p = 0; p + 2 <= pixels; p += 2)
+    {
+        int8x16_t xa[3], xb[3];
+        for (i = 0; i < 2; i++)
+        {
+            edgeq_mve_gather(col[i], in_b, cp, input_dims, filter_dims, oy, ox, pad, fast_rows);
+            if (++ox == out_w)
+            {
+                ox = 0;
+                if (++oy == out_h)
+                {
+                    oy = 0;
+                    in_b += in_batch;
+                }
+            }
+        }
+        for (i = 0; i < nv; i++)
+        {
+            xa[i] = vldrbq_s8(col[0] + 16 * i);
+            xb[i] = vldrbq_s8(col[1] + 16 * i);
+        }
+        edgeq_mve_small_k(xa, xb, nv, filter_data, k, c0, c1, c_safe, acc0, acc1);
+        edgeq_mve_requant2_simple(acc0, acc1, groups, corr, mult + c0, shift + c0, out_off, lo, hi, out,
+                                  out + out_c);
+        out += 2 * out_c;
+    }
+    return p;
+}
+
+static __attribute__((noinline)) int32_t edgeq_mve_conv_small(const cmsis_nn_conv_params *cp,
+                                                              const cmsis_nn_dims *input_dims,
+                                                              const int8_t *input_data,
+                                                              const cmsis_nn_dims *filter_dims,
+                                                              const int8_t *filter_data,
+                                                              const cmsis_nn_dims *output_dims, int32_t c0,
+                                                              int32_t c1, int32_t c_safe, const int32_t *corr,
+                                                              const int32_t *mult, const int32_t *shift,
+                                                              int32_t fast_rows,
+                                                              int8_t (*col)[EDGEQ_MVE_SMALL_K + 16],
+                                                              int8_t *output_data)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * input_dims->c;
+    if (k <= 32)
+    {
+        return edgeq_mve_conv_small_run(2, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1,
+                                        c_safe, corr, mult, shift, fast_rows, col, output_data);
+    }
+    return edgeq_mve_conv_small_run(3, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1,
+                                    c_safe, corr, mult, shift, fast_rows, col, output_data);
+}
+
+/*
  * edgeq_mve_convolve_s8's output channels [c0, c1) when the receptive field has at most
  * EDGEQ_MVE_SMALL_K taps (a first layer on 1- or 3-channel input): two pixels' fields gathered
  * into zero-padded 64-byte columns on the stack, then held in registers for every channel
@@ -736,7 +930,15 @@ static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cms
     int8_t col[2][EDGEQ_MVE_SMALL_K + 16];
     int32_t p, i;
     edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
-    for (p = 0; p < pixels; p += 2)
+    p = 0;
+    if (EDGEQ_NEED_CONV_PAIRS_MVE && simple && ((c1 - c0) & 3) == 0 && k > 16)
+    {
+        /* (receptive fields of 17-48 taps: VWW's 27 and KWS's 40; a field of at most 16 keeps the
+         * loop below, one instantiation fewer in flash) */
+        p = edgeq_mve_conv_small(cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, c_safe,
+                                 corr, mult, shift, fast_rows, col, output_data);
+    }
+    for (; p < pixels; p += 2)
     {
         const int32_t n_rows = pixels - p >= 2 ? 2 : 1;
         int8x16_t xa[3], xb[3];
@@ -777,11 +979,11 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
-        edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
+        const int32_t *cr = edgeq_mve_corrections(corr, filter_data, k, bias_data, conv_params->input_offset, c0, c1);
         if (k <= EDGEQ_MVE_SMALL_K)
         {
             edgeq_mve_convolve_small_k(conv_params, input_dims, input_data, filter_dims, filter_data, output_dims,
-                                       c0, c1, corr, quant_params->multiplier, quant_params->shift, simple,
+                                       c0, c1, cr, quant_params->multiplier, quant_params->shift, simple,
                                        output_data);
             continue;
         }
@@ -795,7 +997,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_s8(int8_t *buf, const cmsis_nn_conv_param
                 edgeq_mve_im2col(i == 0 ? col0 : col1, input_data + bt * in_batch, conv_params, input_dims,
                                  filter_dims, r / out_w, r % out_w, pad);
             }
-            edgeq_mve_rows2(col0, n_rows == 2 ? col1 : col0, n_rows, filter_data, k, c0, c1, corr,
+            edgeq_mve_rows2(col0, n_rows == 2 ? col1 : col0, n_rows, filter_data, k, c0, c1, cr,
                             quant_params->multiplier, quant_params->shift, 1, simple, conv_params->output_offset,
                             conv_params->activation.min, conv_params->activation.max, output_data + p * out_c,
                             output_data + (p + n_rows - 1) * out_c);

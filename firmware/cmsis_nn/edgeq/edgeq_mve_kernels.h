@@ -64,6 +64,25 @@ arm_cmsis_nn_status edgeq_mve_depthwise_conv_s8(const cmsis_nn_dw_conv_params *d
                                                 const int32_t *bias_data, const cmsis_nn_dims *output_dims,
                                                 int8_t *output_data);
 
+/* The fewest output pixels per call for which edgeq_mve_depthwise3_rows_s8 pays for its per-call
+ * packing (measured on the virtual M55: KWS's one-row bands of 5 pixels and VWW's 3x3 outputs run
+ * faster on edgeq_mve_depthwise_conv_s8, VWW's bands of 24 pixels and more on the row route). The
+ * caller tests it first: the cheap test that keeps small calls off the full check. */
+#define EDGEQ_MVE_DW3_MIN_PIXELS 16
+
+/* 1 when edgeq_mve_depthwise3_rows_s8 takes this depthwise convolution (3x3, dilation 1, depth
+ * multiplier 1 (the caller's check), a padded row that fits its stack buffers, enough output pixels
+ * to pay for the per-call packing). */
+int32_t edgeq_mve_depthwise3_rows_ok(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *input_dims,
+                                     const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims);
+
+/* 3x3 depthwise convolution through three row buffers on the stack (about 3 KB). */
+arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                 const cmsis_nn_per_channel_quant_params *quant_params,
+                                                 const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                 const int8_t *filter_data, const int32_t *bias_data,
+                                                 const cmsis_nn_dims *output_dims, int8_t *output_data);
+
 /* Elementwise int8 ADD (same shapes), the arguments of arm_elementwise_add_s8. Needs every shift
  * <= 0 and 0 <= left_shift <= 21 (what TFLM's Prepare produces); else returns
  * ARM_CMSIS_NN_ARG_ERROR without writing anything (the caller runs its own code). */

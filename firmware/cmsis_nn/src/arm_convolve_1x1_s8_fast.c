@@ -9,6 +9,7 @@
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
 #include "edgeq_route_guards.h"
+#include <stddef.h>
 
 int32_t arm_convolve_1x1_s8_fast_get_buffer_size(const cmsis_nn_dims *input_dims)
 {
@@ -243,211 +244,450 @@ static __attribute__((noinline)) void edgeq_1x1_pairs_dispatch(const int8_t *x, 
     }
 }
 
-/*
- * Widened-input route: for every pixel pair the input is sign-extended (with the input offset
- * added: |x + off| <= 255 fits the 16-bit lanes) once into a stack buffer, in SMLAD lane order,
- * and every output-channel pair reads it from there: per group of four channels 2 LDRD, 2 LDR,
- * 4 SXTB16 (the filter words) and 8 SMLAD for 16 MACs, where reading int8 pixels takes 20
- * (their 4 SXTB16 are paid once per pixel pair instead of once per channel pair). Layout per
- * group g: buf[4g..4g+3] = pixel 0 (bytes 0, 2), pixel 0 (bytes 1, 3), pixel 1 (0, 2), (1, 3).
- * Pixel pairs are widened in chunks of as many as the buffer holds (EDGEQ_1X1W_MAX_C words,
- * 2 KB of stack), so each channel pair prepares its constants once per chunk. Taken when in_c
- * is a multiple of four in [EDGEQ_1X1W_MIN_C, EDGEQ_1X1W_MAX_C] and the bounded requantization
- * holds for every channel; an odd pixel or channel count computes its last pair with the pixel / filter repeated and stores the half that exists.
- */
-#define EDGEQ_1X1W_MAX_C 512
-/* Below this many input channels the per-block work (requantization constants, four outputs)
- * may outweigh the saved sign extensions (measured: in_c 8 still gains, vww 1.32 -> 1.12 M). */
-#ifndef EDGEQ_1X1W_MIN_C
-#define EDGEQ_1X1W_MIN_C 8
-#endif
-
-static void edgeq_1x1w_widen(const int8_t *x0, const int8_t *x1, int32_t n4, int32_t off2, int32_t *buf)
-{
-    for (; n4 > 0; n4--, x0 += 4, x1 += 4, buf += 4)
-    {
-        const int32_t a = edgeq_read_s8x4(x0), b = edgeq_read_s8x4(x1);
-        buf[0] = edgeq_sxtab16(off2, a);
-        buf[1] = edgeq_sxtab16_ror8(off2, a);
-        buf[2] = edgeq_sxtab16(off2, b);
-        buf[3] = edgeq_sxtab16_ror8(off2, b);
-    }
-}
-
-#if defined(EDGEQ_DSP_ASM)
-#define EDGEQ_1X1W_ASM_GROUP                                                                                          \
-    "ldr %[wa], [%[w]], #4\n\t"                                                                                        \
-    "ldr %[wb], [%[w], %[st]]\n\t"                                                                                     \
-    "sxtb16 %[wa2], %[wa], ror #8\n\t"                                                                                 \
-    "sxtb16 %[wa], %[wa]\n\t"                                                                                          \
-    "sxtb16 %[wb2], %[wb], ror #8\n\t"                                                                                 \
-    "sxtb16 %[wb], %[wb]\n\t"                                                                                          \
-    "ldrd %[p], %[q], [%[xb]], #8\n\t"                                                                                 \
-    "smlad %[a00], %[p], %[wa], %[a00]\n\t"                                                                            \
-    "smlad %[a00], %[q], %[wa2], %[a00]\n\t"                                                                           \
-    "smlad %[a01], %[p], %[wb], %[a01]\n\t"                                                                            \
-    "smlad %[a01], %[q], %[wb2], %[a01]\n\t"                                                                           \
-    "ldrd %[p], %[q], [%[xb]], #8\n\t"                                                                                 \
-    "smlad %[a10], %[p], %[wa], %[a10]\n\t"                                                                            \
-    "smlad %[a10], %[q], %[wa2], %[a10]\n\t"                                                                           \
-    "smlad %[a11], %[p], %[wb], %[a11]\n\t"                                                                            \
-    "smlad %[a11], %[q], %[wb2], %[a11]\n\t"
-/* acc += the 2 x 2 block over n4 >= 1 groups: xb the widened pixel pair, w filter 0 (filter 1
- * step + 4 bytes further). Hand-allocated (14 registers), 16 instructions per group. */
-static inline void edgeq_1x1w_block(const int32_t *xb, const int8_t *w, int32_t n4, int32_t step, int32_t acc[4])
-{
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    int32_t wa, wa2, wb, wb2, p, q;
-    if (n4 & 1)
-    {
-        __asm__(EDGEQ_1X1W_ASM_GROUP
-                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xb] "+&r"(xb), [w] "+&r"(w),
-                  [wa] "=&r"(wa), [wa2] "=&r"(wa2), [wb] "=&r"(wb), [wb2] "=&r"(wb2), [p] "=&r"(p), [q] "=&r"(q)
-                : [st] "r"(step)
-                : "memory");
-    }
-    n4 >>= 1;
-    if (n4 > 0)
-    {
-        __asm__("1:\n\t" EDGEQ_1X1W_ASM_GROUP EDGEQ_1X1W_ASM_GROUP
-                "subs %[n], %[n], #1\n\t"
-                "bne 1b\n\t"
-                : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xb] "+&r"(xb), [w] "+&r"(w),
-                  [n] "+&r"(n4), [wa] "=&r"(wa), [wa2] "=&r"(wa2), [wb] "=&r"(wb), [wb2] "=&r"(wb2), [p] "=&r"(p),
-                  [q] "=&r"(q)
-                : [st] "r"(step)
-                : "memory", "cc");
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-}
-#else
-static inline void edgeq_1x1w_block(const int32_t *xb, const int8_t *w, int32_t n4, int32_t step, int32_t acc[4])
-{
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    for (; n4 > 0; n4--, xb += 4, w += 4)
-    {
-        const int32_t wa = edgeq_read_s8x4(w), wb = edgeq_read_s8x4(w + 4 + step);
-        const int32_t wa02 = edgeq_sxtb16(wa), wa13 = edgeq_sxtb16_ror8(wa);
-        const int32_t wb02 = edgeq_sxtb16(wb), wb13 = edgeq_sxtb16_ror8(wb);
-        a00 = edgeq_smlad(xb[1], wa13, edgeq_smlad(xb[0], wa02, a00));
-        a01 = edgeq_smlad(xb[1], wb13, edgeq_smlad(xb[0], wb02, a01));
-        a10 = edgeq_smlad(xb[3], wa13, edgeq_smlad(xb[2], wa02, a10));
-        a11 = edgeq_smlad(xb[3], wb13, edgeq_smlad(xb[2], wb02, a11));
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-}
-#endif
-
-/* n_pairs pixel pairs (widened, in_c words apart from xb; the last may hold one pixel: odd_last)
- * against every output-channel pair: the channel pair's constants once, then its pixel pairs.
- * out: the first pair's first pixel. full: no clamp after the SSAT (a constant at each call). */
-static inline void edgeq_1x1w_chunk(const int32_t *xb, int32_t n_pairs, int32_t odd_last, const int8_t *filter,
-                                    const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t in_c,
-                                    int32_t out_c, int32_t out_off, int32_t act_min, int32_t act_max, int8_t *out,
-                                    int32_t full)
-{
-    const int32_t n4 = in_c >> 2;
-    int32_t oc;
-    for (oc = 0; oc < out_c; oc += 2)
-    {
-        const int32_t o1 = oc + 1 < out_c ? oc + 1 : oc; /* an odd last channel repeats */
-        const int32_t e0 = -shift[oc], e1 = -shift[o1], m0 = mult[oc], m1 = mult[o1];
-        const int32_t k0 = (int32_t)((1u << (e0 - 1)) + ((uint32_t)out_off << e0));
-        const int32_t k1 = (int32_t)((1u << (e1 - 1)) + ((uint32_t)out_off << e1));
-        const int32_t b0 = bias != 0 ? bias[oc] : 0, b1 = bias != 0 ? bias[o1] : 0;
-        const int8_t *w = filter + oc * in_c;
-        const int32_t step = (o1 - oc) * in_c - 4;
-        int8_t *o = out + oc;
-        int32_t j;
-        for (j = 0; j < n_pairs; j++, o += 2 * out_c)
-        {
-            int32_t acc[4], v0, v1, v2, v3;
-            acc[0] = acc[2] = b0;
-            acc[1] = acc[3] = b1;
-            edgeq_1x1w_block(xb + j * in_c, w, n4, step, acc);
-            v0 = edgeq_requant_bounded(acc[0], m0, k0, e0);
-            v1 = edgeq_requant_bounded(acc[1], m1, k1, e1);
-            v2 = edgeq_requant_bounded(acc[2], m0, k0, e0);
-            v3 = edgeq_requant_bounded(acc[3], m1, k1, e1);
-            if (!full)
-            {
-                v0 = edgeq_clamp_i32(v0, act_min, act_max);
-                v1 = edgeq_clamp_i32(v1, act_min, act_max);
-                v2 = edgeq_clamp_i32(v2, act_min, act_max);
-                v3 = edgeq_clamp_i32(v3, act_min, act_max);
-            }
-            o[0] = (int8_t)v0;
-            if (o1 != oc)
-            {
-                o[1] = (int8_t)v1;
-            }
-            if (!(odd_last && j == n_pairs - 1))
-            {
-                o[out_c] = (int8_t)v2;
-                if (o1 != oc)
-                {
-                    o[out_c + 1] = (int8_t)v3;
-                }
-            }
-        }
-    }
-}
-
 static const int8_t *edgeq_1x1_src(const int8_t *input_data, int32_t p, const cmsis_nn_conv_params *conv_params,
                                    const cmsis_nn_dims *input_dims, const cmsis_nn_dims *output_dims);
 
-/* Whether the widened-input route applies (see above); then runs it. */
-static int32_t edgeq_1x1w_run(const cmsis_nn_conv_params *conv_params,
+/*
+ * Doubly-widened route: both operands of the 2 pixels x 2 output channels block are 16-bit lanes
+ * in stack buffers, so the inner loop is loads and SMLADs only: per group of four input channels
+ * one LDM of the channel pair's filter words, one LDM of the pixel pair's input words and 8 SMLAD
+ * for 16 MACs (10 instructions; reading int8 filters took 16).
+ *
+ * - The input is widened once per pixel pair, doubled, input offset added: 2 * (x + off) (|.| <=
+ *   510 fits a lane), so the accumulator 2 * bias + sum(2 (x + off) w) is already the doubled
+ *   operand edgeq_requant_bounded multiplies (the same bits modulo 2^32). Per group g of a pair:
+ *   x[4g..4g+3] = pixel 0 (bytes 0, 2), pixel 0 (bytes 1, 3), pixel 1 (0, 2), pixel 1 (1, 3).
+ * - The filters of one output-channel pair are widened (SXTB16, SXTB16 ROR 8) into a buffer in
+ *   the same lane order, once per chunk of pixel pairs: w[4g..4g+3] = channel 0 (0, 2), (1, 3),
+ *   channel 1 (0, 2), (1, 3). An odd group count is padded with a zero group; the loop runs four
+ *   groups per iteration, or two when the count is not a multiple of four.
+ * - On the core each run of pixel pairs is one hand-allocated asm block (all 14 registers: 4
+ *   accumulators, 4 filter words, 4 input words, the two pointers). No register is left for a
+ *   loop count: the filter buffer ends on a 1 KB boundary, so the loop ends when the filter
+ *   pointer's bits 4..9 are clear (TST), and the pointer then points at the channel pair's
+ *   constants, stored right after the filters (edgeq_1x1d_state).
+ * - Requantization, four instructions per output: SMMLAR adds the rounding constant k (output
+ *   offset folded in) to the rounded high product, ADD ... ASR #31 subtracts the sign of the
+ *   accumulator (for multipliers >= 0 it rounds like the sign of the product: when the product
+ *   rounds to 0 both give the same quotient), ASR by the channel's shift, SSAT. Equal to
+ *   edgeq_requant_bounded bit for bit under its conditions (edgeq_requant_bounded_ok) and
+ *   multipliers >= 0. An activation range narrower than int8 runs the C loop (rare: ReLU and
+ *   ReLU6 outputs quantized to their own range clamp nothing beyond int8).
+ * - An odd output-channel count computes its last channel twice (the filter repeated) and
+ *   stores both results to one address (channel offset 0); an odd pixel count likewise repeats
+ *   the last pixel and runs its pair with a pixel stride of 0. Output pixels are written after
+ *   their chunk is widened (in-place bands read each pixel before it is overwritten).
+ * Pixel pairs are widened in chunks of as many as the rest of EDGEQ_1X1D_BYTES of stack holds
+ * (below and above the filter buffer); each channel pair's filters are widened once per chunk.
+ */
+#ifndef EDGEQ_1X1D_BYTES
+#define EDGEQ_1X1D_BYTES 4096
+#endif
+#define EDGEQ_1X1D_WORDS (EDGEQ_1X1D_BYTES / 4)
+/* Below this many input channels the shallow route or the int8 block is used. */
+#ifndef EDGEQ_1X1D_MIN_C
+#define EDGEQ_1X1D_MIN_C 8
+#endif
+/* The filter buffer's end alignment (the loop's TST mask is its bits from 16 up): at most 64
+ * groups (in_c <= 256). */
+#define EDGEQ_1X1D_ALIGN 1024
+
+/* A channel pair's constants, read by the block loop right after the filter buffer (word
+ * offsets fixed by the asm: LDM of m0..e1, LDM of o, s, d, s + d, one LDM of the pixel-pair end,
+ * the rewind from state + 40 back to the filter buffer and two copies of the doubled biases). */
+typedef struct
+{
+    int32_t m0, k0, e0, m1, k1, e1; /* requantization of channel 0 and channel 1 */
+    int8_t *o;                      /* output of the next pixel pair, channel 0 */
+    int32_t s;                      /* pixel stride of the output (0: a repeated last pixel) */
+    int32_t d;                      /* channel 1's offset from channel 0 (0: a repeated last channel) */
+    int32_t sd;                     /* s + d */
+    const int32_t *xend;            /* the input buffer after the last pixel pair of this run */
+    int32_t rewind;                 /* bytes from state + 40 back to the first filter word */
+    int32_t b[4];                   /* 2 * bias: channel 0, 1, 0, 1 (the accumulators' start) */
+    int32_t lo, hi;                 /* the activation range */
+} edgeq_1x1d_state;
+
+#if defined(EDGEQ_DSP_ASM)
+/* the asm's offsets (32-bit pointers) */
+typedef char edgeq_1x1d_state_layout[(sizeof(edgeq_1x1d_state) == 72 && offsetof(edgeq_1x1d_state, o) == 24 &&
+                                      offsetof(edgeq_1x1d_state, xend) == 40 && offsetof(edgeq_1x1d_state, b) == 48)
+                                         ? 1
+                                         : -1];
+#endif
+
+#if defined(EDGEQ_DSP_ASM)
+#define EDGEQ_1X1D_GROUP                                                                                              \
+    "ldm r1!, {r2, r3, r4, r5}\n\t"                                                                                    \
+    "ldm r0!, {r6, r7, r8, r9}\n\t"                                                                                    \
+    "smlad r10, r6, r2, r10\n\t"                                                                                       \
+    "smlad r10, r7, r3, r10\n\t"                                                                                       \
+    "smlad r11, r6, r4, r11\n\t"                                                                                       \
+    "smlad r11, r7, r5, r11\n\t"                                                                                       \
+    "smlad r12, r8, r2, r12\n\t"                                                                                       \
+    "smlad r12, r9, r3, r12\n\t"                                                                                       \
+    "smlad lr, r8, r4, lr\n\t"                                                                                         \
+    "smlad lr, r9, r5, lr\n\t"
+/* One output: T = SSAT8((SMMLAR(acc, m, k) + (acc >> 31)) >> e). */
+#define EDGEQ_1X1D_RQ(T, ACC, M, K, E)                                                                                 \
+    "smmlar " T ", " ACC ", " M ", " K "\n\t"                                                                          \
+    "add " T ", " T ", " ACC ", asr #31\n\t"                                                                           \
+    "asr " T ", " T ", " E "\n\t"                                                                                      \
+    "ssat " T ", #8, " T "\n\t"
+/* r0 the input pairs, r1 the filter buffer, r2 the state (after the filters); BODY: the groups
+ * of one loop iteration. */
+#define EDGEQ_1X1D_ASM(BODY)                                                                                           \
+    "ldrd r10, r11, [r2, #48]\n\t"                                                                                     \
+    "ldrd r12, lr, [r2, #56]\n\t"                                                                                      \
+    "1:\n\t" BODY "tst r1, #0x3f0\n\t"                                                                                 \
+    "bne 1b\n\t"                                                                                                       \
+    "ldm r1!, {r2, r3, r4, r5, r6, r7}\n\t" /* m0 k0 e0 m1 k1 e1; r1 = state + 24 */                                   \
+    EDGEQ_1X1D_RQ("r8", "r10", "r2", "r3", "r4")                                                                       \
+    EDGEQ_1X1D_RQ("r9", "r12", "r2", "r3", "r4")                                                                       \
+    EDGEQ_1X1D_RQ("r10", "r11", "r5", "r6", "r7")                                                                      \
+    EDGEQ_1X1D_RQ("r11", "lr", "r5", "r6", "r7")                                                                       \
+    "ldm r1!, {r2, r3, r4, r5}\n\t" /* o, s, d, s + d; r1 = state + 40 */                                          \
+    "strb r8, [r2]\n\t"                                                                                                \
+    "strb r10, [r2, r4]\n\t"                                                                                           \
+    "strb r9, [r2, r3]\n\t"                                                                                            \
+    "strb r11, [r2, r5]\n\t"                                                                                           \
+    "add r2, r2, r3, lsl #1\n\t"                                                                                       \
+    "str r2, [r1, #-16]\n\t"                                                                                           \
+    "ldm r1, {r4, r5, r10, r11, r12, lr}\n\t" /* xend, rewind, the biases */                                          \
+    "sub r1, r1, r5\n\t"                                                                                               \
+    "cmp r0, r4\n\t"                                                                                                   \
+    "bne 1b\n\t"
+#define EDGEQ_1X1D_CLOBBERS "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "memory", "cc"
+
+/* The pixel pairs from xb to st->xend against one channel pair (filters at wb, ending where st
+ * starts), the full int8 range; two: two groups per iteration instead of four. Not inlined:
+ * the asm takes every register but sp and pc. */
+static __attribute__((noinline)) void edgeq_1x1d_pairs_asm(const int32_t *xb, const int32_t *wb,
+                                                           edgeq_1x1d_state *st, int32_t two)
+{
+    register const int32_t *r0 __asm__("r0") = xb;
+    register const int32_t *r1 __asm__("r1") = wb;
+    register edgeq_1x1d_state *r2 __asm__("r2") = st;
+    if (two)
+    {
+        __asm__ volatile(EDGEQ_1X1D_ASM(EDGEQ_1X1D_GROUP EDGEQ_1X1D_GROUP)
+                         : "+r"(r0), "+r"(r1), "+r"(r2)
+                         :
+                         : EDGEQ_1X1D_CLOBBERS);
+    }
+    else
+    {
+        __asm__ volatile(EDGEQ_1X1D_ASM(EDGEQ_1X1D_GROUP EDGEQ_1X1D_GROUP EDGEQ_1X1D_GROUP EDGEQ_1X1D_GROUP)
+                         : "+r"(r0), "+r"(r1), "+r"(r2)
+                         :
+                         : EDGEQ_1X1D_CLOBBERS);
+    }
+}
+#endif
+
+/* The same loop in C (the buffers and state as on the core; the group count from the rewind),
+ * with the activation clamp. */
+static void edgeq_1x1d_pairs_c(const int32_t *xb, const int32_t *wb, edgeq_1x1d_state *st)
+{
+    const int32_t n4 = (st->rewind - 40) >> 4;
+    const int32_t *x = xb;
+    int32_t g;
+    while (x != st->xend)
+    {
+        int32_t a00 = st->b[0], a01 = st->b[1], a10 = st->b[2], a11 = st->b[3], v[4], i;
+        const int32_t *w = wb;
+        for (g = 0; g < n4; g++, x += 4, w += 4)
+        {
+            a00 = edgeq_smlad(x[1], w[1], edgeq_smlad(x[0], w[0], a00));
+            a01 = edgeq_smlad(x[1], w[3], edgeq_smlad(x[0], w[2], a01));
+            a10 = edgeq_smlad(x[3], w[1], edgeq_smlad(x[2], w[0], a10));
+            a11 = edgeq_smlad(x[3], w[3], edgeq_smlad(x[2], w[2], a11));
+        }
+        /* SMMLAR(acc, m, k) = SMMULR(acc, m) + k: no overflow (|.| < 2^29 + 2^30 + 2^22) */
+        v[0] = (edgeq_smmulr(a00, st->m0) + st->k0 + (a00 >> 31)) >> st->e0;
+        v[1] = (edgeq_smmulr(a01, st->m1) + st->k1 + (a01 >> 31)) >> st->e1;
+        v[2] = (edgeq_smmulr(a10, st->m0) + st->k0 + (a10 >> 31)) >> st->e0;
+        v[3] = (edgeq_smmulr(a11, st->m1) + st->k1 + (a11 >> 31)) >> st->e1;
+        for (i = 0; i < 4; i++)
+        {
+            v[i] = edgeq_clamp_i32(edgeq_ssat8(v[i]), st->lo, st->hi);
+        }
+        st->o[0] = (int8_t)v[0];
+        st->o[st->d] = (int8_t)v[1];
+        st->o += st->s;
+        st->o[0] = (int8_t)v[2];
+        st->o[st->d] = (int8_t)v[3];
+        st->o += st->s;
+    }
+}
+
+static inline void edgeq_1x1d_pairs(const int32_t *xb, const int32_t *wb, edgeq_1x1d_state *st, int32_t full,
+                                    int32_t two)
+{
+#if defined(EDGEQ_DSP_ASM)
+    if (full)
+    {
+        edgeq_1x1d_pairs_asm(xb, wb, st, two);
+        return;
+    }
+#endif
+    (void)full;
+    (void)two;
+    edgeq_1x1d_pairs_c(xb, wb, st);
+}
+
+/* n4 groups of channel rows w (channel 0) and w + step + 4 (channel 1) widened into wb. */
+#if defined(EDGEQ_DSP_ASM)
+#define EDGEQ_1X1D_WGROUP                                                                                             \
+    "ldr r4, [r1], #4\n\t"                                                                                             \
+    "ldr r5, [r1, r2]\n\t"                                                                                             \
+    "sxtb16 r6, r4\n\t"                                                                                                \
+    "sxtb16 r7, r4, ror #8\n\t"                                                                                        \
+    "sxtb16 r8, r5\n\t"                                                                                                \
+    "sxtb16 r9, r5, ror #8\n\t"                                                                                        \
+    "stm r0!, {r6, r7, r8, r9}\n\t"
+#define EDGEQ_1X1D_WPAIR                                                                                              \
+    "ldrd r4, r5, [r1], #8\n\t"                                                                                       \
+    "ldrd r6, r7, [r12], #8\n\t"                                                                                      \
+    "sxtb16 r8, r4\n\t"                                                                                                \
+    "sxtb16 r9, r4, ror #8\n\t"                                                                                        \
+    "sxtb16 r10, r6\n\t"                                                                                               \
+    "sxtb16 r11, r6, ror #8\n\t"                                                                                       \
+    "stm r0!, {r8, r9, r10, r11}\n\t"                                                                                  \
+    "sxtb16 r8, r5\n\t"                                                                                                \
+    "sxtb16 r9, r5, ror #8\n\t"                                                                                        \
+    "sxtb16 r10, r7\n\t"                                                                                               \
+    "sxtb16 r11, r7, ror #8\n\t"                                                                                       \
+    "stm r0!, {r8, r9, r10, r11}\n\t"
+/* word-aligned rows (the generated weights are) and a multiple of four groups: LDRD, two groups
+ * of each channel per load pair, four groups per iteration (6.5 instructions per group, not 8) */
+static void edgeq_1x1d_widen_w4(int32_t *wb, const int8_t *w, int32_t step, int32_t n4)
+{
+    register int32_t *r0 __asm__("r0") = wb;
+    register const int8_t *r1 __asm__("r1") = w;
+    register const int8_t *r12 __asm__("r12") = w + step + 4;
+    register int32_t r3 __asm__("r3") = n4 >> 2;
+    __asm__ volatile("1:\n\t" EDGEQ_1X1D_WPAIR EDGEQ_1X1D_WPAIR "subs r3, r3, #1\n\t"
+                     "bne 1b\n\t"
+                     : "+r"(r0), "+r"(r1), "+r"(r12), "+r"(r3)
+                     :
+                     : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory", "cc");
+}
+static void edgeq_1x1d_widen_w(int32_t *wb, const int8_t *w, int32_t step, int32_t n4)
+{
+    register int32_t *r0 __asm__("r0") = wb;
+    register const int8_t *r1 __asm__("r1") = w;
+    register int32_t r2 __asm__("r2") = step;
+    register int32_t r3 __asm__("r3") = n4 >> 1;
+    if (n4 & 1)
+    {
+        __asm__ volatile(EDGEQ_1X1D_WGROUP : "+r"(r0), "+r"(r1) : "r"(r2) : "r4", "r5", "r6", "r7", "r8", "r9",
+                         "memory");
+    }
+    if (r3 > 0)
+    {
+        __asm__ volatile("1:\n\t" EDGEQ_1X1D_WGROUP EDGEQ_1X1D_WGROUP "subs r3, r3, #1\n\t"
+                         "bne 1b\n\t"
+                         : "+r"(r0), "+r"(r1), "+r"(r3)
+                         : "r"(r2)
+                         : "r4", "r5", "r6", "r7", "r8", "r9", "memory", "cc");
+    }
+}
+/* One pixel pair (rows x and x + step + 4) widened into xb: 2 * (x + off) per lane (off4: both
+ * lanes 2 * off; (x + 2 off) + x, |x + 2 off| <= 383). */
+static void edgeq_1x1d_widen_pair(int32_t *xb, const int8_t *x, int32_t step, int32_t n4, int32_t off4)
+{
+    register int32_t *r0 __asm__("r0") = xb;
+    register const int8_t *r1 __asm__("r1") = x;
+    register int32_t r2 __asm__("r2") = step;
+    register int32_t r3 __asm__("r3") = n4;
+    register int32_t r10 __asm__("r10") = off4;
+    __asm__ volatile("1:\n\t"
+                     "ldr r4, [r1], #4\n\t"
+                     "ldr r5, [r1, r2]\n\t"
+                     "sxtab16 r6, r10, r4\n\t"
+                     "sxtab16 r6, r6, r4\n\t"
+                     "sxtab16 r7, r10, r4, ror #8\n\t"
+                     "sxtab16 r7, r7, r4, ror #8\n\t"
+                     "sxtab16 r8, r10, r5\n\t"
+                     "sxtab16 r8, r8, r5\n\t"
+                     "sxtab16 r9, r10, r5, ror #8\n\t"
+                     "sxtab16 r9, r9, r5, ror #8\n\t"
+                     "stm r0!, {r6, r7, r8, r9}\n\t"
+                     "subs r3, r3, #1\n\t"
+                     "bne 1b\n\t"
+                     : "+r"(r0), "+r"(r1), "+r"(r3)
+                     : "r"(r2), "r"(r10)
+                     : "r4", "r5", "r6", "r7", "r8", "r9", "memory", "cc");
+}
+#else
+#define edgeq_1x1d_widen_w4 edgeq_1x1d_widen_w
+static void edgeq_1x1d_widen_w(int32_t *wb, const int8_t *w, int32_t step, int32_t n4)
+{
+    for (; n4 > 0; n4--, w += 4, wb += 4)
+    {
+        const int32_t a = edgeq_read_s8x4(w), b = edgeq_read_s8x4(w + 4 + step);
+        wb[0] = edgeq_sxtb16(a);
+        wb[1] = edgeq_sxtb16_ror8(a);
+        wb[2] = edgeq_sxtb16(b);
+        wb[3] = edgeq_sxtb16_ror8(b);
+    }
+}
+static void edgeq_1x1d_widen_pair(int32_t *xb, const int8_t *x, int32_t step, int32_t n4, int32_t off4)
+{
+    for (; n4 > 0; n4--, x += 4, xb += 4)
+    {
+        const int32_t a = edgeq_read_s8x4(x), b = edgeq_read_s8x4(x + 4 + step);
+        xb[0] = edgeq_sxtab16(edgeq_sxtab16(off4, a), a);
+        xb[1] = edgeq_sxtab16_ror8(edgeq_sxtab16_ror8(off4, a), a);
+        xb[2] = edgeq_sxtab16(edgeq_sxtab16(off4, b), b);
+        xb[3] = edgeq_sxtab16_ror8(edgeq_sxtab16_ror8(off4, b), b);
+    }
+}
+#endif
+
+/* Widen n_pairs pixel pairs (output pixels p0, p0 + 1, ...; the last pixel repeated when the
+ * count runs out) into xb, pair_words apart (a padding group left zero). */
+static void edgeq_1x1d_widen_x(int32_t *xb, int32_t p0, int32_t n_pairs, int32_t pixels, int32_t pair_words,
+                               int32_t off4, const int8_t *input_data, const cmsis_nn_conv_params *conv_params,
+                               const cmsis_nn_dims *input_dims, const cmsis_nn_dims *output_dims)
+{
+    const int32_t in_c = input_dims->c;
+    const int32_t dense = conv_params->stride.h == 1 && conv_params->stride.w == 1;
+    int32_t j;
+    for (j = 0; j < n_pairs; j++, xb += pair_words)
+    {
+        const int32_t q = p0 + 2 * j;
+        const int8_t *x0 =
+            dense ? input_data + q * in_c : edgeq_1x1_src(input_data, q, conv_params, input_dims, output_dims);
+        const int8_t *x1 = q + 1 >= pixels ? x0
+                           : dense         ? x0 + in_c
+                                           : edgeq_1x1_src(input_data, q + 1, conv_params, input_dims, output_dims);
+        edgeq_1x1d_widen_pair(xb, x0, (int32_t)(x1 - x0) - 4, in_c >> 2, off4);
+    }
+}
+
+/* Whether the doubly-widened route applies (see above); then runs it. */
+static int32_t edgeq_1x1d_run(const cmsis_nn_conv_params *conv_params,
                               const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
                               const int8_t *input_data, const int8_t *filter_data, const int32_t *bias_data,
                               const cmsis_nn_dims *output_dims, int8_t *output_data)
 {
     const int32_t pixels = output_dims->n * output_dims->h * output_dims->w;
     const int32_t in_c = input_dims->c, out_c = output_dims->c;
-    const int32_t dense = conv_params->stride.h == 1 && conv_params->stride.w == 1;
-    const int32_t off2 = edgeq_dup16(conv_params->input_offset), out_off = conv_params->output_offset;
+    const int32_t n4 = in_c >> 2, gp = (n4 + 1) & ~1, two = (gp & 3) != 0, pair_words = 4 * gp;
+    const int32_t off4 = edgeq_dup16(2 * conv_params->input_offset), out_off = conv_params->output_offset;
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     const int32_t full = act_min <= -128 && act_max >= 127;
-    int32_t buf[EDGEQ_1X1W_MAX_C];
-    const int32_t chunk = EDGEQ_1X1W_MAX_C / (in_c > 0 ? in_c : 1); /* pixel pairs per buffer */
-    int32_t p;
-    if ((in_c & 3) != 0 || in_c < EDGEQ_1X1W_MIN_C || in_c > EDGEQ_1X1W_MAX_C ||
-        !edgeq_requant_bounded_ok(quant_params->multiplier, quant_params->shift, bias_data, out_c, in_c))
+    const int32_t w4 = ((uintptr_t)filter_data & 3) == 0 && (n4 & 3) == 0; /* edgeq_1x1d_widen_w4 */
+    /* edgeq_requant_bounded_ok, and multipliers >= 0 (the SMMLAR rounding), in one pass */
+    const int32_t limit = (1 << 29) - in_c * 255 * 128;
+    int32_t mem[EDGEQ_1X1D_WORDS];
+    int32_t *wb, *xa, *xbb, na, nb, p, oc;
+    edgeq_1x1d_state *st;
+    if ((in_c & 3) != 0 || in_c < EDGEQ_1X1D_MIN_C || 16 * gp > EDGEQ_1X1D_ALIGN || pixels < 1)
     {
         return 0;
     }
-    /* chunks of as many pixel pairs as the buffer holds: each channel pair's constants are
-     * prepared once per chunk */
-    for (p = 0; p < pixels; p += 2 * chunk)
+    for (oc = 0; oc < out_c; oc++)
     {
-        const int32_t n_px = pixels - p < 2 * chunk ? pixels - p : 2 * chunk;
-        const int32_t n_pairs = (n_px + 1) >> 1;
+        const int32_t s = quant_params->shift[oc], b = bias_data != 0 ? bias_data[oc] : 0;
+        if (quant_params->multiplier[oc] < 0 || s > -1 || s < -23 || b >= limit || b <= -limit)
+        {
+            return 0;
+        }
+    }
+    /* the filter buffer ends on the first EDGEQ_1X1D_ALIGN boundary it fits below; the pixel
+     * pairs go below it (xa, na pairs) and above the state (xbb, nb pairs) */
+    {
+        const uintptr_t lo = (uintptr_t)mem, hi = lo + sizeof(mem), wbytes = 16u * (uint32_t)gp;
+        const uintptr_t end = (lo + wbytes + EDGEQ_1X1D_ALIGN - 1) & ~(uintptr_t)(EDGEQ_1X1D_ALIGN - 1);
+        const uintptr_t top = end + sizeof(edgeq_1x1d_state);
+        if (top > hi)
+        {
+            return 0;
+        }
+        wb = (int32_t *)(end - wbytes);
+        st = (edgeq_1x1d_state *)end;
+        xa = mem;
+        na = (int32_t)((end - wbytes - lo) / wbytes);
+        xbb = (int32_t *)top;
+        nb = (int32_t)((hi - top) / wbytes);
+        if (na + nb < 1)
+        {
+            return 0;
+        }
+    }
+    if (gp > n4) /* the padding group: zero in every pixel pair and the filter buffer */
+    {
         int32_t j;
-        for (j = 0; j < n_pairs; j++)
+        for (j = 0; j < na; j++)
         {
-            const int32_t q = p + 2 * j;
-            const int8_t *x0 = dense ? input_data + q * in_c
-                                     : edgeq_1x1_src(input_data, q, conv_params, input_dims, output_dims);
-            const int8_t *x1 = q + 1 >= pixels ? x0
-                               : dense         ? x0 + in_c
-                                               : edgeq_1x1_src(input_data, q + 1, conv_params, input_dims, output_dims);
-            edgeq_1x1w_widen(x0, x1, in_c >> 2, off2, buf + j * in_c);
+            memset(xa + j * pair_words + 4 * n4, 0, 16);
         }
-        if (full)
+        for (j = 0; j < nb; j++)
         {
-            edgeq_1x1w_chunk(buf, n_pairs, n_px & 1, filter_data, bias_data, quant_params->multiplier,
-                             quant_params->shift, in_c, out_c, out_off, act_min, act_max, output_data + p * out_c, 1);
+            memset(xbb + j * pair_words + 4 * n4, 0, 16);
         }
-        else
+        memset(wb + 4 * n4, 0, 16);
+    }
+    st->lo = act_min;
+    st->hi = act_max;
+    st->rewind = 16 * gp + 40;
+    for (p = 0; p < pixels; p += 2 * (na + nb))
+    {
+        const int32_t n_px = pixels - p < 2 * (na + nb) ? pixels - p : 2 * (na + nb);
+        const int32_t n_pairs = (n_px + 1) >> 1, odd = n_px & 1;
+        /* a chunk that fits one piece stays in it (one run per channel pair, not two) */
+        const int32_t in_a = n_pairs <= nb ? 0 : n_pairs < na ? n_pairs : na, in_b = n_pairs - in_a;
+        /* pairs of two real pixels in each piece (the last pair is in b when b has any) */
+        const int32_t full_a = in_a - (odd && in_b == 0), full_b = in_b > 0 ? in_b - odd : 0;
+        edgeq_1x1d_widen_x(xa, p, in_a, pixels, pair_words, off4, input_data, conv_params, input_dims, output_dims);
+        edgeq_1x1d_widen_x(xbb, p + 2 * in_a, in_b, pixels, pair_words, off4, input_data, conv_params, input_dims,
+                           output_dims);
+        for (oc = 0; oc < out_c; oc += 2)
         {
-            edgeq_1x1w_chunk(buf, n_pairs, n_px & 1, filter_data, bias_data, quant_params->multiplier,
-                             quant_params->shift, in_c, out_c, out_off, act_min, act_max, output_data + p * out_c, 0);
+            const int32_t o1 = oc + 1 < out_c ? oc + 1 : oc; /* an odd last channel repeats */
+            const int32_t e0 = -quant_params->shift[oc], e1 = -quant_params->shift[o1];
+            if (w4)
+            {
+                edgeq_1x1d_widen_w4(wb, filter_data + oc * in_c, (o1 - oc) * in_c - 4, n4);
+            }
+            else
+            {
+                edgeq_1x1d_widen_w(wb, filter_data + oc * in_c, (o1 - oc) * in_c - 4, n4);
+            }
+            st->m0 = quant_params->multiplier[oc];
+            st->k0 = (int32_t)((1u << (e0 - 1)) + ((uint32_t)out_off << e0));
+            st->e0 = e0;
+            st->m1 = quant_params->multiplier[o1];
+            st->k1 = (int32_t)((1u << (e1 - 1)) + ((uint32_t)out_off << e1));
+            st->e1 = e1;
+            st->b[0] = st->b[2] = (int32_t)((uint32_t)(bias_data != 0 ? bias_data[oc] : 0) << 1);
+            st->b[1] = st->b[3] = (int32_t)((uint32_t)(bias_data != 0 ? bias_data[o1] : 0) << 1);
+            st->o = output_data + p * out_c + oc;
+            st->s = out_c;
+            st->d = o1 - oc;
+            st->sd = out_c + o1 - oc;
+            /* the full pairs of each piece, then a repeated last pixel with pixel stride 0 */
+            if (full_a > 0)
+            {
+                st->xend = xa + pair_words * full_a;
+                edgeq_1x1d_pairs(xa, wb, st, full, two);
+            }
+            if (full_b > 0)
+            {
+                st->xend = xbb + pair_words * full_b;
+                edgeq_1x1d_pairs(xbb, wb, st, full, two);
+            }
+            if (odd)
+            {
+                const int32_t *last = in_b > 0 ? xbb + pair_words * (in_b - 1) : xa + pair_words * (in_a - 1);
+                st->xend = last + pair_words;
+                st->s = 0;
+                st->sd = o1 - oc;
+                edgeq_1x1d_pairs(last, wb, st, full, two);
+            }
         }
     }
     return 1;
@@ -657,13 +897,13 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     const int32_t full_act = act_min <= -128 && act_max >= 127;
     int32_t p, oc, i;
-    if (EDGEQ_NEED_1X1S_DSP && edgeq_1x1s_run(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
-                       output_data))
+    if (EDGEQ_NEED_1X1D_DSP && edgeq_1x1d_run(conv_params, quant_params, input_dims, input_data, filter_data,
+                                                bias_data, output_dims, output_data))
     {
         return;
     }
-    if (EDGEQ_NEED_1X1W_DSP && edgeq_1x1w_run(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
-                       output_data))
+    if (EDGEQ_NEED_1X1S_DSP && edgeq_1x1s_run(conv_params, quant_params, input_dims, input_data, filter_data,
+                                                bias_data, output_dims, output_data))
     {
         return;
     }

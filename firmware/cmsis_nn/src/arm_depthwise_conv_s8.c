@@ -8,6 +8,7 @@
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
+#include "edgeq_dw_packed.h"
 #include "edgeq_route_guards.h"
 
 #include <string.h>
@@ -119,8 +120,8 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
     }
 }
 
-/* The whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked row by row
- * (row_step = in_w * ch). */
+/* acc = bias + the whole 3x3 window in bounds (dilation 1): nine taps unrolled, the input walked
+ * row by row (row_step = in_w * ch); the accumulators start from the bias (no copy per pixel). */
 #if defined(EDGEQ_DW_ASM3)
 /*
  * On the core: register-allocated by hand (with the intrinsics GCC schedules every load of the
@@ -147,10 +148,10 @@ static __attribute__((noinline)) void edgeq_dw_window4(const int8_t *x, const in
       [wb] "=&r"(wb), [t1] "=&r"(t1)                                                                                   \
     : [w] "r"(w), [ch] "r"(ch), [rs] "r"(row_step), [off2] "r"(off2)                                                   \
     : "memory"
-static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
-                                  int32_t acc[4])
+static inline __attribute__((always_inline)) void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  const int32_t bias[4], int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     int32_t xv, wa, wb, t1;
     __asm__(EDGEQ_DW_ASM_ROWX3("0", "8", "16") EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX3("24", "32", "40")
                 EDGEQ_DW_ASM_NEXT_ROW EDGEQ_DW_ASM_ROWX3("48", "56", "64") EDGEQ_DW_ASM_WINDOW_OPS);
@@ -160,16 +161,24 @@ static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, 
     acc[3] = a3;
 }
 #else
-static inline void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
-                                  int32_t acc[4])
+/* Off the core (and in -Os builds): the same taps in C, on the same pre-extended weights. */
+static inline __attribute__((always_inline)) void edgeq_dw_3x3_4(const int8_t *x, const int8_t *w, int32_t ch, int32_t row_step, int32_t off2,
+                                  const int32_t bias[4], int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t r;
-    for (r = 0; r < 3; r++, x += row_step, w += 3 * ch)
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    const int32_t *wr = (const int32_t *)(const void *)w;
+    int32_t r, t;
+    for (r = 0; r < 3; r++, x += row_step, wr += 6)
     {
-        EDGEQ_DW_TAP(x, w);
-        EDGEQ_DW_TAP(x + ch, w + ch);
-        EDGEQ_DW_TAP(x + 2 * ch, w + 2 * ch);
+        for (t = 0; t < 3; t++)
+        {
+            const int32_t v = edgeq_read_s8x4(x + t * ch);
+            const int32_t x02 = edgeq_sxtab16(off2, v), x13 = edgeq_sxtab16_ror8(off2, v);
+            a0 = edgeq_smlabb(x02, wr[2 * t], a0);
+            a2 = edgeq_smlatt(x02, wr[2 * t], a2);
+            a1 = edgeq_smlabb(x13, wr[2 * t + 1], a1);
+            a3 = edgeq_smlatt(x13, wr[2 * t + 1], a3);
+        }
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -185,6 +194,7 @@ typedef struct
     const int32_t *bias, *mult, *shift;
     int32_t ch, in_off, off2, out_off, act_min, act_max;
     int32_t tap_step, row_step, w_row, dil_h, dil_w, k_w;
+    const struct edgeq_dw_block_s *packed; /* the 3x3 path's blocks prepared at generation time, or NULL */
 } edgeq_dw_layer;
 
 /* Four requantized outputs; mode as edgeq_conv_out (a constant where inlined). */
@@ -212,17 +222,22 @@ static inline void edgeq_dw_out4(const edgeq_dw_layer *L, const int32_t acc[4], 
     }
 }
 
-/* The requantization constants (edgeq_rq) and biases of channels c..c+3. */
-typedef struct
+/* A block of four channels c..c+3: its filter taps sign-extended (the 3x3 path), biases and
+ * requantization constants. The 3x3 path either reads these from the generated code
+ * (edgeq_depthwise_conv_3x3_packed_s8: prepared at generation time, in flash, the layout
+ * edgeq/codegen/dw_packed.py writes) or prepares them once per row (edgeq_dw_block_prepare).
+ * rq[0].e == 0 marks a block the bounded requantization does not apply to; its rq[j] then hold
+ * {multiplier, shift, 0} for the general requantization. A bounded block's taps and biases are
+ * doubled (the window then sums 2 * acc, what edgeq_requant_bounded's SMMULR takes). */
+typedef struct edgeq_dw_block_s
 {
-    edgeq_rq rq[4];
+    /* tap t (row-major over the 3x3 window) as (w0, w2) and (w1, w3) int16 pairs at words 2t and
+     * 2t + 1 (the inner loops load both with one LDRD) */
+    int32_t wx[18];
     int32_t bias[4];
-#if defined(EDGEQ_DW_ASM3)
-    /* 3x3 path: the block's nine filter taps sign-extended once per row, tap t as (w0, w2) and
-     * (w1, w3) at words 2t and 2t + 1 (the inner loops load both with one LDRD) */
-    int32_t wx[18] __attribute__((aligned(8)));
-#endif
+    edgeq_rq rq[4];
 } edgeq_dw_block;
+typedef char edgeq_dw_block_is_34_words[sizeof(edgeq_dw_block) == 34 * 4 ? 1 : -1];
 
 static void edgeq_dw_block_prepare(const edgeq_dw_layer *L, int32_t c, edgeq_dw_block *B)
 {
@@ -239,7 +254,8 @@ static inline void edgeq_dw_out4_bounded(const edgeq_dw_layer *L, const edgeq_dw
                                          int32_t mode, int8_t *out)
 {
     int32_t j;
-    for (j = 0; j < 4; j++)
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++) /* unrolled: the loop's own counter and branch cost a third of it */
     {
         int32_t v = edgeq_requant_bounded(acc[j], B->rq[j].m, B->rq[j].k, B->rq[j].e);
         if (mode == 3)
@@ -247,6 +263,26 @@ static inline void edgeq_dw_out4_bounded(const edgeq_dw_layer *L, const edgeq_dw
             v = edgeq_clamp_i32(v, L->act_min, L->act_max);
         }
         out[j] = (int8_t)v;
+    }
+}
+
+/* edgeq_dw_out4_bounded on doubled accumulators (the 3x3 path's bounded blocks carry doubled
+ * taps and biases, so the window sums 2 * acc directly: edgeq_requant_bounded without its shift;
+ * exact since |acc| < 2^29). */
+static inline void edgeq_dw_out4_bounded2(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int32_t acc2[4],
+                                          int32_t mode, int8_t *out)
+{
+    int32_t j;
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++)
+    {
+        const int32_t v = edgeq_smmulr(acc2[j], B->rq[j].m);
+        int32_t r = edgeq_ssat8((v + B->rq[j].k + (v >> 31)) >> B->rq[j].e);
+        if (mode == 3)
+        {
+            r = edgeq_clamp_i32(r, L->act_min, L->act_max);
+        }
+        out[j] = (int8_t)r;
     }
 }
 
@@ -318,9 +354,8 @@ static inline void edgeq_dw_3x3_block_body(const edgeq_dw_layer *L, const edgeq_
     for (; n_px > 0; n_px--, x += x_step, out += L->ch)
     {
         int32_t acc[4];
-        memcpy(acc, B->bias, sizeof acc);
-        edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, acc);
-        edgeq_dw_out4_bounded(L, B, acc, mode, out);
+        edgeq_dw_3x3_4(x, w, L->ch, L->row_step, L->off2, B->bias, acc); /* acc = 2 (bias + the window) */
+        edgeq_dw_out4_bounded2(L, B, acc, mode, out);
     }
 }
 
@@ -377,10 +412,25 @@ static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t 
 static inline __attribute__((always_inline)) void edgeq_dw_rows3_4(const int8_t *x, const int8_t *w, int32_t n_rows, int32_t n_taps, int32_t ch,
                                     int32_t row_step, int32_t off2, int32_t acc[4])
 {
-    for (; n_rows > 0 && n_taps > 0; n_rows--, x += row_step, w += 3 * ch)
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int32_t *wr = (const int32_t *)(const void *)w;
+    int32_t r, t;
+    for (r = 0; r < n_rows; r++, x += row_step, wr += 6)
     {
-        edgeq_dw_row4(x, w, n_taps, ch, ch, off2, &acc[0], &acc[1], &acc[2], &acc[3]);
+        for (t = 0; t < n_taps; t++)
+        {
+            const int32_t v = edgeq_read_s8x4(x + t * ch);
+            const int32_t x02 = edgeq_sxtab16(off2, v), x13 = edgeq_sxtab16_ror8(off2, v);
+            a0 = edgeq_smlabb(x02, wr[2 * t], a0);
+            a2 = edgeq_smlatt(x02, wr[2 * t], a2);
+            a1 = edgeq_smlabb(x13, wr[2 * t + 1], a1);
+            a3 = edgeq_smlatt(x13, wr[2 * t + 1], a3);
+        }
     }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 #endif
 
@@ -392,33 +442,64 @@ static __attribute__((noinline)) void edgeq_dw_rows3_4_call(const int8_t *x, con
     edgeq_dw_rows3_4(x, w, n_rows, n_taps, ch, row_step, off2, acc);
 }
 
-/* edgeq_dw_block_prepare, and whether edgeq_requant_bounded applies to these four channels (the
- * conditions of edgeq_requant_bounded_ok for a 3x3 window, checked per block where the constants
- * are loaded anyway rather than over the whole layer at every call). */
+/* The block's taps, biases and requantization constants at run time (the generated code passes
+ * them prepared: edgeq_depthwise_conv_3x3_packed_s8), and whether edgeq_requant_bounded applies to
+ * these four channels (the conditions of edgeq_requant_bounded_ok for a 3x3 window, checked per
+ * block where the constants are loaded anyway rather than over the whole layer at every call;
+ * a block that fails keeps {multiplier, shift, 0} in rq for the general requantization). */
 static int32_t edgeq_dw_block_prepare_3x3(const edgeq_dw_layer *L, int32_t c, edgeq_dw_block *B)
 {
     const int32_t limit = (1 << 29) - 9 * 255 * 128;
     int32_t j, ok = 1;
-#if defined(EDGEQ_DW_ASM3)
     for (j = 0; j < 9; j++)
     {
         const int32_t v = edgeq_read_s8x4(L->filter + j * L->ch + c);
         B->wx[2 * j] = edgeq_sxtb16(v);
         B->wx[2 * j + 1] = edgeq_sxtb16_ror8(v);
     }
-#endif
     for (j = 0; j < 4; j++)
     {
         const int32_t m = L->mult[c + j], s = L->shift[c + j], b = L->bias != 0 ? L->bias[c + j] : 0;
+        B->bias[j] = b;
         if ((uint32_t)s + 23u > 22u || m == INT32_MIN || (uint32_t)b + (uint32_t)(limit - 1) > (uint32_t)(2 * limit - 2))
         {
             ok = 0;
             continue;
         }
         B->rq[j] = edgeq_rq_prepare(m, s, L->out_off);
-        B->bias[j] = b;
     }
-    return ok;
+    if (!ok)
+    {
+        for (j = 0; j < 4; j++)
+        {
+            B->rq[j].m = L->mult[c + j];
+            B->rq[j].k = L->shift[c + j];
+            B->rq[j].e = 0;
+        }
+        return 0;
+    }
+    /* bounded: taps and biases doubled (|2 w| <= 256 fits the int16 lanes, |2 acc| < 2^30), so the
+     * requantization needs no doubling of its own */
+    for (j = 0; j < 18; j++)
+    {
+        B->wx[j] = edgeq_sadd16(B->wx[j], B->wx[j]);
+    }
+    for (j = 0; j < 4; j++)
+    {
+        B->bias[j] *= 2;
+    }
+    return 1;
+}
+
+/* Four outputs of a block the bounded requantization does not apply to (rq: multiplier, shift). */
+static void edgeq_dw_out4_general(const edgeq_dw_layer *L, const edgeq_dw_block *B, const int32_t acc[4], int8_t *out)
+{
+    int32_t j;
+    for (j = 0; j < 4; j++)
+    {
+        out[j] = (int8_t)edgeq_clamp_i32(arm_nn_requantize(acc[j], B->rq[j].m, B->rq[j].k) + L->out_off, L->act_min,
+                                         L->act_max);
+    }
 }
 
 /* One output row of the 3x3 path: x_row / w_row the input row and filter row of its first
@@ -440,12 +521,8 @@ typedef struct
 } edgeq_dw_row3;
 
 /* The filter pointer of a window starting at tap column kx of the row's first tap row: the
- * block's pre-extended taps on the core, the int8 filter elsewhere. */
-#if defined(EDGEQ_DW_ASM3)
+ * block's pre-extended taps. */
 #define EDGEQ_DW_3X3_W(L, R, B, c, kx) ((const int8_t *)(const void *)((B)->wx + 2 * (3 * (R)->ky_lo + (kx))))
-#else
-#define EDGEQ_DW_3X3_W(L, R, B, c, kx) ((R)->w_row + (kx) * (L)->ch + (c))
-#endif
 
 /* One channel block over the row; mode 3 / 4 as edgeq_dw_out4_bounded, 0 the general
  * requantization (every column through the per-column window). The border columns first (each
@@ -477,15 +554,15 @@ static inline __attribute__((always_inline)) void edgeq_dw_3x3_block_row_body(co
         w = EDGEQ_DW_3X3_W(L, R, B, c, kx);
         if (mode == 0)
         {
-            edgeq_dw_bias4(L, c, acc);
+            memcpy(acc, B->bias, sizeof acc);
             edgeq_dw_rows3_4_call(R->x_row + xo + c, w, R->n_rows, taps, L->ch, L->row_step, L->off2, acc);
-            edgeq_dw_out4(L, acc, c, 0, R->out + o);
+            edgeq_dw_out4_general(L, B, acc, R->out + o + c);
         }
         else
         {
             memcpy(acc, B->bias, sizeof acc);
             edgeq_dw_rows3_4(R->x_row + xo + c, w, R->n_rows, taps, L->ch, L->row_step, L->off2, acc);
-            edgeq_dw_out4_bounded(L, B, acc, mode, R->out + o + c);
+            edgeq_dw_out4_bounded2(L, B, acc, mode, R->out + o + c);
         }
     }
     if (run)
@@ -520,6 +597,16 @@ static __attribute__((noinline)) void edgeq_dw_3x3_row_blocks(const edgeq_dw_lay
 {
     const int32_t mode = L->act_min > -128 || L->act_max < 127 ? 3 : 4;
     int32_t c, ox;
+    if (L->packed != 0 || !EDGEQ_NEED_DW_3X3_DSP) /* (then only prepared calls come here) */
+    {
+        /* prepared at generation time: no per-row work before the block's first pixel */
+        const edgeq_dw_block *B = L->packed;
+        for (c = 0; c + 4 <= L->ch; c += 4, B++)
+        {
+            edgeq_dw_3x3_block_row(L, R, B, c, B->rq[0].e != 0 ? mode : 0);
+        }
+        return; /* (the generated code packs only layers without a channel tail) */
+    }
     for (c = 0; c + 4 <= L->ch; c += 4)
     {
         edgeq_dw_block B;
@@ -566,11 +653,16 @@ static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, cons
     }
 }
 
-/* 1 when it ran the layer; 0 when the model's routes leave this layer to the portable loop */
-static int32_t edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_per_channel_quant_params *q,
-                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
-                                   const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
-                                   const int32_t *bias_data, const cmsis_nn_dims *output_dims, int8_t *output_data)
+/* packed: the 3x3 path's blocks from the generated code (filter_data, bias_data and q unused then;
+ * returns ARM_CMSIS_NN_ARG_ERROR if the shape would leave the 3x3 row path). Unprepared calls:
+ * ARM_CMSIS_NN_NO_IMPL_ERROR when the model's routes leave this layer to the portable loop
+ * (edgeq_route_guards.h). */
+static arm_cmsis_nn_status edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw,
+                                                  const cmsis_nn_per_channel_quant_params *q,
+                                                  const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                  const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
+                                                  const int32_t *bias_data, const cmsis_nn_dims *output_dims,
+                                                  int8_t *output_data, const edgeq_dw_block *packed)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
@@ -581,7 +673,8 @@ static int32_t edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const c
     /* 4 / 3: edgeq_requant_bounded applies (the accumulators provably below 2^29) */
     const int32_t full = act_min <= -128 && act_max >= 127;
     /* (3x3 filters with dilation 1 decide per channel block: edgeq_dw_3x3_row_blocks) */
-    int32_t is3x3 = EDGEQ_NEED_DW_3X3_DSP && k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
+    int32_t is3x3 = (packed != 0 || EDGEQ_NEED_DW_3X3_DSP) && k_h == 3 && k_w == 3 && dw->dilation.h == 1 &&
+                    dw->dilation.w == 1;
     int32_t mode = 0;
     /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
     const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
@@ -592,8 +685,8 @@ static int32_t edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const c
 
     L.filter = filter_data;
     L.bias = bias_data;
-    L.mult = q->multiplier;
-    L.shift = q->shift;
+    L.mult = q != 0 ? q->multiplier : 0;
+    L.shift = q != 0 ? q->shift : 0;
     L.ch = ch;
     L.in_off = dw->input_offset;
     L.off2 = edgeq_dup16(dw->input_offset);
@@ -606,6 +699,7 @@ static int32_t edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const c
     L.tap_step = L.dil_w * ch;
     L.row_step = L.dil_h * in_w * ch;
     L.w_row = k_w * ch;
+    L.packed = packed;
     if (is3x3)
     {
         int32_t ox;
@@ -637,9 +731,13 @@ static int32_t edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const c
         }
         is3x3 = ox == out_w;
     }
+    if (packed != 0 && (!is3x3 || (ch & 3) != 0))
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     if (!is3x3 && !EDGEQ_NEED_DW_GENERIC_DSP)
     {
-        return 0; /* (edgeq_route_guards.h) */
+        return ARM_CMSIS_NN_NO_IMPL_ERROR; /* (edgeq_route_guards.h) */
     }
     if (!is3x3)
     {
@@ -670,9 +768,26 @@ static int32_t edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw, const c
             edgeq_dw_row(&L, in_b, in_w, in_h, k_h, y0, stride_w, pad_w, out_w, mode, out_row);
         }
     }
-    return 1;
+    return ARM_CMSIS_NN_SUCCESS;
 }
 #endif /* EDGEQ_DOT_DSP */
+
+#if defined(EDGEQ_DW3X3_PACKED)
+arm_cmsis_nn_status edgeq_depthwise_conv_3x3_packed_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                       const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                       const cmsis_nn_dims *output_dims, int8_t *output_data,
+                                                       const int32_t *blocks)
+{
+    const cmsis_nn_dims filter_dims = {1, 3, 3, input_dims->c};
+    if (output_dims->c != input_dims->c || dw_conv_params->ch_mult != 1 || dw_conv_params->dilation.h != 1 ||
+        dw_conv_params->dilation.w != 1)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    return edgeq_depthwise_s8_dsp(dw_conv_params, 0, input_dims, input_data, &filter_dims, 0, 0, output_dims,
+                                  output_data, (const edgeq_dw_block *)(const void *)blocks);
+}
+#endif
 
 /* ------------------------------------------------------------------ entry point (portable path) */
 
@@ -707,6 +822,12 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
         return ARM_CMSIS_NN_ARG_ERROR;
     }
 #if defined(EDGEQ_MVE)
+    if (EDGEQ_NEED_DW_ROWS_MVE && mult == 1 && out_h * out_w * batches >= EDGEQ_MVE_DW3_MIN_PIXELS &&
+        edgeq_mve_depthwise3_rows_ok(dw_conv_params, input_dims, filter_dims, output_dims))
+    {
+        return edgeq_mve_depthwise3_rows_s8(dw_conv_params, quant_params, input_dims, input_data, filter_data,
+                                            bias_data, output_dims, output_data);
+    }
     if (mult == 1)
     {
         return edgeq_mve_depthwise_conv_s8(dw_conv_params, quant_params, input_dims, input_data, filter_dims,
@@ -714,10 +835,15 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
     }
 #endif
 #if defined(EDGEQ_DOT_DSP)
-    if (mult == 1 && edgeq_depthwise_s8_dsp(dw_conv_params, quant_params, input_dims, input_data, filter_dims,
-                                            filter_data, bias_data, output_dims, output_data))
+    if (mult == 1)
     {
-        return ARM_CMSIS_NN_SUCCESS;
+        const arm_cmsis_nn_status st = edgeq_depthwise_s8_dsp(dw_conv_params, quant_params, input_dims, input_data,
+                                                              filter_dims, filter_data, bias_data, output_dims,
+                                                              output_data, 0);
+        if (st != ARM_CMSIS_NN_NO_IMPL_ERROR)
+        {
+            return st;
+        }
     }
 #endif
     for (b = 0; b < batches; b++)

@@ -1,0 +1,386 @@
+/*
+ * edgeq -- Helium (MVE) 3x3 depthwise convolution (depth multiplier 1, dilation 1) through row
+ * buffers: every output pixel, the borders included, on one straight-line window of loads with
+ * immediate offsets (edgeq_mve_depthwise.c's per-pixel route takes other kernels, and calls with
+ * too few output pixels to pay for the per-call packing).
+ * SPDX-License-Identifier: MIT
+ */
+#include "edgeq_mve.h"
+
+#if defined(EDGEQ_MVE)
+
+/* t = the even / odd products of x and wv, added to ae / ao */
+#define EDGEQ_MVE_DW3_ACC                                                                                    \
+    "vmullb.s16 %q[t], %q[x], %q[wv]\n\t"                                                                     \
+    "vadd.i32 %q[ae], %q[ae], %q[t]\n\t"                                                                      \
+    "vmullt.s16 %q[t], %q[x], %q[wv]\n\t"                                                                     \
+    "vadd.i32 %q[ao], %q[ao], %q[t]\n\t"
+
+/* ------------------------------------------------------------------ 3x3 through row buffers */
+
+/*
+ * 3x3 windows (dilation 1, any stride and padding) for every output pixel, the borders included,
+ * read from row buffers on the stack instead of the input: each input row that a band of output
+ * rows needs is copied once (per chunk of 8-channel blocks) into a ring of three rows, laid out
+ * block-major ([row][block][padded x][8 channels]) with the zero point in the padding columns
+ * (and in a row above or below the input), so (x + off) is 0 there as in TFLM. Then every tap of
+ * a window sits at a constant offset from three row pointers and the weights (packed per block,
+ * [tap][8]) at a constant offset from one: the nine taps are 18 loads with immediate offsets and
+ * 34 multiply / add instructions, no address arithmetic and no border branches. The input offset
+ * is folded into a per-channel constant: sum((x + off) * w) = sum(x * w) + off * sum(w), summed
+ * over all nine taps because the padded taps hold the zero point (x * w there is -off * w).
+ * Parameters per block (packed once per call and chunk, loaded with immediate offsets):
+ * correction (bias + off * sum(w)), multiplier, left shift, negative right shift, each as the
+ * even-channel and the odd-channel vector (VMULLB / VMULLT order).
+ */
+
+/* stack bytes for packed weights, parameters and the three-row ring of one chunk */
+#define EDGEQ_MVE_DW3_BUF 3072
+#define EDGEQ_MVE_DW3_W 72    /* packed weights per block: 9 taps x 8 channels */
+#define EDGEQ_MVE_DW3_P 128   /* parameters per block: 8 int32x4 */
+
+/* Channel blocks per chunk for a padded row of wp pixels (0: the row buffers do not fit). */
+static int32_t edgeq_mve_dw3_blocks(int32_t wp)
+{
+    return EDGEQ_MVE_DW3_BUF / (EDGEQ_MVE_DW3_W + EDGEQ_MVE_DW3_P + 3 * 8 * wp);
+}
+
+/* The sums of eight channels' nine taps (x: the row pointers r0..r2 at the window's first
+ * column, w: the block's packed weights) as even / odd int32 lanes. Target: one asm block (see
+ * edgeq_mve_depthwise.c's edgeq_mve_dw_win3 for why); the widening VLDRB with an immediate offset takes r0-r7 only ("l"). */
+#define EDGEQ_MVE_DW3_TAP(r, xo, wo, first)                                                            \
+    "vldrb.s16 %q[x], [%[" r "], #" xo "]\n\t"                                                           \
+    "vldrb.s16 %q[wv], [%[w], #" wo "]\n\t" first
+
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int8_t *r0, const int8_t *r1,
+                                                                       const int8_t *r2, const int8_t *w,
+                                                                       int32x4_t *acc_e, int32x4_t *acc_o)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    const int8_t *rows[3] = {r0, r1, r2};
+    int32x4_t ae = vdupq_n_s32(0), ao = vdupq_n_s32(0);
+    int32_t t;
+    for (t = 0; t < 9; t++)
+    {
+        const int16x8_t x = vldrbq_s16(rows[t / 3] + (t % 3) * 8);
+        const int16x8_t wv = vldrbq_s16(w + t * 8);
+        ae = vaddq_s32(ae, vmullbq_int_s16(x, wv));
+        ao = vaddq_s32(ao, vmulltq_int_s16(x, wv));
+    }
+    *acc_e = ae;
+    *acc_o = ao;
+#else
+    int32x4_t ae, ao, t;
+    int16x8_t x, wv;
+    __asm__(EDGEQ_MVE_DW3_TAP("r0", "0", "0", "vmullb.s16 %q[ae], %q[x], %q[wv]\n\tvmullt.s16 %q[ao], %q[x], %q[wv]\n\t")
+            EDGEQ_MVE_DW3_TAP("r0", "8", "8", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r0", "16", "16", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r1", "0", "24", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r1", "8", "32", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r1", "16", "40", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r2", "0", "48", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r2", "8", "56", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r2", "16", "64", EDGEQ_MVE_DW3_ACC)
+            : [ae] "=&w"(ae), [ao] "=&w"(ao), [t] "=&w"(t), [x] "=&w"(x), [wv] "=&w"(wv)
+            : [r0] "l"(r0), [r1] "l"(r1), [r2] "l"(r2), [w] "l"(w)
+            : "memory");
+    *acc_e = ae;
+    *acc_o = ao;
+#endif
+}
+
+/*
+ * One block (8 channels, n of them stored) of n_px output pixels along a row: r0..r2 the row
+ * pointers of the first pixel's window, px_step the bytes between windows (stride * 8), out the
+ * first pixel's output at the block's channel, out_step the bytes between output pixels.
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t *r0, const int8_t *r1,
+                                                                    const int8_t *r2, const int8_t *w,
+                                                                    const int32_t *prm, int8_t *out, int32_t n_px,
+                                                                    int32_t px_step, int32_t out_step, int32_t n,
+                                                                    int32_t out_off, int32x4_t lo, int32x4_t hi,
+                                                                    int simple, int int8_range)
+{
+    const mve_pred16_t p16 = vctp16q((uint32_t)n);
+    int32_t i;
+    for (i = 0; i < n_px; i++)
+    {
+        int32x4_t ae, ao, re, ro;
+        int16x8_t r16;
+        edgeq_mve_dw3_window(r0, r1, r2, w, &ae, &ao);
+        ae = vaddq_s32(ae, vldrwq_s32(prm));
+        ao = vaddq_s32(ao, vldrwq_s32(prm + 4));
+        if (simple)
+        {
+            re = edgeq_mve_requantize_right(ae, vldrwq_s32(prm + 8), vldrwq_s32(prm + 24));
+            ro = edgeq_mve_requantize_right(ao, vldrwq_s32(prm + 12), vldrwq_s32(prm + 28));
+        }
+        else
+        {
+            re = edgeq_mve_requantize(ae, vldrwq_s32(prm + 8), vldrwq_s32(prm + 16), vldrwq_s32(prm + 24));
+            ro = edgeq_mve_requantize(ao, vldrwq_s32(prm + 12), vldrwq_s32(prm + 20), vldrwq_s32(prm + 28));
+        }
+        if (int8_range)
+        {
+            r16 = vqmovnbq_s32(vdupq_n_s16(0), vaddq_n_s32(re, out_off));
+            r16 = vqmovntq_s32(r16, vaddq_n_s32(ro, out_off));
+            r16 = vshrq_n_s16(vqshlq_n_s16(r16, 8), 8);
+        }
+        else
+        {
+            re = vminq_s32(vmaxq_s32(vaddq_n_s32(re, out_off), lo), hi);
+            ro = vminq_s32(vmaxq_s32(vaddq_n_s32(ro, out_off), lo), hi);
+            r16 = vmovnbq_s32(vdupq_n_s16(0), re);
+            r16 = vmovntq_s32(r16, ro);
+        }
+        if (n == 8)
+        {
+            vstrbq_s16(out, r16);
+        }
+        else
+        {
+            vstrbq_p_s16(out, r16, p16);
+        }
+        r0 += px_step;
+        r1 += px_step;
+        r2 += px_step;
+        out += out_step;
+    }
+}
+
+/* The same for the four requantization variants (constant flags: one specialised loop each). */
+static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
+                              const int32_t *prm, int8_t *out, int32_t n_px, int32_t px_step, int32_t out_step,
+                              int32_t n, int32_t out_off, int32x4_t lo, int32x4_t hi, int32_t simple,
+                              int32_t int8_range)
+{
+    if (n == 8 && simple && int8_range)
+    {
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, 8, out_off, lo, hi, 1, 1);
+    }
+    else if (n == 8 && simple)
+    {
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, 8, out_off, lo, hi, 1, 0);
+    }
+    else
+    {
+        /* shifts of either sign, and the last block of a channel count that is not a multiple of 8
+         * (predicated store) */
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, px_step, out_step, n, out_off, lo, hi, 0, 0);
+    }
+}
+
+/* Copies input row y (or the zero point, for a row outside the input) of blocks [b0, b0 + nb)
+ * into ring slot `dst` ([block][wp][8], the input's pixels from column pad_w on). */
+static void edgeq_mve_dw3_fill_row(int8_t *dst, const int8_t *in_b, int32_t y, int32_t in_h, int32_t in_w,
+                                   int32_t ch, int32_t b0, int32_t nb, int32_t wp, int32_t pad_w, int8_t zp)
+{
+    /* the input columns the padded row holds (a valid convolution may never read the last ones) */
+    const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
+    int32_t b, x;
+    for (b = 0; b < nb; b++)
+    {
+        int8_t *d = dst + (b * wp + pad_w) * 8;
+        const int32_t c = (b0 + b) * 8, n = ch - c < 8 ? ch - c : 8;
+        if (y < 0 || y >= in_h)
+        {
+            const int16x8_t z = vdupq_n_s16(zp);
+            for (x = 0; x < cols; x++)
+            {
+                vstrbq_s16(d, z);
+                d += 8;
+            }
+        }
+        else
+        {
+            const int8_t *s = in_b + y * in_w * ch + c;
+            if (n == 8)
+            {
+                for (x = 0; x < cols; x++)
+                {
+                    vstrbq_s16(d, vldrbq_s16(s));
+                    d += 8;
+                    s += ch;
+                }
+            }
+            else
+            {
+                const mve_pred16_t p = vctp16q((uint32_t)n);
+                for (x = 0; x < cols; x++)
+                {
+                    vstrbq_s16(d, vldrbq_z_s16(s, p));
+                    d += 8;
+                    s += ch;
+                }
+            }
+        }
+    }
+}
+
+/* 1 when the 3x3 row-buffer route takes this depthwise convolution. */
+int32_t edgeq_mve_depthwise3_rows_ok(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *input_dims,
+                                     const cmsis_nn_dims *filter_dims, const cmsis_nn_dims *output_dims)
+{
+    const int32_t wp = (output_dims->w - 1) * p->stride.w + 3;
+    (void)input_dims;
+    return filter_dims->h == 3 && filter_dims->w == 3 && p->dilation.h == 1 && p->dilation.w == 1 &&
+           p->padding.w >= 0 && p->padding.h >= 0 && edgeq_mve_dw3_blocks(wp) >= 1 &&
+           output_dims->n * output_dims->h * output_dims->w >= EDGEQ_MVE_DW3_MIN_PIXELS;
+}
+
+arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *dw,
+                                                 const cmsis_nn_per_channel_quant_params *qp,
+                                                 const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                 const int8_t *filter_data, const int32_t *bias_data,
+                                                 const cmsis_nn_dims *output_dims, int8_t *output_data)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t s_h = dw->stride.h, s_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
+    const int32_t off = dw->input_offset, out_off = dw->output_offset;
+    /* padded row: every column some window of this call reads */
+    const int32_t wp = (out_w - 1) * s_w + 3;
+    const int32_t blocks = (ch + 7) >> 3, per_chunk = edgeq_mve_dw3_blocks(wp);
+    const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
+    const int32_t int8_range = dw->activation.min == -128 && dw->activation.max == 127;
+    const int8_t zp = (int8_t)(-off);
+    static const uint32_t even_idx[4] = {0, 2, 4, 6}, odd_idx[4] = {1, 3, 5, 7};
+    const uint32x4_t ev = vldrwq_u32(even_idx), od = vldrwq_u32(odd_idx);
+    int8_t buf[EDGEQ_MVE_DW3_BUF] __attribute__((aligned(16)));
+    int32x4_t mx = vdupq_n_s32(INT32_MIN);
+    int32_t simple, c, b0;
+    /* simple: every shift negative (the largest, four at a time) */
+    for (c = 0; c + 4 <= ch; c += 4)
+    {
+        mx = vmaxq_s32(mx, vldrwq_s32(qp->shift + c));
+    }
+    simple = vmaxvq_s32(INT32_MIN, mx) < 0;
+    for (; c < ch; c++)
+    {
+        simple &= qp->shift[c] < 0;
+    }
+    for (b0 = 0; b0 < blocks; b0 += per_chunk)
+    {
+        const int32_t nb = blocks - b0 < per_chunk ? blocks - b0 : per_chunk;
+        int8_t *wbuf = buf;                                             /* [nb][9][8] */
+        int32_t *pbuf = (int32_t *)(void *)(buf + nb * EDGEQ_MVE_DW3_W); /* [nb][8][4] */
+        int8_t *ring = buf + nb * (EDGEQ_MVE_DW3_W + EDGEQ_MVE_DW3_P);   /* [3][nb][wp][8] */
+        const int32_t slot = nb * wp * 8;
+        int32_t b, t, bt, oy;
+        for (b = 0; b < nb; b++)
+        {
+            const int32_t c0 = (b0 + b) * 8, n = ch - c0 < 8 ? ch - c0 : 8;
+            const mve_pred16_t p16 = vctp16q((uint32_t)n);
+            const mve_pred16_t pe = vctp32q((uint32_t)((n + 1) >> 1)), po = vctp32q((uint32_t)(n >> 1));
+            const int32x4_t zero = vdupq_n_s32(0);
+            int32_t *prm = pbuf + b * 32;
+            int32x4_t be = zero, bo = zero, se, so;
+            int16x8_t s16 = vdupq_n_s16(0);
+            const int8_t *wsrc = filter_data + c0;
+            int8_t *wdst = wbuf + b * EDGEQ_MVE_DW3_W;
+            if (n == 8)
+            {
+                /* a whole block: unpredicated loads, no predicate set-up per load */
+                for (t = 0; t < 9; t++)
+                {
+                    const int16x8_t wv = vldrbq_s16(wsrc);
+                    vstrbq_s16(wdst, wv);
+                    s16 = vaddq_s16(s16, wv); /* |sum| <= 9 * 128: exact in 16 bits */
+                    wsrc += ch;
+                    wdst += 8;
+                }
+                if (bias_data != 0)
+                {
+                    be = vldrwq_gather_shifted_offset_s32(bias_data + c0, ev);
+                    bo = vldrwq_gather_shifted_offset_s32(bias_data + c0, od);
+                }
+                vstrwq_s32(prm + 8, vldrwq_gather_shifted_offset_s32(qp->multiplier + c0, ev));
+                vstrwq_s32(prm + 12, vldrwq_gather_shifted_offset_s32(qp->multiplier + c0, od));
+                se = vldrwq_gather_shifted_offset_s32(qp->shift + c0, ev);
+                so = vldrwq_gather_shifted_offset_s32(qp->shift + c0, od);
+            }
+            else
+            {
+                for (t = 0; t < 9; t++)
+                {
+                    /* the weights of channels past ch packed as 0: their products are 0 */
+                    const int16x8_t wv = vldrbq_z_s16(wsrc, p16);
+                    vstrbq_s16(wdst, wv);
+                    s16 = vaddq_s16(s16, wv);
+                    wsrc += ch;
+                    wdst += 8;
+                }
+                if (bias_data != 0)
+                {
+                    be = vldrwq_gather_shifted_offset_z_s32(bias_data + c0, ev, pe);
+                    bo = vldrwq_gather_shifted_offset_z_s32(bias_data + c0, od, po);
+                }
+                vstrwq_s32(prm + 8, vldrwq_gather_shifted_offset_z_s32(qp->multiplier + c0, ev, pe));
+                vstrwq_s32(prm + 12, vldrwq_gather_shifted_offset_z_s32(qp->multiplier + c0, od, po));
+                se = vldrwq_gather_shifted_offset_z_s32(qp->shift + c0, ev, pe);
+                so = vldrwq_gather_shifted_offset_z_s32(qp->shift + c0, od, po);
+            }
+            /* the correction bias + off * sum(w), modulo 2^32 like TFLM's accumulator */
+            vstrwq_s32(prm, vmlaq_n_s32(be, vmovlbq_s16(s16), off));
+            vstrwq_s32(prm + 4, vmlaq_n_s32(bo, vmovltq_s16(s16), off));
+            vstrwq_s32(prm + 16, vmaxq_s32(se, zero));
+            vstrwq_s32(prm + 20, vmaxq_s32(so, zero));
+            vstrwq_s32(prm + 24, vminq_s32(se, zero));
+            vstrwq_s32(prm + 28, vminq_s32(so, zero));
+        }
+        for (bt = 0; bt < input_dims->n; bt++)
+        {
+            const int8_t *in_b = input_data + bt * in_h * in_w * ch;
+            int32_t tag[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+            /* the padding columns (left and right of the input) hold the zero point for good */
+            {
+                const int16x8_t z = vdupq_n_s16(zp);
+                const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
+                int32_t sl, x;
+                for (sl = 0; sl < 3 * nb; sl++)
+                {
+                    int8_t *r = ring + sl * wp * 8;
+                    for (x = 0; x < pad_w; x++)
+                    {
+                        vstrbq_s16(r + x * 8, z);
+                    }
+                    for (x = pad_w + cols; x < wp; x++)
+                    {
+                        vstrbq_s16(r + x * 8, z);
+                    }
+                }
+            }
+            for (oy = 0; oy < out_h; oy++)
+            {
+                const int32_t y0 = oy * s_h - pad_h;
+                int8_t *rows[3];
+                int32_t ky;
+                for (ky = 0; ky < 3; ky++)
+                {
+                    const int32_t y = y0 + ky, s = ((y % 3) + 3) % 3;
+                    /* rows outside the input all hold the zero point: one tag for them */
+                    const int32_t key = (y < 0 || y >= in_h) ? -1 : y;
+                    if (tag[s] != key)
+                    {
+                        edgeq_mve_dw3_fill_row(ring + s * slot, in_b, y, in_h, in_w, ch, b0, nb, wp, pad_w, zp);
+                        tag[s] = key;
+                    }
+                    rows[ky] = ring + s * slot;
+                }
+                for (b = 0; b < nb; b++)
+                {
+                    const int32_t c0 = (b0 + b) * 8, n = ch - c0 < 8 ? ch - c0 : 8;
+                    const int32_t o = b * wp * 8;
+                    edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, wbuf + b * EDGEQ_MVE_DW3_W,
+                                      pbuf + b * 32, output_data + ((bt * out_h + oy) * out_w) * ch + c0, out_w,
+                                      s_w * 8, ch, n, out_off, lo, hi, simple, int8_range);
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+#else
+typedef int edgeq_mve_depthwise_rows_unused; /* ISO C: a translation unit is not empty */
+#endif /* EDGEQ_MVE */
