@@ -9,7 +9,9 @@ to the DSP code), and every route no call takes is written as 0.
 The predicates mirror the dispatch conditions in the kernel sources (named at each one). A
 mismatch never changes a result: a route set to 0 is a fast path with a general one behind it,
 and every route is bit-exact; it would cost speed, which the benchmark's per-model instruction
-counts expose (the same counts with and without the routes header).
+counts expose (the same counts with and without the routes header). A route the kernels gain
+later and this module does not know has no guard yet and stays linked (edgeq_route_guards.h
+defaults every guard to 1).
 """
 
 from __future__ import annotations
