@@ -74,12 +74,13 @@ def size_check_set(graphs: list[Graph], names: list[str], board=None, *, flash_b
         for k, v in fu.kernel_code.items():
             kernel_code[k] = max(v, kernel_code.get(k, 0))
     # the set's one kernel library is built without a model's route list (edgeq_kernel_routes.h):
-    # every measured route of the kernels it links is in it
+    # every measured route of the op types it links is in it
+    from .codegen.routes import route_op
     from .memory import measured_code_sizes
 
     route_bytes = (measured_code_sizes((first.board or {}).get("core")) or {}).get("route_bytes", {})
     if any(k.startswith("route ") for k in kernel_code):
-        kernel_code.update({f"route {r}": n for r, n in route_bytes.items()})
+        kernel_code.update({f"route {r}": n for r, n in route_bytes.items() if kernel_code.get(route_op(r))})
     code = sum(kernel_code.values()) + sum(fu.glue for fu in fus) + max(fu.shared_code for fu in fus)
     measured = all(fu.measured for fu in fus)
     flash_items = [

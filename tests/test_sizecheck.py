@@ -213,8 +213,8 @@ def test_scratch_row_keeps_the_sram_total(digits_tflite):
     full, tensors = plan_memory(g), plan_memory(g, scratch=False)
     assert sram["arena"] == tensors.arena_bytes and sram["scratch"] == full.arena_bytes - tensors.arena_bytes > 0
     assert sram["arena"] + sram["scratch"] == r.to_dict()["arena"]["bytes"] == full.arena_bytes
-    assert r.sram.used == full.arena_bytes + sram["harness I/O buffers"] + sram["stack reserve"] \
-        + sram["application reserve"]
+    assert r.sram.used == full.arena_bytes + sram["harness I/O buffers"] + sram["kernel stack"] \
+        + sram["stack reserve"] + sram["application reserve"]
     out = runner.invoke(app, ["size-check", str(digits_tflite), "--board", "qemu-mps2-an386"]).output
     assert "scratch" in out
 

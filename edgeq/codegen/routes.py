@@ -176,6 +176,11 @@ def kernel_routes(lowered) -> KernelRoutes:
     return routes
 
 
+def route_op(route: str) -> str:
+    """The op type whose kernel a route belongs to (its code is linked only with that op's)."""
+    return "DEPTHWISE_CONV_2D" if route.startswith("DW_") else "CONV_2D"
+
+
 #: Which route set a core family's build links: the M3 family builds no DSP code (no routes).
 FAMILY_ROUTES = {"cortex-m4": "dsp", "cortex-m55": "mve"}
 
