@@ -170,7 +170,8 @@ def kernel_key(graph: Graph, op) -> str:
     return op.label
 
 
-def flash_usage(graph: Graph, core: str | None = None, pack_weights: str = "auto") -> FlashUsage:
+def flash_usage(graph: Graph, core: str | None = None, pack_weights: str = "auto",
+                routes: dict[int, list[str]] | None = None) -> FlashUsage:
     """Itemized flash of the model: weights, biases, requant arrays, constants, code estimate.
 
     The code estimate uses the kernel, glue and shared-helper sizes measured from firmware
@@ -184,6 +185,10 @@ def flash_usage(graph: Graph, core: str | None = None, pack_weights: str = "auto
 
     ``pack_weights`` (as generate's): "auto" counts weights that fit 4 bits as generate stores them
     (packed nibbles, plus the tables of clustered weights; ``edgeq.codegen.packed_weights``).
+
+    ``routes`` (op index → the kernel routes its call takes, ``edgeq.codegen.routes.routes_by_op``):
+    only those routes' measured code is counted ("route NAME" entries of ``kernel_code``), as a
+    build for this model alone links them; None: every measured route (a library for any model).
     """
     from .codegen.packed_weights import layer_weights
 
@@ -232,6 +237,10 @@ def flash_usage(graph: Graph, core: str | None = None, pack_weights: str = "auto
             # op types code_sizes.json has not measured: the registry's hand estimate (± 50%)
             kernel_code.setdefault(key, sp.code_bytes if sp else CODE_BYTES_UNKNOWN_OP)
         rows.append(row)
+    route_bytes = m.get("route_bytes", {}) if m else {}
+    needed = set(route_bytes) if routes is None else {r for rs in routes.values() for r in rs}
+    for r in sorted(needed):
+        kernel_code[f"route {r}"] = route_bytes.get(r, 0)
     if not m:
         return FlashUsage(ops=rows, kernel_code=kernel_code)
     return FlashUsage(ops=rows, kernel_code=kernel_code, shared_code=m["shared_bytes"] + m["glue_base_bytes"],

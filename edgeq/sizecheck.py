@@ -127,6 +127,7 @@ class SizeCheckResult:
     board: dict | None
     flash: Budget
     sram: Budget
+    stack: Budget  # the kernels' deepest stack use + the frames above it, against the stack size
     plan: MemoryPlan
     flash_usage: FlashUsage
     layers: list[dict]
@@ -140,7 +141,7 @@ class SizeCheckResult:
 
     @property
     def budgets(self) -> list[Budget]:
-        return [self.flash, self.sram, *self.regions]
+        return [self.flash, self.sram, *self.regions, self.stack]
 
     @property
     def fits(self) -> bool:
@@ -159,7 +160,7 @@ class SizeCheckResult:
 
     def to_dict(self) -> dict:
         return {"kind": "edgeq.size-check", "model": self.model, "board": self.board, "fits": self.fits,
-                "flash": self.flash.to_dict(), "sram": self.sram.to_dict(),
+                "flash": self.flash.to_dict(), "sram": self.sram.to_dict(), "stack": self.stack.to_dict(),
                 "regions": [b.to_dict() for b in self.regions], "placement": self.placement,
                 "arena": {"bytes": self.plan.arena_bytes, "lower_bound": self.plan.lower_bound,
                           "greedy_bytes": self.plan.greedy_bytes, "strategy": self.plan.strategy,
@@ -213,11 +214,14 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     reserve_flash = default_reserve_flash(core) if reserve_measured else parse_size(reserve_flash, "--reserve-flash")
 
     plan = plan_memory(graph, scratch=True, variant=scratch_variant, inplace=inplace)
-    fu = flash_usage(graph, core, pack_weights)
+    routes = _routes_by_op(graph, core, scratch_variant, inplace, pack_weights)
+    fu = flash_usage(graph, core, pack_weights, routes)
+    kstack = kernel_stack(graph, core, routes)
     io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
     io = _io_tensors(graph)
 
-    n_kernels = len([k for k, v in fu.kernel_code.items() if v])
+    n_kernels = len([k for k, v in fu.kernel_code.items() if v and not k.startswith("route ")])
+    n_routes = len([k for k, v in fu.kernel_code.items() if v and k.startswith("route ")])
     flash_items = [
         Item("weights", fu.weights, "filters of conv / depthwise / fully connected: "
              + ", ".join(f"{p} {d['bytes']:,} B ({d['layers']} layers)"
@@ -226,7 +230,8 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
         Item("biases", fu.biases, "int32 biases"),
         Item("requant params", fu.quant_params, "int32 multiplier + shift per output channel"),
         Item("other constants", fu.constants, "constant operands emitted as arrays"),
-        Item("kernel code (est.)", fu.code, f"{n_kernels} kernel types + glue for {len(graph.operators)} ops"
+        Item("kernel code (est.)", fu.code, f"{n_kernels} kernel types"
+             + (f" ({n_routes} variant routes)" if n_routes else "") + f" + glue for {len(graph.operators)} ops"
              + (f", sizes measured on {fu.family}" if fu.measured else ", hand estimates")),
         Item("runtime reserve", reserve_flash, "startup, UART driver, serial protocol"
              + (" (measured)" if reserve_measured and fu.measured else "")),
@@ -244,7 +249,10 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
                                                          f"largest {plan.scratch_bytes:,} B"),
         Item("harness I/O buffers", io_bytes if io_buffers else 0, "serial test harness: input + output staging"
              + ("" if len(io) == 2 else ": " + ", ".join(f"{t['kind']} {t['index']} {t['bytes']:,} B" for t in io))),
-        Item("stack reserve", stack_reserve, ""),
+        # the stack as the firmware reserves it, the deepest kernel's part shown on its own line
+        Item("kernel stack", min(kstack.bytes, stack_reserve), kstack.detail),
+        Item("stack reserve", stack_reserve - min(kstack.bytes, stack_reserve),
+             f"rest of the {stack_reserve:,} B stack (harness, glue, interrupts)"),
         Item("application reserve", reserve_sram, "runtime .data/.bss"),
     ]
     flash_region = None if flash_budget is not None or board is None else board.default_flash.name
@@ -264,6 +272,11 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
         regions.append(Budget(kind, moved, r.size, r.name))
     flash = Budget("flash", flash_items, flash_avail, flash_region)
     sram = Budget("sram", sram_items, sram_avail, sram_region)
+    # the stack is a fixed region: the kernels' deepest call plus the frames above it must fit
+    stack = Budget("stack", [Item("kernel stack", kstack.bytes, kstack.detail),
+                             Item("harness + glue frames", kstack.caller_bytes,
+                                  "main loop, serial protocol, NAME_invoke" + (" (measured)" if kstack.measured else ""))],
+                   stack_reserve)
 
     layers = []
     fu_by_op = {o.index: o for o in fu.ops}
@@ -294,10 +307,66 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     model = {"name": graph.name, "sha256": graph.sha256, "bytes": graph.nbytes, "ops": len(graph.operators),
              "tensors": len(graph.tensors), "opcodes": graph.opcodes(),
              "io": io}  # every input and output tensor: what the harness stages for it
-    return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, plan=plan,
+    return SizeCheckResult(model=model, board=_board_summary(board), flash=flash, sram=sram, stack=stack, plan=plan,
                            flash_usage=fu, layers=layers, peak=peak, notes=notes, inplace=inplace,
                            regions=regions, placement=placement.to_dict() if placement else None,
                            pack_weights=pack_weights)
+
+
+@dataclass
+class KernelStack:
+    bytes: int  # the deepest kernel call: its op type's entry frame + the largest route frame it takes
+    detail: str
+    caller_bytes: int  # the frames above the kernels (harness, NAME_invoke)
+    measured: bool
+
+
+#: Frames above the kernels when nothing was measured (main loop + protocol + NAME_invoke).
+_FALLBACK_CALLER_STACK = 1024
+
+
+def _routes_by_op(graph: Graph, core, scratch_variant: str, inplace: bool, pack_weights: str):
+    """Op index → the kernel routes its generated call takes on ``core``'s family (what a build
+    for this model links, ``edgeq.codegen.routes``); None when there are none to tell apart (the
+    M3 family) or the graph cannot be lowered (then every route is counted)."""
+    from .codegen.routes import FAMILY_ROUTES, routes_by_op
+    from .flash_usage import DEFAULT_CODE_FAMILY, _CODE_FAMILY
+
+    family = _CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(), DEFAULT_CODE_FAMILY)
+    if family not in FAMILY_ROUTES:
+        return None
+    try:
+        from .codegen.lower import lower
+
+        lowered = lower(graph, variant=scratch_variant, inplace=inplace, pack_weights=pack_weights)
+    except Exception:  # noqa: BLE001 - an op generate would refuse: size-check still reports the rest
+        return None
+    return routes_by_op(lowered, family)
+
+
+def kernel_stack(graph: Graph, core, routes: dict[int, list[str]] | None) -> KernelStack:
+    """The deepest stack the model's kernels use: per op, its op type's largest measured frame
+    plus the largest frame of the routes its call takes (``route_stack_bytes``: the first-layer
+    field table, the 1x1 buffers, the 3x3 depthwise rows are locals of the route functions);
+    the maximum over the ops. From ``edgeq/code_sizes.json`` (gcc -fstack-usage of the builds)."""
+    from .flash_usage import kernel_key
+    from .memory import measured_code_sizes
+
+    m = measured_code_sizes(core) or {}
+    op_stack, route_stack = m.get("kernel_stack_bytes", {}), m.get("route_stack_bytes", {})
+    if not op_stack:
+        return KernelStack(0, "not measured for this core", _FALLBACK_CALLER_STACK, False)
+    best, where = 0, ""
+    for op in graph.operators:
+        key = kernel_key(graph, op)
+        taken = routes.get(op.index, []) if routes is not None else (
+            list(route_stack) if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D") else [])
+        r = max(taken, key=lambda x: route_stack.get(x, 0), default=None)
+        n = op_stack.get(key, 0) + (route_stack.get(r, 0) if r else 0)
+        if n > best:
+            best, where = n, f"op #{op.index} {op.label}" + (f", route {r}" if r else "")
+    return KernelStack(best, f"deepest kernel call: {where} (measured frames)" if where else "",
+                       m.get("caller_stack_bytes", _FALLBACK_CALLER_STACK), True)
 
 
 def _io_tensors(graph: Graph) -> list[dict]:

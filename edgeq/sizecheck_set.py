@@ -73,6 +73,14 @@ def size_check_set(graphs: list[Graph], names: list[str], board=None, *, flash_b
     for fu in fus:  # one copy of each kernel type, whichever models call it
         for k, v in fu.kernel_code.items():
             kernel_code[k] = max(v, kernel_code.get(k, 0))
+    # the set's one kernel library is built without a model's route list (edgeq_kernel_routes.h):
+    # every measured route of the op types it links is in it
+    from .codegen.routes import route_op
+    from .memory import measured_code_sizes
+
+    route_bytes = (measured_code_sizes((first.board or {}).get("core")) or {}).get("route_bytes", {})
+    if any(k.startswith("route ") for k in kernel_code):
+        kernel_code.update({f"route {r}": n for r, n in route_bytes.items() if kernel_code.get(route_op(r))})
     code = sum(kernel_code.values()) + sum(fu.glue for fu in fus) + max(fu.shared_code for fu in fus)
     measured = all(fu.measured for fu in fus)
     flash_items = [
@@ -88,11 +96,15 @@ def size_check_set(graphs: list[Graph], names: list[str], board=None, *, flash_b
     arena = max(m.plan.arena_bytes for m in each)
     largest = names[max(range(len(each)), key=lambda k: each[k].plan.arena_bytes)]
     io = max(next(i.bytes for i in m.sram.items if i.name == "harness I/O buffers") for m in each)
+    stacks = [next(i for i in m.sram.items if i.name == "kernel stack") for m in each]
+    deepest = max(stacks, key=lambda i: i.bytes)
+    stack_total = item["sram"]["kernel stack"].bytes + item["sram"]["stack reserve"].bytes  # = --stack
     sram_items = [
         Item("shared arena", arena, f"largest model's ({largest}); separate arenas would take "
                                     f"{sum(m.plan.arena_bytes for m in each):,} B"),
         Item("harness I/O buffers", io, "serial test harness: one model's input + output at a time (the largest)"),
-        item["sram"]["stack reserve"],
+        deepest,  # the deepest kernel stack of any model (one runs at a time)
+        Item("stack reserve", stack_total - deepest.bytes, item["sram"]["stack reserve"].detail),
         item["sram"]["application reserve"],
     ]
     flash = Budget("flash", flash_items, first.flash.available, first.flash.region)

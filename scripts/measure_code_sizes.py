@@ -2,6 +2,7 @@
 """Measure the flash code that each op type pulls into real firmware; write edgeq/code_sizes.json.
 
     python scripts/measure_code_sizes.py            # ~6 minutes: 10 models x 3 virtual boards
+    python scripts/measure_code_sizes.py cortex-m4  # one family; the others kept from the JSON
 
 For each model (digits and the four MLPerf Tiny architectures in int8; digits, KWS and ResNet-8
 in 16x8 mode too; a small model with the ops those lack, in both) and each core family (Cortex-M3
@@ -65,6 +66,19 @@ KERNEL_OWNERS = [
     (r"^edgeq_quantize|^edgeq_requantize", "QUANTIZE"), (r"^edgeq_dequantize", "DEQUANTIZE"),
 ]
 
+#: function-name pattern → kernel route (edgeq/codegen/routes.py, edgeq_route_guards.h): the
+#: optional variants a model links only when one of its layers takes them. Checked before
+#: KERNEL_OWNERS; what a route's code inlines into its entry function stays with the op type.
+ROUTE_OWNERS = [
+    (r"^edgeq_conv_field|^edgeq_im2col_field|^edgeq_field_", "CONV_FIELD_DSP"),
+    (r"^edgeq_conv_channels|^edgeq_im2col_any", "CONV_GENERIC_DSP"),
+    (r"^edgeq_1x1d_", "1X1D_DSP"), (r"^edgeq_1x1s_", "1X1S_DSP"), (r"^edgeq_1x1_pairs", "1X1_PAIRS_DSP"),
+    (r"^edgeq_dw_block_prepare_3x3", "DW_3X3_DSP"), (r"^edgeq_depthwise_conv_3x3_packed", "DW_3X3_PACKED_DSP"),
+    (r"^edgeq_dw_3x3|^edgeq_dw_rows3", "DW_3X3_ROWS_DSP"), (r"^edgeq_dw_row$|^edgeq_dw_pixel", "DW_GENERIC_DSP"),
+    (r"^edgeq_mve_conv_small", "CONV_PAIRS_MVE"), (r"^edgeq_mve_1x1_small", "1X1_PAIRS_MVE"),
+    (r"^edgeq_mve_depthwise3_rows|^edgeq_mve_dw3_", "DW_ROWS_MVE"),
+]
+
 _SECTION = re.compile(r"^ (\.(?:text|rodata)[.\w$]*)\s*(?:\n\s+)?\s*0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", re.M)
 
 
@@ -73,6 +87,26 @@ def map_sections(map_file: Path) -> list[tuple[str, int, str]]:
     text = map_file.read_text()
     text = text[text.index("Linker script and memory map"):]
     return [(m.group(1), int(m.group(3), 16), m.group(4)) for m in _SECTION.finditer(text) if int(m.group(3), 16)]
+
+
+def stack_frames(build_dir: Path) -> dict[str, int]:
+    """Function → its own stack frame in bytes (gcc -fstack-usage, the EDGEQ_STACK_USAGE build)."""
+    frames: dict[str, int] = {}
+    for su in build_dir.rglob("*.su"):
+        for line in su.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[1].isdigit():
+                func = parts[0].rsplit(":", 1)[-1].split(".")[0]  # (foo.isra.0, foo.part.0: foo's frame)
+                frames[func] = max(frames.get(func, 0), int(parts[1]))
+    return frames
+
+
+def kernel_stack(frames: dict[str, int], funcs: dict[str, int]) -> int:
+    """An op type's or a route's stack: the largest own frame among its linked functions
+    (``funcs``: the map's kept sections). The routes' big buffers are locals of one function
+    each; edgeq.flash_usage adds a route's figure to its op type's (the entry point calls it)."""
+    own = [frames.get(f.split(".")[0], 0) for f in funcs]
+    return max(own, default=0)
 
 
 def classify(sections, name: str) -> dict:
@@ -85,7 +119,8 @@ def classify(sections, name: str) -> dict:
         elif f"({name}.c.obj)" in obj:
             glue += size
         elif "libedgeq_nn.a" in obj or "libedgeq_ops.a" in obj:
-            owner = next((op for pat, op in KERNEL_OWNERS if re.search(pat, func)), "shared")
+            owner = next((f"route:{r}" for pat, r in ROUTE_OWNERS if re.search(pat, func)), None)
+            owner = owner or next((op for pat, op in KERNEL_OWNERS if re.search(pat, func)), "shared")
             kernels.setdefault(owner, {})[func] = size
         else:
             runtime += size
@@ -142,20 +177,38 @@ def main() -> None:
     from edgeq.codegen import generate
     from edgeq.graph import load_graph
 
+    families = sys.argv[1:] or list(BOARDS)
+    unknown = [f for f in families if f not in BOARDS]
+    if unknown:
+        sys.exit(f"unknown core family {unknown[0]!r}; one of {', '.join(BOARDS)}")
     result = {"_how": __doc__.split("\n\n")[1].strip().replace("\n", " ") + " See scripts/measure_code_sizes.py.",
-              "families": {}}
+              "families": json.loads(OUT.read_text())["families"] if OUT.is_file() and len(families) < len(BOARDS)
+              else {}}
     with tempfile.TemporaryDirectory(prefix="edgeq-codesize-") as tmp:
         work = Path(tmp)
         tfl = models(work)
-        for family, board in BOARDS.items():
+        for family in families:
+            board = BOARDS[family]
             union: dict[str, dict[str, int]] = {}
+            stacks: dict[str, int] = {}  # op type / route:NAME → stack bytes
+            callers: list[int] = []
             rows, runtimes, per_model = [], [], {}
             for mname, path in tfl.items():
                 gen = generate(path, work / f"gen_{mname}", name=mname)
-                fw = build_firmware(load_board(board), work / f"fw_{family}_{mname}", model_dir=gen.out_dir)
+                # every kernel route on (the library any model could link): a route no model here
+                # takes is still measured, and each op type is charged its entry as a full build has it
+                routes_h = gen.out_dir / "edgeq_kernel_routes.h"
+                routes_h.write_text(re.sub(r"(#define EDGEQ_NEED_\w+) 0", r"\1 1", routes_h.read_text()))
+                fw = build_firmware(load_board(board), work / f"fw_{family}_{mname}", model_dir=gen.out_dir,
+                                    extra_cmake={"EDGEQ_STACK_USAGE": "ON"})
                 c = classify(map_sections(fw.build_dir / "firmware.map"), mname)
+                frames = stack_frames(fw.build_dir)
                 for op, funcs in c["kernels"].items():
                     union.setdefault(op, {}).update(funcs)
+                    stacks[op] = max(stacks.get(op, 0), kernel_stack(frames, funcs))
+                # the frames above the kernels: the harness's call chain down to NAME_invoke
+                callers.append(sum(frames.get(f, 0) for f in ("main", "do_infer_file", "run_and_reply",
+                                                              f"{mname}_invoke")))
                 calls = sum(1 for op in load_graph(path).operators if op.opcode not in ("RESHAPE", "SQUEEZE"))
                 rows.append((calls, c["glue"]))
                 # the runtime as the rest of the image: also catches the vector table and fill bytes
@@ -169,7 +222,12 @@ def main() -> None:
             base, per_call = np.linalg.lstsq(a, np.array([g for _, g in rows], float), rcond=None)[0]
             result["families"][family] = {
                 "board": board,
-                "kernel_bytes": {op: sum(f.values()) for op, f in sorted(union.items()) if op != "shared"},
+                "kernel_bytes": {op: sum(f.values()) for op, f in sorted(union.items())
+                                 if op != "shared" and not op.startswith("route:")},
+                "route_bytes": {op[6:]: sum(f.values()) for op, f in sorted(union.items()) if op.startswith("route:")},
+                "kernel_stack_bytes": {op: n for op, n in sorted(stacks.items()) if not op.startswith("route:")},
+                "route_stack_bytes": {op[6:]: n for op, n in sorted(stacks.items()) if op.startswith("route:")},
+                "caller_stack_bytes": max(callers),
                 "shared_bytes": sum(union.get("shared", {}).values()),
                 "glue_base_bytes": int(round(base)), "glue_per_call_bytes": int(round(per_call)),
                 "runtime_bytes": max(runtimes), "measured": per_model}

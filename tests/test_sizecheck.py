@@ -58,7 +58,8 @@ def test_size_check_items_add_up(tmp_path):
     # in 100 B → 112 aligned, live with its 30 B output (32): 144; then 32 + 32 = 64
     assert sram["arena"] == 144
     assert sram["harness I/O buffers"] == 100 + 30
-    assert (sram["stack reserve"], sram["application reserve"]) == (2048, 512)
+    # the stack (--stack 2K) as two rows: the deepest kernel call's measured frames and the rest
+    assert (sram["kernel stack"] + sram["stack reserve"], sram["application reserve"]) == (2048, 512)
     assert r.sram.used == 144 + 130 + 2048 + 512
     assert r.fits and r.failure_message() is None
     assert r.sram.percent == pytest.approx(100 * r.sram.used / 32768)
@@ -212,7 +213,46 @@ def test_scratch_row_keeps_the_sram_total(digits_tflite):
     full, tensors = plan_memory(g), plan_memory(g, scratch=False)
     assert sram["arena"] == tensors.arena_bytes and sram["scratch"] == full.arena_bytes - tensors.arena_bytes > 0
     assert sram["arena"] + sram["scratch"] == r.to_dict()["arena"]["bytes"] == full.arena_bytes
-    assert r.sram.used == full.arena_bytes + sram["harness I/O buffers"] + sram["stack reserve"] \
-        + sram["application reserve"]
+    assert r.sram.used == full.arena_bytes + sram["harness I/O buffers"] + sram["kernel stack"] \
+        + sram["stack reserve"] + sram["application reserve"]
     out = runner.invoke(app, ["size-check", str(digits_tflite), "--board", "qemu-mps2-an386"]).output
     assert "scratch" in out
+
+
+#: the first-layer field table of arm_convolve_s8's DSP route: EDGEQ_FIELD_TABLE_WORDS int32 words
+#: on the stack (firmware/cmsis_nn/src/arm_convolve_s8.c)
+FIELD_TABLE_BYTES = 768 * 4
+#: the doubly-widened 1x1 route's buffer of widened filters and pixels (EDGEQ_1X1D_BYTES,
+#: firmware/cmsis_nn/src/arm_convolve_1x1_s8_fast.c)
+X1D_BYTES = 4096
+
+
+def test_kernel_stack_row_and_stack_budget(mlperf_tflite):
+    """kws's first conv (one input channel) takes the field-table route (a 3 KB table on the
+    stack), its 1x1s the doubly-widened route (a 4 KB buffer): the SRAM table's `kernel stack` row
+    names the deeper one and is at least its buffer; the autoencoder (fully connected layers only)
+    needs less than either; a --stack below kws's kernel stack plus the frames above it fails the
+    `stack` budget (exit 1, JSON and message naming it)."""
+    from edgeq.memory import measured_code_sizes
+
+    if not (measured_code_sizes("cortex-m4") or {}).get("route_stack_bytes"):
+        pytest.skip("edgeq/code_sizes.json has no stack figures for the M4 family")
+    kws = mlperf_tflite("kws")
+    r = size_check(load_graph(kws), "qemu-mps2-an386")
+    ks = next(i for i in r.sram.items if i.name == "kernel stack")
+    rest = next(i for i in r.sram.items if i.name == "stack reserve")
+    assert "1X1D_DSP" in ks.detail and ks.bytes >= X1D_BYTES
+    assert ks.bytes + rest.bytes == DEFAULT_STACK_RESERVE  # the SRAM total is unchanged
+    assert r.stack.items[0].bytes == ks.bytes and r.stack.fits and r.fits
+    ae = size_check(load_graph(mlperf_tflite("autoencoder")), "qemu-mps2-an386")
+    assert next(i for i in ae.sram.items if i.name == "kernel stack").bytes < FIELD_TABLE_BYTES
+
+    small = r.stack.used - 1
+    tight = size_check(load_graph(kws), "qemu-mps2-an386", stack_reserve=small)
+    assert not tight.fits and not tight.stack.fits and tight.stack.overflow == 1
+    assert "stack over budget by 1 B" in tight.failure_message()
+    out = runner.invoke(app, ["size-check", str(kws), "--board", "qemu-mps2-an386", "--stack", str(small), "--json"])
+    assert out.exit_code == 1
+    d = json.loads(out.stdout)
+    assert d["stack"]["fits"] is False and d["stack"]["items"][0]["name"] == "kernel stack"
+    assert any(i["name"] == "kernel stack" for i in d["sram"]["items"])

@@ -14,6 +14,7 @@ import jinja2
 from .. import __version__
 from ..resources import templates_dir
 from .lower import Lowered
+from .routes import kernel_routes
 
 
 def layer_outputs(lowered: Lowered) -> list[dict]:
@@ -40,6 +41,7 @@ TEMPLATES = {  # output file (with {name}) → template
     "{name}_data.h": "model_data.h.j2",
     "{name}_data.c": "model_data.c.j2",
     "CMakeLists.txt": "CMakeLists.txt.j2",
+    "edgeq_kernel_routes.h": "kernel_routes.h.j2",
 }
 
 
@@ -136,6 +138,7 @@ def context(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, f
         weights_section=placement.weights_section if placement else None,
         place=_place_flag(placement),
         state=_state_tensors(lowered),  # variable tensors: NAME_reset() zeroes them
+        routes=kernel_routes(lowered),  # edgeq_kernel_routes.h: the kernel variants the calls take
     )
     if regenerate:
         ctx["regenerate"] = regenerate
@@ -152,8 +155,8 @@ def render(lowered: Lowered, name: str, source_label: str, cmsis_nn_dir=None, fm
     env = environment()
     out = {}
     for fname, tpl in TEMPLATES.items():
-        if shared and tpl == "CMakeLists.txt.j2":
-            continue  # the set's one CMakeLists.txt builds every model
+        if shared and tpl in ("CMakeLists.txt.j2", "kernel_routes.h.j2"):
+            continue  # the set's one CMakeLists.txt builds every model (with every kernel route)
         text = env.get_template(tpl).render(**ctx)
         out[fname.format(name=name)] = text
     return out

@@ -26,6 +26,7 @@
 #if defined(EDGEQ_MVE)
 
 #include "edgeq_fixedpoint.h"
+#include "edgeq_route_guards.h"
 
 #define EDGEQ_MVE_STR2(x) #x
 #define EDGEQ_MVE_STR(x) EDGEQ_MVE_STR2(x)
@@ -879,7 +880,8 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
         const int32_t simple = edgeq_mve_all_right(quant_params->shift, 1, c0, c1);
         const int32_t *cr = edgeq_mve_corrections(corr, filter_data, in_c, bias_data, conv_params->input_offset, c0, c1);
         p = 0;
-        if (s_h == 1 && s_w == 1 && in_c <= EDGEQ_MVE_SMALL_K && simple && ((c1 - c0) & 3) == 0)
+        if (EDGEQ_NEED_1X1_PAIRS_MVE && s_h == 1 && s_w == 1 && in_c <= EDGEQ_MVE_SMALL_K && simple &&
+            ((c1 - c0) & 3) == 0)
         {
             p = edgeq_mve_1x1_small(input_data, pixels, in_c, filter_data, c0, c1, c_safe, cr, quant_params,
                                     conv_params, output_data, out_c);
@@ -1188,7 +1190,7 @@ static void edgeq_mve_convolve_small_k(const cmsis_nn_conv_params *cp, const cms
     int32_t p, i;
     edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
     p = 0;
-    if (simple && ((c1 - c0) & 3) == 0 && k > 16)
+    if (EDGEQ_NEED_CONV_PAIRS_MVE && simple && ((c1 - c0) & 3) == 0 && k > 16)
     {
         /* (receptive fields of 17-48 taps: VWW's 27 and KWS's 40; a field of at most 16 keeps the
          * loop below, one instantiation fewer in flash) */

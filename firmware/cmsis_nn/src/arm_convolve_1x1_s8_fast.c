@@ -8,6 +8,7 @@
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
+#include "edgeq_route_guards.h"
 #include <stddef.h>
 
 int32_t arm_convolve_1x1_s8_fast_get_buffer_size(const cmsis_nn_dims *input_dims)
@@ -896,13 +897,13 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
     const int32_t act_min = conv_params->activation.min, act_max = conv_params->activation.max;
     const int32_t full_act = act_min <= -128 && act_max >= 127;
     int32_t p, oc, i;
-    if (edgeq_1x1d_run(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
-                       output_data))
+    if (EDGEQ_NEED_1X1D_DSP && edgeq_1x1d_run(conv_params, quant_params, input_dims, input_data, filter_data,
+                                                bias_data, output_dims, output_data))
     {
         return;
     }
-    if (edgeq_1x1s_run(conv_params, quant_params, input_dims, input_data, filter_data, bias_data, output_dims,
-                       output_data))
+    if (EDGEQ_NEED_1X1S_DSP && edgeq_1x1s_run(conv_params, quant_params, input_dims, input_data, filter_data,
+                                                bias_data, output_dims, output_data))
     {
         return;
     }
@@ -937,7 +938,7 @@ static void edgeq_convolve_1x1_s8_dsp(const cmsis_nn_conv_params *conv_params,
         base0 = (int32_t)((uint32_t)base0 + (uint32_t)(in_off * wsum0));
         base1 = (int32_t)((uint32_t)base1 + (uint32_t)(in_off * wsum1));
         p = 0;
-        if (dense && n_oc == 2 && in_c >= 4)
+        if (EDGEQ_NEED_1X1_PAIRS_DSP && dense && n_oc == 2 && in_c >= 4)
         {
             edgeq_1x1_rq rq;
             rq.m0 = m0;

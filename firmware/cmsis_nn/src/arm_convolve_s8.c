@@ -14,6 +14,7 @@
 #include "arm_nnfunctions.h"
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
+#include "edgeq_route_guards.h"
 
 #include <string.h>
 
@@ -773,7 +774,8 @@ edgeq_conv_field_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
     }
 }
 
-static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
+/* 1 when it ran the layer; 0 when the model's routes leave this layer to the portable loop */
+static int32_t edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *conv_params,
                                   const cmsis_nn_per_channel_quant_params *quant_params,
                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
                                   const cmsis_nn_dims *filter_dims, const int8_t *filter_data,
@@ -796,13 +798,17 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
                                                                                                       : 0;
     int32_t b, p, i, g;
 
-    if (groups == 1 && mode >= 3 && (in_c & 3) != 0 && k <= EDGEQ_IM2COL_FIELD_MAX &&
+    if (EDGEQ_NEED_CONV_FIELD_DSP && groups == 1 && mode >= 3 && (in_c & 3) != 0 && k <= EDGEQ_IM2COL_FIELD_MAX &&
         conv_params->input_offset >= -127 &&
         conv_params->input_offset <= 128)
     {
         edgeq_conv_field_dsp(cols, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
                              bias_data, output_dims, output_data, mode == 3);
-        return;
+        return 1;
+    }
+    if (!EDGEQ_NEED_CONV_GENERIC_DSP)
+    {
+        return 0; /* (edgeq_route_guards.h) */
     }
     for (b = 0; b < input_dims->n; b++)
     {
@@ -832,6 +838,7 @@ static void edgeq_convolve_s8_dsp(int16_t *cols, const cmsis_nn_conv_params *con
         }
         output_data += pixels * out_c;
     }
+    return 1;
 }
 #endif /* EDGEQ_DOT_DSP */
 
@@ -880,10 +887,11 @@ arm_cmsis_nn_status arm_convolve_s8(const cmsis_nn_context *ctx,
 #endif
 #if defined(EDGEQ_DOT_DSP)
     /* without the planned scratch (a caller that passes none) the portable loop below runs */
-    if (ctx != 0 && ctx->buf != 0 && ctx->size >= arm_convolve_s8_get_buffer_size(input_dims, filter_dims))
-    {
+    if ((EDGEQ_NEED_CONV_FIELD_DSP || EDGEQ_NEED_CONV_GENERIC_DSP) && ctx != 0 && ctx->buf != 0 &&
+        ctx->size >= arm_convolve_s8_get_buffer_size(input_dims, filter_dims) &&
         edgeq_convolve_s8_dsp((int16_t *)ctx->buf, conv_params, quant_params, input_dims, input_data, filter_dims,
-                              filter_data, bias_data, output_dims, output_data);
+                              filter_data, bias_data, output_dims, output_data))
+    {
         return ARM_CMSIS_NN_SUCCESS;
     }
 #endif

@@ -9,6 +9,7 @@
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
 #include "edgeq_dw_packed.h"
+#include "edgeq_route_guards.h"
 
 #include <string.h>
 
@@ -596,7 +597,7 @@ static __attribute__((noinline)) void edgeq_dw_3x3_row_blocks(const edgeq_dw_lay
 {
     const int32_t mode = L->act_min > -128 || L->act_max < 127 ? 3 : 4;
     int32_t c, ox;
-    if (L->packed != 0)
+    if (L->packed != 0 || !EDGEQ_NEED_DW_3X3_DSP) /* (then only prepared calls come here) */
     {
         /* prepared at generation time: no per-row work before the block's first pixel */
         const edgeq_dw_block *B = L->packed;
@@ -653,7 +654,9 @@ static __attribute__((noinline)) void edgeq_dw_row(const edgeq_dw_layer *L, cons
 }
 
 /* packed: the 3x3 path's blocks from the generated code (filter_data, bias_data and q unused then;
- * returns ARM_CMSIS_NN_ARG_ERROR if the shape would leave the 3x3 row path) */
+ * returns ARM_CMSIS_NN_ARG_ERROR if the shape would leave the 3x3 row path). Unprepared calls:
+ * ARM_CMSIS_NN_NO_IMPL_ERROR when the model's routes leave this layer to the portable loop
+ * (edgeq_route_guards.h). */
 static arm_cmsis_nn_status edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params *dw,
                                                   const cmsis_nn_per_channel_quant_params *q,
                                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
@@ -670,7 +673,8 @@ static arm_cmsis_nn_status edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params 
     /* 4 / 3: edgeq_requant_bounded applies (the accumulators provably below 2^29) */
     const int32_t full = act_min <= -128 && act_max >= 127;
     /* (3x3 filters with dilation 1 decide per channel block: edgeq_dw_3x3_row_blocks) */
-    int32_t is3x3 = k_h == 3 && k_w == 3 && dw->dilation.h == 1 && dw->dilation.w == 1;
+    int32_t is3x3 = (packed != 0 || EDGEQ_NEED_DW_3X3_DSP) && k_h == 3 && k_w == 3 && dw->dilation.h == 1 &&
+                    dw->dilation.w == 1;
     int32_t mode = 0;
     /* the output columns whose window columns are all in bounds: 0 <= x0 and x0 + 2 < in_w */
     const int32_t ox_a = is3x3 ? (pad_w + stride_w - 1) / stride_w : 0;
@@ -730,6 +734,10 @@ static arm_cmsis_nn_status edgeq_depthwise_s8_dsp(const cmsis_nn_dw_conv_params 
     if (packed != 0 && (!is3x3 || (ch & 3) != 0))
     {
         return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    if (!is3x3 && !EDGEQ_NEED_DW_GENERIC_DSP)
+    {
+        return ARM_CMSIS_NN_NO_IMPL_ERROR; /* (edgeq_route_guards.h) */
     }
     if (!is3x3)
     {
@@ -814,7 +822,7 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
         return ARM_CMSIS_NN_ARG_ERROR;
     }
 #if defined(EDGEQ_MVE)
-    if (mult == 1 && out_h * out_w * batches >= EDGEQ_MVE_DW3_MIN_PIXELS &&
+    if (EDGEQ_NEED_DW_ROWS_MVE && mult == 1 && out_h * out_w * batches >= EDGEQ_MVE_DW3_MIN_PIXELS &&
         edgeq_mve_depthwise3_rows_ok(dw_conv_params, input_dims, filter_dims, output_dims))
     {
         return edgeq_mve_depthwise3_rows_s8(dw_conv_params, quant_params, input_dims, input_data, filter_data,
@@ -829,8 +837,13 @@ arm_cmsis_nn_status arm_depthwise_conv_s8(const cmsis_nn_context *ctx,
 #if defined(EDGEQ_DOT_DSP)
     if (mult == 1)
     {
-        return edgeq_depthwise_s8_dsp(dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
-                                      bias_data, output_dims, output_data, 0);
+        const arm_cmsis_nn_status st = edgeq_depthwise_s8_dsp(dw_conv_params, quant_params, input_dims, input_data,
+                                                              filter_dims, filter_data, bias_data, output_dims,
+                                                              output_data, 0);
+        if (st != ARM_CMSIS_NN_NO_IMPL_ERROR)
+        {
+            return st;
+        }
     }
 #endif
     for (b = 0; b < batches; b++)
