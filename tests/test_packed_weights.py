@@ -138,16 +138,10 @@ def test_packed_weights_bit_exact_on_host(mix, base_tflite, builders):
 @pytest.mark.toolchain
 def _prepared_surplus(g, pack_weights: str) -> int:
     """What the per-core prepared copies of int8 weights (the DSP / Helium 3x3 depthwise blocks)
-    add to generate's data_bytes: it counts the largest of an array set and its replacements."""
+    add to generate's data_bytes (it counts the largest of an array set and its replacements)."""
     from edgeq.codegen.lower import lower
 
-    low = lower(g, "m", pack_weights=pack_weights)
-    sizes = {d.symbol: d.nbytes for d in low.data}
-    alternatives: dict = {}
-    for d in low.data:
-        if d.replaces:
-            alternatives.setdefault(d.replaces, []).append(d.nbytes)
-    return sum(max([sum(sizes[r] for r in k)] + v) - sum(sizes[r] for r in k) for k, v in alternatives.items())
+    return lower(g, "m", pack_weights=pack_weights).replacement_surplus
 
 
 def test_pack_weights_off_and_flash(base_tflite, tmp_path):

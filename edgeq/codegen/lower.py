@@ -94,18 +94,25 @@ class Lowered:
 
     @property
     def data_bytes(self) -> int:
+        """The constant arrays' bytes, the per-core replacements counted as alternatives."""
+        originals = sum(d.nbytes for d in self.data if not d.replaces)
+        return originals + self.replacement_surplus
+
+    @property
+    def replacement_surplus(self) -> int:
+        """What the per-core replacements (the DSP / Helium 3x3 depthwise blocks) add to the arrays
+        they replace: only one of the alternatives (the originals or one replacement per core) is
+        linked, so each set counts its largest."""
         sizes = {d.symbol: d.nbytes for d in self.data}
-        total = sum(sizes.values())
         alternatives: dict[tuple, list[int]] = {}  # the arrays replaced -> their replacements' sizes
         for d in self.data:
             if d.replaces:
                 alternatives.setdefault(d.replaces, []).append(d.nbytes)
+        surplus = 0
         for replaced, sizes_alt in alternatives.items():
-            # only one of the alternatives (the originals or one replacement per core) is linked:
-            # count the largest
             orig = sum(sizes.get(r, 0) for r in replaced)
-            total -= orig + sum(sizes_alt) - max([orig] + sizes_alt)
-        return total
+            surplus += max([orig] + sizes_alt) - orig
+        return surplus
 
 
 class _Lowerer:
