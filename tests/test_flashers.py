@@ -162,3 +162,40 @@ def test_flash_converts_the_image(monkeypatch, tmp_path):
     plan = F.flash(get_board("nrf52840-dk"), elf)
     assert plan.image.read_text().startswith(":")  # Intel hex
     assert nlog.read_text().splitlines() == ["-f", "NRF52", "--reset"]  # the last of the two calls
+
+
+def test_qemu_inherits_a_port_already_taken(monkeypatch, tmp_path):
+    """start_qemu hands QEMU a socket it has bound and listens on: when QEMU is launched its port
+    is already taken, so a second edgeq process (a parallel test worker, `make -j`) cannot pick
+    the same port and talk to this QEMU while its own waits for a READY that never comes. A QEMU
+    that exits at once is reported with what it printed."""
+    import errno
+    import socket
+    import subprocess
+    import sys
+
+    elf = tmp_path / "fw.elf"
+    elf.write_bytes(b"\x7fELF")
+    monkeypatch.setattr(F, "require_tool", lambda name: name)
+    seen = {}
+    real_popen = subprocess.Popen
+
+    def fake_popen(cmd, **kw):
+        port = int(next(a for a in cmd if a.startswith("socket,")).split("fd=")[1].split(",")[0])
+        assert port in kw["pass_fds"]
+        bound = F.socket.socket(fileno=F.os.dup(port))
+        seen["port"] = bound.getsockname()[1]
+        bound.close()
+        probe = socket.socket()
+        with pytest.raises(OSError) as ei:
+            probe.bind(("127.0.0.1", seen["port"]))
+        probe.close()
+        seen["errno"] = ei.value.errno
+        # stands in for a QEMU that refuses the machine: prints its reason and exits
+        return real_popen([sys.executable, "-c", "print('qemu-system-arm: unsupported machine'); raise SystemExit(1)"],
+                          stdout=kw["stdout"], stderr=kw["stderr"])
+
+    monkeypatch.setattr(F.subprocess, "Popen", fake_popen)
+    with pytest.raises(F.FlashError, match="unsupported machine"):
+        F.start_qemu("mps2-an386", elf)
+    assert seen["errno"] == errno.EADDRINUSE

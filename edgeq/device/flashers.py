@@ -65,27 +65,42 @@ def require_tool(name: str) -> str:
 # ===================================================================== QEMU
 
 def qemu_command(machine: str, elf: str | Path, *, tcp_port: int, icount_shift: int | None = 0,
-                 semihosting: bool = True, extra: Sequence[str] = ()) -> list[str]:
+                 semihosting: bool = True, extra: Sequence[str] = (), listen_fd: int | None = None) -> list[str]:
     """The qemu-system-arm command line for a virtual board.
 
     The UART (serial0) becomes a TCP server on 127.0.0.1:tcp_port that QEMU waits on before
     running the guest; ``-icount shift=N`` makes timing deterministic (shift=0: 1 instruction =
-    1 ns); ``-semihosting`` lets the firmware end QEMU with an exit code.
+    1 ns); ``-semihosting`` lets the firmware end QEMU with an exit code. ``listen_fd``: a
+    socket already listening on that port, inherited by QEMU (start_qemu: no other process can
+    take the port between choosing it and QEMU's bind).
     """
     cmd = [QEMU, "-M", machine, "-nographic", "-monitor", "none"]
     if semihosting:
         cmd += ["-semihosting"]
     if icount_shift is not None:
         cmd += ["-icount", f"shift={icount_shift}"]
-    cmd += ["-serial", f"tcp:127.0.0.1:{tcp_port},server=on,wait=on,nodelay=on"]
+    if listen_fd is None:
+        cmd += ["-serial", f"tcp:127.0.0.1:{tcp_port},server=on,wait=on,nodelay=on"]
+    else:
+        cmd += ["-chardev", f"socket,id=edgeq_uart,fd={listen_fd},server=on,wait=on,nodelay=on",
+                "-serial", "chardev:edgeq_uart"]
     cmd += ["-kernel", str(elf)]
     return cmd + list(extra)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def _listening_socket() -> socket.socket:
+    """A TCP socket listening on a free port of 127.0.0.1, for QEMU to inherit. Binding it here
+    and handing QEMU the descriptor closes the race a free-port probe has: two edgeq processes
+    (parallel test workers, `make -j`) could pick the same port, and one's client then talked to
+    the other's QEMU while its own waited for a READY that never came."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        s.listen(1)
+    except BaseException:
+        s.close()
+        raise
+    return s
 
 
 def _die_with_parent(parent: int):
@@ -201,43 +216,54 @@ def start_qemu(machine: str, elf: str | Path, *, timeout: float = 10.0, icount_s
     elf = Path(elf)
     if not elf.is_file():
         raise InputError(f"firmware image not found: {elf}", "build it first (`edgeq build`)")
-    last_log = ""
-    for _attempt in range(3):  # a port grabbed between _free_port() and QEMU's bind: retry
-        port_no = _free_port()
-        cmd = qemu_command(machine, elf, tcp_port=port_no, icount_shift=icount_shift, extra=extra)
-        fd, log_name = tempfile.mkstemp(prefix="edgeq-qemu-", suffix=".log")
-        log_path = Path(log_name)
+    listener = _listening_socket()
+    port_no = listener.getsockname()[1]
+    cmd = qemu_command(machine, elf, tcp_port=port_no, icount_shift=icount_shift, extra=extra,
+                       listen_fd=listener.fileno())
+    fd, log_name = tempfile.mkstemp(prefix="edgeq-qemu-", suffix=".log")
+    log_path = Path(log_name)
+    try:
         with os.fdopen(fd, "wb") as log_file:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file,
-                                    stderr=subprocess.STDOUT, start_new_session=True,
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                    start_new_session=True, pass_fds=(listener.fileno(),),
                                     preexec_fn=_die_with_parent(os.getpid()))
-        url = f"socket://127.0.0.1:{port_no}"
+    finally:
+        listener.close()  # QEMU holds its own copy: the port stays its until it exits
+    url = f"socket://127.0.0.1:{port_no}"
+    try:
+        # the port accepts connections from now on (the kernel queues them for QEMU), so wait for
+        # QEMU to say it listens, or die with its reason, before connecting
         deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None and "waiting for connection" not in _read(log_path):
+            time.sleep(0.02)
         port = None
-        try:
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    port = serial.serial_for_url(url, timeout=0.02)
-                    break
-                except (serial.SerialException, OSError):
-                    time.sleep(0.02)
-            if port is not None:
-                session = QemuSession(proc, port, url, machine, elf, cmd, log_path, icount_shift)
-                _LIVE.add(session)
-                return session
-        except BaseException:
-            proc.kill()
-            proc.wait(5)
-            raise
         if proc.poll() is None:
-            proc.kill()
+            try:
+                port = serial.serial_for_url(url, timeout=0.02)
+            except (serial.SerialException, OSError):
+                port = None
+        if port is not None:
+            session = QemuSession(proc, port, url, machine, elf, cmd, log_path, icount_shift)
+            _LIVE.add(session)
+            return session
+    except BaseException:
+        proc.kill()
         proc.wait(5)
-        last_log = log_path.read_text(errors="replace")
-        log_path.unlink(missing_ok=True)
-        if "Address already in use" not in last_log and "Failed to bind" not in last_log:
-            break
+        raise
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(5)
+    last_log = _read(log_path)
+    log_path.unlink(missing_ok=True)
     raise FlashError(f"QEMU ({machine}) did not start: {last_log.strip() or 'no output'}",
                      f"command: {' '.join(cmd)}")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 # ===================================================================== real boards
