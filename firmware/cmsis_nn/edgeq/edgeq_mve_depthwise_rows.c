@@ -288,7 +288,7 @@ static void edgeq_mve_dw3_fill_row(int8_t *dst, const int8_t *in_b, int32_t y, i
 static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
                                 const int8_t *input_data, const cmsis_nn_dims *output_dims, int8_t *output_data,
                                 int32_t b0, int32_t nb, const int8_t *w, int32_t w_stride, const int32_t *prm,
-                                int32_t p_stride, int8_t *ring, int32_t simple)
+                                int32_t p_stride, int8_t *ring, int32_t simple, int32_t bottom_up)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
@@ -299,7 +299,7 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
     const int32_t int8_range = lo == -128 && hi == 127;
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32_t slot = nb * wp * 8;
-    int32_t b, bt, oy;
+    int32_t b, bt, i;
     for (bt = 0; bt < input_dims->n; bt++)
     {
         const int8_t *in_b = input_data + bt * in_h * in_w * ch;
@@ -326,8 +326,11 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
                 }
             }
         }
-        for (oy = 0; oy < out_h; oy++)
+        /* bottom_up: the last output row first (a whole in-place layer whose output lies above its
+         * input; see edgeq_mve_depthwise3_packed_s8) */
+        for (i = 0; i < out_h; i++)
         {
+            const int32_t oy = bottom_up ? out_h - 1 - i : i;
             const int32_t y0 = oy * s_h - pad_h;
             int8_t *rows[3];
             int32_t ky;
@@ -461,7 +464,7 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
             vstrwq_s32(prm + 28, vminq_s32(so, zero));
         }
         edgeq_mve_dw3_chunk(dw, input_dims, input_data, output_dims, output_data, b0, nb, wbuf, EDGEQ_MVE_DW3_W,
-                            pbuf, 32, ring, simple);
+                            pbuf, 32, ring, simple, 0);
     }
     return ARM_CMSIS_NN_SUCCESS;
 }
@@ -478,14 +481,15 @@ int32_t edgeq_mve_depthwise3_packed_ok(const cmsis_nn_dw_conv_params *p, const c
 
 arm_cmsis_nn_status edgeq_mve_depthwise3_packed_s8(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
                                                    const int8_t *input_data, const cmsis_nn_dims *output_dims,
-                                                   int8_t *output_data, const int32_t *blocks, int32_t simple)
+                                                   int8_t *output_data, const int32_t *blocks, int32_t simple,
+                                                   int32_t in_place)
 {
     const int32_t wp = (output_dims->w - 1) * dw->stride.w + 3;
     const int32_t n_blocks = (input_dims->c + 7) >> 3, per_chunk = EDGEQ_MVE_DW3_BUF / (3 * 8 * wp);
     const int8_t *w = (const int8_t *)(const void *)blocks;
     int8_t ring[EDGEQ_MVE_DW3_BUF] __attribute__((aligned(16)));
     int32_t b0;
-    if (!edgeq_mve_depthwise3_packed_ok(dw, input_dims, output_dims))
+    if (!edgeq_mve_depthwise3_packed_ok(dw, input_dims, output_dims) || (in_place != 0 && n_blocks > per_chunk))
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
@@ -495,7 +499,7 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_packed_s8(const cmsis_nn_dw_conv_params
         const int8_t *blk = w + b0 * EDGEQ_MVE_DW3_RECORD;
         edgeq_mve_dw3_chunk(dw, input_dims, input_data, output_dims, output_data, b0, nb, blk, EDGEQ_MVE_DW3_RECORD,
                             (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W), EDGEQ_MVE_DW3_RECORD / 4, ring,
-                            simple);
+                            simple, in_place == 2);
     }
     return ARM_CMSIS_NN_SUCCESS;
 }
