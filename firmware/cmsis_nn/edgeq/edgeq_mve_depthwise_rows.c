@@ -47,19 +47,24 @@ static int32_t edgeq_mve_dw3_blocks(int32_t wp)
     return EDGEQ_MVE_DW3_BUF / (EDGEQ_MVE_DW3_W + EDGEQ_MVE_DW3_P + 3 * 8 * wp);
 }
 
-/* The sums of eight channels' nine taps (x: the row pointers r0..r2 at the window's first
- * column, w: the block's packed weights) as even / odd int32 lanes. Target: one asm block (see
- * edgeq_mve_depthwise.c's edgeq_mve_dw_win3 for why); the widening VLDRB with an immediate offset takes r0-r7 only ("l"). */
+/* The sums of eight channels' nine taps (x: the row pointers *r0..*r2 at the window's first
+ * column, w: the block's packed weights) as even / odd int32 lanes; each row pointer ends one
+ * column (8 bytes) on (the first load of a row post-increments it: the next window of a stride-1
+ * row needs no address arithmetic). Target: one asm block (see edgeq_mve_depthwise.c's
+ * edgeq_mve_dw_win3 for why); the widening VLDRB with an immediate offset takes r0-r7 only ("l"). */
 #define EDGEQ_MVE_DW3_TAP(r, xo, wo, first)                                                            \
     "vldrb.s16 %q[x], [%[" r "], #" xo "]\n\t"                                                           \
     "vldrb.s16 %q[wv], [%[w], #" wo "]\n\t" first
+#define EDGEQ_MVE_DW3_TAP_NEXT(r, wo, first)                                                           \
+    "vldrb.s16 %q[x], [%[" r "]], #8\n\t"                                                               \
+    "vldrb.s16 %q[wv], [%[w], #" wo "]\n\t" first
 
-static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int8_t *r0, const int8_t *r1,
-                                                                       const int8_t *r2, const int8_t *w,
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int8_t **r0p, const int8_t **r1p,
+                                                                       const int8_t **r2p, const int8_t *w,
                                                                        int32x4_t *acc_e, int32x4_t *acc_o)
 {
 #if defined(EDGEQ_EMULATE_MVE)
-    const int8_t *rows[3] = {r0, r1, r2};
+    const int8_t *rows[3] = {*r0p, *r1p, *r2p};
     int32x4_t ae = vdupq_n_s32(0), ao = vdupq_n_s32(0);
     int32_t t;
     for (t = 0; t < 9; t++)
@@ -71,23 +76,31 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int
     }
     *acc_e = ae;
     *acc_o = ao;
+    *r0p += 8;
+    *r1p += 8;
+    *r2p += 8;
 #else
     int32x4_t ae, ao, t;
     int16x8_t x, wv;
-    __asm__(EDGEQ_MVE_DW3_TAP("r0", "0", "0", "vmullb.s16 %q[ae], %q[x], %q[wv]\n\tvmullt.s16 %q[ao], %q[x], %q[wv]\n\t")
-            EDGEQ_MVE_DW3_TAP("r0", "8", "8", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r0", "16", "16", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r1", "0", "24", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r1", "8", "32", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r1", "16", "40", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r2", "0", "48", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r2", "8", "56", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r2", "16", "64", EDGEQ_MVE_DW3_ACC)
-            : [ae] "=&w"(ae), [ao] "=&w"(ao), [t] "=&w"(t), [x] "=&w"(x), [wv] "=&w"(wv)
-            : [r0] "l"(r0), [r1] "l"(r1), [r2] "l"(r2), [w] "l"(w)
+    const int8_t *r0 = *r0p, *r1 = *r1p, *r2 = *r2p;
+    __asm__(EDGEQ_MVE_DW3_TAP_NEXT("r0", "0", "vmullb.s16 %q[ae], %q[x], %q[wv]\n\tvmullt.s16 %q[ao], %q[x], %q[wv]\n\t")
+            EDGEQ_MVE_DW3_TAP("r0", "0", "8", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r0", "8", "16", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP_NEXT("r1", "24", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r1", "0", "32", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r1", "8", "40", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP_NEXT("r2", "48", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r2", "0", "56", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r2", "8", "64", EDGEQ_MVE_DW3_ACC)
+            : [ae] "=&w"(ae), [ao] "=&w"(ao), [t] "=&w"(t), [x] "=&w"(x), [wv] "=&w"(wv), [r0] "+&l"(r0),
+              [r1] "+&l"(r1), [r2] "+&l"(r2)
+            : [w] "l"(w)
             : "memory");
     *acc_e = ae;
     *acc_o = ao;
+    *r0p = r0;
+    *r1p = r1;
+    *r2p = r2;
 #endif
 }
 
@@ -168,42 +181,78 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
                                                                     int32_t out_off, int32_t lo, int32_t hi,
                                                                     int simple, int int8_range)
 {
-    const int32_t px_step = 8 * s_w;
+    /* the window advanced the row pointers by one column already (none left for stride 1) */
+    const int32_t px_step = 8 * s_w - 8;
     int32_t i;
     for (i = 0; i < n_px; i++)
     {
         int32x4_t ae, ao;
         EDGEQ_MVE_DW3_OPAQUE(prm);
-        edgeq_mve_dw3_window(r0, r1, r2, w, &ae, &ao);
+        edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
         ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, simple);
         ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, simple);
         edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
-        r0 += px_step;
+        r0 += px_step; /* (constant 0 in the stride-1 variants: no instruction) */
         r1 += px_step;
         r2 += px_step;
         out += out_step;
     }
 }
 
-/* The same for the four requantization variants (constant flags: one specialised loop each). */
-static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
-                              const int32_t *prm, int8_t *out, int32_t n_px, int32_t s_w, int32_t out_step,
-                              int32_t n, int32_t out_off, int32_t lo, int32_t hi, int32_t simple,
-                              int32_t int8_range)
+/* Blocks [0, nblk) of one output row: block b's rows at r0..r2 + b * row_step, its weights at
+ * w + b * w_stride, its parameters at prm + b * p_stride, its outputs 8 channels on. */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_run_blocks(
+    const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w, const int32_t *prm, int8_t *out,
+    int32_t nblk, int32_t row_step, int32_t w_stride, int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step,
+    int32_t n, int32_t out_off, int32_t lo, int32_t hi, int simple, int int8_range)
 {
-    if (n == 8 && simple && int8_range)
+    int32_t b;
+    for (b = 0; b < nblk; b++)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, 8, out_off, lo, hi, 1, 1);
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, simple, int8_range);
+        r0 += row_step;
+        r1 += row_step;
+        r2 += row_step;
+        w += w_stride;
+        prm += p_stride;
+        out += 8;
+    }
+}
+
+/* The same for the requantization variants and stride 1 (constant flags: one specialised loop each), all
+ * the blocks of a row in one call (a call per block cost about 30 instructions of argument
+ * passing and register saving: KWS's rows of 5 pixels x 8 blocks paid it 200 times a layer). */
+static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
+                              const int32_t *prm, int8_t *out, int32_t nblk, int32_t row_step, int32_t w_stride,
+                              int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step, int32_t n,
+                              int32_t out_off, int32_t lo, int32_t hi, int32_t simple, int32_t int8_range)
+{
+    if (n == 8 && simple && int8_range && s_w == 1)
+    {
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
+                                 out_off, lo, hi, 1, 1);
+    }
+    else if (n == 8 && simple && int8_range)
+    {
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
+                                 out_off, lo, hi, 1, 1);
+    }
+    else if (n == 8 && simple && s_w == 1)
+    {
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
+                                 out_off, lo, hi, 1, 0);
     }
     else if (n == 8 && simple)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, 8, out_off, lo, hi, 1, 0);
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
+                                 out_off, lo, hi, 1, 0);
     }
     else
     {
         /* shifts of either sign, and the last block of a channel count that is not a multiple of 8
          * (predicated store) */
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, 0, 0);
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, n,
+                                 out_off, lo, hi, 0, 0);
     }
 }
 
@@ -285,7 +334,7 @@ static void edgeq_mve_dw3_fill_row(int8_t *dst, const int8_t *in_b, int32_t y, i
  * w + b * w_stride the packed weights ([tap][8]) and prm + b * p_stride the parameters (32 int32,
  * the layout above) of block b0 + b.
  */
-static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
+static __attribute__((noinline, noclone)) void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
                                 const int8_t *input_data, const cmsis_nn_dims *output_dims, int8_t *output_data,
                                 int32_t b0, int32_t nb, const int8_t *w, int32_t w_stride, const int32_t *prm,
                                 int32_t p_stride, int8_t *ring, int32_t simple, int32_t bottom_up)
@@ -299,7 +348,7 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
     const int32_t int8_range = lo == -128 && hi == 127;
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32_t slot = nb * wp * 8;
-    int32_t b, bt, i;
+    int32_t bt, i;
     for (bt = 0; bt < input_dims->n; bt++)
     {
         const int8_t *in_b = input_data + bt * in_h * in_w * ch;
@@ -346,13 +395,21 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
                 }
                 rows[ky] = ring + s * slot;
             }
-            for (b = 0; b < nb; b++)
             {
-                const int32_t c0 = (b0 + b) * 8, n = ch - c0 < 8 ? ch - c0 : 8;
-                const int32_t o = b * wp * 8;
-                edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + b * w_stride,
-                                  prm + b * p_stride, output_data + ((bt * out_h + oy) * out_w) * ch + c0, out_w,
-                                  s_w, ch, n, out_off, lo, hi, simple, int8_range);
+                int8_t *out_row = output_data + ((bt * out_h + oy) * out_w) * ch + b0 * 8;
+                /* the whole blocks in one call, then a last block of fewer than 8 channels */
+                const int32_t full = ch - b0 * 8 >= nb * 8 ? nb : nb - 1, o = full * wp * 8;
+                if (full > 0)
+                {
+                    edgeq_mve_dw3_row(rows[0], rows[1], rows[2], w, prm, out_row, full, wp * 8, w_stride, p_stride,
+                                      out_w, s_w, ch, 8, out_off, lo, hi, simple, int8_range);
+                }
+                if (full < nb)
+                {
+                    edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + full * w_stride,
+                                      prm + full * p_stride, out_row + full * 8, 1, 0, 0, 0, out_w, s_w, ch,
+                                      ch - (b0 + full) * 8, out_off, lo, hi, simple, int8_range);
+                }
             }
         }
     }
