@@ -184,13 +184,24 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
     /* the window advanced the row pointers by one column already (none left for stride 1) */
     const int32_t px_step = 8 * s_w - 8;
     int32_t i;
+    /* the simple requantization's multipliers stay in registers across the pixels (the window
+     * takes five Q registers, these two and one temporary the other three) */
+    const int32x4_t me = vldrwq_s32(prm + 8), mo = vldrwq_s32(prm + 12);
     for (i = 0; i < n_px; i++)
     {
         int32x4_t ae, ao;
         EDGEQ_MVE_DW3_OPAQUE(prm);
         edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
-        ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, simple);
-        ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, simple);
+        if (simple)
+        {
+            ae = edgeq_mve_requantize_right(vaddq_s32(ae, vldrwq_s32(prm)), me, vldrwq_s32(prm + 24));
+            ao = edgeq_mve_requantize_right(vaddq_s32(ao, vldrwq_s32(prm + 4)), mo, vldrwq_s32(prm + 28));
+        }
+        else
+        {
+            ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, 0);
+            ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, 0);
+        }
         edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
         r0 += px_step; /* (constant 0 in the stride-1 variants: no instruction) */
         r1 += px_step;
