@@ -537,6 +537,199 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
     return ARM_CMSIS_NN_SUCCESS;
 }
 
+/* ------------------------------------------------------------------ 3x3 by dot products */
+
+/*
+ * Rows of 16+ output pixels, stride 1 or 2, every shift negative (VWW's 48- and 24-wide maps): one VMLADAV.S8
+ * per output, the nine taps of a channel's window as one 16-byte load. The ring holds per channel
+ * the padded columns with the three rows interleaved ([channel][column][slot], slot = row mod 3,
+ * dot_stride bytes per channel: the 16-byte load of the last window stays inside), so a window is
+ * 9 consecutive bytes (the load's 7 more bytes meet zero weights). The channel's weights are
+ * gathered from the prepared block into the same lane order (lane 3 kx + slot) for the row's slot
+ * rotation; four outputs of a channel are requantized as one vector with the channel's scalar
+ * parameters and scattered (VSTRB.32, ch bytes apart). Input rows enter the ring once each, in
+ * the same order as the block kernel (in place: rows top or bottom first), with the zero point
+ * in the padding, so the input offset folded into the correction holds there too.
+ */
+/* narrower rows measured slower than the block kernel on the virtual M55 (VWW's 12-wide stride-2
+ * layer: the per-channel set-up of each row outweighs three groups of four outputs) */
+#define EDGEQ_MVE_DW3D_MIN_W 16
+
+static int32_t edgeq_mve_dw3d_stride(int32_t wp)
+{
+    return (3 * wp + 16 + 3) & ~3;
+}
+
+static int32_t edgeq_mve_dw3d_ok(int32_t ch, int32_t wp, int32_t out_w, int32_t s_w, int32_t simple)
+{
+    return simple && (s_w == 1 || s_w == 2) && out_w >= EDGEQ_MVE_DW3D_MIN_W &&
+           ch * edgeq_mve_dw3d_stride(wp) <= EDGEQ_MVE_DW3_BUF;
+}
+
+/* Input row y (or the zero point outside the input) into its slot of every channel: eight
+ * channels at a time down the row (one widening load and one 16-bit-offset byte scatter per
+ * pixel), the last 1-7 channels predicated. */
+static void edgeq_mve_dw3d_fill(int8_t *ring, int32_t S, const int8_t *in_b, int32_t y, int32_t in_h, int32_t in_w,
+                                int32_t ch, int32_t cols, int32_t pad_w, int8_t zp)
+{
+    const uint16_t o[8] = {0u, (uint16_t)S, (uint16_t)(2 * S), (uint16_t)(3 * S), (uint16_t)(4 * S), (uint16_t)(5 * S),
+                           (uint16_t)(6 * S), (uint16_t)(7 * S)};
+    const uint16x8_t off = vldrhq_u16(o);
+    const int32_t inside = y >= 0 && y < in_h, full = ch & ~7;
+    const int16x8_t z = vdupq_n_s16(zp);
+    int8_t *base = ring + 3 * pad_w + ((y % 3) + 3) % 3;
+    const int8_t *row = in_b + (inside ? y : 0) * in_w * ch;
+    int32_t x, c;
+    for (c = 0; c < full; c += 8)
+    {
+        const int8_t *src = row + c;
+        int8_t *d = base + c * S;
+        if (inside)
+        {
+            for (x = 0; x < cols; x++)
+            {
+                vstrbq_scatter_offset_s16(d, off, vldrbq_s16(src));
+                src += ch;
+                d += 3;
+            }
+        }
+        else
+        {
+            for (x = 0; x < cols; x++)
+            {
+                vstrbq_scatter_offset_s16(d, off, z);
+                d += 3;
+            }
+        }
+    }
+    if (full < ch)
+    {
+        const mve_pred16_t p = vctp16q((uint32_t)(ch - full));
+        const int8_t *src = row + full;
+        int8_t *d = base + full * S;
+        for (x = 0; x < cols; x++)
+        {
+            vstrbq_scatter_offset_p_s16(d, off, inside ? vldrbq_z_s16(src, p) : z, p);
+            src += ch;
+            d += 3;
+        }
+    }
+}
+
+/* Four outputs of one channel (acc: the raw sums) requantized and offset, in the low byte of
+ * each lane, saturated to [lo, hi]. */
+static inline __attribute__((always_inline)) int32x4_t edgeq_mve_dw3d_out(int32x4_t acc, int32_t corr, int32_t mult,
+                                                                         int32_t sh, int32_t out_off, int32x4_t lo,
+                                                                         int32x4_t hi)
+{
+    int32x4_t x = vqrdmulhq_n_s32(vaddq_n_s32(acc, corr), mult);
+    x = vrshlq_n_s32(vqaddq_s32(x, vshrq_n_s32(x, 31)), sh);
+    x = vaddq_n_s32(x, out_off); /* |x| <= 2^30 before (right shift >= 1): no wrap */
+    return vminq_s32(vmaxq_s32(x, lo), hi);
+}
+
+/* Output row out_row of every channel from the ring (rot: the slot of the window's first row). */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_t *ring, int32_t S, int32_t rot,
+                                                                    const int8_t *blocks, int8_t *out_row, int32_t ch,
+                                                                    int32_t out_w, int32_t s_w, int32_t out_off,
+                                                                    int32x4_t lo, int32x4_t hi)
+{
+    /* lane 3 kx + slot: the tap (ky = (slot - rot) mod 3, kx), [tap][8] in the block */
+    static const uint8_t tap_off[3][16] = {{0, 24, 48, 8, 32, 56, 16, 40, 64, 0, 0, 0, 0, 0, 0, 0},
+                                           {48, 0, 24, 56, 8, 32, 64, 16, 40, 0, 0, 0, 0, 0, 0, 0},
+                                           {24, 48, 0, 32, 56, 8, 40, 64, 16, 0, 0, 0, 0, 0, 0, 0}};
+    const uint8x16_t wo = vldrbq_u8(tap_off[rot]);
+    const mve_pred16_t p9 = vctp8q(9);
+    const uint32_t oo[4] = {0u, (uint32_t)ch, 2u * (uint32_t)ch, 3u * (uint32_t)ch};
+    const uint32x4_t off_out = vldrwq_u32(oo);
+    const int32_t step = 3 * s_w, groups = out_w >> 2, tail = out_w & 3;
+    int32_t c, g;
+    for (c = 0; c < ch; c++)
+    {
+        const int8_t *blk = blocks + (c >> 3) * EDGEQ_MVE_DW3_RECORD;
+        const int32_t *prm = (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W);
+        const int32_t j = c & 7, pos = (j & 1) * 4 + (j >> 1);
+        const int8x16_t wv = vldrbq_gather_offset_z_s8(blk + j, wo, p9);
+        const int32_t corr = prm[pos], mult = prm[8 + pos], sh = prm[24 + pos];
+        const int8_t *p = ring + c * S;
+        int8_t *o = out_row + c;
+        for (g = 0; g < groups; g++)
+        {
+            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv), a1 = vmladavq_s8(vldrbq_s8(p + step), wv);
+            const int32_t a2 = vmladavq_s8(vldrbq_s8(p + 2 * step), wv), a3 = vmladavq_s8(vldrbq_s8(p + 3 * step), wv);
+            const int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2), 3);
+            vstrbq_scatter_offset_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi));
+            p += 4 * step;
+            o += 4 * ch;
+        }
+        if (tail)
+        {
+            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv);
+            const int32_t a1 = tail > 1 ? vmladavq_s8(vldrbq_s8(p + step), wv) : 0;
+            const int32_t a2 = tail > 2 ? vmladavq_s8(vldrbq_s8(p + 2 * step), wv) : 0;
+            const int32x4_t acc = vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2);
+            vstrbq_scatter_offset_p_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi),
+                                        vctp32q((uint32_t)tail));
+        }
+    }
+}
+
+/* The whole call through the dot-product ring (edgeq_mve_dw3d_ok holds). */
+static __attribute__((noinline, noclone)) void edgeq_mve_dw3d(const cmsis_nn_dw_conv_params *dw,
+                                                              const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                              const cmsis_nn_dims *output_dims, int8_t *output_data,
+                                                              const int8_t *blocks, int32_t bottom_up, int8_t *ring)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t s_h = dw->stride.h, s_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
+    const int32_t wp = (out_w - 1) * s_w + 3, S = edgeq_mve_dw3d_stride(wp);
+    const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
+    const int8_t zp = (int8_t)(-dw->input_offset);
+    const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
+    int32_t bt, i, k;
+    for (bt = 0; bt < input_dims->n; bt++)
+    {
+        const int8_t *in_b = input_data + bt * in_h * in_w * ch;
+        int32_t tag[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+        const int8x16_t z = vdupq_n_s8(zp);
+        /* the padding (columns left and right, the slack) holds the zero point for good */
+        for (k = 0; k < ch * S; k += 16)
+        {
+            vstrbq_s8(ring + k, z);
+        }
+        for (i = 0; i < out_h; i++)
+        {
+            const int32_t oy = bottom_up ? out_h - 1 - i : i;
+            const int32_t y0 = oy * s_h - pad_h;
+            int32_t ky;
+            for (ky = 0; ky < 3; ky++)
+            {
+                const int32_t y = y0 + ky, sl = ((y % 3) + 3) % 3;
+                const int32_t key = (y < 0 || y >= in_h) ? -1 : y;
+                if (tag[sl] != key)
+                {
+                    edgeq_mve_dw3d_fill(ring, S, in_b, y, in_h, in_w, ch, cols, pad_w, zp);
+                    tag[sl] = key;
+                }
+            }
+            {
+                int8_t *out_row = output_data + ((bt * out_h + oy) * out_w) * ch;
+                const int32_t rot = ((y0 % 3) + 3) % 3;
+                /* constant strides: the window loads take immediate offsets */
+                if (s_w == 1)
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi);
+                }
+                else
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi);
+                }
+            }
+        }
+    }
+}
+
 /* 1 when edgeq_mve_depthwise3_packed_s8 takes a depthwise convolution of this geometry (every
  * call of a banded layer has the same output width and stride). */
 int32_t edgeq_mve_depthwise3_packed_ok(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *input_dims,
@@ -561,10 +754,15 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_packed_s8(const cmsis_nn_dw_conv_params
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+    if (edgeq_mve_dw3d_ok(input_dims->c, wp, output_dims->w, dw->stride.w, simple))
+    {
+        edgeq_mve_dw3d(dw, input_dims, input_data, output_dims, output_data, w, in_place == 2, ring);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
     for (b0 = 0; b0 < n_blocks; b0 += per_chunk)
     {
-        const int32_t nb = n_blocks - b0 < per_chunk ? n_blocks - b0 : per_chunk;
         const int8_t *blk = w + b0 * EDGEQ_MVE_DW3_RECORD;
+        const int32_t nb = n_blocks - b0 < per_chunk ? n_blocks - b0 : per_chunk;
         edgeq_mve_dw3_chunk(dw, input_dims, input_data, output_dims, output_data, b0, nb, blk, EDGEQ_MVE_DW3_RECORD,
                             (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W), EDGEQ_MVE_DW3_RECORD / 4, ring,
                             simple, in_place == 2);
