@@ -150,6 +150,76 @@ def mve_dw_packed():
     return keras.Model(x, outs), _u(-1, 2, (1, 6, 70, 5)), "int8"
 
 
+def mve_dw_in_place():
+    """Depthwise 3x3 layers run in place (each input dies at its layer) that edgeq_mve_depthwise3_packed_s8
+    takes whole, in one call, where the in-place planner bands them (bottom band first): stride 2
+    with ReLU on 2-row bands, and stride 1 on one-row bands over 24 channels (three blocks) followed
+    by an unbanded valid stride-2 one; 40 channels after the first (five blocks, one of them a
+    16-channel pair's half)."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((13, 6, 3), batch_size=1)
+    a = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(L.Conv2D(24, 1)(x))
+    a = L.DepthwiseConv2D(3, padding="same")(L.Conv2D(40, 1)(a))
+    b = L.Conv2D(24, 1)(L.Conv2D(24, 1)(x))
+    b = L.DepthwiseConv2D(3, strides=2, padding="valid")(L.DepthwiseConv2D(3, padding="same")(b))
+    return keras.Model(x, [L.Conv2D(8, 1)(a), L.Conv2D(5, 1)(b)]), _u(-1, 2, (1, 13, 6, 3)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_dw_in_place_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_dw_in_place)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_in_place-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(21)
+        model, data_fn, io = mve_dw_in_place()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
+def mve_dw_dot():
+    """Depthwise 3x3 layers of the dot-product route (edgeq_mve_depthwise3_packed_s8 with 16+
+    output columns, stride 1 or 2, every shift negative, the ring within 3 KB): 33 columns (eight
+    groups of four and a one-pixel tail) with ReLU, stride 2 (17 columns), valid padding on 19
+    channels (31 columns: a three-pixel tail; a 3-channel tail in the row copy and the last block),
+    stride (2, 1) with ReLU6, and a chain run in place."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((9, 33, 4), batch_size=1)
+    c12 = L.Conv2D(12, 1)(x)
+    c19 = L.Conv2D(19, 1)(x)
+    chain = L.DepthwiseConv2D(3, padding="same")(L.Conv2D(16, 1)(L.Conv2D(8, 1)(x)))
+    outs = [
+        L.DepthwiseConv2D(3, padding="same", activation="relu")(c12),
+        L.DepthwiseConv2D(3, strides=2, padding="same")(c12),
+        L.DepthwiseConv2D(3, padding="valid")(c19),
+        L.DepthwiseConv2D(3, strides=(2, 1), padding="same", activation="relu6")(c19),
+        L.Conv2D(5, 1)(chain),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 9, 33, 4)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_dw_dot_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_dw_dot)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_dot-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(24)
+        model, data_fn, io = mve_dw_dot()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
 def mve_matrix_blocks():
     """Shapes of the asm 2-row x 3-channel group loop (depths that are multiples of 16, at least 32:
     1x1 of depth 64, 80 and 128 with 131 channels (past the 128-channel chunk, whose last 3 are one
@@ -391,6 +461,65 @@ def test_mve_dw_packed_bit_exact_on_host(mve_dw_packed_tflite, builder_mve):
                      builder_mve.build(mve_dw_packed_tflite, name="mve_dw_packed").run(inputs), ref)
 
 
+def test_mve_dw_in_place_whole_layer_calls(mve_dw_in_place_tflite, tmp_path):
+    """The banded depthwise layers of mve_dw_in_place get one whole-layer Helium call each (in_place
+    1: top row first, 2: bottom row first, as their bands; the planner picks both here), the
+    per-band loop staying for the other cores."""
+    from edgeq.codegen import generate
+
+    src = tmp_path / "m.tflite"
+    src.write_bytes(mve_dw_in_place_tflite)
+    gen = generate(src, tmp_path / "gen", name="m", kernels="edgeq")
+    code = (gen.out_dir / "m.c").read_text()
+    calls = [ln.rstrip() for ln in code.splitlines() if "edgeq_mve_depthwise3_packed_s8(" in ln]
+    top, bottom = (sum(ln.endswith(f", {k});") for ln in calls) for k in (1, 2))
+    assert len(calls) == 4 and top >= 1 and bottom >= 1 and top + bottom == 4, calls
+
+
+@pytest.mark.toolchain
+def test_mve_dw_in_place_bit_exact_on_host(mve_dw_in_place_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_dw_in_place_tflite)
+    inputs = random_inputs(g, 12, seed=22)
+    ref = tflm_run_many([(mve_dw_in_place_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve depthwise in place (MVE path)",
+                     builder_mve.build(mve_dw_in_place_tflite, name="mve_dw_in_place").run(inputs), ref)
+
+
+def test_mve_dw_dot_layers_take_the_dot_route(mve_dw_dot_tflite):
+    """Every depthwise layer of mve_dw_dot meets edgeq_mve_dw3d_ok (mirrored here): Helium blocks,
+    every shift negative, stride 1 or 2, 16+ output columns, channels x ((3 wp + 16) rounded up
+    to 4) within the 3072-byte ring; both strides occur."""
+    from edgeq.codegen.lower import lower
+    from edgeq.graph import load_graph
+
+    low = lower(load_graph(mve_dw_dot_tflite, check_supported=True), "m")
+    strides = set()
+    for c in low.calls:
+        if c.kind != "dwconv":
+            continue
+        a = c.args
+        wp = (a["out_w"] - 1) * a["stride_w"] + 3
+        assert a["dw3mve"] and a["dw3mve"]["simple"], c.index
+        assert a["stride_w"] in (1, 2) and a["out_w"] >= 16 and a["out_c"] * ((3 * wp + 19) & ~3) <= 3072, c.index
+        strides.add(a["stride_w"])
+    assert strides == {1, 2}
+
+
+@pytest.mark.toolchain
+def test_mve_dw_dot_bit_exact_on_host(mve_dw_dot_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_dw_dot_tflite)
+    inputs = random_inputs(g, 12, seed=25)
+    ref = tflm_run_many([(mve_dw_dot_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve depthwise dot (MVE path)", builder_mve.build(mve_dw_dot_tflite, name="mve_dw_dot").run(inputs),
+                     ref)
+
+
 @pytest.mark.toolchain
 def test_mve_matrix_blocks_bit_exact_on_host(mve_matrix_blocks_tflite, builder_mve):
     from edgeq.graph import load_graph
@@ -473,6 +602,28 @@ def test_mve_dw_packed_bit_exact_on_cortex_m55(mve_dw_packed_tflite, tmp_path):
     ref = tflm_run_many([(mve_dw_packed_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_dw_packed_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_packed")
     assert_bit_exact("mve depthwise packed (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_dw_in_place_bit_exact_on_cortex_m55(mve_dw_in_place_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_dw_in_place_tflite)
+    inputs = random_inputs(g, 3, seed=23)
+    ref = tflm_run_many([(mve_dw_in_place_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_dw_in_place_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_in_place")
+    assert_bit_exact("mve depthwise in place (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_dw_dot_bit_exact_on_cortex_m55(mve_dw_dot_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_dw_dot_tflite)
+    inputs = random_inputs(g, 3, seed=26)
+    ref = tflm_run_many([(mve_dw_dot_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_dw_dot_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_dot")
+    assert_bit_exact("mve depthwise dot (Cortex-M55)", got, ref)
 
 
 @pytest.mark.emulator

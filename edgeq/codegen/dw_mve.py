@@ -23,6 +23,14 @@ WORDS_PER_BLOCK = 50
 MAX_PADDED_WIDTH = 3072 // (3 * 8)
 
 
+def one_pass(a: dict) -> bool:
+    """Whether every channel block fits the kernel's ring at once (one pass over the rows): then a
+    layer run in place can be one call (in_place 1 / 2, see edgeq_mve_depthwise3_packed_s8)
+    instead of a call per band (about 1.1 K instructions of set-up each on KWS's one-row bands)."""
+    blocks = -(-a["out_c"] // 8)
+    return blocks <= 3072 // (3 * 8 * ((a["out_w"] - 1) * a["stride_w"] + 3))
+
+
 def applies(a: dict) -> bool:
     """Whether a lowered DEPTHWISE_CONV_2D (``_conv_common`` values + ch_mult) takes the prepared
     blocks: int8 activations and int8 (not 4-bit) weights, 3x3, dilation 1, depth multiplier 1,
@@ -86,4 +94,4 @@ def add_blocks(lw, op, a: dict) -> dict | None:
     lw.data.append(DataArray(sym, "int32_t", words, f"{w.name}: 3x3 depthwise blocks of 8 channels for Helium "
                              "(edgeq/codegen/dw_mve.py: taps, folded bias, requantization vectors)",
                              replaces=replaced))
-    return {"blocks": sym, "simple": int(all(int(x) < 0 for x in shifts))}
+    return {"blocks": sym, "simple": int(all(int(x) < 0 for x in shifts)), "one_pass": one_pass(a)}

@@ -590,6 +590,65 @@ EDGEQ_MVE_INLINE int32x4_t vmlaq_n_s32(int32x4_t a, int32x4_t b, int32_t c)
     return a;
 }
 
+/* (edgeq_mve_depthwise_rows.c's dot route) sixteen byte offsets; VLDRB.U8; the byte gather
+ * VLDRB.S8 [base, offsets] (zeroing, the inactive lanes not read); the byte scatter VSTRB.32
+ * [base, offsets] of each lane's low byte (predicated: the active lanes only) */
+typedef struct { uint8_t v[16]; } uint8x16_t;
+EDGEQ_MVE_INLINE uint8x16_t vldrbq_u8(const uint8_t *p)
+{
+    uint8x16_t r;
+    memcpy(r.v, p, 16);
+    return r;
+}
+EDGEQ_MVE_INLINE int8x16_t vldrbq_gather_offset_z_s8(const int8_t *base, uint8x16_t off, mve_pred16_t pred)
+{
+    int8x16_t r;
+    int i;
+    for (i = 0; i < 16; i++)
+    {
+        r.v[i] = EDGEQ_EMU_ACTIVE(pred, i, 1) ? base[off.v[i]] : 0;
+    }
+    return r;
+}
+EDGEQ_MVE_INLINE void vstrbq_scatter_offset_p_s32(int8_t *base, uint32x4_t off, int32x4_t x, mve_pred16_t pred)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+    {
+        if (EDGEQ_EMU_ACTIVE(pred, i, 4))
+        {
+            base[off.v[i]] = (int8_t)x.v[i];
+        }
+    }
+}
+EDGEQ_MVE_INLINE void vstrbq_scatter_offset_s32(int8_t *base, uint32x4_t off, int32x4_t x)
+{
+    vstrbq_scatter_offset_p_s32(base, off, x, 0xFFFFu);
+}
+/* eight 16-bit offsets (VLDRH.U16); the byte scatter VSTRB.16 [base, offsets] of each 16-bit
+ * lane's low byte (predicated: the active lanes only) */
+typedef struct { uint16_t v[8]; } uint16x8_t;
+EDGEQ_MVE_INLINE uint16x8_t vldrhq_u16(const uint16_t *p)
+{
+    uint16x8_t r;
+    memcpy(r.v, p, 16);
+    return r;
+}
+EDGEQ_MVE_INLINE void vstrbq_scatter_offset_p_s16(int8_t *base, uint16x8_t off, int16x8_t x, mve_pred16_t pred)
+{
+    int i;
+    for (i = 0; i < 8; i++)
+    {
+        if (EDGEQ_EMU_ACTIVE(pred, i, 2))
+        {
+            base[off.v[i]] = (int8_t)x.v[i];
+        }
+    }
+}
+EDGEQ_MVE_INLINE void vstrbq_scatter_offset_s16(int8_t *base, uint16x8_t off, int16x8_t x)
+{
+    vstrbq_scatter_offset_p_s16(base, off, x, 0xFFFFu);
+}
 #endif /* EDGEQ_EMULATE_MVE */
 
 /* ------------------------------------------------------------------ shared helpers */

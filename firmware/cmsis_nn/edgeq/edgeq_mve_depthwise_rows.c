@@ -47,19 +47,24 @@ static int32_t edgeq_mve_dw3_blocks(int32_t wp)
     return EDGEQ_MVE_DW3_BUF / (EDGEQ_MVE_DW3_W + EDGEQ_MVE_DW3_P + 3 * 8 * wp);
 }
 
-/* The sums of eight channels' nine taps (x: the row pointers r0..r2 at the window's first
- * column, w: the block's packed weights) as even / odd int32 lanes. Target: one asm block (see
- * edgeq_mve_depthwise.c's edgeq_mve_dw_win3 for why); the widening VLDRB with an immediate offset takes r0-r7 only ("l"). */
+/* The sums of eight channels' nine taps (x: the row pointers *r0..*r2 at the window's first
+ * column, w: the block's packed weights) as even / odd int32 lanes; each row pointer ends one
+ * column (8 bytes) on (the first load of a row post-increments it: the next window of a stride-1
+ * row needs no address arithmetic). Target: one asm block (see edgeq_mve_depthwise.c's
+ * edgeq_mve_dw_win3 for why); the widening VLDRB with an immediate offset takes r0-r7 only ("l"). */
 #define EDGEQ_MVE_DW3_TAP(r, xo, wo, first)                                                            \
     "vldrb.s16 %q[x], [%[" r "], #" xo "]\n\t"                                                           \
     "vldrb.s16 %q[wv], [%[w], #" wo "]\n\t" first
+#define EDGEQ_MVE_DW3_TAP_NEXT(r, wo, first)                                                           \
+    "vldrb.s16 %q[x], [%[" r "]], #8\n\t"                                                               \
+    "vldrb.s16 %q[wv], [%[w], #" wo "]\n\t" first
 
-static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int8_t *r0, const int8_t *r1,
-                                                                       const int8_t *r2, const int8_t *w,
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int8_t **r0p, const int8_t **r1p,
+                                                                       const int8_t **r2p, const int8_t *w,
                                                                        int32x4_t *acc_e, int32x4_t *acc_o)
 {
 #if defined(EDGEQ_EMULATE_MVE)
-    const int8_t *rows[3] = {r0, r1, r2};
+    const int8_t *rows[3] = {*r0p, *r1p, *r2p};
     int32x4_t ae = vdupq_n_s32(0), ao = vdupq_n_s32(0);
     int32_t t;
     for (t = 0; t < 9; t++)
@@ -71,23 +76,31 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int
     }
     *acc_e = ae;
     *acc_o = ao;
+    *r0p += 8;
+    *r1p += 8;
+    *r2p += 8;
 #else
     int32x4_t ae, ao, t;
     int16x8_t x, wv;
-    __asm__(EDGEQ_MVE_DW3_TAP("r0", "0", "0", "vmullb.s16 %q[ae], %q[x], %q[wv]\n\tvmullt.s16 %q[ao], %q[x], %q[wv]\n\t")
-            EDGEQ_MVE_DW3_TAP("r0", "8", "8", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r0", "16", "16", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r1", "0", "24", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r1", "8", "32", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r1", "16", "40", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r2", "0", "48", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r2", "8", "56", EDGEQ_MVE_DW3_ACC)
-            EDGEQ_MVE_DW3_TAP("r2", "16", "64", EDGEQ_MVE_DW3_ACC)
-            : [ae] "=&w"(ae), [ao] "=&w"(ao), [t] "=&w"(t), [x] "=&w"(x), [wv] "=&w"(wv)
-            : [r0] "l"(r0), [r1] "l"(r1), [r2] "l"(r2), [w] "l"(w)
+    const int8_t *r0 = *r0p, *r1 = *r1p, *r2 = *r2p;
+    __asm__(EDGEQ_MVE_DW3_TAP_NEXT("r0", "0", "vmullb.s16 %q[ae], %q[x], %q[wv]\n\tvmullt.s16 %q[ao], %q[x], %q[wv]\n\t")
+            EDGEQ_MVE_DW3_TAP("r0", "0", "8", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r0", "8", "16", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP_NEXT("r1", "24", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r1", "0", "32", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r1", "8", "40", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP_NEXT("r2", "48", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r2", "0", "56", EDGEQ_MVE_DW3_ACC)
+            EDGEQ_MVE_DW3_TAP("r2", "8", "64", EDGEQ_MVE_DW3_ACC)
+            : [ae] "=&w"(ae), [ao] "=&w"(ao), [t] "=&w"(t), [x] "=&w"(x), [wv] "=&w"(wv), [r0] "+&l"(r0),
+              [r1] "+&l"(r1), [r2] "+&l"(r2)
+            : [w] "l"(w)
             : "memory");
     *acc_e = ae;
     *acc_o = ao;
+    *r0p = r0;
+    *r1p = r1;
+    *r2p = r2;
 #endif
 }
 
@@ -168,42 +181,89 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
                                                                     int32_t out_off, int32_t lo, int32_t hi,
                                                                     int simple, int int8_range)
 {
-    const int32_t px_step = 8 * s_w;
+    /* the window advanced the row pointers by one column already (none left for stride 1) */
+    const int32_t px_step = 8 * s_w - 8;
     int32_t i;
+    /* the simple requantization's multipliers stay in registers across the pixels (the window
+     * takes five Q registers, these two and one temporary the other three) */
+    const int32x4_t me = vldrwq_s32(prm + 8), mo = vldrwq_s32(prm + 12);
     for (i = 0; i < n_px; i++)
     {
         int32x4_t ae, ao;
         EDGEQ_MVE_DW3_OPAQUE(prm);
-        edgeq_mve_dw3_window(r0, r1, r2, w, &ae, &ao);
-        ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, simple);
-        ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, simple);
+        edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
+        if (simple)
+        {
+            ae = edgeq_mve_requantize_right(vaddq_s32(ae, vldrwq_s32(prm)), me, vldrwq_s32(prm + 24));
+            ao = edgeq_mve_requantize_right(vaddq_s32(ao, vldrwq_s32(prm + 4)), mo, vldrwq_s32(prm + 28));
+        }
+        else
+        {
+            ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, 0);
+            ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, 0);
+        }
         edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
-        r0 += px_step;
+        r0 += px_step; /* (constant 0 in the stride-1 variants: no instruction) */
         r1 += px_step;
         r2 += px_step;
         out += out_step;
     }
 }
 
-/* The same for the four requantization variants (constant flags: one specialised loop each). */
-static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
-                              const int32_t *prm, int8_t *out, int32_t n_px, int32_t s_w, int32_t out_step,
-                              int32_t n, int32_t out_off, int32_t lo, int32_t hi, int32_t simple,
-                              int32_t int8_range)
+/* Blocks [0, nblk) of one output row: block b's rows at r0..r2 + b * row_step, its weights at
+ * w + b * w_stride, its parameters at prm + b * p_stride, its outputs 8 channels on. */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_run_blocks(
+    const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w, const int32_t *prm, int8_t *out,
+    int32_t nblk, int32_t row_step, int32_t w_stride, int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step,
+    int32_t n, int32_t out_off, int32_t lo, int32_t hi, int simple, int int8_range)
 {
-    if (n == 8 && simple && int8_range)
+    int32_t b;
+    for (b = 0; b < nblk; b++)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, 8, out_off, lo, hi, 1, 1);
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, simple, int8_range);
+        r0 += row_step;
+        r1 += row_step;
+        r2 += row_step;
+        w += w_stride;
+        prm += p_stride;
+        out += 8;
+    }
+}
+
+/* The same for the requantization variants and stride 1 (constant flags: one specialised loop each), all
+ * the blocks of a row in one call (a call per block cost about 30 instructions of argument
+ * passing and register saving: KWS's rows of 5 pixels x 8 blocks paid it 200 times a layer). */
+static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
+                              const int32_t *prm, int8_t *out, int32_t nblk, int32_t row_step, int32_t w_stride,
+                              int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step, int32_t n,
+                              int32_t out_off, int32_t lo, int32_t hi, int32_t simple, int32_t int8_range)
+{
+    if (n == 8 && simple && int8_range && s_w == 1)
+    {
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
+                                 out_off, lo, hi, 1, 1);
+    }
+    else if (n == 8 && simple && int8_range)
+    {
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
+                                 out_off, lo, hi, 1, 1);
+    }
+    else if (n == 8 && simple && s_w == 1)
+    {
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
+                                 out_off, lo, hi, 1, 0);
     }
     else if (n == 8 && simple)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, 8, out_off, lo, hi, 1, 0);
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
+                                 out_off, lo, hi, 1, 0);
     }
     else
     {
         /* shifts of either sign, and the last block of a channel count that is not a multiple of 8
          * (predicated store) */
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, 0, 0);
+        edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, n,
+                                 out_off, lo, hi, 0, 0);
     }
 }
 
@@ -285,10 +345,10 @@ static void edgeq_mve_dw3_fill_row(int8_t *dst, const int8_t *in_b, int32_t y, i
  * w + b * w_stride the packed weights ([tap][8]) and prm + b * p_stride the parameters (32 int32,
  * the layout above) of block b0 + b.
  */
-static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
+static __attribute__((noinline, noclone)) void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
                                 const int8_t *input_data, const cmsis_nn_dims *output_dims, int8_t *output_data,
                                 int32_t b0, int32_t nb, const int8_t *w, int32_t w_stride, const int32_t *prm,
-                                int32_t p_stride, int8_t *ring, int32_t simple)
+                                int32_t p_stride, int8_t *ring, int32_t simple, int32_t bottom_up)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
@@ -299,7 +359,7 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
     const int32_t int8_range = lo == -128 && hi == 127;
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32_t slot = nb * wp * 8;
-    int32_t b, bt, oy;
+    int32_t bt, i;
     for (bt = 0; bt < input_dims->n; bt++)
     {
         const int8_t *in_b = input_data + bt * in_h * in_w * ch;
@@ -326,8 +386,11 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
                 }
             }
         }
-        for (oy = 0; oy < out_h; oy++)
+        /* bottom_up: the last output row first (a whole in-place layer whose output lies above its
+         * input; see edgeq_mve_depthwise3_packed_s8) */
+        for (i = 0; i < out_h; i++)
         {
+            const int32_t oy = bottom_up ? out_h - 1 - i : i;
             const int32_t y0 = oy * s_h - pad_h;
             int8_t *rows[3];
             int32_t ky;
@@ -343,13 +406,21 @@ static void edgeq_mve_dw3_chunk(const cmsis_nn_dw_conv_params *dw, const cmsis_n
                 }
                 rows[ky] = ring + s * slot;
             }
-            for (b = 0; b < nb; b++)
             {
-                const int32_t c0 = (b0 + b) * 8, n = ch - c0 < 8 ? ch - c0 : 8;
-                const int32_t o = b * wp * 8;
-                edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + b * w_stride,
-                                  prm + b * p_stride, output_data + ((bt * out_h + oy) * out_w) * ch + c0, out_w,
-                                  s_w, ch, n, out_off, lo, hi, simple, int8_range);
+                int8_t *out_row = output_data + ((bt * out_h + oy) * out_w) * ch + b0 * 8;
+                /* the whole blocks in one call, then a last block of fewer than 8 channels */
+                const int32_t full = ch - b0 * 8 >= nb * 8 ? nb : nb - 1, o = full * wp * 8;
+                if (full > 0)
+                {
+                    edgeq_mve_dw3_row(rows[0], rows[1], rows[2], w, prm, out_row, full, wp * 8, w_stride, p_stride,
+                                      out_w, s_w, ch, 8, out_off, lo, hi, simple, int8_range);
+                }
+                if (full < nb)
+                {
+                    edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + full * w_stride,
+                                      prm + full * p_stride, out_row + full * 8, 1, 0, 0, 0, out_w, s_w, ch,
+                                      ch - (b0 + full) * 8, out_off, lo, hi, simple, int8_range);
+                }
             }
         }
     }
@@ -461,9 +532,202 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
             vstrwq_s32(prm + 28, vminq_s32(so, zero));
         }
         edgeq_mve_dw3_chunk(dw, input_dims, input_data, output_dims, output_data, b0, nb, wbuf, EDGEQ_MVE_DW3_W,
-                            pbuf, 32, ring, simple);
+                            pbuf, 32, ring, simple, 0);
     }
     return ARM_CMSIS_NN_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ 3x3 by dot products */
+
+/*
+ * Rows of 16+ output pixels, stride 1 or 2, every shift negative (VWW's 48- and 24-wide maps): one VMLADAV.S8
+ * per output, the nine taps of a channel's window as one 16-byte load. The ring holds per channel
+ * the padded columns with the three rows interleaved ([channel][column][slot], slot = row mod 3,
+ * dot_stride bytes per channel: the 16-byte load of the last window stays inside), so a window is
+ * 9 consecutive bytes (the load's 7 more bytes meet zero weights). The channel's weights are
+ * gathered from the prepared block into the same lane order (lane 3 kx + slot) for the row's slot
+ * rotation; four outputs of a channel are requantized as one vector with the channel's scalar
+ * parameters and scattered (VSTRB.32, ch bytes apart). Input rows enter the ring once each, in
+ * the same order as the block kernel (in place: rows top or bottom first), with the zero point
+ * in the padding, so the input offset folded into the correction holds there too.
+ */
+/* narrower rows measured slower than the block kernel on the virtual M55 (VWW's 12-wide stride-2
+ * layer: the per-channel set-up of each row outweighs three groups of four outputs) */
+#define EDGEQ_MVE_DW3D_MIN_W 16
+
+static int32_t edgeq_mve_dw3d_stride(int32_t wp)
+{
+    return (3 * wp + 16 + 3) & ~3;
+}
+
+static int32_t edgeq_mve_dw3d_ok(int32_t ch, int32_t wp, int32_t out_w, int32_t s_w, int32_t simple)
+{
+    return simple && (s_w == 1 || s_w == 2) && out_w >= EDGEQ_MVE_DW3D_MIN_W &&
+           ch * edgeq_mve_dw3d_stride(wp) <= EDGEQ_MVE_DW3_BUF;
+}
+
+/* Input row y (or the zero point outside the input) into its slot of every channel: eight
+ * channels at a time down the row (one widening load and one 16-bit-offset byte scatter per
+ * pixel), the last 1-7 channels predicated. */
+static void edgeq_mve_dw3d_fill(int8_t *ring, int32_t S, const int8_t *in_b, int32_t y, int32_t in_h, int32_t in_w,
+                                int32_t ch, int32_t cols, int32_t pad_w, int8_t zp)
+{
+    const uint16_t o[8] = {0u, (uint16_t)S, (uint16_t)(2 * S), (uint16_t)(3 * S), (uint16_t)(4 * S), (uint16_t)(5 * S),
+                           (uint16_t)(6 * S), (uint16_t)(7 * S)};
+    const uint16x8_t off = vldrhq_u16(o);
+    const int32_t inside = y >= 0 && y < in_h, full = ch & ~7;
+    const int16x8_t z = vdupq_n_s16(zp);
+    int8_t *base = ring + 3 * pad_w + ((y % 3) + 3) % 3;
+    const int8_t *row = in_b + (inside ? y : 0) * in_w * ch;
+    int32_t x, c;
+    for (c = 0; c < full; c += 8)
+    {
+        const int8_t *src = row + c;
+        int8_t *d = base + c * S;
+        if (inside)
+        {
+            for (x = 0; x < cols; x++)
+            {
+                vstrbq_scatter_offset_s16(d, off, vldrbq_s16(src));
+                src += ch;
+                d += 3;
+            }
+        }
+        else
+        {
+            for (x = 0; x < cols; x++)
+            {
+                vstrbq_scatter_offset_s16(d, off, z);
+                d += 3;
+            }
+        }
+    }
+    if (full < ch)
+    {
+        const mve_pred16_t p = vctp16q((uint32_t)(ch - full));
+        const int8_t *src = row + full;
+        int8_t *d = base + full * S;
+        for (x = 0; x < cols; x++)
+        {
+            vstrbq_scatter_offset_p_s16(d, off, inside ? vldrbq_z_s16(src, p) : z, p);
+            src += ch;
+            d += 3;
+        }
+    }
+}
+
+/* Four outputs of one channel (acc: the raw sums) requantized and offset, in the low byte of
+ * each lane, saturated to [lo, hi]. */
+static inline __attribute__((always_inline)) int32x4_t edgeq_mve_dw3d_out(int32x4_t acc, int32_t corr, int32_t mult,
+                                                                         int32_t sh, int32_t out_off, int32x4_t lo,
+                                                                         int32x4_t hi)
+{
+    int32x4_t x = vqrdmulhq_n_s32(vaddq_n_s32(acc, corr), mult);
+    x = vrshlq_n_s32(vqaddq_s32(x, vshrq_n_s32(x, 31)), sh);
+    x = vaddq_n_s32(x, out_off); /* |x| <= 2^30 before (right shift >= 1): no wrap */
+    return vminq_s32(vmaxq_s32(x, lo), hi);
+}
+
+/* Output row out_row of every channel from the ring (rot: the slot of the window's first row). */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_t *ring, int32_t S, int32_t rot,
+                                                                    const int8_t *blocks, int8_t *out_row, int32_t ch,
+                                                                    int32_t out_w, int32_t s_w, int32_t out_off,
+                                                                    int32x4_t lo, int32x4_t hi)
+{
+    /* lane 3 kx + slot: the tap (ky = (slot - rot) mod 3, kx), [tap][8] in the block */
+    static const uint8_t tap_off[3][16] = {{0, 24, 48, 8, 32, 56, 16, 40, 64, 0, 0, 0, 0, 0, 0, 0},
+                                           {48, 0, 24, 56, 8, 32, 64, 16, 40, 0, 0, 0, 0, 0, 0, 0},
+                                           {24, 48, 0, 32, 56, 8, 40, 64, 16, 0, 0, 0, 0, 0, 0, 0}};
+    const uint8x16_t wo = vldrbq_u8(tap_off[rot]);
+    const mve_pred16_t p9 = vctp8q(9);
+    const uint32_t oo[4] = {0u, (uint32_t)ch, 2u * (uint32_t)ch, 3u * (uint32_t)ch};
+    const uint32x4_t off_out = vldrwq_u32(oo);
+    const int32_t step = 3 * s_w, groups = out_w >> 2, tail = out_w & 3;
+    int32_t c, g;
+    for (c = 0; c < ch; c++)
+    {
+        const int8_t *blk = blocks + (c >> 3) * EDGEQ_MVE_DW3_RECORD;
+        const int32_t *prm = (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W);
+        const int32_t j = c & 7, pos = (j & 1) * 4 + (j >> 1);
+        const int8x16_t wv = vldrbq_gather_offset_z_s8(blk + j, wo, p9);
+        const int32_t corr = prm[pos], mult = prm[8 + pos], sh = prm[24 + pos];
+        const int8_t *p = ring + c * S;
+        int8_t *o = out_row + c;
+        for (g = 0; g < groups; g++)
+        {
+            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv), a1 = vmladavq_s8(vldrbq_s8(p + step), wv);
+            const int32_t a2 = vmladavq_s8(vldrbq_s8(p + 2 * step), wv), a3 = vmladavq_s8(vldrbq_s8(p + 3 * step), wv);
+            const int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2), 3);
+            vstrbq_scatter_offset_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi));
+            p += 4 * step;
+            o += 4 * ch;
+        }
+        if (tail)
+        {
+            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv);
+            const int32_t a1 = tail > 1 ? vmladavq_s8(vldrbq_s8(p + step), wv) : 0;
+            const int32_t a2 = tail > 2 ? vmladavq_s8(vldrbq_s8(p + 2 * step), wv) : 0;
+            const int32x4_t acc = vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2);
+            vstrbq_scatter_offset_p_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi),
+                                        vctp32q((uint32_t)tail));
+        }
+    }
+}
+
+/* The whole call through the dot-product ring (edgeq_mve_dw3d_ok holds). */
+static __attribute__((noinline, noclone)) void edgeq_mve_dw3d(const cmsis_nn_dw_conv_params *dw,
+                                                              const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                              const cmsis_nn_dims *output_dims, int8_t *output_data,
+                                                              const int8_t *blocks, int32_t bottom_up, int8_t *ring)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    const int32_t s_h = dw->stride.h, s_w = dw->stride.w, pad_h = dw->padding.h, pad_w = dw->padding.w;
+    const int32_t wp = (out_w - 1) * s_w + 3, S = edgeq_mve_dw3d_stride(wp);
+    const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
+    const int8_t zp = (int8_t)(-dw->input_offset);
+    const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
+    int32_t bt, i, k;
+    for (bt = 0; bt < input_dims->n; bt++)
+    {
+        const int8_t *in_b = input_data + bt * in_h * in_w * ch;
+        int32_t tag[3] = {INT32_MIN, INT32_MIN, INT32_MIN};
+        const int8x16_t z = vdupq_n_s8(zp);
+        /* the padding (columns left and right, the slack) holds the zero point for good */
+        for (k = 0; k < ch * S; k += 16)
+        {
+            vstrbq_s8(ring + k, z);
+        }
+        for (i = 0; i < out_h; i++)
+        {
+            const int32_t oy = bottom_up ? out_h - 1 - i : i;
+            const int32_t y0 = oy * s_h - pad_h;
+            int32_t ky;
+            for (ky = 0; ky < 3; ky++)
+            {
+                const int32_t y = y0 + ky, sl = ((y % 3) + 3) % 3;
+                const int32_t key = (y < 0 || y >= in_h) ? -1 : y;
+                if (tag[sl] != key)
+                {
+                    edgeq_mve_dw3d_fill(ring, S, in_b, y, in_h, in_w, ch, cols, pad_w, zp);
+                    tag[sl] = key;
+                }
+            }
+            {
+                int8_t *out_row = output_data + ((bt * out_h + oy) * out_w) * ch;
+                const int32_t rot = ((y0 % 3) + 3) % 3;
+                /* constant strides: the window loads take immediate offsets */
+                if (s_w == 1)
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi);
+                }
+                else
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi);
+                }
+            }
+        }
+    }
 }
 
 /* 1 when edgeq_mve_depthwise3_packed_s8 takes a depthwise convolution of this geometry (every
@@ -478,24 +742,30 @@ int32_t edgeq_mve_depthwise3_packed_ok(const cmsis_nn_dw_conv_params *p, const c
 
 arm_cmsis_nn_status edgeq_mve_depthwise3_packed_s8(const cmsis_nn_dw_conv_params *dw, const cmsis_nn_dims *input_dims,
                                                    const int8_t *input_data, const cmsis_nn_dims *output_dims,
-                                                   int8_t *output_data, const int32_t *blocks, int32_t simple)
+                                                   int8_t *output_data, const int32_t *blocks, int32_t simple,
+                                                   int32_t in_place)
 {
     const int32_t wp = (output_dims->w - 1) * dw->stride.w + 3;
     const int32_t n_blocks = (input_dims->c + 7) >> 3, per_chunk = EDGEQ_MVE_DW3_BUF / (3 * 8 * wp);
     const int8_t *w = (const int8_t *)(const void *)blocks;
     int8_t ring[EDGEQ_MVE_DW3_BUF] __attribute__((aligned(16)));
     int32_t b0;
-    if (!edgeq_mve_depthwise3_packed_ok(dw, input_dims, output_dims))
+    if (!edgeq_mve_depthwise3_packed_ok(dw, input_dims, output_dims) || (in_place != 0 && n_blocks > per_chunk))
     {
         return ARM_CMSIS_NN_ARG_ERROR;
     }
+    if (edgeq_mve_dw3d_ok(input_dims->c, wp, output_dims->w, dw->stride.w, simple))
+    {
+        edgeq_mve_dw3d(dw, input_dims, input_data, output_dims, output_data, w, in_place == 2, ring);
+        return ARM_CMSIS_NN_SUCCESS;
+    }
     for (b0 = 0; b0 < n_blocks; b0 += per_chunk)
     {
-        const int32_t nb = n_blocks - b0 < per_chunk ? n_blocks - b0 : per_chunk;
         const int8_t *blk = w + b0 * EDGEQ_MVE_DW3_RECORD;
+        const int32_t nb = n_blocks - b0 < per_chunk ? n_blocks - b0 : per_chunk;
         edgeq_mve_dw3_chunk(dw, input_dims, input_data, output_dims, output_data, b0, nb, blk, EDGEQ_MVE_DW3_RECORD,
                             (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W), EDGEQ_MVE_DW3_RECORD / 4, ring,
-                            simple);
+                            simple, in_place == 2);
     }
     return ARM_CMSIS_NN_SUCCESS;
 }

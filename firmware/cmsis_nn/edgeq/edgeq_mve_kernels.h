@@ -86,7 +86,11 @@ arm_cmsis_nn_status edgeq_mve_depthwise3_rows_s8(const cmsis_nn_dw_conv_params *
 /* The 3x3 depthwise convolution on blocks prepared at generation time (edgeq/codegen/dw_mve.py): per
  * block of 8 channels, the 72 weight bytes ([tap][8]) then 32 int32 parameters (edgeq_mve_depthwise_rows.c's
  * layout: no per-call packing). simple: every shift negative. Generated code calls it where
- * EDGEQ_MVE_DW3_PACKED is defined; ARM_CMSIS_NN_ARG_ERROR outside edgeq_mve_depthwise3_packed_ok. */
+ * EDGEQ_MVE_DW3_PACKED is defined; ARM_CMSIS_NN_ARG_ERROR outside edgeq_mve_depthwise3_packed_ok.
+ * in_place: 0, or a whole layer in one call whose output overlaps its input as a forward (1) or
+ * backward (2) in-place band plan allows: every input row is copied into the ring before any
+ * output row that could overlap it is written, walking the rows top first (1) or bottom first
+ * (2); then every channel must fit one pass of the ring (else ARM_CMSIS_NN_ARG_ERROR). */
 #if !defined(EDGEQ_UPSTREAM_CMSIS_NN)
 #define EDGEQ_MVE_DW3_PACKED 1
 #endif
@@ -95,7 +99,7 @@ int32_t edgeq_mve_depthwise3_packed_ok(const cmsis_nn_dw_conv_params *p, const c
 arm_cmsis_nn_status edgeq_mve_depthwise3_packed_s8(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                    const cmsis_nn_dims *input_dims, const int8_t *input_data,
                                                    const cmsis_nn_dims *output_dims, int8_t *output_data,
-                                                   const int32_t *blocks, int32_t simple);
+                                                   const int32_t *blocks, int32_t simple, int32_t in_place);
 
 /* Elementwise int8 ADD (same shapes), the arguments of arm_elementwise_add_s8. Needs every shift
  * <= 0 and 0 <= left_shift <= 21 (what TFLM's Prepare produces); else returns
