@@ -336,27 +336,6 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
     int32_t *pa = acc;
     int32_t kk = k, n = groups;
     int8x16_t u0, u1, v0, v1, v2;
-    if (k == 64)
-    {
-        /* KWS's and VWW's 64-deep 1x1s: the four steps unrolled, the pointers stepped by immediates */
-        __asm__ volatile("1:\n\t"
-                         "add %[w1], %[w0], #64\n\t"
-                         "add %[w2], %[w0], #128\n\t"
-                         EDGEQ_MVE_2X3_STEP("vmladav") EDGEQ_MVE_2X3_STEP("vmladava")
-                         EDGEQ_MVE_2X3_STEP("vmladava") EDGEQ_MVE_2X3_STEP("vmladava")
-                         EDGEQ_MVE_2X3_STORE
-                         "sub %[xa], %[xa], #64\n\t"
-                         "sub %[xb], %[xb], #64\n\t"
-                         "mov %[w0], %[w2]\n\t"
-                         "ldr %[a0], %[n]\n\t"
-                         "subs %[a0], %[a0], #1\n\t"
-                         "str %[a0], %[n]\n\t"
-                         "bne 1b\n\t"
-                         : EDGEQ_MVE_2X3_OUTPUTS
-                         : [kk] "m"(kk)
-                         : "cc", "memory");
-        return;
-    }
     __asm__ volatile(
         "ldr lr, %[kk]\n\t"
         "1:\n\t"
@@ -382,6 +361,106 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
         : [kk] "m"(kk)
         : "lr", "cc", "memory");
 #endif
+}
+
+/* the depths edgeq_mve_dot2x4 takes: its second weight row is read 16 * k bytes on with an
+ * immediate offset (VLDRB: at most 127), and its step loop is unrolled at assembly time */
+#define EDGEQ_MVE_2X4_K(k) ((k) == 32 || (k) == 64 || (k) == 128)
+
+/* One 16-byte step of edgeq_mve_dot2x4: six loads (two input rows, four filter rows: rows c and
+ * c + 1 through wa, the second at the immediate offset k - 16 after wa stepped, rows c + 2 and
+ * c + 3 the same through wb), eight VMLADAV into r0-r6 (first row) and r8-r12, LR (second). */
+#define EDGEQ_MVE_2X4_STEP(op)                                                                              \
+    "vldrb.u8 %q[u0], [%[xa]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[v0], [%[wa]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[u1], [%[xb]], #16\n\t" op ".s8 r0, %q[u0], %q[v0]\n\t"                                      \
+    "vldrb.u8 %q[v1], [%[wa], #%c[koff]]\n\t" op ".s8 r8, %q[u1], %q[v0]\n\t"                                \
+    "vldrb.u8 %q[v0], [%[wb]], #16\n\t" op ".s8 r2, %q[u0], %q[v1]\n\t" op ".s8 r10, %q[u1], %q[v1]\n\t"    \
+    "vldrb.u8 %q[v1], [%[wb], #%c[koff]]\n\t" op ".s8 r4, %q[u0], %q[v0]\n\t" op ".s8 r12, %q[u1], %q[v0]\n\t" \
+    op ".s8 r6, %q[u0], %q[v1]\n\t" op ".s8 lr, %q[u1], %q[v1]\n\t"
+
+/*
+ * The dot products of `groups` (>= 1) four-channel groups -- channels 4g..4g+3 of the filter rows
+ * at w, depth k one of EDGEQ_MVE_2X4_K (a constant at every call) -- with two input rows x0, x1:
+ * acc[4g + j] (x0) and acc[EDGEQ_MVE_ACC_STRIDE + 4g + j] (x1). 2 x 4 blocking: 6 loads and 8
+ * VMLADAV per 16 bytes (14 instructions per 128 multiply-accumulates; edgeq_mve_dot2x3's loop
+ * takes 12 per 96), with the step loop unrolled (.rept: LR is the eighth accumulator, so no
+ * low-overhead loop), then 13 instructions a group (5 stores, the rows stepped back, the weight
+ * pointers on by 3k, the group count in memory). The accumulators and Q registers are named in
+ * the asm; the five pointers are bound to odd registers (r7 left to the compiler).
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_dot2x4(const int8_t *x0, const int8_t *x1,
+                                                                   const int8_t *w, const int32_t k, int32_t groups,
+                                                                   int32_t *acc)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t g, j, i;
+    for (g = 0; g < groups; g++)
+    {
+        for (j = 0; j < 4; j++)
+        {
+            const int8_t *wr = w + (4 * g + j) * k;
+            int32_t a = 0, b = 0;
+            for (i = 0; i < k; i += 16)
+            {
+                const int8x16_t wv = vldrbq_s8(wr + i);
+                a = vmladavaq_s8(a, vldrbq_s8(x0 + i), wv);
+                b = vmladavaq_s8(b, vldrbq_s8(x1 + i), wv);
+            }
+            acc[4 * g + j] = a;
+            acc[EDGEQ_MVE_ACC_STRIDE + 4 * g + j] = b;
+        }
+    }
+#else
+    register const int8_t *xa __asm__("r1") = x0;
+    register const int8_t *xb __asm__("r3") = x1;
+    register const int8_t *wa __asm__("r5") = w;
+    register const int8_t *wb __asm__("r9") = w + 2 * k;
+    register int32_t *pa __asm__("r11") = acc;
+    int32_t n = groups;
+    int8x16_t u0, u1, v0, v1;
+    __asm__ volatile("1:\n\t"
+                     EDGEQ_MVE_2X4_STEP("vmladav")
+                     ".rept %c[steps]\n\t"
+                     EDGEQ_MVE_2X4_STEP("vmladava")
+                     ".endr\n\t"
+                     "str r8, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                     "str r10, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 4) "]\n\t"
+                     "str r12, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 8) "]\n\t"
+                     "str lr, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 12) "]\n\t"
+                     "stmia %[pa]!, {r0, r2, r4, r6}\n\t"
+                     "sub %[xa], %[xa], #%c[k]\n\t"
+                     "sub %[xb], %[xb], #%c[k]\n\t"
+                     "add %[wa], %[wa], #%c[k3]\n\t"
+                     "add %[wb], %[wb], #%c[k3]\n\t"
+                     "ldr r0, %[n]\n\t"
+                     "subs r0, r0, #1\n\t"
+                     "str r0, %[n]\n\t"
+                     "bne 1b\n\t"
+                     : [xa] "+r"(xa), [xb] "+r"(xb), [wa] "+r"(wa), [wb] "+r"(wb), [pa] "+r"(pa), [n] "+m"(n),
+                       [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0), [v1] "=&w"(v1)
+                     : [koff] "i"(k - 16), [k] "i"(k), [k3] "i"(3 * k), [steps] "i"(k / 16 - 1)
+                     : "r0", "r2", "r4", "r6", "r8", "r10", "r12", "lr", "cc", "memory");
+#endif
+}
+
+/* edgeq_mve_dot2x4 for k in EDGEQ_MVE_2X4_K, each depth a constant of its own asm (the offsets and
+ * the unrolled step count); out of line: one copy for the convolution and fully connected callers. */
+static __attribute__((noinline)) void edgeq_mve_dot2x4_any(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                                                          int32_t k, int32_t groups, int32_t *acc)
+{
+    if (k == 32)
+    {
+        edgeq_mve_dot2x4(x0, x1, w, 32, groups, acc);
+    }
+    else if (k == 64)
+    {
+        edgeq_mve_dot2x4(x0, x1, w, 64, groups, acc);
+    }
+    else
+    {
+        edgeq_mve_dot2x4(x0, x1, w, 128, groups, acc);
+    }
 }
 
 /*
@@ -562,7 +641,13 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
     {
         x1 = x0;
     }
-    if ((k & 15) == 0 && k >= 32 && c1 - c0 >= 3)
+    if (EDGEQ_MVE_2X4_K(k) && c1 - c0 >= 4)
+    {
+        const int32_t groups = (c1 - c0) >> 2;
+        edgeq_mve_dot2x4_any(x0, x1, filter + c0 * k, k, groups, acc);
+        c = c0 + 4 * groups;
+    }
+    else if ((k & 15) == 0 && k >= 32 && c1 - c0 >= 3)
     {
         const int32_t groups = (c1 - c0) / 3;
         edgeq_mve_dot2x3(x0, x1, filter + c0 * k, k, groups, acc);
