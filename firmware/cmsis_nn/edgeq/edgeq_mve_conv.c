@@ -371,9 +371,9 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
  * c + 1 through wa, the second at the immediate offset k - 16 after wa stepped, rows c + 2 and
  * c + 3 the same through wb), eight VMLADAV into r0-r6 (first row) and r8-r12, LR (second). */
 #define EDGEQ_MVE_2X4_STEP(op)                                                                              \
-    "vldrb.u8 %q[u0], [%[xa]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[u0], [%[xa], #edgeq_mve_2x4_at]\n\t"                                                        \
     "vldrb.u8 %q[v0], [%[wa]], #16\n\t"                                                                      \
-    "vldrb.u8 %q[u1], [%[xb]], #16\n\t" op ".s8 r0, %q[u0], %q[v0]\n\t"                                      \
+    "vldrb.u8 %q[u1], [%[xb], #edgeq_mve_2x4_at]\n\t" op ".s8 r0, %q[u0], %q[v0]\n\t"                        \
     "vldrb.u8 %q[v1], [%[wa], #%c[koff]]\n\t" op ".s8 r8, %q[u1], %q[v0]\n\t"                                \
     "vldrb.u8 %q[v0], [%[wb]], #16\n\t" op ".s8 r2, %q[u0], %q[v1]\n\t" op ".s8 r10, %q[u1], %q[v1]\n\t"    \
     "vldrb.u8 %q[v1], [%[wb], #%c[koff]]\n\t" op ".s8 r4, %q[u0], %q[v0]\n\t" op ".s8 r12, %q[u1], %q[v0]\n\t" \
@@ -385,9 +385,10 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
  * acc[4g + j] (x0) and acc[EDGEQ_MVE_ACC_STRIDE + 4g + j] (x1). 2 x 4 blocking: 6 loads and 8
  * VMLADAV per 16 bytes (14 instructions per 128 multiply-accumulates; edgeq_mve_dot2x3's loop
  * takes 12 per 96), with the step loop unrolled (.rept: LR is the eighth accumulator, so no
- * low-overhead loop), then 13 instructions a group (5 stores, the rows stepped back, the weight
- * pointers on by 3k, the group count in memory). The accumulators and Q registers are named in
- * the asm; the five pointers are bound to odd registers (r7 left to the compiler).
+ * low-overhead loop; the input rows read at immediate offsets, so they need no stepping back),
+ * then 10 instructions a group (5 stores, the weight pointers on by 3k, the end test against
+ * the last group's end in memory). The accumulators and Q registers are named in the asm; the
+ * five pointers are bound to odd registers (r7 left to the compiler).
  */
 static inline __attribute__((always_inline)) void edgeq_mve_dot2x4(const int8_t *x0, const int8_t *x1,
                                                                    const int8_t *w, const int32_t k, int32_t groups,
@@ -417,11 +418,13 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x4(const int8_t 
     register const int8_t *wa __asm__("r5") = w;
     register const int8_t *wb __asm__("r9") = w + 2 * k;
     register int32_t *pa __asm__("r11") = acc;
-    int32_t n = groups;
+    const int8_t *const w_end = w + groups * 4 * k;
     int8x16_t u0, u1, v0, v1;
     __asm__ volatile("1:\n\t"
+                     ".set edgeq_mve_2x4_at, 0\n\t"
                      EDGEQ_MVE_2X4_STEP("vmladav")
                      ".rept %c[steps]\n\t"
+                     ".set edgeq_mve_2x4_at, edgeq_mve_2x4_at + 16\n\t"
                      EDGEQ_MVE_2X4_STEP("vmladava")
                      ".endr\n\t"
                      "str r8, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
@@ -429,17 +432,15 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x4(const int8_t 
                      "str r12, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 8) "]\n\t"
                      "str lr, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 12) "]\n\t"
                      "stmia %[pa]!, {r0, r2, r4, r6}\n\t"
-                     "sub %[xa], %[xa], #%c[k]\n\t"
-                     "sub %[xb], %[xb], #%c[k]\n\t"
                      "add %[wa], %[wa], #%c[k3]\n\t"
                      "add %[wb], %[wb], #%c[k3]\n\t"
-                     "ldr r0, %[n]\n\t"
-                     "subs r0, r0, #1\n\t"
-                     "str r0, %[n]\n\t"
+                     "ldr r0, %[w_end]\n\t"
+                     "cmp %[wa], r0\n\t"
                      "bne 1b\n\t"
-                     : [xa] "+r"(xa), [xb] "+r"(xb), [wa] "+r"(wa), [wb] "+r"(wb), [pa] "+r"(pa), [n] "+m"(n),
-                       [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0), [v1] "=&w"(v1)
-                     : [koff] "i"(k - 16), [k] "i"(k), [k3] "i"(3 * k), [steps] "i"(k / 16 - 1)
+                     : [wa] "+r"(wa), [wb] "+r"(wb), [pa] "+r"(pa), [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0),
+                       [v1] "=&w"(v1)
+                     : [xa] "r"(xa), [xb] "r"(xb), [w_end] "m"(w_end), [koff] "i"(k - 16), [k3] "i"(3 * k),
+                       [steps] "i"(k / 16 - 1)
                      : "r0", "r2", "r4", "r6", "r8", "r10", "r12", "lr", "cc", "memory");
 #endif
 }
