@@ -800,23 +800,37 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot4(int8x16_t x0, i
     {
         int32_t r0, r1, r2, r3;
         int8x16_t wv;
-        __asm__ volatile("dls lr, %[n]\n\t"
-                         "1:\n\t"
-                         "vldrb.u8 %q[wv], [%[w]]\n\t"
-                         "add %[w], %[w], %[k]\n\t"
-                         "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"
-                         "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"
-                         "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"
-                         "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"
-                         "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
-                         "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
-                         "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
-                         "str %[r0], [%[pa]], #4\n\t"
-                         "le lr, 1b\n\t"
-                         : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),
-                           [w] "+r"(w), [pa] "+r"(pa)
-                         : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)
-                         : "lr", "memory");
+        /* the weight load and the step to the next filter row: one post-indexed load when k is
+         * a constant that fits its immediate (vww's depths 8 and 16), else a load and an add */
+#define EDGEQ_MVE_DOT4_LOOP(load)                                                                            \
+    __asm__ volatile("dls lr, %[n]\n\t"                                                                       \
+                     "1:\n\t" load "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"                                      \
+                     "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"                                                     \
+                     "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"                                                     \
+                     "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"                                                     \
+                     "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
+                     "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
+                     "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                   \
+                     "str %[r0], [%[pa]], #4\n\t"                                                              \
+                     "le lr, 1b\n\t"                                                                           \
+                     : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),     \
+                       [w] "+r"(w), [pa] "+r"(pa)                                                              \
+                     : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)  \
+                     : "lr", "memory")
+        if (k == 8)
+        {
+            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #8\n\t");
+        }
+        else if (k == 16)
+        {
+            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #16\n\t");
+        }
+        else
+        {
+            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]]\n\t"
+                                "add %[w], %[w], %[k]\n\t");
+        }
+#undef EDGEQ_MVE_DOT4_LOOP
         c = c_end;
     }
 #endif
