@@ -8,8 +8,9 @@
  * Blocking: 2 input rows x 3 filter rows = 6 accumulators. VMLADAVA needs an even-numbered
  * accumulator register; with LR kept for the low-overhead loop (DLS/LE) seven even registers
  * remain, so six accumulators and five pointers fit without spilling (12 instructions per 96
- * multiply-accumulates). Fully connected with one batch has a single input row: 1 x 3 with the
- * weight sums taken in the same pass (VADDVA).
+ * multiply-accumulates). Depths 32, 64 and 128 take 2 rows x 4 filter rows instead (LR the
+ * eighth accumulator, the steps unrolled: 14 per 128, edgeq_mve_dot2x4). Fully connected with
+ * one batch has a single input row: 1 x 3 with the weight sums taken in the same pass (VADDVA).
  *
  * Input offset: sum((x + off) * w) = sum(x * w) + off * sum(w) (modulo 2^32, like TFLM's int32
  * accumulator, so bit-exact for all int8 data). The per-channel constant bias + off * sum(w)
@@ -363,7 +364,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
 #endif
 }
 
-/* the depths edgeq_mve_dot2x4 takes: its second weight row is read 16 * k bytes on with an
+/* the depths edgeq_mve_dot2x4 takes: its second weight row is read k - 16 bytes on with an
  * immediate offset (VLDRB: at most 127), and its step loop is unrolled at assembly time */
 #define EDGEQ_MVE_2X4_K(k) ((k) == 32 || (k) == 64 || (k) == 128)
 
