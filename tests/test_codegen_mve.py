@@ -221,8 +221,12 @@ def mve_dw_dot_tflite(request) -> bytes:
 
 
 def mve_matrix_blocks():
-    """Shapes of the asm 2-row x 3-channel group loop (depths that are multiples of 16, at least 32:
-    1x1 of depth 64, 80 and 128 with 131 channels (past the 128-channel chunk, whose last 3 are one
+    """Shapes of the asm 2-row x 4-channel group loop (depths 32, 64 and 128: fully connected of
+    depth 32 with 7 units (a 3-unit tail), 1x1 of depth 128 with 9 channels (a 1-channel tail);
+    the 1x1 pixel-pair loop over it: depth 128 with 12 channels (ReLU), depth 64 with 128 (the
+    first chunk of 131) and 8 on an odd pixel count (9x7); the one-row loop: depth 80 with 6
+    channels on 9x7, its last pixel alone) and the 2-row x 3-channel one (other
+    depths that are multiples of 16, at least 32: 1x1 of depth 64, 80 and 128 with 131 channels (past the 128-channel chunk, whose last 3 are one
     group), 2 (no whole group), 4, 5 and 7 (a 1- or 2-channel tail), a strided 1x1, a 3x3 im2col
     convolution of depth 144, fully connected layers of 36 batches of depth 32 and 24 of depth
     48) and of the row-vector first-layer route (kernel rows of at most 16 bytes, 1-3 of them: 3x3 on 3 channels with stride 2 and same padding, 2x3 valid, 1x5 with
@@ -240,6 +244,7 @@ def mve_matrix_blocks():
     wide = L.Rescaling(40.0)(L.Conv2D(64, 1)(x))
     tiny = L.Rescaling(0.01)(d64)
     four = L.Conv2D(4, 1)(x)
+    d32 = L.Conv2D(32, 1)(x)
     outs = [
         L.Conv2D(131, 1)(d64),
         L.Conv2D(2, 1)(d64),
@@ -256,6 +261,13 @@ def mve_matrix_blocks():
         L.Conv2D(6, (1, 5), strides=(1, 2), padding="same")(x),
         L.Conv2D(4, (3, 4), padding="same")(four),
         L.Conv2D(12, 3, strides=(2, 1), padding="valid")(x),
+        # one output for the last six (the host runner takes at most 16); the last two on 63
+        # pixels (the pixel-pair loops' odd last pixel)
+        L.Concatenate()([L.Flatten()(L.Concatenate()([
+            L.Conv2D(11, 1, activation="relu6")(d32), L.Conv2D(9, 1)(d128), L.Conv2D(4, 1)(d32),
+            L.Conv2D(12, 1, activation="relu")(d128)])),
+            L.Flatten()(L.Conv2D(8, 1)(L.Cropping2D(((0, 0), (0, 1)))(d64))),
+            L.Flatten()(L.Conv2D(6, 1)(L.Cropping2D(((0, 0), (0, 1)))(d80)))]),
     ]
     return keras.Model(x, outs), _u(-1, 2, (1, 9, 8, 3)), "int8"
 

@@ -8,8 +8,9 @@
  * Blocking: 2 input rows x 3 filter rows = 6 accumulators. VMLADAVA needs an even-numbered
  * accumulator register; with LR kept for the low-overhead loop (DLS/LE) seven even registers
  * remain, so six accumulators and five pointers fit without spilling (12 instructions per 96
- * multiply-accumulates). Fully connected with one batch has a single input row: 1 x 3 with the
- * weight sums taken in the same pass (VADDVA).
+ * multiply-accumulates). Depths 32, 64 and 128 take 2 rows x 4 filter rows instead (LR the
+ * eighth accumulator, the steps unrolled: 14 per 128, edgeq_mve_dot2x4). Fully connected with
+ * one batch has a single input row: 1 x 3 with the weight sums taken in the same pass (VADDVA).
  *
  * Input offset: sum((x + off) * w) = sum(x * w) + off * sum(w) (modulo 2^32, like TFLM's int32
  * accumulator, so bit-exact for all int8 data). The per-channel constant bias + off * sum(w)
@@ -336,27 +337,6 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
     int32_t *pa = acc;
     int32_t kk = k, n = groups;
     int8x16_t u0, u1, v0, v1, v2;
-    if (k == 64)
-    {
-        /* KWS's and VWW's 64-deep 1x1s: the four steps unrolled, the pointers stepped by immediates */
-        __asm__ volatile("1:\n\t"
-                         "add %[w1], %[w0], #64\n\t"
-                         "add %[w2], %[w0], #128\n\t"
-                         EDGEQ_MVE_2X3_STEP("vmladav") EDGEQ_MVE_2X3_STEP("vmladava")
-                         EDGEQ_MVE_2X3_STEP("vmladava") EDGEQ_MVE_2X3_STEP("vmladava")
-                         EDGEQ_MVE_2X3_STORE
-                         "sub %[xa], %[xa], #64\n\t"
-                         "sub %[xb], %[xb], #64\n\t"
-                         "mov %[w0], %[w2]\n\t"
-                         "ldr %[a0], %[n]\n\t"
-                         "subs %[a0], %[a0], #1\n\t"
-                         "str %[a0], %[n]\n\t"
-                         "bne 1b\n\t"
-                         : EDGEQ_MVE_2X3_OUTPUTS
-                         : [kk] "m"(kk)
-                         : "cc", "memory");
-        return;
-    }
     __asm__ volatile(
         "ldr lr, %[kk]\n\t"
         "1:\n\t"
@@ -382,6 +362,143 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot2x3(const int8_t 
         : [kk] "m"(kk)
         : "lr", "cc", "memory");
 #endif
+}
+
+/* the depths edgeq_mve_dot2x4 takes: its second weight row is read k - 16 bytes on with an
+ * immediate offset (VLDRB: at most 127), and its step loop is unrolled at assembly time */
+#define EDGEQ_MVE_2X4_K(k) ((k) == 32 || (k) == 64 || (k) == 128)
+
+/* One 16-byte step of edgeq_mve_dot2x4: six loads (two input rows, four filter rows: rows c and
+ * c + 1 through wa, the second at the immediate offset k - 16 after wa stepped, rows c + 2 and
+ * c + 3 the same through wb), eight VMLADAV into r0-r6 (first row) and r8-r12, LR (second). */
+#define EDGEQ_MVE_2X4_STEP(op)                                                                              \
+    "vldrb.u8 %q[u0], [%[xa], #edgeq_mve_2x4_at]\n\t"                                                        \
+    "vldrb.u8 %q[v0], [%[wa]], #16\n\t"                                                                      \
+    "vldrb.u8 %q[u1], [%[xb], #edgeq_mve_2x4_at]\n\t" op ".s8 r0, %q[u0], %q[v0]\n\t"                        \
+    "vldrb.u8 %q[v1], [%[wa], #%c[koff]]\n\t" op ".s8 r8, %q[u1], %q[v0]\n\t"                                \
+    "vldrb.u8 %q[v0], [%[wb]], #16\n\t" op ".s8 r2, %q[u0], %q[v1]\n\t" op ".s8 r10, %q[u1], %q[v1]\n\t"    \
+    "vldrb.u8 %q[v1], [%[wb], #%c[koff]]\n\t" op ".s8 r4, %q[u0], %q[v0]\n\t" op ".s8 r12, %q[u1], %q[v0]\n\t" \
+    op ".s8 r6, %q[u0], %q[v1]\n\t" op ".s8 lr, %q[u1], %q[v1]\n\t"
+
+/*
+ * The dot products of `groups` (>= 1) four-channel groups -- channels 4g..4g+3 of the filter rows
+ * at w, depth k one of EDGEQ_MVE_2X4_K (a constant at every call) -- with two input rows x0, x1:
+ * acc[4g + j] (x0) and acc[EDGEQ_MVE_ACC_STRIDE + 4g + j] (x1). 2 x 4 blocking: 6 loads and 8
+ * VMLADAV per 16 bytes (14 instructions per 128 multiply-accumulates; edgeq_mve_dot2x3's loop
+ * takes 12 per 96), with the step loop unrolled (.rept: LR is the eighth accumulator, so no
+ * low-overhead loop; the input rows read at immediate offsets, so they need no stepping back),
+ * then 10 instructions a group (5 stores, the weight pointers on by 3k, the end test against
+ * the last group's end in memory). The accumulators and Q registers are named in the asm; the
+ * five pointers are bound to odd registers (r7 left to the compiler).
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_dot2x4(const int8_t *x0, const int8_t *x1,
+                                                                   const int8_t *w, const int32_t k, int32_t groups,
+                                                                   int32_t *acc)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t g, j, i;
+    for (g = 0; g < groups; g++)
+    {
+        for (j = 0; j < 4; j++)
+        {
+            const int8_t *wr = w + (4 * g + j) * k;
+            int32_t a = 0, b = 0;
+            for (i = 0; i < k; i += 16)
+            {
+                const int8x16_t wv = vldrbq_s8(wr + i);
+                a = vmladavaq_s8(a, vldrbq_s8(x0 + i), wv);
+                b = vmladavaq_s8(b, vldrbq_s8(x1 + i), wv);
+            }
+            acc[4 * g + j] = a;
+            acc[EDGEQ_MVE_ACC_STRIDE + 4 * g + j] = b;
+        }
+    }
+#else
+    register const int8_t *xa __asm__("r1") = x0;
+    register const int8_t *xb __asm__("r3") = x1;
+    register const int8_t *wa __asm__("r5") = w;
+    register const int8_t *wb __asm__("r9") = w + 2 * k;
+    register int32_t *pa __asm__("r11") = acc;
+    const int8_t *const w_end = w + groups * 4 * k;
+    int8x16_t u0, u1, v0, v1;
+    __asm__ volatile("1:\n\t"
+                     ".set edgeq_mve_2x4_at, 0\n\t"
+                     EDGEQ_MVE_2X4_STEP("vmladav")
+                     ".rept %c[steps]\n\t"
+                     ".set edgeq_mve_2x4_at, edgeq_mve_2x4_at + 16\n\t"
+                     EDGEQ_MVE_2X4_STEP("vmladava")
+                     ".endr\n\t"
+                     "str r8, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
+                     "str r10, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 4) "]\n\t"
+                     "str r12, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 8) "]\n\t"
+                     "str lr, [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE + 12) "]\n\t"
+                     "stmia %[pa]!, {r0, r2, r4, r6}\n\t"
+                     "add %[wa], %[wa], #%c[k3]\n\t"
+                     "add %[wb], %[wb], #%c[k3]\n\t"
+                     "ldr r0, %[w_end]\n\t"
+                     "cmp %[wa], r0\n\t"
+                     "bne 1b\n\t"
+                     : [wa] "+r"(wa), [wb] "+r"(wb), [pa] "+r"(pa), [u0] "=&w"(u0), [u1] "=&w"(u1), [v0] "=&w"(v0),
+                       [v1] "=&w"(v1)
+                     : [xa] "r"(xa), [xb] "r"(xb), [w_end] "m"(w_end), [koff] "i"(k - 16), [k3] "i"(3 * k),
+                       [steps] "i"(k / 16 - 1)
+                     : "r0", "r2", "r4", "r6", "r8", "r10", "r12", "lr", "cc", "memory");
+#endif
+}
+
+/*
+ * One input row x (depth k a multiple of 16) with the filter rows of channels [c0, c1), four at
+ * a time: acc[c - c0] for the whole groups of four; returns the channels done. For a single row
+ * (an odd last pixel, an odd batch count) the two-row loops compute it twice: this takes 5 loads
+ * and 4 VMLADAV per 16 bytes and 4 channels, not 12 instructions per 3 (vww's last 1x1, 3x3
+ * pixels of depth 256: 118.7 k -> 113.1 k instructions).
+ */
+static int32_t edgeq_mve_dot1x4(const int8_t *x, const int8_t *filter, int32_t k, int32_t c0, int32_t c1,
+                                int32_t *acc)
+{
+    int32_t c;
+    for (c = c0; c + 4 <= c1; c += 4)
+    {
+        const int8_t *w0 = filter + c * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k, *p = x;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, i;
+        for (i = k >> 4; i > 0; i--)
+        {
+            const int8x16_t xv = vldrbq_s8(p);
+            a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w0));
+            a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w1));
+            a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w2));
+            a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w3));
+            p += 16;
+            w0 += 16;
+            w1 += 16;
+            w2 += 16;
+            w3 += 16;
+        }
+        acc[c - c0] = a0;
+        acc[c - c0 + 1] = a1;
+        acc[c - c0 + 2] = a2;
+        acc[c - c0 + 3] = a3;
+    }
+    return c - c0;
+}
+
+/* edgeq_mve_dot2x4 for k in EDGEQ_MVE_2X4_K, each depth a constant of its own asm (the offsets and
+ * the unrolled step count); out of line: one copy for the convolution and fully connected callers. */
+static __attribute__((noinline)) void edgeq_mve_dot2x4_any(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                                                          int32_t k, int32_t groups, int32_t *acc)
+{
+    if (k == 32)
+    {
+        edgeq_mve_dot2x4(x0, x1, w, 32, groups, acc);
+    }
+    else if (k == 64)
+    {
+        edgeq_mve_dot2x4(x0, x1, w, 64, groups, acc);
+    }
+    else
+    {
+        edgeq_mve_dot2x4(x0, x1, w, 128, groups, acc);
+    }
 }
 
 /*
@@ -562,7 +679,18 @@ static void edgeq_mve_rows2(const int8_t *x0, const int8_t *x1, int32_t n_rows, 
     {
         x1 = x0;
     }
-    if ((k & 15) == 0 && k >= 32 && c1 - c0 >= 3)
+    if (n_rows < 2 && (k & 15) == 0 && k >= 32 && !EDGEQ_MVE_2X4_K(k))
+    {
+        /* (the 2x4 loop's two rows cost about what this loop's one does at those depths) */
+        c = c0 + edgeq_mve_dot1x4(x0, filter, k, c0, c1, acc0);
+    }
+    else if (EDGEQ_MVE_2X4_K(k) && c1 - c0 >= 4)
+    {
+        const int32_t groups = (c1 - c0) >> 2;
+        edgeq_mve_dot2x4_any(x0, x1, filter + c0 * k, k, groups, acc);
+        c = c0 + 4 * groups;
+    }
+    else if ((k & 15) == 0 && k >= 32 && c1 - c0 >= 3)
     {
         const int32_t groups = (c1 - c0) / 3;
         edgeq_mve_dot2x3(x0, x1, filter + c0 * k, k, groups, acc);
@@ -673,23 +801,37 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot4(int8x16_t x0, i
     {
         int32_t r0, r1, r2, r3;
         int8x16_t wv;
-        __asm__ volatile("dls lr, %[n]\n\t"
-                         "1:\n\t"
-                         "vldrb.u8 %q[wv], [%[w]]\n\t"
-                         "add %[w], %[w], %[k]\n\t"
-                         "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"
-                         "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"
-                         "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"
-                         "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"
-                         "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
-                         "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
-                         "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"
-                         "str %[r0], [%[pa]], #4\n\t"
-                         "le lr, 1b\n\t"
-                         : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),
-                           [w] "+r"(w), [pa] "+r"(pa)
-                         : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)
-                         : "lr", "memory");
+        /* the weight load and the step to the next filter row: one post-indexed load when k is
+         * a constant that fits its immediate (vww's depths 8 and 16), else a load and an add */
+#define EDGEQ_MVE_DOT4_LOOP(load)                                                                            \
+    __asm__ volatile("dls lr, %[n]\n\t"                                                                       \
+                     "1:\n\t" load "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"                                      \
+                     "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"                                                     \
+                     "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"                                                     \
+                     "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"                                                     \
+                     "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
+                     "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
+                     "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                   \
+                     "str %[r0], [%[pa]], #4\n\t"                                                              \
+                     "le lr, 1b\n\t"                                                                           \
+                     : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),     \
+                       [w] "+r"(w), [pa] "+r"(pa)                                                              \
+                     : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)  \
+                     : "lr", "memory")
+        if (k == 8)
+        {
+            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #8\n\t");
+        }
+        else if (k == 16)
+        {
+            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #16\n\t");
+        }
+        else
+        {
+            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]]\n\t"
+                                "add %[w], %[w], %[k]\n\t");
+        }
+#undef EDGEQ_MVE_DOT4_LOOP
         c = c_end;
     }
 #endif
@@ -763,6 +905,38 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, in
     }
     return edgeq_mve_1x1_small_run(3, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
                                    out_c);
+}
+
+/*
+ * Unpadded stride-1 1x1 convolution of depth k in EDGEQ_MVE_2X4_K, every shift negative, a
+ * multiple of four output channels [c0, c1): the pixel-pair loop with nothing per pair but the
+ * dot products (edgeq_mve_dot2x4_any) and the requantization (inline): through edgeq_mve_rows2
+ * a pair cost about 240 instructions more (its set-up, the requantization call), 13% of a KWS
+ * 1x1. Returns the pixels done (even: an odd last pixel is left to the caller).
+ */
+static __attribute__((noinline)) int32_t edgeq_mve_1x1_pairs(const int8_t *x, int32_t pixels, int32_t k,
+                                                             const int8_t *filter, int32_t c0, int32_t c1,
+                                                             const int32_t *corr,
+                                                             const cmsis_nn_per_channel_quant_params *qp,
+                                                             const cmsis_nn_conv_params *cp, int8_t *out,
+                                                             int32_t out_c)
+{
+    int32_t acc[2 * EDGEQ_MVE_ACC_STRIDE];
+    const int32_t *mult = qp->multiplier + c0, *shift = qp->shift + c0;
+    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
+    const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
+    const int8_t *w = filter + c0 * k;
+    int32_t p;
+    out += c0;
+    for (p = 0; p + 2 <= pixels; p += 2)
+    {
+        edgeq_mve_dot2x4_any(x, x + k, w, k, groups, acc);
+        edgeq_mve_requant2_simple(acc, acc + EDGEQ_MVE_ACC_STRIDE, groups, corr, mult, shift, out_off, lo, hi, out,
+                                  out + out_c);
+        x += 2 * k;
+        out += 2 * out_c;
+    }
+    return p;
 }
 
 /* ------------------------------------------------------------------ fully connected */
@@ -885,6 +1059,12 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
         {
             p = edgeq_mve_1x1_small(input_data, pixels, in_c, filter_data, c0, c1, c_safe, cr, quant_params,
                                     conv_params, output_data, out_c);
+        }
+        else if (s_h == 1 && s_w == 1 && EDGEQ_MVE_2X4_K(in_c) && in_c > EDGEQ_MVE_SMALL_K && simple &&
+                 ((c1 - c0) & 3) == 0)
+        {
+            p = edgeq_mve_1x1_pairs(input_data, pixels, in_c, filter_data, c0, c1, cr, quant_params, conv_params,
+                                    output_data, out_c);
         }
         for (; p < pixels; p += 2)
         {
