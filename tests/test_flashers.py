@@ -199,3 +199,33 @@ def test_qemu_inherits_a_port_already_taken(monkeypatch, tmp_path):
     with pytest.raises(F.FlashError, match="unsupported machine"):
         F.start_qemu("mps2-an386", elf)
     assert seen["errno"] == errno.EADDRINUSE
+
+
+def test_qemu_that_never_listens_is_reported_not_connected(monkeypatch, tmp_path):
+    """A child that holds the inherited listening socket but never says QEMU waits for a connection
+    (it hung before becoming QEMU, or QEMU stalled) is stopped and reported: the kernel would accept
+    a connection on that socket all the same, and the client would then wait for a READY that never
+    comes. QEMU is started through a launcher, not a preexec_fn (Python code between fork and exec in
+    a threaded process can deadlock)."""
+    import subprocess
+    import sys
+    import time as _time
+
+    elf = tmp_path / "fw.elf"
+    elf.write_bytes(b"\x7fELF")
+    monkeypatch.setattr(F, "require_tool", lambda name: name)
+    real_popen = subprocess.Popen
+    started = {}
+
+    def fake_popen(cmd, **kw):
+        assert "preexec_fn" not in kw
+        started["proc"] = real_popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                     stdout=kw["stdout"], stderr=kw["stderr"], pass_fds=kw["pass_fds"])
+        return started["proc"]
+
+    monkeypatch.setattr(F.subprocess, "Popen", fake_popen)
+    t0 = _time.monotonic()
+    with pytest.raises(F.FlashError, match="did not start"):
+        F.start_qemu("mps2-an386", elf, timeout=1.0)
+    assert _time.monotonic() - t0 < 20
+    assert started["proc"].poll() is not None  # stopped, not left behind

@@ -103,24 +103,19 @@ def _listening_socket() -> socket.socket:
     return s
 
 
-def _die_with_parent(parent: int):
-    """A preexec_fn that makes the child get SIGKILL when edgeq dies, however it dies (SIGKILL
-    included, where no cleanup of ours runs): Linux's PR_SET_PDEATHSIG. Elsewhere a no-op.
-    (It follows the thread that started the child: edgeq starts emulators from its main thread.)"""
+def _die_with_parent() -> list[str]:
+    """A launcher prefix that makes the child get SIGKILL when edgeq dies, however it dies
+    (SIGKILL included, where no cleanup of ours runs): util-linux's ``setpriv --pdeathsig KILL``
+    sets Linux's PR_SET_PDEATHSIG and execs the command, and the setting survives the exec.
+    (It follows the thread that started the child: edgeq starts emulators from its main thread.)
+    Not a ``preexec_fn``: Python code run between fork and exec in a process with threads
+    (TensorFlow's) can deadlock on a lock another thread held at the fork, and the child then
+    never becomes QEMU while holding the inherited listening socket. Elsewhere, or without
+    setpriv: no prefix (signals and atexit still stop QEMU; only a SIGKILLed edgeq orphans it)."""
     if not sys.platform.startswith("linux"):
-        return None
-
-    def arm() -> None:
-        import ctypes
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent:  # edgeq died before the prctl took effect
-            os._exit(1)
-
-    return arm
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL"] if setpriv else []
 
 
 _LIVE: "set[QemuSession]" = set()  # strong refs: a session dropped without stop() is still killed at exit
@@ -203,7 +198,7 @@ class QemuSession:
         return self.proc.returncode
 
 
-def start_qemu(machine: str, elf: str | Path, *, timeout: float = 10.0, icount_shift: int | None = 0,
+def start_qemu(machine: str, elf: str | Path, *, timeout: float = 20.0, icount_shift: int | None = 0,
                extra: Sequence[str] = ()) -> QemuSession:
     """Start QEMU for ``machine`` with ``elf`` and connect to its UART.
 
@@ -224,20 +219,25 @@ def start_qemu(machine: str, elf: str | Path, *, timeout: float = 10.0, icount_s
     log_path = Path(log_name)
     try:
         with os.fdopen(fd, "wb") as log_file:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                    start_new_session=True, pass_fds=(listener.fileno(),),
-                                    preexec_fn=_die_with_parent(os.getpid()))
+            proc = subprocess.Popen(_die_with_parent() + cmd, stdin=subprocess.DEVNULL, stdout=log_file,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    pass_fds=(listener.fileno(),))
     finally:
         listener.close()  # QEMU holds its own copy: the port stays its until it exits
     url = f"socket://127.0.0.1:{port_no}"
     try:
-        # the port accepts connections from now on (the kernel queues them for QEMU), so wait for
-        # QEMU to say it listens, or die with its reason, before connecting
+        # the port accepts connections from now on (the kernel queues them for whoever holds the
+        # socket), so connect only once QEMU says it listens: a child that died, or never became
+        # QEMU, is reported, not left holding a connection that never sends READY
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and proc.poll() is None and "waiting for connection" not in _read(log_path):
+        listening = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            if "waiting for connection" in _read(log_path):
+                listening = True
+                break
             time.sleep(0.02)
         port = None
-        if proc.poll() is None:
+        if listening and proc.poll() is None:
             try:
                 port = serial.serial_for_url(url, timeout=0.02)
             except (serial.SerialException, OSError):
