@@ -23,12 +23,17 @@ WORDS_PER_BLOCK = 50
 MAX_PADDED_WIDTH = 3072 // (3 * 8)
 
 
+def _padded_width(a: dict) -> int:
+    """Input columns one output row of the 3x3 window reads (the ring's row width per block)."""
+    return (a["out_w"] - 1) * a["stride_w"] + 3
+
+
 def one_pass(a: dict) -> bool:
     """Whether every channel block fits the kernel's ring at once (one pass over the rows): then a
     layer run in place can be one call (in_place 1 / 2, see edgeq_mve_depthwise3_packed_s8)
     instead of a call per band (about 1.1 K instructions of set-up each on KWS's one-row bands)."""
     blocks = -(-a["out_c"] // 8)
-    return blocks <= 3072 // (3 * 8 * ((a["out_w"] - 1) * a["stride_w"] + 3))
+    return blocks * _padded_width(a) <= MAX_PADDED_WIDTH
 
 
 def applies(a: dict) -> bool:
@@ -37,7 +42,7 @@ def applies(a: dict) -> bool:
     and a padded row ((out_w - 1) * stride + 3 columns) that fits the kernel's ring."""
     return (not a["s16"] and a["packed"] is None and a["weights"] is not None and a["k_h"] == 3 and a["k_w"] == 3
             and a["dil_h"] == 1 and a["dil_w"] == 1 and a["ch_mult"] == 1 and a["pad_h"] >= 0 and a["pad_w"] >= 0
-            and (a["out_w"] - 1) * a["stride_w"] + 3 <= MAX_PADDED_WIDTH)
+            and _padded_width(a) <= MAX_PADDED_WIDTH)
 
 
 def _wrap32(v: np.ndarray) -> np.ndarray:
