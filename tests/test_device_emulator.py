@@ -58,7 +58,7 @@ def device(firmware):
         sessions.append(q)
         c = DeviceClient(q.port, timeout=client_kw.pop("timeout", 0.5), retries=client_kw.pop("retries", 3),
                          **client_kw)
-        c.wait_ready(10)
+        c.wait_ready(30)  # 10 s was missed once on a loaded 2-core machine (two QEMUs + compiles)
         return q, c
 
     yield start
