@@ -155,7 +155,8 @@ def mve_dw_in_place():
     takes whole, in one call, where the in-place planner bands them (bottom band first): stride 2
     with ReLU on 2-row bands, and stride 1 on one-row bands over 24 channels (three blocks) followed
     by an unbanded valid stride-2 one; 40 channels after the first (five blocks, one of them a
-    16-channel pair's half)."""
+    16-channel pair's half). Its 1x1 layers run in place too, banded by pixels both ways: the
+    Helium 1x1 takes those banded top first in one call (EDGEQ_MVE_1X1_IN_ORDER)."""
     import keras
     from keras import layers as L
     x = keras.Input((13, 6, 3), batch_size=1)
@@ -486,6 +487,24 @@ def test_mve_dw_in_place_whole_layer_calls(mve_dw_in_place_tflite, tmp_path):
     calls = [ln.rstrip() for ln in code.splitlines() if "edgeq_mve_depthwise3_packed_s8(" in ln]
     top, bottom = (sum(ln.endswith(f", {k});") for ln in calls) for k in (1, 2))
     assert len(calls) == 4 and top >= 1 and bottom >= 1 and top + bottom == 4, calls
+
+
+def test_mve_1x1_in_place_one_call(mve_dw_in_place_tflite, tmp_path):
+    """mve_dw_in_place's pixel-banded 1x1 layers: those banded top first become one Helium call
+    (EDGEQ_MVE_1X1_IN_ORDER) with the band loop kept for the other cores; those banded bottom
+    first keep their bands everywhere (the Helium 1x1 walks upward). The bit-exact tests of this
+    model (host emulation and Cortex-M55) run both."""
+    import re
+
+    from edgeq.codegen import generate
+
+    src = tmp_path / "m.tflite"
+    src.write_bytes(mve_dw_in_place_tflite)
+    code = (generate(src, tmp_path / "gen", name="m", kernels="edgeq").out_dir / "m.c").read_text()
+    layers = [blk for blk in code.split("EDGEQ_POISON_STEP(")[1:] if "output pixels" in blk]
+    one_call = ["#if defined(EDGEQ_MVE_1X1_IN_ORDER)" in blk for blk in layers]
+    top_first = [bool(re.search(r"output pixels, top band first", blk)) for blk in layers]
+    assert one_call == top_first and any(top_first) and not all(top_first), (one_call, top_first)
 
 
 @pytest.mark.toolchain

@@ -41,6 +41,27 @@ def test_band_lags_by_hand():
     assert inplace.band_lags(s2, 1)[0] == -384
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("in_c, out_c, pixels", [(8, 16, 2304), (16, 16, 37), (64, 24, 50), (3, 128, 21), (48, 7, 9)])
+def test_forward_pixel_bands_allow_one_in_order_call(in_c, out_c, pixels):
+    """The promise behind EDGEQ_MVE_1X1_IN_ORDER (the Helium 1x1 runs a forward pixel-banded layer
+    in one call): for every band height and the largest offset its forward plan allows, a kernel
+    that walks the pixels upward in groups (1, 2 or 4), reading a group before writing it, reads
+    only bytes its producer wrote: a byte-level replay, independent of the lag formula."""
+    geo = inplace.RowGeom(pixels, in_c, pixels, out_c, 1, 0, 1, True)
+    for rows in sorted({min(r, pixels) for r in inplace._BAND_CHOICES}):
+        delta = inplace.band_lags(geo, rows)[0]
+        base = max(0, -delta)  # input at base, output at base + delta
+        for group in (1, 2, 4):
+            owner = np.full(base + max(pixels * in_c, delta + pixels * out_c) + 1, -1)
+            owner[base:base + pixels * in_c] = np.repeat(np.arange(pixels), in_c)  # input pixel ids
+            for p0 in range(0, pixels, group):
+                p1 = min(p0 + group, pixels)
+                for p in range(p0, p1):
+                    assert (owner[base + p * in_c:base + (p + 1) * in_c] == p).all(), (rows, group, p)
+                owner[base + delta + p0 * out_c:base + delta + p1 * out_c] = -2  # outputs written
+
+
 def _chain_graph():
     """x → ADD(x, x) → a → MUL(a, a) → b → ADD(b, x2) → y with x2 = a copy of the input alive
     throughout: elementwise ops whose dying input the output may reuse."""
@@ -130,14 +151,14 @@ def test_mlperf_tiny_arena_below_the_liveness_bound(mlperf_tflite, name):
 def poison_builders(tmp_path_factory):
     from _codegen_harness import HostBuilder
 
-    return {path: HostBuilder(tmp_path_factory.mktemp(f"inplace_{path}"),
-                              defines=("EDGEQ_POISON_ARENA",) + (("EDGEQ_EMULATE_DSP",) if path == "dsp" else ()))
-            for path in ("portable", "dsp")}
+    emulate = {"portable": (), "dsp": ("EDGEQ_EMULATE_DSP",), "mve": ("EDGEQ_EMULATE_DSP", "EDGEQ_EMULATE_MVE")}
+    return {path: HostBuilder(tmp_path_factory.mktemp(f"inplace_{path}"), defines=("EDGEQ_POISON_ARENA",) + d)
+            for path, d in emulate.items()}
 
 
 @pytest.mark.toolchain
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["portable", "dsp"])
+@pytest.mark.parametrize("path", ["portable", "dsp", "mve"])  # mve: whole-layer calls of in-place 1x1s and 3x3s
 @pytest.mark.parametrize("arch, precision", [  # make test: kws and 16x8 ResNet-8; the rest with -m long
     ("kws", "int8"), pytest.param("vww", "int8", marks=pytest.mark.long),
     pytest.param("resnet8", "int8", marks=pytest.mark.long), ("resnet8", "int16x8")])

@@ -34,6 +34,8 @@
 
 /* channels whose corrections live on the stack at once (4 bytes each) */
 #define EDGEQ_MVE_CHUNK 128
+/* the in-order promise (edgeq_mve_kernels.h) needs every channel in one chunk: one pass over the pixels */
+_Static_assert(EDGEQ_MVE_1X1_IN_ORDER_MAX_C <= EDGEQ_MVE_CHUNK, "1x1 in-order channels exceed one chunk");
 
 /* rows of raw accumulators (edgeq_mve_dot2x3, edgeq_mve_dot4) this many int32 apart: one array,
  * so the asm stores every row through one pointer, the others with immediate offsets */
@@ -1048,6 +1050,10 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     const int32_t c_safe = edgeq_mve_c_safe(in_c, out_c);
     int32_t corr[EDGEQ_MVE_CHUNK];
     int32_t c0, p;
+    /* EDGEQ_MVE_1X1_IN_ORDER: every route below walks the pixels upward, four (quad), two or one
+     * at a time, loading a group's input rows (into vectors, or in its dot products) before its
+     * requantization stores; keep it so in any new route (the generated code runs in-place layers
+     * in one call on it) */
     for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
