@@ -213,8 +213,11 @@ def size_check(graph: Graph, board=None, *, flash_budget: int | str | None = Non
     reserve_measured = reserve_flash is None
     reserve_flash = default_reserve_flash(core) if reserve_measured else parse_size(reserve_flash, "--reserve-flash")
 
-    plan = plan_memory(graph, scratch=True, variant=scratch_variant, inplace=inplace)
-    routes = _routes_by_op(graph, core, scratch_variant, inplace, pack_weights)
+    lowered = _lowered(graph, core, scratch_variant, inplace, pack_weights)
+    # the lowering's plan is the one generate uses; plan here only where nothing was lowered
+    plan = lowered.plan if lowered is not None else plan_memory(graph, scratch=True, variant=scratch_variant,
+                                                                 inplace=inplace)
+    routes = _routes_by_op(lowered, core)
     fu = flash_usage(graph, core, pack_weights, routes)
     kstack = kernel_stack(graph, core, routes)
     io_bytes = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
@@ -325,23 +328,35 @@ class KernelStack:
 _FALLBACK_CALLER_STACK = 1024
 
 
-def _routes_by_op(graph: Graph, core, scratch_variant: str, inplace: bool, pack_weights: str):
-    """Op index → the kernel routes its generated call takes on ``core``'s family (what a build
-    for this model links, ``edgeq.codegen.routes``); None when there are none to tell apart (the
-    M3 family) or the graph cannot be lowered (then every route is counted)."""
-    from .codegen.routes import FAMILY_ROUTES, routes_by_op
-    from .flash_usage import DEFAULT_CODE_FAMILY, _CODE_FAMILY
+def _lowered(graph: Graph, core, scratch_variant: str, inplace: bool, pack_weights: str):
+    """The graph lowered as generate lowers it, when ``core``'s family has kernel routes to tell
+    apart (``edgeq.codegen.routes``); None for the M3 family or when an op cannot be lowered
+    (generate would refuse it: size-check still reports the rest, with every route counted; a
+    lowering bug, any other exception, is not hidden behind a slightly high estimate)."""
+    from .codegen.routes import FAMILY_ROUTES
 
-    family = _CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(), DEFAULT_CODE_FAMILY)
-    if family not in FAMILY_ROUTES:
+    if _family(core) not in FAMILY_ROUTES:
         return None
     try:
         from .codegen.lower import lower
 
-        lowered = lower(graph, variant=scratch_variant, inplace=inplace, pack_weights=pack_weights)
-    except InputError:  # an op generate would refuse: size-check still reports the rest (a lowering
-        return None     # bug, any other exception, is not hidden behind a slightly high estimate)
-    return routes_by_op(lowered, family)
+        return lower(graph, variant=scratch_variant, inplace=inplace, pack_weights=pack_weights)
+    except InputError:
+        return None
+
+
+def _family(core) -> str:
+    from .flash_usage import DEFAULT_CODE_FAMILY, _CODE_FAMILY
+
+    return _CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(), DEFAULT_CODE_FAMILY)
+
+
+def _routes_by_op(lowered, core):
+    """Op index → the kernel routes its generated call takes on ``core``'s family (what a build
+    for this model links); None when nothing was lowered (every route is counted then)."""
+    from .codegen.routes import routes_by_op
+
+    return routes_by_op(lowered, _family(core)) if lowered is not None else None
 
 
 def kernel_stack(graph: Graph, core, routes: dict[int, list[str]] | None) -> KernelStack:
