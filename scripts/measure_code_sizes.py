@@ -57,7 +57,7 @@ KERNEL_OWNERS = [
     # does not link them)
     (r"^edgeq_(1x1|conv|field|im2col|col_interleave)|^edgeq_mve_(convolve|conv_|1x1)", "CONV_2D"),
     (r"^edgeq_(depthwise|dw_)|^edgeq_mve_depthwise", "DEPTHWISE_CONV_2D"),
-    (r"^arm_convolve.*_s8", "CONV_2D"), (r"^arm_depthwise_conv.*_s8", "DEPTHWISE_CONV_2D"),
+    (r"^arm_convolve.*_s8|^edgeq_convolve_1x1_s8_in_place", "CONV_2D"), (r"^arm_depthwise_conv.*_s8", "DEPTHWISE_CONV_2D"),
     (r"^arm_fully_connected_s8|^arm_fully_connected_per_channel_s8", "FULLY_CONNECTED"),
     (r"^arm_avgpool_s8", "AVERAGE_POOL_2D"), (r"^arm_max_pool_s8", "MAX_POOL_2D"),
     (r"^arm_softmax_s8", "SOFTMAX"), (r"^arm_elementwise_add_s8|^edgeq_broadcast_add_s8", "ADD"),

@@ -155,8 +155,8 @@ def mve_dw_in_place():
     takes whole, in one call, where the in-place planner bands them (bottom band first): stride 2
     with ReLU on 2-row bands, and stride 1 on one-row bands over 24 channels (three blocks) followed
     by an unbanded valid stride-2 one; 40 channels after the first (five blocks, one of them a
-    16-channel pair's half). Its 1x1 layers run in place too, banded by pixels both ways: the
-    Helium 1x1 takes those banded top first in one call (EDGEQ_MVE_1X1_IN_ORDER)."""
+    16-channel pair's half). Its 1x1 layers run in place too, banded by pixels both ways: those
+    banded top first are one call of edgeq_convolve_1x1_s8_in_place (edgeq_in_place.h)."""
     import keras
     from keras import layers as L
     x = keras.Input((13, 6, 3), batch_size=1)
@@ -489,11 +489,11 @@ def test_mve_dw_in_place_whole_layer_calls(mve_dw_in_place_tflite, tmp_path):
     assert len(calls) == 4 and top >= 1 and bottom >= 1 and top + bottom == 4, calls
 
 
-def test_mve_1x1_in_place_one_call(mve_dw_in_place_tflite, tmp_path):
-    """mve_dw_in_place's pixel-banded 1x1 layers: those banded top first become one Helium call
-    (EDGEQ_MVE_1X1_IN_ORDER) with the band loop kept for the other cores; those banded bottom
-    first keep their bands everywhere (the Helium 1x1 walks upward). The bit-exact tests of this
-    model (host emulation and Cortex-M55) run both."""
+def test_1x1_in_place_one_call(mve_dw_in_place_tflite, tmp_path):
+    """mve_dw_in_place's pixel-banded 1x1 layers: those banded top first become one call of
+    edgeq_convolve_1x1_s8_in_place (whole on the routes that walk the pixels in order, Helium's
+    among them), the band loop kept for upstream CMSIS-NN; those banded bottom first keep their
+    bands everywhere. The bit-exact tests of this model (host emulation, Cortex-M55) run both."""
     import re
 
     from edgeq.codegen import generate
@@ -502,7 +502,7 @@ def test_mve_1x1_in_place_one_call(mve_dw_in_place_tflite, tmp_path):
     src.write_bytes(mve_dw_in_place_tflite)
     code = (generate(src, tmp_path / "gen", name="m", kernels="edgeq").out_dir / "m.c").read_text()
     layers = [blk for blk in code.split("EDGEQ_POISON_STEP(")[1:] if "output pixels" in blk]
-    one_call = ["#if defined(EDGEQ_MVE_1X1_IN_ORDER)" in blk for blk in layers]
+    one_call = ["edgeq_convolve_1x1_s8_in_place(" in blk for blk in layers]
     top_first = [bool(re.search(r"output pixels, top band first", blk)) for blk in layers]
     assert one_call == top_first and any(top_first) and not all(top_first), (one_call, top_first)
 

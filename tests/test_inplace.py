@@ -44,8 +44,8 @@ def test_band_lags_by_hand():
 @pytest.mark.unit
 @pytest.mark.parametrize("in_c, out_c, pixels", [(8, 16, 2304), (16, 16, 37), (64, 24, 50), (3, 128, 21), (48, 7, 9)])
 def test_forward_pixel_bands_allow_one_in_order_call(in_c, out_c, pixels):
-    """The promise behind EDGEQ_MVE_1X1_IN_ORDER (the Helium 1x1 runs a forward pixel-banded layer
-    in one call): for every band height and the largest offset its forward plan allows, a kernel
+    """The promise behind edgeq_convolve_1x1_s8_in_place (edgeq_in_place.h: a forward pixel-banded
+    layer in one call on the routes that walk the pixels in order): for every band height and the largest offset its forward plan allows, a kernel
     that walks the pixels upward in groups (1, 2 or 4), reading a group before writing it, reads
     only bytes its producer wrote: a byte-level replay, independent of the lag formula."""
     geo = inplace.RowGeom(pixels, in_c, pixels, out_c, 1, 0, 1, True)
@@ -217,3 +217,41 @@ def test_inplace_bit_exact_on_virtual_m4_with_poisoned_arena(arch, board, mlperf
     ref = tflm_run_many([(buf, inputs, len(g.outputs))])[0]
     got = qemu_run(buf, inputs, tmp_path, board=board, name=arch, defines=("EDGEQ_POISON_ARENA",))
     assert_bit_exact(f"{arch} on {board} (poisoned arena)", got, ref)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("path", ["dsp", "dsp_routes_off", "mve"])
+def test_1x1_in_place_call_matches_separate_buffers(path, tmp_path):
+    """edgeq_convolve_1x1_s8_in_place (edgeq_in_place.h) on one buffer, its output at the largest
+    offset a forward band plan allows, gives the bytes of the ordinary 1x1 on separate buffers, on
+    every route it takes: Helium's in-order 1x1 in one call (and band by band past 128 channels),
+    the DSP doubly-widened and table routes in one call, the DSP loop with the channels outermost
+    band by band (depths not a multiple of 4, a positive shift, a bias past the bounded
+    requantization, or those two routes compiled out)."""
+    import subprocess
+    from pathlib import Path
+
+    from _codegen_harness import CFLAGS, NN, HostBuilder
+    from conftest import require_tool
+
+    require_tool("gcc")
+    defines = {"dsp": ("EDGEQ_EMULATE_DSP",),
+               "dsp_routes_off": ("EDGEQ_EMULATE_DSP", "EDGEQ_NEED_1X1D_DSP=0", "EDGEQ_NEED_1X1S_DSP=0"),
+               "mve": ("EDGEQ_EMULATE_DSP", "EDGEQ_EMULATE_MVE")}[path]
+    builder = HostBuilder(tmp_path, defines)
+    exe = tmp_path / "probe"
+    subprocess.run(["gcc", *CFLAGS, *builder.defines, f"-I{NN / 'include'}", f"-I{NN / 'edgeq'}",
+                    str(Path(__file__).parent / "c" / "in_place_1x1_probe.c"), str(builder.kernel_lib()), "-o",
+                    str(exe)], check=True)
+    lines = []
+    seed = 0
+    for pixels, in_c, out_c in [(37, 8, 16), (50, 16, 16), (21, 64, 24), (9, 7, 130), (33, 12, 5), (40, 32, 64),
+                                (5, 3, 2), (64, 48, 8)]:
+        geo = inplace.RowGeom(pixels, in_c, pixels, out_c, 1, 0, 1, True)
+        for band in sorted({1, 4, 16, pixels}):
+            for in_off in (0, 128, -3):
+                seed += 1
+                lines.append(f"{pixels} {in_c} {out_c} {band} {inplace.band_lags(geo, band)[0]} {seed} {in_off}")
+    out = subprocess.run([str(exe)], input="\n".join(lines), capture_output=True, text=True, check=True).stdout
+    bad = [(ln, r) for ln, r in zip(lines, out.split("\n")) if r != "ok"]
+    assert len(out.split("\n")) - 1 == len(lines) and not bad, bad[:5]

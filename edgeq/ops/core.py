@@ -75,15 +75,12 @@ def _with_bands(lw, op: Operator, a: dict) -> dict:
     """The plan's in-place decision for a "rows" op (``edgeq.inplace.Bands``): the template
     runs the kernel once per band. A pixel-banded 1x1 conv is shown to it as one column of
     n*h*w pixels (an unpadded stride-1 1x1 conv is the same computation on any pixel layout)."""
-    from ..codegen.routes import MVE_1X1_IN_ORDER_MAX_C
-
     b = lw.plan.inplace.get(op.index)
     a["bands"] = b.to_dict() | {"count": b.count} if b is not None and b.rows else None
-    # Helium runs a forward pixel-banded int8 1x1 in one call (EDGEQ_MVE_1X1_IN_ORDER: pixels in
-    # order, a group read before it is written; any forward band plan keeps every write below the
-    # input not read yet): 72 calls of VWW's first 1x1 cost 29 K instructions of set-up
-    a["mve_one_call"] = bool(a["bands"] and b.pixels and not b.backward and not a["s16"] and a["packed"] is None
-                             and a["k_c"] == a["in_c"] and a["out_c"] <= MVE_1X1_IN_ORDER_MAX_C)
+    # a forward pixel-banded int8 1x1: one call to edgeq_convolve_1x1_s8_in_place, which runs it
+    # whole on the routes that walk the pixels in order and band by band on the others
+    a["one_call_1x1"] = bool(a["bands"] and b.pixels and not b.backward and not a["s16"] and a["packed"] is None
+                             and a["k_c"] == a["in_c"])
     if a["bands"] and b.pixels:
         px = a["n"] * a["in_h"] * a["in_w"]
         a.update(n=1, in_h=px, in_w=1, out_h=px, out_w=1)

@@ -1050,7 +1050,7 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     const int32_t c_safe = edgeq_mve_c_safe(in_c, out_c);
     int32_t corr[EDGEQ_MVE_CHUNK];
     int32_t c0, p;
-    /* EDGEQ_MVE_1X1_IN_ORDER: every route below walks the pixels upward, four (quad), two or one
+    /* in order (edgeq_mve_kernels.h): every route below walks the pixels upward, four (quad), two or one
      * at a time, loading a group's input rows (into vectors, or in its dot products) before its
      * requantization stores; keep it so in any new route (the generated code runs in-place layers
      * in one call on it) */

@@ -38,15 +38,10 @@ arm_cmsis_nn_status edgeq_mve_fully_connected_s8(const cmsis_nn_fc_params *fc_pa
                                                  int8_t *output_data);
 
 /* Unpadded 1x1 convolution, any stride, no groups (filter depth = input channels).
- * In order (EDGEQ_MVE_1X1_IN_ORDER): with stride 1 and at most EDGEQ_MVE_1X1_IN_ORDER_MAX_C output
- * channels (one correction chunk: a single pass over the pixels), it walks the pixels upward in
- * groups of at most four and reads all of a group's input before it writes any of the group's
- * output. So an in-place layer whose output sits at or below its input by what a forward band
- * plan allows (edgeq.inplace: offset(out) - offset(in) <= the lag of some band height) is one
- * call: each write stays below every input pixel not read yet. The generated code relies on it. */
-#if !defined(EDGEQ_UPSTREAM_CMSIS_NN)
-#define EDGEQ_MVE_1X1_IN_ORDER 1
-#endif
+ * In order: with stride 1 and at most EDGEQ_MVE_1X1_IN_ORDER_MAX_C output channels (one correction
+ * chunk: a single pass over the pixels) it walks the pixels upward in groups of at most four and
+ * reads all of a group's input before it writes any of the group's output
+ * (edgeq_convolve_1x1_s8_in_place relies on it, edgeq_in_place.h). */
 #define EDGEQ_MVE_1X1_IN_ORDER_MAX_C 128
 arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_params,
                                               const cmsis_nn_per_channel_quant_params *quant_params,

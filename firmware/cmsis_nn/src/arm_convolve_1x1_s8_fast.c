@@ -9,6 +9,7 @@
 #include "arm_nnsupportfunctions.h"
 #include "edgeq_mve_kernels.h"
 #include "edgeq_route_guards.h"
+#include "edgeq_in_place.h"
 #include <stddef.h>
 
 int32_t arm_convolve_1x1_s8_fast_get_buffer_size(const cmsis_nn_dims *input_dims)
@@ -567,7 +568,8 @@ static void edgeq_1x1d_widen_x(int32_t *xb, int32_t p0, int32_t n_pairs, int32_t
     }
 }
 
-/* Whether the doubly-widened route applies (see above); then runs it. */
+/* Whether the doubly-widened route applies (see above); then runs it. In order (edgeq_in_place.h):
+ * chunks of pixel pairs upward, a chunk widened (read) before any of its outputs is written. */
 static int32_t edgeq_1x1d_run(const cmsis_nn_conv_params *conv_params,
                               const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
                               const int8_t *input_data, const int8_t *filter_data, const int32_t *bias_data,
@@ -811,7 +813,8 @@ static inline __attribute__((always_inline)) void edgeq_1x1s_pixels(const int8_t
     }
 }
 
-/* Whether the shallow route applies (see above); then runs it. */
+/* Whether the shallow route applies (see above); then runs it. In order (edgeq_in_place.h): pixel
+ * by pixel upward, each one read before its outputs are written. */
 static int32_t edgeq_1x1s_run(const cmsis_nn_conv_params *conv_params,
                               const cmsis_nn_per_channel_quant_params *quant_params, const cmsis_nn_dims *input_dims,
                               const int8_t *input_data, const int8_t *filter_data, const int32_t *bias_data,
@@ -1098,4 +1101,58 @@ arm_cmsis_nn_status arm_convolve_1x1_s8(const cmsis_nn_context *ctx,
                                bias_data, output_dims, output_data);
     }
 #endif
+}
+
+/* ------------------------------------------------------------------ in place (edgeq_in_place.h) */
+
+arm_cmsis_nn_status edgeq_convolve_1x1_s8_in_place(const cmsis_nn_conv_params *conv_params,
+                                                   const cmsis_nn_per_channel_quant_params *quant_params,
+                                                   const cmsis_nn_dims *input_dims, const int8_t *input_data,
+                                                   const int8_t *filter_data, const int32_t *bias_data,
+                                                   const cmsis_nn_dims *output_dims, int8_t *output_data,
+                                                   int32_t band_pixels)
+{
+    const int32_t pixels = input_dims->h, in_c = input_dims->c, out_c = output_dims->c;
+    const cmsis_nn_context ctx = {NULL, 0};
+    const cmsis_nn_dims filter_dims = {out_c, 1, 1, in_c};
+    cmsis_nn_dims in_band = *input_dims, out_band = *output_dims;
+    int32_t p;
+    if (conv_params->padding.w != 0 || conv_params->padding.h != 0 || conv_params->stride.w != 1 ||
+        conv_params->stride.h != 1 || input_dims->n != 1 || input_dims->w != 1 || output_dims->h != pixels ||
+        band_pixels < 1)
+    {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    /* the routes that walk the pixels in order: the whole layer in one call */
+#if defined(EDGEQ_MVE)
+    if (out_c <= EDGEQ_MVE_1X1_IN_ORDER_MAX_C)
+    {
+        return edgeq_mve_convolve_1x1_s8(conv_params, quant_params, input_dims, input_data, filter_data, bias_data,
+                                         output_dims, output_data);
+    }
+#elif defined(EDGEQ_DOT_DSP)
+    if ((EDGEQ_NEED_1X1D_DSP && edgeq_1x1d_run(conv_params, quant_params, input_dims, input_data, filter_data,
+                                                bias_data, output_dims, output_data)) ||
+        (EDGEQ_NEED_1X1S_DSP && edgeq_1x1s_run(conv_params, quant_params, input_dims, input_data, filter_data,
+                                                bias_data, output_dims, output_data)))
+    {
+        return ARM_CMSIS_NN_SUCCESS;
+    }
+#endif
+    /* the others (channels outermost): band by band, as planned */
+    for (p = 0; p < pixels; p += band_pixels)
+    {
+        const int32_t n = pixels - p < band_pixels ? pixels - p : band_pixels;
+        arm_cmsis_nn_status status;
+        in_band.h = n;
+        out_band.h = n;
+        status = arm_convolve_1x1_s8_fast(&ctx, conv_params, quant_params, &in_band, input_data + p * in_c,
+                                          &filter_dims, filter_data, NULL, bias_data, &out_band,
+                                          output_data + p * out_c);
+        if (status != ARM_CMSIS_NN_SUCCESS)
+        {
+            return status;
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
 }
