@@ -769,54 +769,60 @@ static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int
 }
 
 /*
- * The dot products of channels [c0, c1) of filter rows of depth k <= 16 with four input rows
- * held in x0..x3 (lanes from k on zero): acc[r * EDGEQ_MVE_ACC_STRIDE + c - c0] for row r. One
- * weight load serves four VMLADAVA (the pair route's two: 2.75 instructions an output instead
- * of 5). Channels from c_safe on load their row predicated (a 16-byte load would pass the
- * filter's end); the others in one asm loop (GCC interleaved the stores badly and reloaded
- * the pointers).
+ * The dot products of groups of four channels (filter rows of depth k <= 16 from w on, n_groups
+ * groups) with four input rows held in x0..x3 (lanes from k on zero), laid out for the
+ * requantization: acc[16 g + 4 p + j] = row p times filter row 4 g + j, so each pixel's four
+ * channels of a group are one vector (one VLDRW) and a group's 16 sums sit at immediate offsets
+ * from one pointer, stepped once per group. One weight load serves four VMLADAV. Every weight
+ * load reads 16 bytes: the caller passes only rows from which that stays inside the filter (or
+ * a padded copy, edgeq_mve_1x1_quad). The asm keeps the sum of row 0 x channel 0 of a group in
+ * a register until the group's end so its store carries the post-increment.
  */
-static inline __attribute__((always_inline)) void edgeq_mve_dot4(int8x16_t x0, int8x16_t x1, int8x16_t x2,
-                                                                 int8x16_t x3, const int8_t *filter, int32_t k,
-                                                                 int32_t c0, int32_t c1, int32_t c_safe,
-                                                                 int32_t *acc)
+static inline __attribute__((always_inline)) void edgeq_mve_dot4_groups(int8x16_t x0, int8x16_t x1, int8x16_t x2,
+                                                                        int8x16_t x3, const int8_t *w, int32_t k,
+                                                                        int32_t n_groups, int32_t *acc)
 {
-    const int8_t *w = filter + c0 * k;
-    const int32_t c_end = c_safe < c1 ? c_safe : c1;
-    int32_t *pa = acc;
-    int32_t c = c0;
 #if defined(EDGEQ_EMULATE_MVE)
-    for (; c < c_end; c++)
+    int32_t g, j;
+    for (g = 0; g < n_groups; g++)
     {
-        const int8x16_t wv = vldrbq_s8(w);
-        pa[0] = vmladavq_s8(x0, wv);
-        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
-        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
-        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
-        pa++;
-        w += k;
+        for (j = 0; j < 4; j++)
+        {
+            const int8x16_t wv = vldrbq_s8(w);
+            acc[j] = vmladavq_s8(x0, wv);
+            acc[4 + j] = vmladavq_s8(x1, wv);
+            acc[8 + j] = vmladavq_s8(x2, wv);
+            acc[12 + j] = vmladavq_s8(x3, wv);
+            w += k;
+        }
+        acc += 16;
     }
 #else
-    if (c < c_end)
+    if (n_groups > 0)
     {
-        int32_t r0, r1, r2, r3;
+        int32_t s0, s1, s2, s3, s4;
         int8x16_t wv;
         /* the weight load and the step to the next filter row: one post-indexed load when k is
          * a constant that fits its immediate (vww's depths 8 and 16), else a load and an add */
-#define EDGEQ_MVE_DOT4_LOOP(load)                                                                            \
-    __asm__ volatile("dls lr, %[n]\n\t"                                                                       \
-                     "1:\n\t" load "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"                                      \
-                     "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"                                                     \
-                     "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"                                                     \
-                     "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"                                                     \
-                     "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
-                     "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
-                     "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                   \
-                     "str %[r0], [%[pa]], #4\n\t"                                                              \
-                     "le lr, 1b\n\t"                                                                           \
-                     : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),     \
-                       [w] "+r"(w), [pa] "+r"(pa)                                                              \
-                     : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)  \
+#define EDGEQ_MVE_DOT4_CH(load, a, j)                                                                         \
+    load "vmladav.s8 %[" a "], %q[x0], %q[wv]\n\t"                                                             \
+         "vmladav.s8 %[s1], %q[x1], %q[wv]\n\t"                                                                \
+         "vmladav.s8 %[s2], %q[x2], %q[wv]\n\t"                                                                \
+         "vmladav.s8 %[s3], %q[x3], %q[wv]\n\t"                                                                \
+         "str %[s1], [%[pa], #" #j " + 16]\n\t"                                                                \
+         "str %[s2], [%[pa], #" #j " + 32]\n\t"                                                                \
+         "str %[s3], [%[pa], #" #j " + 48]\n\t"
+#define EDGEQ_MVE_DOT4_LOOP(load)                                                                             \
+    __asm__ volatile("dls lr, %[n]\n\t"                                                                        \
+                     "1:\n\t" EDGEQ_MVE_DOT4_CH(load, "s0", 0) EDGEQ_MVE_DOT4_CH(load, "s4", 4)               \
+                         "str %[s4], [%[pa], #4]\n\t" EDGEQ_MVE_DOT4_CH(load, "s4", 8)                         \
+                             "str %[s4], [%[pa], #8]\n\t" EDGEQ_MVE_DOT4_CH(load, "s4", 12)                    \
+                                 "str %[s4], [%[pa], #12]\n\t"                                                 \
+                                 "str %[s0], [%[pa]], #64\n\t"                                                 \
+                                 "le lr, 1b\n\t"                                                               \
+                     : [s0] "=&Te"(s0), [s1] "=&Te"(s1), [s2] "=&Te"(s2), [s3] "=&Te"(s3), [s4] "=&Te"(s4),    \
+                       [wv] "=&w"(wv), [w] "+r"(w), [pa] "+r"(acc)                                             \
+                     : [n] "r"(n_groups), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)   \
                      : "lr", "memory")
         if (k == 8)
         {
@@ -832,25 +838,97 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot4(int8x16_t x0, i
                                 "add %[w], %[w], %[k]\n\t");
         }
 #undef EDGEQ_MVE_DOT4_LOOP
-        c = c_end;
+#undef EDGEQ_MVE_DOT4_CH
     }
 #endif
-    for (; c < c1; c++)
-    {
-        const int8x16_t wv = vldrbq_z_s8(w, vctp8q((uint32_t)k));
-        pa[0] = vmladavq_s8(x0, wv);
-        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
-        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
-        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
-        pa++;
-        w += k;
-    }
 }
 
 /*
+ * Requantize groups x four channels of four pixels from acc (edgeq_mve_dot4_groups' layout),
+ * every shift negative: per group the three parameter vectors load once for the four pixels
+ * (the pixel-pair requantization loaded them twice and ran two loops). out: pixel 0, channel 0.
+ * In asm one pixel at a time (seven Q registers): GCC kept the four pixels live at once and
+ * spilled. The output pointers are low registers: VSTRB.32 takes no other base.
+ */
+static inline __attribute__((always_inline)) void edgeq_mve_requant4_simple(const int32_t *pa, int32_t groups,
+                                                                           const int32_t *pc, const int32_t *pm,
+                                                                           const int32_t *ps, int32_t out_off,
+                                                                           int32x4_t lo, int32x4_t hi, int8_t *out,
+                                                                           int32_t out_c)
+{
+    int8_t *po0 = out, *po1 = out + out_c, *po2 = out + 2 * out_c, *po3 = out + 3 * out_c;
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t g, p;
+    for (g = 0; g < groups; g++)
+    {
+        const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
+        int8_t *po[4] = {po0, po1, po2, po3};
+        for (p = 0; p < 4; p++)
+        {
+            const int32x4_t r = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa + 4 * p), cv), m, sh);
+            vstrbq_s32(po[p], vminq_s32(vmaxq_s32(vaddq_n_s32(r, out_off), lo), hi));
+        }
+        pa += 16;
+        pc += 4;
+        pm += 4;
+        ps += 4;
+        po0 += 4;
+        po1 += 4;
+        po2 += 4;
+        po3 += 4;
+    }
+#else
+    if (groups > 0)
+    {
+        int32x4_t cv, m, sh, r, t;
+        const int32x4_t off = vdupq_n_s32(out_off);
+        /* the loop count in LR itself and the output offset in a vector: the asm then needs nine
+         * core registers (fewer spares made GCC report impossible constraints in the firmware) */
+        register int32_t n __asm__("lr") = groups;
+        /* edgeq_mve_requantize_right, the output offset and the clamp of pixel p's vector at
+         * byte offset 16 p of the group (the last, p = 0, steps the pointer past the group) */
+#define EDGEQ_MVE_RQ4_PIXEL(load, po)                                                                             load "vadd.i32 %q[r], %q[r], %q[cv]\n\t"                                                                   \
+         "vqrdmulh.s32 %q[r], %q[r], %q[m]\n\t"                                                                \
+         "vshr.s32 %q[t], %q[r], #31\n\t"                                                                      \
+         "vqadd.s32 %q[r], %q[r], %q[t]\n\t"                                                                   \
+         "vrshl.s32 %q[r], %q[r], %q[sh]\n\t"                                                                  \
+         "vadd.i32 %q[r], %q[r], %q[off]\n\t"                                                                   \
+         "vmax.s32 %q[r], %q[r], %q[lo]\n\t"                                                                   \
+         "vmin.s32 %q[r], %q[r], %q[hi]\n\t"                                                                   \
+         "vstrb.32 %q[r], [%[" po "]], #4\n\t"
+        __asm__ volatile("dls lr, lr\n\t"
+                         "1:\n\t"
+                         "vldrw.32 %q[cv], [%[pc]], #16\n\t"
+                         "vldrw.32 %q[m], [%[pm]], #16\n\t"
+                         "vldrw.32 %q[sh], [%[ps]], #16\n\t"
+                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa], #16]\n\t", "po1")
+                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa], #32]\n\t", "po2")
+                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa], #48]\n\t", "po3")
+                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa]], #64\n\t", "po0")
+                         "le lr, 1b\n\t"
+                         : [cv] "=&w"(cv), [m] "=&w"(m), [sh] "=&w"(sh), [r] "=&w"(r), [t] "=&w"(t),
+                           [pa] "+r"(pa), [pc] "+r"(pc), [pm] "+r"(pm), [ps] "+r"(ps), [po0] "+l"(po0),
+                           [po1] "+l"(po1), [po2] "+l"(po2), [po3] "+l"(po3), [n] "+r"(n)
+                         : [off] "w"(off), [lo] "w"(lo), [hi] "w"(hi)
+                         : "memory");
+#undef EDGEQ_MVE_RQ4_PIXEL
+    }
+#endif
+}
+
+/* the bytes of the padded copy of the last filter rows edgeq_mve_1x1_quad may need: fewer than
+ * 15 / k + 4 rows of k bytes (at most 60), and 16 bytes for the last row's full load */
+#define EDGEQ_MVE_QUAD_TAIL 96
+
+/*
  * Unpadded stride-1 1x1 convolution of depth k <= 16, every shift negative, a multiple of four
- * output channels [c0, c1): four pixels a step (edgeq_mve_dot4, then the requantization of two row
- * pairs).
+ * output channels [c0, c1): four pixels a step (edgeq_mve_dot4_groups, then
+ * edgeq_mve_requant4_simple). The groups whose 16-byte weight loads would pass the filter's end
+ * (from c_safe on, only when k < 16) run on a zero-padded copy of their rows on the stack, made
+ * once per call, so every step takes the same unpredicated loop.
+ * In-place contract (the generated code runs an in-place layer in one call on it): the pixels
+ * go in ascending order, four a step, and a step loads its four input rows into registers
+ * before it writes any output.
  * Returns the pixels done (a multiple of four; the rest is left to the caller).
  */
 static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int32_t pixels, int32_t k,
@@ -860,21 +938,34 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int
                                                             const cmsis_nn_conv_params *cp, int8_t *out,
                                                             int32_t out_c)
 {
-    int32_t acc[4 * EDGEQ_MVE_ACC_STRIDE];
+    int32_t acc[4 * EDGEQ_MVE_CHUNK];
+    int8_t tail[EDGEQ_MVE_QUAD_TAIL];
     const int32_t *mult = qp->multiplier + c0, *shift = qp->shift + c0;
     const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
     const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
+    /* groups whose every row's 16-byte load stays inside the filter */
+    const int32_t n_safe = c_safe <= c0 ? 0 : ((c_safe - c0) >> 2 < groups ? (c_safe - c0) >> 2 : groups);
+    const int8_t *w = filter + c0 * k;
     const mve_pred16_t lp = vctp8q((uint32_t)k);
-    int32_t p;
+    int32_t p, i;
+    if (n_safe < groups)
+    {
+        /* the rows, then zeros up to the last row's 16th byte */
+        const int32_t n_tail = (groups - n_safe) * 4 * k;
+        for (i = 0; i < n_tail + 16 - k; i += 16)
+        {
+            const int32_t left = n_tail - i > 0 ? n_tail - i : 0;
+            vstrbq_s8(tail + i, vldrbq_z_s8(w + n_safe * 4 * k + i, vctp8q((uint32_t)left)));
+        }
+    }
     out += c0;
     for (p = 0; p + 4 <= pixels; p += 4)
     {
-        edgeq_mve_dot4(vldrbq_z_s8(x, lp), vldrbq_z_s8(x + k, lp), vldrbq_z_s8(x + 2 * k, lp),
-                       vldrbq_z_s8(x + 3 * k, lp), filter, k, c0, c1, c_safe, acc);
-        edgeq_mve_requant2_simple(acc, acc + EDGEQ_MVE_ACC_STRIDE, groups, corr, mult, shift, out_off, lo, hi, out,
-                                  out + out_c);
-        edgeq_mve_requant2_simple(acc + 2 * EDGEQ_MVE_ACC_STRIDE, acc + 3 * EDGEQ_MVE_ACC_STRIDE, groups, corr, mult,
-                                  shift, out_off, lo, hi, out + 2 * out_c, out + 3 * out_c);
+        const int8x16_t x0 = vldrbq_z_s8(x, lp), x1 = vldrbq_z_s8(x + k, lp);
+        const int8x16_t x2 = vldrbq_z_s8(x + 2 * k, lp), x3 = vldrbq_z_s8(x + 3 * k, lp);
+        edgeq_mve_dot4_groups(x0, x1, x2, x3, w, k, n_safe, acc);
+        edgeq_mve_dot4_groups(x0, x1, x2, x3, tail, k, groups - n_safe, acc + 16 * n_safe);
+        edgeq_mve_requant4_simple(acc, groups, corr, mult, shift, out_off, lo, hi, out, out_c);
         x += 4 * k;
         out += 4 * out_c;
     }
