@@ -768,21 +768,37 @@ static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int
     return p;
 }
 
-/*
- * The dot products of groups of four channels (filter rows of depth k <= 16 from w on, n_groups
- * groups) with four input rows held in x0..x3 (lanes from k on zero), laid out for the
- * requantization: acc[16 g + 4 p + j] = row p times filter row 4 g + j, so each pixel's four
- * channels of a group are one vector (one VLDRW) and a group's 16 sums sit at immediate offsets
- * from one pointer, stepped once per group. One weight load serves four VMLADAV. Every weight
- * load reads 16 bytes: the caller passes only rows from which that stays inside the filter (or
- * a padded copy, edgeq_mve_1x1_quad). The asm keeps the sum of row 0 x channel 0 of a group in
- * a register until the group's end so its store carries the post-increment.
- */
-static inline __attribute__((always_inline)) void edgeq_mve_dot4_groups(int8x16_t x0, int8x16_t x1, int8x16_t x2,
-                                                                        int8x16_t x3, const int8_t *w, int32_t k,
-                                                                        int32_t n_groups, int32_t *acc)
+/* What edgeq_mve_quad_steps needs, in one block its asm reads with immediate offsets (the step
+ * loop keeps only the moving pointers and counts in registers). Field offsets are fixed: the asm
+ * names them (EDGEQ_MVE_QA_*). */
+typedef struct
 {
+    const int8_t *w;       /*  0: filter row c0 */
+    int32_t n_safe;        /*  4: groups read from w */
+    const int8_t *w_tail;  /*  8: padded copy of the rows of the groups after them */
+    int32_t n_tail;        /* 12: groups read from w_tail */
+    int32_t *acc;          /* 16: 16 sums a group */
+    const int32_t *corr;   /* 20: channel c0's correction, multiplier, shift */
+    const int32_t *mult;   /* 24 */
+    const int32_t *shift;  /* 28 */
+    int32_t groups;        /* 32: n_safe + n_tail */
+    int32_t out_c;         /* 36: bytes from one output pixel to the next */
+    int32_t out_step;      /* 40: 4 out_c - 4 groups: pixel 0's output after a step's requantization */
+    int32_t act_min;       /* 44 */
+    int32_t act_max;       /* 48 */
+    int32_t out_off;       /* 52 */
+    const int8_t *x;       /* 56: input row of pixel 0 */
+    int8_t *out;           /* 60: pixel 0, channel c0 */
+    int32_t steps;         /* 64: four pixels each, at least 1 */
+    int32_t k;             /* 68: depth, 1..16 */
+} edgeq_mve_quad_args;
+
 #if defined(EDGEQ_EMULATE_MVE)
+/* acc[16 g + 4 p + j] = input row p (x0..x3) times filter row 4 g + j from w (rows k apart,
+ * each loaded as 16 bytes: the rows' zero lanes from k on cancel the next row's bytes) */
+static void edgeq_mve_dot4_groups(int8x16_t x0, int8x16_t x1, int8x16_t x2, int8x16_t x3, const int8_t *w,
+                                  int32_t k, int32_t n_groups, int32_t *acc)
+{
     int32_t g, j;
     for (g = 0; g < n_groups; g++)
     {
@@ -797,124 +813,178 @@ static inline __attribute__((always_inline)) void edgeq_mve_dot4_groups(int8x16_
         }
         acc += 16;
     }
-#else
-    if (n_groups > 0)
-    {
-        int32_t s0, s1, s2, s3, s4;
-        int8x16_t wv;
-        /* the weight load and the step to the next filter row: one post-indexed load when k is
-         * a constant that fits its immediate (vww's depths 8 and 16), else a load and an add */
-#define EDGEQ_MVE_DOT4_CH(load, a, j)                                                                         \
-    load "vmladav.s8 %[" a "], %q[x0], %q[wv]\n\t"                                                             \
-         "vmladav.s8 %[s1], %q[x1], %q[wv]\n\t"                                                                \
-         "vmladav.s8 %[s2], %q[x2], %q[wv]\n\t"                                                                \
-         "vmladav.s8 %[s3], %q[x3], %q[wv]\n\t"                                                                \
-         "str %[s1], [%[pa], #" #j " + 16]\n\t"                                                                \
-         "str %[s2], [%[pa], #" #j " + 32]\n\t"                                                                \
-         "str %[s3], [%[pa], #" #j " + 48]\n\t"
-#define EDGEQ_MVE_DOT4_LOOP(load)                                                                             \
-    __asm__ volatile("dls lr, %[n]\n\t"                                                                        \
-                     "1:\n\t" EDGEQ_MVE_DOT4_CH(load, "s0", 0) EDGEQ_MVE_DOT4_CH(load, "s4", 4)               \
-                         "str %[s4], [%[pa], #4]\n\t" EDGEQ_MVE_DOT4_CH(load, "s4", 8)                         \
-                             "str %[s4], [%[pa], #8]\n\t" EDGEQ_MVE_DOT4_CH(load, "s4", 12)                    \
-                                 "str %[s4], [%[pa], #12]\n\t"                                                 \
-                                 "str %[s0], [%[pa]], #64\n\t"                                                 \
-                                 "le lr, 1b\n\t"                                                               \
-                     : [s0] "=&Te"(s0), [s1] "=&Te"(s1), [s2] "=&Te"(s2), [s3] "=&Te"(s3), [s4] "=&Te"(s4),    \
-                       [wv] "=&w"(wv), [w] "+r"(w), [pa] "+r"(acc)                                             \
-                     : [n] "r"(n_groups), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)   \
-                     : "lr", "memory")
-        if (k == 8)
-        {
-            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #8\n\t");
-        }
-        else if (k == 16)
-        {
-            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #16\n\t");
-        }
-        else
-        {
-            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]]\n\t"
-                                "add %[w], %[w], %[k]\n\t");
-        }
-#undef EDGEQ_MVE_DOT4_LOOP
-#undef EDGEQ_MVE_DOT4_CH
-    }
-#endif
 }
 
-/*
- * Requantize groups x four channels of four pixels from acc (edgeq_mve_dot4_groups' layout),
- * every shift negative: per group the three parameter vectors load once for the four pixels
- * (the pixel-pair requantization loaded them twice and ran two loops). out: pixel 0, channel 0.
- * In asm one pixel at a time (seven Q registers): GCC kept the four pixels live at once and
- * spilled. The output pointers are low registers: VSTRB.32 takes no other base.
- */
-static inline __attribute__((always_inline)) void edgeq_mve_requant4_simple(const int32_t *pa, int32_t groups,
-                                                                           const int32_t *pc, const int32_t *pm,
-                                                                           const int32_t *ps, int32_t out_off,
-                                                                           int32x4_t lo, int32x4_t hi, int8_t *out,
-                                                                           int32_t out_c)
+/* requantize acc (edgeq_mve_dot4_groups' layout) into pixels 0..3 of out, out_c apart */
+static void edgeq_mve_requant4_simple(const edgeq_mve_quad_args *a, int8_t *out)
 {
-    int8_t *po0 = out, *po1 = out + out_c, *po2 = out + 2 * out_c, *po3 = out + 3 * out_c;
-#if defined(EDGEQ_EMULATE_MVE)
+    const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
     int32_t g, p;
-    for (g = 0; g < groups; g++)
+    for (g = 0; g < a->groups; g++)
     {
-        const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
-        int8_t *po[4] = {po0, po1, po2, po3};
+        const int32x4_t cv = vldrwq_s32(a->corr + 4 * g), m = vldrwq_s32(a->mult + 4 * g);
+        const int32x4_t sh = vldrwq_s32(a->shift + 4 * g);
         for (p = 0; p < 4; p++)
         {
-            const int32x4_t r = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa + 4 * p), cv), m, sh);
-            vstrbq_s32(po[p], vminq_s32(vmaxq_s32(vaddq_n_s32(r, out_off), lo), hi));
+            const int32x4_t acc = vaddq_s32(vldrwq_s32(a->acc + 16 * g + 4 * p), cv);
+            const int32x4_t r = vaddq_n_s32(edgeq_mve_requantize_right(acc, m, sh), a->out_off);
+            vstrbq_s32(out + p * a->out_c + 4 * g, vminq_s32(vmaxq_s32(r, lo), hi));
         }
-        pa += 16;
-        pc += 4;
-        pm += 4;
-        ps += 4;
-        po0 += 4;
-        po1 += 4;
-        po2 += 4;
-        po3 += 4;
     }
-#else
-    if (groups > 0)
-    {
-        int32x4_t cv, m, sh, r, t;
-        const int32x4_t off = vdupq_n_s32(out_off);
-        /* the loop count in LR itself and the output offset in a vector: the asm then needs nine
-         * core registers (fewer spares made GCC report impossible constraints in the firmware) */
-        register int32_t n __asm__("lr") = groups;
-        /* edgeq_mve_requantize_right, the output offset and the clamp of pixel p's vector at
-         * byte offset 16 p of the group (the last, p = 0, steps the pointer past the group) */
-#define EDGEQ_MVE_RQ4_PIXEL(load, po)                                                                             load "vadd.i32 %q[r], %q[r], %q[cv]\n\t"                                                                   \
-         "vqrdmulh.s32 %q[r], %q[r], %q[m]\n\t"                                                                \
-         "vshr.s32 %q[t], %q[r], #31\n\t"                                                                      \
-         "vqadd.s32 %q[r], %q[r], %q[t]\n\t"                                                                   \
-         "vrshl.s32 %q[r], %q[r], %q[sh]\n\t"                                                                  \
-         "vadd.i32 %q[r], %q[r], %q[off]\n\t"                                                                   \
-         "vmax.s32 %q[r], %q[r], %q[lo]\n\t"                                                                   \
-         "vmin.s32 %q[r], %q[r], %q[hi]\n\t"                                                                   \
-         "vstrb.32 %q[r], [%[" po "]], #4\n\t"
-        __asm__ volatile("dls lr, lr\n\t"
-                         "1:\n\t"
-                         "vldrw.32 %q[cv], [%[pc]], #16\n\t"
-                         "vldrw.32 %q[m], [%[pm]], #16\n\t"
-                         "vldrw.32 %q[sh], [%[ps]], #16\n\t"
-                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa], #16]\n\t", "po1")
-                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa], #32]\n\t", "po2")
-                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa], #48]\n\t", "po3")
-                         EDGEQ_MVE_RQ4_PIXEL("vldrw.32 %q[r], [%[pa]], #64\n\t", "po0")
-                         "le lr, 1b\n\t"
-                         : [cv] "=&w"(cv), [m] "=&w"(m), [sh] "=&w"(sh), [r] "=&w"(r), [t] "=&w"(t),
-                           [pa] "+r"(pa), [pc] "+r"(pc), [pm] "+r"(pm), [ps] "+r"(ps), [po0] "+l"(po0),
-                           [po1] "+l"(po1), [po2] "+l"(po2), [po3] "+l"(po3), [n] "+r"(n)
-                         : [off] "w"(off), [lo] "w"(lo), [hi] "w"(hi)
-                         : "memory");
-#undef EDGEQ_MVE_RQ4_PIXEL
-    }
-#endif
 }
+
+static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
+{
+    const mve_pred16_t lp = vctp8q((uint32_t)a->k);
+    const int8_t *x = a->x;
+    int8_t *out = a->out;
+    int32_t s;
+    for (s = 0; s < a->steps; s++)
+    {
+        const int8x16_t x0 = vldrbq_z_s8(x, lp), x1 = vldrbq_z_s8(x + a->k, lp);
+        const int8x16_t x2 = vldrbq_z_s8(x + 2 * a->k, lp), x3 = vldrbq_z_s8(x + 3 * a->k, lp);
+        edgeq_mve_dot4_groups(x0, x1, x2, x3, a->w, a->k, a->n_safe, a->acc);
+        edgeq_mve_dot4_groups(x0, x1, x2, x3, a->w_tail, a->k, a->n_tail, a->acc + 16 * a->n_safe);
+        edgeq_mve_requant4_simple(a, out);
+        x += 4 * a->k;
+        out += 4 * a->out_c;
+    }
+}
+#else
+/*
+ * The step loop in one asm block with fixed registers (all 14 core registers and 8 Q registers
+ * are in use; through C, GCC spilled and recomputed about 60 instructions of pointers a step).
+ * Kept across steps: r0 the argument block, r1 the input, r3 pixel 0's output, r11 the steps
+ * left, r12 k, q5..q7 the clamp bounds and the output offset, P0 = VCTP(k) for the input loads.
+ * A step:
+ *   x: q0..q3 = input rows 0..3 (predicated, zero from k on), r1 past them.
+ *   dot products (twice: from the filter, then from the padded tail copy; WLS skips an empty
+ *     one): per group of four channels, per channel one 16-byte weight load into q4 and four
+ *     VMLADAV (sums in even registers: r8 for row 0 of the group's first channel, held to the
+ *     group's end so its store steps r7 past the group; r10 the other channels' row 0; r2, r4,
+ *     r6 rows 1..3), stored at acc + 16 g + 4 p + j.
+ *   requantization: per group the correction, multiplier and shift vectors (q0..q2, pointers
+ *     r9, r5, r10) once, then per pixel p (q3; q4 the rounding fix-up) edgeq_mve_requantize_right,
+ *     + offset, clamp, VSTRB.32 through r3, r2, r4, r6 (pixels 0..3; low registers, as VSTRB.32
+ *     requires).
+ */
+#define EDGEQ_MVE_QS_CH(w, s, j)                                                                              \
+    w "vmladav.s8 " s ", q0, q4\n\t"                                                                          \
+      "vmladav.s8 r2, q1, q4\n\t"                                                                             \
+      "vmladav.s8 r4, q2, q4\n\t"                                                                             \
+      "vmladav.s8 r6, q3, q4\n\t"                                                                             \
+      "str r2, [r7, #" #j " + 16]\n\t"                                                                        \
+      "str r4, [r7, #" #j " + 32]\n\t"                                                                        \
+      "str r6, [r7, #" #j " + 48]\n\t"
+#define EDGEQ_MVE_QS_GROUP(w)                                                                                 \
+    EDGEQ_MVE_QS_CH(w, "r8", 0)                                                                               \
+    EDGEQ_MVE_QS_CH(w, "r10", 4) "str r10, [r7, #4]\n\t"                                                      \
+    EDGEQ_MVE_QS_CH(w, "r10", 8) "str r10, [r7, #8]\n\t"                                                      \
+    EDGEQ_MVE_QS_CH(w, "r10", 12) "str r10, [r7, #12]\n\t"                                                    \
+    "str r8, [r7], #64\n\t"
+#define EDGEQ_MVE_QS_PIXEL(load, po)                                                                          \
+    load "vadd.i32 q3, q3, q0\n\t"                                                                            \
+         "vqrdmulh.s32 q3, q3, q1\n\t"                                                                        \
+         "vshr.s32 q4, q3, #31\n\t"                                                                           \
+         "vqadd.s32 q3, q3, q4\n\t"                                                                           \
+         "vrshl.s32 q3, q3, q2\n\t"                                                                           \
+         "vadd.i32 q3, q3, q7\n\t"                                                                            \
+         "vmax.s32 q3, q3, q5\n\t"                                                                            \
+         "vmin.s32 q3, q3, q6\n\t"                                                                            \
+         "vstrb.32 q3, [" po "], #4\n\t"
+/* xload: the four input rows into q0..q3 and r1 past them; w: one weight row into q4, r5 past it */
+#define EDGEQ_MVE_QS_LOOP(xload, w)                                                                           \
+    __asm__ volatile("ldr r1, [r0, #56]\n\t"                                                                  \
+                     "ldr r3, [r0, #60]\n\t"                                                                  \
+                     "ldr r11, [r0, #64]\n\t"                                                                 \
+                     "ldr r12, [r0, #68]\n\t"                                                                 \
+                     "ldr r8, [r0, #44]\n\t"                                                                  \
+                     "vdup.32 q5, r8\n\t"                                                                     \
+                     "ldr r8, [r0, #48]\n\t"                                                                  \
+                     "vdup.32 q6, r8\n\t"                                                                     \
+                     "ldr r8, [r0, #52]\n\t"                                                                  \
+                     "vdup.32 q7, r8\n\t"                                                                     \
+                     "vctp.8 r12\n\t"                                                                         \
+                     "0:\n\t" xload                                                                           \
+                     "ldr r5, [r0, #0]\n\t"                                                                   \
+                     "ldr r7, [r0, #16]\n\t"                                                                  \
+                     "ldr r8, [r0, #4]\n\t"                                                                   \
+                     "wls lr, r8, 2f\n\t"                                                                     \
+                     "1:\n\t" EDGEQ_MVE_QS_GROUP(w) "le lr, 1b\n\t"                                           \
+                     "2:\n\t"                                                                                 \
+                     "ldr r5, [r0, #8]\n\t"                                                                   \
+                     "ldr r8, [r0, #12]\n\t"                                                                  \
+                     "wls lr, r8, 4f\n\t"                                                                     \
+                     "3:\n\t" EDGEQ_MVE_QS_GROUP(w) "le lr, 3b\n\t"                                           \
+                     "4:\n\t"                                                                                 \
+                     "ldr r7, [r0, #16]\n\t"                                                                  \
+                     "ldr r9, [r0, #20]\n\t"                                                                  \
+                     "ldr r5, [r0, #24]\n\t"                                                                  \
+                     "ldr r10, [r0, #28]\n\t"                                                                 \
+                     "ldr r8, [r0, #36]\n\t"                                                                  \
+                     "add r2, r3, r8\n\t"                                                                     \
+                     "add r4, r2, r8\n\t"                                                                     \
+                     "add r6, r4, r8\n\t"                                                                     \
+                     "ldr r8, [r0, #32]\n\t"                                                                  \
+                     "dls lr, r8\n\t"                                                                         \
+                     "5:\n\t"                                                                                 \
+                     "vldrw.32 q0, [r9], #16\n\t"                                                             \
+                     "vldrw.32 q1, [r5], #16\n\t"                                                             \
+                     "vldrw.32 q2, [r10], #16\n\t"                                                            \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7, #16]\n\t", "r2")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7, #32]\n\t", "r4")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7, #48]\n\t", "r6")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7], #64\n\t", "r3")                                   \
+                     "le lr, 5b\n\t"                                                                          \
+                     "ldr r8, [r0, #40]\n\t"                                                                  \
+                     "add r3, r3, r8\n\t"                                                                     \
+                     "subs r11, r11, #1\n\t"                                                                  \
+                     "bne 0b\n\t"                                                                             \
+                     : "+r"(ra)                                                                               \
+                     :                                                                                        \
+                     : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "d0",  \
+                       "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", \
+                       "d15", "cc", "memory")
+/* the input rows with post-indexed loads when k is a constant (vww's depths 8 and 16) */
+#define EDGEQ_MVE_QS_XLOAD_K(k)                                                                               \
+    "vpstttt\n\t"                                                                                             \
+    "vldrbt.8 q0, [r1], #" #k "\n\t"                                                                          \
+    "vldrbt.8 q1, [r1], #" #k "\n\t"                                                                          \
+    "vldrbt.8 q2, [r1], #" #k "\n\t"                                                                          \
+    "vldrbt.8 q3, [r1], #" #k "\n\t"
+
+static __attribute__((noinline)) void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
+{
+    register const edgeq_mve_quad_args *ra __asm__("r0") = a;
+    if (a->k == 8)
+    {
+        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(8), "vldrb.u8 q4, [r5], #8\n\t");
+    }
+    else if (a->k == 16)
+    {
+        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(16), "vldrb.u8 q4, [r5], #16\n\t");
+    }
+    else
+    {
+        EDGEQ_MVE_QS_LOOP("add r2, r1, r12\n\t"
+                          "add r4, r2, r12\n\t"
+                          "add r6, r4, r12\n\t"
+                          "vpstttt\n\t"
+                          "vldrbt.8 q0, [r1]\n\t"
+                          "vldrbt.8 q1, [r2]\n\t"
+                          "vldrbt.8 q2, [r4]\n\t"
+                          "vldrbt.8 q3, [r6]\n\t"
+                          "add r1, r6, r12\n\t",
+                          "vldrb.u8 q4, [r5]\n\t"
+                          "add r5, r5, r12\n\t");
+    }
+}
+#undef EDGEQ_MVE_QS_XLOAD_K
+#undef EDGEQ_MVE_QS_LOOP
+#undef EDGEQ_MVE_QS_PIXEL
+#undef EDGEQ_MVE_QS_GROUP
+#undef EDGEQ_MVE_QS_CH
+#endif
 
 /* the bytes of the padded copy of the last filter rows edgeq_mve_1x1_quad may need: fewer than
  * 15 / k + 4 rows of k bytes (at most 60), and 16 bytes for the last row's full load */
@@ -922,10 +992,11 @@ static inline __attribute__((always_inline)) void edgeq_mve_requant4_simple(cons
 
 /*
  * Unpadded stride-1 1x1 convolution of depth k <= 16, every shift negative, a multiple of four
- * output channels [c0, c1): four pixels a step (edgeq_mve_dot4_groups, then
- * edgeq_mve_requant4_simple). The groups whose 16-byte weight loads would pass the filter's end
- * (from c_safe on, only when k < 16) run on a zero-padded copy of their rows on the stack, made
- * once per call, so every step takes the same unpredicated loop.
+ * output channels [c0, c1): four pixels a step (edgeq_mve_quad_steps: per group of four
+ * channels 4 weight loads, 16 VMLADAV and 16 stores, then per group one requantization of the
+ * four pixels' vectors with the parameters loaded once). The groups whose 16-byte weight loads
+ * would pass the filter's end (from c_safe on, only when k < 16) run on a zero-padded copy of
+ * their rows on the stack, made once per call, so every step takes the same unpredicated loop.
  * In-place contract (the generated code runs an in-place layer in one call on it): the pixels
  * go in ascending order, four a step, and a step loads its four input rows into registers
  * before it writes any output.
@@ -940,14 +1011,16 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int
 {
     int32_t acc[4 * EDGEQ_MVE_CHUNK];
     int8_t tail[EDGEQ_MVE_QUAD_TAIL];
-    const int32_t *mult = qp->multiplier + c0, *shift = qp->shift + c0;
-    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
-    const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
+    edgeq_mve_quad_args a;
+    const int32_t groups = (c1 - c0) >> 2;
     /* groups whose every row's 16-byte load stays inside the filter */
     const int32_t n_safe = c_safe <= c0 ? 0 : ((c_safe - c0) >> 2 < groups ? (c_safe - c0) >> 2 : groups);
     const int8_t *w = filter + c0 * k;
-    const mve_pred16_t lp = vctp8q((uint32_t)k);
-    int32_t p, i;
+    int32_t i;
+    if (pixels < 4)
+    {
+        return 0;
+    }
     if (n_safe < groups)
     {
         /* the rows, then zeros up to the last row's 16th byte */
@@ -958,18 +1031,26 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int
             vstrbq_s8(tail + i, vldrbq_z_s8(w + n_safe * 4 * k + i, vctp8q((uint32_t)left)));
         }
     }
-    out += c0;
-    for (p = 0; p + 4 <= pixels; p += 4)
-    {
-        const int8x16_t x0 = vldrbq_z_s8(x, lp), x1 = vldrbq_z_s8(x + k, lp);
-        const int8x16_t x2 = vldrbq_z_s8(x + 2 * k, lp), x3 = vldrbq_z_s8(x + 3 * k, lp);
-        edgeq_mve_dot4_groups(x0, x1, x2, x3, w, k, n_safe, acc);
-        edgeq_mve_dot4_groups(x0, x1, x2, x3, tail, k, groups - n_safe, acc + 16 * n_safe);
-        edgeq_mve_requant4_simple(acc, groups, corr, mult, shift, out_off, lo, hi, out, out_c);
-        x += 4 * k;
-        out += 4 * out_c;
-    }
-    return p;
+    a.w = w;
+    a.n_safe = n_safe;
+    a.w_tail = tail;
+    a.n_tail = groups - n_safe;
+    a.acc = acc;
+    a.corr = corr;
+    a.mult = qp->multiplier + c0;
+    a.shift = qp->shift + c0;
+    a.groups = groups;
+    a.out_c = out_c;
+    a.out_step = 4 * out_c - 4 * groups;
+    a.act_min = cp->activation.min;
+    a.act_max = cp->activation.max;
+    a.out_off = cp->output_offset;
+    a.x = x;
+    a.out = out + c0;
+    a.steps = pixels >> 2;
+    a.k = k;
+    edgeq_mve_quad_steps(&a);
+    return pixels & ~3;
 }
 
 /* edgeq_mve_1x1_small_run with nv = ceil(k / 16) a constant (a call of its own: the 1x1 kernel's
