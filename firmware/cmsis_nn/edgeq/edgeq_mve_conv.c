@@ -791,10 +791,11 @@ typedef struct
     int8_t *out;           /* 60: pixel 0, channel c0 */
     int32_t steps;         /* 64: four pixels each, at least 1 */
     int32_t k;             /* 68: depth, 1..16 */
+    uint32_t rows[4];      /* 72: acc - 64 + 16 j: where the requantization's gathers start */
 } edgeq_mve_quad_args;
 
 #if defined(EDGEQ_EMULATE_MVE)
-/* acc[16 g + 4 p + j] = input row p (x0..x3) times filter row 4 g + j from w (rows k apart,
+/* acc[16 g + 4 j + p] = input row p (x0..x3) times filter row 4 g + j from w (rows k apart,
  * each loaded as 16 bytes: the rows' zero lanes from k on cancel the next row's bytes) */
 static void edgeq_mve_dot4_groups(int8x16_t x0, int8x16_t x1, int8x16_t x2, int8x16_t x3, const int8_t *w,
                                   int32_t k, int32_t n_groups, int32_t *acc)
@@ -805,10 +806,10 @@ static void edgeq_mve_dot4_groups(int8x16_t x0, int8x16_t x1, int8x16_t x2, int8
         for (j = 0; j < 4; j++)
         {
             const int8x16_t wv = vldrbq_s8(w);
-            acc[j] = vmladavq_s8(x0, wv);
-            acc[4 + j] = vmladavq_s8(x1, wv);
-            acc[8 + j] = vmladavq_s8(x2, wv);
-            acc[12 + j] = vmladavq_s8(x3, wv);
+            acc[4 * j] = vmladavq_s8(x0, wv);
+            acc[4 * j + 1] = vmladavq_s8(x1, wv);
+            acc[4 * j + 2] = vmladavq_s8(x2, wv);
+            acc[4 * j + 3] = vmladavq_s8(x3, wv);
             w += k;
         }
         acc += 16;
@@ -826,7 +827,10 @@ static void edgeq_mve_requant4_simple(const edgeq_mve_quad_args *a, int8_t *out)
         const int32x4_t sh = vldrwq_s32(a->shift + 4 * g);
         for (p = 0; p < 4; p++)
         {
-            const int32x4_t acc = vaddq_s32(vldrwq_s32(a->acc + 16 * g + 4 * p), cv);
+            /* pixel p's four channels: every fourth sum (a gather on the target) */
+            const int32_t *pa = a->acc + 16 * g + p;
+            const int32_t lanes[4] = {pa[0], pa[4], pa[8], pa[12]};
+            const int32x4_t acc = vaddq_s32(vldrwq_s32(lanes), cv);
             const int32x4_t r = vaddq_n_s32(edgeq_mve_requantize_right(acc, m, sh), a->out_off);
             vstrbq_s32(out + p * a->out_c + 4 * g, vminq_s32(vmaxq_s32(r, lo), hi));
         }
@@ -855,40 +859,34 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
  * The step loop in one asm block with fixed registers (all 14 core registers and 8 Q registers
  * are in use; through C, GCC spilled and recomputed about 60 instructions of pointers a step).
  * Kept across steps: r0 the argument block, r1 the input, r3 pixel 0's output, r11 the steps
- * left, r12 k, q5..q7 the clamp bounds and the output offset, P0 = VCTP(k) for the input loads.
+ * left, r12 k, q5, q6 the clamp bounds, P0 = VCTP(k) for the input loads.
  * A step:
  *   x: q0..q3 = input rows 0..3 (predicated, zero from k on), r1 past them.
  *   dot products (twice: from the filter, then from the padded tail copy; WLS skips an empty
- *     one): per group of four channels, per channel one 16-byte weight load into q4 and four
- *     VMLADAV (sums in even registers: r8 for row 0 of the group's first channel, held to the
- *     group's end so its store steps r7 past the group; r10 the other channels' row 0; r2, r4,
- *     r6 rows 1..3), stored at acc + 16 g + 4 p + j.
+ *     one): per group of four channels, per channel one 16-byte weight load into q4, four
+ *     VMLADAV into r2, r4, r6, r8 (pixels 0..3; VMLADAV wants even registers) and one STM of
+ *     the four: acc[16 g + 4 j + p] (one store a channel instead of four).
  *   requantization: per group the correction, multiplier and shift vectors (q0..q2, pointers
- *     r9, r5, r10) once, then per pixel p (q3; q4 the rounding fix-up) edgeq_mve_requantize_right,
- *     + offset, clamp, VSTRB.32 through r3, r2, r4, r6 (pixels 0..3; low registers, as VSTRB.32
- *     requires).
+ *     r9, r5, r10) once, then per pixel p its four channels (every fourth sum) by one gather
+ *     through the address vector q7 (lane j: channel j's sums; the first pixel's gather steps
+ *     it to the next group), edgeq_mve_requantize_right (q3; q4 the rounding fix-up),
+ *     + the output offset (r8), clamp, VSTRB.32 through r3, r2, r4, r6 (pixels 0..3; low
+ *     registers, as VSTRB.32 requires).
  */
-#define EDGEQ_MVE_QS_CH(w, s, j)                                                                              \
-    w "vmladav.s8 " s ", q0, q4\n\t"                                                                          \
-      "vmladav.s8 r2, q1, q4\n\t"                                                                             \
-      "vmladav.s8 r4, q2, q4\n\t"                                                                             \
-      "vmladav.s8 r6, q3, q4\n\t"                                                                             \
-      "str r2, [r7, #" #j " + 16]\n\t"                                                                        \
-      "str r4, [r7, #" #j " + 32]\n\t"                                                                        \
-      "str r6, [r7, #" #j " + 48]\n\t"
-#define EDGEQ_MVE_QS_GROUP(w)                                                                                 \
-    EDGEQ_MVE_QS_CH(w, "r8", 0)                                                                               \
-    EDGEQ_MVE_QS_CH(w, "r10", 4) "str r10, [r7, #4]\n\t"                                                      \
-    EDGEQ_MVE_QS_CH(w, "r10", 8) "str r10, [r7, #8]\n\t"                                                      \
-    EDGEQ_MVE_QS_CH(w, "r10", 12) "str r10, [r7, #12]\n\t"                                                    \
-    "str r8, [r7], #64\n\t"
+#define EDGEQ_MVE_QS_CH(w)                                                                                    \
+    w "vmladav.s8 r2, q0, q4\n\t"                                                                             \
+      "vmladav.s8 r4, q1, q4\n\t"                                                                             \
+      "vmladav.s8 r6, q2, q4\n\t"                                                                             \
+      "vmladav.s8 r8, q3, q4\n\t"                                                                             \
+      "stm r7!, {r2, r4, r6, r8}\n\t"
+#define EDGEQ_MVE_QS_GROUP(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w)
 #define EDGEQ_MVE_QS_PIXEL(load, po)                                                                          \
     load "vadd.i32 q3, q3, q0\n\t"                                                                            \
          "vqrdmulh.s32 q3, q3, q1\n\t"                                                                        \
          "vshr.s32 q4, q3, #31\n\t"                                                                           \
          "vqadd.s32 q3, q3, q4\n\t"                                                                           \
          "vrshl.s32 q3, q3, q2\n\t"                                                                           \
-         "vadd.i32 q3, q3, q7\n\t"                                                                            \
+         "vadd.i32 q3, q3, r8\n\t"                                                                            \
          "vmax.s32 q3, q3, q5\n\t"                                                                            \
          "vmin.s32 q3, q3, q6\n\t"                                                                            \
          "vstrb.32 q3, [" po "], #4\n\t"
@@ -902,8 +900,6 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
                      "vdup.32 q5, r8\n\t"                                                                     \
                      "ldr r8, [r0, #48]\n\t"                                                                  \
                      "vdup.32 q6, r8\n\t"                                                                     \
-                     "ldr r8, [r0, #52]\n\t"                                                                  \
-                     "vdup.32 q7, r8\n\t"                                                                     \
                      "vctp.8 r12\n\t"                                                                         \
                      "0:\n\t" xload                                                                           \
                      "ldr r5, [r0, #0]\n\t"                                                                   \
@@ -917,7 +913,7 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
                      "wls lr, r8, 4f\n\t"                                                                     \
                      "3:\n\t" EDGEQ_MVE_QS_GROUP(w) "le lr, 3b\n\t"                                           \
                      "4:\n\t"                                                                                 \
-                     "ldr r7, [r0, #16]\n\t"                                                                  \
+                     "vldrw.32 q7, [r0, #72]\n\t"                                                             \
                      "ldr r9, [r0, #20]\n\t"                                                                  \
                      "ldr r5, [r0, #24]\n\t"                                                                  \
                      "ldr r10, [r0, #28]\n\t"                                                                 \
@@ -927,14 +923,15 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
                      "add r6, r4, r8\n\t"                                                                     \
                      "ldr r8, [r0, #32]\n\t"                                                                  \
                      "dls lr, r8\n\t"                                                                         \
+                     "ldr r8, [r0, #52]\n\t"                                                                  \
                      "5:\n\t"                                                                                 \
                      "vldrw.32 q0, [r9], #16\n\t"                                                             \
                      "vldrw.32 q1, [r5], #16\n\t"                                                             \
                      "vldrw.32 q2, [r10], #16\n\t"                                                            \
-                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7, #16]\n\t", "r2")                                   \
-                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7, #32]\n\t", "r4")                                   \
-                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7, #48]\n\t", "r6")                                   \
-                     EDGEQ_MVE_QS_PIXEL("vldrw.32 q3, [r7], #64\n\t", "r3")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #64]!\n\t", "r3")                                 \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #4]\n\t", "r2")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #8]\n\t", "r4")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #12]\n\t", "r6")                                  \
                      "le lr, 5b\n\t"                                                                          \
                      "ldr r8, [r0, #40]\n\t"                                                                  \
                      "add r3, r3, r8\n\t"                                                                     \
@@ -1049,6 +1046,10 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int
     a.out = out + c0;
     a.steps = pixels >> 2;
     a.k = k;
+    for (i = 0; i < 4; i++)
+    {
+        a.rows[i] = (uint32_t)(uintptr_t)acc - 64u + 16u * (uint32_t)i;
+    }
     edgeq_mve_quad_steps(&a);
     return pixels & ~3;
 }
