@@ -26,6 +26,8 @@
 
 #if defined(EDGEQ_MVE)
 
+#include <stddef.h>
+
 #include "edgeq_fixedpoint.h"
 #include "edgeq_route_guards.h"
 
@@ -769,8 +771,8 @@ static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int
 }
 
 /* What edgeq_mve_quad_steps needs, in one block its asm reads with immediate offsets (the step
- * loop keeps only the moving pointers and counts in registers). Field offsets are fixed: the asm
- * names them (EDGEQ_MVE_QA_*). */
+ * loop keeps only the moving pointers and counts in registers). The asm uses the byte offsets
+ * noted here (checked below for the target). */
 typedef struct
 {
     const int8_t *w;       /*  0: filter row c0 */
@@ -837,7 +839,7 @@ static void edgeq_mve_requant4_simple(const edgeq_mve_quad_args *a, int8_t *out)
     }
 }
 
-static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
+static void edgeq_mve_quad_steps(edgeq_mve_quad_args *a)
 {
     const mve_pred16_t lp = vctp8q((uint32_t)a->k);
     const int8_t *x = a->x;
@@ -858,8 +860,9 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
 /*
  * The step loop in one asm block with fixed registers (all 14 core registers and 8 Q registers
  * are in use; through C, GCC spilled and recomputed about 60 instructions of pointers a step).
- * Kept across steps: r0 the argument block, r1 the input, r3 pixel 0's output, r11 the steps
- * left, r12 k, q5, q6 the clamp bounds, P0 = VCTP(k) for the input loads.
+ * Kept across steps: r0 the argument block, r1 the input, r3 pixel 0's output, r12 the steps
+ * left (k when k is not a constant), q5, q6 the clamp bounds, P0 = VCTP(k) for the input loads.
+ * r7 stays unused: it is the frame pointer of Thumb code built with one.
  * A step:
  *   x: q0..q3 = input rows 0..3 (predicated, zero from k on), r1 past them.
  *   dot products (twice: from the filter, then from the padded tail copy; WLS skips an empty
@@ -873,12 +876,20 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
  *     + the output offset (r8), clamp, VSTRB.32 through r3, r2, r4, r6 (pixels 0..3; low
  *     registers, as VSTRB.32 requires).
  */
+/* the offsets the asm reads the argument block at */
+typedef char edgeq_mve_quad_args_layout[offsetof(edgeq_mve_quad_args, w_tail) == 8 &&
+                                                offsetof(edgeq_mve_quad_args, acc) == 16 &&
+                                                offsetof(edgeq_mve_quad_args, out_off) == 52 &&
+                                                offsetof(edgeq_mve_quad_args, k) == 68 &&
+                                                offsetof(edgeq_mve_quad_args, rows) == 72
+                                            ? 1
+                                            : -1];
 #define EDGEQ_MVE_QS_CH(w)                                                                                    \
     w "vmladav.s8 r2, q0, q4\n\t"                                                                             \
       "vmladav.s8 r4, q1, q4\n\t"                                                                             \
       "vmladav.s8 r6, q2, q4\n\t"                                                                             \
       "vmladav.s8 r8, q3, q4\n\t"                                                                             \
-      "stm r7!, {r2, r4, r6, r8}\n\t"
+      "stm r11!, {r2, r4, r6, r8}\n\t"
 #define EDGEQ_MVE_QS_GROUP(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w)
 #define EDGEQ_MVE_QS_PIXEL(load, po)                                                                          \
     load "vadd.i32 q3, q3, q0\n\t"                                                                            \
@@ -890,20 +901,21 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
          "vmax.s32 q3, q3, q5\n\t"                                                                            \
          "vmin.s32 q3, q3, q6\n\t"                                                                            \
          "vstrb.32 q3, [" po "], #4\n\t"
-/* xload: the four input rows into q0..q3 and r1 past them; w: one weight row into q4, r5 past it */
-#define EDGEQ_MVE_QS_LOOP(xload, w)                                                                           \
+/* xload: the four input rows into q0..q3 and r1 past them; w: one weight row into q4, r5 past it;
+ * init (r12 = k on entry), next: set up and count the steps and branch back to 0 while any are
+ * left (in r12 for a constant k, else in the argument block: r12 keeps k) */
+#define EDGEQ_MVE_QS_LOOP(xload, w, init, next)                                                               \
     __asm__ volatile("ldr r1, [r0, #56]\n\t"                                                                  \
                      "ldr r3, [r0, #60]\n\t"                                                                  \
-                     "ldr r11, [r0, #64]\n\t"                                                                 \
                      "ldr r12, [r0, #68]\n\t"                                                                 \
                      "ldr r8, [r0, #44]\n\t"                                                                  \
                      "vdup.32 q5, r8\n\t"                                                                     \
                      "ldr r8, [r0, #48]\n\t"                                                                  \
                      "vdup.32 q6, r8\n\t"                                                                     \
-                     "vctp.8 r12\n\t"                                                                         \
+                     "vctp.8 r12\n\t" init                                                                   \
                      "0:\n\t" xload                                                                           \
                      "ldr r5, [r0, #0]\n\t"                                                                   \
-                     "ldr r7, [r0, #16]\n\t"                                                                  \
+                     "ldr r11, [r0, #16]\n\t"                                                                 \
                      "ldr r8, [r0, #4]\n\t"                                                                   \
                      "wls lr, r8, 2f\n\t"                                                                     \
                      "1:\n\t" EDGEQ_MVE_QS_GROUP(w) "le lr, 1b\n\t"                                           \
@@ -935,14 +947,22 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
                      "le lr, 5b\n\t"                                                                          \
                      "ldr r8, [r0, #40]\n\t"                                                                  \
                      "add r3, r3, r8\n\t"                                                                     \
-                     "subs r11, r11, #1\n\t"                                                                  \
-                     "bne 0b\n\t"                                                                             \
+                     next                                                                                     \
                      : "+r"(ra)                                                                               \
                      :                                                                                        \
-                     : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "d0",  \
+                     : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "d0",        \
                        "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", \
                        "d15", "cc", "memory")
 /* the input rows with post-indexed loads when k is a constant (vww's depths 8 and 16) */
+#define EDGEQ_MVE_QS_STEPS_R12 "ldr r12, [r0, #64]\n\t"
+#define EDGEQ_MVE_QS_NEXT_R12                                                                                 \
+    "subs r12, r12, #1\n\t"                                                                                   \
+    "bne 0b\n\t"
+#define EDGEQ_MVE_QS_NEXT_MEM                                                                                 \
+    "ldr r8, [r0, #64]\n\t"                                                                                   \
+    "subs r8, r8, #1\n\t"                                                                                     \
+    "str r8, [r0, #64]\n\t"                                                                                   \
+    "bne 0b\n\t"
 #define EDGEQ_MVE_QS_XLOAD_K(k)                                                                               \
     "vpstttt\n\t"                                                                                             \
     "vldrbt.8 q0, [r1], #" #k "\n\t"                                                                          \
@@ -950,16 +970,19 @@ static void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
     "vldrbt.8 q2, [r1], #" #k "\n\t"                                                                          \
     "vldrbt.8 q3, [r1], #" #k "\n\t"
 
-static __attribute__((noinline)) void edgeq_mve_quad_steps(const edgeq_mve_quad_args *a)
+/* a->steps is counted down (for k not a constant) */
+static __attribute__((noinline)) void edgeq_mve_quad_steps(edgeq_mve_quad_args *a)
 {
-    register const edgeq_mve_quad_args *ra __asm__("r0") = a;
+    register edgeq_mve_quad_args *ra __asm__("r0") = a;
     if (a->k == 8)
     {
-        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(8), "vldrb.u8 q4, [r5], #8\n\t");
+        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(8), "vldrb.u8 q4, [r5], #8\n\t", EDGEQ_MVE_QS_STEPS_R12,
+                          EDGEQ_MVE_QS_NEXT_R12);
     }
     else if (a->k == 16)
     {
-        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(16), "vldrb.u8 q4, [r5], #16\n\t");
+        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(16), "vldrb.u8 q4, [r5], #16\n\t", EDGEQ_MVE_QS_STEPS_R12,
+                          EDGEQ_MVE_QS_NEXT_R12);
     }
     else
     {
@@ -973,9 +996,13 @@ static __attribute__((noinline)) void edgeq_mve_quad_steps(const edgeq_mve_quad_
                           "vldrbt.8 q3, [r6]\n\t"
                           "add r1, r6, r12\n\t",
                           "vldrb.u8 q4, [r5]\n\t"
-                          "add r5, r5, r12\n\t");
+                          "add r5, r5, r12\n\t",
+                          "", EDGEQ_MVE_QS_NEXT_MEM);
     }
 }
+#undef EDGEQ_MVE_QS_NEXT_MEM
+#undef EDGEQ_MVE_QS_NEXT_R12
+#undef EDGEQ_MVE_QS_STEPS_R12
 #undef EDGEQ_MVE_QS_XLOAD_K
 #undef EDGEQ_MVE_QS_LOOP
 #undef EDGEQ_MVE_QS_PIXEL
