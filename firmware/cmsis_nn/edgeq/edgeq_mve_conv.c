@@ -37,7 +37,7 @@
 /* channels whose corrections live on the stack at once (4 bytes each) */
 #define EDGEQ_MVE_CHUNK 128
 
-/* rows of raw accumulators (edgeq_mve_dot2x3, edgeq_mve_dot4) this many int32 apart: one array,
+/* rows of raw accumulators (edgeq_mve_dot2x3, edgeq_mve_dot2x4) this many int32 apart: one array,
  * so the asm stores every row through one pointer, the others with immediate offsets */
 #define EDGEQ_MVE_ACC_STRIDE (EDGEQ_MVE_CHUNK + 4)
 
@@ -1010,8 +1010,9 @@ static __attribute__((noinline)) void edgeq_mve_quad_steps(edgeq_mve_quad_args *
 #undef EDGEQ_MVE_QS_CH
 #endif
 
-/* the bytes of the padded copy of the last filter rows edgeq_mve_1x1_quad may need: fewer than
- * 15 / k + 4 rows of k bytes (at most 60), and 16 bytes for the last row's full load */
+/* the bytes of the padded copy of the last filter rows edgeq_mve_1x1_quad may need: the rows
+ * past the filter's end for a 16-byte load number floor(15 / k), plus up to 3 more of their group,
+ * (floor(15 / k) + 3) k <= 15 + 3 k <= 63 bytes, and the last row's load reads 16 - k on */
 #define EDGEQ_MVE_QUAD_TAIL 96
 
 /*
