@@ -93,6 +93,28 @@ def mve_small_depth():
     return keras.Model(x, outs), _u(-1, 2, (1, 9, 7, 3)), "int8"
 
 
+def mve_quad():
+    """Shapes of the four-pixel 1x1 route (edgeq_mve_1x1_quad: depth k <= 16, a multiple of four
+    output channels, every shift negative): every depth 1..16 (the filter rows whose 16-byte
+    weight loads would pass the filter's end, from the last row for k = 8 to the last 15 for
+    k = 1, run on the padded stack copy; k = 16 needs none), 4 to 32 output channels and 132
+    (a 4-channel second correction chunk, with a ReLU6 clamp), 35 pixels (8 steps and 3 left to
+    the pixel-pair route), and for k = 11 a 2-pixel input (no step). 16 outputs: the host
+    runner's limit."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((5, 7, 16), batch_size=1)
+    outs = []
+    for k in range(1, 17):
+        src = L.AveragePooling2D(3)(x) if k == 11 else x
+        feat = L.Conv2D(k, 1)(src)
+        if k == 3:
+            outs.append(L.Conv2D(132, 1, activation="relu6")(feat))
+        else:
+            outs.append(L.Conv2D(4 * (1 + k % 8), 1)(feat))
+    return keras.Model(x, outs), _u(-1, 2, (1, 5, 7, 16)), "int8"
+
+
 def mve_dw_rows():
     """Depthwise 3x3 layers on the row-buffer route (edgeq_mve_depthwise_rows.c: at least 16 output
     pixels a call): channel counts 21 (a 5-channel tail block), 8 (one block) and 3 (one partial
@@ -322,6 +344,22 @@ def mve_dw_packed_tflite(request) -> bytes:
 
 
 @pytest.fixture(scope="module")
+def mve_quad_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_quad)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_quad-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(21)
+        model, data_fn, io = mve_quad()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
 def mve_small_depth_tflite(request) -> bytes:
     import tensorflow as tf
 
@@ -382,6 +420,17 @@ def test_mve_edges_bit_exact_on_host(mve_edges_tflite, builder_mve):
     inputs = random_inputs(g, 16, seed=9)
     ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
     assert_bit_exact("mve edges (MVE path)", builder_mve.build(mve_edges_tflite, name="mve_edges").run(inputs), ref)
+
+
+@pytest.mark.toolchain
+def test_mve_quad_bit_exact_on_host(mve_quad_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_quad_tflite)
+    inputs = random_inputs(g, 16, seed=21)
+    ref = tflm_run_many([(mve_quad_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve quad (MVE path)", builder_mve.build(mve_quad_tflite, name="mve_quad").run(inputs), ref)
 
 
 @pytest.mark.toolchain
@@ -600,6 +649,17 @@ def test_mve_edges_bit_exact_on_cortex_m55(mve_edges_tflite, tmp_path):
     ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_edges_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_edges")
     assert_bit_exact("mve edges (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_quad_bit_exact_on_cortex_m55(mve_quad_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_quad_tflite)
+    inputs = random_inputs(g, 3, seed=22)
+    ref = tflm_run_many([(mve_quad_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_quad_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_quad")
+    assert_bit_exact("mve quad (Cortex-M55)", got, ref)
 
 
 @pytest.mark.emulator

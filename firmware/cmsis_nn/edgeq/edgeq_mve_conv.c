@@ -26,6 +26,8 @@
 
 #if defined(EDGEQ_MVE)
 
+#include <stddef.h>
+
 #include "edgeq_fixedpoint.h"
 #include "edgeq_route_guards.h"
 
@@ -37,7 +39,7 @@
 /* the in-order promise (edgeq_mve_kernels.h) needs every channel in one chunk: one pass over the pixels */
 _Static_assert(EDGEQ_MVE_1X1_IN_ORDER_MAX_C <= EDGEQ_MVE_CHUNK, "1x1 in-order channels exceed one chunk");
 
-/* rows of raw accumulators (edgeq_mve_dot2x3, edgeq_mve_dot4) this many int32 apart: one array,
+/* rows of raw accumulators (edgeq_mve_dot2x3, edgeq_mve_dot2x4) this many int32 apart: one array,
  * so the asm stores every row through one pointer, the others with immediate offsets */
 #define EDGEQ_MVE_ACC_STRIDE (EDGEQ_MVE_CHUNK + 4)
 
@@ -770,89 +772,261 @@ static inline __attribute__((always_inline)) int32_t edgeq_mve_1x1_small_run(int
     return p;
 }
 
-/*
- * The dot products of channels [c0, c1) of filter rows of depth k <= 16 with four input rows
- * held in x0..x3 (lanes from k on zero): acc[r * EDGEQ_MVE_ACC_STRIDE + c - c0] for row r. One
- * weight load serves four VMLADAVA (the pair route's two: 2.75 instructions an output instead
- * of 5). Channels from c_safe on load their row predicated (a 16-byte load would pass the
- * filter's end); the others in one asm loop (GCC interleaved the stores badly and reloaded
- * the pointers).
- */
-static inline __attribute__((always_inline)) void edgeq_mve_dot4(int8x16_t x0, int8x16_t x1, int8x16_t x2,
-                                                                 int8x16_t x3, const int8_t *filter, int32_t k,
-                                                                 int32_t c0, int32_t c1, int32_t c_safe,
-                                                                 int32_t *acc)
+/* What edgeq_mve_quad_steps needs, in one block its asm reads with immediate offsets (the step
+ * loop keeps only the moving pointers and counts in registers). The asm uses the byte offsets
+ * noted here (checked below for the target). */
+typedef struct
 {
-    const int8_t *w = filter + c0 * k;
-    const int32_t c_end = c_safe < c1 ? c_safe : c1;
-    int32_t *pa = acc;
-    int32_t c = c0;
+    const int8_t *w;       /*  0: filter row c0 */
+    int32_t n_safe;        /*  4: groups read from w */
+    const int8_t *w_tail;  /*  8: padded copy of the rows of the groups after them */
+    int32_t n_tail;        /* 12: groups read from w_tail */
+    int32_t *acc;          /* 16: 16 sums a group */
+    const int32_t *corr;   /* 20: channel c0's correction, multiplier, shift */
+    const int32_t *mult;   /* 24 */
+    const int32_t *shift;  /* 28 */
+    int32_t groups;        /* 32: n_safe + n_tail */
+    int32_t out_c;         /* 36: bytes from one output pixel to the next */
+    int32_t out_step;      /* 40: 4 out_c - 4 groups: pixel 0's output after a step's requantization */
+    int32_t act_min;       /* 44 */
+    int32_t act_max;       /* 48 */
+    int32_t out_off;       /* 52 */
+    const int8_t *x;       /* 56: input row of pixel 0 */
+    int8_t *out;           /* 60: pixel 0, channel c0 */
+    int32_t steps;         /* 64: four pixels each, at least 1 */
+    int32_t k;             /* 68: depth, 1..16 */
+    uint32_t rows[4];      /* 72: acc - 64 + 16 j: where the requantization's gathers start */
+} edgeq_mve_quad_args;
+
 #if defined(EDGEQ_EMULATE_MVE)
-    for (; c < c_end; c++)
+/* acc[16 g + 4 j + p] = input row p (x0..x3) times filter row 4 g + j from w (rows k apart,
+ * each loaded as 16 bytes: the rows' zero lanes from k on cancel the next row's bytes) */
+static void edgeq_mve_dot4_groups(int8x16_t x0, int8x16_t x1, int8x16_t x2, int8x16_t x3, const int8_t *w,
+                                  int32_t k, int32_t n_groups, int32_t *acc)
+{
+    int32_t g, j;
+    for (g = 0; g < n_groups; g++)
     {
-        const int8x16_t wv = vldrbq_s8(w);
-        pa[0] = vmladavq_s8(x0, wv);
-        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
-        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
-        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
-        pa++;
-        w += k;
-    }
-#else
-    if (c < c_end)
-    {
-        int32_t r0, r1, r2, r3;
-        int8x16_t wv;
-        /* the weight load and the step to the next filter row: one post-indexed load when k is
-         * a constant that fits its immediate (vww's depths 8 and 16), else a load and an add */
-#define EDGEQ_MVE_DOT4_LOOP(load)                                                                            \
-    __asm__ volatile("dls lr, %[n]\n\t"                                                                       \
-                     "1:\n\t" load "vmladav.s8 %[r0], %q[x0], %q[wv]\n\t"                                      \
-                     "vmladav.s8 %[r1], %q[x1], %q[wv]\n\t"                                                     \
-                     "vmladav.s8 %[r2], %q[x2], %q[wv]\n\t"                                                     \
-                     "vmladav.s8 %[r3], %q[x3], %q[wv]\n\t"                                                     \
-                     "str %[r1], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
-                     "str %[r2], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                    \
-                     "str %[r3], [%[pa], #" EDGEQ_MVE_STR(12 * EDGEQ_MVE_ACC_STRIDE) "]\n\t"                   \
-                     "str %[r0], [%[pa]], #4\n\t"                                                              \
-                     "le lr, 1b\n\t"                                                                           \
-                     : [r0] "=&Te"(r0), [r1] "=&Te"(r1), [r2] "=&Te"(r2), [r3] "=&Te"(r3), [wv] "=&w"(wv),     \
-                       [w] "+r"(w), [pa] "+r"(pa)                                                              \
-                     : [n] "r"(c_end - c), [k] "r"(k), [x0] "w"(x0), [x1] "w"(x1), [x2] "w"(x2), [x3] "w"(x3)  \
-                     : "lr", "memory")
-        if (k == 8)
+        for (j = 0; j < 4; j++)
         {
-            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #8\n\t");
+            const int8x16_t wv = vldrbq_s8(w);
+            acc[4 * j] = vmladavq_s8(x0, wv);
+            acc[4 * j + 1] = vmladavq_s8(x1, wv);
+            acc[4 * j + 2] = vmladavq_s8(x2, wv);
+            acc[4 * j + 3] = vmladavq_s8(x3, wv);
+            w += k;
         }
-        else if (k == 16)
-        {
-            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]], #16\n\t");
-        }
-        else
-        {
-            EDGEQ_MVE_DOT4_LOOP("vldrb.u8 %q[wv], [%[w]]\n\t"
-                                "add %[w], %[w], %[k]\n\t");
-        }
-#undef EDGEQ_MVE_DOT4_LOOP
-        c = c_end;
-    }
-#endif
-    for (; c < c1; c++)
-    {
-        const int8x16_t wv = vldrbq_z_s8(w, vctp8q((uint32_t)k));
-        pa[0] = vmladavq_s8(x0, wv);
-        pa[EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x1, wv);
-        pa[2 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x2, wv);
-        pa[3 * EDGEQ_MVE_ACC_STRIDE] = vmladavq_s8(x3, wv);
-        pa++;
-        w += k;
+        acc += 16;
     }
 }
 
+/* requantize acc (edgeq_mve_dot4_groups' layout) into pixels 0..3 of out, out_c apart */
+static void edgeq_mve_requant4_simple(const edgeq_mve_quad_args *a, int8_t *out)
+{
+    const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
+    int32_t g, p;
+    for (g = 0; g < a->groups; g++)
+    {
+        const int32x4_t cv = vldrwq_s32(a->corr + 4 * g), m = vldrwq_s32(a->mult + 4 * g);
+        const int32x4_t sh = vldrwq_s32(a->shift + 4 * g);
+        for (p = 0; p < 4; p++)
+        {
+            /* pixel p's four channels: every fourth sum (a gather on the target) */
+            const int32_t *pa = a->acc + 16 * g + p;
+            const int32_t lanes[4] = {pa[0], pa[4], pa[8], pa[12]};
+            const int32x4_t acc = vaddq_s32(vldrwq_s32(lanes), cv);
+            const int32x4_t r = vaddq_n_s32(edgeq_mve_requantize_right(acc, m, sh), a->out_off);
+            vstrbq_s32(out + p * a->out_c + 4 * g, vminq_s32(vmaxq_s32(r, lo), hi));
+        }
+    }
+}
+
+static void edgeq_mve_quad_steps(edgeq_mve_quad_args *a)
+{
+    const mve_pred16_t lp = vctp8q((uint32_t)a->k);
+    const int8_t *x = a->x;
+    int8_t *out = a->out;
+    int32_t s;
+    for (s = 0; s < a->steps; s++)
+    {
+        const int8x16_t x0 = vldrbq_z_s8(x, lp), x1 = vldrbq_z_s8(x + a->k, lp);
+        const int8x16_t x2 = vldrbq_z_s8(x + 2 * a->k, lp), x3 = vldrbq_z_s8(x + 3 * a->k, lp);
+        edgeq_mve_dot4_groups(x0, x1, x2, x3, a->w, a->k, a->n_safe, a->acc);
+        edgeq_mve_dot4_groups(x0, x1, x2, x3, a->w_tail, a->k, a->n_tail, a->acc + 16 * a->n_safe);
+        edgeq_mve_requant4_simple(a, out);
+        x += 4 * a->k;
+        out += 4 * a->out_c;
+    }
+}
+#else
+/*
+ * The step loop in one asm block with fixed registers (all 14 core registers and 8 Q registers
+ * are in use; through C, GCC spilled and recomputed about 60 instructions of pointers a step).
+ * Kept across steps: r0 the argument block, r1 the input, r3 pixel 0's output, r12 the steps
+ * left (k when k is not a constant), q5, q6 the clamp bounds, P0 = VCTP(k) for the input loads.
+ * r7 stays unused: it is the frame pointer of Thumb code built with one.
+ * A step:
+ *   x: q0..q3 = input rows 0..3 (predicated, zero from k on), r1 past them.
+ *   dot products (twice: from the filter, then from the padded tail copy; WLS skips an empty
+ *     one): per group of four channels, per channel one 16-byte weight load into q4, four
+ *     VMLADAV into r2, r4, r6, r8 (pixels 0..3; VMLADAV wants even registers) and one STM of
+ *     the four: acc[16 g + 4 j + p] (one store a channel instead of four).
+ *   requantization: per group the correction, multiplier and shift vectors (q0..q2, pointers
+ *     r9, r5, r10) once, then per pixel p its four channels (every fourth sum) by one gather
+ *     through the address vector q7 (lane j: channel j's sums; the first pixel's gather steps
+ *     it to the next group), edgeq_mve_requantize_right (q3; q4 the rounding fix-up),
+ *     + the output offset (r8), clamp, VSTRB.32 through r3, r2, r4, r6 (pixels 0..3; low
+ *     registers, as VSTRB.32 requires).
+ */
+/* the offsets the asm reads the argument block at */
+typedef char edgeq_mve_quad_args_layout[offsetof(edgeq_mve_quad_args, w_tail) == 8 &&
+                                                offsetof(edgeq_mve_quad_args, acc) == 16 &&
+                                                offsetof(edgeq_mve_quad_args, out_off) == 52 &&
+                                                offsetof(edgeq_mve_quad_args, k) == 68 &&
+                                                offsetof(edgeq_mve_quad_args, rows) == 72
+                                            ? 1
+                                            : -1];
+#define EDGEQ_MVE_QS_CH(w)                                                                                    \
+    w "vmladav.s8 r2, q0, q4\n\t"                                                                             \
+      "vmladav.s8 r4, q1, q4\n\t"                                                                             \
+      "vmladav.s8 r6, q2, q4\n\t"                                                                             \
+      "vmladav.s8 r8, q3, q4\n\t"                                                                             \
+      "stm r11!, {r2, r4, r6, r8}\n\t"
+#define EDGEQ_MVE_QS_GROUP(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w) EDGEQ_MVE_QS_CH(w)
+#define EDGEQ_MVE_QS_PIXEL(load, po)                                                                          \
+    load "vadd.i32 q3, q3, q0\n\t"                                                                            \
+         "vqrdmulh.s32 q3, q3, q1\n\t"                                                                        \
+         "vshr.s32 q4, q3, #31\n\t"                                                                           \
+         "vqadd.s32 q3, q3, q4\n\t"                                                                           \
+         "vrshl.s32 q3, q3, q2\n\t"                                                                           \
+         "vadd.i32 q3, q3, r8\n\t"                                                                            \
+         "vmax.s32 q3, q3, q5\n\t"                                                                            \
+         "vmin.s32 q3, q3, q6\n\t"                                                                            \
+         "vstrb.32 q3, [" po "], #4\n\t"
+/* xload: the four input rows into q0..q3 and r1 past them; w: one weight row into q4, r5 past it;
+ * init (r12 = k on entry), next: set up and count the steps and branch back to 0 while any are
+ * left (in r12 for a constant k, else in the argument block: r12 keeps k) */
+#define EDGEQ_MVE_QS_LOOP(xload, w, init, next)                                                               \
+    __asm__ volatile("ldr r1, [r0, #56]\n\t"                                                                  \
+                     "ldr r3, [r0, #60]\n\t"                                                                  \
+                     "ldr r12, [r0, #68]\n\t"                                                                 \
+                     "ldr r8, [r0, #44]\n\t"                                                                  \
+                     "vdup.32 q5, r8\n\t"                                                                     \
+                     "ldr r8, [r0, #48]\n\t"                                                                  \
+                     "vdup.32 q6, r8\n\t"                                                                     \
+                     "vctp.8 r12\n\t" init                                                                   \
+                     "0:\n\t" xload                                                                           \
+                     "ldr r5, [r0, #0]\n\t"                                                                   \
+                     "ldr r11, [r0, #16]\n\t"                                                                 \
+                     "ldr r8, [r0, #4]\n\t"                                                                   \
+                     "wls lr, r8, 2f\n\t"                                                                     \
+                     "1:\n\t" EDGEQ_MVE_QS_GROUP(w) "le lr, 1b\n\t"                                           \
+                     "2:\n\t"                                                                                 \
+                     "ldr r5, [r0, #8]\n\t"                                                                   \
+                     "ldr r8, [r0, #12]\n\t"                                                                  \
+                     "wls lr, r8, 4f\n\t"                                                                     \
+                     "3:\n\t" EDGEQ_MVE_QS_GROUP(w) "le lr, 3b\n\t"                                           \
+                     "4:\n\t"                                                                                 \
+                     "vldrw.32 q7, [r0, #72]\n\t"                                                             \
+                     "ldr r9, [r0, #20]\n\t"                                                                  \
+                     "ldr r5, [r0, #24]\n\t"                                                                  \
+                     "ldr r10, [r0, #28]\n\t"                                                                 \
+                     "ldr r8, [r0, #36]\n\t"                                                                  \
+                     "add r2, r3, r8\n\t"                                                                     \
+                     "add r4, r2, r8\n\t"                                                                     \
+                     "add r6, r4, r8\n\t"                                                                     \
+                     "ldr r8, [r0, #32]\n\t"                                                                  \
+                     "dls lr, r8\n\t"                                                                         \
+                     "ldr r8, [r0, #52]\n\t"                                                                  \
+                     "5:\n\t"                                                                                 \
+                     "vldrw.32 q0, [r9], #16\n\t"                                                             \
+                     "vldrw.32 q1, [r5], #16\n\t"                                                             \
+                     "vldrw.32 q2, [r10], #16\n\t"                                                            \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #64]!\n\t", "r3")                                 \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #4]\n\t", "r2")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #8]\n\t", "r4")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #12]\n\t", "r6")                                  \
+                     "le lr, 5b\n\t"                                                                          \
+                     "ldr r8, [r0, #40]\n\t"                                                                  \
+                     "add r3, r3, r8\n\t"                                                                     \
+                     next                                                                                     \
+                     : "+r"(ra)                                                                               \
+                     :                                                                                        \
+                     : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "d0",        \
+                       "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", \
+                       "d15", "cc", "memory")
+/* the input rows with post-indexed loads when k is a constant (vww's depths 8 and 16) */
+#define EDGEQ_MVE_QS_STEPS_R12 "ldr r12, [r0, #64]\n\t"
+#define EDGEQ_MVE_QS_NEXT_R12                                                                                 \
+    "subs r12, r12, #1\n\t"                                                                                   \
+    "bne 0b\n\t"
+#define EDGEQ_MVE_QS_NEXT_MEM                                                                                 \
+    "ldr r8, [r0, #64]\n\t"                                                                                   \
+    "subs r8, r8, #1\n\t"                                                                                     \
+    "str r8, [r0, #64]\n\t"                                                                                   \
+    "bne 0b\n\t"
+#define EDGEQ_MVE_QS_XLOAD_K(k)                                                                               \
+    "vpstttt\n\t"                                                                                             \
+    "vldrbt.8 q0, [r1], #" #k "\n\t"                                                                          \
+    "vldrbt.8 q1, [r1], #" #k "\n\t"                                                                          \
+    "vldrbt.8 q2, [r1], #" #k "\n\t"                                                                          \
+    "vldrbt.8 q3, [r1], #" #k "\n\t"
+
+/* a->steps is counted down (for k not a constant) */
+static __attribute__((noinline)) void edgeq_mve_quad_steps(edgeq_mve_quad_args *a)
+{
+    register edgeq_mve_quad_args *ra __asm__("r0") = a;
+    if (a->k == 8)
+    {
+        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(8), "vldrb.u8 q4, [r5], #8\n\t", EDGEQ_MVE_QS_STEPS_R12,
+                          EDGEQ_MVE_QS_NEXT_R12);
+    }
+    else if (a->k == 16)
+    {
+        EDGEQ_MVE_QS_LOOP(EDGEQ_MVE_QS_XLOAD_K(16), "vldrb.u8 q4, [r5], #16\n\t", EDGEQ_MVE_QS_STEPS_R12,
+                          EDGEQ_MVE_QS_NEXT_R12);
+    }
+    else
+    {
+        EDGEQ_MVE_QS_LOOP("add r2, r1, r12\n\t"
+                          "add r4, r2, r12\n\t"
+                          "add r6, r4, r12\n\t"
+                          "vpstttt\n\t"
+                          "vldrbt.8 q0, [r1]\n\t"
+                          "vldrbt.8 q1, [r2]\n\t"
+                          "vldrbt.8 q2, [r4]\n\t"
+                          "vldrbt.8 q3, [r6]\n\t"
+                          "add r1, r6, r12\n\t",
+                          "vldrb.u8 q4, [r5]\n\t"
+                          "add r5, r5, r12\n\t",
+                          "", EDGEQ_MVE_QS_NEXT_MEM);
+    }
+}
+#undef EDGEQ_MVE_QS_NEXT_MEM
+#undef EDGEQ_MVE_QS_NEXT_R12
+#undef EDGEQ_MVE_QS_STEPS_R12
+#undef EDGEQ_MVE_QS_XLOAD_K
+#undef EDGEQ_MVE_QS_LOOP
+#undef EDGEQ_MVE_QS_PIXEL
+#undef EDGEQ_MVE_QS_GROUP
+#undef EDGEQ_MVE_QS_CH
+#endif
+
+/* the bytes of the padded copy of the last filter rows edgeq_mve_1x1_quad may need: the rows
+ * past the filter's end for a 16-byte load number floor(15 / k), plus up to 3 more of their group,
+ * (floor(15 / k) + 3) k <= 15 + 3 k <= 63 bytes, and the last row's load reads 16 - k on */
+#define EDGEQ_MVE_QUAD_TAIL 96
+
 /*
  * Unpadded stride-1 1x1 convolution of depth k <= 16, every shift negative, a multiple of four
- * output channels [c0, c1): four pixels a step (edgeq_mve_dot4, then the requantization of two row
- * pairs).
+ * output channels [c0, c1): four pixels a step (edgeq_mve_quad_steps: per group of four
+ * channels 4 weight loads, 16 VMLADAV and 16 stores, then per group one requantization of the
+ * four pixels' vectors with the parameters loaded once). The groups whose 16-byte weight loads
+ * would pass the filter's end (from c_safe on, only when k < 16) run on a zero-padded copy of
+ * their rows on the stack, made once per call, so every step takes the same unpredicated loop.
+ * In-place contract (the generated code runs an in-place layer in one call on it): the pixels
+ * go in ascending order, four a step, and a step loads its four input rows into registers
+ * before it writes any output.
  * Returns the pixels done (a multiple of four; the rest is left to the caller).
  */
 static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int32_t pixels, int32_t k,
@@ -862,25 +1036,52 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int
                                                             const cmsis_nn_conv_params *cp, int8_t *out,
                                                             int32_t out_c)
 {
-    int32_t acc[4 * EDGEQ_MVE_ACC_STRIDE];
-    const int32_t *mult = qp->multiplier + c0, *shift = qp->shift + c0;
-    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
-    const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
-    const mve_pred16_t lp = vctp8q((uint32_t)k);
-    int32_t p;
-    out += c0;
-    for (p = 0; p + 4 <= pixels; p += 4)
+    int32_t acc[4 * EDGEQ_MVE_CHUNK];
+    int8_t tail[EDGEQ_MVE_QUAD_TAIL];
+    edgeq_mve_quad_args a;
+    const int32_t groups = (c1 - c0) >> 2;
+    /* groups whose every row's 16-byte load stays inside the filter */
+    const int32_t n_safe = c_safe <= c0 ? 0 : ((c_safe - c0) >> 2 < groups ? (c_safe - c0) >> 2 : groups);
+    const int8_t *w = filter + c0 * k;
+    int32_t i;
+    if (pixels < 4)
     {
-        edgeq_mve_dot4(vldrbq_z_s8(x, lp), vldrbq_z_s8(x + k, lp), vldrbq_z_s8(x + 2 * k, lp),
-                       vldrbq_z_s8(x + 3 * k, lp), filter, k, c0, c1, c_safe, acc);
-        edgeq_mve_requant2_simple(acc, acc + EDGEQ_MVE_ACC_STRIDE, groups, corr, mult, shift, out_off, lo, hi, out,
-                                  out + out_c);
-        edgeq_mve_requant2_simple(acc + 2 * EDGEQ_MVE_ACC_STRIDE, acc + 3 * EDGEQ_MVE_ACC_STRIDE, groups, corr, mult,
-                                  shift, out_off, lo, hi, out + 2 * out_c, out + 3 * out_c);
-        x += 4 * k;
-        out += 4 * out_c;
+        return 0;
     }
-    return p;
+    if (n_safe < groups)
+    {
+        /* the rows, then zeros up to the last row's 16th byte */
+        const int32_t n_tail = (groups - n_safe) * 4 * k;
+        for (i = 0; i < n_tail + 16 - k; i += 16)
+        {
+            const int32_t left = n_tail - i > 0 ? n_tail - i : 0;
+            vstrbq_s8(tail + i, vldrbq_z_s8(w + n_safe * 4 * k + i, vctp8q((uint32_t)left)));
+        }
+    }
+    a.w = w;
+    a.n_safe = n_safe;
+    a.w_tail = tail;
+    a.n_tail = groups - n_safe;
+    a.acc = acc;
+    a.corr = corr;
+    a.mult = qp->multiplier + c0;
+    a.shift = qp->shift + c0;
+    a.groups = groups;
+    a.out_c = out_c;
+    a.out_step = 4 * out_c - 4 * groups;
+    a.act_min = cp->activation.min;
+    a.act_max = cp->activation.max;
+    a.out_off = cp->output_offset;
+    a.x = x;
+    a.out = out + c0;
+    a.steps = pixels >> 2;
+    a.k = k;
+    for (i = 0; i < 4; i++)
+    {
+        a.rows[i] = (uint32_t)(uintptr_t)acc - 64u + 16u * (uint32_t)i;
+    }
+    edgeq_mve_quad_steps(&a);
+    return pixels & ~3;
 }
 
 /* edgeq_mve_1x1_small_run with nv = ceil(k / 16) a constant (a call of its own: the 1x1 kernel's
