@@ -628,21 +628,65 @@ static inline __attribute__((always_inline)) int32x4_t edgeq_mve_dw3d_out(int32x
     return vminq_s32(vmaxq_s32(x, lo), hi);
 }
 
-/* Output row out_row of every channel from the ring (rot: the slot of the window's first row). */
+/* Lanes [k, k + 9) of a byte vector as a predicate (the nine taps of a window k bytes into a load). */
+static inline __attribute__((always_inline)) mve_pred16_t edgeq_mve_dw3d_taps_at(int32_t k)
+{
+    return (mve_pred16_t)(((1u << (k + 9)) - 1u) & ~((1u << k) - 1u));
+}
+
+/* The two loads of a group of four windows (*p and *p + 6 s_w bytes), *p moved on to the next
+ * group (12 s_w bytes): the second with a post-increment (GCC copies the pointer and adds
+ * separately: two instructions more per group). */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3d_load2(const int8_t **p, int32_t s_w,
+                                                                      int8x16_t *x01, int8x16_t *x23)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    *x01 = vldrbq_s8(*p);
+    *x23 = vldrbq_s8(*p + 6 * s_w);
+    *p += 12 * s_w;
+#else
+    const int8_t *q = *p;
+    int8x16_t a, b;
+    if (s_w == 1)
+    {
+        __asm__("vldrb.8 %q[b], [%[q], #6]\n\tvldrb.8 %q[a], [%[q]], #12"
+                : [a] "=&w"(a), [b] "=&w"(b), [q] "+&r"(q)
+                :
+                : "memory");
+    }
+    else
+    {
+        __asm__("vldrb.8 %q[b], [%[q], #12]\n\tvldrb.8 %q[a], [%[q]], #24"
+                : [a] "=&w"(a), [b] "=&w"(b), [q] "+&r"(q)
+                :
+                : "memory");
+    }
+    *x01 = a;
+    *x23 = b;
+    *p = q;
+#endif
+}
+
+/* Output row out_row of every channel from the ring (rot: the slot of the window's first row).
+ * Windows s_w columns apart start 3 s_w bytes apart: one 16-byte load holds two of them (bytes 0-8
+ * and 3 s_w to 3 s_w + 8), so a group of four outputs takes two loads, each met by the weights at
+ * lanes 0-8 (wv) and at lanes 3 s_w on (wn). */
 static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_t *ring, int32_t S, int32_t rot,
                                                                     const int8_t *blocks, int8_t *out_row, int32_t ch,
                                                                     int32_t out_w, int32_t s_w, int32_t out_off,
                                                                     int32x4_t lo, int32x4_t hi)
 {
-    /* lane 3 kx + slot: the tap (ky = (slot - rot) mod 3, kx), [tap][8] in the block */
-    static const uint8_t tap_off[3][16] = {{0, 24, 48, 8, 32, 56, 16, 40, 64, 0, 0, 0, 0, 0, 0, 0},
-                                           {48, 0, 24, 56, 8, 32, 64, 16, 40, 0, 0, 0, 0, 0, 0, 0},
-                                           {24, 48, 0, 32, 56, 8, 40, 64, 16, 0, 0, 0, 0, 0, 0, 0}};
-    const uint8x16_t wo = vldrbq_u8(tap_off[rot]);
-    const mve_pred16_t p9 = vctp8q(9);
+    /* from byte 6: lane 3 kx + slot: the tap (ky = (slot - rot) mod 3, kx), [tap][8] in the block;
+     * read from byte 6 - 3 s_w, the same moved up to the second window's lanes */
+    static const uint8_t tap_off[3][22] = {
+        {0, 0, 0, 0, 0, 0, 0, 24, 48, 8, 32, 56, 16, 40, 64, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 48, 0, 24, 56, 8, 32, 64, 16, 40, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 24, 48, 0, 32, 56, 8, 40, 64, 16, 0, 0, 0, 0, 0, 0, 0}};
+    const int32_t step = 3 * s_w, groups = out_w >> 2, tail = out_w & 3;
+    const uint8x16_t wo = vldrbq_u8(tap_off[rot] + 6), wo_n = vldrbq_u8(tap_off[rot] + 6 - step);
+    const mve_pred16_t p9 = edgeq_mve_dw3d_taps_at(0), pn = edgeq_mve_dw3d_taps_at(step);
     const uint32_t oo[4] = {0u, (uint32_t)ch, 2u * (uint32_t)ch, 3u * (uint32_t)ch};
     const uint32x4_t off_out = vldrwq_u32(oo);
-    const int32_t step = 3 * s_w, groups = out_w >> 2, tail = out_w & 3;
     int32_t c, g;
     for (c = 0; c < ch; c++)
     {
@@ -650,22 +694,27 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_
         const int32_t *prm = (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W);
         const int32_t j = c & 7, pos = (j & 1) * 4 + (j >> 1);
         const int8x16_t wv = vldrbq_gather_offset_z_s8(blk + j, wo, p9);
+        const int8x16_t wn = vldrbq_gather_offset_z_s8(blk + j, wo_n, pn);
         const int32_t corr = prm[pos], mult = prm[8 + pos], sh = prm[24 + pos];
         const int8_t *p = ring + c * S;
         int8_t *o = out_row + c;
         for (g = 0; g < groups; g++)
         {
-            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv), a1 = vmladavq_s8(vldrbq_s8(p + step), wv);
-            const int32_t a2 = vmladavq_s8(vldrbq_s8(p + 2 * step), wv), a3 = vmladavq_s8(vldrbq_s8(p + 3 * step), wv);
-            const int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2), 3);
+            int8x16_t x01, x23;
+            int32x4_t acc;
+            edgeq_mve_dw3d_load2(&p, s_w, &x01, &x23);
+            acc = vdupq_n_s32(vmladavq_s8(x01, wn));
+            acc = vsetq_lane_s32(vmladavq_s8(x01, wv), acc, 0);
+            acc = vsetq_lane_s32(vmladavq_s8(x23, wv), acc, 2);
+            acc = vsetq_lane_s32(vmladavq_s8(x23, wn), acc, 3);
             vstrbq_scatter_offset_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi));
-            p += 4 * step;
             o += 4 * ch;
         }
         if (tail)
         {
-            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv);
-            const int32_t a1 = tail > 1 ? vmladavq_s8(vldrbq_s8(p + step), wv) : 0;
+            const int8x16_t x01 = vldrbq_s8(p);
+            const int32_t a0 = vmladavq_s8(x01, wv);
+            const int32_t a1 = tail > 1 ? vmladavq_s8(x01, wn) : 0;
             const int32_t a2 = tail > 2 ? vmladavq_s8(vldrbq_s8(p + 2 * step), wv) : 0;
             const int32x4_t acc = vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2);
             vstrbq_scatter_offset_p_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi),
