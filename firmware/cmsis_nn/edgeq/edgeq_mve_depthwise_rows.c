@@ -104,6 +104,57 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int
 #endif
 }
 
+/* Two neighbouring windows of a stride-1 row (pixels 0 and 1: columns 0-2 and 1-3) share their
+ * middle columns and all nine weights: per row four column loads and three weight loads feed both
+ * (12 + 9 loads for 18 taps instead of 36). Column k meets weight k (pixel 0) and weight k - 1
+ * (pixel 1), so x and wv are reloaded alternately and seven Q registers suffice. t = the even / odd
+ * products of x and wv, added to ae / ao (first: set them). */
+#define EDGEQ_MVE_DW3_SET(ae, ao)                                                                          \
+    "vmullb.s16 %q[" ae "], %q[x], %q[wv]\n\t"                                                             \
+    "vmullt.s16 %q[" ao "], %q[x], %q[wv]\n\t"
+#define EDGEQ_MVE_DW3_MACC(ae, ao)                                                                         \
+    "vmullb.s16 %q[t], %q[x], %q[wv]\n\t"                                                                  \
+    "vadd.i32 %q[" ae "], %q[" ae "], %q[t]\n\t"                                                           \
+    "vmullt.s16 %q[t], %q[x], %q[wv]\n\t"                                                                  \
+    "vadd.i32 %q[" ao "], %q[" ao "], %q[t]\n\t"
+/* one row of the pair (r: its pointer, moved on two columns; w0: its first weight's offset) */
+#define EDGEQ_MVE_DW3_PAIR_ROW(r, w0, w1, w2, mac0, mac1)                                                  \
+    "vldrb.s16 %q[x], [%[" r "]], #16\n\t"                                                                \
+    "vldrb.s16 %q[wv], [%[w], #" w0 "]\n\t" mac0("ae0", "ao0")                                            \
+    "vldrb.s16 %q[x], [%[" r "], #-8]\n\t" mac1("ae1", "ao1")                                             \
+    "vldrb.s16 %q[wv], [%[w], #" w1 "]\n\t" EDGEQ_MVE_DW3_MACC("ae0", "ao0")                              \
+    "vldrb.s16 %q[x], [%[" r "], #0]\n\t" EDGEQ_MVE_DW3_MACC("ae1", "ao1")                                \
+    "vldrb.s16 %q[wv], [%[w], #" w2 "]\n\t" EDGEQ_MVE_DW3_MACC("ae0", "ao0")                              \
+    "vldrb.s16 %q[x], [%[" r "], #8]\n\t" EDGEQ_MVE_DW3_MACC("ae1", "ao1")
+
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_window2(const int8_t **r0p, const int8_t **r1p,
+                                                                        const int8_t **r2p, const int8_t *w,
+                                                                        int32x4_t acc[4])
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    edgeq_mve_dw3_window(r0p, r1p, r2p, w, &acc[0], &acc[1]);
+    edgeq_mve_dw3_window(r0p, r1p, r2p, w, &acc[2], &acc[3]);
+#else
+    int32x4_t ae0, ao0, ae1, ao1, t;
+    int16x8_t x, wv;
+    const int8_t *r0 = *r0p, *r1 = *r1p, *r2 = *r2p;
+    __asm__(EDGEQ_MVE_DW3_PAIR_ROW("r0", "0", "8", "16", EDGEQ_MVE_DW3_SET, EDGEQ_MVE_DW3_SET)
+            EDGEQ_MVE_DW3_PAIR_ROW("r1", "24", "32", "40", EDGEQ_MVE_DW3_MACC, EDGEQ_MVE_DW3_MACC)
+            EDGEQ_MVE_DW3_PAIR_ROW("r2", "48", "56", "64", EDGEQ_MVE_DW3_MACC, EDGEQ_MVE_DW3_MACC)
+            : [ae0] "=&w"(ae0), [ao0] "=&w"(ao0), [ae1] "=&w"(ae1), [ao1] "=&w"(ao1), [t] "=&w"(t), [x] "=&w"(x),
+              [wv] "=&w"(wv), [r0] "+&l"(r0), [r1] "+&l"(r1), [r2] "+&l"(r2)
+            : [w] "l"(w)
+            : "memory");
+    acc[0] = ae0;
+    acc[1] = ao0;
+    acc[2] = ae1;
+    acc[3] = ao1;
+    *r0p = r0;
+    *r1p = r1;
+    *r2p = r2;
+#endif
+}
+
 /* The outputs of one pixel's block from its requantized even / odd lanes (re, ro): output offset,
  * activation range, narrowed back into channel order, stored (n < 8: the first n channels). */
 static inline __attribute__((always_inline)) void edgeq_mve_dw3_store(int8_t *out, int32x4_t re, int32x4_t ro, int32_t n,
@@ -162,51 +213,100 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_store(int8_t *ou
 
 /* acc (the correction added) requantized with the parameters at prm + 8 (lanes: the even or the
  * odd channels, off = 0 or 4) */
-#define EDGEQ_MVE_DW3_RQ(acc, prm, off, simple)                                                               \
-    ((simple) ? edgeq_mve_requantize_right((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 24 + (off))) \
-              : edgeq_mve_requantize((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 16 + (off)),       \
-                                     vldrwq_s32((prm) + 24 + (off))))
+#define EDGEQ_MVE_DW3_RQ(acc, prm, off)                                                                       \
+    edgeq_mve_requantize((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 16 + (off)),                \
+                         vldrwq_s32((prm) + 24 + (off)))
+
+/* 1 when every requantization may round a negative result's halves up (VRSHL alone, without
+ * edgeq_mve_requantize_right's fix-up for TFLM's rounding away from zero): every shift negative,
+ * and an activation floor at or above the output offset. A negative result rounds to at most 0
+ * either way, and the floor (or the int8 saturation, lo = -128 = the offset) takes both to lo. */
+static int32_t edgeq_mve_dw3_floored(int32_t simple, int32_t lo, int32_t out_off)
+{
+    return simple && lo >= out_off;
+}
+
+/* edgeq_mve_requantize_right without the fix-up of negative halves (edgeq_mve_dw3_floored holds) */
+static inline __attribute__((always_inline)) int32x4_t edgeq_mve_dw3_requantize_floored(int32x4_t acc,
+                                                                                       int32x4_t mult,
+                                                                                       int32x4_t shift)
+{
+    return vrshlq_s32(vqrdmulhq_s32(acc, mult), shift);
+}
+
+/* One pixel's block from its sums (ae / ao: the even / odd channels): the correction added,
+ * requantized with the parameters at prm (me / mo: the multipliers, used by the floored variant),
+ * stored at out. */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_finish(int8_t *out, int32x4_t ae, int32x4_t ao,
+                                                                       const int32_t *prm, int32x4_t me, int32x4_t mo,
+                                                                       int32_t n, int32_t out_off, int32_t lo,
+                                                                       int32_t hi, int floored, int int8_range)
+{
+    if (floored)
+    {
+        ae = edgeq_mve_dw3_requantize_floored(vaddq_s32(ae, vldrwq_s32(prm)), me, vldrwq_s32(prm + 24));
+        ao = edgeq_mve_dw3_requantize_floored(vaddq_s32(ao, vldrwq_s32(prm + 4)), mo, vldrwq_s32(prm + 28));
+    }
+    else
+    {
+        ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0);
+        ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4);
+    }
+    edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
+}
 
 /*
  * One block (8 channels, n of them stored) of n_px output pixels along a row: r0..r2 the row
  * pointers of the first pixel's window, s_w the stride (px_step = 8 * s_w bytes between windows),
  * out the first pixel's output at the block's channel, out_step the bytes between output pixels.
- * (Two pixels per iteration, sharing the weight and parameter loads, measured slower on the virtual
- * M55: GCC spills around the 8 accumulator / input / weight registers.)
+ * Stride 1 takes pairs of pixels (edgeq_mve_dw3_window2: one asm block, seven Q registers; in C
+ * GCC spilled around the 8 accumulator / input / weight registers), then a last single pixel.
  */
 static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t *r0, const int8_t *r1,
                                                                     const int8_t *r2, const int8_t *w,
                                                                     const int32_t *prm, int8_t *out, int32_t n_px,
                                                                     int32_t s_w, int32_t out_step, int32_t n,
                                                                     int32_t out_off, int32_t lo, int32_t hi,
-                                                                    int simple, int int8_range)
+                                                                    int floored, int int8_range)
 {
     /* the window advanced the row pointers by one column already (none left for stride 1) */
     const int32_t px_step = 8 * s_w - 8;
-    int32_t i;
-    /* the simple requantization's multipliers stay in registers across the pixels (the window
-     * takes five Q registers, these two and one temporary the other three) */
-    const int32x4_t me = vldrwq_s32(prm + 8), mo = vldrwq_s32(prm + 12);
-    for (i = 0; i < n_px; i++)
+    int32_t i = 0;
+    if (s_w == 1)
     {
-        int32x4_t ae, ao;
-        EDGEQ_MVE_DW3_OPAQUE(prm);
-        edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
-        if (simple)
+        /* pairs of pixels (the multipliers reloaded: the pair's window takes seven Q registers) */
+        for (; i + 2 <= n_px; i += 2)
         {
-            ae = edgeq_mve_requantize_right(vaddq_s32(ae, vldrwq_s32(prm)), me, vldrwq_s32(prm + 24));
-            ao = edgeq_mve_requantize_right(vaddq_s32(ao, vldrwq_s32(prm + 4)), mo, vldrwq_s32(prm + 28));
+            int32x4_t acc[4];
+            EDGEQ_MVE_DW3_OPAQUE(prm);
+            edgeq_mve_dw3_window2(&r0, &r1, &r2, w, acc);
+            edgeq_mve_dw3_finish(out, acc[0], acc[1], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), n, out_off, lo,
+                                 hi, floored, int8_range);
+            EDGEQ_MVE_DW3_OPAQUE(prm); /* (the second pixel's loads from immediate offsets too) */
+            edgeq_mve_dw3_finish(out + out_step, acc[2], acc[3], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), n,
+                                 out_off, lo, hi, floored, int8_range);
+            out += 2 * out_step;
         }
-        else
+        if (i == n_px)
         {
-            ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, 0);
-            ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, 0);
+            return;
         }
-        edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
-        r0 += px_step; /* (constant 0 in the stride-1 variants: no instruction) */
-        r1 += px_step;
-        r2 += px_step;
-        out += out_step;
+    }
+    {
+        /* the floored requantization's multipliers stay in registers across the pixels (the window
+         * takes five Q registers, these two and one temporary the other three) */
+        const int32x4_t me = vldrwq_s32(prm + 8), mo = vldrwq_s32(prm + 12);
+        for (; i < n_px; i++)
+        {
+            int32x4_t ae, ao;
+            EDGEQ_MVE_DW3_OPAQUE(prm);
+            edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
+            edgeq_mve_dw3_finish(out, ae, ao, prm, me, mo, n, out_off, lo, hi, floored, int8_range);
+            r0 += px_step; /* (constant 0 in the stride-1 variants: no instruction) */
+            r1 += px_step;
+            r2 += px_step;
+            out += out_step;
+        }
     }
 }
 
@@ -215,12 +315,12 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
 static inline __attribute__((always_inline)) void edgeq_mve_dw3_run_blocks(
     const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w, const int32_t *prm, int8_t *out,
     int32_t nblk, int32_t row_step, int32_t w_stride, int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step,
-    int32_t n, int32_t out_off, int32_t lo, int32_t hi, int simple, int int8_range)
+    int32_t n, int32_t out_off, int32_t lo, int32_t hi, int floored, int int8_range)
 {
     int32_t b;
     for (b = 0; b < nblk; b++)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, simple, int8_range);
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, floored, int8_range);
         r0 += row_step;
         r1 += row_step;
         r2 += row_step;
@@ -236,24 +336,24 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run_blocks(
 static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
                               const int32_t *prm, int8_t *out, int32_t nblk, int32_t row_step, int32_t w_stride,
                               int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step, int32_t n,
-                              int32_t out_off, int32_t lo, int32_t hi, int32_t simple, int32_t int8_range)
+                              int32_t out_off, int32_t lo, int32_t hi, int32_t floored, int32_t int8_range)
 {
-    if (n == 8 && simple && int8_range && s_w == 1)
+    if (n == 8 && floored && int8_range && s_w == 1)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
                                  out_off, lo, hi, 1, 1);
     }
-    else if (n == 8 && simple && int8_range)
+    else if (n == 8 && floored && int8_range)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
                                  out_off, lo, hi, 1, 1);
     }
-    else if (n == 8 && simple && s_w == 1)
+    else if (n == 8 && floored && s_w == 1)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
                                  out_off, lo, hi, 1, 0);
     }
-    else if (n == 8 && simple)
+    else if (n == 8 && floored)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
                                  out_off, lo, hi, 1, 0);
@@ -356,7 +456,7 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3_chunk(const cmsis_n
     const int32_t out_off = dw->output_offset;
     const int32_t wp = (out_w - 1) * s_w + 3;
     const int32_t lo = dw->activation.min, hi = dw->activation.max;
-    const int32_t int8_range = lo == -128 && hi == 127;
+    const int32_t int8_range = lo == -128 && hi == 127, floored = edgeq_mve_dw3_floored(simple, lo, out_off);
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32_t slot = nb * wp * 8;
     int32_t bt, i;
@@ -413,13 +513,13 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3_chunk(const cmsis_n
                 if (full > 0)
                 {
                     edgeq_mve_dw3_row(rows[0], rows[1], rows[2], w, prm, out_row, full, wp * 8, w_stride, p_stride,
-                                      out_w, s_w, ch, 8, out_off, lo, hi, simple, int8_range);
+                                      out_w, s_w, ch, 8, out_off, lo, hi, floored, int8_range);
                 }
                 if (full < nb)
                 {
                     edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + full * w_stride,
                                       prm + full * p_stride, out_row + full * 8, 1, 0, 0, 0, out_w, s_w, ch,
-                                      ch - (b0 + full) * 8, out_off, lo, hi, simple, int8_range);
+                                      ch - (b0 + full) * 8, out_off, lo, hi, floored, int8_range);
                 }
             }
         }
