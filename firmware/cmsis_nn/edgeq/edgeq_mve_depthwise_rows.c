@@ -717,13 +717,14 @@ static void edgeq_mve_dw3d_fill(int8_t *ring, int32_t S, const int8_t *in_b, int
 }
 
 /* Four outputs of one channel (acc: the raw sums) requantized and offset, in the low byte of
- * each lane, saturated to [lo, hi]. */
+ * each lane, saturated to [lo, hi] (floored: edgeq_mve_dw3_floored holds, no fix-up of negative
+ * halves). */
 static inline __attribute__((always_inline)) int32x4_t edgeq_mve_dw3d_out(int32x4_t acc, int32_t corr, int32_t mult,
                                                                          int32_t sh, int32_t out_off, int32x4_t lo,
-                                                                         int32x4_t hi)
+                                                                         int32x4_t hi, int floored)
 {
     int32x4_t x = vqrdmulhq_n_s32(vaddq_n_s32(acc, corr), mult);
-    x = vrshlq_n_s32(vqaddq_s32(x, vshrq_n_s32(x, 31)), sh);
+    x = vrshlq_n_s32(floored ? x : vqaddq_s32(x, vshrq_n_s32(x, 31)), sh);
     x = vaddq_n_s32(x, out_off); /* |x| <= 2^30 before (right shift >= 1): no wrap */
     return vminq_s32(vmaxq_s32(x, lo), hi);
 }
@@ -774,7 +775,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3d_load2(const int
 static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_t *ring, int32_t S, int32_t rot,
                                                                     const int8_t *blocks, int8_t *out_row, int32_t ch,
                                                                     int32_t out_w, int32_t s_w, int32_t out_off,
-                                                                    int32x4_t lo, int32x4_t hi)
+                                                                    int32x4_t lo, int32x4_t hi, int floored)
 {
     /* from byte 6: lane 3 kx + slot: the tap (ky = (slot - rot) mod 3, kx), [tap][8] in the block;
      * read from byte 6 - 3 s_w, the same moved up to the second window's lanes */
@@ -807,7 +808,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_
             acc = vsetq_lane_s32(vmladavq_s8(x01, wv), acc, 0);
             acc = vsetq_lane_s32(vmladavq_s8(x23, wv), acc, 2);
             acc = vsetq_lane_s32(vmladavq_s8(x23, wn), acc, 3);
-            vstrbq_scatter_offset_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi));
+            vstrbq_scatter_offset_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi, floored));
             o += 4 * ch;
         }
         if (tail)
@@ -817,7 +818,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_
             const int32_t a1 = tail > 1 ? vmladavq_s8(x01, wn) : 0;
             const int32_t a2 = tail > 2 ? vmladavq_s8(vldrbq_s8(p + 2 * step), wv) : 0;
             const int32x4_t acc = vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2);
-            vstrbq_scatter_offset_p_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi),
+            vstrbq_scatter_offset_p_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi, floored),
                                         vctp32q((uint32_t)tail));
         }
     }
@@ -836,6 +837,7 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3d(const cmsis_nn_dw_
     const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
+    const int32_t floored = edgeq_mve_dw3_floored(1, dw->activation.min, dw->output_offset);
     int32_t bt, i, k;
     for (bt = 0; bt < input_dims->n; bt++)
     {
@@ -866,13 +868,21 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3d(const cmsis_nn_dw_
                 int8_t *out_row = output_data + ((bt * out_h + oy) * out_w) * ch;
                 const int32_t rot = ((y0 % 3) + 3) % 3;
                 /* constant strides: the window loads take immediate offsets */
-                if (s_w == 1)
+                if (s_w == 1 && floored)
                 {
-                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi);
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi, 1);
+                }
+                else if (floored)
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi, 1);
+                }
+                else if (s_w == 1)
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi, 0);
                 }
                 else
                 {
-                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi);
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi, 0);
                 }
             }
         }
