@@ -271,11 +271,13 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
 {
     /* the window advanced the row pointers by one column already (none left for stride 1) */
     const int32_t px_step = 8 * s_w - 8;
-    int32_t i = 0;
+    int32_t i;
     if (s_w == 1)
     {
-        /* pairs of pixels (the multipliers reloaded: the pair's window takes seven Q registers) */
-        for (; i + 2 <= n_px; i += 2)
+        /* pairs of pixels (the multipliers reloaded: the pair's window takes seven Q registers),
+         * then at most one pixel: no second loop to set up (KWS's rows of 5 pixels x 8 blocks) */
+        const int32_t pairs = n_px >> 1;
+        for (i = 0; i < pairs; i++)
         {
             int32x4_t acc[4];
             EDGEQ_MVE_DW3_OPAQUE(prm);
@@ -287,16 +289,20 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
                                  out_off, lo, hi, floored, int8_range);
             out += 2 * out_step;
         }
-        if (i == n_px)
+        if (n_px & 1)
         {
-            return;
+            int32x4_t ae, ao;
+            edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
+            edgeq_mve_dw3_finish(out, ae, ao, prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), n, out_off, lo, hi,
+                                 floored, int8_range);
         }
+        return;
     }
     {
         /* the floored requantization's multipliers stay in registers across the pixels (the window
          * takes five Q registers, these two and one temporary the other three) */
         const int32x4_t me = vldrwq_s32(prm + 8), mo = vldrwq_s32(prm + 12);
-        for (; i < n_px; i++)
+        for (i = 0; i < n_px; i++)
         {
             int32x4_t ae, ao;
             EDGEQ_MVE_DW3_OPAQUE(prm);
