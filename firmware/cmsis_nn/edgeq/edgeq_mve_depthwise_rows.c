@@ -255,6 +255,74 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_finish(int8_t *o
     edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
 }
 
+/* The even or the odd lanes (parameters at byte offset `o` of prm: corr, then the multipliers
+ * 32 bytes on, the right shifts 96) of both pixels of a pair, floored requantization. */
+#define EDGEQ_MVE_DW3_RQ2(a, b, o, m, sh)                                                                  \
+    "vldrw.32 %q[t], [%[prm], #" o "]\n\t"                                                               \
+    "vadd.i32 %q[" a "], %q[" a "], %q[t]\n\t"                                                           \
+    "vadd.i32 %q[" b "], %q[" b "], %q[t]\n\t"                                                           \
+    "vldrw.32 %q[t], [%[prm], #" m "]\n\t"                                                               \
+    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                       \
+    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                       \
+    "vldrw.32 %q[t], [%[prm], #" sh "]\n\t"                                                              \
+    "vrshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                          \
+    "vrshl.s32 %q[" b "], %q[" b "], %q[t]\n\t"
+/* a pixel's even / odd lanes narrowed into t's 16-bit lanes in channel order, output offset added */
+#define EDGEQ_MVE_DW3_NARROW(e, o)                                                                         \
+    "vqmovnb.s32 %q[t], %q[" e "]\n\t"                                                                   \
+    "vqmovnt.s32 %q[t], %q[" o "]\n\t"                                                                   \
+    "vqadd.s16 %q[t], %q[t], %[off]\n\t"
+
+/* Both pixels of a stride-1 pair (acc: even / odd sums of pixel 0, then pixel 1), 8 channels,
+ * floored requantization (edgeq_mve_dw3_floored), stored at out and out + out_step: one asm block
+ * (each parameter vector loaded once for both pixels; in C, GCC kept a pointer per parameter and
+ * spilled them: about 14 instructions more a pair). Volatile: its only effect is the stores. */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_finish2(int8_t *out, int32_t out_step,
+                                                                        int32x4_t acc[4], const int32_t *prm,
+                                                                        int32_t out_off, int32_t lo, int32_t hi,
+                                                                        int int8_range)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    edgeq_mve_dw3_finish(out, acc[0], acc[1], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), 8, out_off, lo, hi, 1,
+                         int8_range);
+    edgeq_mve_dw3_finish(out + out_step, acc[2], acc[3], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), 8, out_off,
+                         lo, hi, 1, int8_range);
+#else
+    int32x4_t ae0 = acc[0], ao0 = acc[1], ae1 = acc[2], ao1 = acc[3], t;
+    int8_t *out1 = out + out_step;
+    if (int8_range)
+    {
+        __asm__ volatile(EDGEQ_MVE_DW3_RQ2("ae0", "ae1", "0", "32", "96") EDGEQ_MVE_DW3_RQ2("ao0", "ao1", "16", "48", "112")
+                EDGEQ_MVE_DW3_NARROW("ae0", "ao0")
+                "vqmovnb.s16 %q[t], %q[t]\n\t"
+                "vstrb.16 %q[t], [%[out]]\n\t"
+                EDGEQ_MVE_DW3_NARROW("ae1", "ao1")
+                "vqmovnb.s16 %q[t], %q[t]\n\t"
+                "vstrb.16 %q[t], [%[out1]]"
+                : [ae0] "+&w"(ae0), [ao0] "+&w"(ao0), [ae1] "+&w"(ae1), [ao1] "+&w"(ao1), [t] "=&w"(t)
+                : [prm] "r"(prm), [out] "l"(out), [out1] "l"(out1), [off] "r"(out_off)
+                : "memory");
+    }
+    else
+    {
+        const int16x8_t vlo = vdupq_n_s16((int16_t)lo), vhi = vdupq_n_s16((int16_t)hi);
+        __asm__ volatile(EDGEQ_MVE_DW3_RQ2("ae0", "ae1", "0", "32", "96") EDGEQ_MVE_DW3_RQ2("ao0", "ao1", "16", "48", "112")
+                EDGEQ_MVE_DW3_NARROW("ae0", "ao0")
+                "vmax.s16 %q[t], %q[t], %q[lo]\n\t"
+                "vmin.s16 %q[t], %q[t], %q[hi]\n\t"
+                "vstrb.16 %q[t], [%[out]]\n\t"
+                EDGEQ_MVE_DW3_NARROW("ae1", "ao1")
+                "vmax.s16 %q[t], %q[t], %q[lo]\n\t"
+                "vmin.s16 %q[t], %q[t], %q[hi]\n\t"
+                "vstrb.16 %q[t], [%[out1]]"
+                : [ae0] "+&w"(ae0), [ao0] "+&w"(ao0), [ae1] "+&w"(ae1), [ao1] "+&w"(ao1), [t] "=&w"(t)
+                : [prm] "r"(prm), [out] "l"(out), [out1] "l"(out1), [off] "r"(out_off), [lo] "w"(vlo),
+                  [hi] "w"(vhi)
+                : "memory");
+    }
+#endif
+}
+
 /*
  * One block (8 channels, n of them stored) of n_px output pixels along a row: r0..r2 the row
  * pointers of the first pixel's window, s_w the stride (px_step = 8 * s_w bytes between windows),
@@ -282,6 +350,12 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
             int32x4_t acc[4];
             EDGEQ_MVE_DW3_OPAQUE(prm);
             edgeq_mve_dw3_window2(&r0, &r1, &r2, w, acc);
+            if (floored && n == 8)
+            {
+                edgeq_mve_dw3_finish2(out, out_step, acc, prm, out_off, lo, hi, int8_range);
+                out += 2 * out_step;
+                continue;
+            }
             edgeq_mve_dw3_finish(out, acc[0], acc[1], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), n, out_off, lo,
                                  hi, floored, int8_range);
             EDGEQ_MVE_DW3_OPAQUE(prm); /* (the second pixel's loads from immediate offsets too) */
