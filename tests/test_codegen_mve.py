@@ -243,6 +243,48 @@ def mve_dw_dot_tflite(request) -> bytes:
     return path.read_bytes()
 
 
+def mve_dw_pairs():
+    """Depthwise 3x3 layers of the stride-1 pixel pairs (edgeq_mve_dw3_window2) and the requantization
+    without the fix-up of negative halves (edgeq_mve_dw3_floored: an activation floor at or above the
+    output offset): 13 channels (a 5-channel tail block), rows of 5 (two pairs and a single), 3 (a pair
+    and a single) and 1 pixel (the single alone) with ReLU (floored) and none (the int8 range above
+    the offset: the fix-up), and dot-route rows of 18 (a two-pixel tail: both windows of one load)
+    with ReLU6, stride 2 without activation and valid padding with ReLU (16 columns)."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((5, 36, 6), batch_size=1)
+    c13 = L.Conv2D(13, 1)(x)
+    w5 = L.AveragePooling2D((1, 7))(c13)
+    w3 = L.AveragePooling2D((1, 12))(c13)
+    w18 = L.AveragePooling2D((1, 2))(c13)
+    outs = [
+        L.DepthwiseConv2D(3, padding="same", activation="relu")(w5),
+        L.DepthwiseConv2D(3, padding="same")(w5),
+        L.DepthwiseConv2D(3, padding="same", activation="relu")(w3),
+        L.DepthwiseConv2D(3, padding="valid")(w3),
+        L.DepthwiseConv2D(3, padding="same", activation="relu6")(w18),
+        L.DepthwiseConv2D(3, strides=2, padding="same")(c13),
+        L.DepthwiseConv2D(3, padding="valid", activation="relu")(w18),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 5, 36, 6)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_dw_pairs_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_dw_pairs)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_pairs-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(27)
+        model, data_fn, io = mve_dw_pairs()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
 def mve_matrix_blocks():
     """Shapes of the asm 2-row x 4-channel group loop (depths 32, 64 and 128: fully connected of
     depth 32 with 7 units (a 3-unit tail), 1x1 of depth 128 with 9 channels (a 1-channel tail);
@@ -601,6 +643,18 @@ def test_mve_dw_dot_bit_exact_on_host(mve_dw_dot_tflite, builder_mve):
 
 
 @pytest.mark.toolchain
+def test_mve_dw_pairs_bit_exact_on_host(mve_dw_pairs_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_dw_pairs_tflite)
+    inputs = random_inputs(g, 12, seed=28)
+    ref = tflm_run_many([(mve_dw_pairs_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve depthwise pairs (MVE path)",
+                     builder_mve.build(mve_dw_pairs_tflite, name="mve_dw_pairs").run(inputs), ref)
+
+
+@pytest.mark.toolchain
 def test_mve_matrix_blocks_bit_exact_on_host(mve_matrix_blocks_tflite, builder_mve):
     from edgeq.graph import load_graph
 
@@ -715,6 +769,17 @@ def test_mve_dw_dot_bit_exact_on_cortex_m55(mve_dw_dot_tflite, tmp_path):
     ref = tflm_run_many([(mve_dw_dot_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_dw_dot_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_dot")
     assert_bit_exact("mve depthwise dot (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_dw_pairs_bit_exact_on_cortex_m55(mve_dw_pairs_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_dw_pairs_tflite)
+    inputs = random_inputs(g, 3, seed=29)
+    ref = tflm_run_many([(mve_dw_pairs_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_dw_pairs_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_pairs")
+    assert_bit_exact("mve depthwise pairs (Cortex-M55)", got, ref)
 
 
 @pytest.mark.emulator

@@ -104,6 +104,57 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_window(const int
 #endif
 }
 
+/* Two neighbouring windows of a stride-1 row (pixels 0 and 1: columns 0-2 and 1-3) share their
+ * middle columns and all nine weights: per row four column loads and three weight loads feed both
+ * (12 + 9 loads for 18 taps instead of 36). Column k meets weight k (pixel 0) and weight k - 1
+ * (pixel 1), so x and wv are reloaded alternately and seven Q registers suffice. t = the even / odd
+ * products of x and wv, added to ae / ao (first: set them). */
+#define EDGEQ_MVE_DW3_SET(ae, ao)                                                                          \
+    "vmullb.s16 %q[" ae "], %q[x], %q[wv]\n\t"                                                             \
+    "vmullt.s16 %q[" ao "], %q[x], %q[wv]\n\t"
+#define EDGEQ_MVE_DW3_MACC(ae, ao)                                                                         \
+    "vmullb.s16 %q[t], %q[x], %q[wv]\n\t"                                                                  \
+    "vadd.i32 %q[" ae "], %q[" ae "], %q[t]\n\t"                                                           \
+    "vmullt.s16 %q[t], %q[x], %q[wv]\n\t"                                                                  \
+    "vadd.i32 %q[" ao "], %q[" ao "], %q[t]\n\t"
+/* one row of the pair (r: its pointer, moved on two columns; w0: its first weight's offset) */
+#define EDGEQ_MVE_DW3_PAIR_ROW(r, w0, w1, w2, mac0, mac1)                                                  \
+    "vldrb.s16 %q[x], [%[" r "]], #16\n\t"                                                                \
+    "vldrb.s16 %q[wv], [%[w], #" w0 "]\n\t" mac0("ae0", "ao0")                                            \
+    "vldrb.s16 %q[x], [%[" r "], #-8]\n\t" mac1("ae1", "ao1")                                             \
+    "vldrb.s16 %q[wv], [%[w], #" w1 "]\n\t" EDGEQ_MVE_DW3_MACC("ae0", "ao0")                              \
+    "vldrb.s16 %q[x], [%[" r "], #0]\n\t" EDGEQ_MVE_DW3_MACC("ae1", "ao1")                                \
+    "vldrb.s16 %q[wv], [%[w], #" w2 "]\n\t" EDGEQ_MVE_DW3_MACC("ae0", "ao0")                              \
+    "vldrb.s16 %q[x], [%[" r "], #8]\n\t" EDGEQ_MVE_DW3_MACC("ae1", "ao1")
+
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_window2(const int8_t **r0p, const int8_t **r1p,
+                                                                        const int8_t **r2p, const int8_t *w,
+                                                                        int32x4_t acc[4])
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    edgeq_mve_dw3_window(r0p, r1p, r2p, w, &acc[0], &acc[1]);
+    edgeq_mve_dw3_window(r0p, r1p, r2p, w, &acc[2], &acc[3]);
+#else
+    int32x4_t ae0, ao0, ae1, ao1, t;
+    int16x8_t x, wv;
+    const int8_t *r0 = *r0p, *r1 = *r1p, *r2 = *r2p;
+    __asm__(EDGEQ_MVE_DW3_PAIR_ROW("r0", "0", "8", "16", EDGEQ_MVE_DW3_SET, EDGEQ_MVE_DW3_SET)
+            EDGEQ_MVE_DW3_PAIR_ROW("r1", "24", "32", "40", EDGEQ_MVE_DW3_MACC, EDGEQ_MVE_DW3_MACC)
+            EDGEQ_MVE_DW3_PAIR_ROW("r2", "48", "56", "64", EDGEQ_MVE_DW3_MACC, EDGEQ_MVE_DW3_MACC)
+            : [ae0] "=&w"(ae0), [ao0] "=&w"(ao0), [ae1] "=&w"(ae1), [ao1] "=&w"(ao1), [t] "=&w"(t), [x] "=&w"(x),
+              [wv] "=&w"(wv), [r0] "+&l"(r0), [r1] "+&l"(r1), [r2] "+&l"(r2)
+            : [w] "l"(w)
+            : "memory");
+    acc[0] = ae0;
+    acc[1] = ao0;
+    acc[2] = ae1;
+    acc[3] = ao1;
+    *r0p = r0;
+    *r1p = r1;
+    *r2p = r2;
+#endif
+}
+
 /* The outputs of one pixel's block from its requantized even / odd lanes (re, ro): output offset,
  * activation range, narrowed back into channel order, stored (n < 8: the first n channels). */
 static inline __attribute__((always_inline)) void edgeq_mve_dw3_store(int8_t *out, int32x4_t re, int32x4_t ro, int32_t n,
@@ -162,51 +213,180 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_store(int8_t *ou
 
 /* acc (the correction added) requantized with the parameters at prm + 8 (lanes: the even or the
  * odd channels, off = 0 or 4) */
-#define EDGEQ_MVE_DW3_RQ(acc, prm, off, simple)                                                               \
-    ((simple) ? edgeq_mve_requantize_right((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 24 + (off))) \
-              : edgeq_mve_requantize((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 16 + (off)),       \
-                                     vldrwq_s32((prm) + 24 + (off))))
+#define EDGEQ_MVE_DW3_RQ(acc, prm, off)                                                                       \
+    edgeq_mve_requantize((acc), vldrwq_s32((prm) + 8 + (off)), vldrwq_s32((prm) + 16 + (off)),                \
+                         vldrwq_s32((prm) + 24 + (off)))
+
+/* 1 when every requantization may round a negative result's halves up (VRSHL alone, without
+ * edgeq_mve_requantize_right's fix-up for TFLM's rounding away from zero): every shift negative,
+ * and an activation floor at or above the output offset. A negative result rounds to at most 0
+ * either way, and the floor (or the int8 saturation, lo = -128 = the offset) takes both to lo. */
+static int32_t edgeq_mve_dw3_floored(int32_t simple, int32_t lo, int32_t out_off)
+{
+    return simple && lo >= out_off;
+}
+
+/* edgeq_mve_requantize_right without the fix-up of negative halves (edgeq_mve_dw3_floored holds) */
+static inline __attribute__((always_inline)) int32x4_t edgeq_mve_dw3_requantize_floored(int32x4_t acc,
+                                                                                       int32x4_t mult,
+                                                                                       int32x4_t shift)
+{
+    return vrshlq_s32(vqrdmulhq_s32(acc, mult), shift);
+}
+
+/* One pixel's block from its sums (ae / ao: the even / odd channels): the correction added,
+ * requantized with the parameters at prm (me / mo: the multipliers, used by the floored variant),
+ * stored at out. */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_finish(int8_t *out, int32x4_t ae, int32x4_t ao,
+                                                                       const int32_t *prm, int32x4_t me, int32x4_t mo,
+                                                                       int32_t n, int32_t out_off, int32_t lo,
+                                                                       int32_t hi, int floored, int int8_range)
+{
+    if (floored)
+    {
+        ae = edgeq_mve_dw3_requantize_floored(vaddq_s32(ae, vldrwq_s32(prm)), me, vldrwq_s32(prm + 24));
+        ao = edgeq_mve_dw3_requantize_floored(vaddq_s32(ao, vldrwq_s32(prm + 4)), mo, vldrwq_s32(prm + 28));
+    }
+    else
+    {
+        ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0);
+        ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4);
+    }
+    edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
+}
+
+/* The even or the odd lanes (parameters at byte offset `o` of prm: corr, then the multipliers
+ * 32 bytes on, the right shifts 96) of both pixels of a pair, floored requantization. */
+#define EDGEQ_MVE_DW3_RQ2(a, b, o, m, sh)                                                                  \
+    "vldrw.32 %q[t], [%[prm], #" o "]\n\t"                                                               \
+    "vadd.i32 %q[" a "], %q[" a "], %q[t]\n\t"                                                           \
+    "vadd.i32 %q[" b "], %q[" b "], %q[t]\n\t"                                                           \
+    "vldrw.32 %q[t], [%[prm], #" m "]\n\t"                                                               \
+    "vqrdmulh.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                       \
+    "vqrdmulh.s32 %q[" b "], %q[" b "], %q[t]\n\t"                                                       \
+    "vldrw.32 %q[t], [%[prm], #" sh "]\n\t"                                                              \
+    "vrshl.s32 %q[" a "], %q[" a "], %q[t]\n\t"                                                          \
+    "vrshl.s32 %q[" b "], %q[" b "], %q[t]\n\t"
+/* a pixel's even / odd lanes narrowed into t's 16-bit lanes in channel order, output offset added */
+#define EDGEQ_MVE_DW3_NARROW(e, o)                                                                         \
+    "vqmovnb.s32 %q[t], %q[" e "]\n\t"                                                                   \
+    "vqmovnt.s32 %q[t], %q[" o "]\n\t"                                                                   \
+    "vqadd.s16 %q[t], %q[t], %[off]\n\t"
+
+/* Both pixels of a stride-1 pair (acc: even / odd sums of pixel 0, then pixel 1), 8 channels,
+ * floored requantization (edgeq_mve_dw3_floored), stored at out and out + out_step: one asm block
+ * (each parameter vector loaded once for both pixels; in C, GCC kept a pointer per parameter and
+ * spilled them: about 14 instructions more a pair). Volatile: its only effect is the stores. */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3_finish2(int8_t *out, int32_t out_step,
+                                                                        int32x4_t acc[4], const int32_t *prm,
+                                                                        int32_t out_off, int32_t lo, int32_t hi,
+                                                                        int int8_range)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    edgeq_mve_dw3_finish(out, acc[0], acc[1], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), 8, out_off, lo, hi, 1,
+                         int8_range);
+    edgeq_mve_dw3_finish(out + out_step, acc[2], acc[3], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), 8, out_off,
+                         lo, hi, 1, int8_range);
+#else
+    int32x4_t ae0 = acc[0], ao0 = acc[1], ae1 = acc[2], ao1 = acc[3], t;
+    int8_t *out1 = out + out_step;
+    if (int8_range)
+    {
+        __asm__ volatile(EDGEQ_MVE_DW3_RQ2("ae0", "ae1", "0", "32", "96") EDGEQ_MVE_DW3_RQ2("ao0", "ao1", "16", "48", "112")
+                EDGEQ_MVE_DW3_NARROW("ae0", "ao0")
+                "vqmovnb.s16 %q[t], %q[t]\n\t"
+                "vstrb.16 %q[t], [%[out]]\n\t"
+                EDGEQ_MVE_DW3_NARROW("ae1", "ao1")
+                "vqmovnb.s16 %q[t], %q[t]\n\t"
+                "vstrb.16 %q[t], [%[out1]]"
+                : [ae0] "+&w"(ae0), [ao0] "+&w"(ao0), [ae1] "+&w"(ae1), [ao1] "+&w"(ao1), [t] "=&w"(t)
+                : [prm] "r"(prm), [out] "l"(out), [out1] "l"(out1), [off] "r"(out_off)
+                : "memory");
+    }
+    else
+    {
+        const int16x8_t vlo = vdupq_n_s16((int16_t)lo), vhi = vdupq_n_s16((int16_t)hi);
+        __asm__ volatile(EDGEQ_MVE_DW3_RQ2("ae0", "ae1", "0", "32", "96") EDGEQ_MVE_DW3_RQ2("ao0", "ao1", "16", "48", "112")
+                EDGEQ_MVE_DW3_NARROW("ae0", "ao0")
+                "vmax.s16 %q[t], %q[t], %q[lo]\n\t"
+                "vmin.s16 %q[t], %q[t], %q[hi]\n\t"
+                "vstrb.16 %q[t], [%[out]]\n\t"
+                EDGEQ_MVE_DW3_NARROW("ae1", "ao1")
+                "vmax.s16 %q[t], %q[t], %q[lo]\n\t"
+                "vmin.s16 %q[t], %q[t], %q[hi]\n\t"
+                "vstrb.16 %q[t], [%[out1]]"
+                : [ae0] "+&w"(ae0), [ao0] "+&w"(ao0), [ae1] "+&w"(ae1), [ao1] "+&w"(ao1), [t] "=&w"(t)
+                : [prm] "r"(prm), [out] "l"(out), [out1] "l"(out1), [off] "r"(out_off), [lo] "w"(vlo),
+                  [hi] "w"(vhi)
+                : "memory");
+    }
+#endif
+}
 
 /*
  * One block (8 channels, n of them stored) of n_px output pixels along a row: r0..r2 the row
  * pointers of the first pixel's window, s_w the stride (px_step = 8 * s_w bytes between windows),
  * out the first pixel's output at the block's channel, out_step the bytes between output pixels.
- * (Two pixels per iteration, sharing the weight and parameter loads, measured slower on the virtual
- * M55: GCC spills around the 8 accumulator / input / weight registers.)
+ * Stride 1 takes pairs of pixels (edgeq_mve_dw3_window2: one asm block, seven Q registers; in C
+ * GCC spilled around the 8 accumulator / input / weight registers), then a last single pixel.
  */
 static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t *r0, const int8_t *r1,
                                                                     const int8_t *r2, const int8_t *w,
                                                                     const int32_t *prm, int8_t *out, int32_t n_px,
                                                                     int32_t s_w, int32_t out_step, int32_t n,
                                                                     int32_t out_off, int32_t lo, int32_t hi,
-                                                                    int simple, int int8_range)
+                                                                    int floored, int int8_range)
 {
     /* the window advanced the row pointers by one column already (none left for stride 1) */
     const int32_t px_step = 8 * s_w - 8;
     int32_t i;
-    /* the simple requantization's multipliers stay in registers across the pixels (the window
-     * takes five Q registers, these two and one temporary the other three) */
-    const int32x4_t me = vldrwq_s32(prm + 8), mo = vldrwq_s32(prm + 12);
-    for (i = 0; i < n_px; i++)
+    if (s_w == 1)
     {
-        int32x4_t ae, ao;
-        EDGEQ_MVE_DW3_OPAQUE(prm);
-        edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
-        if (simple)
+        /* pairs of pixels (the multipliers reloaded: the pair's window takes seven Q registers),
+         * then at most one pixel: no second loop to set up (KWS's rows of 5 pixels x 8 blocks) */
+        const int32_t pairs = n_px >> 1;
+        for (i = 0; i < pairs; i++)
         {
-            ae = edgeq_mve_requantize_right(vaddq_s32(ae, vldrwq_s32(prm)), me, vldrwq_s32(prm + 24));
-            ao = edgeq_mve_requantize_right(vaddq_s32(ao, vldrwq_s32(prm + 4)), mo, vldrwq_s32(prm + 28));
+            int32x4_t acc[4];
+            EDGEQ_MVE_DW3_OPAQUE(prm);
+            edgeq_mve_dw3_window2(&r0, &r1, &r2, w, acc);
+            if (floored && n == 8)
+            {
+                edgeq_mve_dw3_finish2(out, out_step, acc, prm, out_off, lo, hi, int8_range);
+                out += 2 * out_step;
+                continue;
+            }
+            edgeq_mve_dw3_finish(out, acc[0], acc[1], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), n, out_off, lo,
+                                 hi, floored, int8_range);
+            EDGEQ_MVE_DW3_OPAQUE(prm); /* (the second pixel's loads from immediate offsets too) */
+            edgeq_mve_dw3_finish(out + out_step, acc[2], acc[3], prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), n,
+                                 out_off, lo, hi, floored, int8_range);
+            out += 2 * out_step;
         }
-        else
+        if (n_px & 1)
         {
-            ae = EDGEQ_MVE_DW3_RQ(vaddq_s32(ae, vldrwq_s32(prm)), prm, 0, 0);
-            ao = EDGEQ_MVE_DW3_RQ(vaddq_s32(ao, vldrwq_s32(prm + 4)), prm, 4, 0);
+            int32x4_t ae, ao;
+            edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
+            edgeq_mve_dw3_finish(out, ae, ao, prm, vldrwq_s32(prm + 8), vldrwq_s32(prm + 12), n, out_off, lo, hi,
+                                 floored, int8_range);
         }
-        edgeq_mve_dw3_store(out, ae, ao, n, out_off, lo, hi, int8_range);
-        r0 += px_step; /* (constant 0 in the stride-1 variants: no instruction) */
-        r1 += px_step;
-        r2 += px_step;
-        out += out_step;
+        return;
+    }
+    {
+        /* the floored requantization's multipliers stay in registers across the pixels (the window
+         * takes five Q registers, these two and one temporary the other three) */
+        const int32x4_t me = vldrwq_s32(prm + 8), mo = vldrwq_s32(prm + 12);
+        for (i = 0; i < n_px; i++)
+        {
+            int32x4_t ae, ao;
+            EDGEQ_MVE_DW3_OPAQUE(prm);
+            edgeq_mve_dw3_window(&r0, &r1, &r2, w, &ae, &ao);
+            edgeq_mve_dw3_finish(out, ae, ao, prm, me, mo, n, out_off, lo, hi, floored, int8_range);
+            r0 += px_step; /* (constant 0 in the stride-1 variants: no instruction) */
+            r1 += px_step;
+            r2 += px_step;
+            out += out_step;
+        }
     }
 }
 
@@ -215,12 +395,12 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run(const int8_t
 static inline __attribute__((always_inline)) void edgeq_mve_dw3_run_blocks(
     const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w, const int32_t *prm, int8_t *out,
     int32_t nblk, int32_t row_step, int32_t w_stride, int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step,
-    int32_t n, int32_t out_off, int32_t lo, int32_t hi, int simple, int int8_range)
+    int32_t n, int32_t out_off, int32_t lo, int32_t hi, int floored, int int8_range)
 {
     int32_t b;
     for (b = 0; b < nblk; b++)
     {
-        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, simple, int8_range);
+        edgeq_mve_dw3_run(r0, r1, r2, w, prm, out, n_px, s_w, out_step, n, out_off, lo, hi, floored, int8_range);
         r0 += row_step;
         r1 += row_step;
         r2 += row_step;
@@ -236,24 +416,24 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3_run_blocks(
 static void edgeq_mve_dw3_row(const int8_t *r0, const int8_t *r1, const int8_t *r2, const int8_t *w,
                               const int32_t *prm, int8_t *out, int32_t nblk, int32_t row_step, int32_t w_stride,
                               int32_t p_stride, int32_t n_px, int32_t s_w, int32_t out_step, int32_t n,
-                              int32_t out_off, int32_t lo, int32_t hi, int32_t simple, int32_t int8_range)
+                              int32_t out_off, int32_t lo, int32_t hi, int32_t floored, int32_t int8_range)
 {
-    if (n == 8 && simple && int8_range && s_w == 1)
+    if (n == 8 && floored && int8_range && s_w == 1)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
                                  out_off, lo, hi, 1, 1);
     }
-    else if (n == 8 && simple && int8_range)
+    else if (n == 8 && floored && int8_range)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
                                  out_off, lo, hi, 1, 1);
     }
-    else if (n == 8 && simple && s_w == 1)
+    else if (n == 8 && floored && s_w == 1)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, 1, out_step, 8,
                                  out_off, lo, hi, 1, 0);
     }
-    else if (n == 8 && simple)
+    else if (n == 8 && floored)
     {
         edgeq_mve_dw3_run_blocks(r0, r1, r2, w, prm, out, nblk, row_step, w_stride, p_stride, n_px, s_w, out_step, 8,
                                  out_off, lo, hi, 1, 0);
@@ -356,7 +536,7 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3_chunk(const cmsis_n
     const int32_t out_off = dw->output_offset;
     const int32_t wp = (out_w - 1) * s_w + 3;
     const int32_t lo = dw->activation.min, hi = dw->activation.max;
-    const int32_t int8_range = lo == -128 && hi == 127;
+    const int32_t int8_range = lo == -128 && hi == 127, floored = edgeq_mve_dw3_floored(simple, lo, out_off);
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32_t slot = nb * wp * 8;
     int32_t bt, i;
@@ -413,13 +593,13 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3_chunk(const cmsis_n
                 if (full > 0)
                 {
                     edgeq_mve_dw3_row(rows[0], rows[1], rows[2], w, prm, out_row, full, wp * 8, w_stride, p_stride,
-                                      out_w, s_w, ch, 8, out_off, lo, hi, simple, int8_range);
+                                      out_w, s_w, ch, 8, out_off, lo, hi, floored, int8_range);
                 }
                 if (full < nb)
                 {
                     edgeq_mve_dw3_row(rows[0] + o, rows[1] + o, rows[2] + o, w + full * w_stride,
                                       prm + full * p_stride, out_row + full * 8, 1, 0, 0, 0, out_w, s_w, ch,
-                                      ch - (b0 + full) * 8, out_off, lo, hi, simple, int8_range);
+                                      ch - (b0 + full) * 8, out_off, lo, hi, floored, int8_range);
                 }
             }
         }
@@ -617,32 +797,77 @@ static void edgeq_mve_dw3d_fill(int8_t *ring, int32_t S, const int8_t *in_b, int
 }
 
 /* Four outputs of one channel (acc: the raw sums) requantized and offset, in the low byte of
- * each lane, saturated to [lo, hi]. */
+ * each lane, saturated to [lo, hi] (floored: edgeq_mve_dw3_floored holds, no fix-up of negative
+ * halves). */
 static inline __attribute__((always_inline)) int32x4_t edgeq_mve_dw3d_out(int32x4_t acc, int32_t corr, int32_t mult,
                                                                          int32_t sh, int32_t out_off, int32x4_t lo,
-                                                                         int32x4_t hi)
+                                                                         int32x4_t hi, int floored)
 {
     int32x4_t x = vqrdmulhq_n_s32(vaddq_n_s32(acc, corr), mult);
-    x = vrshlq_n_s32(vqaddq_s32(x, vshrq_n_s32(x, 31)), sh);
+    x = vrshlq_n_s32(floored ? x : vqaddq_s32(x, vshrq_n_s32(x, 31)), sh);
     x = vaddq_n_s32(x, out_off); /* |x| <= 2^30 before (right shift >= 1): no wrap */
     return vminq_s32(vmaxq_s32(x, lo), hi);
 }
 
-/* Output row out_row of every channel from the ring (rot: the slot of the window's first row). */
+/* Lanes [k, k + 9) of a byte vector as a predicate (the nine taps of a window k bytes into a load). */
+static inline __attribute__((always_inline)) mve_pred16_t edgeq_mve_dw3d_taps_at(int32_t k)
+{
+    return (mve_pred16_t)(((1u << (k + 9)) - 1u) & ~((1u << k) - 1u));
+}
+
+/* The two loads of a group of four windows (*p and *p + 6 s_w bytes), *p moved on to the next
+ * group (12 s_w bytes): the second with a post-increment (GCC copies the pointer and adds
+ * separately: two instructions more per group). */
+static inline __attribute__((always_inline)) void edgeq_mve_dw3d_load2(const int8_t **p, int32_t s_w,
+                                                                      int8x16_t *x01, int8x16_t *x23)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    *x01 = vldrbq_s8(*p);
+    *x23 = vldrbq_s8(*p + 6 * s_w);
+    *p += 12 * s_w;
+#else
+    const int8_t *q = *p;
+    int8x16_t a, b;
+    if (s_w == 1)
+    {
+        __asm__("vldrb.8 %q[b], [%[q], #6]\n\tvldrb.8 %q[a], [%[q]], #12"
+                : [a] "=&w"(a), [b] "=&w"(b), [q] "+&r"(q)
+                :
+                : "memory");
+    }
+    else
+    {
+        __asm__("vldrb.8 %q[b], [%[q], #12]\n\tvldrb.8 %q[a], [%[q]], #24"
+                : [a] "=&w"(a), [b] "=&w"(b), [q] "+&r"(q)
+                :
+                : "memory");
+    }
+    *x01 = a;
+    *x23 = b;
+    *p = q;
+#endif
+}
+
+/* Output row out_row of every channel from the ring (rot: the slot of the window's first row).
+ * Windows s_w columns apart start 3 s_w bytes apart: one 16-byte load holds two of them (bytes 0-8
+ * and 3 s_w to 3 s_w + 8), so a group of four outputs takes two loads, each met by the weights at
+ * lanes 0-8 (wv) and at lanes 3 s_w on (wn). */
 static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_t *ring, int32_t S, int32_t rot,
                                                                     const int8_t *blocks, int8_t *out_row, int32_t ch,
                                                                     int32_t out_w, int32_t s_w, int32_t out_off,
-                                                                    int32x4_t lo, int32x4_t hi)
+                                                                    int32x4_t lo, int32x4_t hi, int floored)
 {
-    /* lane 3 kx + slot: the tap (ky = (slot - rot) mod 3, kx), [tap][8] in the block */
-    static const uint8_t tap_off[3][16] = {{0, 24, 48, 8, 32, 56, 16, 40, 64, 0, 0, 0, 0, 0, 0, 0},
-                                           {48, 0, 24, 56, 8, 32, 64, 16, 40, 0, 0, 0, 0, 0, 0, 0},
-                                           {24, 48, 0, 32, 56, 8, 40, 64, 16, 0, 0, 0, 0, 0, 0, 0}};
-    const uint8x16_t wo = vldrbq_u8(tap_off[rot]);
-    const mve_pred16_t p9 = vctp8q(9);
+    /* from byte 6: lane 3 kx + slot: the tap (ky = (slot - rot) mod 3, kx), [tap][8] in the block;
+     * read from byte 6 - 3 s_w, the same moved up to the second window's lanes */
+    static const uint8_t tap_off[3][22] = {
+        {0, 0, 0, 0, 0, 0, 0, 24, 48, 8, 32, 56, 16, 40, 64, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 48, 0, 24, 56, 8, 32, 64, 16, 40, 0, 0, 0, 0, 0, 0, 0},
+        {0, 0, 0, 0, 0, 0, 24, 48, 0, 32, 56, 8, 40, 64, 16, 0, 0, 0, 0, 0, 0, 0}};
+    const int32_t step = 3 * s_w, groups = out_w >> 2, tail = out_w & 3;
+    const uint8x16_t wo = vldrbq_u8(tap_off[rot] + 6), wo_n = vldrbq_u8(tap_off[rot] + 6 - step);
+    const mve_pred16_t p9 = edgeq_mve_dw3d_taps_at(0), pn = edgeq_mve_dw3d_taps_at(step);
     const uint32_t oo[4] = {0u, (uint32_t)ch, 2u * (uint32_t)ch, 3u * (uint32_t)ch};
     const uint32x4_t off_out = vldrwq_u32(oo);
-    const int32_t step = 3 * s_w, groups = out_w >> 2, tail = out_w & 3;
     int32_t c, g;
     for (c = 0; c < ch; c++)
     {
@@ -650,25 +875,30 @@ static inline __attribute__((always_inline)) void edgeq_mve_dw3d_row(const int8_
         const int32_t *prm = (const int32_t *)(const void *)(blk + EDGEQ_MVE_DW3_W);
         const int32_t j = c & 7, pos = (j & 1) * 4 + (j >> 1);
         const int8x16_t wv = vldrbq_gather_offset_z_s8(blk + j, wo, p9);
+        const int8x16_t wn = vldrbq_gather_offset_z_s8(blk + j, wo_n, pn);
         const int32_t corr = prm[pos], mult = prm[8 + pos], sh = prm[24 + pos];
         const int8_t *p = ring + c * S;
         int8_t *o = out_row + c;
         for (g = 0; g < groups; g++)
         {
-            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv), a1 = vmladavq_s8(vldrbq_s8(p + step), wv);
-            const int32_t a2 = vmladavq_s8(vldrbq_s8(p + 2 * step), wv), a3 = vmladavq_s8(vldrbq_s8(p + 3 * step), wv);
-            const int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2), 3);
-            vstrbq_scatter_offset_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi));
-            p += 4 * step;
+            int8x16_t x01, x23;
+            int32x4_t acc;
+            edgeq_mve_dw3d_load2(&p, s_w, &x01, &x23);
+            acc = vdupq_n_s32(vmladavq_s8(x01, wn));
+            acc = vsetq_lane_s32(vmladavq_s8(x01, wv), acc, 0);
+            acc = vsetq_lane_s32(vmladavq_s8(x23, wv), acc, 2);
+            acc = vsetq_lane_s32(vmladavq_s8(x23, wn), acc, 3);
+            vstrbq_scatter_offset_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi, floored));
             o += 4 * ch;
         }
         if (tail)
         {
-            const int32_t a0 = vmladavq_s8(vldrbq_s8(p), wv);
-            const int32_t a1 = tail > 1 ? vmladavq_s8(vldrbq_s8(p + step), wv) : 0;
+            const int8x16_t x01 = vldrbq_s8(p);
+            const int32_t a0 = vmladavq_s8(x01, wv);
+            const int32_t a1 = tail > 1 ? vmladavq_s8(x01, wn) : 0;
             const int32_t a2 = tail > 2 ? vmladavq_s8(vldrbq_s8(p + 2 * step), wv) : 0;
             const int32x4_t acc = vsetq_lane_s32(a2, vsetq_lane_s32(a0, vdupq_n_s32(a1), 0), 2);
-            vstrbq_scatter_offset_p_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi),
+            vstrbq_scatter_offset_p_s32(o, off_out, edgeq_mve_dw3d_out(acc, corr, mult, sh, out_off, lo, hi, floored),
                                         vctp32q((uint32_t)tail));
         }
     }
@@ -687,6 +917,7 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3d(const cmsis_nn_dw_
     const int32_t cols = wp - pad_w < in_w ? wp - pad_w : in_w;
     const int8_t zp = (int8_t)(-dw->input_offset);
     const int32x4_t lo = vdupq_n_s32(dw->activation.min), hi = vdupq_n_s32(dw->activation.max);
+    const int32_t floored = edgeq_mve_dw3_floored(1, dw->activation.min, dw->output_offset);
     int32_t bt, i, k;
     for (bt = 0; bt < input_dims->n; bt++)
     {
@@ -717,13 +948,21 @@ static __attribute__((noinline, noclone)) void edgeq_mve_dw3d(const cmsis_nn_dw_
                 int8_t *out_row = output_data + ((bt * out_h + oy) * out_w) * ch;
                 const int32_t rot = ((y0 % 3) + 3) % 3;
                 /* constant strides: the window loads take immediate offsets */
-                if (s_w == 1)
+                if (s_w == 1 && floored)
                 {
-                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi);
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi, 1);
+                }
+                else if (floored)
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi, 1);
+                }
+                else if (s_w == 1)
+                {
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 1, dw->output_offset, lo, hi, 0);
                 }
                 else
                 {
-                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi);
+                    edgeq_mve_dw3d_row(ring, S, rot, blocks, out_row, ch, out_w, 2, dw->output_offset, lo, hi, 0);
                 }
             }
         }
