@@ -1853,8 +1853,9 @@ static inline __attribute__((always_inline)) void edgeq_mve_fields3_out(const ed
     edgeq_mve_requant3_simple(acc, j->groups, j->corr, j->mult, j->shift, j->out_off, lo, hi, out);
 }
 
-/* Border and leftover pixels (linear indices q[0..n), n 1-3, in output order) through gathered
- * columns; a missing third pixel repeats a column and writes to a scratch row. */
+/* Border and leftover pixels (linear indices q[0..n), n 1-3, in output order): an interior one's
+ * fields straight from the input, a border one's through a gathered column; a missing third pixel
+ * repeats a column and writes to a scratch row. */
 static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve_fields_job *j,
                                                                  const cmsis_nn_conv_params *cp,
                                                                  const cmsis_nn_dims *input_dims,
@@ -1869,10 +1870,10 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
     int8_t *out[3];
     int8x16_t v[6];
     edgeq_mve_fields3 f;
-    const int32_t row_len = filter_dims->w * input_dims->c;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t row_len = filter_dims->w * in_c, row_step = in_w * in_c;
     const mve_pred16_t pl = vctp8q((uint32_t)row_len);
     const int32_t out_w = output_dims->w, out_c = output_dims->c, per_batch = output_dims->h * out_w;
-    const int32_t in_batch = input_dims->h * input_dims->w * input_dims->c;
     int32_t i;
     edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
     for (i = 0; i < 3; i++)
@@ -1880,10 +1881,21 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
         out[i] = spare;
         if (i < n)
         {
-            const int32_t bt = q[i] / per_batch, r = q[i] % per_batch;
+            const int32_t bt = q[i] / per_batch, r = q[i] % per_batch, oy = r / out_w, ox = r % out_w;
+            const int32_t y0 = oy * cp->stride.h - cp->padding.h, x0 = ox * cp->stride.w - cp->padding.w;
+            const int8_t *in_b = input_data + bt * in_h * row_step;
             out[i] = output_data + q[i] * out_c;
-            edgeq_mve_gather(col[i], input_data + bt * in_batch, cp, input_dims, filter_dims, r / out_w, r % out_w,
-                             (int8_t)(-cp->input_offset), 1);
+            if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + filter_dims->w <= in_w)
+            {
+                edgeq_mve_rows3 rr;
+                rr.r0 = in_b + y0 * row_step + x0 * in_c;
+                rr.r1a = rr.r0 + row_step - row_len;
+                rr.r2 = rr.r0 + 2 * row_step;
+                rr.r1b = rr.r0 + row_step + 16 - 2 * row_len;
+                edgeq_mve_field_direct(&rr, 0, pl, &v[2 * i], &v[2 * i + 1]);
+                continue;
+            }
+            edgeq_mve_gather(col[i], in_b, cp, input_dims, filter_dims, oy, ox, (int8_t)(-cp->input_offset), 1);
         }
         v[2 * i] = vldrbq_s8(col[i]);
         v[2 * i + 1] = vpselq_s8(vldrbq_s8(col[i] + 2 * row_len), vldrbq_s8(col[i] + 16 - row_len), pl);
@@ -1895,6 +1907,56 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
     f.d0 = v[4];
     f.d1 = v[5];
     edgeq_mve_fields3_out(j, &f, out, vdupq_n_s32(cp->activation.min), vdupq_n_s32(cp->activation.max));
+}
+
+/* direct triples whose accumulators edgeq_mve_fields_row keeps before requantizing them */
+#define EDGEQ_MVE_FIELDS_CHUNK 8
+
+/* Requantize n pixels of accumulator rows (EDGEQ_MVE_FIELDS_STRIDE apart) into out (pixels out_c
+ * apart), one group of four channels at a time over all of them: the group's parameters loaded
+ * once, 11 instructions a pixel. */
+static inline __attribute__((always_inline)) void edgeq_mve_requant_pixels(const edgeq_mve_fields_job *j,
+                                                                          const int32_t *acc, int32_t n,
+                                                                          int8_t *out, int32_t out_c,
+                                                                          int32x4_t lo, int32x4_t hi)
+{
+    int32_t g, p;
+    for (g = 0; g < j->groups; g++)
+    {
+        const int32x4_t cv = vldrwq_s32(j->corr + 4 * g), m = vldrwq_s32(j->mult + 4 * g);
+        const int32x4_t sh = vldrwq_s32(j->shift + 4 * g);
+        const int32_t *pa = acc + 4 * g;
+        int8_t *po = out + 4 * g;
+        for (p = 0; p < n; p++)
+        {
+            int32x4_t r = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa), cv), m, sh);
+            r = vminq_s32(vmaxq_s32(vaddq_n_s32(r, j->out_off), lo), hi);
+            vstrbq_s32(po, r);
+            pa += EDGEQ_MVE_FIELDS_STRIDE;
+            po += out_c;
+        }
+    }
+}
+
+/* n_tri direct triples of one output row from r on, out their first output pixel: up to
+ * EDGEQ_MVE_FIELDS_CHUNK triples' dot products, then their requantization. */
+static void edgeq_mve_fields_row(const edgeq_mve_fields_job *j, edgeq_mve_rows3 *r, int32_t step, int32_t row_len,
+                                 int32_t n_tri, int8_t *out, int32_t out_c, int32x4_t lo, int32x4_t hi)
+{
+    int32_t acc[EDGEQ_MVE_FIELDS_CHUNK * 3 * EDGEQ_MVE_FIELDS_STRIDE];
+    while (n_tri > 0)
+    {
+        const int32_t m = n_tri < EDGEQ_MVE_FIELDS_CHUNK ? n_tri : EDGEQ_MVE_FIELDS_CHUNK;
+        int32_t t;
+        for (t = 0; t < m; t++)
+        {
+            const edgeq_mve_fields3 f = edgeq_mve_fields3_direct(r, step, row_len);
+            edgeq_mve_fields3_dot(&f, j->wp, j->n_pairs, acc + t * 3 * EDGEQ_MVE_FIELDS_STRIDE);
+        }
+        edgeq_mve_requant_pixels(j, acc, 3 * m, out, out_c, lo, hi);
+        out += 3 * m * out_c;
+        n_tri -= m;
+    }
 }
 
 /* The filter rows of channels [c0, c1) in the A | B layout, 32 bytes a channel, zero elsewhere. */
@@ -1967,31 +2029,29 @@ static __attribute__((noinline)) void edgeq_mve_convolve_fields(const cmsis_nn_c
             const int32_t y0 = oy * s_h - pad_h, q_row = (b * out_h + oy) * out_w;
             const int interior = y0 >= 0 && y0 + 3 <= in_h;
             const int8_t *x = interior ? in_b + y0 * row_step + (ox_lo * s_w - pad_w) * in_c : in_b;
+            /* the direct triples: pixels [t_lo, t_lo + 3 n_tri) */
+            const int32_t t_lo = interior ? ox_lo : out_w, n_tri = interior ? (ox_hi - ox_lo) / 3 : 0;
             edgeq_mve_rows3 r;
             r.r0 = x;
             r.r1a = x + row_step - row_len;
             r.r2 = x + 2 * row_step;
             r.r1b = x + row_step + 16 - 2 * row_len;
-            for (ox = 0; ox < out_w;)
+            for (ox = 0; ox < out_w; ox++)
             {
-                if (interior && ox >= ox_lo && ox + 3 <= ox_hi)
+                if (ox == t_lo && n_tri > 0)
                 {
-                    int8_t *o = output_data + (q_row + ox) * out_c;
-                    int8_t *const out[3] = {o, o + out_c, o + 2 * out_c};
-                    edgeq_mve_fields3 f;
                     if (n_pend > 0)
                     {
                         edgeq_mve_fields3_gathered(&j, cp, input_dims, input_data, filter_dims, output_dims, pend,
                                                    n_pend, output_data);
                         n_pend = 0;
                     }
-                    f = edgeq_mve_fields3_direct(&r, px_step, row_len);
-                    edgeq_mve_fields3_out(&j, &f, out, lo, hi);
-                    ox += 3;
+                    edgeq_mve_fields_row(&j, &r, px_step, row_len, n_tri, output_data + (q_row + ox) * out_c,
+                                         out_c, lo, hi);
+                    ox += 3 * n_tri - 1;
                     continue;
                 }
                 pend[n_pend++] = q_row + ox;
-                ox++;
                 if (n_pend == 3)
                 {
                     edgeq_mve_fields3_gathered(&j, cp, input_dims, input_data, filter_dims, output_dims, pend, 3,
