@@ -1854,8 +1854,9 @@ static inline __attribute__((always_inline)) void edgeq_mve_fields3_out(const ed
 }
 
 /* Border and leftover pixels (linear indices q[0..n), n 1-3, in output order): an interior one's
- * fields straight from the input, a border one's through a gathered column; a missing third pixel
- * repeats a column and writes to a scratch row. */
+ * fields straight from the input, a border one's from a gathered column (edgeq_mve_gather_rows
+ * writes all of col[0, 2L + 16), which covers every lane read); a missing third pixel has zero
+ * fields and writes to a scratch row. */
 static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve_fields_job *j,
                                                                  const cmsis_nn_conv_params *cp,
                                                                  const cmsis_nn_dims *input_dims,
@@ -1864,8 +1865,7 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
                                                                  const cmsis_nn_dims *output_dims, const int32_t *q,
                                                                  int32_t n, int8_t *output_data)
 {
-    /* zero past each field: the second vector's loads reach col + 2L + 16 <= 36 */
-    int8_t col[3][48];
+    int8_t col[48];
     int8_t spare[EDGEQ_MVE_RV_CH];
     int8_t *out[3];
     int8x16_t v[6];
@@ -1875,30 +1875,31 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
     const mve_pred16_t pl = vctp8q((uint32_t)row_len);
     const int32_t out_w = output_dims->w, out_c = output_dims->c, per_batch = output_dims->h * out_w;
     int32_t i;
-    edgeq_mve_fill(col[0], 0, (int32_t)sizeof(col));
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < n; i++)
+    {
+        const int32_t bt = q[i] / per_batch, r = q[i] % per_batch, oy = r / out_w, ox = r % out_w;
+        const int32_t y0 = oy * cp->stride.h - cp->padding.h, x0 = ox * cp->stride.w - cp->padding.w;
+        const int8_t *in_b = input_data + bt * in_h * row_step;
+        out[i] = output_data + q[i] * out_c;
+        if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + filter_dims->w <= in_w)
+        {
+            edgeq_mve_rows3 rr;
+            rr.r0 = in_b + y0 * row_step + x0 * in_c;
+            rr.r1a = rr.r0 + row_step - row_len;
+            rr.r2 = rr.r0 + 2 * row_step;
+            rr.r1b = rr.r0 + row_step + 16 - 2 * row_len;
+            edgeq_mve_field_direct(&rr, 0, pl, &v[2 * i], &v[2 * i + 1]);
+            continue;
+        }
+        edgeq_mve_gather_rows(col, in_b, cp, input_dims, filter_dims, y0, x0, (int8_t)(-cp->input_offset));
+        v[2 * i] = vldrbq_s8(col);
+        v[2 * i + 1] = vpselq_s8(vldrbq_s8(col + 2 * row_len), vldrbq_s8(col + 16 - row_len), pl);
+    }
+    for (; i < 3; i++)
     {
         out[i] = spare;
-        if (i < n)
-        {
-            const int32_t bt = q[i] / per_batch, r = q[i] % per_batch, oy = r / out_w, ox = r % out_w;
-            const int32_t y0 = oy * cp->stride.h - cp->padding.h, x0 = ox * cp->stride.w - cp->padding.w;
-            const int8_t *in_b = input_data + bt * in_h * row_step;
-            out[i] = output_data + q[i] * out_c;
-            if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + filter_dims->w <= in_w)
-            {
-                edgeq_mve_rows3 rr;
-                rr.r0 = in_b + y0 * row_step + x0 * in_c;
-                rr.r1a = rr.r0 + row_step - row_len;
-                rr.r2 = rr.r0 + 2 * row_step;
-                rr.r1b = rr.r0 + row_step + 16 - 2 * row_len;
-                edgeq_mve_field_direct(&rr, 0, pl, &v[2 * i], &v[2 * i + 1]);
-                continue;
-            }
-            edgeq_mve_gather(col[i], in_b, cp, input_dims, filter_dims, oy, ox, (int8_t)(-cp->input_offset), 1);
-        }
-        v[2 * i] = vldrbq_s8(col[i]);
-        v[2 * i + 1] = vpselq_s8(vldrbq_s8(col[i] + 2 * row_len), vldrbq_s8(col[i] + 16 - row_len), pl);
+        v[2 * i] = vdupq_n_s8(0);
+        v[2 * i + 1] = v[2 * i];
     }
     f.a0 = v[0];
     f.a1 = v[1];
