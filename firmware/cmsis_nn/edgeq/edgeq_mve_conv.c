@@ -1853,10 +1853,45 @@ static inline __attribute__((always_inline)) void edgeq_mve_fields3_out(const ed
     edgeq_mve_requant3_simple(acc, j->groups, j->corr, j->mult, j->shift, j->out_off, lo, hi, out);
 }
 
+/* A and B of a border pixel (window from row y0, column x0; rows of in_c-channel pixels): the taps
+ * inside the input loaded with predicates holding just them (nothing outside the input read), the
+ * zero point pad at the others (lanes past the kernel rows meet zero weights: any value). */
+static void edgeq_mve_field_border(const int8_t *in_b, int32_t y0, int32_t x0, const cmsis_nn_dims *input_dims,
+                                   int32_t k_w, int8_t pad, int8x16_t *a, int8x16_t *b)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t row_len = k_w * in_c, row_step = in_w * in_c;
+    const uint32_t low = (1u << row_len) - 1u;
+    const mve_pred16_t pl = vctp8q((uint32_t)row_len);
+    const int8x16_t pv = vdupq_n_s8(pad);
+    int32_t kx_lo, kx_hi, r;
+    uint32_t xm, m[3], m1a, m1b;
+    intptr_t p[3];
+    edgeq_tap_range(x0, 1, k_w, in_w, &kx_lo, &kx_hi);
+    /* the row bytes inside the input: [kx_lo * in_c, kx_hi * in_c) */
+    xm = kx_hi > kx_lo ? ((1u << (kx_hi * in_c)) - 1u) & ~((1u << (kx_lo * in_c)) - 1u) : 0u;
+    for (r = 0; r < 3; r++)
+    {
+        const int32_t y = y0 + r;
+        const int inside = y >= 0 && y < in_h;
+        m[r] = inside ? xm : 0u;
+        /* the row's first tap (left of the input when x0 < 0: only the lanes in m[r] are read) */
+        p[r] = (intptr_t)in_b + (inside ? (intptr_t)y * row_step + (intptr_t)x0 * in_c : 0);
+    }
+    /* row 1 in A's lanes [L, 16) (byte i - L) and in B's (byte i + 16 - 2L) */
+    m1a = (m[1] << row_len) & 0xFFFFu & ~low;
+    m1b = (m[1] << (2 * row_len - 16)) & 0xFFFFu & ~low;
+    *a = vpselq_s8(vpselq_s8(vldrbq_z_s8((const int8_t *)p[0], (mve_pred16_t)m[0]),
+                             vldrbq_z_s8((const int8_t *)(p[1] - row_len), (mve_pred16_t)m1a), pl),
+                   pv, (mve_pred16_t)(m[0] | m1a));
+    *b = vpselq_s8(vpselq_s8(vldrbq_z_s8((const int8_t *)p[2], (mve_pred16_t)m[2]),
+                             vldrbq_z_s8((const int8_t *)(p[1] + 16 - 2 * row_len), (mve_pred16_t)m1b), pl),
+                   pv, (mve_pred16_t)(m[2] | m1b));
+}
+
 /* Border and leftover pixels (linear indices q[0..n), n 1-3, in output order): an interior one's
- * fields straight from the input, a border one's from a gathered column (edgeq_mve_gather_rows
- * writes all of col[0, 2L + 16), which covers every lane read); a missing third pixel has zero
- * fields and writes to a scratch row. */
+ * fields straight from the input, a border one's through edgeq_mve_field_border; a missing third
+ * pixel has zero fields and writes to a scratch row. */
 static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve_fields_job *j,
                                                                  const cmsis_nn_conv_params *cp,
                                                                  const cmsis_nn_dims *input_dims,
@@ -1865,13 +1900,12 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
                                                                  const cmsis_nn_dims *output_dims, const int32_t *q,
                                                                  int32_t n, int8_t *output_data)
 {
-    int8_t col[48];
     int8_t spare[EDGEQ_MVE_RV_CH];
     int8_t *out[3];
     int8x16_t v[6];
     edgeq_mve_fields3 f;
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
-    const int32_t row_len = filter_dims->w * in_c, row_step = in_w * in_c;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c, k_w = filter_dims->w;
+    const int32_t row_len = k_w * in_c, row_step = in_w * in_c;
     const mve_pred16_t pl = vctp8q((uint32_t)row_len);
     const int32_t out_w = output_dims->w, out_c = output_dims->c, per_batch = output_dims->h * out_w;
     int32_t i;
@@ -1881,7 +1915,7 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
         const int32_t y0 = oy * cp->stride.h - cp->padding.h, x0 = ox * cp->stride.w - cp->padding.w;
         const int8_t *in_b = input_data + bt * in_h * row_step;
         out[i] = output_data + q[i] * out_c;
-        if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + filter_dims->w <= in_w)
+        if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + k_w <= in_w)
         {
             edgeq_mve_rows3 rr;
             rr.r0 = in_b + y0 * row_step + x0 * in_c;
@@ -1889,11 +1923,12 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
             rr.r2 = rr.r0 + 2 * row_step;
             rr.r1b = rr.r0 + row_step + 16 - 2 * row_len;
             edgeq_mve_field_direct(&rr, 0, pl, &v[2 * i], &v[2 * i + 1]);
-            continue;
         }
-        edgeq_mve_gather_rows(col, in_b, cp, input_dims, filter_dims, y0, x0, (int8_t)(-cp->input_offset));
-        v[2 * i] = vldrbq_s8(col);
-        v[2 * i + 1] = vpselq_s8(vldrbq_s8(col + 2 * row_len), vldrbq_s8(col + 16 - row_len), pl);
+        else
+        {
+            edgeq_mve_field_border(in_b, y0, x0, input_dims, k_w, (int8_t)(-cp->input_offset), &v[2 * i],
+                                   &v[2 * i + 1]);
+        }
     }
     for (; i < 3; i++)
     {
