@@ -1671,10 +1671,11 @@ static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
  * An interior pixel loads each half straight from the input (VPSTE: a load predicated on lanes
  * [0, L), the next on the others, both zeroing the lanes they skip, then VORR): the row 1 loads
  * read at most 16 bytes past row 1's start, inside the input while row 2 follows (a row of the
- * input is at least L >= 8 bytes). Border pixels (and leftovers) build the same two vectors from
- * a gathered column (edgeq_mve_gather: the zero point at padded taps). Three pixels' fields in
- * six Q registers (the seventh the weights, loaded once a channel for all three) share each
- * filter row, copied to the stack in the same A | B layout.
+ * input is at least L >= 8 bytes). Border pixels load just their taps inside the input (per-lane
+ * predicates) and take the zero point at the others (edgeq_mve_field_border). Three pixels' fields
+ * in six Q registers (the seventh the weights, loaded once a channel for all three) share each
+ * filter row, copied to the stack in the same A | B layout: 2 weight loads and 6 VMLADAV a channel
+ * for 3 outputs, where one vector a row took 3 and 6 for 2.
  */
 static int32_t edgeq_mve_fields_ok(int32_t row_len, int32_t c0, int32_t c1, int32_t simple)
 {
@@ -1684,9 +1685,8 @@ static int32_t edgeq_mve_fields_ok(int32_t row_len, int32_t c0, int32_t c1, int3
 /* raw accumulator rows of edgeq_mve_fields3_dot this many int32 apart (the asm's STRD offsets) */
 #define EDGEQ_MVE_FIELDS_STRIDE EDGEQ_MVE_RV_CH
 
-/* The fields of three interior pixels (each pointer stepped by step per pixel, left at the fourth
- * pixel): r0 = row 0, r1a = row 1 - L, r2 = row 2, r1b = row 1 + 16 - 2L (the second loads' lanes
- * from L on). pl: lanes [0, L). */
+/* Where an interior pixel's fields are loaded from: r0 = row 0, r1a = row 1 - L, r2 = row 2,
+ * r1b = row 1 + 16 - 2L (the row 1 loads fill the lanes from L on). */
 typedef struct
 {
     const int8_t *r0, *r1a, *r2, *r1b;
@@ -1697,7 +1697,8 @@ typedef struct
     int8x16_t a0, a1, b0, b1, d0, d1;
 } edgeq_mve_fields3;
 
-/* A and B (the comment above) of one interior pixel from the input */
+/* A and B (the comment above) of one interior pixel from the input, off bytes on from r; pl: lanes
+ * [0, L). */
 static inline __attribute__((always_inline)) void edgeq_mve_field_direct(const edgeq_mve_rows3 *r, intptr_t off,
                                                                          mve_pred16_t pl, int8x16_t *a,
                                                                          int8x16_t *b)
@@ -1706,6 +1707,7 @@ static inline __attribute__((always_inline)) void edgeq_mve_field_direct(const e
     *b = vpselq_s8(vldrbq_z_s8(r->r2 + off, pl), vldrbq_z_s8(r->r1b + off, (mve_pred16_t)~pl), pl);
 }
 
+/* The fields of three interior pixels step bytes apart from r on; r left at the fourth pixel. */
 static inline __attribute__((always_inline)) edgeq_mve_fields3 edgeq_mve_fields3_direct(edgeq_mve_rows3 *r,
                                                                                        int32_t step,
                                                                                        int32_t row_len)
