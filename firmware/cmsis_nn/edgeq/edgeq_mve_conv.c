@@ -1891,16 +1891,23 @@ static void edgeq_mve_field_border(const int8_t *in_b, int32_t y0, int32_t x0, c
                    pv, (mve_pred16_t)(m[2] | m1b));
 }
 
-/* Border and leftover pixels (linear indices q[0..n), n 1-3, in output order): an interior one's
- * fields straight from the input, a border one's through edgeq_mve_field_border; a missing third
- * pixel has zero fields and writes to a scratch row. */
+/* A pixel left to edgeq_mve_fields3_gathered: its batch's input, its output channels, the window's
+ * first row and column (outside the input at a border). */
+typedef struct
+{
+    const int8_t *in_b;
+    int8_t *out;
+    int32_t y0, x0;
+} edgeq_mve_pixel;
+
+/* Border and leftover pixels (px[0..n), n 1-3, in output order): an interior one's fields straight
+ * from the input, a border one's through edgeq_mve_field_border; a missing third pixel has zero
+ * fields and writes to a scratch row. */
 static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve_fields_job *j,
                                                                  const cmsis_nn_conv_params *cp,
                                                                  const cmsis_nn_dims *input_dims,
-                                                                 const int8_t *input_data,
                                                                  const cmsis_nn_dims *filter_dims,
-                                                                 const cmsis_nn_dims *output_dims, const int32_t *q,
-                                                                 int32_t n, int8_t *output_data)
+                                                                 const edgeq_mve_pixel *px, int32_t n)
 {
     int8_t spare[EDGEQ_MVE_RV_CH];
     int8_t *out[3];
@@ -1909,14 +1916,12 @@ static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c, k_w = filter_dims->w;
     const int32_t row_len = k_w * in_c, row_step = in_w * in_c;
     const mve_pred16_t pl = vctp8q((uint32_t)row_len);
-    const int32_t out_w = output_dims->w, out_c = output_dims->c, per_batch = output_dims->h * out_w;
     int32_t i;
     for (i = 0; i < n; i++)
     {
-        const int32_t bt = q[i] / per_batch, r = q[i] % per_batch, oy = r / out_w, ox = r % out_w;
-        const int32_t y0 = oy * cp->stride.h - cp->padding.h, x0 = ox * cp->stride.w - cp->padding.w;
-        const int8_t *in_b = input_data + bt * in_h * row_step;
-        out[i] = output_data + q[i] * out_c;
+        const int32_t y0 = px[i].y0, x0 = px[i].x0;
+        const int8_t *in_b = px[i].in_b;
+        out[i] = px[i].out;
         if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + k_w <= in_w)
         {
             edgeq_mve_rows3 rr;
@@ -2034,7 +2039,7 @@ static __attribute__((noinline)) void edgeq_mve_convolve_fields(const cmsis_nn_c
 {
     int8_t wp[32 * EDGEQ_MVE_RV_CH];
     edgeq_mve_fields_job j;
-    int32_t pend[3];
+    edgeq_mve_pixel pend[3];
     int32_t n_pend = 0;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t row_len = filter_dims->w * in_c;
@@ -2080,8 +2085,7 @@ static __attribute__((noinline)) void edgeq_mve_convolve_fields(const cmsis_nn_c
                 {
                     if (n_pend > 0)
                     {
-                        edgeq_mve_fields3_gathered(&j, cp, input_dims, input_data, filter_dims, output_dims, pend,
-                                                   n_pend, output_data);
+                        edgeq_mve_fields3_gathered(&j, cp, input_dims, filter_dims, pend, n_pend);
                         n_pend = 0;
                     }
                     edgeq_mve_fields_row(&j, &r, px_step, row_len, n_tri, output_data + (q_row + ox) * out_c,
@@ -2089,11 +2093,13 @@ static __attribute__((noinline)) void edgeq_mve_convolve_fields(const cmsis_nn_c
                     ox += 3 * n_tri - 1;
                     continue;
                 }
-                pend[n_pend++] = q_row + ox;
-                if (n_pend == 3)
+                pend[n_pend].in_b = in_b;
+                pend[n_pend].out = output_data + (q_row + ox) * out_c;
+                pend[n_pend].y0 = y0;
+                pend[n_pend].x0 = ox * s_w - pad_w;
+                if (++n_pend == 3)
                 {
-                    edgeq_mve_fields3_gathered(&j, cp, input_dims, input_data, filter_dims, output_dims, pend, 3,
-                                               output_data);
+                    edgeq_mve_fields3_gathered(&j, cp, input_dims, filter_dims, pend, 3);
                     n_pend = 0;
                 }
             }
@@ -2101,8 +2107,7 @@ static __attribute__((noinline)) void edgeq_mve_convolve_fields(const cmsis_nn_c
     }
     if (n_pend > 0)
     {
-        edgeq_mve_fields3_gathered(&j, cp, input_dims, input_data, filter_dims, output_dims, pend, n_pend,
-                                   output_data);
+        edgeq_mve_fields3_gathered(&j, cp, input_dims, filter_dims, pend, n_pend);
     }
 }
 
