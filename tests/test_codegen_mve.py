@@ -337,6 +337,48 @@ def mve_matrix_blocks():
     return keras.Model(x, outs), _u(-1, 2, (1, 9, 8, 3)), "int8"
 
 
+def mve_fields():
+    """First-layer convolutions of the row-vector route's field triples (kernel rows of 8-10 bytes,
+    whole groups of four channels, at most 16: edgeq_mve_convolve_fields): 3x3 on 3 channels with
+    padding on every side (a left border pixel flushed alone before the direct triples, 11
+    interior columns of 13: two leftovers), VWW's stride 2 with the padding right and bottom only,
+    valid stride 2 (no border), stride (1, 2) on 16 channels with ReLU6, kernel rows of 8 bytes
+    ((3, 4) on 2 channels, padding 1 left and 2 right) and 10 bytes ((3, 5), strided and valid);
+    20 and 6 channels keep the row-vector loop next to them."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((11, 13, 3), batch_size=1)
+    two = L.Conv2D(2, 1)(x)
+    outs = [
+        L.Conv2D(12, 3, padding="same", activation="relu")(x),
+        L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x),
+        L.Conv2D(4, 3, strides=2, padding="valid")(x),
+        L.Conv2D(16, 3, strides=(1, 2), padding="same", activation="relu6")(x),
+        L.Conv2D(20, 3, padding="same")(x),
+        L.Conv2D(6, 3, padding="valid")(x),
+        L.Conv2D(8, (3, 4), padding="same")(two),
+        L.Conv2D(4, (3, 5), strides=2, padding="same")(two),
+        L.Conv2D(8, (3, 5), padding="valid")(two),
+    ]
+    return keras.Model(x, outs), _u(-1, 2, (1, 11, 13, 3)), "int8"
+
+
+@pytest.fixture(scope="module")
+def mve_fields_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_fields)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_fields-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(26)
+        model, data_fn, io = mve_fields()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
 @pytest.fixture(scope="module")
 def mve_matrix_blocks_tflite(request) -> bytes:
     import tensorflow as tf
@@ -667,6 +709,17 @@ def test_mve_matrix_blocks_bit_exact_on_host(mve_matrix_blocks_tflite, builder_m
 
 
 @pytest.mark.toolchain
+def test_mve_fields_bit_exact_on_host(mve_fields_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_fields_tflite)
+    inputs = random_inputs(g, 16, seed=27)
+    ref = tflm_run_many([(mve_fields_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve fields (MVE path)", builder_mve.build(mve_fields_tflite, name="mve_fields").run(inputs), ref)
+
+
+@pytest.mark.toolchain
 def test_mve_code_path_families_bit_exact_on_host(family_results, family_models, builder_mve):  # noqa: F811
     """Every op family of tests/test_codegen_ops.py through the emulated MVE path."""
     from concurrent.futures import ThreadPoolExecutor
@@ -792,3 +845,15 @@ def test_mve_matrix_blocks_bit_exact_on_cortex_m55(mve_matrix_blocks_tflite, tmp
     ref = tflm_run_many([(mve_matrix_blocks_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_matrix_blocks_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_matrix_blocks")
     assert_bit_exact("mve matrix blocks (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_fields_bit_exact_on_cortex_m55(mve_fields_tflite, tmp_path):
+    """The field triples' asm (VPSTE loads, the 2-channel dot loop) runs only on the device."""
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_fields_tflite)
+    inputs = random_inputs(g, 3, seed=28)
+    ref = tflm_run_many([(mve_fields_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_fields_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_fields")
+    assert_bit_exact("mve fields (Cortex-M55)", got, ref)

@@ -1865,6 +1865,459 @@ static inline __attribute__((always_inline)) void edgeq_mve_rowvec_run(
     }
 }
 
+/* ------------------------------------------------------------------ field triples */
+
+/*
+ * The row-vector route's shapes with kernel rows of 8-10 bytes (VWW's 3x3 on RGB: 9), whole
+ * groups of four channels, at most EDGEQ_MVE_RV_CH of them, every shift negative. One vector a
+ * kernel row uses 9 of 16 lanes a VMLADAV (3 per output); the three rows L bytes long fit two
+ * vectors instead (2 VMLADAV per output):
+ *   A = row 0 (lanes [0, L)) | row 1 bytes [0, 16 - L)
+ *   B = row 2 (lanes [0, L)) | row 1 bytes [16 - L, 16 - L + (16 - L)), of which the first 2L - 16
+ *       are the row's rest and the others meet zero weights.
+ * An interior pixel loads each half straight from the input (VPSTE: a load predicated on lanes
+ * [0, L), the next on the others, both zeroing the lanes they skip, then VORR): the row 1 loads
+ * read at most 16 bytes past row 1's start, inside the input while row 2 follows (a row of the
+ * input is at least L >= 8 bytes). Border pixels load just their taps inside the input (per-lane
+ * predicates) and take the zero point at the others (edgeq_mve_field_border). Three pixels' fields
+ * in six Q registers (the seventh the weights, loaded once a channel for all three) share each
+ * filter row, copied to the stack in the same A | B layout: 2 weight loads and 6 VMLADAV a channel
+ * for 3 outputs, where one vector a row took 3 and 6 for 2.
+ */
+static int32_t edgeq_mve_fields_ok(int32_t row_len, int32_t c0, int32_t c1, int32_t simple)
+{
+    return simple && row_len >= 8 && row_len <= 10 && ((c1 - c0) & 3) == 0 && c1 - c0 <= EDGEQ_MVE_RV_CH;
+}
+
+/* raw accumulator rows of edgeq_mve_fields3_dot this many int32 apart (the asm's STRD offsets) */
+#define EDGEQ_MVE_FIELDS_STRIDE EDGEQ_MVE_RV_CH
+
+/* Where an interior pixel's fields are loaded from: r0 = row 0, r1a = row 1 - L, r2 = row 2,
+ * r1b = row 1 + 16 - 2L (the row 1 loads fill the lanes from L on). */
+typedef struct
+{
+    const int8_t *r0, *r1a, *r2, *r1b;
+} edgeq_mve_rows3;
+
+typedef struct
+{
+    int8x16_t a0, a1, b0, b1, d0, d1;
+} edgeq_mve_fields3;
+
+/* A and B (the comment above) of one interior pixel from the input, off bytes on from r; pl: lanes
+ * [0, L). */
+static inline __attribute__((always_inline)) void edgeq_mve_field_direct(const edgeq_mve_rows3 *r, intptr_t off,
+                                                                         mve_pred16_t pl, int8x16_t *a,
+                                                                         int8x16_t *b)
+{
+    *a = vpselq_s8(vldrbq_z_s8(r->r0 + off, pl), vldrbq_z_s8(r->r1a + off, (mve_pred16_t)~pl), pl);
+    *b = vpselq_s8(vldrbq_z_s8(r->r2 + off, pl), vldrbq_z_s8(r->r1b + off, (mve_pred16_t)~pl), pl);
+}
+
+/* The fields of three interior pixels step bytes apart from r on; r left at the fourth pixel. */
+static inline __attribute__((always_inline)) edgeq_mve_fields3 edgeq_mve_fields3_direct(edgeq_mve_rows3 *r,
+                                                                                       int32_t step,
+                                                                                       int32_t row_len)
+{
+    edgeq_mve_fields3 f;
+#if defined(EDGEQ_EMULATE_MVE)
+    const mve_pred16_t pl = vctp8q((uint32_t)row_len);
+    edgeq_mve_field_direct(r, 0, pl, &f.a0, &f.a1);
+    edgeq_mve_field_direct(r, step, pl, &f.b0, &f.b1);
+    edgeq_mve_field_direct(r, 2 * step, pl, &f.d0, &f.d1);
+    r->r0 += 3 * step;
+    r->r1a += 3 * step;
+    r->r2 += 3 * step;
+    r->r1b += 3 * step;
+#else
+    /* (asm: GCC sets the predicate again before every predicated load, and has no VPSTE.) The else
+     * half of a VPT block inverts VPR.P0 and leaves it inverted: the first block of a pixel loads
+     * lanes [0, L) then the others, the second the others then [0, L), P0 back to lanes [0, L). */
+    int8x16_t t;
+#define EDGEQ_MVE_FIELD_DIRECT(qa, qb)                                                                               \
+    "vpste\n\t"                                                                                                      \
+    "vldrbt.u8 %q[" qa "], [%[r0]]\n\t"                                                                              \
+    "vldrbe.u8 %q[t], [%[r1a]]\n\t"                                                                                  \
+    "vorr %q[" qa "], %q[" qa "], %q[t]\n\t"                                                                         \
+    "vpste\n\t"                                                                                                      \
+    "vldrbt.u8 %q[t], [%[r1b]]\n\t"                                                                                  \
+    "vldrbe.u8 %q[" qb "], [%[r2]]\n\t"                                                                              \
+    "vorr %q[" qb "], %q[" qb "], %q[t]\n\t"                                                                         \
+    "add %[r0], %[r0], %[step]\n\t"                                                                                  \
+    "add %[r1a], %[r1a], %[step]\n\t"                                                                                \
+    "add %[r2], %[r2], %[step]\n\t"                                                                                  \
+    "add %[r1b], %[r1b], %[step]\n\t"
+    __asm__ volatile("vctp.8 %[len]\n\t" EDGEQ_MVE_FIELD_DIRECT("a0", "a1") EDGEQ_MVE_FIELD_DIRECT("b0", "b1")
+                         EDGEQ_MVE_FIELD_DIRECT("d0", "d1")
+                     : [a0] "=&w"(f.a0), [a1] "=&w"(f.a1), [b0] "=&w"(f.b0), [b1] "=&w"(f.b1), [d0] "=&w"(f.d0),
+                       [d1] "=&w"(f.d1), [t] "=&w"(t), [r0] "+r"(r->r0), [r1a] "+r"(r->r1a), [r2] "+r"(r->r2),
+                       [r1b] "+r"(r->r1b)
+                     : [step] "r"(step), [len] "r"(row_len)
+                     : "p0", "memory");
+#undef EDGEQ_MVE_FIELD_DIRECT
+#endif
+    return f;
+}
+
+/* The dot products of 2 * n_pairs channels of 32-byte filter rows wp (A | B) with the three
+ * pixels' fields: acc[r * EDGEQ_MVE_FIELDS_STRIDE + c] for pixel r. Two channels an iteration: six
+ * accumulators (VMLADAV takes even registers: r0-r12 less the loop's LR leave seven), stored as
+ * channel pairs with STRD, 20 instructions for 6 outputs. */
+static inline __attribute__((always_inline)) void edgeq_mve_fields3_dot(const edgeq_mve_fields3 *f,
+                                                                        const int8_t *wp, int32_t n_pairs,
+                                                                        int32_t *acc)
+{
+#if defined(EDGEQ_EMULATE_MVE)
+    int32_t c;
+    for (c = 0; c < 2 * n_pairs; c++)
+    {
+        const int8x16_t w0 = vldrbq_s8(wp), w1 = vldrbq_s8(wp + 16);
+        acc[c] = vmladavaq_s8(vmladavq_s8(f->a0, w0), f->a1, w1);
+        acc[EDGEQ_MVE_FIELDS_STRIDE + c] = vmladavaq_s8(vmladavq_s8(f->b0, w0), f->b1, w1);
+        acc[2 * EDGEQ_MVE_FIELDS_STRIDE + c] = vmladavaq_s8(vmladavq_s8(f->d0, w0), f->d1, w1);
+        wp += 32;
+    }
+#else
+    int32_t ra, rb, rd, sa, sb, sd;
+    int8x16_t wv;
+    __asm__ volatile("dls lr, %[n]\n\t"
+                     "1:\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladav.s8 %[ra], %q[a0], %q[wv]\n\t"
+                     "vmladav.s8 %[rb], %q[b0], %q[wv]\n\t"
+                     "vmladav.s8 %[rd], %q[d0], %q[wv]\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladava.s8 %[ra], %q[a1], %q[wv]\n\t"
+                     "vmladava.s8 %[rb], %q[b1], %q[wv]\n\t"
+                     "vmladava.s8 %[rd], %q[d1], %q[wv]\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladav.s8 %[sa], %q[a0], %q[wv]\n\t"
+                     "vmladav.s8 %[sb], %q[b0], %q[wv]\n\t"
+                     "vmladav.s8 %[sd], %q[d0], %q[wv]\n\t"
+                     "vldrb.u8 %q[wv], [%[wp]], #16\n\t"
+                     "vmladava.s8 %[sa], %q[a1], %q[wv]\n\t"
+                     "vmladava.s8 %[sb], %q[b1], %q[wv]\n\t"
+                     "vmladava.s8 %[sd], %q[d1], %q[wv]\n\t"
+                     "strd %[rb], %[sb], [%[pa], #" EDGEQ_MVE_STR(4 * EDGEQ_MVE_FIELDS_STRIDE) "]\n\t"
+                     "strd %[rd], %[sd], [%[pa], #" EDGEQ_MVE_STR(8 * EDGEQ_MVE_FIELDS_STRIDE) "]\n\t"
+                     "strd %[ra], %[sa], [%[pa]], #8\n\t"
+                     "le lr, 1b\n\t"
+                     : [ra] "=&Te"(ra), [rb] "=&Te"(rb), [rd] "=&Te"(rd), [sa] "=&Te"(sa), [sb] "=&Te"(sb),
+                       [sd] "=&Te"(sd), [wv] "=&w"(wv), [wp] "+r"(wp), [pa] "+r"(acc)
+                     : [n] "r"(n_pairs), [a0] "w"(f->a0), [a1] "w"(f->a1), [b0] "w"(f->b0), [b1] "w"(f->b1),
+                       [d0] "w"(f->d0), [d1] "w"(f->d1)
+                     : "lr", "memory");
+#endif
+}
+
+/* Requantize groups x 4 channels of the three accumulator rows of edgeq_mve_fields3_dot (every
+ * shift negative) into out[0], out[1], out[2]: the channel parameters loaded once for the three. */
+static inline __attribute__((always_inline)) void edgeq_mve_requant3_simple(const int32_t *pa, int32_t groups,
+                                                                           const int32_t *pc, const int32_t *pm,
+                                                                           const int32_t *ps, int32_t out_off,
+                                                                           int32x4_t lo, int32x4_t hi,
+                                                                           int8_t *const *out)
+{
+    int8_t *po0 = out[0], *po1 = out[1], *po2 = out[2];
+    int32_t g;
+    for (g = 0; g < groups; g++)
+    {
+        const int32x4_t cv = vldrwq_s32(pc), m = vldrwq_s32(pm), sh = vldrwq_s32(ps);
+        int32x4_t r0 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa), cv), m, sh);
+        int32x4_t r1 = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa + EDGEQ_MVE_FIELDS_STRIDE), cv), m, sh);
+        int32x4_t r2 =
+            edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa + 2 * EDGEQ_MVE_FIELDS_STRIDE), cv), m, sh);
+        r0 = vminq_s32(vmaxq_s32(vaddq_n_s32(r0, out_off), lo), hi);
+        r1 = vminq_s32(vmaxq_s32(vaddq_n_s32(r1, out_off), lo), hi);
+        r2 = vminq_s32(vmaxq_s32(vaddq_n_s32(r2, out_off), lo), hi);
+        vstrbq_s32(po0, r0);
+        vstrbq_s32(po1, r1);
+        vstrbq_s32(po2, r2);
+        pa += 4;
+        pc += 4;
+        pm += 4;
+        ps += 4;
+        po0 += 4;
+        po1 += 4;
+        po2 += 4;
+    }
+}
+
+/* What every triple of a call shares: the packed filter rows and the requantization. */
+typedef struct
+{
+    const int8_t *wp;
+    int32_t n_pairs, groups, out_off;
+    const int32_t *corr, *mult, *shift;
+} edgeq_mve_fields_job;
+
+/* edgeq_mve_fields3_dot and the requantization of three pixels' fields into out[0..3) */
+static inline __attribute__((always_inline)) void edgeq_mve_fields3_out(const edgeq_mve_fields_job *j,
+                                                                        const edgeq_mve_fields3 *f,
+                                                                        int8_t *const *out, int32x4_t lo,
+                                                                        int32x4_t hi)
+{
+    int32_t acc[3 * EDGEQ_MVE_FIELDS_STRIDE];
+    edgeq_mve_fields3_dot(f, j->wp, j->n_pairs, acc);
+    edgeq_mve_requant3_simple(acc, j->groups, j->corr, j->mult, j->shift, j->out_off, lo, hi, out);
+}
+
+/* A and B of a border pixel (window from row y0, column x0; rows of in_c-channel pixels): the taps
+ * inside the input loaded with predicates holding just them (nothing outside the input read), the
+ * zero point pad at the others (lanes past the kernel rows meet zero weights: any value). */
+static void edgeq_mve_field_border(const int8_t *in_b, int32_t y0, int32_t x0, const cmsis_nn_dims *input_dims,
+                                   int32_t k_w, int8_t pad, int8x16_t *a, int8x16_t *b)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t row_len = k_w * in_c, row_step = in_w * in_c;
+    const uint32_t low = (1u << row_len) - 1u;
+    const mve_pred16_t pl = vctp8q((uint32_t)row_len);
+    const int8x16_t pv = vdupq_n_s8(pad);
+    int32_t kx_lo, kx_hi, r;
+    uint32_t xm, m[3], m1a, m1b;
+    intptr_t p[3];
+    edgeq_tap_range(x0, 1, k_w, in_w, &kx_lo, &kx_hi);
+    /* the row bytes inside the input: [kx_lo * in_c, kx_hi * in_c) */
+    xm = kx_hi > kx_lo ? ((1u << (kx_hi * in_c)) - 1u) & ~((1u << (kx_lo * in_c)) - 1u) : 0u;
+    for (r = 0; r < 3; r++)
+    {
+        const int32_t y = y0 + r;
+        const int inside = y >= 0 && y < in_h;
+        m[r] = inside ? xm : 0u;
+        /* the row's first tap (left of the input when x0 < 0: only the lanes in m[r] are read) */
+        p[r] = (intptr_t)in_b + (inside ? (intptr_t)y * row_step + (intptr_t)x0 * in_c : 0);
+    }
+    /* row 1 in A's lanes [L, 16) (byte i - L) and in B's (byte i + 16 - 2L) */
+    m1a = (m[1] << row_len) & 0xFFFFu & ~low;
+    m1b = (m[1] << (2 * row_len - 16)) & 0xFFFFu & ~low;
+    *a = vpselq_s8(vpselq_s8(vldrbq_z_s8((const int8_t *)p[0], (mve_pred16_t)m[0]),
+                             vldrbq_z_s8((const int8_t *)(p[1] - row_len), (mve_pred16_t)m1a), pl),
+                   pv, (mve_pred16_t)(m[0] | m1a));
+    *b = vpselq_s8(vpselq_s8(vldrbq_z_s8((const int8_t *)p[2], (mve_pred16_t)m[2]),
+                             vldrbq_z_s8((const int8_t *)(p[1] + 16 - 2 * row_len), (mve_pred16_t)m1b), pl),
+                   pv, (mve_pred16_t)(m[2] | m1b));
+}
+
+/* A pixel left to edgeq_mve_fields3_gathered: its batch's input, its output channels, the window's
+ * first row and column (outside the input at a border). */
+typedef struct
+{
+    const int8_t *in_b;
+    int8_t *out;
+    int32_t y0, x0;
+} edgeq_mve_pixel;
+
+/* Border and leftover pixels (px[0..n), n 1-3, in output order): an interior one's fields straight
+ * from the input, a border one's through edgeq_mve_field_border; a missing third pixel has zero
+ * fields and writes to a scratch row. */
+static __attribute__((noinline)) void edgeq_mve_fields3_gathered(const edgeq_mve_fields_job *j,
+                                                                 const cmsis_nn_conv_params *cp,
+                                                                 const cmsis_nn_dims *input_dims,
+                                                                 const cmsis_nn_dims *filter_dims,
+                                                                 const edgeq_mve_pixel *px, int32_t n)
+{
+    int8_t spare[EDGEQ_MVE_RV_CH];
+    int8_t *out[3];
+    int8x16_t v[6];
+    edgeq_mve_fields3 f;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c, k_w = filter_dims->w;
+    const int32_t row_len = k_w * in_c, row_step = in_w * in_c;
+    const mve_pred16_t pl = vctp8q((uint32_t)row_len);
+    int32_t i;
+    for (i = 0; i < n; i++)
+    {
+        const int32_t y0 = px[i].y0, x0 = px[i].x0;
+        const int8_t *in_b = px[i].in_b;
+        out[i] = px[i].out;
+        if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + k_w <= in_w)
+        {
+            edgeq_mve_rows3 rr;
+            rr.r0 = in_b + y0 * row_step + x0 * in_c;
+            rr.r1a = rr.r0 + row_step - row_len;
+            rr.r2 = rr.r0 + 2 * row_step;
+            rr.r1b = rr.r0 + row_step + 16 - 2 * row_len;
+            edgeq_mve_field_direct(&rr, 0, pl, &v[2 * i], &v[2 * i + 1]);
+        }
+        else
+        {
+            edgeq_mve_field_border(in_b, y0, x0, input_dims, k_w, (int8_t)(-cp->input_offset), &v[2 * i],
+                                   &v[2 * i + 1]);
+        }
+    }
+    for (; i < 3; i++)
+    {
+        out[i] = spare;
+        v[2 * i] = vdupq_n_s8(0);
+        v[2 * i + 1] = v[2 * i];
+    }
+    f.a0 = v[0];
+    f.a1 = v[1];
+    f.b0 = v[2];
+    f.b1 = v[3];
+    f.d0 = v[4];
+    f.d1 = v[5];
+    edgeq_mve_fields3_out(j, &f, out, vdupq_n_s32(cp->activation.min), vdupq_n_s32(cp->activation.max));
+}
+
+/* direct triples whose accumulators edgeq_mve_fields_row keeps before requantizing them */
+#define EDGEQ_MVE_FIELDS_CHUNK 8
+
+/* Requantize n pixels of accumulator rows (EDGEQ_MVE_FIELDS_STRIDE apart) into out (pixels out_c
+ * apart), one group of four channels at a time over all of them: the group's parameters loaded
+ * once, 11 instructions a pixel. */
+static inline __attribute__((always_inline)) void edgeq_mve_requant_pixels(const edgeq_mve_fields_job *j,
+                                                                          const int32_t *acc, int32_t n,
+                                                                          int8_t *out, int32_t out_c,
+                                                                          int32x4_t lo, int32x4_t hi)
+{
+    int32_t g, p;
+    for (g = 0; g < j->groups; g++)
+    {
+        const int32x4_t cv = vldrwq_s32(j->corr + 4 * g), m = vldrwq_s32(j->mult + 4 * g);
+        const int32x4_t sh = vldrwq_s32(j->shift + 4 * g);
+        const int32_t *pa = acc + 4 * g;
+        int8_t *po = out + 4 * g;
+        for (p = 0; p < n; p++)
+        {
+            int32x4_t r = edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(pa), cv), m, sh);
+            r = vminq_s32(vmaxq_s32(vaddq_n_s32(r, j->out_off), lo), hi);
+            vstrbq_s32(po, r);
+            pa += EDGEQ_MVE_FIELDS_STRIDE;
+            po += out_c;
+        }
+    }
+}
+
+/* n_tri direct triples of one output row from r on, out their first output pixel: up to
+ * EDGEQ_MVE_FIELDS_CHUNK triples' dot products, then their requantization. */
+static void edgeq_mve_fields_row(const edgeq_mve_fields_job *j, edgeq_mve_rows3 *r, int32_t step, int32_t row_len,
+                                 int32_t n_tri, int8_t *out, int32_t out_c, int32x4_t lo, int32x4_t hi)
+{
+    int32_t acc[EDGEQ_MVE_FIELDS_CHUNK * 3 * EDGEQ_MVE_FIELDS_STRIDE];
+    while (n_tri > 0)
+    {
+        const int32_t m = n_tri < EDGEQ_MVE_FIELDS_CHUNK ? n_tri : EDGEQ_MVE_FIELDS_CHUNK;
+        int32_t t;
+        for (t = 0; t < m; t++)
+        {
+            const edgeq_mve_fields3 f = edgeq_mve_fields3_direct(r, step, row_len);
+            edgeq_mve_fields3_dot(&f, j->wp, j->n_pairs, acc + t * 3 * EDGEQ_MVE_FIELDS_STRIDE);
+        }
+        edgeq_mve_requant_pixels(j, acc, 3 * m, out, out_c, lo, hi);
+        out += 3 * m * out_c;
+        n_tri -= m;
+    }
+}
+
+/* The filter rows of channels [c0, c1) in the A | B layout, 32 bytes a channel, zero elsewhere. */
+static void edgeq_mve_fields_pack(int8_t *wp, const int8_t *filter, int32_t row_len, int32_t c0, int32_t c1)
+{
+    const int32_t k = 3 * row_len, head = 16 - row_len, tail = 2 * row_len - 16;
+    const mve_pred16_t pl = vctp8q((uint32_t)row_len);
+    int32_t c, i;
+    for (c = c0; c < c1; c++)
+    {
+        const int8_t *w = filter + c * k;
+        int8_t *d = wp + 32 * (c - c0);
+        vstrbq_s8(d, vldrbq_z_s8(w, pl));
+        vstrbq_s8(d + 16, vldrbq_z_s8(w + 2 * row_len, pl));
+        for (i = 0; i < head; i++)
+        {
+            d[row_len + i] = w[row_len + i];
+        }
+        for (i = 0; i < tail; i++)
+        {
+            d[16 + row_len + i] = w[row_len + head + i];
+        }
+    }
+}
+
+/* The row-vector route through field triples (edgeq_mve_fields_ok): output rows in order, the
+ * interior pixels three at a time straight from the input, the others (kept in output order)
+ * gathered three at a time, flushed before the next direct triple. */
+static __attribute__((noinline)) void edgeq_mve_convolve_fields(const cmsis_nn_conv_params *cp,
+                                                                const cmsis_nn_dims *input_dims,
+                                                                const int8_t *input_data,
+                                                                const cmsis_nn_dims *filter_dims,
+                                                                const int8_t *filter_data,
+                                                                const cmsis_nn_dims *output_dims, int32_t c0,
+                                                                int32_t c1, const int32_t *corr, const int32_t *mult,
+                                                                const int32_t *shift, int8_t *output_data)
+{
+    int8_t wp[32 * EDGEQ_MVE_RV_CH];
+    edgeq_mve_fields_job j;
+    edgeq_mve_pixel pend[3];
+    int32_t n_pend = 0;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t row_len = filter_dims->w * in_c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t s_h = cp->stride.h, s_w = cp->stride.w, pad_h = cp->padding.h, pad_w = cp->padding.w;
+    const int32_t row_step = in_w * in_c, px_step = s_w * in_c;
+    const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
+    /* interior columns: the window inside the input along x */
+    const int32_t ox_lo = pad_w > 0 ? (pad_w + s_w - 1) / s_w : 0;
+    int32_t ox_hi = in_w - filter_dims->w + pad_w >= 0 ? (in_w - filter_dims->w + pad_w) / s_w + 1 : 0;
+    int32_t b, oy, ox;
+    if (ox_hi > out_w)
+    {
+        ox_hi = out_w;
+    }
+    edgeq_mve_fields_pack(wp, filter_data, row_len, c0, c1);
+    j.wp = wp;
+    j.n_pairs = (c1 - c0) >> 1;
+    j.groups = (c1 - c0) >> 2;
+    j.out_off = cp->output_offset;
+    j.corr = corr;
+    j.mult = mult + c0;
+    j.shift = shift + c0;
+    output_data += c0;
+    for (b = 0; b < output_dims->n; b++)
+    {
+        const int8_t *in_b = input_data + b * in_h * row_step;
+        for (oy = 0; oy < out_h; oy++)
+        {
+            const int32_t y0 = oy * s_h - pad_h, q_row = (b * out_h + oy) * out_w;
+            const int interior = y0 >= 0 && y0 + 3 <= in_h;
+            const int8_t *x = interior ? in_b + y0 * row_step + (ox_lo * s_w - pad_w) * in_c : in_b;
+            /* the direct triples: pixels [t_lo, t_lo + 3 n_tri) */
+            const int32_t t_lo = interior ? ox_lo : out_w, n_tri = interior ? (ox_hi - ox_lo) / 3 : 0;
+            edgeq_mve_rows3 r;
+            r.r0 = x;
+            r.r1a = x + row_step - row_len;
+            r.r2 = x + 2 * row_step;
+            r.r1b = x + row_step + 16 - 2 * row_len;
+            for (ox = 0; ox < out_w; ox++)
+            {
+                if (ox == t_lo && n_tri > 0)
+                {
+                    if (n_pend > 0)
+                    {
+                        edgeq_mve_fields3_gathered(&j, cp, input_dims, filter_dims, pend, n_pend);
+                        n_pend = 0;
+                    }
+                    edgeq_mve_fields_row(&j, &r, px_step, row_len, n_tri, output_data + (q_row + ox) * out_c,
+                                         out_c, lo, hi);
+                    ox += 3 * n_tri - 1;
+                    continue;
+                }
+                pend[n_pend].in_b = in_b;
+                pend[n_pend].out = output_data + (q_row + ox) * out_c;
+                pend[n_pend].y0 = y0;
+                pend[n_pend].x0 = ox * s_w - pad_w;
+                if (++n_pend == 3)
+                {
+                    edgeq_mve_fields3_gathered(&j, cp, input_dims, filter_dims, pend, 3);
+                    n_pend = 0;
+                }
+            }
+        }
+    }
+    if (n_pend > 0)
+    {
+        edgeq_mve_fields3_gathered(&j, cp, input_dims, filter_dims, pend, n_pend);
+    }
+}
+
 /* edgeq_mve_rowvec_run for three kernel rows (the row count a constant). */
 static __attribute__((noinline)) void edgeq_mve_convolve_rowvec(const cmsis_nn_conv_params *cp,
                                                                 const cmsis_nn_dims *input_dims,
@@ -1876,6 +2329,12 @@ static __attribute__((noinline)) void edgeq_mve_convolve_rowvec(const cmsis_nn_c
                                                                 const int32_t *shift, int32_t simple,
                                                                 int8_t *output_data)
 {
+    if (edgeq_mve_fields_ok(filter_dims->w * input_dims->c, c0, c1, simple))
+    {
+        edgeq_mve_convolve_fields(cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr,
+                                  mult, shift, output_data);
+        return;
+    }
     edgeq_mve_rowvec_run(3, cp, input_dims, input_data, filter_dims, filter_data, output_dims, c0, c1, corr, mult,
                          shift, simple, output_data);
 }
