@@ -116,23 +116,24 @@ def mve_quad():
 
 
 def mve_triple():
-    """Shapes of the three-pixel 1x1 route (edgeq_mve_1x1_triple: depth 32 or 64, a multiple of
-    four output channels, every shift negative), for both depths: 35 pixels (11 steps and a pair
+    """Shapes of the three-pixel 1x1 route (edgeq_mve_1x1_triple: depth 32, 64 or 128, a multiple
+    of four output channels, every shift negative), for each depth: 35 pixels (11 steps and a pair
     left to the pixel-pair routes), 10 (3 steps, one pixel left to the single-row loop), 6 (steps
-    only), 2 (no step); 4, 8, 32, 64 output channels and 132 (a 4-channel second correction chunk,
-    with a ReLU6 / ReLU clamp); 6 and 10 channels (not a multiple of four: the other routes). 10
-    outputs."""
+    only), 2 (no step); 4 to 128 output channels and 132 (a 4-channel second correction chunk,
+    with a ReLU6 / ReLU clamp); 6, 10 and 14 channels (not a multiple of four: the other routes).
+    15 outputs."""
     import keras
     from keras import layers as L
     x = keras.Input((5, 7, 16), batch_size=1)
     outs = []
-    for k, (wide, few, odd) in ((32, (32, 4, 6)), (64, (64, 8, 10))):
+    for k, (wide, few, odd) in ((32, (32, 4, 6)), (64, (64, 8, 10)), (128, (128, 12, 14))):
         feat = L.Conv2D(k, 1)(x)
         outs.append(L.Conv2D(wide, 1)(feat))
-        outs.append(L.Conv2D(132, 1, activation="relu6" if k == 32 else "relu")(L.AveragePooling2D((1, 3))(feat)))
+        act = {32: "relu6", 64: "relu", 128: None}[k]
+        outs.append(L.Conv2D(132, 1, activation=act)(L.AveragePooling2D((1, 3))(feat)))
         outs.append(L.Conv2D(few, 1)(L.AveragePooling2D(2)(feat)))
         outs.append(L.Conv2D(odd, 1)(feat))
-        outs.append(L.Conv2D(4 * (k // 16), 1)(L.AveragePooling2D(3)(feat)))
+        outs.append(L.Conv2D(k // 4, 1)(L.AveragePooling2D(3)(feat)))
     return keras.Model(x, outs), _u(-1, 2, (1, 5, 7, 16)), "int8"
 
 

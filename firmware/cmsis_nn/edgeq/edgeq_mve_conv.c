@@ -1101,7 +1101,7 @@ typedef struct
     const int8_t *x;      /* 44: input row of pixel 0 */
     int8_t *out;          /* 48: pixel 0, channel c0 */
     int32_t steps;        /* 52: three pixels each, at least 1 */
-    int32_t k;            /* 56: depth, 32 or 64 */
+    int32_t k;            /* 56: depth, 32, 64 or 128 */
     uint32_t rows[4];     /* 60: acc - 48 + 12 j: where the requantization's gathers start */
 } edgeq_mve_triple_args;
 
@@ -1156,12 +1156,13 @@ typedef char edgeq_mve_triple_args_layout[offsetof(edgeq_mve_triple_args, acc) =
                                                   offsetof(edgeq_mve_triple_args, rows) == 60
                                               ? 1
                                               : -1];
-/* One channel of a depth-32 slice: two weight vectors (q7 the slice's first 16 bytes, q6 the
- * next; r5 then on to the next row), three pixels' sums in r2, r4, r6 (op "vmladav" starts them,
- * "vmladava" adds to them, after the first slice's sums reloaded by `ld`), stored by one STM. */
+/* One channel of a slice: its two weight vectors (q7 the slice's first 16 bytes, q6 the 16 bytes
+ * k / 2 on, r5 stepping k / 2 after each: on to the next row), the three pixels' sums in r2, r4,
+ * r6 (op "vmladav" starts them, "vmladava" adds to them after `ld` reloads the earlier slices'),
+ * stored by one STM. */
 #define EDGEQ_MVE_TS_CH(k, ld, op)                                                                           \
-    "vldrb.u8 q6, [r5, #16]\n\t"                                                                              \
-    "vldrb.u8 q7, [r5], #" #k "\n\t" ld op ".s8 r2, q0, q7\n\t" op ".s8 r4, q2, q7\n\t" op                   \
+    "vldrb.u8 q7, [r5], #" #k " / 2\n\t"                                                                      \
+    "vldrb.u8 q6, [r5], #" #k " / 2\n\t" ld op ".s8 r2, q0, q7\n\t" op ".s8 r4, q2, q7\n\t" op               \
     ".s8 r6, q4, q7\n\t"                                                                                      \
     "vmladava.s8 r2, q1, q6\n\t"                                                                              \
     "vmladava.s8 r4, q3, q6\n\t"                                                                              \
@@ -1169,36 +1170,39 @@ typedef char edgeq_mve_triple_args_layout[offsetof(edgeq_mve_triple_args, acc) =
     "stm r11!, {r2, r4, r6}\n\t"
 #define EDGEQ_MVE_TS_FIRST(k) EDGEQ_MVE_TS_CH(k, "", "vmladav")
 #define EDGEQ_MVE_TS_MORE(k) EDGEQ_MVE_TS_CH(k, "ldm r11, {r2, r4, r6}\n\t", "vmladava")
-/* The dot products of the depth slice [d, d + 32) of the three input rows (r1 pixel 0, r8 pixel 2)
- * with every channel's (ch: EDGEQ_MVE_TS_FIRST for the first slice, else EDGEQ_MVE_TS_MORE):
- * the six row vectors into q0..q5, then a group of four channels per low-overhead loop turn. */
+/* The dot products of slice d -- bytes [d, d + 16) and [d + k / 2, d + k / 2 + 16) -- of the three
+ * input rows (r1, r8, r10) with every channel's (ch: EDGEQ_MVE_TS_FIRST for the first slice, else
+ * EDGEQ_MVE_TS_MORE): the six row vectors into q0..q5 (immediate offsets: at most 127, so k <= 128),
+ * then a group of four channels per low-overhead loop turn. */
 #define EDGEQ_MVE_TS_SLICE(k, d, ch)                                                                         \
     "vldrb.u8 q0, [r1, #" #d "]\n\t"                                                                          \
-    "vldrb.u8 q1, [r1, #" #d " + 16]\n\t"                                                                     \
-    "vldrb.u8 q2, [r1, #" #k " + " #d "]\n\t"                                                                 \
-    "vldrb.u8 q3, [r1, #" #k " + " #d " + 16]\n\t"                                                            \
-    "vldrb.u8 q4, [r8, #" #d "]\n\t"                                                                          \
-    "vldrb.u8 q5, [r8, #" #d " + 16]\n\t"                                                                     \
+    "vldrb.u8 q1, [r1, #" #d " + " #k " / 2]\n\t"                                                             \
+    "vldrb.u8 q2, [r8, #" #d "]\n\t"                                                                          \
+    "vldrb.u8 q3, [r8, #" #d " + " #k " / 2]\n\t"                                                             \
+    "vldrb.u8 q4, [r10, #" #d "]\n\t"                                                                         \
+    "vldrb.u8 q5, [r10, #" #d " + " #k " / 2]\n\t"                                                            \
     "ldr r5, [r0, #0]\n\t"                                                                                    \
     "add r5, r5, #" #d "\n\t"                                                                                 \
     "ldr r11, [r0, #8]\n\t"                                                                                   \
-    "ldr r9, [r0, #4]\n\t"                                                                                    \
-    "dls lr, r9\n\t"                                                                                          \
+    "ldr lr, [r0, #4]\n\t"                                                                                    \
+    "dls lr, lr\n\t"                                                                                          \
     "1:\n\t" ch ch ch ch "le lr, 1b\n\t"
 /*
  * The step loop in one asm block with fixed registers, as edgeq_mve_quad_steps: r0 the argument
  * block, r1 the step's first input row, r3 pixel 0's output, r12 the steps left; r7 unused.
- * A step: the dot products slice by slice (slices: the EDGEQ_MVE_TS_SLICE of each 32 bytes),
- * then the requantization of EDGEQ_MVE_QS_PIXEL per group of four channels and pixel (the gather
- * address vector q7 steps 48 bytes a group; pixels 0..2's outputs through r3, r2, r4), the
- * clamp bounds q5, q6 loaded again (the slices use every Q register).
+ * A step: the dot products slice by slice (slices: the EDGEQ_MVE_TS_SLICE of d = 0, 16, ..,
+ * k / 2 - 16; pixels 1 and 2 through r8, r10), then the requantization of EDGEQ_MVE_QS_PIXEL per
+ * group of four channels and pixel (the gather address vector q7 steps 48 bytes a group; pixels
+ * 0..2's outputs through r3, r2, r4), the clamp bounds q5, q6 loaded again (the slices use every
+ * Q register).
  */
 #define EDGEQ_MVE_TS_LOOP(k, slices)                                                                         \
     __asm__ volatile("ldr r1, [r0, #44]\n\t"                                                                  \
                      "ldr r3, [r0, #48]\n\t"                                                                  \
                      "ldr r12, [r0, #52]\n\t"                                                                 \
                      "0:\n\t"                                                                                 \
-                     "add r8, r1, #2 * " #k "\n\t" slices                                                     \
+                     "add r8, r1, #" #k "\n\t"                                                                \
+                     "add r10, r1, #2 * " #k "\n\t" slices                                                    \
                      "ldr r8, [r0, #32]\n\t"                                                                  \
                      "vdup.32 q5, r8\n\t"                                                                     \
                      "ldr r8, [r0, #36]\n\t"                                                                  \
@@ -1239,11 +1243,17 @@ static __attribute__((noinline)) void edgeq_mve_triple_steps(edgeq_mve_triple_ar
     {
         EDGEQ_MVE_TS_LOOP(32, EDGEQ_MVE_TS_SLICE(32, 0, EDGEQ_MVE_TS_FIRST(32)));
     }
+    else if (a->k == 64)
+    {
+        EDGEQ_MVE_TS_LOOP(64, EDGEQ_MVE_TS_SLICE(64, 0, EDGEQ_MVE_TS_FIRST(64))
+                                  EDGEQ_MVE_TS_SLICE(64, 16, EDGEQ_MVE_TS_MORE(64)));
+    }
     else
     {
-        /* two slices: each row's weight pointer steps k, past the other slice's 32 bytes */
-        EDGEQ_MVE_TS_LOOP(64, EDGEQ_MVE_TS_SLICE(64, 0, EDGEQ_MVE_TS_FIRST(64))
-                                  EDGEQ_MVE_TS_SLICE(64, 32, EDGEQ_MVE_TS_MORE(64)));
+        EDGEQ_MVE_TS_LOOP(128, EDGEQ_MVE_TS_SLICE(128, 0, EDGEQ_MVE_TS_FIRST(128))
+                                   EDGEQ_MVE_TS_SLICE(128, 16, EDGEQ_MVE_TS_MORE(128))
+                                       EDGEQ_MVE_TS_SLICE(128, 32, EDGEQ_MVE_TS_MORE(128))
+                                           EDGEQ_MVE_TS_SLICE(128, 48, EDGEQ_MVE_TS_MORE(128)));
     }
 }
 #undef EDGEQ_MVE_TS_LOOP
@@ -1255,16 +1265,18 @@ static __attribute__((noinline)) void edgeq_mve_triple_steps(edgeq_mve_triple_ar
 #undef EDGEQ_MVE_QS_PIXEL
 
 /* the depths edgeq_mve_1x1_triple takes (constants of its asm: the row offsets, the slice count) */
-#define EDGEQ_MVE_TRIPLE_K(k) ((k) == 32 || (k) == 64)
+#define EDGEQ_MVE_TRIPLE_K(k) ((k) == 32 || (k) == 64 || (k) == 128)
 
 /*
  * Unpadded stride-1 1x1 convolution of depth k in EDGEQ_MVE_TRIPLE_K, every shift negative, a
  * multiple of four output channels [c0, c1): three pixels a step (edgeq_mve_triple_steps). Per
- * 32 bytes of depth the three rows stay in six Q registers while every channel's two weight
+ * slice of 32 bytes of depth (16 from each half of the row: the weight pointer then steps by
+ * post-increments alone) the three rows stay in six Q registers while every channel's two weight
  * vectors pass them (2 loads, 6 VMLADAV and one STM of the three sums a channel: 3 per output
  * and slice, where the 2 x 4 blocking of edgeq_mve_dot2x4 takes 3.5 and edgeq_mve_small_k 4.5
- * with its stores); k = 64 takes two slices, the second reloading the first's sums (LDM). Then
- * per group of four channels the parameters once and one gather a pixel, as edgeq_mve_1x1_quad.
+ * with its stores); k = 64 and 128 take two and four slices, the later ones reloading the sums
+ * (LDM). Then per group of four channels the parameters once and one gather a pixel, as
+ * edgeq_mve_1x1_quad.
  * In-place contract: the pixels go in ascending order, three a step, and a step reads its three
  * input rows (every slice) before it writes any output.
  * Returns the pixels done (a multiple of three; the rest is left to the caller).
@@ -1354,7 +1366,7 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_pairs(const int8_t *x, in
     const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
     const int8_t *w = filter + c0 * k;
     int32_t p = 0;
-    if (k == 64)
+    if (EDGEQ_MVE_TRIPLE_K(k))
     {
         p = edgeq_mve_1x1_triple(x, pixels, k, filter, c0, c1, corr, qp, cp, out, out_c);
         x += p * k;
