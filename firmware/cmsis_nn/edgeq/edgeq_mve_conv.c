@@ -9,8 +9,10 @@
  * accumulator register; with LR kept for the low-overhead loop (DLS/LE) seven even registers
  * remain, so six accumulators and five pointers fit without spilling (12 instructions per 96
  * multiply-accumulates). Depths 32, 64 and 128 take 2 rows x 4 filter rows instead (LR the
- * eighth accumulator, the steps unrolled: 14 per 128, edgeq_mve_dot2x4). Fully connected with
- * one batch has a single input row: 1 x 3 with the weight sums taken in the same pass (VADDVA).
+ * eighth accumulator, the steps unrolled: 14 per 128, edgeq_mve_dot2x4). The stride-1 1x1 of
+ * those depths takes three input rows held in registers 32 bytes at a time instead, the weights
+ * streaming past them (edgeq_mve_1x1_triple: 9 per 96). Fully connected with one batch has a
+ * single input row: 1 x 3 with the weight sums taken in the same pass (VADDVA).
  *
  * Input offset: sum((x + off) * w) = sum(x * w) + off * sum(w) (modulo 2^32, like TFLM's int32
  * accumulator, so bit-exact for all int8 data). The per-channel constant bias + off * sum(w)
@@ -1492,10 +1494,10 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     const int32_t c_safe = edgeq_mve_c_safe(in_c, out_c);
     int32_t corr[EDGEQ_MVE_CHUNK];
     int32_t c0, p;
-    /* in order (edgeq_mve_kernels.h): every route below walks the pixels upward, four (quad), two or one
-     * at a time, loading a group's input rows (into vectors, or in its dot products) before its
-     * requantization stores; keep it so in any new route (the generated code runs in-place layers
-     * in one call on it) */
+    /* in order (edgeq_mve_kernels.h): every route below walks the pixels upward, four (quad), three
+     * (triple), two or one at a time, loading a group's input rows (into vectors, or in its dot
+     * products) before its requantization stores; keep it so in any new route (the generated code
+     * runs in-place layers in one call on it) */
     for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
