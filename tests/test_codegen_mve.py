@@ -115,6 +115,28 @@ def mve_quad():
     return keras.Model(x, outs), _u(-1, 2, (1, 5, 7, 16)), "int8"
 
 
+def mve_triple():
+    """Shapes of the three-pixel 1x1 route (edgeq_mve_1x1_triple: depth 32, 64 or 128, a multiple
+    of four output channels, every shift negative), for each depth: 35 pixels (11 steps and a pair
+    left to the pixel-pair routes), 10 (3 steps, one pixel left to the single-row loop), 6 (steps
+    only), 2 (no step); 4 to 128 output channels and 132 (a 4-channel second correction chunk,
+    with a ReLU6 / ReLU clamp); 6, 10 and 14 channels (not a multiple of four: the other routes).
+    15 outputs."""
+    import keras
+    from keras import layers as L
+    x = keras.Input((5, 7, 16), batch_size=1)
+    outs = []
+    for k, (wide, few, odd) in ((32, (32, 4, 6)), (64, (64, 8, 10)), (128, (128, 12, 14))):
+        feat = L.Conv2D(k, 1)(x)
+        outs.append(L.Conv2D(wide, 1)(feat))
+        act = {32: "relu6", 64: "relu", 128: None}[k]
+        outs.append(L.Conv2D(132, 1, activation=act)(L.AveragePooling2D((1, 3))(feat)))
+        outs.append(L.Conv2D(few, 1)(L.AveragePooling2D(2)(feat)))
+        outs.append(L.Conv2D(odd, 1)(feat))
+        outs.append(L.Conv2D(k // 4, 1)(L.AveragePooling2D(3)(feat)))
+    return keras.Model(x, outs), _u(-1, 2, (1, 5, 7, 16)), "int8"
+
+
 def mve_dw_rows():
     """Depthwise 3x3 layers on the row-buffer route (edgeq_mve_depthwise_rows.c: at least 16 output
     pixels a call): channel counts 21 (a 5-channel tail block), 8 (one block) and 3 (one partial
@@ -444,6 +466,22 @@ def mve_quad_tflite(request) -> bytes:
 
 
 @pytest.fixture(scope="module")
+def mve_triple_tflite(request) -> bytes:
+    import tensorflow as tf
+
+    src = inspect.getsource(mve_triple)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_triple-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(23)
+        model, data_fn, io = mve_triple()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
 def mve_small_depth_tflite(request) -> bytes:
     import tensorflow as tf
 
@@ -504,6 +542,17 @@ def test_mve_edges_bit_exact_on_host(mve_edges_tflite, builder_mve):
     inputs = random_inputs(g, 16, seed=9)
     ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
     assert_bit_exact("mve edges (MVE path)", builder_mve.build(mve_edges_tflite, name="mve_edges").run(inputs), ref)
+
+
+@pytest.mark.toolchain
+def test_mve_triple_bit_exact_on_host(mve_triple_tflite, builder_mve):
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(mve_triple_tflite)
+    inputs = random_inputs(g, 16, seed=23)
+    ref = tflm_run_many([(mve_triple_tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact("mve triple (MVE path)", builder_mve.build(mve_triple_tflite, name="mve_triple").run(inputs), ref)
 
 
 @pytest.mark.toolchain
@@ -756,6 +805,17 @@ def test_mve_edges_bit_exact_on_cortex_m55(mve_edges_tflite, tmp_path):
     ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
     got = qemu_run(mve_edges_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_edges")
     assert_bit_exact("mve edges (Cortex-M55)", got, ref)
+
+
+@pytest.mark.emulator
+def test_mve_triple_bit_exact_on_cortex_m55(mve_triple_tflite, tmp_path):
+    from edgeq.graph import load_graph
+
+    g = load_graph(mve_triple_tflite)
+    inputs = random_inputs(g, 3, seed=24)
+    ref = tflm_run_many([(mve_triple_tflite, inputs, len(g.outputs))])[0]
+    got = qemu_run(mve_triple_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_triple")
+    assert_bit_exact("mve triple (Cortex-M55)", got, ref)
 
 
 @pytest.mark.emulator

@@ -246,7 +246,7 @@ def test_1x1_in_place_call_matches_separate_buffers(path, tmp_path):
     lines = []
     seed = 0
     for pixels, in_c, out_c in [(37, 8, 16), (50, 16, 16), (21, 64, 24), (9, 7, 130), (33, 12, 5), (40, 32, 64),
-                                (5, 3, 2), (64, 48, 8)]:
+                                (5, 3, 2), (64, 48, 8), (22, 64, 64), (31, 32, 28)]:
         geo = inplace.RowGeom(pixels, in_c, pixels, out_c, 1, 0, 1, True)
         for band in sorted({1, 4, 16, pixels}):
             for in_off in (0, 128, -3):

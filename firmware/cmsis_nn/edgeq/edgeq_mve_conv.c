@@ -9,8 +9,10 @@
  * accumulator register; with LR kept for the low-overhead loop (DLS/LE) seven even registers
  * remain, so six accumulators and five pointers fit without spilling (12 instructions per 96
  * multiply-accumulates). Depths 32, 64 and 128 take 2 rows x 4 filter rows instead (LR the
- * eighth accumulator, the steps unrolled: 14 per 128, edgeq_mve_dot2x4). Fully connected with
- * one batch has a single input row: 1 x 3 with the weight sums taken in the same pass (VADDVA).
+ * eighth accumulator, the steps unrolled: 14 per 128, edgeq_mve_dot2x4). The stride-1 1x1 of
+ * those depths takes three input rows held in registers 32 bytes at a time instead, the weights
+ * streaming past them (edgeq_mve_1x1_triple: 9 per 96). Fully connected with one batch has a
+ * single input row: 1 x 3 with the weight sums taken in the same pass (VADDVA).
  *
  * Input offset: sum((x + off) * w) = sum(x * w) + off * sum(w) (modulo 2^32, like TFLM's int32
  * accumulator, so bit-exact for all int8 data). The per-channel constant bias + off * sum(w)
@@ -1007,7 +1009,6 @@ static __attribute__((noinline)) void edgeq_mve_quad_steps(edgeq_mve_quad_args *
 #undef EDGEQ_MVE_QS_STEPS_R12
 #undef EDGEQ_MVE_QS_XLOAD_K
 #undef EDGEQ_MVE_QS_LOOP
-#undef EDGEQ_MVE_QS_PIXEL
 #undef EDGEQ_MVE_QS_GROUP
 #undef EDGEQ_MVE_QS_CH
 #endif
@@ -1084,6 +1085,242 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_quad(const int8_t *x, int
     return pixels & ~3;
 }
 
+/* What edgeq_mve_triple_steps needs, read by its asm with immediate offsets (byte offsets noted,
+ * checked below for the target). */
+typedef struct
+{
+    const int8_t *w;      /*  0: filter row c0 */
+    int32_t groups;       /*  4: four channels each, at least 1 */
+    int32_t *acc;         /*  8: 12 sums a group */
+    const int32_t *corr;  /* 12: channel c0's correction, multiplier, shift */
+    const int32_t *mult;  /* 16 */
+    const int32_t *shift; /* 20 */
+    int32_t out_c;        /* 24: bytes from one output pixel to the next */
+    int32_t out_step;     /* 28: 3 out_c - 4 groups: pixel 0's output after a step's requantization */
+    int32_t act_min;      /* 32 */
+    int32_t act_max;      /* 36 */
+    int32_t out_off;      /* 40 */
+    const int8_t *x;      /* 44: input row of pixel 0 */
+    int8_t *out;          /* 48: pixel 0, channel c0 */
+    int32_t steps;        /* 52: three pixels each, at least 1 */
+    int32_t k;            /* 56: depth, 32, 64 or 128 */
+    uint32_t rows[4];     /* 60: acc - 48 + 12 j: where the requantization's gathers start */
+} edgeq_mve_triple_args;
+
+#if defined(EDGEQ_EMULATE_MVE)
+static void edgeq_mve_triple_steps(edgeq_mve_triple_args *a)
+{
+    const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
+    const int8_t *x = a->x;
+    int8_t *out = a->out;
+    int32_t s, g, j, p, i;
+    for (s = 0; s < a->steps; s++)
+    {
+        /* acc[12 g + 3 j + p] = input row p times filter row 4 g + j (all three rows read first) */
+        for (g = 0; g < a->groups; g++)
+        {
+            for (j = 0; j < 4; j++)
+            {
+                const int8_t *wr = a->w + (4 * g + j) * a->k;
+                for (p = 0; p < 3; p++)
+                {
+                    int32_t sum = 0;
+                    for (i = 0; i < a->k; i += 16)
+                    {
+                        sum = vmladavaq_s8(sum, vldrbq_s8(x + p * a->k + i), vldrbq_s8(wr + i));
+                    }
+                    a->acc[12 * g + 3 * j + p] = sum;
+                }
+            }
+        }
+        for (g = 0; g < a->groups; g++)
+        {
+            const int32x4_t cv = vldrwq_s32(a->corr + 4 * g), m = vldrwq_s32(a->mult + 4 * g);
+            const int32x4_t sh = vldrwq_s32(a->shift + 4 * g);
+            for (p = 0; p < 3; p++)
+            {
+                /* pixel p's four channels: every third sum (a gather on the target) */
+                const int32_t *pa = a->acc + 12 * g + p;
+                const int32_t lanes[4] = {pa[0], pa[3], pa[6], pa[9]};
+                const int32x4_t r = vaddq_n_s32(edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(lanes), cv), m, sh),
+                                                a->out_off);
+                vstrbq_s32(out + p * a->out_c + 4 * g, vminq_s32(vmaxq_s32(r, lo), hi));
+            }
+        }
+        x += 3 * a->k;
+        out += 3 * a->out_c;
+    }
+}
+#else
+typedef char edgeq_mve_triple_args_layout[offsetof(edgeq_mve_triple_args, acc) == 8 &&
+                                                  offsetof(edgeq_mve_triple_args, out_off) == 40 &&
+                                                  offsetof(edgeq_mve_triple_args, steps) == 52 &&
+                                                  offsetof(edgeq_mve_triple_args, rows) == 60
+                                              ? 1
+                                              : -1];
+/* One channel of a slice: its two weight vectors (q7 the slice's first 16 bytes, q6 the 16 bytes
+ * k / 2 on, r5 stepping k / 2 after each: on to the next row), the three pixels' sums in r2, r4,
+ * r6 (op "vmladav" starts them, "vmladava" adds to them after `ld` reloads the earlier slices'),
+ * stored by one STM. */
+#define EDGEQ_MVE_TS_CH(k, ld, op)                                                                           \
+    "vldrb.u8 q7, [r5], #" #k " / 2\n\t"                                                                      \
+    "vldrb.u8 q6, [r5], #" #k " / 2\n\t" ld op ".s8 r2, q0, q7\n\t" op ".s8 r4, q2, q7\n\t" op               \
+    ".s8 r6, q4, q7\n\t"                                                                                      \
+    "vmladava.s8 r2, q1, q6\n\t"                                                                              \
+    "vmladava.s8 r4, q3, q6\n\t"                                                                              \
+    "vmladava.s8 r6, q5, q6\n\t"                                                                              \
+    "stm r11!, {r2, r4, r6}\n\t"
+#define EDGEQ_MVE_TS_FIRST(k) EDGEQ_MVE_TS_CH(k, "", "vmladav")
+#define EDGEQ_MVE_TS_MORE(k) EDGEQ_MVE_TS_CH(k, "ldm r11, {r2, r4, r6}\n\t", "vmladava")
+/* The dot products of slice d -- bytes [d, d + 16) and [d + k / 2, d + k / 2 + 16) -- of the three
+ * input rows (r1, r8, r10) with every channel's (ch: EDGEQ_MVE_TS_FIRST for the first slice, else
+ * EDGEQ_MVE_TS_MORE): the six row vectors into q0..q5 (immediate offsets: at most 127, so k <= 128),
+ * then a group of four channels per low-overhead loop turn. */
+#define EDGEQ_MVE_TS_SLICE(k, d, ch)                                                                         \
+    "vldrb.u8 q0, [r1, #" #d "]\n\t"                                                                          \
+    "vldrb.u8 q1, [r1, #" #d " + " #k " / 2]\n\t"                                                             \
+    "vldrb.u8 q2, [r8, #" #d "]\n\t"                                                                          \
+    "vldrb.u8 q3, [r8, #" #d " + " #k " / 2]\n\t"                                                             \
+    "vldrb.u8 q4, [r10, #" #d "]\n\t"                                                                         \
+    "vldrb.u8 q5, [r10, #" #d " + " #k " / 2]\n\t"                                                            \
+    "ldr r5, [r0, #0]\n\t"                                                                                    \
+    "add r5, r5, #" #d "\n\t"                                                                                 \
+    "ldr r11, [r0, #8]\n\t"                                                                                   \
+    "ldr lr, [r0, #4]\n\t"                                                                                    \
+    "dls lr, lr\n\t"                                                                                          \
+    "1:\n\t" ch ch ch ch "le lr, 1b\n\t"
+/*
+ * The step loop in one asm block with fixed registers, as edgeq_mve_quad_steps: r0 the argument
+ * block, r1 the step's first input row, r3 pixel 0's output, r12 the steps left; r7 unused.
+ * A step: the dot products slice by slice (slices: the EDGEQ_MVE_TS_SLICE of d = 0, 16, ..,
+ * k / 2 - 16; pixels 1 and 2 through r8, r10), then the requantization of EDGEQ_MVE_QS_PIXEL per
+ * group of four channels and pixel (the gather address vector q7 steps 48 bytes a group; pixels
+ * 0..2's outputs through r3, r2, r4), the clamp bounds q5, q6 loaded again (the slices use every
+ * Q register).
+ */
+#define EDGEQ_MVE_TS_LOOP(k, slices)                                                                         \
+    __asm__ volatile("ldr r1, [r0, #44]\n\t"                                                                  \
+                     "ldr r3, [r0, #48]\n\t"                                                                  \
+                     "ldr r12, [r0, #52]\n\t"                                                                 \
+                     "0:\n\t"                                                                                 \
+                     "add r8, r1, #" #k "\n\t"                                                                \
+                     "add r10, r1, #2 * " #k "\n\t" slices                                                    \
+                     "ldr r8, [r0, #32]\n\t"                                                                  \
+                     "vdup.32 q5, r8\n\t"                                                                     \
+                     "ldr r8, [r0, #36]\n\t"                                                                  \
+                     "vdup.32 q6, r8\n\t"                                                                     \
+                     "vldrw.32 q7, [r0, #60]\n\t"                                                             \
+                     "ldr r9, [r0, #12]\n\t"                                                                  \
+                     "ldr r5, [r0, #16]\n\t"                                                                  \
+                     "ldr r10, [r0, #20]\n\t"                                                                 \
+                     "ldr r8, [r0, #24]\n\t"                                                                  \
+                     "add r2, r3, r8\n\t"                                                                     \
+                     "add r4, r2, r8\n\t"                                                                     \
+                     "ldr r8, [r0, #4]\n\t"                                                                   \
+                     "dls lr, r8\n\t"                                                                         \
+                     "ldr r8, [r0, #40]\n\t"                                                                  \
+                     "5:\n\t"                                                                                 \
+                     "vldrw.32 q0, [r9], #16\n\t"                                                             \
+                     "vldrw.32 q1, [r5], #16\n\t"                                                             \
+                     "vldrw.32 q2, [r10], #16\n\t"                                                            \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #48]!\n\t", "r3")                                 \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #4]\n\t", "r2")                                   \
+                     EDGEQ_MVE_QS_PIXEL("vldrw.u32 q3, [q7, #8]\n\t", "r4")                                   \
+                     "le lr, 5b\n\t"                                                                          \
+                     "ldr r8, [r0, #28]\n\t"                                                                  \
+                     "add r3, r3, r8\n\t"                                                                     \
+                     "add r1, r1, #3 * " #k "\n\t"                                                            \
+                     "subs r12, r12, #1\n\t"                                                                  \
+                     "bne 0b\n\t"                                                                             \
+                     : "+r"(ra)                                                                               \
+                     :                                                                                        \
+                     : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "d0",        \
+                       "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", \
+                       "d15", "cc", "memory")
+
+static __attribute__((noinline)) void edgeq_mve_triple_steps(edgeq_mve_triple_args *a)
+{
+    register edgeq_mve_triple_args *ra __asm__("r0") = a;
+    if (a->k == 32)
+    {
+        EDGEQ_MVE_TS_LOOP(32, EDGEQ_MVE_TS_SLICE(32, 0, EDGEQ_MVE_TS_FIRST(32)));
+    }
+    else if (a->k == 64)
+    {
+        EDGEQ_MVE_TS_LOOP(64, EDGEQ_MVE_TS_SLICE(64, 0, EDGEQ_MVE_TS_FIRST(64))
+                                  EDGEQ_MVE_TS_SLICE(64, 16, EDGEQ_MVE_TS_MORE(64)));
+    }
+    else
+    {
+        EDGEQ_MVE_TS_LOOP(128, EDGEQ_MVE_TS_SLICE(128, 0, EDGEQ_MVE_TS_FIRST(128))
+                                   EDGEQ_MVE_TS_SLICE(128, 16, EDGEQ_MVE_TS_MORE(128))
+                                       EDGEQ_MVE_TS_SLICE(128, 32, EDGEQ_MVE_TS_MORE(128))
+                                           EDGEQ_MVE_TS_SLICE(128, 48, EDGEQ_MVE_TS_MORE(128)));
+    }
+}
+#undef EDGEQ_MVE_TS_LOOP
+#undef EDGEQ_MVE_TS_SLICE
+#undef EDGEQ_MVE_TS_MORE
+#undef EDGEQ_MVE_TS_FIRST
+#undef EDGEQ_MVE_TS_CH
+#endif
+#undef EDGEQ_MVE_QS_PIXEL
+
+/* the depths edgeq_mve_1x1_triple takes (constants of its asm: the row offsets, the slice count) */
+#define EDGEQ_MVE_TRIPLE_K(k) ((k) == 32 || (k) == 64 || (k) == 128)
+
+/*
+ * Unpadded stride-1 1x1 convolution of depth k in EDGEQ_MVE_TRIPLE_K, every shift negative, a
+ * multiple of four output channels [c0, c1): three pixels a step (edgeq_mve_triple_steps). Per
+ * slice of 32 bytes of depth (16 from each half of the row: the weight pointer then steps by
+ * post-increments alone) the three rows stay in six Q registers while every channel's two weight
+ * vectors pass them (2 loads, 6 VMLADAV and one STM of the three sums a channel: 3 per output
+ * and slice, where the 2 x 4 blocking of edgeq_mve_dot2x4 takes 3.5 and edgeq_mve_small_k 4.5
+ * with its stores); k = 64 and 128 take two and four slices, the later ones reloading the sums
+ * (LDM). Then per group of four channels the parameters once and one gather a pixel, as
+ * edgeq_mve_1x1_quad.
+ * In-place contract: the pixels go in ascending order, three a step, and a step reads its three
+ * input rows (every slice) before it writes any output.
+ * Returns the pixels done (a multiple of three; the rest is left to the caller).
+ */
+static __attribute__((noinline)) int32_t edgeq_mve_1x1_triple(const int8_t *x, int32_t pixels, int32_t k,
+                                                              const int8_t *filter, int32_t c0, int32_t c1,
+                                                              const int32_t *corr,
+                                                              const cmsis_nn_per_channel_quant_params *qp,
+                                                              const cmsis_nn_conv_params *cp, int8_t *out,
+                                                              int32_t out_c)
+{
+    int32_t acc[3 * EDGEQ_MVE_CHUNK];
+    edgeq_mve_triple_args a;
+    const int32_t groups = (c1 - c0) >> 2;
+    int32_t i;
+    if (pixels < 3 || groups < 1)
+    {
+        return 0;
+    }
+    a.w = filter + c0 * k;
+    a.groups = groups;
+    a.acc = acc;
+    a.corr = corr;
+    a.mult = qp->multiplier + c0;
+    a.shift = qp->shift + c0;
+    a.out_c = out_c;
+    a.out_step = 3 * out_c - 4 * groups;
+    a.act_min = cp->activation.min;
+    a.act_max = cp->activation.max;
+    a.out_off = cp->output_offset;
+    a.x = x;
+    a.out = out + c0;
+    a.steps = pixels / 3;
+    a.k = k;
+    for (i = 0; i < 4; i++)
+    {
+        a.rows[i] = (uint32_t)(uintptr_t)acc - 48u + 12u * (uint32_t)i;
+    }
+    edgeq_mve_triple_steps(&a);
+    return 3 * a.steps;
+}
+
 /* edgeq_mve_1x1_small_run with nv = ceil(k / 16) a constant (a call of its own: the 1x1 kernel's
  * other paths keep their code generation). */
 static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, int32_t pixels, int32_t k,
@@ -1103,8 +1340,9 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_small(const int8_t *x, in
     }
     if (k <= 32)
     {
-        return edgeq_mve_1x1_small_run(2, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
-                                       out_c);
+        const int32_t p3 = k == 32 ? edgeq_mve_1x1_triple(x, pixels, k, filter, c0, c1, corr, qp, cp, out, out_c) : 0;
+        return p3 + edgeq_mve_1x1_small_run(2, x + p3 * k, pixels - p3, k, filter, c0, c1, c_safe, corr, mlt, sft, oo,
+                                            amin, amax, out + p3 * out_c, out_c);
     }
     return edgeq_mve_1x1_small_run(3, x, pixels, k, filter, c0, c1, c_safe, corr, mlt, sft, oo, amin, amax, out,
                                    out_c);
@@ -1129,9 +1367,14 @@ static __attribute__((noinline)) int32_t edgeq_mve_1x1_pairs(const int8_t *x, in
     const int32x4_t lo = vdupq_n_s32(cp->activation.min), hi = vdupq_n_s32(cp->activation.max);
     const int32_t groups = (c1 - c0) >> 2, out_off = cp->output_offset;
     const int8_t *w = filter + c0 * k;
-    int32_t p;
-    out += c0;
-    for (p = 0; p + 2 <= pixels; p += 2)
+    int32_t p = 0;
+    if (EDGEQ_MVE_TRIPLE_K(k))
+    {
+        p = edgeq_mve_1x1_triple(x, pixels, k, filter, c0, c1, corr, qp, cp, out, out_c);
+        x += p * k;
+    }
+    out += c0 + p * out_c;
+    for (; p + 2 <= pixels; p += 2)
     {
         edgeq_mve_dot2x4_any(x, x + k, w, k, groups, acc);
         edgeq_mve_requant2_simple(acc, acc + EDGEQ_MVE_ACC_STRIDE, groups, corr, mult, shift, out_off, lo, hi, out,
@@ -1251,10 +1494,10 @@ arm_cmsis_nn_status edgeq_mve_convolve_1x1_s8(const cmsis_nn_conv_params *conv_p
     const int32_t c_safe = edgeq_mve_c_safe(in_c, out_c);
     int32_t corr[EDGEQ_MVE_CHUNK];
     int32_t c0, p;
-    /* in order (edgeq_mve_kernels.h): every route below walks the pixels upward, four (quad), two or one
-     * at a time, loading a group's input rows (into vectors, or in its dot products) before its
-     * requantization stores; keep it so in any new route (the generated code runs in-place layers
-     * in one call on it) */
+    /* in order (edgeq_mve_kernels.h): every route below walks the pixels upward, four (quad), three
+     * (triple), two or one at a time, loading a group's input rows (into vectors, or in its dot
+     * products) before its requantization stores; keep it so in any new route (the generated code
+     * runs in-place layers in one call on it) */
     for (c0 = 0; c0 < out_c; c0 += EDGEQ_MVE_CHUNK)
     {
         const int32_t c1 = out_c - c0 > EDGEQ_MVE_CHUNK ? c0 + EDGEQ_MVE_CHUNK : out_c;
