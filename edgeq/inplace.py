@@ -22,7 +22,10 @@ overlaps; the code generator runs the op as the plan says (``Bands``). Two patte
     first), not the rows that band b or an earlier one reads. That gives, for a band height R,
     ``offset(out) - offset(in) <= fwd(R)`` or ``>= bwd(R)`` (``band_lags``): the write pointer
     stays behind (or ahead of) the read pointer by about one band plus the filter's reach. An
-    unpadded 1x1 convolution with stride 1 is banded by pixels instead of rows.
+    unpadded 1x1 convolution with stride 1 is banded by pixels instead of rows; walked forward,
+    it is one call of edgeq_convolve_1x1_s8_in_place (edgeq_in_place.h), which runs the whole
+    layer on the kernel routes that walk the pixels in order (a forward band plan is safe for
+    them, ``tests/test_inplace.py`` replays it) and these bands on the others.
 
 Everything here is pure Python, deterministic, and checked independently of the lag formulas by
 ``simulate`` (a byte-level replay of the plan: every byte a call reads must still hold the
