@@ -229,3 +229,55 @@ def test_qemu_that_never_listens_is_reported_not_connected(monkeypatch, tmp_path
         F.start_qemu("mps2-an386", elf, timeout=1.0)
     assert _time.monotonic() - t0 < 20
     assert started["proc"].poll() is not None  # stopped, not left behind
+
+
+@pytest.mark.unit
+def test_uart_keeps_what_the_guest_sent_while_the_port_opened(monkeypatch):
+    """QEMU starts the guest as soon as it accepts the connection, and the firmware sends READY
+    once, at boot. pyserial's socket:// open() ends with an input flush; on a loaded machine the
+    READY could arrive before it and be thrown away (the client then waited 30 s for nothing).
+    The boot bytes are made to arrive inside open() here (a slow step after the connect): the
+    port start_qemu opens keeps them; plain serial_for_url, the negative control, loses them."""
+    import socket
+    import threading
+    import time
+
+    import serial
+    from serial.urlhandler import protocol_socket
+
+    real = protocol_socket.Serial._reconfigure_port
+
+    def slow(self, *a, **k):
+        time.sleep(0.3)  # connected: the server's bytes arrive meanwhile
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(protocol_socket.Serial, "_reconfigure_port", slow)
+
+    def got_after_open(opener) -> bytes:
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        url = f"socket://127.0.0.1:{srv.getsockname()[1]}"
+
+        done = threading.Event()
+
+        def serve():
+            conn, _ = srv.accept()
+            conn.sendall(b"READY")
+            done.wait(10)  # the connection stays up until the client has read
+            conn.close()
+
+        t = threading.Thread(target=serve)
+        t.start()
+        port = opener(url)
+        data, deadline = b"", time.monotonic() + 0.8
+        while time.monotonic() < deadline and len(data) < 5:
+            data += port.read(5 - len(data))
+        port.close()
+        done.set()
+        t.join()
+        srv.close()
+        return data
+
+    assert got_after_open(F._open_uart) == b"READY"
+    assert got_after_open(lambda url: serial.serial_for_url(url, timeout=0.02)) == b""

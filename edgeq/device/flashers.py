@@ -239,7 +239,7 @@ def start_qemu(machine: str, elf: str | Path, *, timeout: float = 20.0, icount_s
         port = None
         if listening and proc.poll() is None:
             try:
-                port = serial.serial_for_url(url, timeout=0.02)
+                port = _open_uart(url)
             except (serial.SerialException, OSError):
                 port = None
         if port is not None:
@@ -257,6 +257,30 @@ def start_qemu(machine: str, elf: str | Path, *, timeout: float = 20.0, icount_s
     log_path.unlink(missing_ok=True)
     raise FlashError(f"QEMU ({machine}) did not start: {last_log.strip() or 'no output'}",
                      f"command: {' '.join(cmd)}")
+
+
+def _open_uart(url: str):
+    """pyserial's ``socket://`` port on QEMU's UART, without the input flush its ``open()`` ends
+    with: QEMU starts the guest the moment the connection is accepted, and the firmware sends its
+    READY once, at boot. On a loaded machine that frame could arrive before the flush ran and be
+    thrown away (the client then waited for a READY that never came: "no READY within 30 s")."""
+    from serial.urlhandler.protocol_socket import Serial as SocketSerial
+
+    class _KeepBootBytes(SocketSerial):
+        _opening = False
+
+        def open(self) -> None:
+            self._opening = True
+            try:
+                super().open()
+            finally:
+                self._opening = False
+
+        def reset_input_buffer(self) -> None:
+            if not self._opening:  # an explicit flush later still flushes
+                super().reset_input_buffer()
+
+    return _KeepBootBytes(url, timeout=0.02)
 
 
 def _read(path: Path) -> str:
