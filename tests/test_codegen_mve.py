@@ -25,6 +25,24 @@ def _u(lo, hi, shape):
     return lambda rng: [rng.uniform(lo, hi, shape).astype(np.float32)]
 
 
+def _model_tflite(request, build, seed: int) -> bytes:
+    """The int8 .tflite of `build` (a model function above: keras model, data, io), converted with
+    Keras seeded by `seed` and cached in pytest's cache under the function's name and a hash of its
+    source and the TensorFlow version (a conversion takes seconds; the source changes the model)."""
+    import tensorflow as tf
+
+    src = inspect.getsource(build)
+    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
+    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"{build.__name__}-{key}.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        keras.utils.set_random_seed(seed)
+        model, data_fn, io = build()
+        path.write_bytes(convert_keras(model, data_fn, io))
+    return path.read_bytes()
+
+
 def mve_edges():
     """Shapes at the MVE kernels' edges: depthwise channel counts that leave a predicated tail of
     the 8-lane blocks (19 = 8 + 8 + 3; 5 < 8), padding / stride / dilation; im2col columns that
@@ -213,18 +231,7 @@ def mve_dw_in_place():
 
 @pytest.fixture(scope="module")
 def mve_dw_in_place_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_dw_in_place)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_in_place-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(21)
-        model, data_fn, io = mve_dw_in_place()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_dw_in_place, 21)
 
 
 def mve_dw_dot():
@@ -251,18 +258,7 @@ def mve_dw_dot():
 
 @pytest.fixture(scope="module")
 def mve_dw_dot_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_dw_dot)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_dot-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(24)
-        model, data_fn, io = mve_dw_dot()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_dw_dot, 24)
 
 
 def mve_dw_pairs():
@@ -293,18 +289,7 @@ def mve_dw_pairs():
 
 @pytest.fixture(scope="module")
 def mve_dw_pairs_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_dw_pairs)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_pairs-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(27)
-        model, data_fn, io = mve_dw_pairs()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_dw_pairs, 27)
 
 
 def mve_matrix_blocks():
@@ -387,135 +372,69 @@ def mve_fields():
 
 @pytest.fixture(scope="module")
 def mve_fields_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_fields)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_fields-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(26)
-        model, data_fn, io = mve_fields()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_fields, 26)
 
 
 @pytest.fixture(scope="module")
 def mve_matrix_blocks_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_matrix_blocks)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_matrix_blocks-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(18)
-        model, data_fn, io = mve_matrix_blocks()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_matrix_blocks, 18)
 
 
 @pytest.fixture(scope="module")
 def mve_dw_rows_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_dw_rows)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_rows-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(15)
-        model, data_fn, io = mve_dw_rows()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_dw_rows, 15)
 
 
 @pytest.fixture(scope="module")
 def mve_dw_packed_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_dw_packed)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_dw_packed-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(18)
-        model, data_fn, io = mve_dw_packed()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_dw_packed, 18)
 
 
 @pytest.fixture(scope="module")
 def mve_quad_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_quad)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_quad-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(21)
-        model, data_fn, io = mve_quad()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_quad, 21)
 
 
 @pytest.fixture(scope="module")
 def mve_triple_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_triple)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_triple-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(23)
-        model, data_fn, io = mve_triple()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_triple, 23)
 
 
 @pytest.fixture(scope="module")
 def mve_small_depth_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_small_depth)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_small_depth-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(12)
-        model, data_fn, io = mve_small_depth()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_small_depth, 12)
 
 
 @pytest.fixture(scope="module")
 def mve_edges_tflite(request) -> bytes:
-    import tensorflow as tf
-
-    src = inspect.getsource(mve_edges)
-    key = hashlib.sha256(f"{tf.__version__}\n{src}".encode()).hexdigest()[:16]
-    path = request.config.cache.mkdir("edgeq_codegen_mve") / f"mve_edges-{key}.tflite"
-    if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import keras
-        keras.utils.set_random_seed(11)
-        model, data_fn, io = mve_edges()
-        path.write_bytes(convert_keras(model, data_fn, io))
-    return path.read_bytes()
+    return _model_tflite(request, mve_edges, 11)
 
 
 @pytest.fixture(scope="module")
 def builder_mve(tmp_path_factory) -> HostBuilder:
     return HostBuilder(tmp_path_factory.mktemp("codegen_mve"), defines=MVE_DEFINES)
+
+
+def _bit_exact_on_host(tflite: bytes, builder: HostBuilder, name: str, label: str, n: int, seed: int) -> None:
+    """`n` random inputs through the MVE-emulated host build of `tflite`, byte for byte against TFLM."""
+    from edgeq.graph import load_graph
+
+    require_tool("gcc")
+    g = load_graph(tflite)
+    inputs = random_inputs(g, n, seed=seed)
+    ref = tflm_run_many([(tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact(label, builder.build(tflite, name=name).run(inputs), ref)
+
+
+def _bit_exact_on_cortex_m55(tflite: bytes, tmp_path, name: str, label: str, n: int, seed: int) -> None:
+    """`n` random inputs through `tflite`'s firmware on the virtual Cortex-M55 (QEMU executes the real
+    MVE instructions), byte for byte against TFLM."""
+    from edgeq.graph import load_graph
+
+    g = load_graph(tflite)
+    inputs = random_inputs(g, n, seed=seed)
+    ref = tflm_run_many([(tflite, inputs, len(g.outputs))])[0]
+    assert_bit_exact(label, qemu_run(tflite, inputs, tmp_path, board="qemu-mps3-an547", name=name), ref)
 
 
 def test_mve_emulation_selects_the_mve_path(builder_mve):
@@ -546,48 +465,22 @@ def test_mve_edges_bit_exact_on_host(mve_edges_tflite, builder_mve):
 
 @pytest.mark.toolchain
 def test_mve_triple_bit_exact_on_host(mve_triple_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_triple_tflite)
-    inputs = random_inputs(g, 16, seed=23)
-    ref = tflm_run_many([(mve_triple_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve triple (MVE path)", builder_mve.build(mve_triple_tflite, name="mve_triple").run(inputs), ref)
+    _bit_exact_on_host(mve_triple_tflite, builder_mve, "mve_triple", "mve triple (MVE path)", 16, 23)
 
 
 @pytest.mark.toolchain
 def test_mve_quad_bit_exact_on_host(mve_quad_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_quad_tflite)
-    inputs = random_inputs(g, 16, seed=21)
-    ref = tflm_run_many([(mve_quad_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve quad (MVE path)", builder_mve.build(mve_quad_tflite, name="mve_quad").run(inputs), ref)
+    _bit_exact_on_host(mve_quad_tflite, builder_mve, "mve_quad", "mve quad (MVE path)", 16, 21)
 
 
 @pytest.mark.toolchain
 def test_mve_small_depth_bit_exact_on_host(mve_small_depth_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_small_depth_tflite)
-    inputs = random_inputs(g, 16, seed=13)
-    ref = tflm_run_many([(mve_small_depth_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve small depth (MVE path)",
-                     builder_mve.build(mve_small_depth_tflite, name="mve_small_depth").run(inputs), ref)
+    _bit_exact_on_host(mve_small_depth_tflite, builder_mve, "mve_small_depth", "mve small depth (MVE path)", 16, 13)
 
 
 @pytest.mark.toolchain
 def test_mve_dw_rows_bit_exact_on_host(mve_dw_rows_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_dw_rows_tflite)
-    inputs = random_inputs(g, 16, seed=16)
-    ref = tflm_run_many([(mve_dw_rows_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve depthwise rows (MVE path)",
-                     builder_mve.build(mve_dw_rows_tflite, name="mve_dw_rows").run(inputs), ref)
+    _bit_exact_on_host(mve_dw_rows_tflite, builder_mve, "mve_dw_rows", "mve depthwise rows (MVE path)", 16, 16)
 
 
 def test_mve_dw_packed_blocks_layout(mve_dw_packed_tflite):
@@ -646,14 +539,7 @@ def test_data_bytes_counts_the_largest_alternative():
 
 @pytest.mark.toolchain
 def test_mve_dw_packed_bit_exact_on_host(mve_dw_packed_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_dw_packed_tflite)
-    inputs = random_inputs(g, 12, seed=19)
-    ref = tflm_run_many([(mve_dw_packed_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve depthwise packed (MVE path)",
-                     builder_mve.build(mve_dw_packed_tflite, name="mve_dw_packed").run(inputs), ref)
+    _bit_exact_on_host(mve_dw_packed_tflite, builder_mve, "mve_dw_packed", "mve depthwise packed (MVE path)", 12, 19)
 
 
 def test_mve_dw_in_place_whole_layer_calls(mve_dw_in_place_tflite, tmp_path):
@@ -691,14 +577,7 @@ def test_1x1_in_place_one_call(mve_dw_in_place_tflite, tmp_path):
 
 @pytest.mark.toolchain
 def test_mve_dw_in_place_bit_exact_on_host(mve_dw_in_place_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_dw_in_place_tflite)
-    inputs = random_inputs(g, 12, seed=22)
-    ref = tflm_run_many([(mve_dw_in_place_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve depthwise in place (MVE path)",
-                     builder_mve.build(mve_dw_in_place_tflite, name="mve_dw_in_place").run(inputs), ref)
+    _bit_exact_on_host(mve_dw_in_place_tflite, builder_mve, "mve_dw_in_place", "mve depthwise in place (MVE path)", 12, 22)
 
 
 def test_mve_dw_dot_layers_take_the_dot_route(mve_dw_dot_tflite):
@@ -735,37 +614,17 @@ def test_mve_dw_dot_bit_exact_on_host(mve_dw_dot_tflite, builder_mve):
 
 @pytest.mark.toolchain
 def test_mve_dw_pairs_bit_exact_on_host(mve_dw_pairs_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_dw_pairs_tflite)
-    inputs = random_inputs(g, 12, seed=28)
-    ref = tflm_run_many([(mve_dw_pairs_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve depthwise pairs (MVE path)",
-                     builder_mve.build(mve_dw_pairs_tflite, name="mve_dw_pairs").run(inputs), ref)
+    _bit_exact_on_host(mve_dw_pairs_tflite, builder_mve, "mve_dw_pairs", "mve depthwise pairs (MVE path)", 12, 28)
 
 
 @pytest.mark.toolchain
 def test_mve_matrix_blocks_bit_exact_on_host(mve_matrix_blocks_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_matrix_blocks_tflite)
-    inputs = random_inputs(g, 16, seed=19)
-    ref = tflm_run_many([(mve_matrix_blocks_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve matrix blocks (MVE path)",
-                     builder_mve.build(mve_matrix_blocks_tflite, name="mve_matrix_blocks").run(inputs), ref)
+    _bit_exact_on_host(mve_matrix_blocks_tflite, builder_mve, "mve_matrix_blocks", "mve matrix blocks (MVE path)", 16, 19)
 
 
 @pytest.mark.toolchain
 def test_mve_fields_bit_exact_on_host(mve_fields_tflite, builder_mve):
-    from edgeq.graph import load_graph
-
-    require_tool("gcc")
-    g = load_graph(mve_fields_tflite)
-    inputs = random_inputs(g, 16, seed=27)
-    ref = tflm_run_many([(mve_fields_tflite, inputs, len(g.outputs))])[0]
-    assert_bit_exact("mve fields (MVE path)", builder_mve.build(mve_fields_tflite, name="mve_fields").run(inputs), ref)
+    _bit_exact_on_host(mve_fields_tflite, builder_mve, "mve_fields", "mve fields (MVE path)", 16, 27)
 
 
 @pytest.mark.toolchain
@@ -798,122 +657,56 @@ def test_mlperf_tiny_mve_path_bit_exact(arch, mlperf_tflite, builder_mve):
 @pytest.mark.emulator
 def test_mve_edges_bit_exact_on_cortex_m55(mve_edges_tflite, tmp_path):
     """The real MVE instructions (QEMU 7.2 implements MVE) on the virtual Cortex-M55."""
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_edges_tflite)
-    inputs = random_inputs(g, 3, seed=10)
-    ref = tflm_run_many([(mve_edges_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_edges_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_edges")
-    assert_bit_exact("mve edges (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_edges_tflite, tmp_path, "mve_edges", "mve edges (Cortex-M55)", 3, 10)
 
 
 @pytest.mark.emulator
 def test_mve_triple_bit_exact_on_cortex_m55(mve_triple_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_triple_tflite)
-    inputs = random_inputs(g, 3, seed=24)
-    ref = tflm_run_many([(mve_triple_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_triple_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_triple")
-    assert_bit_exact("mve triple (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_triple_tflite, tmp_path, "mve_triple", "mve triple (Cortex-M55)", 3, 24)
 
 
 @pytest.mark.emulator
 def test_mve_quad_bit_exact_on_cortex_m55(mve_quad_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_quad_tflite)
-    inputs = random_inputs(g, 3, seed=22)
-    ref = tflm_run_many([(mve_quad_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_quad_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_quad")
-    assert_bit_exact("mve quad (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_quad_tflite, tmp_path, "mve_quad", "mve quad (Cortex-M55)", 3, 22)
 
 
 @pytest.mark.emulator
 def test_mve_small_depth_bit_exact_on_cortex_m55(mve_small_depth_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_small_depth_tflite)
-    inputs = random_inputs(g, 3, seed=14)
-    ref = tflm_run_many([(mve_small_depth_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_small_depth_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_small_depth")
-    assert_bit_exact("mve small depth (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_small_depth_tflite, tmp_path, "mve_small_depth", "mve small depth (Cortex-M55)", 3, 14)
 
 
 @pytest.mark.emulator
 def test_mve_dw_rows_bit_exact_on_cortex_m55(mve_dw_rows_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_dw_rows_tflite)
-    inputs = random_inputs(g, 3, seed=17)
-    ref = tflm_run_many([(mve_dw_rows_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_dw_rows_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_rows")
-    assert_bit_exact("mve depthwise rows (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_dw_rows_tflite, tmp_path, "mve_dw_rows", "mve depthwise rows (Cortex-M55)", 3, 17)
 
 
 @pytest.mark.emulator
 def test_mve_dw_packed_bit_exact_on_cortex_m55(mve_dw_packed_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_dw_packed_tflite)
-    inputs = random_inputs(g, 3, seed=20)
-    ref = tflm_run_many([(mve_dw_packed_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_dw_packed_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_packed")
-    assert_bit_exact("mve depthwise packed (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_dw_packed_tflite, tmp_path, "mve_dw_packed", "mve depthwise packed (Cortex-M55)", 3, 20)
 
 
 @pytest.mark.emulator
 def test_mve_dw_in_place_bit_exact_on_cortex_m55(mve_dw_in_place_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_dw_in_place_tflite)
-    inputs = random_inputs(g, 3, seed=23)
-    ref = tflm_run_many([(mve_dw_in_place_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_dw_in_place_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_in_place")
-    assert_bit_exact("mve depthwise in place (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_dw_in_place_tflite, tmp_path, "mve_dw_in_place", "mve depthwise in place (Cortex-M55)", 3, 23)
 
 
 @pytest.mark.emulator
 def test_mve_dw_dot_bit_exact_on_cortex_m55(mve_dw_dot_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_dw_dot_tflite)
-    inputs = random_inputs(g, 3, seed=26)
-    ref = tflm_run_many([(mve_dw_dot_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_dw_dot_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_dot")
-    assert_bit_exact("mve depthwise dot (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_dw_dot_tflite, tmp_path, "mve_dw_dot", "mve depthwise dot (Cortex-M55)", 3, 26)
 
 
 @pytest.mark.emulator
 def test_mve_dw_pairs_bit_exact_on_cortex_m55(mve_dw_pairs_tflite, tmp_path):
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_dw_pairs_tflite)
-    inputs = random_inputs(g, 3, seed=29)
-    ref = tflm_run_many([(mve_dw_pairs_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_dw_pairs_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_dw_pairs")
-    assert_bit_exact("mve depthwise pairs (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_dw_pairs_tflite, tmp_path, "mve_dw_pairs", "mve depthwise pairs (Cortex-M55)", 3, 29)
 
 
 @pytest.mark.emulator
 def test_mve_matrix_blocks_bit_exact_on_cortex_m55(mve_matrix_blocks_tflite, tmp_path):
     """The asm group loop and the row-vector route run only on the device (the host runs their C twins)."""
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_matrix_blocks_tflite)
-    inputs = random_inputs(g, 3, seed=20)
-    ref = tflm_run_many([(mve_matrix_blocks_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_matrix_blocks_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_matrix_blocks")
-    assert_bit_exact("mve matrix blocks (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_matrix_blocks_tflite, tmp_path, "mve_matrix_blocks", "mve matrix blocks (Cortex-M55)", 3, 20)
 
 
 @pytest.mark.emulator
 def test_mve_fields_bit_exact_on_cortex_m55(mve_fields_tflite, tmp_path):
     """The field triples' asm (VPSTE loads, the 2-channel dot loop) runs only on the device."""
-    from edgeq.graph import load_graph
-
-    g = load_graph(mve_fields_tflite)
-    inputs = random_inputs(g, 3, seed=28)
-    ref = tflm_run_many([(mve_fields_tflite, inputs, len(g.outputs))])[0]
-    got = qemu_run(mve_fields_tflite, inputs, tmp_path, board="qemu-mps3-an547", name="mve_fields")
-    assert_bit_exact("mve fields (Cortex-M55)", got, ref)
+    _bit_exact_on_cortex_m55(mve_fields_tflite, tmp_path, "mve_fields", "mve fields (Cortex-M55)", 3, 28)
