@@ -822,23 +822,27 @@ static void edgeq_mve_dot4_groups(int8x16_t x0, int8x16_t x1, int8x16_t x2, int8
     }
 }
 
-/* requantize acc (edgeq_mve_dot4_groups' layout) into pixels 0..3 of out, out_c apart */
-static void edgeq_mve_requant4_simple(const edgeq_mve_quad_args *a, int8_t *out)
+/* Requantize the sums of `groups` four-channel groups of n_px pixels, laid out per group as
+ * acc[4 n_px g + n_px j + p] (channel 4 g + j, pixel p: edgeq_mve_dot4_groups' and the triple
+ * route's layout), into pixels 0..n_px-1 of out, out_c apart. corr, mult, shift from channel c0. */
+static void edgeq_mve_requant_gathered(const int32_t *acc, int32_t n_px, int32_t groups, const int32_t *corr,
+                                       const int32_t *mult, const int32_t *shift, int32_t out_off,
+                                       int32_t act_min, int32_t act_max, int8_t *out, int32_t out_c)
 {
-    const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
+    const int32x4_t lo = vdupq_n_s32(act_min), hi = vdupq_n_s32(act_max);
     int32_t g, p;
-    for (g = 0; g < a->groups; g++)
+    for (g = 0; g < groups; g++)
     {
-        const int32x4_t cv = vldrwq_s32(a->corr + 4 * g), m = vldrwq_s32(a->mult + 4 * g);
-        const int32x4_t sh = vldrwq_s32(a->shift + 4 * g);
-        for (p = 0; p < 4; p++)
+        const int32x4_t cv = vldrwq_s32(corr + 4 * g), m = vldrwq_s32(mult + 4 * g);
+        const int32x4_t sh = vldrwq_s32(shift + 4 * g);
+        for (p = 0; p < n_px; p++)
         {
-            /* pixel p's four channels: every fourth sum (a gather on the target) */
-            const int32_t *pa = a->acc + 16 * g + p;
-            const int32_t lanes[4] = {pa[0], pa[4], pa[8], pa[12]};
-            const int32x4_t acc = vaddq_s32(vldrwq_s32(lanes), cv);
-            const int32x4_t r = vaddq_n_s32(edgeq_mve_requantize_right(acc, m, sh), a->out_off);
-            vstrbq_s32(out + p * a->out_c + 4 * g, vminq_s32(vmaxq_s32(r, lo), hi));
+            /* pixel p's four channels: every n_px-th sum (a gather on the target) */
+            const int32_t *pa = acc + 4 * n_px * g + p;
+            const int32_t lanes[4] = {pa[0], pa[n_px], pa[2 * n_px], pa[3 * n_px]};
+            const int32x4_t r = vaddq_n_s32(edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(lanes), cv), m, sh),
+                                            out_off);
+            vstrbq_s32(out + p * out_c + 4 * g, vminq_s32(vmaxq_s32(r, lo), hi));
         }
     }
 }
@@ -855,7 +859,8 @@ static void edgeq_mve_quad_steps(edgeq_mve_quad_args *a)
         const int8x16_t x2 = vldrbq_z_s8(x + 2 * a->k, lp), x3 = vldrbq_z_s8(x + 3 * a->k, lp);
         edgeq_mve_dot4_groups(x0, x1, x2, x3, a->w, a->k, a->n_safe, a->acc);
         edgeq_mve_dot4_groups(x0, x1, x2, x3, a->w_tail, a->k, a->n_tail, a->acc + 16 * a->n_safe);
-        edgeq_mve_requant4_simple(a, out);
+        edgeq_mve_requant_gathered(a->acc, 4, a->groups, a->corr, a->mult, a->shift, a->out_off, a->act_min,
+                                   a->act_max, out, a->out_c);
         x += 4 * a->k;
         out += 4 * a->out_c;
     }
@@ -1110,7 +1115,6 @@ typedef struct
 #if defined(EDGEQ_EMULATE_MVE)
 static void edgeq_mve_triple_steps(edgeq_mve_triple_args *a)
 {
-    const int32x4_t lo = vdupq_n_s32(a->act_min), hi = vdupq_n_s32(a->act_max);
     const int8_t *x = a->x;
     int8_t *out = a->out;
     int32_t s, g, j, p, i;
@@ -1133,20 +1137,8 @@ static void edgeq_mve_triple_steps(edgeq_mve_triple_args *a)
                 }
             }
         }
-        for (g = 0; g < a->groups; g++)
-        {
-            const int32x4_t cv = vldrwq_s32(a->corr + 4 * g), m = vldrwq_s32(a->mult + 4 * g);
-            const int32x4_t sh = vldrwq_s32(a->shift + 4 * g);
-            for (p = 0; p < 3; p++)
-            {
-                /* pixel p's four channels: every third sum (a gather on the target) */
-                const int32_t *pa = a->acc + 12 * g + p;
-                const int32_t lanes[4] = {pa[0], pa[3], pa[6], pa[9]};
-                const int32x4_t r = vaddq_n_s32(edgeq_mve_requantize_right(vaddq_s32(vldrwq_s32(lanes), cv), m, sh),
-                                                a->out_off);
-                vstrbq_s32(out + p * a->out_c + 4 * g, vminq_s32(vmaxq_s32(r, lo), hi));
-            }
-        }
+        edgeq_mve_requant_gathered(a->acc, 3, a->groups, a->corr, a->mult, a->shift, a->out_off, a->act_min,
+                                   a->act_max, out, a->out_c);
         x += 3 * a->k;
         out += 3 * a->out_c;
     }
