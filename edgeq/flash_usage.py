@@ -27,6 +27,11 @@ DEFAULT_CODE_FAMILY = "cortex-m4"
 _MEASURED: dict | None = None
 
 
+def code_family(core: str | None) -> str:
+    """The family whose measured code sizes and kernel routes a core shares (default: the M4's)."""
+    return _CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(), DEFAULT_CODE_FAMILY)
+
+
 def measured_code_sizes(core: str | None = None) -> dict | None:
     """The measured code sizes for a core's family (``edgeq/code_sizes.json``, written by
     ``scripts/measure_code_sizes.py`` from the linker maps of real firmware builds), or None."""
@@ -37,8 +42,7 @@ def measured_code_sizes(core: str | None = None) -> dict | None:
 
         f = Path(__file__).with_name("code_sizes.json")
         _MEASURED = json.loads(f.read_text()) if f.is_file() else {"families": {}}
-    fam = _CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(), DEFAULT_CODE_FAMILY)
-    return _MEASURED["families"].get(fam)
+    return _MEASURED["families"].get(code_family(core))
 
 
 
@@ -244,5 +248,4 @@ def flash_usage(graph: Graph, core: str | None = None, pack_weights: str = "auto
     if not m:
         return FlashUsage(ops=rows, kernel_code=kernel_code)
     return FlashUsage(ops=rows, kernel_code=kernel_code, shared_code=m["shared_bytes"] + m["glue_base_bytes"],
-                      measured=True, family=_CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(),
-                                                             DEFAULT_CODE_FAMILY))
+                      measured=True, family=code_family(core))

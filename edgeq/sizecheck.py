@@ -335,7 +335,9 @@ def _lowered(graph: Graph, core, scratch_variant: str, inplace: bool, pack_weigh
     lowering bug, any other exception, is not hidden behind a slightly high estimate)."""
     from .codegen.routes import FAMILY_ROUTES
 
-    if _family(core) not in FAMILY_ROUTES:
+    from .flash_usage import code_family
+
+    if code_family(core) not in FAMILY_ROUTES:
         return None
     try:
         from .codegen.lower import lower
@@ -345,18 +347,13 @@ def _lowered(graph: Graph, core, scratch_variant: str, inplace: bool, pack_weigh
         return None
 
 
-def _family(core) -> str:
-    from .flash_usage import DEFAULT_CODE_FAMILY, _CODE_FAMILY
-
-    return _CODE_FAMILY.get((core or DEFAULT_CODE_FAMILY).lower(), DEFAULT_CODE_FAMILY)
-
-
 def _routes_by_op(lowered, core):
     """Op index → the kernel routes its generated call takes on ``core``'s family (what a build
     for this model links); None when nothing was lowered (every route is counted then)."""
     from .codegen.routes import routes_by_op
+    from .flash_usage import code_family
 
-    return routes_by_op(lowered, _family(core)) if lowered is not None else None
+    return routes_by_op(lowered, code_family(core)) if lowered is not None else None
 
 
 def kernel_stack(graph: Graph, core, routes: dict[int, list[str]] | None) -> KernelStack:
